@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import {
+  checkName,
+  decodeDatagram,
+  encodeMessage,
+  formatEndpoint,
+  formatList,
+  formatMessage,
+  MAX_DATAGRAM_BYTES,
+  MAX_NAME_CHARS,
+  MAX_TEXT_BYTES,
+  type Message,
+  nameKey,
+  parseDatagram,
+  parseEndpoint,
+  parseList,
+  parseMessage,
+  type ProtocolErrorCode,
+} from "./protocol.ts";
+
+function parsed(text: string): Message {
+  const result = parseMessage(text);
+  if (!result.ok) throw new Error(`Expected ${text} to parse: ${result.error.message}`);
+  return result.value;
+}
+
+function errorCode(text: string): ProtocolErrorCode {
+  const result = parseMessage(text);
+  assert.equal(result.ok, false, `expected "${text}" to be rejected`);
+  if (result.ok) throw new Error("unreachable");
+  assert.ok(result.error.message.length > 0);
+  return result.error.code;
+}
+
+Deno.test("seed messages parse exactly as the design writes them", () => {
+  assert.deepEqual(parsed("login,alice,192.168.1.20:9001"), {
+    type: "login",
+    name: "alice",
+    endpoint: { host: "192.168.1.20", port: 9001 },
+  });
+  assert.deepEqual(parsed("Accept,40123"), { type: "accept", port: 40123 });
+  assert.deepEqual(parsed("logout,alice,192.168.1.20:9001"), {
+    type: "logout",
+    name: "alice",
+    endpoint: { host: "192.168.1.20", port: 9001 },
+  });
+  assert.deepEqual(parsed("talk,14:05:09,bob,hello"), {
+    type: "talk",
+    time: "14:05:09",
+    name: "bob",
+    text: "hello",
+  });
+});
+
+Deno.test("every message round-trips through format and parse", () => {
+  const messages: Message[] = [
+    { type: "login", name: "alice", endpoint: { host: "10.0.0.1", port: 1 } },
+    { type: "login", name: "张三", endpoint: { host: "::1", port: 65535 }, flavor: "peerchat/1" },
+    { type: "accept", port: 8889 },
+    { type: "accept", port: 8889, ticket: "t-1a2b" },
+    { type: "reject", reason: "The name alice is already online, pick another." },
+    { type: "logout", name: "bob.smith", endpoint: { host: "127.0.0.1", port: 40002 } },
+    { type: "talk", time: "14:05:09", name: "bob", text: "a, b; c: d" },
+    { type: "msg", id: "k3x-17", time: "14:05:09", name: "李四", text: "你好，世界, 逗号,,," },
+    { type: "ack", id: "k3x-17", name: "李四" },
+  ];
+  for (const message of messages) {
+    const text = formatMessage(message);
+    assert.deepEqual(parsed(text), message, text);
+    const bytes = parseDatagram(encodeMessage(message));
+    assert.ok(bytes.ok);
+    assert.deepEqual(bytes.value, message);
+  }
+});
+
+Deno.test("talk keeps every comma of its text", () => {
+  const message = parsed("talk,14:05:09,bob,one, two,, three,") as Message & { text: string };
+  assert.equal(message.text, "one, two,, three,");
+  const chat = parsed("msg,id1,14:05:09,bob,,leading comma") as Message & { text: string };
+  assert.equal(chat.text, ",leading comma");
+  assert.equal((parsed("talk,14:05:09,bob,") as Message & { text: string }).text, "");
+});
+
+Deno.test("spaces around control fields are tolerated, as the C# article writes them", () => {
+  assert.deepEqual(parsed("login, bob, 10.0.0.2:9001"), {
+    type: "login",
+    name: "bob",
+    endpoint: { host: "10.0.0.2", port: 9001 },
+  });
+  assert.deepEqual(parsed("Accept, 9000"), { type: "accept", port: 9000 });
+  // Chat text is never trimmed.
+  assert.equal((parsed("talk,1,bob,  hi  ") as Message & { text: string }).text, "  hi  ");
+});
+
+Deno.test("datagrams: netcat's trailing newline is dropped, bad bytes are an error", () => {
+  const nc = parseDatagram(new TextEncoder().encode("login,bob,127.0.0.1:5000\n"));
+  assert.ok(nc.ok && nc.value.type === "login");
+  const crlf = decodeDatagram(new TextEncoder().encode("talk,1,bob,hi\r\n"));
+  assert.deepEqual(crlf, { ok: true, value: "talk,1,bob,hi" });
+  const garbage = parseDatagram(new Uint8Array([0xff, 0xfe, 0x00, 0xc3]));
+  assert.equal(garbage.ok, false);
+  assert.equal(!garbage.ok && garbage.error.code, "bad-encoding");
+  const empty = parseDatagram(new Uint8Array());
+  assert.equal(!empty.ok && empty.error.code, "empty");
+  const huge = parseDatagram(new Uint8Array(MAX_DATAGRAM_BYTES + 1).fill(0x61));
+  assert.equal(!huge.ok && huge.error.code, "too-long");
+});
+
+Deno.test("malformed messages give typed errors", () => {
+  const cases: [string, ProtocolErrorCode][] = [
+    ["", "empty"],
+    ["hello", "unknown-type"],
+    ["LOGIN,bob,1.2.3.4:5", "unknown-type"],
+    ["login", "wrong-field-count"],
+    ["login,bob", "wrong-field-count"],
+    ["login,bob,1.2.3.4:5,peerchat/1,extra", "wrong-field-count"],
+    ["login,,1.2.3.4:5", "bad-name"],
+    ["login,a b,1.2.3.4:5", "bad-name"],
+    ["login,a:b,1.2.3.4:5", "bad-name"],
+    ["login,a;b,1.2.3.4:5", "bad-name"],
+    ["login,a\u0007,1.2.3.4:5", "bad-name"],
+    [`login,${"x".repeat(MAX_NAME_CHARS + 1)},1.2.3.4:5`, "bad-name"],
+    ["login,bob,1.2.3.4", "bad-endpoint"],
+    ["login,bob,1.2.3:5", "bad-endpoint"],
+    ["login,bob,256.1.1.1:5", "bad-endpoint"],
+    ["login,bob,1.2.3.4:0", "bad-endpoint"],
+    ["login,bob,1.2.3.4:65536", "bad-endpoint"],
+    ["login,bob,1.2.3.4:-1", "bad-endpoint"],
+    ["login,bob,host.lan:5", "bad-endpoint"],
+    ["login,bob,[::1:5", "bad-endpoint"],
+    ["login,bob,[zz::1]:5", "bad-endpoint"],
+    ["login,bob,1.2.3.4:5,PEERCHAT", "bad-flavor"],
+    ["logout,bob", "wrong-field-count"],
+    ["Accept", "wrong-field-count"],
+    ["Accept,", "bad-port"],
+    ["Accept,0", "bad-port"],
+    ["Accept,99999", "bad-port"],
+    ["Accept,12ab", "bad-port"],
+    ["Accept,80,bad ticket", "bad-id"],
+    ["Reject", "wrong-field-count"],
+    ["Reject,", "bad-reason"],
+    ["talk,1,bob", "wrong-field-count"],
+    ["talk,1,,hi", "bad-name"],
+    [`talk,${"9".repeat(100)},bob,hi`, "bad-time"],
+    [`talk,1,bob,${"x".repeat(MAX_TEXT_BYTES + 1)}`, "too-long"],
+    ["talk,1,bob,nul\u0000inside", "bad-text"],
+    ["msg,,1,bob,hi", "bad-id"],
+    ["msg,a b,1,bob,hi", "bad-id"],
+    ["msg,id,1,bob", "wrong-field-count"],
+    ["ack,id", "wrong-field-count"],
+    ["ack,id,bob,extra", "wrong-field-count"],
+    ["ack,,bob", "bad-id"],
+  ];
+  for (const [text, code] of cases) assert.equal(errorCode(text), code, JSON.stringify(text));
+});
+
+Deno.test("names: Unicode letters and digits, 1 to 32 characters", () => {
+  for (const good of ["张三", "bob", "Ana-María", "o.k_1", "Ñandú", "名".repeat(MAX_NAME_CHARS)]) {
+    assert.equal(checkName(good), undefined, good);
+  }
+  for (const bad of ["", "a,b", "a;b", "a:b", "a b", "tab\t", "\u200b", "😀", "x".repeat(33)]) {
+    assert.ok(checkName(bad), JSON.stringify(bad));
+  }
+  assert.equal(nameKey("Alice"), nameKey("alice"));
+  assert.equal(nameKey("e\u0301"), nameKey("\u00e9"));
+});
+
+Deno.test("endpoints: IPv4 and bracketed IPv6, formatted like IPEndPoint", () => {
+  assert.deepEqual(parseEndpoint("[fe80::1]:9001"), {
+    ok: true,
+    value: { host: "fe80::1", port: 9001 },
+  });
+  assert.equal(formatEndpoint({ host: "fe80::1", port: 9001 }), "[fe80::1]:9001");
+  assert.equal(formatEndpoint({ host: "10.1.2.3", port: 80 }), "10.1.2.3:80");
+  assert.equal(parseEndpoint("01.2.3.4:5").ok, false);
+  assert.equal(parseEndpoint("1.2.3.4:05").ok, true);
+});
+
+Deno.test("online list: seed and extended forms round-trip", () => {
+  const entries = [
+    { name: "alice", endpoint: { host: "10.0.0.1", port: 9001 } },
+    { name: "张三", endpoint: { host: "10.0.0.2", port: 9002 } },
+  ];
+  const seed = formatList(entries);
+  assert.equal(seed, "alice,10.0.0.1:9001;张三,10.0.0.2:9002;end");
+  assert.deepEqual(parseList(seed), { ok: true, value: entries });
+  assert.equal(formatList([]), "end");
+  assert.deepEqual(parseList("end"), { ok: true, value: [] });
+  assert.deepEqual(parseList("end\n"), { ok: true, value: [] });
+
+  const withFlavor = [{ ...entries[0], flavor: "peerchat/1" }, entries[1]];
+  const extended = formatList(withFlavor, true);
+  assert.equal(extended, "alice,10.0.0.1:9001,peerchat/1;张三,10.0.0.2:9002,;end");
+  assert.deepEqual(parseList(extended), { ok: true, value: withFlavor });
+});
+
+Deno.test("online list: a cut-short or malformed list is an error", () => {
+  const cases: [string, ProtocolErrorCode][] = [
+    ["", "empty"],
+    ["alice,10.0.0.1:9001", "bad-list"],
+    ["alice,10.0.0.1:9001;", "bad-list"],
+    ["alice;end", "bad-list"],
+    ["alice,10.0.0.1:9001,x,y;end", "bad-list"],
+    ["alice,nowhere;end", "bad-endpoint"],
+    [",10.0.0.1:9001;end", "bad-name"],
+  ];
+  for (const [text, code] of cases) {
+    const result = parseList(text);
+    assert.equal(result.ok, false, text);
+    assert.equal(!result.ok && result.error.code, code, text);
+  }
+});
+
+Deno.test("random bytes never throw from the parser", () => {
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const valid = encodeMessage({ type: "msg", id: "a1", time: "1", name: "bob", text: "hi, you" });
+  let rejected = 0;
+  for (let i = 0; i < 5000; i++) {
+    const bytes = i % 2 === 0
+      ? Uint8Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256))
+      : valid.map((b) => (random() < 0.1 ? Math.floor(random() * 256) : b));
+    const result = parseDatagram(bytes);
+    if (!result.ok) rejected++;
+    parseList(new TextDecoder().decode(bytes));
+  }
+  assert.ok(rejected > 2000, `only ${rejected} of 5000 random inputs were rejected`);
+});
