@@ -1,0 +1,69 @@
+/**
+ * Small TCP helpers shared by the coordinator and the peer.
+ *
+ * @module
+ */
+
+/**
+ * Reads one line (up to 256 bytes) from `conn`, or `undefined` when nothing
+ * complete arrives within `waitMs`.
+ */
+export async function readLine(conn: Deno.TcpConn, waitMs: number): Promise<string | undefined> {
+  const buffer = new Uint8Array(256);
+  let filled = 0;
+  const deadline = Date.now() + waitMs;
+  while (filled < buffer.length) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), remaining);
+    });
+    const reading = conn.read(buffer.subarray(filled));
+    const result = await Promise.race([reading, timedOut]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      // Leave the read pending; closing the connection ends it.
+      reading.catch(() => {});
+      return undefined;
+    }
+    if (result === null) return undefined;
+    filled += result;
+    const newline = buffer.subarray(0, filled).indexOf(0x0a);
+    if (newline >= 0) {
+      try {
+        return new TextDecoder("utf-8", { fatal: true }).decode(buffer.subarray(0, newline));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Writes every byte of `data` to `conn`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await conn.write(data.subarray(written));
+}
+
+/** Reads `conn` until the other side closes it, refusing more than `limit` bytes. */
+export async function readToEnd(conn: Deno.Conn, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(64 * 1024);
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    total += n;
+    if (total > limit) throw new Error(`the list is larger than ${limit} bytes`);
+    chunks.push(buffer.slice(0, n));
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return all;
+}
