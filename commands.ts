@@ -1,0 +1,66 @@
+/**
+ * The chat commands a user types: `/who`, `/msg NAME TEXT`, plain text,
+ * `/help` and `/quit`. Parsing is pure so that every path is tested without
+ * a terminal.
+ *
+ * @module
+ */
+
+/** One parsed line of user input. */
+export type Command =
+  | { kind: "who" }
+  | { kind: "msg"; to: string; text: string }
+  | { kind: "text"; text: string }
+  | { kind: "help" }
+  | { kind: "quit" }
+  | { kind: "empty" }
+  | { kind: "invalid"; message: string };
+
+/** The command names, for help and completion. */
+export const COMMANDS = ["/who", "/msg", "/help", "/quit"] as const;
+
+/** The help text shown by `/help` and for unknown commands. */
+export const HELP = [
+  "/who               who is online",
+  "/msg NAME TEXT     send TEXT to NAME (later lines without a / go to NAME too)",
+  "TEXT               send TEXT to the last person you wrote to",
+  "/help              this list",
+  "/quit              log out and exit (also Ctrl+D, Ctrl+C)",
+].join("\n");
+
+/** Parses one line of user input. Never throws. */
+export function parseCommand(line: string): Command {
+  const trimmed = line.trim();
+  if (trimmed === "") return { kind: "empty" };
+  if (!trimmed.startsWith("/")) return { kind: "text", text: line.trimEnd() };
+  if (trimmed.startsWith("//")) return { kind: "text", text: trimmed.slice(1) };
+  const space = trimmed.search(/\s/);
+  const word = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+  const rest = space < 0 ? "" : trimmed.slice(space).trimStart();
+  switch (word) {
+    case "/who":
+    case "/list":
+      return { kind: "who" };
+    case "/help":
+    case "/?":
+      return { kind: "help" };
+    case "/quit":
+    case "/exit":
+    case "/q":
+      return { kind: "quit" };
+    case "/msg":
+    case "/m": {
+      const gap = rest.search(/\s/);
+      if (rest === "" || gap < 0) {
+        return { kind: "invalid", message: "Usage: /msg NAME TEXT — for example /msg bob hello" };
+      }
+      const text = rest.slice(gap).trimStart();
+      return { kind: "msg", to: rest.slice(0, gap), text };
+    }
+    default:
+      return {
+        kind: "invalid",
+        message: `Unknown command ${word}. Try /help; to send a line starting with /, type //.`,
+      };
+  }
+}

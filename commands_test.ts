@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { parseCommand } from "./commands.ts";
+
+Deno.test("commands parse, with aliases and case-insensitive names", () => {
+  assert.deepEqual(parseCommand("/who"), { kind: "who" });
+  assert.deepEqual(parseCommand("  /WHO  "), { kind: "who" });
+  assert.deepEqual(parseCommand("/quit"), { kind: "quit" });
+  assert.deepEqual(parseCommand("/exit"), { kind: "quit" });
+  assert.deepEqual(parseCommand("/help"), { kind: "help" });
+  assert.deepEqual(parseCommand(""), { kind: "empty" });
+  assert.deepEqual(parseCommand("   "), { kind: "empty" });
+});
+
+Deno.test("/msg keeps the text whole, commas and inner spaces included", () => {
+  assert.deepEqual(parseCommand("/msg bob hello, there  friend"), {
+    kind: "msg",
+    to: "bob",
+    text: "hello, there  friend",
+  });
+  assert.deepEqual(parseCommand("/msg 张三 你好，世界"), {
+    kind: "msg",
+    to: "张三",
+    text: "你好，世界",
+  });
+  assert.deepEqual(parseCommand("/m bob x"), { kind: "msg", to: "bob", text: "x" });
+});
+
+Deno.test("plain text and escaped slashes", () => {
+  assert.deepEqual(parseCommand("  hi there  "), { kind: "text", text: "  hi there" });
+  assert.deepEqual(parseCommand("//not a command"), { kind: "text", text: "/not a command" });
+});
+
+Deno.test("bad commands get a one-line hint", () => {
+  for (const line of ["/msg", "/msg bob", "/frobnicate now"]) {
+    const command = parseCommand(line);
+    assert.equal(command.kind, "invalid", line);
+    if (command.kind === "invalid") {
+      assert.ok(!command.message.includes("\n"));
+      assert.match(command.message, /Usage: \/msg|Try \/help/);
+    }
+  }
+});

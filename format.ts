@@ -1,0 +1,105 @@
+/**
+ * Human-readable lines for peer and coordinator events, with colour only
+ * where it helps and only when wanted (`NO_COLOR`, non-terminals).
+ *
+ * @module
+ */
+
+import { styleText } from "./deps.ts";
+import type { CoordinatorEvent } from "./coordinator.ts";
+import type { PeerEvent } from "./peer.ts";
+
+/** A text style name understood by `styleText`. */
+export type Style =
+  | "bold"
+  | "dim"
+  | "red"
+  | "green"
+  | "yellow"
+  | "blue"
+  | "magenta"
+  | "cyan"
+  | "gray";
+
+/** Applies styles to text, or not at all. */
+export type Painter = (style: Style | Style[], text: string) => string;
+
+/** Whether to colour output: never with `NO_COLOR` set, otherwise only on a terminal. */
+export function wantsColor(
+  isTerminal: boolean,
+  env: (name: string) => string | undefined,
+): boolean {
+  if (env("NO_COLOR")) return false;
+  if (env("FORCE_COLOR")) return true;
+  return isTerminal && env("TERM") !== "dumb";
+}
+
+/** A painter that colours when `enabled`, and returns text unchanged otherwise. */
+export function painter(enabled: boolean): Painter {
+  if (!enabled) return (_style, text) => text;
+  return (style, text) => styleText(style, text, { validateStream: false });
+}
+
+/** A stable colour per user name, so each person keeps one colour. */
+export function nameStyle(name: string): Style {
+  const palette: Style[] = ["cyan", "magenta", "yellow", "blue", "green"];
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.codePointAt(0)!) >>> 0;
+  return palette[hash % palette.length];
+}
+
+/** The human line for a peer event, or `undefined` for events people need not see. */
+export function formatPeerEvent(event: PeerEvent, paint: Painter): string | undefined {
+  const who = (name: string) => paint(["bold", nameStyle(name)], name);
+  switch (event.event) {
+    case "ready": {
+      const others = event.users.length === 0
+        ? "nobody else is online yet"
+        : `online: ${event.users.map((u) => who(u.name)).join(", ")}`;
+      return `${paint("green", "✓")} logged in as ${
+        who(event.name)
+      } (${event.endpoint}); ${others}. Type /help for commands.`;
+    }
+    case "join":
+      return paint("dim", `→ ${event.name} joined (${event.endpoint})`);
+    case "leave":
+      return paint(
+        "dim",
+        `← ${event.name} left${event.reason === "logout" ? "" : ` (${event.reason})`}`,
+      );
+    case "message":
+      return `${paint("dim", `[${event.time}]`)} ${who(event.from)}: ${event.text}`;
+    case "sent":
+      return `${paint("dim", `[you → ${event.to}]`)} ${event.text}${
+        event.reliable ? "" : paint("dim", " (sent; this client cannot confirm delivery)")
+      }`;
+    case "delivered":
+      return undefined;
+    case "failed":
+      return paint("red", `✗ not delivered to ${event.to}: ${event.reason}`);
+    case "error":
+      return paint("yellow", event.message);
+  }
+}
+
+/** The human line for a coordinator event, or `undefined` for events people need not see. */
+export function formatCoordinatorEvent(
+  event: CoordinatorEvent,
+  paint: Painter,
+): string | undefined {
+  const stamp = paint("dim", new Date().toTimeString().slice(0, 8));
+  switch (event.event) {
+    case "listening":
+      return undefined;
+    case "join":
+      return `${stamp} ${paint("green", "+")} ${event.name} (${event.endpoint}${
+        event.flavor ? `, ${event.flavor}` : ", seed client"
+      })`;
+    case "leave":
+      return `${stamp} ${paint("yellow", "-")} ${event.name} (${event.endpoint}): ${event.reason}`;
+    case "reject":
+      return `${stamp} ${paint("red", "!")} refused a login from ${event.from}: ${event.reason}`;
+    case "dropped":
+      return undefined;
+  }
+}
