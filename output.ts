@@ -1,0 +1,60 @@
+/**
+ * Writing to stdout: whole JSON lines, and lines of text from stdin.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to stdout synchronously, so lines never interleave. */
+export function writeStdout(text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+/** Writes one JSON object and a newline to stdout (`--json`). */
+export function writeJsonLine(value: unknown): void {
+  writeStdout(`${JSON.stringify(value)}\n`);
+}
+
+/** Longest input line accepted; longer ones are reported and skipped. */
+export const MAX_INPUT_LINE = 256 * 1024;
+
+/**
+ * Yields the lines of a byte stream (UTF-8, `\n` or `\r\n`), and the last
+ * line even without a newline. Overlong lines yield an `Error` value instead.
+ */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string | Error> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let skipping = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline).replace(/\r$/, "");
+        buffer = buffer.slice(newline + 1);
+        if (skipping) skipping = false;
+        else yield line;
+      }
+      if (buffer.length > MAX_INPUT_LINE) {
+        if (!skipping) {
+          yield new Error(
+            `An input line is longer than ${MAX_INPUT_LINE} characters; it was skipped.`,
+          );
+        }
+        skipping = true;
+        buffer = "";
+      }
+    }
+    if (buffer.length > 0 && !skipping) yield buffer.replace(/\r$/, "");
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `peerchat coordinator`: starts a coordinator, tells people how to reach it,
+ * prints joins and leaves (or JSON lines), and stops cleanly on a signal.
+ *
+ * @module
+ */
+
+import type { CoordinatorArgs } from "./cli.ts";
+import { Coordinator, type CoordinatorEvent } from "./coordinator.ts";
+import { formatCoordinatorEvent, painter, wantsColor } from "./format.ts";
+import { formatTrace } from "./trace.ts";
+import { writeJsonLine } from "./output.ts";
+
+/** The IPv4 addresses of this machine's LAN interfaces (not loopback). */
+export function lanAddresses(): string[] {
+  try {
+    return Deno.networkInterfaces()
+      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+      .map((i) => i.address);
+  } catch {
+    return [];
+  }
+}
+
+/** Runs the coordinator until SIGINT or SIGTERM; returns the exit code. */
+export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
+  const paint = painter(wantsColor(Deno.stdout.isTerminal(), (n) => Deno.env.get(n)));
+  const tracePaint = painter(wantsColor(Deno.stderr.isTerminal(), (n) => Deno.env.get(n)));
+  const onEvent = (event: CoordinatorEvent) => {
+    if (args.json) {
+      if (event.event !== "dropped") writeJsonLine(event);
+      return;
+    }
+    const line = formatCoordinatorEvent(event, paint);
+    if (line) console.log(line);
+  };
+  let coordinator: Coordinator;
+  try {
+    coordinator = Coordinator.start({
+      host: args.host,
+      port: args.port,
+      tcpPort: args.tcpPort,
+      onEvent,
+      trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
+    });
+  } catch (error) {
+    console.error(bindErrorMessage(error, args));
+    return 1;
+  }
+  if (!args.json) printBanner(coordinator, args, paint);
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  await coordinator.close();
+  if (!args.json) console.log("Coordinator stopped.");
+  return 0;
+}
+
+function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on UDP port ${args.port} or TCP port ${args.tcpPort}: already in use. Is another coordinator running here? Choose another with --port (0 picks a free one).`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${args.host}: this machine has no such address. Leave out --host to listen everywhere.`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Not allowed to listen on port ${args.port}. Ports below 1024 need root; use the default 8888.`;
+  }
+  return `Cannot start the coordinator: ${(error as Error).message}`;
+}
+
+function printBanner(
+  coordinator: Coordinator,
+  args: CoordinatorArgs,
+  paint: ReturnType<typeof painter>,
+): void {
+  const udp = coordinator.udpAddress;
+  const tcp = coordinator.tcpAddress;
+  const everywhere = args.host === "0.0.0.0" || args.host === "::";
+  const addresses = everywhere ? lanAddresses() : [args.host];
+  const port = udp.port === 8888 ? "" : `:${udp.port}`;
+  console.log(paint("bold", "peerchat coordinator is running."));
+  console.log(`  logins: UDP ${args.host}:${udp.port}   online list: TCP ${args.host}:${tcp.port}`);
+  if (addresses.length === 0) {
+    console.log("  This machine has no LAN address; only peers on this machine can reach it:");
+    console.log(`    peerchat peer --coordinator 127.0.0.1${port}`);
+  } else {
+    console.log("  Students connect with:");
+    for (const address of addresses) {
+      console.log(`    ${paint("cyan", `peerchat peer --coordinator ${address}${port}`)}`);
+    }
+  }
+  console.log("  Press Ctrl+C to stop.");
+}

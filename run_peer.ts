@@ -1,0 +1,265 @@
+/**
+ * `peerchat peer`: asks for what is missing (on a terminal), logs in, then
+ * runs the chat — a chat screen on a terminal, or line-by-line commands from
+ * stdin with human or JSON output — and logs out on every way out.
+ *
+ * @module
+ */
+
+import { ChatScreen } from "./chat_screen.ts";
+import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
+import { COMMANDS, HELP, parseCommand } from "./commands.ts";
+import { prompts } from "./deps.ts";
+import { formatPeerEvent, type Painter, painter, wantsColor } from "./format.ts";
+import { readLines, writeJsonLine } from "./output.ts";
+import { LoginError, Peer, type PeerEvent } from "./peer.ts";
+import { checkName, formatEndpoint } from "./protocol.ts";
+import { formatTrace } from "./trace.ts";
+
+/** How long `/quit` and end of input wait for unacknowledged messages. */
+const SETTLE_MS = 15_000;
+
+/** Where a running chat writes: JSON lines, plain lines, or the chat screen. */
+interface Sink {
+  event(event: PeerEvent): void;
+  /** Command output that is not a protocol event (`/who`, `/help`, hints). */
+  info(kind: string, text: string, data?: Record<string, unknown>): void;
+}
+
+/** The state of one chat session: who plain lines go to. */
+export interface SessionState {
+  partner?: string;
+}
+
+/** Carries out one line of user input. Returns `"quit"` when the user asked to leave. */
+export function handleLine(
+  line: string,
+  state: SessionState,
+  peer: Pick<Peer, "send" | "users" | "user">,
+  sink: Sink,
+): "quit" | undefined {
+  const command = parseCommand(line);
+  switch (command.kind) {
+    case "empty":
+      return;
+    case "quit":
+      return "quit";
+    case "help":
+      sink.info("help", HELP);
+      return;
+    case "invalid":
+      sink.event({ event: "error", message: command.message });
+      return;
+    case "who": {
+      const users = peer.users().map((u) => ({
+        name: u.name,
+        endpoint: formatEndpoint(u.endpoint),
+        client: u.flavor ? "peerchat" : "seed",
+      }));
+      const text = users.length === 0 ? "Nobody else is online." : `Online (${users.length}): ` +
+        users.map((u) => `${u.name} ${u.endpoint}${u.client === "seed" ? " (seed client)" : ""}`)
+          .join(", ");
+      sink.info("who", text, { users });
+      return;
+    }
+    case "msg":
+    case "text": {
+      const to = command.kind === "msg" ? command.to : state.partner;
+      if (!to) {
+        sink.event({
+          event: "error",
+          message: "Nobody to send to yet: start with /msg NAME TEXT (/who lists names).",
+        });
+        return;
+      }
+      const result = peer.send(to, command.text);
+      if (!result.ok) sink.event({ event: "error", message: result.message });
+      else state.partner = peer.user(to)?.name ?? to;
+      return;
+    }
+  }
+}
+
+/** Completes a command or a user name at the cursor (Tab on the chat screen). */
+export function completeInput(
+  text: string,
+  cursor: number,
+  names: string[],
+): { text: string; cursor: number; candidates: string[] } {
+  const before = [...text].slice(0, cursor).join("");
+  const after = [...text].slice(cursor).join("");
+  const start = before.search(/\S*$/);
+  const word = before.slice(start);
+  const pool = start === 0 && word.startsWith("/") ? [...COMMANDS] : names;
+  const candidates = pool.filter((c) => c.toLowerCase().startsWith(word.toLowerCase()));
+  if (candidates.length === 0 || word === "") return { text, cursor, candidates: [] };
+  let common = candidates[0];
+  for (const c of candidates) {
+    while (!c.toLowerCase().startsWith(common.toLowerCase())) common = common.slice(0, -1);
+  }
+  const completion = candidates.length === 1 ? `${candidates[0]} ` : common;
+  if (completion.length < word.length) return { text, cursor, candidates };
+  const head = before.slice(0, start) + completion;
+  return {
+    text: head + after,
+    cursor: [...head].length,
+    candidates: candidates.length === 1 ? [] : candidates,
+  };
+}
+
+async function askMissing(args: PeerArgs): Promise<{ name: string; coordinator: string } | number> {
+  let name = args.name;
+  let coordinator = args.coordinator;
+  if (name === undefined || coordinator === undefined) {
+    prompts.intro("peerchat");
+  }
+  if (name === undefined) {
+    const answer = await prompts.text({
+      message: "Your name",
+      placeholder: "letters, digits, _ - .",
+      validate: (value) => checkName((value ?? "").trim()),
+    });
+    if (prompts.isCancel(answer)) return 130;
+    name = answer.trim();
+  }
+  if (coordinator === undefined) {
+    const answer = await prompts.text({
+      message: "Coordinator address (ask your teacher)",
+      placeholder: "192.168.1.5:8888",
+      validate: (value) => {
+        const parsed = parseHostPort(value ?? "");
+        return "error" in parsed ? parsed.error : undefined;
+      },
+    });
+    if (prompts.isCancel(answer)) return 130;
+    coordinator = answer.trim();
+  }
+  return { name, coordinator };
+}
+
+function lineSink(paint: Painter, print: (line: string) => void, onMessage?: () => void): Sink {
+  return {
+    event(event) {
+      const line = formatPeerEvent(event, paint);
+      if (line) print(line);
+      if (event.event === "message") onMessage?.();
+    },
+    info(_kind, text) {
+      print(text);
+    },
+  };
+}
+
+const jsonSink: Sink = {
+  event: writeJsonLine,
+  info(kind, text, data) {
+    writeJsonLine({ event: kind, text, ...data });
+  },
+};
+
+/** Runs a peer until the user quits, input ends, or a signal arrives. Returns the exit code. */
+export async function runPeer(args: PeerArgs): Promise<number> {
+  const env = (n: string) => Deno.env.get(n);
+  const interactive = !args.json && Deno.stdin.isTerminal();
+  const paint = painter(wantsColor(Deno.stdout.isTerminal(), env));
+  const tracePaint = painter(wantsColor(Deno.stderr.isTerminal(), env));
+  const complain = (message: string) => {
+    if (args.json) writeJsonLine({ event: "error", message });
+    else console.error(paint("red", message));
+  };
+
+  if (!interactive && (args.name === undefined || args.coordinator === undefined)) {
+    complain(
+      `Missing ${
+        args.name === undefined ? "--name" : "--coordinator"
+      }: run peerchat peer --name NAME --coordinator HOST[:PORT] (or run it on a terminal to be asked).`,
+    );
+    return 2;
+  }
+  const answers = interactive ? await askMissing(args) : {
+    name: args.name!,
+    coordinator: args.coordinator!,
+  };
+  if (typeof answers === "number") return answers;
+  const nameProblem = checkName(answers.name);
+  if (nameProblem) {
+    complain(`${nameProblem} Choose another --name.`);
+    return 2;
+  }
+  const target = parseHostPort(answers.coordinator);
+  if ("error" in target) {
+    complain(target.error);
+    return 2;
+  }
+
+  let screen: ChatScreen | undefined;
+  const print = (line: string) => screen ? screen.print(line) : console.log(line);
+  const sink = args.json ? jsonSink : lineSink(paint, print, () => screen?.bell());
+
+  let peer: Peer;
+  try {
+    const host = await resolveHost(target.host);
+    if (interactive) console.log(paint("dim", `Logging in to ${host}:${target.port}…`));
+    peer = await Peer.start({
+      name: answers.name,
+      coordinator: { host, port: target.port },
+      host: args.host,
+      port: args.port,
+      onEvent: (event) => sink.event(event),
+      trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
+    });
+  } catch (error) {
+    complain(error instanceof LoginError ? error.message : bindErrorMessage(error, args));
+    return 1;
+  }
+
+  const state: SessionState = {};
+  let leaving: Promise<void> | undefined;
+  const leave = (waitForDelivery: boolean) =>
+    leaving ??= (async () => {
+      if (waitForDelivery && peer.pending > 0) {
+        sink.info("waiting", `Waiting for ${peer.pending} message(s) to be confirmed…`);
+        await peer.settle(SETTLE_MS);
+      }
+      await peer.close();
+      screen?.close();
+    })();
+  const onSignal = () => leave(false).then(() => Deno.exit(0));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  const promptFor = () =>
+    paint("bold", `${peer.name}${state.partner ? ` → ${state.partner}` : ""}> `);
+  if (interactive) {
+    screen = new ChatScreen({
+      input: Deno.stdin.readable,
+      output: Deno.stdout,
+      prompt: promptFor(),
+      columns: () => Deno.consoleSize().columns,
+      setRaw: (raw) => Deno.stdin.setRaw(raw),
+      complete: (text, cursor) => completeInput(text, cursor, peer.users().map((u) => u.name)),
+    });
+    screen.onInterrupt(() => leave(false).then(() => Deno.exit(0)));
+  }
+  const lines = screen ? screen.lines() : readLines(Deno.stdin.readable);
+  for await (const line of lines) {
+    if (line instanceof Error) {
+      sink.event({ event: "error", message: line.message });
+      continue;
+    }
+    if (handleLine(line, state, peer, sink) === "quit") break;
+    screen?.setPrompt(promptFor());
+  }
+  await leave(true);
+  return 0;
+}
+
+function bindErrorMessage(error: unknown, args: PeerArgs): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `UDP port ${args.port} is already in use here. Leave out --port to pick a free one.`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `This machine has no address ${args.host}. Leave out --host to use every interface.`;
+  }
+  return (error as Error).message;
+}

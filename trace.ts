@@ -1,0 +1,32 @@
+/**
+ * `--trace`: one line per datagram or TCP exchange, so a student can watch
+ * the protocol of the source design happen. Written to stderr, apart from
+ * `--json` and the chat screen.
+ *
+ * @module
+ */
+
+import type { Painter } from "./format.ts";
+import type { TraceEntry } from "./udp.ts";
+
+const lenient = new TextDecoder("utf-8");
+
+/** Makes bytes printable: control characters become `\xNN`, newlines `\n`. */
+export function printable(bytes: Uint8Array, limit = 300): string {
+  const text = lenient.decode(bytes).replace(
+    /\p{Cc}/gu,
+    (c) => c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return text.length > limit ? `${text.slice(0, limit)}… (${bytes.length} bytes)` : text;
+}
+
+/** One trace line: time, direction, transport, remote address and the message. */
+export function formatTrace(entry: TraceEntry, paint: Painter, now = new Date()): string {
+  const time = now.toTimeString().slice(0, 8) + "." +
+    String(now.getMilliseconds()).padStart(3, "0");
+  const arrow = entry.direction === "in" ? paint("green", "<-") : paint("cyan", "->");
+  const transport = entry.transport.toUpperCase();
+  return `${paint("dim", time)} ${arrow} ${transport} ${entry.remote.padEnd(21)} ${
+    printable(entry.bytes)
+  }`;
+}
