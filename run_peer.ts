@@ -80,14 +80,17 @@ export function handleLine(
   }
 }
 
-/** Completes a command or a user name at the cursor (Tab on the chat screen). */
+/**
+ * Completes a command or a user name at the cursor (Tab on the chat screen).
+ * `cursor` is a UTF-16 offset into `text`, in and out.
+ */
 export function completeInput(
   text: string,
   cursor: number,
   names: string[],
 ): { text: string; cursor: number; candidates: string[] } {
-  const before = [...text].slice(0, cursor).join("");
-  const after = [...text].slice(cursor).join("");
+  const before = text.slice(0, cursor);
+  const after = text.slice(cursor);
   const start = before.search(/\S*$/);
   const word = before.slice(start);
   const pool = start === 0 && word.startsWith("/") ? [...COMMANDS] : names;
@@ -102,7 +105,7 @@ export function completeInput(
   const head = before.slice(0, start) + completion;
   return {
     text: head + after,
-    cursor: [...head].length,
+    cursor: head.length,
     candidates: candidates.length === 1 ? [] : candidates,
   };
 }

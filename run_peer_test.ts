@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { Coordinator } from "./coordinator.ts";
+import { Peer, type PeerEvent } from "./peer.ts";
+import { completeInput, handleLine, type SessionState } from "./run_peer.ts";
+import { RawUdp, waitFor } from "./testing.ts";
+
+function recordingSink() {
+  const events: PeerEvent[] = [];
+  const infos: { kind: string; text: string; data?: Record<string, unknown> }[] = [];
+  return {
+    events,
+    infos,
+    event: (e: PeerEvent) => events.push(e),
+    info: (kind: string, text: string, data?: Record<string, unknown>) =>
+      infos.push({ kind, text, data }),
+  };
+}
+
+/** A coordinator, peer "me" and peer "Bob", and a netcat-like seed client "nc". */
+async function withChat(fn: (me: Peer, bob: Peer, bobEvents: PeerEvent[]) => Promise<void>) {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const nc = new RawUdp();
+  const bobEvents: PeerEvent[] = [];
+  const bob = await Peer.start({
+    name: "Bob",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+    onEvent: (e) => bobEvents.push(e),
+  });
+  const me = await Peer.start({
+    name: "me",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+  });
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => me.user("nc") !== undefined, "me to see nc");
+    await fn(me, bob, bobEvents);
+  } finally {
+    await me.close();
+    await bob.close();
+    await nc.close();
+    await coordinator.close();
+  }
+}
+
+Deno.test("plain lines go to the last /msg partner, with the partner's own spelling", async () => {
+  await withChat(async (me, _bob, bobEvents) => {
+    const sink = recordingSink();
+    const state: SessionState = {};
+    handleLine("hello?", state, me, sink);
+    assert.match((sink.events[0] as { message: string }).message, /Nobody to send to yet/);
+    handleLine("/msg bob first, with comma", state, me, sink);
+    handleLine("second", state, me, sink);
+    assert.equal(state.partner, "Bob");
+    await waitFor(
+      () => bobEvents.filter((e) => e.event === "message").length === 2,
+      "both messages at Bob",
+    );
+    const texts = bobEvents.flatMap((e) => e.event === "message" ? [e.text] : []);
+    assert.deepEqual(texts, ["first, with comma", "second"]);
+    handleLine("/msg nobody hi", state, me, sink);
+    assert.equal(state.partner, "Bob", "a failed /msg keeps the partner");
+    assert.match((sink.events.at(-1) as { message: string }).message, /nobody is not online/);
+    assert.equal(handleLine("/quit", state, me, sink), "quit");
+  });
+});
+
+Deno.test("/who lists names, endpoints and seed clients; /help lists commands", async () => {
+  await withChat(async (me, bob) => {
+    const sink = recordingSink();
+    handleLine("/who", {}, me, sink);
+    const nc = me.user("nc")!;
+    assert.equal(
+      sink.infos[0].text,
+      `Online (2): Bob 127.0.0.1:${bob.endpoint.port}, nc 127.0.0.1:${nc.endpoint.port} (seed client)`,
+    );
+    handleLine("/help", {}, me, sink);
+    assert.match(sink.infos[1].text, /\/msg NAME TEXT/);
+  });
+});
+
+Deno.test("tab completes commands and names", () => {
+  assert.deepEqual(completeInput("/w", 2, []), { text: "/who ", cursor: 5, candidates: [] });
+  assert.deepEqual(completeInput("/msg 张", 6, ["张三", "bob"]), {
+    text: "/msg 张三 ",
+    cursor: 8,
+    candidates: [],
+  });
+  const ambiguous = completeInput("/msg ca", 7, ["carol", "carl", "bob"]);
+  assert.equal(ambiguous.text, "/msg car");
+  assert.deepEqual(ambiguous.candidates, ["carol", "carl"]);
+  assert.deepEqual(completeInput("/msg x", 6, ["bob"]), {
+    text: "/msg x",
+    cursor: 6,
+    candidates: [],
+  });
+  // Completion in the middle keeps the text after the cursor.
+  assert.deepEqual(completeInput("/msg b hi", 6, ["bob"]), {
+    text: "/msg bob  hi",
+    cursor: 9,
+    candidates: [],
+  });
+});
