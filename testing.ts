@@ -130,3 +130,157 @@ export async function waitFor(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Any JSON event line a peerchat process printed. */
+// deno-lint-ignore no-explicit-any
+export type JsonEvent = Record<string, any>;
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+/**
+ * `peerchat` run as a real subprocess (`deno run main.ts …`) with piped
+ * stdin, JSON events collected from stdout and stderr kept for messages.
+ */
+export class PeerchatProcess {
+  readonly child: Deno.ChildProcess;
+  readonly events: JsonEvent[] = [];
+  stderr = "";
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reading: Promise<void>;
+  #stdinClosed = false;
+  #status?: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MAIN, ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    this.#reading = Promise.all([this.#readStdout(), this.#readStderr()]).then(() => {});
+  }
+
+  async #readStdout(): Promise<void> {
+    for await (const line of readTextLines(this.child.stdout)) {
+      try {
+        this.events.push(JSON.parse(line));
+      } catch {
+        this.events.push({ event: "not-json", line });
+      }
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    for await (const line of readTextLines(this.child.stderr)) this.stderr += `${line}\n`;
+  }
+
+  /** Waits for the first event (from index `from`) matching `match`. */
+  async waitFor(
+    match: (event: JsonEvent) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<JsonEvent> {
+    let found: JsonEvent | undefined;
+    await waitFor(() => (found = this.events.find(match)) !== undefined, what, timeoutMs)
+      .catch((error) => {
+        throw new Error(
+          `${error.message}\nevents: ${JSON.stringify(this.events)}\nstderr: ${this.stderr}`,
+        );
+      });
+    return found!;
+  }
+
+  /** Writes one line to the process's stdin. */
+  async writeLine(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  /** Closes stdin (end of input). */
+  async closeStdin(): Promise<void> {
+    if (this.#stdinClosed) return;
+    this.#stdinClosed = true;
+    await this.#stdin.close().catch(() => {});
+  }
+
+  /** Sends a signal, ignoring a process that already exited. */
+  signal(signal: Deno.Signal): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Waits for the process to exit and for its output to be read. */
+  async exited(): Promise<Deno.CommandStatus> {
+    this.#status ??= this.child.status;
+    const status = await this.#status;
+    await this.#reading;
+    return status;
+  }
+
+  /** Kills the process if it still runs and releases everything. Safe to call twice. */
+  async stop(): Promise<void> {
+    await this.closeStdin();
+    this.signal("SIGKILL");
+    await this.exited();
+  }
+}
+
+async function* readTextLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+  if (buffer) yield buffer;
+}
+
+/** Starts `peerchat coordinator --json` on 127.0.0.1 with free ports; resolves once listening. */
+export async function spawnCoordinator(
+  extra: string[] = [],
+): Promise<{ process: PeerchatProcess; udp: Endpoint; tcpPort: number }> {
+  const process = new PeerchatProcess([
+    "coordinator",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--json",
+    ...extra,
+  ]);
+  const listening = await process.waitFor((e) => e.event === "listening", "the coordinator");
+  const [host, port] = String(listening.udp).split(":");
+  return {
+    process,
+    udp: { host, port: Number(port) },
+    tcpPort: Number(String(listening.tcp).split(":")[1]),
+  };
+}
+
+/** Starts `peerchat peer --json` against `coordinator`; resolves once `ready`. */
+export async function spawnPeer(
+  name: string,
+  coordinator: Endpoint,
+  extra: string[] = [],
+): Promise<{ process: PeerchatProcess; ready: JsonEvent }> {
+  const process = new PeerchatProcess([
+    "peer",
+    "--name",
+    name,
+    "--coordinator",
+    formatEndpoint(coordinator),
+    "--host",
+    "127.0.0.1",
+    "--json",
+    ...extra,
+  ]);
+  const ready = await process.waitFor((e) => e.event === "ready", `${name} to be ready`);
+  return { process, ready };
+}

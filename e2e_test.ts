@@ -1,0 +1,235 @@
+/**
+ * End-to-end: the real `peerchat` program, as subprocesses in `--json` mode,
+ * on 127.0.0.1 — a coordinator and three peers — plus a client that speaks
+ * the seed format with raw sockets, as netcat would.
+ */
+
+import assert from "node:assert/strict";
+import {
+  type JsonEvent,
+  PeerchatProcess,
+  RawUdp,
+  spawnCoordinator,
+  spawnPeer,
+  tcpRead,
+} from "./testing.ts";
+
+Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, SIGTERM", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const running: PeerchatProcess[] = [coordinator];
+  try {
+    const alice = await spawnPeer("alice", udp);
+    running.push(alice.process);
+    assert.deepEqual(alice.ready.users, []);
+    const bob = await spawnPeer("bob", udp);
+    running.push(bob.process);
+    assert.deepEqual(bob.ready.users, [{ name: "alice", endpoint: alice.ready.endpoint }]);
+    const carol = await spawnPeer("张三", udp);
+    running.push(carol.process);
+    assert.deepEqual(
+      carol.ready.users.map((u: JsonEvent) => u.name).sort(),
+      ["alice", "bob"],
+    );
+    assert.equal(carol.ready.users.some((u: JsonEvent) => u.name === "张三"), false);
+
+    // Everyone hears of every later login, with the endpoint the newcomer reported.
+    await alice.process.waitFor((e) => e.event === "join" && e.name === "bob", "alice sees bob");
+    const joined = await alice.process.waitFor(
+      (e) => e.event === "join" && e.name === "张三",
+      "alice sees 张三",
+    );
+    assert.equal(joined.endpoint, carol.ready.endpoint);
+    await bob.process.waitFor((e) => e.event === "join" && e.name === "张三", "bob sees 张三");
+
+    // Direct messages both ways, acknowledged.
+    await alice.process.writeLine("/msg bob hello bob");
+    const sent = await alice.process.waitFor((e) => e.event === "sent", "alice's sent event");
+    await alice.process.waitFor(
+      (e) => e.event === "delivered" && e.id === sent.id,
+      "delivery to bob",
+    );
+    const atBob = await bob.process.waitFor((e) => e.event === "message", "bob's message");
+    assert.equal(atBob.from, "alice");
+    assert.equal(atBob.text, "hello bob");
+    assert.equal(atBob.id, sent.id);
+    assert.match(atBob.time, /^\d\d:\d\d:\d\d$/);
+
+    await bob.process.writeLine("/msg alice hi alice");
+    await bob.process.waitFor(
+      (e) => e.event === "delivered" && e.to === "alice",
+      "delivery to alice",
+    );
+    await alice.process.waitFor(
+      (e) => e.event === "message" && e.text === "hi alice",
+      "alice's message",
+    );
+
+    // Chinese text with commas, ASCII and full-width, arrives intact.
+    const chinese = "你好，世界, 这是, 一条,消息";
+    await carol.process.writeLine(`/msg alice ${chinese}`);
+    const received = await alice.process.waitFor(
+      (e) => e.event === "message" && e.from === "张三",
+      "alice gets 张三's message",
+    );
+    assert.equal(received.text, chinese);
+    await carol.process.waitFor((e) => e.event === "delivered", "delivery of the Chinese message");
+
+    // A second "bob" is refused, and the process says why and exits non-zero.
+    const duplicate = new PeerchatProcess([
+      "peer",
+      "--name",
+      "BOB",
+      "--coordinator",
+      `${udp.host}:${udp.port}`,
+      "--host",
+      "127.0.0.1",
+      "--json",
+    ]);
+    running.push(duplicate);
+    const status = await duplicate.exited();
+    assert.equal(status.code, 1);
+    const refusal = duplicate.events.find((e) => e.event === "error");
+    assert.match(refusal?.message, /refused the login: The name bob is already online/);
+
+    // SIGTERM: bob logs out and everyone sees him leave.
+    bob.process.signal("SIGTERM");
+    assert.equal((await bob.process.exited()).code, 0);
+    for (const peer of [alice.process, carol.process]) {
+      await peer.waitFor((e) => e.event === "leave" && e.name === "bob", "bob's leave");
+    }
+    await coordinator.waitFor(
+      (e) => e.event === "leave" && e.name === "bob",
+      "coordinator sees bob leave",
+    );
+
+    // End of input: alice logs out too.
+    await alice.process.closeStdin();
+    assert.equal((await alice.process.exited()).code, 0);
+    await carol.process.waitFor((e) => e.event === "leave" && e.name === "alice", "alice's leave");
+  } finally {
+    for (const process of running.reverse()) await process.stop();
+  }
+});
+
+Deno.test("netcat-style client: seed login, list, notices, talk both ways, logout", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const nc = new RawUdp();
+  let peer: PeerchatProcess | undefined;
+  try {
+    await nc.send(`login,nc,${nc.address}\n`, udp);
+    const accept = await nc.next();
+    assert.match(accept.text, /^Accept,\d+$/);
+    const tcpPort = Number(accept.text.split(",")[1]);
+    assert.equal(await tcpRead(tcpPort), `nc,${nc.address};end`);
+
+    const alice = await spawnPeer("alice", udp);
+    peer = alice.process;
+    assert.deepEqual(alice.ready.users, [{ name: "nc", endpoint: nc.address }]);
+    // The seed client hears of alice in the seed form: three fields.
+    const notice = await nc.next((t) => t.startsWith("login,"));
+    assert.equal(notice.text, `login,alice,${alice.ready.endpoint}`);
+    assert.equal(await tcpRead(tcpPort), `nc,${nc.address};alice,${alice.ready.endpoint};end`);
+
+    // alice → nc is a plain talk, its commas intact.
+    await peer.writeLine("/msg nc one, two, three");
+    const talk = await nc.next((t) => t.startsWith("talk,"));
+    assert.match(talk.text, /^talk,\d\d:\d\d:\d\d,alice,one, two, three$/);
+
+    // nc → alice: everything after the third comma is the text.
+    const [host, port] = alice.ready.endpoint.split(":");
+    await nc.send("talk,09:15:00,nc,hi, alice, from netcat\n", { host, port: Number(port) });
+    const message = await peer.waitFor((e) => e.event === "message", "nc's talk at alice");
+    assert.equal(message.text, "hi, alice, from netcat");
+    assert.equal(message.from, "nc");
+    assert.equal(message.time, "09:15:00");
+
+    await peer.closeStdin();
+    await peer.exited();
+    assert.equal(
+      (await nc.next((t) => t.startsWith("logout,"))).text,
+      `logout,alice,${alice.ready.endpoint}`,
+    );
+    await nc.send(`logout,nc,${nc.address}\n`, udp);
+    await coordinator.waitFor((e) => e.event === "leave" && e.name === "nc", "nc's logout");
+  } finally {
+    await peer?.stop();
+    await nc.close();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("garbage datagrams at a coordinator and a peer leave both serving", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const attacker = new RawUdp();
+  let alice: PeerchatProcess | undefined;
+  let bob: PeerchatProcess | undefined;
+  try {
+    const a = await spawnPeer("alice", udp);
+    alice = a.process;
+    const [host, port] = a.ready.endpoint.split(":");
+    const peerAddress = { host, port: Number(port) };
+    const garbage: (string | Uint8Array<ArrayBuffer>)[] = [
+      "",
+      ",",
+      ";;;",
+      "login,",
+      "talk,",
+      "msg,,,,",
+      "ack",
+      "Accept,1",
+      "logout,alice,1.2.3.4:5",
+      new Uint8Array([0xc3, 0x28, 0xff]),
+      new Uint8Array(9000).fill(0x2c),
+      new Uint8Array(100).map((_, i) => (i * 37) & 0xff),
+    ];
+    for (const g of garbage) {
+      await attacker.send(g, udp);
+      await attacker.send(g, peerAddress);
+    }
+    const b = await spawnPeer("bob", udp);
+    bob = b.process;
+    assert.deepEqual(b.ready.users.map((u: JsonEvent) => u.name), ["alice"]);
+    await bob.writeLine("/msg alice still there?");
+    await bob.waitFor((e) => e.event === "delivered", "alice still acknowledges");
+    assert.equal(coordinator.child.pid > 0, true);
+    assert.equal(alice.events.some((e) => e.event === "not-json"), false, "stdout stays pure JSON");
+  } finally {
+    await alice?.stop();
+    await bob?.stop();
+    await attacker.close();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("--help, --version and usage errors", async () => {
+  const run = async (...args: string[]) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", new URL("./main.ts", import.meta.url).pathname, ...args],
+      stdin: "null",
+    }).output();
+    return {
+      code: output.code,
+      stdout: new TextDecoder().decode(output.stdout),
+      stderr: new TextDecoder().decode(output.stderr),
+    };
+  };
+  const help = await run("--help");
+  assert.equal(help.code, 0);
+  assert.match(
+    help.stdout,
+    /peerchat coordinator \[--host 0\.0\.0\.0\] \[--port 8888\] \[--tcp-port 0\] \[--json\]/,
+  );
+  assert.match(help.stdout, /peerchat peer --name NAME --coordinator HOST\[:PORT\]/);
+  assert.match((await run("peer", "--help")).stdout, /\/msg NAME TEXT/);
+  assert.match((await run("coordinator", "--help")).stdout, /--tcp-port N/);
+  assert.match((await run("--version")).stdout, /^peerchat \d+\.\d+\.\d+/);
+  const unknown = await run("frobnicate");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+  const missing = await run("peer", "--coordinator", "127.0.0.1");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Missing --name/);
+  const badName = await run("peer", "--name", "a,b", "--coordinator", "127.0.0.1");
+  assert.equal(badName.code, 2);
+  assert.match(badName.stderr, /only letters, digits/);
+});
