@@ -233,3 +233,24 @@ Deno.test("--help, --version and usage errors", async () => {
   assert.equal(badName.code, 2);
   assert.match(badName.stderr, /only letters, digits/);
 });
+
+Deno.test("deno bundle makes one runnable file (deno compile needs the internet, bundle does not)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-bundle-" });
+  try {
+    const out = `${dir}/peerchat.js`;
+    const bundle = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--output", out, new URL("./main.ts", import.meta.url).pathname],
+      stdin: "null",
+    }).output();
+    assert.equal(bundle.code, 0, new TextDecoder().decode(bundle.stderr));
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--unstable-net", "--no-config", out, "--version"],
+      stdin: "null",
+      cwd: dir,
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.match(new TextDecoder().decode(run.stdout), /^peerchat \d+\.\d+\.\d+/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

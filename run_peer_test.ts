@@ -17,7 +17,9 @@ function recordingSink() {
 }
 
 /** A coordinator, peer "me" and peer "Bob", and a netcat-like seed client "nc". */
-async function withChat(fn: (me: Peer, bob: Peer, bobEvents: PeerEvent[]) => Promise<void>) {
+async function withChat(
+  fn: (me: Peer, bob: Peer, bobEvents: PeerEvent[]) => void | Promise<void>,
+) {
   const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
   const nc = new RawUdp();
   const bobEvents: PeerEvent[] = [];
@@ -67,7 +69,7 @@ Deno.test("plain lines go to the last /msg partner, with the partner's own spell
 });
 
 Deno.test("/who lists names, endpoints and seed clients; /help lists commands", async () => {
-  await withChat(async (me, bob) => {
+  await withChat((me, bob) => {
     const sink = recordingSink();
     handleLine("/who", {}, me, sink);
     const nc = me.user("nc")!;
