@@ -23,6 +23,10 @@ export interface CoordinatorArgs {
   tcpPort: number;
   json: boolean;
   trace: boolean;
+  /** Log out a peerchat peer silent for this long (ms). */
+  peerTimeoutMs: number;
+  /** Datagrams per second accepted from one IP address. */
+  rateLimit: number;
 }
 
 /** `peerchat peer …` */
@@ -35,7 +39,20 @@ export interface PeerArgs {
   port: number;
   json: boolean;
   trace: boolean;
+  /** Where history and unsent messages are kept; default per user, see {@linkcode defaultDataDir}. */
+  data?: string;
+  /** Keep-alive interval to the coordinator (ms). */
+  keepaliveMs: number;
+  /** Undelivered messages fail after this long (ms); 0 = keep trying until /giveup. */
+  expireMs: number;
 }
+
+/** Default seconds of silence after which the coordinator logs a peer out. */
+export const DEFAULT_PEER_TIMEOUT_S = 8;
+/** Default keep-alive interval, in seconds. */
+export const DEFAULT_KEEPALIVE_S = 1;
+/** Default datagrams per second the coordinator takes from one IP address. */
+export const DEFAULT_RATE_LIMIT = 5000;
 
 /** What the command line asks for. */
 export type CliCommand =
@@ -51,6 +68,7 @@ export const MAIN_HELP = `peerchat ${VERSION} — peer-to-peer chat for a LAN
 Usage:
   peerchat coordinator [--host 0.0.0.0] [--port 8888] [--tcp-port 0] [--json] [--trace]
   peerchat peer --name NAME --coordinator HOST[:PORT] [--host ADDR] [--port 0] [--json] [--trace]
+                [--data DIR]
   peerchat --help | --version
 
 A coordinator knows who is online and where; peers chat with each other
@@ -69,6 +87,10 @@ Options:
   --port N         UDP port for logins (default ${DEFAULT_COORDINATOR_PORT}; 0 = any free port)
   --tcp-port N     TCP port for the online list (default 0 = any free port;
                    peers learn it from the Accept reply)
+  --peer-timeout S log out a peerchat peer that sent nothing for S seconds
+                   (default ${DEFAULT_PEER_TIMEOUT_S}; seed clients never time out)
+  --rate-limit N   datagrams per second taken from one IP address (default ${DEFAULT_RATE_LIMIT});
+                   the rest are dropped so one flooder cannot stop others
   --json           one JSON object per line on stdout, for scripts
   --trace          print every datagram and TCP exchange to stderr
   -h, --help       this help`;
@@ -83,6 +105,11 @@ Options:
   --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}; asked for on a terminal)
   --host ADDR            address to bind this peer's UDP socket to (default 0.0.0.0)
   --port N               UDP port to chat on (default 0 = any free port)
+  --data DIR             where history and unsent messages are kept
+                         (default: ~/.local/share/peerchat/NAME, or %LOCALAPPDATA%\\peerchat\\NAME)
+  --keepalive S          seconds between keep-alives to the coordinator (default ${DEFAULT_KEEPALIVE_S})
+  --expire S             give up on undelivered messages after S seconds
+                         (default 0: keep them until delivered or /giveup)
   --json                 one JSON object per line on stdout; commands still come from stdin
   --trace                print every datagram and TCP exchange to stderr
   -h, --help             this help
@@ -91,11 +118,27 @@ Commands while chatting:
   /who               who is online
   /msg NAME TEXT     send TEXT to NAME; later plain lines go to NAME too
   TEXT               send TEXT to the last person you wrote to
+  /history NAME [N]  the last N messages with NAME (default 20)
+  /giveup NAME       stop trying to deliver what NAME has not received
   /help              list the commands
   /quit              log out and exit (also end of input, Ctrl+C, SIGTERM)`;
 
 function usageError(message: string): CliCommand {
   return { command: "usage-error", message };
+}
+
+function secondsOption(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  allowZero: boolean,
+): number | string {
+  if (value === undefined) return fallback * 1000;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || (!allowZero && seconds === 0) || seconds > 86400 * 365) {
+    return `${flag} must be a number of seconds${allowZero ? "" : " above 0"}, not "${value}".`;
+  }
+  return Math.round(seconds * 1000);
 }
 
 function portOption(value: string | undefined, flag: string, fallback: number): number | string {
@@ -143,7 +186,7 @@ function parseFlags(
 }
 
 function parseCoordinator(args: string[]): CliCommand {
-  const parsed = parseFlags(args, ["host", "port", "tcp-port"]);
+  const parsed = parseFlags(args, ["host", "port", "tcp-port", "peer-timeout", "rate-limit"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: COORDINATOR_HELP };
@@ -151,6 +194,20 @@ function parseCoordinator(args: string[]): CliCommand {
   if (typeof port === "string") return usageError(port);
   const tcpPort = portOption(values["tcp-port"] as string | undefined, "--tcp-port", 0);
   if (typeof tcpPort === "string") return usageError(tcpPort);
+  const peerTimeoutMs = secondsOption(
+    values["peer-timeout"] as string | undefined,
+    "--peer-timeout",
+    DEFAULT_PEER_TIMEOUT_S,
+    false,
+  );
+  if (typeof peerTimeoutMs === "string") return usageError(peerTimeoutMs);
+  const rateText = values["rate-limit"] as string | undefined;
+  const rateLimit = rateText === undefined ? DEFAULT_RATE_LIMIT : Number(rateText);
+  if (!/^\d+$/.test(rateText ?? "0") || rateLimit < 1) {
+    return usageError(
+      `--rate-limit must be a whole number of datagrams per second, not "${rateText}".`,
+    );
+  }
   return {
     command: "coordinator",
     host: (values.host as string | undefined) ?? "0.0.0.0",
@@ -158,11 +215,21 @@ function parseCoordinator(args: string[]): CliCommand {
     tcpPort,
     json: values.json === true,
     trace: values.trace === true,
+    peerTimeoutMs,
+    rateLimit,
   };
 }
 
 function parsePeer(args: string[]): CliCommand {
-  const parsed = parseFlags(args, ["name", "coordinator", "host", "port"]);
+  const parsed = parseFlags(args, [
+    "name",
+    "coordinator",
+    "host",
+    "port",
+    "data",
+    "keepalive",
+    "expire",
+  ]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat peer --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: PEER_HELP };
@@ -173,6 +240,17 @@ function parsePeer(args: string[]): CliCommand {
     const target = parseHostPort(coordinator);
     if ("error" in target) return usageError(target.error);
   }
+  const keepaliveMs = secondsOption(
+    values.keepalive as string | undefined,
+    "--keepalive",
+    DEFAULT_KEEPALIVE_S,
+    false,
+  );
+  if (typeof keepaliveMs === "string") return usageError(keepaliveMs);
+  const expireMs = secondsOption(values.expire as string | undefined, "--expire", 0, true);
+  if (typeof expireMs === "string") return usageError(expireMs);
+  const data = values.data as string | undefined;
+  if (data === "") return usageError("--data needs a directory.");
   return {
     command: "peer",
     name: values.name as string | undefined,
@@ -181,6 +259,9 @@ function parsePeer(args: string[]): CliCommand {
     port,
     json: values.json === true,
     trace: values.trace === true,
+    data,
+    keepaliveMs,
+    expireMs,
   };
 }
 

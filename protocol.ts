@@ -18,11 +18,19 @@ export interface Endpoint {
 
 /** The flavour token a peerchat peer appends to its `login`. */
 export const PEERCHAT_FLAVOR = "peerchat/1";
+/** The flavour the coordinator gives a seed client that speaks UTF-16LE (the original C# client). */
+export const UTF16_FLAVOR = "seed/utf16";
 
 /** Largest datagram either side reads; longer ones are rejected unread. */
 export const MAX_DATAGRAM_BYTES = 16 * 1024;
-/** Largest chat text, in UTF-8 bytes, that one `talk` or `msg` may carry. */
-export const MAX_TEXT_BYTES = 8 * 1024;
+/** Largest chat text, in UTF-8 bytes, a user may send (split into `msg` parts). */
+export const MAX_TEXT_BYTES = 64 * 1024;
+/** Largest text one `talk` datagram carries; longer texts go as several `talk`s. */
+export const MAX_TALK_BYTES = 8 * 1024;
+/** Largest body of one `msg` part, in UTF-8 bytes: datagrams stay under a 1500-byte MTU. */
+export const MAX_PART_BYTES = 1000;
+/** Most parts one message may have. */
+export const MAX_PARTS = Math.ceil(MAX_TEXT_BYTES / 256);
 /** Longest name, in characters (code points). */
 export const MAX_NAME_CHARS = 32;
 /** Longest `TIME` field of a `talk`. */
@@ -43,12 +51,14 @@ export interface LoginMessage {
   flavor?: string;
 }
 
-/** `Accept,TCPPORT[,TICKET]` — the coordinator accepts a login. */
+/** `Accept,TCPPORT[,TICKET,SESSION]` — the coordinator accepts a login. */
 export interface AcceptMessage {
   type: "accept";
   port: number;
   /** One-time ticket for the extended online list (peerchat peers only). */
   ticket?: string;
+  /** The session this login opened (peerchat peers only). */
+  session?: string;
 }
 
 /** `Reject,REASON` — the coordinator refuses a login. */
@@ -57,11 +67,47 @@ export interface RejectMessage {
   reason: string;
 }
 
-/** `logout,NAME,IP:PORT` — a peer leaves (or a logout notice). */
+/** Why someone left: said in logout notices to peerchat peers. */
+export type LeaveReason = "logout" | "timeout" | "replaced";
+
+/**
+ * `logout,NAME,IP:PORT` — a peer leaves, or a logout notice. A peerchat peer
+ * adds its session (`logout,NAME,IP:PORT,SESSION`); notices to peerchat
+ * peers add the reason (`logout,NAME,IP:PORT,timeout`).
+ */
 export interface LogoutMessage {
   type: "logout";
   name: string;
   endpoint: Endpoint;
+  session?: string;
+  reason?: LeaveReason;
+}
+
+/** `ping,NAME,SESSION,DIGEST` — a peerchat peer's keep-alive, with a digest of its roster. */
+export interface PingMessage {
+  type: "ping";
+  name: string;
+  session: string;
+  /** {@linkcode rosterDigest} of the peer's roster, itself included: 8 hex digits. */
+  digest: string;
+}
+
+/** Answers to a `ping`: roster matches, roster differs (refetch with the ticket), or no such session. */
+export type PongStatus = "ok" | "stale" | "unknown";
+
+/** `pong,NAME,STATUS[,TICKET]` — the coordinator answers a keep-alive. */
+export interface PongMessage {
+  type: "pong";
+  name: string;
+  status: PongStatus;
+  /** With `stale`: a one-time ticket for the extended list. */
+  ticket?: string;
+}
+
+/** `bye,NAME` — the coordinator confirms a peerchat peer's logout. */
+export interface ByeMessage {
+  type: "bye";
+  name: string;
 }
 
 /** `talk,TIME,NAME,TEXT` — the seed design's plain chat line. */
@@ -72,20 +118,41 @@ export interface TalkMessage {
   text: string;
 }
 
-/** `msg,ID,TIME,NAME,TEXT` — a peerchat chat message that expects an `ack`. */
+/**
+ * `msg,NAME,STREAM,SEQ,PART,KIND,TIME,BODY` — one packet of a peerchat
+ * message. Packets of a stream (one per sender and recipient) are numbered
+ * 1, 2, 3, …; a message of `n` parts takes `n` consecutive numbers and packet
+ * `SEQ` is part `i` of `n` (`PART` is `i/n`). `KIND` says what the body is
+ * (`text` now); `BODY` is everything after the seventh comma.
+ */
 export interface ChatMessage {
   type: "msg";
-  id: string;
-  time: string;
   name: string;
-  text: string;
+  stream: string;
+  seq: number;
+  part: number;
+  parts: number;
+  kind: string;
+  time: string;
+  body: string;
 }
 
-/** `ack,ID,NAME` — a peerchat peer confirms it received message `ID`. */
+/** A range of packet numbers, both ends included. */
+export interface SeqRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * `ack,NAME,STREAM,CUM[,SACK]` — `NAME` has every packet of `STREAM` up to
+ * `CUM`, and also the ranges in `SACK` (`5-7.9`), which are above `CUM`.
+ */
 export interface AckMessage {
   type: "ack";
-  id: string;
   name: string;
+  stream: string;
+  cumulative: number;
+  selective: SeqRange[];
 }
 
 /** Any single-datagram message. */
@@ -94,9 +161,15 @@ export type Message =
   | AcceptMessage
   | RejectMessage
   | LogoutMessage
+  | PingMessage
+  | PongMessage
+  | ByeMessage
   | TalkMessage
   | ChatMessage
   | AckMessage;
+
+/** How a datagram's text was encoded: UTF-8, or UTF-16LE as the original C# client sends. */
+export type TextEncoding = "utf-8" | "utf-16le";
 
 /** One entry of the online list. */
 export interface ListEntry {
@@ -121,6 +194,12 @@ export type ProtocolErrorCode =
   | "bad-text"
   | "bad-reason"
   | "bad-flavor"
+  | "bad-session"
+  | "bad-digest"
+  | "bad-status"
+  | "bad-seq"
+  | "bad-part"
+  | "bad-kind"
   | "bad-list";
 
 /** A parse failure: a machine-readable code and a sentence for people. */
@@ -240,6 +319,7 @@ export function isUnspecified(host: string): boolean {
 // --- Decoding -----------------------------------------------------------
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf16 = new TextDecoder("utf-16le", { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 /** Encodes a message's text form as UTF-8 bytes. */
@@ -247,8 +327,37 @@ export function encodeText(text: string): Uint8Array<ArrayBuffer> {
   return utf8Encoder.encode(text);
 }
 
-/** Decodes one datagram as strict UTF-8 and drops one trailing newline (netcat adds it). */
-export function decodeDatagram(bytes: Uint8Array): ParseResult<string> {
+/** Encodes text as UTF-16LE without a byte-order mark, as .NET's `Encoding.Unicode` does. */
+export function encodeUtf16(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    bytes[2 * i] = unit & 0xff;
+    bytes[2 * i + 1] = unit >> 8;
+  }
+  return bytes;
+}
+
+/**
+ * True when a datagram looks like UTF-16LE: an even length and a zero second
+ * byte after a non-zero first one (every message starts with an ASCII letter,
+ * and valid peerchat UTF-8 never contains a NUL byte).
+ */
+export function looksUtf16(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes.length % 2 === 0 && bytes[0] !== 0 && bytes[1] === 0;
+}
+
+/** A decoded datagram: its text, without the trailing newline, and how it was encoded. */
+export interface DecodedText {
+  text: string;
+  encoding: TextEncoding;
+}
+
+/**
+ * Decodes one datagram as strict UTF-8 — or as UTF-16LE when it looks like it
+ * (the original C# client) — and drops one trailing newline (netcat adds it).
+ */
+export function decodeDatagram(bytes: Uint8Array): ParseResult<DecodedText> {
   if (bytes.length === 0) return fail("empty", "The datagram is empty.");
   if (bytes.length > MAX_DATAGRAM_BYTES) {
     return fail(
@@ -256,19 +365,57 @@ export function decodeDatagram(bytes: Uint8Array): ParseResult<string> {
       `The datagram is ${bytes.length} bytes; the limit is ${MAX_DATAGRAM_BYTES}.`,
     );
   }
+  const encoding: TextEncoding = looksUtf16(bytes) ? "utf-16le" : "utf-8";
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    text = (encoding === "utf-8" ? utf8 : utf16).decode(bytes);
   } catch {
-    return fail("bad-encoding", "The datagram is not valid UTF-8 text.");
+    return fail(
+      "bad-encoding",
+      `The datagram is not valid ${encoding === "utf-8" ? "UTF-8" : "UTF-16LE"} text.`,
+    );
   }
-  return ok(stripNewline(text));
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  return ok({ text: stripNewline(text), encoding });
 }
 
 function stripNewline(text: string): string {
   if (text.endsWith("\r\n")) return text.slice(0, -2);
   if (text.endsWith("\n")) return text.slice(0, -1);
   return text;
+}
+
+// --- Roster digest --------------------------------------------------------
+
+/** FNV-1a, 32 bits, over UTF-16 code units. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** One user's contribution to {@linkcode rosterDigest}. */
+export function userHash(name: string, endpoint: Endpoint): number {
+  return fnv1a(`${nameKey(name)},${formatEndpoint(endpoint)}`);
+}
+
+/**
+ * The digest of a roster: the XOR of every user's {@linkcode userHash}, as 8
+ * hex digits. Order does not matter, and adding or removing one user is one
+ * XOR, so both sides keep it up to date in O(1).
+ */
+export function rosterDigest(users: Iterable<{ name: string; endpoint: Endpoint }>): string {
+  let digest = 0;
+  for (const user of users) digest = (digest ^ userHash(user.name, user.endpoint)) >>> 0;
+  return formatDigest(digest);
+}
+
+/** Formats a 32-bit digest as 8 lowercase hex digits. */
+export function formatDigest(digest: number): string {
+  return (digest >>> 0).toString(16).padStart(8, "0");
 }
 
 // --- Messages -----------------------------------------------------------
@@ -288,7 +435,13 @@ function splitHead(text: string, count: number): { head: string[]; rest: string 
 
 const CONTROL_CHARS = /\p{Cc}/u;
 const ID_PATTERN = /^[A-Za-z0-9_.\-]+$/;
-const FLAVOR_PATTERN = /^[a-z][a-z0-9]*\/[0-9]+$/;
+const FLAVOR_PATTERN = /^[a-z][a-z0-9]*\/[a-z0-9]+$/;
+const KIND_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+const DIGEST_PATTERN = /^[0-9a-f]{8}$/;
+const LEAVE_REASONS: readonly string[] = ["logout", "timeout", "replaced"];
+const PONG_STATUSES: readonly string[] = ["ok", "stale", "unknown"];
+/** Largest packet number: fits a double exactly, and far beyond any stream's life. */
+const MAX_SEQ = 2 ** 48;
 
 function checkedName(field: string): ParseResult<string> {
   const name = field.trim();
@@ -304,19 +457,41 @@ function checkedTime(field: string): ParseResult<string> {
   return ok(time);
 }
 
-function checkedText(text: string): ParseResult<string> {
-  if (encodeText(text).length > MAX_TEXT_BYTES) {
-    return fail("too-long", `The text is longer than ${MAX_TEXT_BYTES} bytes.`);
+function checkedText(text: string, limit: number): ParseResult<string> {
+  if (encodeText(text).length > limit) {
+    return fail("too-long", `The text is longer than ${limit} bytes.`);
   }
   if (text.includes("\u0000")) return fail("bad-text", "The text contains a NUL character.");
   return ok(text);
 }
 
-function checkedId(field: string): ParseResult<string> {
-  if (field.length === 0 || field.length > MAX_ID_CHARS || !ID_PATTERN.test(field)) {
-    return fail("bad-id", `"${clip(field)}" is not a message id.`);
+function checkedToken(
+  field: string,
+  code: "bad-id" | "bad-session",
+  what: string,
+): ParseResult<string> {
+  const token = field.trim();
+  if (token.length === 0 || token.length > MAX_ID_CHARS || !ID_PATTERN.test(token)) {
+    return fail(code, `"${clip(token)}" is not ${what}.`);
   }
-  return ok(field);
+  return ok(token);
+}
+
+function checkedSeq(field: string, allowZero: boolean): ParseResult<number> {
+  const text = field.trim();
+  if (!/^\d{1,15}$/.test(text)) return fail("bad-seq", `"${clip(text)}" is not a packet number.`);
+  const seq = Number(text);
+  if ((!allowZero && seq === 0) || seq > MAX_SEQ) {
+    return fail("bad-seq", `Packet number ${seq} is out of range.`);
+  }
+  return ok(seq);
+}
+
+function checkedFlavor(field: string): ParseResult<string> {
+  const flavor = field.trim();
+  return FLAVOR_PATTERN.test(flavor)
+    ? ok(flavor)
+    : fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
 }
 
 function nameAndEndpoint(
@@ -354,6 +529,12 @@ export function parseMessage(text: string): ParseResult<Message> {
       return parseAccept(text);
     case "Reject":
       return parseReject(text);
+    case "ping":
+      return parsePing(text);
+    case "pong":
+      return parsePong(text);
+    case "bye":
+      return parseBye(text);
     case "talk":
       return parseTalk(text);
     case "msg":
@@ -374,35 +555,52 @@ function parseLogin(text: string): ParseResult<Message> {
   if (!parsed.ok) return parsed;
   const message: LoginMessage = { type: "login", ...parsed.value };
   if (fields.length === 4) {
-    const flavor = fields[3].trim();
-    if (!FLAVOR_PATTERN.test(flavor)) {
-      return fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
-    }
-    message.flavor = flavor;
+    const flavor = checkedFlavor(fields[3]);
+    if (!flavor.ok) return flavor;
+    message.flavor = flavor.value;
   }
   return ok(message);
 }
 
 function parseLogout(text: string): ParseResult<Message> {
   const fields = text.split(",");
-  if (fields.length !== 3) return fail("wrong-field-count", "A logout is logout,NAME,IP:PORT.");
+  if (fields.length !== 3 && fields.length !== 4) {
+    return fail("wrong-field-count", "A logout is logout,NAME,IP:PORT.");
+  }
   const parsed = nameAndEndpoint("logout", fields);
   if (!parsed.ok) return parsed;
-  return ok({ type: "logout", ...parsed.value });
+  const message: LogoutMessage = { type: "logout", ...parsed.value };
+  if (fields.length === 4) {
+    const extra = fields[3].trim();
+    if (LEAVE_REASONS.includes(extra)) {
+      message.reason = extra as LeaveReason;
+    } else {
+      const session = checkedToken(extra, "bad-session", "a session or a leave reason");
+      if (!session.ok) return session;
+      message.session = session.value;
+    }
+  }
+  return ok(message);
 }
 
 function parseAccept(text: string): ParseResult<Message> {
   const fields = text.split(",");
-  if (fields.length !== 2 && fields.length !== 3) {
-    return fail("wrong-field-count", "An accept is Accept,TCPPORT.");
+  if (fields.length !== 2 && fields.length !== 4) {
+    return fail(
+      "wrong-field-count",
+      "An accept is Accept,TCPPORT (or Accept,TCPPORT,TICKET,SESSION).",
+    );
   }
   const port = parsePort(fields[1].trim());
   if (!port.ok) return port;
   const message: AcceptMessage = { type: "accept", port: port.value };
-  if (fields.length === 3) {
-    const ticket = checkedId(fields[2].trim());
+  if (fields.length === 4) {
+    const ticket = checkedToken(fields[2], "bad-id", "a ticket");
     if (!ticket.ok) return ticket;
+    const session = checkedToken(fields[3], "bad-session", "a session");
+    if (!session.ok) return session;
     message.ticket = ticket.value;
+    message.session = session.value;
   }
   return ok(message);
 }
@@ -417,6 +615,46 @@ function parseReject(text: string): ParseResult<Message> {
   return ok({ type: "reject", reason });
 }
 
+function parsePing(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 4) return fail("wrong-field-count", "A ping is ping,NAME,SESSION,DIGEST.");
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  const session = checkedToken(fields[2], "bad-session", "a session");
+  if (!session.ok) return session;
+  const digest = fields[3].trim();
+  if (!DIGEST_PATTERN.test(digest)) return fail("bad-digest", `"${clip(digest)}" is not a digest.`);
+  return ok({ type: "ping", name: name.value, session: session.value, digest });
+}
+
+function parsePong(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 3 && fields.length !== 4) {
+    return fail("wrong-field-count", "A pong is pong,NAME,STATUS[,TICKET].");
+  }
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  const status = fields[2].trim();
+  if (!PONG_STATUSES.includes(status)) {
+    return fail("bad-status", `"${clip(status)}" is not ok, stale or unknown.`);
+  }
+  const message: PongMessage = { type: "pong", name: name.value, status: status as PongStatus };
+  if (fields.length === 4) {
+    const ticket = checkedToken(fields[3], "bad-id", "a ticket");
+    if (!ticket.ok) return ticket;
+    message.ticket = ticket.value;
+  }
+  return ok(message);
+}
+
+function parseBye(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 2) return fail("wrong-field-count", "A bye is bye,NAME.");
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  return ok({ type: "bye", name: name.value });
+}
+
 function parseTalk(text: string): ParseResult<Message> {
   const parts = splitHead(text, 3);
   if (!parts) return fail("wrong-field-count", "A talk is talk,TIME,NAME,TEXT.");
@@ -424,66 +662,150 @@ function parseTalk(text: string): ParseResult<Message> {
   if (!time.ok) return time;
   const name = checkedName(parts.head[2]);
   if (!name.ok) return name;
-  const body = checkedText(parts.rest);
+  const body = checkedText(parts.rest, MAX_TALK_BYTES);
   if (!body.ok) return body;
   return ok({ type: "talk", time: time.value, name: name.value, text: body.value });
 }
 
 function parseChat(text: string): ParseResult<Message> {
-  const parts = splitHead(text, 4);
-  if (!parts) return fail("wrong-field-count", "A msg is msg,ID,TIME,NAME,TEXT.");
-  const id = checkedId(parts.head[1]);
-  if (!id.ok) return id;
-  const time = checkedTime(parts.head[2]);
-  if (!time.ok) return time;
-  const name = checkedName(parts.head[3]);
+  const parts = splitHead(text, 7);
+  if (!parts) return fail("wrong-field-count", "A msg is msg,NAME,STREAM,SEQ,PART,KIND,TIME,BODY.");
+  const [, nameField, streamField, seqField, partField, kindField, timeField] = parts.head;
+  const name = checkedName(nameField);
   if (!name.ok) return name;
-  const body = checkedText(parts.rest);
+  const stream = checkedToken(streamField, "bad-id", "a stream id");
+  if (!stream.ok) return stream;
+  const seq = checkedSeq(seqField, false);
+  if (!seq.ok) return seq;
+  const part = /^(\d{1,4})\/(\d{1,4})$/.exec(partField.trim());
+  const index = part ? Number(part[1]) : 0;
+  const count = part ? Number(part[2]) : 0;
+  if (!part || index < 1 || count < 1 || index > count || count > MAX_PARTS || seq.value < index) {
+    return fail("bad-part", `"${clip(partField)}" is not a part such as 1/3.`);
+  }
+  const kind = kindField.trim();
+  if (!KIND_PATTERN.test(kind)) return fail("bad-kind", `"${clip(kind)}" is not a message kind.`);
+  const time = checkedTime(timeField);
+  if (!time.ok) return time;
+  const body = checkedText(parts.rest, MAX_PART_BYTES);
   if (!body.ok) return body;
-  return ok({ type: "msg", id: id.value, time: time.value, name: name.value, text: body.value });
+  return ok({
+    type: "msg",
+    name: name.value,
+    stream: stream.value,
+    seq: seq.value,
+    part: index,
+    parts: count,
+    kind,
+    time: time.value,
+    body: body.value,
+  });
+}
+
+/** Parses `5-7.9.12-13` into ranges; `undefined` when malformed, overlapping or unordered. */
+function parseRanges(text: string, above: number): SeqRange[] | undefined {
+  const ranges: SeqRange[] = [];
+  let last = above;
+  for (const item of text.split(".")) {
+    const match = /^(\d{1,15})(?:-(\d{1,15}))?$/.exec(item);
+    if (!match) return undefined;
+    const from = Number(match[1]);
+    const to = match[2] === undefined ? from : Number(match[2]);
+    if (from <= last || to < from || to > MAX_SEQ) return undefined;
+    ranges.push({ from, to });
+    last = to;
+  }
+  return ranges.length > 64 ? undefined : ranges;
 }
 
 function parseAck(text: string): ParseResult<Message> {
   const fields = text.split(",");
-  if (fields.length !== 3) return fail("wrong-field-count", "An ack is ack,ID,NAME.");
-  const id = checkedId(fields[1]);
-  if (!id.ok) return id;
-  const name = checkedName(fields[2]);
+  if (fields.length !== 4 && fields.length !== 5) {
+    return fail("wrong-field-count", "An ack is ack,NAME,STREAM,CUM[,SACK].");
+  }
+  const name = checkedName(fields[1]);
   if (!name.ok) return name;
-  return ok({ type: "ack", id: id.value, name: name.value });
+  const stream = checkedToken(fields[2], "bad-id", "a stream id");
+  if (!stream.ok) return stream;
+  const cumulative = checkedSeq(fields[3], true);
+  if (!cumulative.ok) return cumulative;
+  let selective: SeqRange[] = [];
+  if (fields.length === 5) {
+    const ranges = parseRanges(fields[4].trim(), cumulative.value);
+    if (!ranges) return fail("bad-seq", `"${clip(fields[4])}" is not a list of packet ranges.`);
+    selective = ranges;
+  }
+  return ok({
+    type: "ack",
+    name: name.value,
+    stream: stream.value,
+    cumulative: cumulative.value,
+    selective,
+  });
 }
 
 /** Parses a datagram's bytes: {@linkcode decodeDatagram} then {@linkcode parseMessage}. */
 export function parseDatagram(bytes: Uint8Array): ParseResult<Message> {
-  const text = decodeDatagram(bytes);
-  return text.ok ? parseMessage(text.value) : text;
+  const decoded = decodeDatagram(bytes);
+  return decoded.ok ? parseMessage(decoded.value.text) : decoded;
 }
 
-/** The exact text form of a message. Throws only on a programming error (invalid fields). */
+/** Like {@linkcode parseDatagram}, also telling the encoding the sender used. */
+export function parseDatagramWithEncoding(
+  bytes: Uint8Array,
+): ParseResult<{ message: Message; encoding: TextEncoding }> {
+  const decoded = decodeDatagram(bytes);
+  if (!decoded.ok) return decoded;
+  const parsed = parseMessage(decoded.value.text);
+  return parsed.ok ? ok({ message: parsed.value, encoding: decoded.value.encoding }) : parsed;
+}
+
+function formatRanges(ranges: SeqRange[]): string {
+  return ranges.map((r) => r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`).join(".");
+}
+
+/** The exact text form of a message. */
 export function formatMessage(message: Message): string {
   switch (message.type) {
     case "login": {
       const base = `login,${message.name},${formatEndpoint(message.endpoint)}`;
       return message.flavor ? `${base},${message.flavor}` : base;
     }
-    case "logout":
-      return `logout,${message.name},${formatEndpoint(message.endpoint)}`;
+    case "logout": {
+      const base = `logout,${message.name},${formatEndpoint(message.endpoint)}`;
+      const extra = message.session ?? message.reason;
+      return extra ? `${base},${extra}` : base;
+    }
     case "accept":
-      return message.ticket ? `Accept,${message.port},${message.ticket}` : `Accept,${message.port}`;
+      return message.ticket && message.session
+        ? `Accept,${message.port},${message.ticket},${message.session}`
+        : `Accept,${message.port}`;
     case "reject":
       return `Reject,${message.reason.replace(/[\r\n]+/g, " ")}`;
+    case "ping":
+      return `ping,${message.name},${message.session},${message.digest}`;
+    case "pong":
+      return `pong,${message.name},${message.status}${message.ticket ? `,${message.ticket}` : ""}`;
+    case "bye":
+      return `bye,${message.name}`;
     case "talk":
       return `talk,${message.time},${message.name},${message.text}`;
     case "msg":
-      return `msg,${message.id},${message.time},${message.name},${message.text}`;
-    case "ack":
-      return `ack,${message.id},${message.name}`;
+      return `msg,${message.name},${message.stream},${message.seq},${message.part}/${message.parts},${message.kind},${message.time},${message.body}`;
+    case "ack": {
+      const base = `ack,${message.name},${message.stream},${message.cumulative}`;
+      return message.selective.length ? `${base},${formatRanges(message.selective)}` : base;
+    }
   }
 }
 
-/** {@linkcode formatMessage} as UTF-8 bytes, ready for a datagram. */
-export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
-  return encodeText(formatMessage(message));
+/** {@linkcode formatMessage} as bytes, ready for a datagram: UTF-8, or UTF-16LE when asked. */
+export function encodeMessage(
+  message: Message,
+  encoding: TextEncoding = "utf-8",
+): Uint8Array<ArrayBuffer> {
+  const text = formatMessage(message);
+  return encoding === "utf-8" ? encodeText(text) : encodeUtf16(text);
 }
 
 // --- The online list (TCP) ----------------------------------------------
@@ -537,4 +859,77 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
 function clip(text: string): string {
   const printable = text.replace(/\p{Cc}/gu, "?");
   return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
+}
+
+// --- Helpers for senders ------------------------------------------------
+
+/**
+ * Splits text into pieces of at most `maxBytes` UTF-8 bytes each, never
+ * inside a character. An empty text is one empty piece.
+ */
+export function splitUtf8(text: string, maxBytes: number): string[] {
+  const pieces: string[] = [];
+  let current = "";
+  let size = 0;
+  for (const char of text) {
+    const bytes = char.codePointAt(0)! < 0x80
+      ? 1
+      : char.codePointAt(0)! < 0x800
+      ? 2
+      : char.codePointAt(0)! < 0x10000
+      ? 3
+      : 4;
+    if (size + bytes > maxBytes) {
+      pieces.push(current);
+      current = "";
+      size = 0;
+    }
+    current += char;
+    size += bytes;
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+/**
+ * Frames text as .NET's `BinaryWriter.Write(string)` does: the UTF-8 byte
+ * length as a 7-bit encoded integer, then the UTF-8 bytes. The original C#
+ * client reads the online list this way.
+ */
+export function encodeBinaryWriterString(text: string): Uint8Array<ArrayBuffer> {
+  const body = encodeText(text);
+  const prefix: number[] = [];
+  let length = body.length;
+  do {
+    let byte = length & 0x7f;
+    length >>>= 7;
+    if (length > 0) byte |= 0x80;
+    prefix.push(byte);
+  } while (length > 0);
+  const framed = new Uint8Array(prefix.length + body.length);
+  framed.set(prefix);
+  framed.set(body, prefix.length);
+  return framed;
+}
+
+/**
+ * Reads a `BinaryWriter` string from the start of `bytes`: the text and the
+ * bytes it took, or `undefined` when `bytes` holds less than a whole string.
+ */
+export function decodeBinaryWriterString(
+  bytes: Uint8Array,
+): { text: string; size: number } | undefined {
+  let length = 0;
+  let shift = 0;
+  let offset = 0;
+  for (;;) {
+    if (offset >= bytes.length || shift > 28) return undefined;
+    const byte = bytes[offset++];
+    length |= (byte & 0x7f) << shift;
+    shift += 7;
+    if ((byte & 0x80) === 0) break;
+  }
+  if (bytes.length < offset + length) return undefined;
+  const text = new TextDecoder().decode(bytes.subarray(offset, offset + length));
+  return { text, size: offset + length };
 }

@@ -1,21 +1,31 @@
 import assert from "node:assert/strict";
 import {
   checkName,
+  decodeBinaryWriterString,
   decodeDatagram,
+  encodeBinaryWriterString,
   encodeMessage,
+  encodeUtf16,
+  formatDigest,
   formatEndpoint,
   formatList,
   formatMessage,
+  looksUtf16,
   MAX_DATAGRAM_BYTES,
   MAX_NAME_CHARS,
-  MAX_TEXT_BYTES,
+  MAX_PART_BYTES,
+  MAX_TALK_BYTES,
   type Message,
   nameKey,
   parseDatagram,
+  parseDatagramWithEncoding,
   parseEndpoint,
   parseList,
   parseMessage,
   type ProtocolErrorCode,
+  rosterDigest,
+  splitUtf8,
+  userHash,
 } from "./protocol.ts";
 
 function parsed(text: string): Message {
@@ -57,12 +67,36 @@ Deno.test("every message round-trips through format and parse", () => {
     { type: "login", name: "alice", endpoint: { host: "10.0.0.1", port: 1 } },
     { type: "login", name: "张三", endpoint: { host: "::1", port: 65535 }, flavor: "peerchat/1" },
     { type: "accept", port: 8889 },
-    { type: "accept", port: 8889, ticket: "t-1a2b" },
+    { type: "accept", port: 8889, ticket: "t-1a2b", session: "s9" },
     { type: "reject", reason: "The name alice is already online, pick another." },
     { type: "logout", name: "bob.smith", endpoint: { host: "127.0.0.1", port: 40002 } },
+    { type: "logout", name: "bob", endpoint: { host: "127.0.0.1", port: 2 }, session: "s9" },
+    { type: "logout", name: "bob", endpoint: { host: "127.0.0.1", port: 2 }, reason: "timeout" },
+    { type: "ping", name: "bob", session: "s9", digest: "0badf00d" },
+    { type: "pong", name: "bob", status: "ok" },
+    { type: "pong", name: "bob", status: "stale", ticket: "t2" },
+    { type: "pong", name: "bob", status: "unknown" },
+    { type: "bye", name: "bob" },
     { type: "talk", time: "14:05:09", name: "bob", text: "a, b; c: d" },
-    { type: "msg", id: "k3x-17", time: "14:05:09", name: "李四", text: "你好，世界, 逗号,,," },
-    { type: "ack", id: "k3x-17", name: "李四" },
+    {
+      type: "msg",
+      name: "李四",
+      stream: "k3x",
+      seq: 17,
+      part: 2,
+      parts: 3,
+      kind: "text",
+      time: "14:05:09",
+      body: "你好，世界, 逗号,,,",
+    },
+    { type: "ack", name: "李四", stream: "k3x", cumulative: 0, selective: [] },
+    {
+      type: "ack",
+      name: "李四",
+      stream: "k3x",
+      cumulative: 16,
+      selective: [{ from: 18, to: 20 }, { from: 22, to: 22 }],
+    },
   ];
   for (const message of messages) {
     const text = formatMessage(message);
@@ -76,8 +110,10 @@ Deno.test("every message round-trips through format and parse", () => {
 Deno.test("talk keeps every comma of its text", () => {
   const message = parsed("talk,14:05:09,bob,one, two,, three,") as Message & { text: string };
   assert.equal(message.text, "one, two,, three,");
-  const chat = parsed("msg,id1,14:05:09,bob,,leading comma") as Message & { text: string };
-  assert.equal(chat.text, ",leading comma");
+  const chat = parsed("msg,bob,s1,1,1/1,text,14:05:09,,leading comma") as Message & {
+    body: string;
+  };
+  assert.equal(chat.body, ",leading comma");
   assert.equal((parsed("talk,14:05:09,bob,") as Message & { text: string }).text, "");
 });
 
@@ -96,7 +132,7 @@ Deno.test("datagrams: netcat's trailing newline is dropped, bad bytes are an err
   const nc = parseDatagram(new TextEncoder().encode("login,bob,127.0.0.1:5000\n"));
   assert.ok(nc.ok && nc.value.type === "login");
   const crlf = decodeDatagram(new TextEncoder().encode("talk,1,bob,hi\r\n"));
-  assert.deepEqual(crlf, { ok: true, value: "talk,1,bob,hi" });
+  assert.deepEqual(crlf, { ok: true, value: { text: "talk,1,bob,hi", encoding: "utf-8" } });
   const garbage = parseDatagram(new Uint8Array([0xff, 0xfe, 0x00, 0xc3]));
   assert.equal(garbage.ok, false);
   assert.equal(!garbage.ok && garbage.error.code, "bad-encoding");
@@ -136,20 +172,40 @@ Deno.test("malformed messages give typed errors", () => {
     ["Accept,0", "bad-port"],
     ["Accept,99999", "bad-port"],
     ["Accept,12ab", "bad-port"],
-    ["Accept,80,bad ticket", "bad-id"],
+    ["Accept,80,bad ticket,s", "bad-id"],
     ["Reject", "wrong-field-count"],
     ["Reject,", "bad-reason"],
     ["talk,1,bob", "wrong-field-count"],
     ["talk,1,,hi", "bad-name"],
     [`talk,${"9".repeat(100)},bob,hi`, "bad-time"],
-    [`talk,1,bob,${"x".repeat(MAX_TEXT_BYTES + 1)}`, "too-long"],
+    [`talk,1,bob,${"x".repeat(MAX_TALK_BYTES + 1)}`, "too-long"],
     ["talk,1,bob,nul\u0000inside", "bad-text"],
-    ["msg,,1,bob,hi", "bad-id"],
-    ["msg,a b,1,bob,hi", "bad-id"],
-    ["msg,id,1,bob", "wrong-field-count"],
-    ["ack,id", "wrong-field-count"],
-    ["ack,id,bob,extra", "wrong-field-count"],
-    ["ack,,bob", "bad-id"],
+    ["msg,bob,,1,1/1,text,1,hi", "bad-id"],
+    ["msg,bob,a b,1,1/1,text,1,hi", "bad-id"],
+    ["msg,bob,s,0,1/1,text,1,hi", "bad-seq"],
+    ["msg,bob,s,x,1/1,text,1,hi", "bad-seq"],
+    ["msg,bob,s,1,2/1,text,1,hi", "bad-part"],
+    ["msg,bob,s,1,0/1,text,1,hi", "bad-part"],
+    ["msg,bob,s,1,2/2,text,1,hi", "bad-part"],
+    ["msg,bob,s,5,1/9999,text,1,hi", "bad-part"],
+    ["msg,bob,s,1,1/1,TEXT,1,hi", "bad-kind"],
+    [`msg,bob,s,1,1/1,text,1,${"x".repeat(MAX_PART_BYTES + 1)}`, "too-long"],
+    ["msg,bob,s,1,1/1,text,1", "wrong-field-count"],
+    ["ack,bob,s", "wrong-field-count"],
+    ["ack,bob,s,1,2,3", "wrong-field-count"],
+    ["ack,bob,,1", "bad-id"],
+    ["ack,bob,s,-1", "bad-seq"],
+    ["ack,bob,s,5,5", "bad-seq"],
+    ["ack,bob,s,5,8-7", "bad-seq"],
+    ["ack,bob,s,5,9.7", "bad-seq"],
+    ["ack,bob,s,5,7..9", "bad-seq"],
+    ["ping,bob,s1", "wrong-field-count"],
+    ["ping,bob,s1,xyz", "bad-digest"],
+    ["ping,bob,,0badf00d", "bad-session"],
+    ["pong,bob,maybe", "bad-status"],
+    ["bye", "wrong-field-count"],
+    ["Accept,80,ticket", "wrong-field-count"],
+    ["logout,bob,1.2.3.4:5,not a session", "bad-session"],
   ];
   for (const [text, code] of cases) assert.equal(errorCode(text), code, JSON.stringify(text));
 });
@@ -214,7 +270,17 @@ Deno.test("online list: a cut-short or malformed list is an error", () => {
 Deno.test("random bytes never throw from the parser", () => {
   let seed = 12345;
   const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const valid = encodeMessage({ type: "msg", id: "a1", time: "1", name: "bob", text: "hi, you" });
+  const valid = encodeMessage({
+    type: "msg",
+    name: "bob",
+    stream: "s1",
+    seq: 3,
+    part: 1,
+    parts: 1,
+    kind: "text",
+    time: "1",
+    body: "hi, you",
+  });
   let rejected = 0;
   for (let i = 0; i < 5000; i++) {
     const bytes = i % 2 === 0
@@ -225,4 +291,63 @@ Deno.test("random bytes never throw from the parser", () => {
     parseList(new TextDecoder().decode(bytes));
   }
   assert.ok(rejected > 2000, `only ${rejected} of 5000 random inputs were rejected`);
+});
+
+Deno.test("UTF-16LE datagrams (the original C# client) are detected and decoded", () => {
+  const bytes = encodeUtf16("login,张三,10.0.0.7:9001");
+  assert.equal(looksUtf16(bytes), true);
+  const result = parseDatagramWithEncoding(bytes);
+  assert.ok(result.ok);
+  assert.equal(result.value.encoding, "utf-16le");
+  assert.deepEqual(result.value.message, {
+    type: "login",
+    name: "张三",
+    endpoint: { host: "10.0.0.7", port: 9001 },
+  });
+  const talk = encodeMessage(
+    { type: "talk", time: "12:00", name: "a", text: "hi, 你" },
+    "utf-16le",
+  );
+  assert.deepEqual(decodeDatagram(talk), {
+    ok: true,
+    value: { text: "talk,12:00,a,hi, 你", encoding: "utf-16le" },
+  });
+  // A lone surrogate is not valid UTF-16.
+  const bad = parseDatagram(new Uint8Array([0x6c, 0x00, 0x00, 0xd8]));
+  assert.equal(!bad.ok && bad.error.code, "bad-encoding");
+  assert.equal(looksUtf16(new TextEncoder().encode("login,a,1.2.3.4:5")), false);
+});
+
+Deno.test("BinaryWriter strings: 7-bit length prefix, then UTF-8", () => {
+  const short = encodeBinaryWriterString("end");
+  assert.deepEqual([...short], [3, 0x65, 0x6e, 0x64]);
+  const long = "张".repeat(100); // 300 bytes: a two-byte length prefix
+  const framed = encodeBinaryWriterString(long);
+  assert.deepEqual([...framed.subarray(0, 2)], [0xac, 0x02]);
+  assert.deepEqual(decodeBinaryWriterString(framed), { text: long, size: framed.length });
+  assert.equal(decodeBinaryWriterString(framed.subarray(0, 50)), undefined);
+  assert.equal(decodeBinaryWriterString(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80])), undefined);
+});
+
+Deno.test("splitUtf8 never cuts a character and respects the byte limit", () => {
+  assert.deepEqual(splitUtf8("", 10), [""]);
+  assert.deepEqual(splitUtf8("abcdef", 4), ["abcd", "ef"]);
+  const text = "a张😀b".repeat(50);
+  const pieces = splitUtf8(text, 7);
+  assert.equal(pieces.join(""), text);
+  for (const piece of pieces) assert.ok(new TextEncoder().encode(piece).length <= 7);
+});
+
+Deno.test("roster digest: order-free XOR of users, updated one user at a time", () => {
+  const a = { name: "Alice", endpoint: { host: "10.0.0.1", port: 1 } };
+  const b = { name: "bob", endpoint: { host: "10.0.0.2", port: 2 } };
+  assert.equal(rosterDigest([a, b]), rosterDigest([b, a]));
+  assert.equal(rosterDigest([]), "00000000");
+  const both = parseInt(rosterDigest([a, b]), 16);
+  assert.equal(formatDigest(both ^ userHash(b.name, b.endpoint)), rosterDigest([a]));
+  assert.equal(rosterDigest([{ ...a, name: "alice" }]), rosterDigest([a]), "names fold case");
+  assert.notEqual(
+    rosterDigest([a]),
+    rosterDigest([{ ...a, endpoint: { host: "10.0.0.1", port: 3 } }]),
+  );
 });
