@@ -1,0 +1,441 @@
+/**
+ * Reliable, ordered, exactly-once delivery between peerchat peers over UDP.
+ *
+ * Each sender keeps one *stream* per recipient. A message becomes one or
+ * more consecutive *packets* (`msg` datagrams, numbered 1, 2, 3, … within
+ * the stream). The receiver acknowledges cumulatively (`CUM`: every packet up
+ * to here) and selectively (`SACK` ranges above it); it hands messages on
+ * strictly in order, once each, and only after its `deliver` hook returned —
+ * which is where the peer writes the message to disk. The sender retransmits
+ * with an adaptive timeout (RFC 6298 style, with backoff), keeps at most
+ * {@linkcode WINDOW} packets in flight, and never gives up on its own.
+ *
+ * Nothing here touches a socket or a clock directly: the peer passes the time
+ * in and sends what comes out, so the algorithm is tested deterministically.
+ *
+ * @module
+ */
+
+import {
+  type AckMessage,
+  type ChatMessage,
+  MAX_PART_BYTES,
+  nameKey,
+  type SeqRange,
+  splitUtf8,
+} from "./protocol.ts";
+
+/** Packets in flight per stream. */
+export const WINDOW = 64;
+/** Packets a receiver buffers above its cumulative point. */
+export const RECEIVE_BUFFER = 256;
+/** Retransmission timeout before any round trip was measured. */
+export const INITIAL_RTO_MS = 300;
+/** Smallest retransmission timeout. */
+export const MIN_RTO_MS = 100;
+/** Largest retransmission timeout (after backoff). */
+export const MAX_RTO_MS = 5000;
+/** How long a selectively acknowledged packet waits before it is sent again anyway. */
+export const SACKED_RESEND_MS = 3000;
+
+/** A message as the sender keeps it (and as the journal stores it). */
+export interface OutgoingMessage {
+  /** `STREAM-FIRST`, unique per sender. */
+  id: string;
+  /** Recipient name. */
+  to: string;
+  stream: string;
+  /** Packet number of its first part. */
+  first: number;
+  parts: number;
+  kind: string;
+  time: string;
+  body: string;
+  /** When it was first sent (ms since epoch). */
+  at: number;
+}
+
+/** A complete message handed on by the receiver, in order. */
+export interface IncomingMessage {
+  id: string;
+  from: string;
+  stream: string;
+  first: number;
+  parts: number;
+  kind: string;
+  time: string;
+  body: string;
+}
+
+/** Splits a body into the parts one message takes. */
+export function splitBody(body: string): string[] {
+  return splitUtf8(body, MAX_PART_BYTES);
+}
+
+/** The id of the message whose first packet is `first` in `stream`. */
+export function messageId(stream: string, first: number): string {
+  return `${stream}-${first}`;
+}
+
+interface PacketState {
+  packet: ChatMessage;
+  message: OutgoingMessage;
+  sentAt: number;
+  dueAt: number;
+  sends: number;
+  backoff: number;
+  sacked: boolean;
+}
+
+interface OutStream {
+  to: string;
+  stream: string;
+  nextSeq: number;
+  cumulative: number;
+  /** Unacknowledged packets by number, in ascending order of insertion. */
+  packets: Map<number, PacketState>;
+  srtt?: number;
+  rttvar?: number;
+  rto: number;
+}
+
+/** What {@linkcode Sender} needs from its peer. */
+export interface SenderHooks {
+  /** Sends one packet to `to`'s current endpoint. */
+  transmit(to: string, packet: ChatMessage): void;
+  /** Whether `to` is online now (packets to offline users wait). */
+  reachable(to: string): boolean;
+  /** Every packet of `message` was acknowledged. */
+  delivered(message: OutgoingMessage): void;
+}
+
+/** The sending half: one stream per recipient. */
+export class Sender {
+  readonly #hooks: SenderHooks;
+  readonly #name: string;
+  readonly #streams = new Map<string, OutStream>();
+  /** Packets sent, counting retransmissions. */
+  transmissions = 0;
+  /** Retransmissions alone. */
+  retransmissions = 0;
+
+  /** Creates the sender for the peer named `name`. */
+  constructor(name: string, hooks: SenderHooks) {
+    this.#name = name;
+    this.#hooks = hooks;
+  }
+
+  /** The stream to `to`, if there is one. */
+  streamOf(to: string): { stream: string; nextSeq: number } | undefined {
+    const stream = this.#streams.get(nameKey(to));
+    return stream && { stream: stream.stream, nextSeq: stream.nextSeq };
+  }
+
+  /**
+   * Makes `stream` the stream to `to`, whose next packet number is `nextSeq`
+   * (1 for a new stream; after a restart, one past the last packet sent).
+   * Anything still queued on an older stream to `to` is dropped.
+   */
+  openStream(to: string, stream: string, nextSeq: number): void {
+    this.#streams.set(nameKey(to), {
+      to,
+      stream,
+      nextSeq,
+      cumulative: nextSeq - 1,
+      packets: new Map(),
+      rto: INITIAL_RTO_MS,
+    });
+  }
+
+  /**
+   * Builds the next message to `to` on its open stream: returns it with its
+   * id and packet numbers, without queueing it (store it first, then
+   * {@linkcode enqueue} it).
+   */
+  prepare(to: string, kind: string, time: string, body: string, at: number): OutgoingMessage {
+    const stream = this.#streams.get(nameKey(to));
+    if (!stream) throw new Error(`No stream to ${to} is open; call openStream first.`);
+    const parts = splitBody(body).length;
+    const message: OutgoingMessage = {
+      id: messageId(stream.stream, stream.nextSeq),
+      to: stream.to,
+      stream: stream.stream,
+      first: stream.nextSeq,
+      parts,
+      kind,
+      time,
+      body,
+      at,
+    };
+    stream.nextSeq += parts;
+    return message;
+  }
+
+  /** Queues a prepared (or restored) message's packets; they go out on the next {@linkcode tick}. */
+  enqueue(message: OutgoingMessage, now: number): void {
+    const stream = this.#streams.get(nameKey(message.to));
+    if (!stream || stream.stream !== message.stream) return;
+    const bodies = splitBody(message.body);
+    // A restored message (after a restart) is unacknowledged by definition.
+    stream.cumulative = Math.min(stream.cumulative, message.first - 1);
+    bodies.forEach((body, index) => {
+      const seq = message.first + index;
+      stream.packets.set(seq, {
+        packet: {
+          type: "msg",
+          name: this.#name,
+          stream: message.stream,
+          seq,
+          part: index + 1,
+          parts: bodies.length,
+          kind: message.kind,
+          time: message.time,
+          body,
+        },
+        message,
+        sentAt: 0,
+        dueAt: now,
+        sends: 0,
+        backoff: 0,
+        sacked: false,
+      });
+    });
+    stream.nextSeq = Math.max(stream.nextSeq, message.first + bodies.length);
+  }
+
+  /** Messages to `to` not yet acknowledged, oldest first. */
+  pending(to?: string): OutgoingMessage[] {
+    const result: OutgoingMessage[] = [];
+    for (const stream of this.#streams.values()) {
+      if (to !== undefined && nameKey(stream.to) !== nameKey(to)) continue;
+      let last: OutgoingMessage | undefined;
+      for (const state of stream.packets.values()) {
+        if (state.message !== last) result.push(last = state.message);
+      }
+    }
+    return result;
+  }
+
+  /** Drops everything queued to `to` and returns what was dropped (for `/giveup` and expiry). */
+  abandon(to: string): OutgoingMessage[] {
+    const dropped = this.pending(to);
+    const stream = this.#streams.get(nameKey(to));
+    stream?.packets.clear();
+    return dropped;
+  }
+
+  /** `to` came online or moved: send its window again now, forgetting the backoff. */
+  kick(to: string, now: number): void {
+    const stream = this.#streams.get(nameKey(to));
+    if (!stream) return;
+    for (const state of stream.packets.values()) {
+      state.dueAt = now;
+      state.backoff = 0;
+    }
+  }
+
+  /** Handles an acknowledgement from `from`. */
+  onAck(from: string, ack: AckMessage, now: number): void {
+    const stream = this.#streams.get(nameKey(from));
+    if (!stream || stream.stream !== ack.stream) return;
+    if (ack.cumulative >= stream.nextSeq) return; // Acknowledges packets never sent: ignore.
+    this.#sampleRtt(stream, ack, now);
+    if (ack.cumulative > stream.cumulative) {
+      stream.cumulative = ack.cumulative;
+      const finished: OutgoingMessage[] = [];
+      for (const [seq, state] of stream.packets) {
+        if (seq > stream.cumulative) continue;
+        stream.packets.delete(seq);
+        const message = state.message;
+        if (message.first + message.parts - 1 === seq) finished.push(message);
+      }
+      for (const message of finished) this.#hooks.delivered(message);
+    }
+    let highestSacked = 0;
+    for (const range of ack.selective) {
+      for (let seq = range.from; seq <= range.to && seq < stream.nextSeq; seq++) {
+        const state = stream.packets.get(seq);
+        if (state && !state.sacked) {
+          state.sacked = true;
+          state.dueAt = now + SACKED_RESEND_MS;
+        }
+      }
+      highestSacked = Math.max(highestSacked, range.to);
+    }
+    // Fast retransmit: a hole below selectively acknowledged packets, older than one round trip.
+    const srtt = stream.srtt ?? INITIAL_RTO_MS;
+    for (const [seq, state] of stream.packets) {
+      if (seq >= highestSacked) break;
+      if (!state.sacked && state.sends > 0 && now - state.sentAt >= srtt) state.dueAt = now;
+    }
+  }
+
+  #sampleRtt(stream: OutStream, ack: AckMessage, now: number): void {
+    // Karn: measure only packets sent once; take the newest one the ack covers.
+    const state = stream.packets.get(ack.cumulative);
+    if (!state || state.sends !== 1) return;
+    const sample = now - state.sentAt;
+    if (stream.srtt === undefined || stream.rttvar === undefined) {
+      stream.srtt = sample;
+      stream.rttvar = sample / 2;
+    } else {
+      stream.rttvar = 0.75 * stream.rttvar + 0.25 * Math.abs(stream.srtt - sample);
+      stream.srtt = 0.875 * stream.srtt + 0.125 * sample;
+    }
+    stream.rto = Math.min(MAX_RTO_MS, Math.max(MIN_RTO_MS, stream.srtt + 4 * stream.rttvar));
+  }
+
+  /**
+   * The last packet number that may be in flight: a window past the
+   * cumulative point, but always the whole of the oldest message — the
+   * receiver acknowledges cumulatively only whole messages, so a message
+   * larger than the window must be in flight entirely.
+   */
+  #limit(stream: OutStream): number {
+    const oldest = stream.packets.values().next().value;
+    const end = oldest ? oldest.message.first + oldest.message.parts - 1 : 0;
+    return Math.max(stream.cumulative + WINDOW, end);
+  }
+
+  /** Sends every packet that is due, within each stream's window. */
+  tick(now: number): void {
+    for (const stream of this.#streams.values()) {
+      if (stream.packets.size === 0 || !this.#hooks.reachable(stream.to)) continue;
+      const limit = this.#limit(stream);
+      for (const [seq, state] of stream.packets) {
+        if (seq > limit) break;
+        if (state.dueAt > now) continue;
+        if (state.sends > 0) this.retransmissions++;
+        this.transmissions++;
+        state.sends++;
+        state.sentAt = now;
+        if (state.sacked) {
+          state.dueAt = now + SACKED_RESEND_MS;
+        } else {
+          state.dueAt = now + Math.min(MAX_RTO_MS, stream.rto * 2 ** state.backoff);
+          if (state.sends > 1) state.backoff = Math.min(state.backoff + 1, 6);
+        }
+        this.#hooks.transmit(stream.to, state.packet);
+      }
+    }
+  }
+
+  /** Milliseconds until the next packet is due, or `undefined` when nothing waits. */
+  nextDue(now: number): number | undefined {
+    let next: number | undefined;
+    for (const stream of this.#streams.values()) {
+      if (!this.#hooks.reachable(stream.to)) continue;
+      const limit = this.#limit(stream);
+      for (const [seq, state] of stream.packets) {
+        if (seq > limit) break;
+        next = next === undefined ? state.dueAt : Math.min(next, state.dueAt);
+      }
+    }
+    return next === undefined ? undefined : Math.max(0, next - now);
+  }
+}
+
+interface InStream {
+  from: string;
+  stream: string;
+  cumulative: number;
+  buffer: Map<number, ChatMessage>;
+}
+
+/** The receiving half: hands complete messages on in order, once each. */
+export class Receiver {
+  readonly #name: string;
+  readonly #deliver: (message: IncomingMessage) => void;
+  readonly #streams = new Map<string, InStream>();
+  /** Packets that were already delivered or buffered. */
+  duplicates = 0;
+
+  /**
+   * Creates the receiver for the peer named `name`. `deliver` must store the
+   * message before it returns; if it throws, the message is not acknowledged
+   * and the sender will send it again.
+   */
+  constructor(name: string, deliver: (message: IncomingMessage) => void) {
+    this.#name = name;
+    this.#deliver = deliver;
+  }
+
+  /** Restores how far a stream was delivered (from the journal after a restart). */
+  restore(from: string, stream: string, cumulative: number): void {
+    const key = `${nameKey(from)}|${stream}`;
+    const known = this.#streams.get(key);
+    if (known && known.cumulative >= cumulative) return;
+    this.#streams.set(key, { from, stream, cumulative, buffer: known?.buffer ?? new Map() });
+  }
+
+  /** Takes one packet; returns the acknowledgement to send back to its source. */
+  onPacket(packet: ChatMessage): AckMessage {
+    const key = `${nameKey(packet.name)}|${packet.stream}`;
+    let stream = this.#streams.get(key);
+    if (!stream) {
+      stream = { from: packet.name, stream: packet.stream, cumulative: 0, buffer: new Map() };
+      this.#streams.set(key, stream);
+    }
+    if (packet.seq <= stream.cumulative || stream.buffer.has(packet.seq)) {
+      this.duplicates++;
+    } else if (packet.seq <= stream.cumulative + RECEIVE_BUFFER) {
+      stream.buffer.set(packet.seq, packet);
+    }
+    // Also after a duplicate: an earlier attempt to store may have failed.
+    this.#drain(stream);
+    return {
+      type: "ack",
+      name: this.#name,
+      stream: stream.stream,
+      cumulative: stream.cumulative,
+      selective: ranges(stream.buffer.keys()),
+    };
+  }
+
+  #drain(stream: InStream): void {
+    for (;;) {
+      const head = stream.buffer.get(stream.cumulative + 1);
+      if (!head) return;
+      if (head.part !== 1) {
+        // Not the start of a message: a broken sender. Drop it so it cannot block the stream.
+        stream.buffer.delete(head.seq);
+        return;
+      }
+      const bodies: string[] = [];
+      for (let i = 0; i < head.parts; i++) {
+        const part = stream.buffer.get(head.seq + i);
+        if (!part) return; // Wait for the rest.
+        if (part.part !== i + 1 || part.parts !== head.parts) {
+          stream.buffer.delete(part.seq);
+          return;
+        }
+        bodies.push(part.body);
+      }
+      this.#deliver({
+        id: messageId(stream.stream, head.seq),
+        from: head.name,
+        stream: stream.stream,
+        first: head.seq,
+        parts: head.parts,
+        kind: head.kind,
+        time: head.time,
+        body: bodies.join(""),
+      });
+      for (let i = 0; i < head.parts; i++) stream.buffer.delete(head.seq + i);
+      stream.cumulative += head.parts;
+    }
+  }
+}
+
+/** Sorted packet numbers as at most 64 ranges (`SACK`). */
+function ranges(seqs: Iterable<number>): SeqRange[] {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const result: SeqRange[] = [];
+  for (const seq of sorted) {
+    const last = result[result.length - 1];
+    if (last && last.to + 1 === seq) last.to = seq;
+    else if (result.length < 64) result.push({ from: seq, to: seq });
+    else break;
+  }
+  return result;
+}
