@@ -11,19 +11,23 @@ export type Command =
   | { kind: "who" }
   | { kind: "msg"; to: string; text: string }
   | { kind: "text"; text: string }
+  | { kind: "history"; with: string; limit: number }
+  | { kind: "giveup"; to: string }
   | { kind: "help" }
   | { kind: "quit" }
   | { kind: "empty" }
   | { kind: "invalid"; message: string };
 
 /** The command names, for help and completion. */
-export const COMMANDS = ["/who", "/msg", "/help", "/quit"] as const;
+export const COMMANDS = ["/who", "/msg", "/history", "/giveup", "/help", "/quit"] as const;
 
 /** The help text shown by `/help` and for unknown commands. */
 export const HELP = [
   "/who               who is online",
   "/msg NAME TEXT     send TEXT to NAME (later lines without a / go to NAME too)",
   "TEXT               send TEXT to the last person you wrote to",
+  "/history NAME [N]  the last N messages with NAME (default 20)",
+  "/giveup NAME       stop trying to deliver what NAME has not received",
   "/help              this list",
   "/quit              log out and exit (also Ctrl+D, Ctrl+C)",
 ].join("\n");
@@ -56,6 +60,24 @@ export function parseCommand(line: string): Command {
       }
       const text = rest.slice(gap).trimStart();
       return { kind: "msg", to: rest.slice(0, gap), text };
+    }
+    case "/history":
+    case "/h": {
+      const [name, count, extra] = rest.split(/\s+/);
+      const limit = count === undefined ? 20 : Number(count);
+      if (!name || extra !== undefined || !Number.isInteger(limit) || limit < 1) {
+        return {
+          kind: "invalid",
+          message: "Usage: /history NAME [N] — for example /history bob 50",
+        };
+      }
+      return { kind: "history", with: name, limit };
+    }
+    case "/giveup": {
+      if (!rest || /\s/.test(rest)) {
+        return { kind: "invalid", message: "Usage: /giveup NAME — for example /giveup bob" };
+      }
+      return { kind: "giveup", to: rest };
     }
     default:
       return {

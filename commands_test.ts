@@ -40,3 +40,12 @@ Deno.test("bad commands get a one-line hint", () => {
     }
   }
 });
+
+Deno.test("/history and /giveup take a name (and a count)", () => {
+  assert.deepEqual(parseCommand("/history bob"), { kind: "history", with: "bob", limit: 20 });
+  assert.deepEqual(parseCommand("/history 张三 5"), { kind: "history", with: "张三", limit: 5 });
+  assert.deepEqual(parseCommand("/giveup bob"), { kind: "giveup", to: "bob" });
+  for (const line of ["/history", "/history bob x", "/history bob 0", "/giveup", "/giveup a b"]) {
+    assert.equal(parseCommand(line).kind, "invalid", line);
+  }
+});

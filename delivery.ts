@@ -150,7 +150,8 @@ export class Sender {
   /**
    * Builds the next message to `to` on its open stream: returns it with its
    * id and packet numbers, without queueing it (store it first, then
-   * {@linkcode enqueue} it).
+   * {@linkcode enqueue} it — only that takes the packet numbers, so a message
+   * that could not be stored leaves no gap in the stream).
    */
   prepare(to: string, kind: string, time: string, body: string, at: number): OutgoingMessage {
     const stream = this.#streams.get(nameKey(to));
@@ -167,7 +168,6 @@ export class Sender {
       body,
       at,
     };
-    stream.nextSeq += parts;
     return message;
   }
 

@@ -75,6 +75,7 @@ Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, S
     await carol.process.waitFor((e) => e.event === "delivered", "delivery of the Chinese message");
 
     // A second "bob" is refused, and the process says why and exits non-zero.
+    const duplicateData = await Deno.makeTempDir({ prefix: "peerchat-dup-" });
     const duplicate = new PeerchatProcess([
       "peer",
       "--name",
@@ -84,7 +85,10 @@ Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, S
       "--host",
       "127.0.0.1",
       "--json",
+      "--data",
+      duplicateData,
     ]);
+    duplicate.dataDir = duplicateData;
     running.push(duplicate);
     const status = await duplicate.exited();
     assert.equal(status.code, 1);

@@ -7,6 +7,7 @@
 
 import { styleText } from "./deps.ts";
 import type { CoordinatorEvent } from "./coordinator.ts";
+import type { HistoryEntry } from "./journal.ts";
 import type { PeerEvent } from "./peer.ts";
 
 /** A text style name understood by `styleText`. */
@@ -73,6 +74,10 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       return `${paint("dim", `[you → ${event.to}]`)} ${event.text}${
         event.reliable ? "" : paint("dim", " (sent; this client cannot confirm delivery)")
       }`;
+    case "pending":
+      return paint("yellow", `… ${event.reason}`);
+    case "status":
+      return paint(event.coordinator === "connected" ? "green" : "yellow", event.message);
     case "delivered":
       return undefined;
     case "failed":
@@ -80,6 +85,19 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
     case "error":
       return paint("yellow", event.message);
   }
+}
+
+/** One line of `/history`: time, direction, status mark and text. */
+export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string {
+  const marks = { pending: "…", delivered: "✓", failed: "✗", received: " " } as const;
+  const who = entry.direction === "out" ? `you → ${entry.peer}` : entry.peer;
+  const mark = entry.status === "failed"
+    ? paint("red", marks.failed)
+    : entry.status === "pending"
+    ? paint("yellow", marks.pending)
+    : paint("green", marks[entry.status]);
+  const day = new Date(entry.at).toISOString().slice(0, 10);
+  return `${paint("dim", `${day} ${entry.time}`)} ${mark} ${paint("bold", who)}: ${entry.body}`;
 }
 
 /** The human line for a coordinator event, or `undefined` for events people need not see. */

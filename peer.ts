@@ -1,28 +1,38 @@
 /**
- * The peer: logs in to a coordinator, keeps the online list up to date from
- * its notices, and chats with other peers directly over UDP.
+ * The peer: logs in to a coordinator, keeps its roster whole (notices,
+ * keep-alives with a roster digest, re-login after a coordinator restart),
+ * and chats with other peers directly over UDP.
  *
- * To peerchat peers it sends `msg` and expects an `ack`, retrying with
- * backoff; to seed clients (netcat, the original C# client) it sends plain
- * `talk` once.
+ * To peerchat peers it sends messages through {@linkcode Sender} streams:
+ * exactly once, in order, kept on disk until acknowledged — also across
+ * restarts and while the recipient is offline. To seed clients (netcat, the
+ * original C# client) it sends plain `talk`, in UTF-16LE to the C# client.
  *
  * @module
  */
 
+import { type IncomingMessage, type OutgoingMessage, Receiver, Sender } from "./delivery.ts";
+import { history, type HistoryEntry, Journal, streams, unsettled } from "./journal.ts";
 import {
+  type ChatMessage,
   encodeMessage,
   encodeText,
   type Endpoint,
   formatEndpoint,
   type ListEntry,
   MAX_LIST_BYTES,
+  MAX_TALK_BYTES,
   MAX_TEXT_BYTES,
   type Message,
   nameKey,
-  parseDatagram,
+  parseDatagramWithEncoding,
   parseList,
   PEERCHAT_FLAVOR,
+  rosterDigest,
   sameEndpoint,
+  splitUtf8,
+  type TextEncoding,
+  UTF16_FLAVOR,
 } from "./protocol.ts";
 import { readToEnd, writeAll } from "./tcp.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
@@ -31,7 +41,7 @@ import { type TraceSink, UdpSocket } from "./udp.ts";
 export interface RosterEntry {
   name: string;
   endpoint: Endpoint;
-  /** `peerchat/1` for peerchat peers; empty for seed clients. */
+  /** `peerchat/1` for peerchat peers, `seed/utf16` for the C# client, empty for other seed clients. */
   flavor: string;
 }
 
@@ -41,6 +51,7 @@ export type PeerEvent =
   | { event: "join"; name: string; endpoint: string }
   | { event: "leave"; name: string; endpoint: string; reason: string }
   | { event: "sent"; to: string; id: string; text: string; reliable: boolean }
+  | { event: "pending"; to: string; id: string; text: string; reason: string }
   | { event: "delivered"; to: string; id: string }
   | { event: "failed"; to: string; id: string; reason: string }
   | {
@@ -51,6 +62,7 @@ export type PeerEvent =
     text: string;
     reliable: boolean;
   }
+  | { event: "status"; coordinator: "unreachable" | "connected"; message: string }
   | { event: "error"; message: string };
 
 /** Options for {@linkcode Peer.start}. */
@@ -67,10 +79,16 @@ export interface PeerOptions {
   onEvent?: (event: PeerEvent) => void;
   /** Receives every datagram and TCP exchange, for `--trace`. */
   trace?: TraceSink;
-  /** How long to keep retrying the login before giving up. Default 10000 ms. */
+  /** How long the first login keeps trying before giving up. Default 10000 ms. */
   loginTimeoutMs?: number;
-  /** Waits between tries of an unacknowledged message. Default 300, 600, 1200, 2400, 4800 ms. */
-  retryDelaysMs?: number[];
+  /** Where history and unsent messages live. Default: in memory only. The caller closes it. */
+  journal?: Journal;
+  /** Keep-alive interval. Default 1000 ms. */
+  keepaliveMs?: number;
+  /** Fail messages not delivered within this long; 0 (default) keeps them until `/giveup`. */
+  expireMs?: number;
+  /** How long logout waits for the coordinator's `bye`. Default 3000 ms. */
+  logoutTimeoutMs?: number;
 }
 
 /** Why a login did not succeed. */
@@ -89,63 +107,91 @@ export class LoginError extends Error {
 /** The result of {@linkcode Peer.send}. */
 export type SendResult = { ok: true; id: string } | { ok: false; message: string };
 
-interface Outgoing {
-  id: string;
-  to: RosterEntry;
-  bytes: Uint8Array<ArrayBuffer>;
-  tries: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
-const LOGIN_RETRY_MS = [250, 500, 1000, 2000];
-const DEFAULT_RETRY_DELAYS_MS = [300, 600, 1200, 2400, 4800];
-const SEEN_IDS_PER_SENDER = 1024;
+const LOGIN_RETRY_MS = [250, 500, 1000, 2000, 4000];
+const LOGOUT_RETRY_MS = 300;
+const TICK_MS = 20;
+const EXPIRY_CHECK_MS = 1000;
+const STALE_PONGS_BEFORE_REFRESH = 2;
 
 /** The local time as `HH:MM:SS`, the `TIME` field of chat messages. */
 export function clockTime(date = new Date()): string {
   return date.toTimeString().slice(0, 8);
 }
 
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return [...bytes].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, 10);
+}
+
 /** A logged-in peer. Create one with {@linkcode Peer.start}. */
 export class Peer {
   readonly #options: PeerOptions;
   readonly #udp: UdpSocket;
+  readonly #journal: Journal;
+  readonly #ownJournal: boolean;
   readonly #roster = new Map<string, RosterEntry>();
-  readonly #outgoing = new Map<string, Outgoing>();
-  readonly #seen = new Map<string, Set<string>>();
-  readonly #idPrefix = crypto.randomUUID().slice(0, 8);
-  #nextId = 1;
+  /** Names this peer has exchanged messages with: they may be written to while offline. */
+  readonly #known = new Map<string, string>();
+  /** Encoding each seed client used last (the C# client speaks UTF-16LE). */
+  readonly #encodings = new Map<string, TextEncoding>();
+  readonly #sender: Sender;
+  readonly #receiver: Receiver;
   #endpoint: Endpoint;
+  #session?: string;
+  /** The coordinator's TCP list port, from its last `Accept`. */
+  #listPort?: number;
   #loginWaiter?: (message: Message) => void;
+  #byeWaiter?: () => void;
   /** Roster notices that arrive while the online list is being fetched. */
   #buffered?: Message[] = [];
   #settleWaiters: (() => void)[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #coordinatorState: "connected" | "unreachable" = "connected";
+  #lastPong = Date.now();
+  #staleCount = 0;
+  #relogin?: Promise<void>;
+  #refresh?: Promise<void>;
   #closed = false;
   #loggedOut = false;
-  /** Datagrams dropped as malformed, and roster notices not from the coordinator. */
-  readonly stats = { malformed: 0, spoofed: 0, duplicates: 0 };
+  #nextTalkId = 1;
+  /** Datagrams dropped as malformed or spoofed, duplicates, and journal failures. */
+  readonly stats = { malformed: 0, spoofed: 0, duplicates: 0, storeErrors: 0 };
 
   private constructor(options: PeerOptions, udp: UdpSocket) {
     this.#options = options;
     this.#udp = udp;
     this.#endpoint = udp.local;
+    this.#ownJournal = options.journal === undefined;
+    this.#journal = options.journal ?? Journal.memory();
+    this.#sender = new Sender(options.name, {
+      transmit: (to, packet) => this.#transmit(to, packet),
+      reachable: (to) => this.#roster.has(nameKey(to)),
+      delivered: (message) => this.#onDelivered(message),
+    });
+    this.#receiver = new Receiver(options.name, (message) => this.#onIncoming(message));
   }
 
   /**
-   * Binds the peer's UDP socket, logs in, fetches the online list and emits
-   * `ready`. Throws {@linkcode LoginError} when the login fails; the socket
-   * is closed again then.
+   * Binds the peer's UDP socket, restores unsent messages from the journal,
+   * logs in, fetches the online list and emits `ready`. Throws
+   * {@linkcode LoginError} when the first login fails; the socket is closed
+   * again then.
    */
   static async start(options: PeerOptions): Promise<Peer> {
     const udp = UdpSocket.bind(options.host ?? "0.0.0.0", options.port ?? 0);
     udp.trace = options.trace;
     const peer = new Peer(options, udp);
+    peer.#restore();
     udp.listen((bytes, from) => peer.#onDatagram(bytes, from));
     try {
-      await peer.#login();
+      await peer.#login(true);
     } catch (error) {
       await peer.close({ logout: false });
       throw error;
+    }
+    peer.#startTimers();
+    for (const message of peer.#sender.pending()) {
+      if (!peer.#roster.has(nameKey(message.to))) peer.#emitPending(message);
     }
     return peer;
   }
@@ -165,16 +211,80 @@ export class Peer {
     return [...this.#roster.values()];
   }
 
-  /** Messages sent and not yet acknowledged or failed. */
+  /** Looks a user up by name, case-insensitively. */
+  user(name: string): RosterEntry | undefined {
+    return this.#roster.get(nameKey(name));
+  }
+
+  /** Messages sent and not yet acknowledged (to anyone, online or not). */
   get pending(): number {
-    return this.#outgoing.size;
+    return this.#sender.pending().length;
+  }
+
+  /** Messages waiting for an acknowledgement from someone who is online now. */
+  get inFlight(): number {
+    return this.#sender.pending().filter((m) => this.#roster.has(nameKey(m.to))).length;
+  }
+
+  /** The last `limit` messages exchanged with `name`, oldest first. */
+  history(name: string, limit = 20): HistoryEntry[] {
+    return history(this.#journal.records(), name, limit);
+  }
+
+  /** Whether the coordinator answers keep-alives. */
+  get coordinatorReachable(): boolean {
+    return this.#coordinatorState === "connected";
   }
 
   #emit(event: PeerEvent): void {
     this.#options.onEvent?.(event);
   }
 
-  async #login(): Promise<void> {
+  // --- Journal ------------------------------------------------------------
+
+  /** Rebuilds streams, unsent messages and delivery points from the journal. */
+  #restore(): void {
+    const records = this.#journal.records();
+    const lastSent = new Map<string, number>();
+    for (const record of records) {
+      if (record.t === "out" || record.t === "in") {
+        const other = record.t === "out" ? record.to : record.from;
+        this.#known.set(nameKey(other), other);
+      }
+      if (record.t === "out" && record.stream !== "talk") {
+        const last = record.first + record.parts - 1;
+        lastSent.set(record.stream, Math.max(lastSent.get(record.stream) ?? 0, last));
+      }
+      if (record.t === "in" && record.stream !== "talk") {
+        this.#receiver.restore(record.from, record.stream, record.first + record.parts - 1);
+      }
+    }
+    for (const [key, stream] of streams(records)) {
+      const to = this.#known.get(key) ?? key;
+      this.#sender.openStream(to, stream, (lastSent.get(stream) ?? 0) + 1);
+    }
+    const now = Date.now();
+    for (const record of unsettled(records)) {
+      if (record.stream === "talk") continue;
+      this.#sender.enqueue({ ...record }, now);
+    }
+  }
+
+  /** Appends a record; on failure reports it and returns false. */
+  #store(record: Parameters<Journal["append"]>[0]): boolean {
+    try {
+      this.#journal.append(record);
+      return true;
+    } catch (error) {
+      this.stats.storeErrors++;
+      this.#emit({ event: "error", message: (error as Error).message });
+      return false;
+    }
+  }
+
+  // --- Login, list, keep-alive ---------------------------------------------
+
+  async #login(initial: boolean): Promise<void> {
     const { name, coordinator } = this.#options;
     const local = this.#udp.local;
     const login = encodeMessage({
@@ -183,26 +293,27 @@ export class Peer {
       endpoint: { host: local.host, port: local.port },
       flavor: PEERCHAT_FLAVOR,
     });
+    const deadline = initial ? Date.now() + (this.#options.loginTimeoutMs ?? 10_000) : Infinity;
     const answer = await new Promise<Message | undefined>((resolve) => {
-      const deadline = Date.now() + (this.#options.loginTimeoutMs ?? 10_000);
       let attempt = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const tryOnce = () => {
-        if (Date.now() >= deadline) return finish(undefined);
-        this.#udp.send(login, coordinator);
-        const wait = LOGIN_RETRY_MS[Math.min(attempt++, LOGIN_RETRY_MS.length - 1)];
-        timer = setTimeout(tryOnce, Math.min(wait, Math.max(1, deadline - Date.now())));
-      };
       const finish = (message: Message | undefined) => {
         clearTimeout(timer);
         this.#loginWaiter = undefined;
         resolve(message);
+      };
+      const tryOnce = () => {
+        if (this.#closed || Date.now() >= deadline) return finish(undefined);
+        this.#udp.send(login, coordinator);
+        const wait = LOGIN_RETRY_MS[Math.min(attempt++, LOGIN_RETRY_MS.length - 1)];
+        timer = setTimeout(tryOnce, Math.min(wait, Math.max(1, deadline - Date.now())));
       };
       this.#loginWaiter = finish;
       tryOnce();
     });
     const where = formatEndpoint(coordinator);
     if (!answer) {
+      if (!initial) return; // Closed while logging in again.
       throw new LoginError(
         "timeout",
         `The coordinator at ${where} did not answer. Check that it is running and that UDP port ${coordinator.port} is not blocked.`,
@@ -212,12 +323,16 @@ export class Peer {
       throw new LoginError("rejected", `The coordinator refused the login: ${answer.reason}`);
     }
     if (answer.type !== "accept") throw new LoginError("list", "Unexpected answer to login.");
+    this.#session = answer.session;
+    this.#listPort = answer.port;
+    this.#lastPong = Date.now();
+    this.#buffered ??= [];
     const list = await this.#fetchList(answer.port, answer.ticket);
-    this.#applyList(list);
+    this.#applyList(list, initial);
   }
 
   async #fetchList(port: number, ticket: string | undefined): Promise<ListEntry[]> {
-    const where = `${formatEndpoint({ host: this.#options.coordinator.host, port })}`;
+    const where = formatEndpoint({ host: this.#options.coordinator.host, port });
     let conn: Deno.TcpConn;
     try {
       conn = await Deno.connect({ hostname: this.#options.coordinator.host, port });
@@ -269,38 +384,198 @@ export class Peer {
     this.#options.trace?.({ direction, transport: "tcp", remote, bytes: encodeText(text) });
   }
 
-  #applyList(list: ListEntry[]): void {
+  /** Replaces the roster with `list` (then replays notices that raced it). */
+  #applyList(list: ListEntry[], initial: boolean): void {
     const ownKey = nameKey(this.name);
+    const next = new Map<string, RosterEntry>();
     for (const entry of list) {
       if (nameKey(entry.name) === ownKey) {
         this.#endpoint = entry.endpoint;
         continue;
       }
-      this.#roster.set(nameKey(entry.name), {
+      next.set(nameKey(entry.name), {
         name: entry.name,
         endpoint: entry.endpoint,
         flavor: entry.flavor ?? "",
       });
     }
+    for (const [key, known] of this.#roster) {
+      if (next.has(key)) continue;
+      this.#roster.delete(key);
+      if (!initial) {
+        this.#emit({
+          event: "leave",
+          name: known.name,
+          endpoint: formatEndpoint(known.endpoint),
+          reason: "gone",
+        });
+      }
+    }
+    for (const entry of next.values()) this.#addUser(entry, !initial);
     const buffered = this.#buffered ?? [];
     this.#buffered = undefined;
-    // Notices that raced the list are replayed silently: `ready` shows the result.
-    for (const notice of buffered) this.#applyNotice(notice, false);
+    for (const notice of buffered) this.#applyNotice(notice, !initial);
+    if (initial) {
+      this.#emit({
+        event: "ready",
+        name: this.name,
+        endpoint: formatEndpoint(this.#endpoint),
+        users: this.users().map((u) => ({ name: u.name, endpoint: formatEndpoint(u.endpoint) })),
+      });
+    }
+  }
+
+  /** Adds or updates one roster entry; a newcomer or a move restarts delivery to it. */
+  #addUser(entry: RosterEntry, announce: boolean): void {
+    const key = nameKey(entry.name);
+    const known = this.#roster.get(key);
+    if (known && sameEndpoint(known.endpoint, entry.endpoint) && known.flavor === entry.flavor) {
+      return;
+    }
+    this.#roster.set(key, entry);
+    this.#known.set(key, entry.name);
+    if (entry.flavor === UTF16_FLAVOR) this.#encodings.set(key, "utf-16le");
+    this.#sender.kick(entry.name, Date.now());
+    if (announce && !(known && sameEndpoint(known.endpoint, entry.endpoint))) {
+      this.#emit({ event: "join", name: entry.name, endpoint: formatEndpoint(entry.endpoint) });
+    }
+  }
+
+  #applyNotice(notice: Message, announce: boolean): void {
+    if (notice.type !== "login" && notice.type !== "logout") return;
+    const key = nameKey(notice.name);
+    if (key === nameKey(this.name)) return;
+    if (notice.type === "login") {
+      this.#addUser(
+        { name: notice.name, endpoint: notice.endpoint, flavor: notice.flavor ?? "" },
+        announce,
+      );
+      return;
+    }
+    const known = this.#roster.get(key);
+    if (!known || !sameEndpoint(known.endpoint, notice.endpoint)) return;
+    this.#roster.delete(key);
+    if (announce) {
+      this.#emit({
+        event: "leave",
+        name: known.name,
+        endpoint: formatEndpoint(notice.endpoint),
+        reason: notice.reason ?? "logout",
+      });
+    }
+  }
+
+  #startTimers(): void {
+    const keepalive = this.#options.keepaliveMs ?? 1000;
+    this.#timers.push(setInterval(() => this.#sender.tick(Date.now()), TICK_MS));
+    this.#timers.push(setInterval(() => this.#keepalive(keepalive), keepalive));
+    if (this.#options.expireMs) {
+      this.#timers.push(setInterval(() => this.#expire(), EXPIRY_CHECK_MS));
+    }
+  }
+
+  #digest(): string {
+    return rosterDigest([...this.#roster.values(), { name: this.name, endpoint: this.#endpoint }]);
+  }
+
+  #keepalive(interval: number): void {
+    if (this.#closed || this.#loggedOut || this.#relogin) return;
+    if (
+      this.#coordinatorState === "connected" && Date.now() - this.#lastPong > 3 * interval + 500
+    ) {
+      this.#coordinatorState = "unreachable";
+      this.#emit({
+        event: "status",
+        coordinator: "unreachable",
+        message:
+          "The coordinator does not answer; chat with people already online still works. Retrying…",
+      });
+    }
+    if (!this.#session) {
+      this.#startRelogin();
+      return;
+    }
+    this.#udp.send(
+      encodeMessage({
+        type: "ping",
+        name: this.name,
+        session: this.#session,
+        digest: this.#digest(),
+      }),
+      this.#options.coordinator,
+    );
+  }
+
+  #onPong(status: "ok" | "stale" | "unknown", ticket: string | undefined): void {
+    this.#lastPong = Date.now();
+    if (this.#coordinatorState === "unreachable" && status !== "unknown") this.#reconnected();
+    if (status === "ok") {
+      this.#staleCount = 0;
+    } else if (status === "stale") {
+      if (++this.#staleCount >= STALE_PONGS_BEFORE_REFRESH && ticket && !this.#refresh) {
+        this.#staleCount = 0;
+        this.#refresh = this.#refreshList(ticket).finally(() => this.#refresh = undefined);
+      }
+    } else {
+      this.#startRelogin();
+    }
+  }
+
+  #reconnected(): void {
+    this.#coordinatorState = "connected";
     this.#emit({
-      event: "ready",
-      name: this.name,
-      endpoint: formatEndpoint(this.#endpoint),
-      users: this.users().map((u) => ({ name: u.name, endpoint: formatEndpoint(u.endpoint) })),
+      event: "status",
+      coordinator: "connected",
+      message: "Connected to the coordinator again.",
     });
   }
 
+  /** The roster digest differs from the coordinator's: fetch the whole list again. */
+  async #refreshList(ticket: string): Promise<void> {
+    if (!this.#listPort) return;
+    this.#buffered ??= [];
+    try {
+      const list = await this.#fetchList(this.#listPort, ticket);
+      this.#applyList(list, false);
+    } catch (error) {
+      this.#buffered = undefined;
+      this.#emit({ event: "error", message: (error as Error).message });
+    }
+  }
+
+  #startRelogin(): void {
+    if (this.#relogin || this.#closed || this.#loggedOut) return;
+    this.#session = undefined;
+    this.#relogin = (async () => {
+      let wait = 1000;
+      while (!this.#closed && !this.#loggedOut) {
+        try {
+          await this.#login(false);
+          if (this.#coordinatorState === "unreachable") this.#reconnected();
+          return;
+        } catch (error) {
+          this.#buffered = undefined;
+          if (this.#closed) return;
+          this.#emit({
+            event: "error",
+            message: `Logging in again failed: ${(error as Error).message}`,
+          });
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          wait = Math.min(wait * 2, 10_000);
+        }
+      }
+    })().finally(() => this.#relogin = undefined);
+  }
+
+  // --- Datagrams ------------------------------------------------------------
+
   #onDatagram(bytes: Uint8Array, from: Endpoint): void {
-    const parsed = parseDatagram(bytes);
+    const parsed = parseDatagramWithEncoding(bytes);
     if (!parsed.ok) {
       this.stats.malformed++;
       return;
     }
-    const message = parsed.value;
+    const { message, encoding } = parsed.value;
     const fromCoordinator = sameEndpoint(from, this.#options.coordinator);
     switch (message.type) {
       case "accept":
@@ -317,92 +592,116 @@ export class Peer {
         if (this.#buffered) this.#buffered.push(message);
         else this.#applyNotice(message, true);
         return;
-      case "talk":
-        this.#emit({
-          event: "message",
-          from: message.name,
-          id: `talk-${this.#nextId++}`,
-          time: message.time,
-          text: message.text,
-          reliable: false,
-        });
+      case "pong":
+        if (fromCoordinator && nameKey(message.name) === nameKey(this.name)) {
+          this.#onPong(message.status, message.ticket);
+        } else this.stats.spoofed++;
         return;
+      case "bye":
+        if (fromCoordinator) this.#byeWaiter?.();
+        return;
+      case "talk":
+        return this.#onTalk(message, encoding);
       case "msg":
-        return this.#onChat(message, from);
-      case "ack":
-        return this.#onAck(message.id, message.name, from);
+        return this.#onPacket(message, from);
+      case "ack": {
+        const user = this.#roster.get(nameKey(message.name));
+        if (!user || !sameEndpoint(user.endpoint, from)) {
+          this.stats.spoofed++;
+          return;
+        }
+        this.#sender.onAck(message.name, message, Date.now());
+        return;
+      }
+      case "ping":
+        this.stats.malformed++; // Peers do not take keep-alives.
+        return;
     }
   }
 
-  #applyNotice(notice: Message, announce: boolean): void {
-    if (notice.type !== "login" && notice.type !== "logout") return;
-    const key = nameKey(notice.name);
-    if (key === nameKey(this.name)) return;
-    const endpoint = formatEndpoint(notice.endpoint);
-    if (notice.type === "login") {
-      const known = this.#roster.get(key);
-      if (known && sameEndpoint(known.endpoint, notice.endpoint)) return;
-      this.#roster.set(key, {
-        name: notice.name,
-        endpoint: notice.endpoint,
-        flavor: notice.flavor ?? "",
-      });
-      if (announce) this.#emit({ event: "join", name: notice.name, endpoint });
-    } else {
-      const known = this.#roster.get(key);
-      if (!known || !sameEndpoint(known.endpoint, notice.endpoint)) return;
-      this.#roster.delete(key);
-      if (announce) this.#emit({ event: "leave", name: known.name, endpoint, reason: "logout" });
-    }
-  }
-
-  #onChat(message: Message & { type: "msg" }, from: Endpoint): void {
-    // Acknowledge every copy: the sender retries until one ack gets through.
-    this.#udp.send(encodeMessage({ type: "ack", id: message.id, name: this.name }), from);
+  #onTalk(message: Message & { type: "talk" }, encoding: TextEncoding): void {
     const key = nameKey(message.name);
-    let seen = this.#seen.get(key);
-    if (!seen) this.#seen.set(key, seen = new Set());
-    if (seen.has(message.id)) {
-      this.stats.duplicates++;
-      return;
-    }
-    seen.add(message.id);
-    if (seen.size > SEEN_IDS_PER_SENDER) seen.delete(seen.values().next().value!);
+    this.#encodings.set(key, encoding);
+    this.#known.set(key, message.name);
+    const id = `talk-${this.#nextTalkId++}`;
+    this.#store({
+      t: "in",
+      id,
+      from: message.name,
+      stream: "talk",
+      first: 0,
+      parts: 1,
+      kind: "text",
+      time: message.time,
+      body: message.text,
+      at: Date.now(),
+    });
     this.#emit({
       event: "message",
       from: message.name,
-      id: message.id,
+      id,
       time: message.time,
       text: message.text,
+      reliable: false,
+    });
+  }
+
+  #onPacket(packet: ChatMessage, from: Endpoint): void {
+    const before = this.#receiver.duplicates;
+    let ack;
+    try {
+      ack = this.#receiver.onPacket(packet);
+    } catch {
+      return; // Not stored (reported by #store): no ack, so the sender tries again.
+    }
+    if (this.#receiver.duplicates > before) this.stats.duplicates++;
+    this.#udp.send(encodeMessage(ack), from);
+  }
+
+  /** The receiver hands on a complete message: store it (or throw), then show it. */
+  #onIncoming(message: IncomingMessage): void {
+    if (
+      !this.#store({ t: "in", ...message, at: Date.now() })
+    ) {
+      throw new Error("The message could not be stored.");
+    }
+    this.#known.set(nameKey(message.from), message.from);
+    this.#emit({
+      event: "message",
+      from: message.from,
+      id: message.id,
+      time: message.time,
+      text: message.body,
       reliable: true,
     });
   }
 
-  #onAck(id: string, name: string, from: Endpoint): void {
-    const outgoing = this.#outgoing.get(id);
-    if (!outgoing || nameKey(outgoing.to.name) !== nameKey(name)) return;
-    if (!sameEndpoint(outgoing.to.endpoint, from)) {
-      this.stats.spoofed++;
-      return;
-    }
-    this.#finish(outgoing);
-    this.#emit({ event: "delivered", to: outgoing.to.name, id });
+  #transmit(to: string, packet: ChatMessage): void {
+    const user = this.#roster.get(nameKey(to));
+    if (user) this.#udp.send(encodeMessage(packet), user.endpoint);
   }
 
-  /** Looks a user up by name, case-insensitively. */
-  user(name: string): RosterEntry | undefined {
-    return this.#roster.get(nameKey(name));
+  #onDelivered(message: OutgoingMessage): void {
+    this.#store({ t: "delivered", id: message.id, to: message.to, at: Date.now() });
+    this.#emit({ event: "delivered", to: message.to, id: message.id });
+    this.#wakeSettled();
   }
+
+  #wakeSettled(): void {
+    if (this.inFlight > 0) return;
+    for (const wake of this.#settleWaiters.splice(0)) wake();
+  }
+
+  // --- Sending --------------------------------------------------------------
 
   /**
-   * Sends `text` to the online user `to`. Peerchat peers get a `msg` that is
-   * retried until acknowledged (`delivered`) or given up (`failed`); seed
-   * clients get one plain `talk`.
+   * Sends `text` to `to`. Peerchat peers (and anyone this peer has written to
+   * before, even while offline) get a reliable message: `sent`, then
+   * `delivered` — or `pending` while they are offline. Seed clients get plain
+   * `talk`, sent once.
    */
   send(to: string, text: string): SendResult {
     if (this.#closed || this.#loggedOut) return { ok: false, message: "This peer has logged out." };
-    const user = this.user(to);
-    if (!user) return { ok: false, message: `${to} is not online; /who lists who is.` };
     if (text.length === 0) return { ok: false, message: "There is nothing to send." };
     if (text.includes("\u0000")) {
       return { ok: false, message: "The text contains a NUL character." };
@@ -414,48 +713,100 @@ export class Peer {
         message: `The message is ${size} bytes; the limit is ${MAX_TEXT_BYTES}. Split it up.`,
       };
     }
-    const id = `${this.#idPrefix}-${this.#nextId++}`;
-    const time = clockTime();
-    if (user.flavor !== PEERCHAT_FLAVOR) {
-      this.#udp.send(encodeMessage({ type: "talk", time, name: this.name, text }), user.endpoint);
-      this.#emit({ event: "sent", to: user.name, id, text, reliable: false });
-      return { ok: true, id };
+    const key = nameKey(to);
+    if (key === nameKey(this.name)) return { ok: false, message: "That is you." };
+    const user = this.#roster.get(key);
+    if (!user && !this.#known.has(key)) {
+      return { ok: false, message: `${to} is not online; /who lists who is.` };
     }
-    const bytes = encodeMessage({ type: "msg", id, time, name: this.name, text });
-    const outgoing: Outgoing = { id, to: user, bytes, tries: 0 };
-    this.#outgoing.set(id, outgoing);
-    this.#emit({ event: "sent", to: user.name, id, text, reliable: true });
-    this.#transmit(outgoing);
+    if (user && user.flavor !== PEERCHAT_FLAVOR) return this.#sendTalk(user, text);
+    const name = user?.name ?? this.#known.get(key)!;
+    if (!this.#sender.streamOf(name)) {
+      const stream = randomToken();
+      if (!this.#store({ t: "stream", to: name, stream, at: Date.now() })) {
+        return { ok: false, message: "The message could not be stored; see the error above." };
+      }
+      this.#sender.openStream(name, stream, 1);
+    }
+    const now = Date.now();
+    const message = this.#sender.prepare(name, "text", clockTime(), text, now);
+    if (!this.#store({ t: "out", ...message })) {
+      return { ok: false, message: "The message could not be stored; see the error above." };
+    }
+    this.#sender.enqueue(message, now);
+    this.#emit({ event: "sent", to: name, id: message.id, text, reliable: true });
+    if (!user) this.#emitPending(message);
+    else this.#sender.tick(now);
+    return { ok: true, id: message.id };
+  }
+
+  #emitPending(message: OutgoingMessage): void {
+    this.#emit({
+      event: "pending",
+      to: message.to,
+      id: message.id,
+      text: message.body,
+      reason: `${message.to} is offline; it will be delivered when ${message.to} is back.`,
+    });
+  }
+
+  #sendTalk(user: RosterEntry, text: string): SendResult {
+    const id = `talk-${this.#nextTalkId++}`;
+    const time = clockTime();
+    const encoding = this.#encodings.get(nameKey(user.name)) ?? "utf-8";
+    for (const piece of splitUtf8(text, MAX_TALK_BYTES)) {
+      this.#udp.send(
+        encodeMessage({ type: "talk", time, name: this.name, text: piece }, encoding),
+        user.endpoint,
+      );
+    }
+    const at = Date.now();
+    const record = { id, to: user.name, stream: "talk", first: 0, parts: 1, kind: "text" };
+    this.#store({ t: "out", ...record, time, body: text, at });
+    // A seed client cannot acknowledge: handing it to the network is all there is.
+    this.#store({ t: "delivered", id, to: user.name, at });
+    this.#emit({ event: "sent", to: user.name, id, text, reliable: false });
     return { ok: true, id };
   }
 
-  #transmit(outgoing: Outgoing): void {
-    const delays = this.#options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-    if (outgoing.tries >= delays.length) {
-      this.#finish(outgoing);
-      this.#emit({
-        event: "failed",
-        to: outgoing.to.name,
-        id: outgoing.id,
-        reason: `No acknowledgement from ${outgoing.to.name} after ${outgoing.tries} tries.`,
-      });
-      return;
+  /** Gives up on everything not yet delivered to `name`; returns how many messages. */
+  giveUp(name: string, reason = "Given up by you."): number {
+    const dropped = this.#sender.abandon(name);
+    if (dropped.length === 0) return 0;
+    for (const message of dropped) {
+      this.#store({ t: "failed", id: message.id, to: message.to, reason, at: Date.now() });
+      this.#emit({ event: "failed", to: message.to, id: message.id, reason });
     }
-    this.#udp.send(outgoing.bytes, outgoing.to.endpoint);
-    outgoing.timer = setTimeout(() => this.#transmit(outgoing), delays[outgoing.tries++]);
+    // Later messages start a fresh stream, so they do not wait behind the abandoned ones.
+    const to = dropped[0].to;
+    const stream = randomToken();
+    this.#store({ t: "stream", to, stream, at: Date.now() });
+    this.#sender.openStream(to, stream, 1);
+    this.#wakeSettled();
+    return dropped.length;
   }
 
-  #finish(outgoing: Outgoing): void {
-    clearTimeout(outgoing.timer);
-    this.#outgoing.delete(outgoing.id);
-    if (this.#outgoing.size === 0) {
-      for (const wake of this.#settleWaiters.splice(0)) wake();
+  #expire(): void {
+    const limit = this.#options.expireMs ?? 0;
+    if (!limit) return;
+    const now = Date.now();
+    const expired = new Set<string>();
+    for (const message of this.#sender.pending()) {
+      if (now - message.at > limit) expired.add(message.to);
+    }
+    for (const to of expired) {
+      this.giveUp(
+        to,
+        `Not delivered within ${
+          Math.round(limit / 1000)
+        } s (later messages to ${to} are given up too, to keep them in order).`,
+      );
     }
   }
 
-  /** Resolves once every sent message is delivered or failed, or after `timeoutMs`. */
+  /** Resolves once no message to an online user awaits its acknowledgement, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void> {
-    if (this.#outgoing.size === 0) return Promise.resolve();
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       function done() {
@@ -466,23 +817,48 @@ export class Peer {
     });
   }
 
-  /** Tells the coordinator this peer is leaving. Chat stops; the socket stays open until `close()`. */
+  // --- Leaving --------------------------------------------------------------
+
+  /** Tells the coordinator this peer is leaving, retrying until it says `bye` (or gives up). */
   async logout(): Promise<void> {
     if (this.#loggedOut || this.#closed) return;
     this.#loggedOut = true;
-    await this.#udp.send(
-      encodeMessage({ type: "logout", name: this.name, endpoint: this.#endpoint }),
-      this.#options.coordinator,
-    );
+    const logout = encodeMessage({
+      type: "logout",
+      name: this.name,
+      endpoint: this.#endpoint,
+      session: this.#session,
+    });
+    const deadline = Date.now() + (this.#options.logoutTimeoutMs ?? 3000);
+    await new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        clearTimeout(timer);
+        this.#byeWaiter = undefined;
+        resolve();
+      };
+      this.#byeWaiter = finish;
+      const tryOnce = () => {
+        this.#udp.send(logout, this.#options.coordinator);
+        if (!this.#session || Date.now() >= deadline) return finish();
+        timer = setTimeout(tryOnce, LOGOUT_RETRY_MS);
+      };
+      tryOnce();
+    });
   }
 
-  /** Logs out (unless told not to), stops every retry and closes the socket. */
+  /** Logs out (unless told not to), stops every timer and closes the socket. */
   async close(options: { logout?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
-    if (options.logout ?? true) await this.logout();
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    if ((options.logout ?? true) && !this.#relogin) await this.logout();
     this.#closed = true;
-    for (const outgoing of [...this.#outgoing.values()]) this.#finish(outgoing);
+    this.#loginWaiter?.({ type: "reject", reason: "closed" });
     for (const wake of this.#settleWaiters.splice(0)) wake();
+    await this.#relogin?.catch(() => {});
+    await this.#refresh;
     await this.#udp.close();
+    if (this.#ownJournal) this.#journal.close();
   }
 }

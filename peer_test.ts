@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Coordinator } from "./coordinator.ts";
-import { LoginError, Peer, type PeerEvent } from "./peer.ts";
+import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
+import { Journal } from "./journal.ts";
+import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
 import { RawUdp, sleep, waitFor } from "./testing.ts";
 
 interface Recorded {
@@ -8,16 +9,24 @@ interface Recorded {
   events: PeerEvent[];
 }
 
-async function startPeer(coordinator: Coordinator, name: string, retryDelaysMs?: number[]) {
+function startCoordinator(options: CoordinatorOptions = {}): Coordinator {
+  return Coordinator.start({ host: "127.0.0.1", port: 0, ...options });
+}
+
+async function startPeer(
+  coordinator: Coordinator | { udpAddress: { host: string; port: number } },
+  name: string,
+  options: Partial<PeerOptions> = {},
+): Promise<Recorded> {
   const events: PeerEvent[] = [];
   const peer = await Peer.start({
     name,
     coordinator: coordinator.udpAddress,
     host: "127.0.0.1",
     onEvent: (e) => events.push(e),
-    retryDelaysMs,
+    ...options,
   });
-  return { peer, events } satisfies Recorded;
+  return { peer, events };
 }
 
 function eventsOf<K extends PeerEvent["event"]>(r: Recorded, kind: K) {
@@ -25,7 +34,7 @@ function eventsOf<K extends PeerEvent["event"]>(r: Recorded, kind: K) {
 }
 
 Deno.test("peers log in, see each other join and leave, and chat with acknowledgements", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const coordinator = startCoordinator();
   const peers: Recorded[] = [];
   try {
     const alice = await startPeer(coordinator, "alice");
@@ -51,6 +60,7 @@ Deno.test("peers log in, see each other join and leave, and chat with acknowledg
 
     await bob.peer.close();
     await waitFor(() => eventsOf(alice, "leave").length === 1, "alice to see bob leave");
+    assert.equal(eventsOf(alice, "leave")[0].reason, "logout");
     assert.deepEqual(alice.peer.users(), []);
   } finally {
     for (const { peer } of peers) await peer.close();
@@ -58,14 +68,13 @@ Deno.test("peers log in, see each other join and leave, and chat with acknowledg
   }
 });
 
-Deno.test("sending to someone not online (or to oneself) is refused with a hint", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+Deno.test("sending to someone never seen, or to oneself, is refused with a hint", async () => {
+  const coordinator = startCoordinator();
   const alice = await startPeer(coordinator, "alice");
   try {
     const result = alice.peer.send("nobody", "hi");
     assert.deepEqual(result, { ok: false, message: "nobody is not online; /who lists who is." });
-    const self = alice.peer.send("alice", "x");
-    assert.deepEqual(self, { ok: false, message: "alice is not online; /who lists who is." });
+    assert.deepEqual(alice.peer.send("Alice", "x"), { ok: false, message: "That is you." });
   } finally {
     await alice.peer.close();
     await coordinator.close();
@@ -73,7 +82,7 @@ Deno.test("sending to someone not online (or to oneself) is refused with a hint"
 });
 
 Deno.test("a duplicate name is rejected and the socket is released", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const coordinator = startCoordinator();
   const alice = await startPeer(coordinator, "alice");
   try {
     await assert.rejects(
@@ -91,7 +100,7 @@ Deno.test("a duplicate name is rejected and the socket is released", async () =>
   }
 });
 
-Deno.test("no coordinator: the login times out with advice", async () => {
+Deno.test("no coordinator: the login is retried, then times out with advice", async () => {
   const silent = new RawUdp();
   try {
     await assert.rejects(
@@ -100,7 +109,7 @@ Deno.test("no coordinator: the login times out with advice", async () => {
           name: "alone",
           coordinator: silent.endpoint,
           host: "127.0.0.1",
-          loginTimeoutMs: 300,
+          loginTimeoutMs: 600,
         }),
       (error) => {
         assert.ok(error instanceof LoginError);
@@ -115,22 +124,27 @@ Deno.test("no coordinator: the login times out with advice", async () => {
   }
 });
 
-Deno.test("a message no one acknowledges fails after its retries", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+Deno.test("an unacknowledged message stays pending and is resent, until given up", async () => {
+  const coordinator = startCoordinator();
   const ghost = new RawUdp();
-  const alice = await startPeer(coordinator, "alice", [20, 20, 20]);
+  const alice = await startPeer(coordinator, "alice");
   try {
     // A raw socket logs in claiming to be a peerchat peer but never acks.
     await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
     await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
     const sent = alice.peer.send("ghost", "anyone?");
     assert.ok(sent.ok);
-    await waitFor(() => eventsOf(alice, "failed").length === 1, "the message to fail");
-    assert.equal(ghost.queued.filter((t) => t.startsWith("msg,")).length, 3);
-    assert.match(
-      eventsOf(alice, "failed")[0].reason,
-      /No acknowledgement from ghost after 3 tries/,
+    await waitFor(
+      () => ghost.queued.filter((t) => t.startsWith("msg,alice,")).length >= 3,
+      "three transmissions",
     );
+    assert.equal(eventsOf(alice, "failed").length, 0, "no failure without a give-up");
+    assert.equal(alice.peer.pending, 1);
+    assert.equal(alice.peer.giveUp("GHOST"), 1);
+    assert.deepEqual(eventsOf(alice, "failed").map((e) => [e.id, e.reason]), [
+      [sent.id, "Given up by you."],
+    ]);
+    assert.equal(alice.peer.history("ghost")[0].status, "failed");
   } finally {
     await alice.peer.close();
     await ghost.close();
@@ -138,8 +152,115 @@ Deno.test("a message no one acknowledges fails after its retries", async () => {
   }
 });
 
+Deno.test("with an expiry, an undelivered message fails by itself", async () => {
+  const coordinator = startCoordinator();
+  const ghost = new RawUdp();
+  const alice = await startPeer(coordinator, "alice", { expireMs: 300 });
+  try {
+    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
+    alice.peer.send("ghost", "one");
+    alice.peer.send("ghost", "two");
+    await waitFor(() => eventsOf(alice, "failed").length === 2, "both to expire");
+    assert.match(eventsOf(alice, "failed")[0].reason, /Not delivered within/);
+  } finally {
+    await alice.peer.close();
+    await ghost.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a message to someone offline waits, and arrives when they are back — across the sender's restart", async () => {
+  const coordinator = startCoordinator();
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
+  const started: Recorded[] = [];
+  let journal = Journal.open(dir);
+  try {
+    const alice = await startPeer(coordinator, "alice", { journal });
+    started.push(alice);
+    const bob = await startPeer(coordinator, "bob");
+    started.push(bob);
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+
+    const sent = alice.peer.send("bob", "while you were out");
+    assert.ok(sent.ok);
+    assert.equal(eventsOf(alice, "pending").length, 1);
+    await alice.peer.close();
+    journal.close();
+
+    // alice restarts from her journal; the message is still pending.
+    journal = Journal.open(dir);
+    const alice2 = await startPeer(coordinator, "alice", { journal });
+    started.push(alice2);
+    assert.deepEqual(eventsOf(alice2, "pending").map((e) => e.id), [sent.ok && sent.id]);
+    const bob2 = await startPeer(coordinator, "bob");
+    started.push(bob2);
+    await waitFor(() => eventsOf(alice2, "delivered").length === 1, "delivery after bob is back");
+    assert.deepEqual(eventsOf(bob2, "message").map((e) => e.text), ["while you were out"]);
+    assert.equal(alice2.peer.history("bob").at(-1)?.status, "delivered");
+  } finally {
+    for (const { peer } of started) await peer.close();
+    journal.close();
+    await coordinator.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a peer that vanishes without logout is timed out and everyone is told", async () => {
+  const coordinator = startCoordinator({ peerTimeoutMs: 400, sweepIntervalMs: 50 });
+  const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100 });
+  const bob = await startPeer(coordinator, "bob", { keepaliveMs: 100 });
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await sleep(600); // Keep-alives hold both online past the timeout.
+    assert.ok(alice.peer.user("bob"));
+    await bob.peer.close({ logout: false }); // Like kill -9: no logout.
+    await waitFor(() => eventsOf(alice, "leave").length === 1, "bob's timeout");
+    assert.equal(eventsOf(alice, "leave")[0].reason, "timeout");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("after a coordinator restart peers log in again; chat works while it is down", async () => {
+  let coordinator = startCoordinator();
+  const address = coordinator.udpAddress;
+  const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100 });
+  const bob = await startPeer(coordinator, "bob", { keepaliveMs: 100 });
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await coordinator.close();
+    await waitFor(
+      () => eventsOf(alice, "status").some((e) => e.coordinator === "unreachable"),
+      "alice to notice the coordinator is gone",
+    );
+    assert.ok(alice.peer.send("bob", "still here?").ok);
+    await waitFor(() => eventsOf(bob, "message").length === 1, "direct chat without a coordinator");
+
+    coordinator = startCoordinator({ port: address.port });
+    await waitFor(
+      () => coordinator.online().length === 2,
+      "both peers to log in again",
+      10_000,
+    );
+    await waitFor(
+      () => eventsOf(alice, "status").some((e) => e.coordinator === "connected"),
+      "alice to see the coordinator back",
+    );
+    assert.ok(alice.peer.user("bob") && bob.peer.user("alice"), "rosters whole again");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
 Deno.test("a seed client gets plain talk once, and its talk reaches the peer", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const coordinator = startCoordinator();
   const nc = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
@@ -157,6 +278,10 @@ Deno.test("a seed client gets plain talk once, and its talk reaches the peer", a
     const message = eventsOf(alice, "message")[0];
     assert.equal(message.text, "hello, from netcat");
     assert.equal(message.from, "nc");
+    assert.deepEqual(alice.peer.history("nc").map((h) => [h.direction, h.body]), [
+      ["out", "plain, with commas"],
+      ["in", "hello, from netcat"],
+    ]);
   } finally {
     await alice.peer.close();
     await nc.close();
@@ -165,14 +290,22 @@ Deno.test("a seed client gets plain talk once, and its talk reaches the peer", a
 });
 
 Deno.test("duplicated msg datagrams are shown once and acknowledged every time", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const coordinator = startCoordinator();
   const raw = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
-    for (let i = 0; i < 3; i++) await raw.send("msg,dup-1,12:00:00,raw,once", alice.peer.endpoint);
-    for (let i = 0; i < 3; i++) await raw.next((t) => t === "ack,dup-1,alice");
+    for (let i = 0; i < 3; i++) {
+      await raw.send("msg,raw,s1,1,1/1,text,12:00:00,once", alice.peer.endpoint);
+    }
+    for (let i = 0; i < 3; i++) await raw.next((t) => t === "ack,alice,s1,1");
     assert.equal(eventsOf(alice, "message").length, 1);
     assert.equal(alice.peer.stats.duplicates, 2);
+    // Out of order: part 2 of a message first, then part 1.
+    await raw.send("msg,raw,s1,3,2/2,text,12:00:00,world", alice.peer.endpoint);
+    assert.equal((await raw.next((t) => t.startsWith("ack,"))).text, "ack,alice,s1,1,3");
+    await raw.send("msg,raw,s1,2,1/2,text,12:00:00,hello ", alice.peer.endpoint);
+    assert.equal((await raw.next((t) => t.startsWith("ack,"))).text, "ack,alice,s1,3");
+    assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["once", "hello world"]);
   } finally {
     await alice.peer.close();
     await raw.close();
@@ -180,14 +313,15 @@ Deno.test("duplicated msg datagrams are shown once and acknowledged every time",
   }
 });
 
-Deno.test("roster notices from anyone but the coordinator are ignored", async () => {
-  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+Deno.test("roster notices and acks from anyone but their source are ignored", async () => {
+  const coordinator = startCoordinator();
   const mallory = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
     await mallory.send(`login,fake,${mallory.address}`, alice.peer.endpoint);
     await mallory.send("garbage\u0000\u0001", alice.peer.endpoint);
-    await waitFor(() => alice.peer.stats.spoofed === 1, "the spoofed notice to be counted");
+    await mallory.send("ack,bob,s1,5", alice.peer.endpoint);
+    await waitFor(() => alice.peer.stats.spoofed === 2, "the spoofed datagrams to be counted");
     await waitFor(() => alice.peer.stats.malformed === 1, "the garbage to be counted");
     assert.equal(alice.peer.user("fake"), undefined);
   } finally {

@@ -10,7 +10,14 @@ import { ChatScreen } from "./chat_screen.ts";
 import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
 import { COMMANDS, HELP, parseCommand } from "./commands.ts";
 import { prompts } from "./deps.ts";
-import { formatPeerEvent, type Painter, painter, wantsColor } from "./format.ts";
+import {
+  formatHistoryEntry,
+  formatPeerEvent,
+  type Painter,
+  painter,
+  wantsColor,
+} from "./format.ts";
+import { defaultDataDir, Journal } from "./journal.ts";
 import { readLines, writeJsonLine } from "./output.ts";
 import { LoginError, Peer, type PeerEvent } from "./peer.ts";
 import { checkName, formatEndpoint } from "./protocol.ts";
@@ -21,6 +28,8 @@ const SETTLE_MS = 15_000;
 
 /** Where a running chat writes: JSON lines, plain lines, or the chat screen. */
 interface Sink {
+  /** How this sink colours text (plain for JSON). */
+  paint: Painter;
   event(event: PeerEvent): void;
   /** Command output that is not a protocol event (`/who`, `/help`, hints). */
   info(kind: string, text: string, data?: Record<string, unknown>): void;
@@ -35,7 +44,7 @@ export interface SessionState {
 export function handleLine(
   line: string,
   state: SessionState,
-  peer: Pick<Peer, "send" | "users" | "user">,
+  peer: Pick<Peer, "send" | "users" | "user" | "history" | "giveUp">,
   sink: Sink,
 ): "quit" | undefined {
   const command = parseCommand(line);
@@ -50,6 +59,25 @@ export function handleLine(
     case "invalid":
       sink.event({ event: "error", message: command.message });
       return;
+    case "history": {
+      const entries = peer.history(command.with, command.limit);
+      const text = entries.length === 0
+        ? `No messages with ${command.with} yet.`
+        : entries.map((e) => formatHistoryEntry(e, sink.paint)).join("\n");
+      sink.info("history", text, { with: command.with, entries });
+      return;
+    }
+    case "giveup": {
+      const count = peer.giveUp(command.to);
+      sink.info(
+        "giveup",
+        count === 0
+          ? `Nothing is waiting for ${command.to}.`
+          : `Gave up on ${count} message(s) to ${command.to}.`,
+        { to: command.to, count },
+      );
+      return;
+    }
     case "who": {
       const users = peer.users().map((u) => ({
         name: u.name,
@@ -142,6 +170,7 @@ async function askMissing(args: PeerArgs): Promise<{ name: string; coordinator: 
 
 function lineSink(paint: Painter, print: (line: string) => void, onMessage?: () => void): Sink {
   return {
+    paint,
     event(event) {
       const line = formatPeerEvent(event, paint);
       if (line) print(line);
@@ -154,6 +183,7 @@ function lineSink(paint: Painter, print: (line: string) => void, onMessage?: () 
 }
 
 const jsonSink: Sink = {
+  paint: painter(false),
   event: writeJsonLine,
   info(kind, text, data) {
     writeJsonLine({ event: kind, text, ...data });
@@ -199,6 +229,15 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const print = (line: string) => screen ? screen.print(line) : console.log(line);
   const sink = args.json ? jsonSink : lineSink(paint, print, () => screen?.bell());
 
+  let journal: Journal;
+  try {
+    const dir = args.data ?? defaultDataDir(answers.name, env, Deno.build.os);
+    journal = Journal.open(dir);
+  } catch (error) {
+    complain((error as Error).message);
+    return 1;
+  }
+
   let peer: Peer;
   try {
     const host = await resolveHost(target.host);
@@ -210,8 +249,12 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       port: args.port,
       onEvent: (event) => sink.event(event),
       trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
+      journal,
+      keepaliveMs: args.keepaliveMs,
+      expireMs: args.expireMs,
     });
   } catch (error) {
+    journal.close();
     complain(error instanceof LoginError ? error.message : bindErrorMessage(error, args));
     return 1;
   }
@@ -220,11 +263,19 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
     leaving ??= (async () => {
-      if (waitForDelivery && peer.pending > 0) {
-        sink.info("waiting", `Waiting for ${peer.pending} message(s) to be confirmed…`);
+      if (waitForDelivery && peer.inFlight > 0) {
+        sink.info("waiting", `Waiting for ${peer.inFlight} message(s) to be confirmed…`);
         await peer.settle(SETTLE_MS);
       }
+      if (peer.pending > 0) {
+        sink.info(
+          "kept",
+          `${peer.pending} undelivered message(s) are kept in ${journal.dir}; they go out when you next start peerchat and the recipient is online.`,
+          { count: peer.pending },
+        );
+      }
       await peer.close();
+      journal.close();
       screen?.close();
     })();
   const onSignal = () => leave(false).then(() => Deno.exit(0));

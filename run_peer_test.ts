@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { Coordinator } from "./coordinator.ts";
 import { Peer, type PeerEvent } from "./peer.ts";
 import { completeInput, handleLine, type SessionState } from "./run_peer.ts";
+import { painter } from "./format.ts";
 import { RawUdp, waitFor } from "./testing.ts";
 
 function recordingSink() {
   const events: PeerEvent[] = [];
   const infos: { kind: string; text: string; data?: Record<string, unknown> }[] = [];
   return {
+    paint: painter(false),
     events,
     infos,
     event: (e: PeerEvent) => events.push(e),
@@ -79,6 +81,10 @@ Deno.test("/who lists names, endpoints and seed clients; /help lists commands", 
     );
     handleLine("/help", {}, me, sink);
     assert.match(sink.infos[1].text, /\/msg NAME TEXT/);
+    handleLine("/history bob", {}, me, sink);
+    assert.equal(sink.infos[2].text, "No messages with bob yet.");
+    handleLine("/giveup bob", {}, me, sink);
+    assert.equal(sink.infos[3].text, "Nothing is waiting for bob.");
   });
 });
 

@@ -149,6 +149,8 @@ export class PeerchatProcess {
   readonly #reading: Promise<void>;
   #stdinClosed = false;
   #status?: Promise<Deno.CommandStatus>;
+  /** A directory removed when the process is stopped (its --data). */
+  dataDir?: string;
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
@@ -226,6 +228,7 @@ export class PeerchatProcess {
     await this.closeStdin();
     this.signal("SIGKILL");
     await this.exited();
+    if (this.dataDir) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -264,12 +267,20 @@ export async function spawnCoordinator(
   };
 }
 
-/** Starts `peerchat peer --json` against `coordinator`; resolves once `ready`. */
+/**
+ * Starts `peerchat peer --json` against `coordinator`, with a fresh data
+ * directory (removed by `stop()`) unless `extra` names one; resolves once
+ * `ready`.
+ */
 export async function spawnPeer(
   name: string,
   coordinator: Endpoint,
   extra: string[] = [],
 ): Promise<{ process: PeerchatProcess; ready: JsonEvent }> {
+  const dataDir = extra.includes("--data")
+    ? undefined
+    : await Deno.makeTempDir({ prefix: `peerchat-${name}-` });
+  if (dataDir) extra = ["--data", dataDir, ...extra];
   const process = new PeerchatProcess([
     "peer",
     "--name",
@@ -281,6 +292,7 @@ export async function spawnPeer(
     "--json",
     ...extra,
   ]);
+  process.dataDir = dataDir;
   const ready = await process.waitFor((e) => e.event === "ready", `${name} to be ready`);
   return { process, ready };
 }

@@ -1,0 +1,580 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  defaultDataDir,
+  history,
+  type InRecord,
+  Journal,
+  JOURNAL_FILE,
+  type JournalRecord,
+  MAX_BODY_BYTES,
+  type OutRecord,
+  streams,
+  unsettled,
+} from "./journal.ts";
+
+const JOURNAL_URL = new URL("./journal.ts", import.meta.url).href;
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "peerchat_journal_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function out(id: string, to: string, body = `body of ${id}`, at = 1000): OutRecord {
+  return {
+    t: "out",
+    id,
+    to,
+    stream: "s-" + to,
+    first: 1,
+    parts: 1,
+    kind: "text",
+    time: "12:00:00",
+    body,
+    at,
+  };
+}
+
+function inbound(id: string, from: string, body = `body of ${id}`, at = 1000): InRecord {
+  return {
+    t: "in",
+    id,
+    from,
+    stream: "r-" + from,
+    first: 7,
+    parts: 2,
+    kind: "text",
+    time: "12:00:01",
+    body,
+    at,
+  };
+}
+
+/** A conversation with Bob (names in several cases), Émile and Carol. */
+function sampleRecords(): JournalRecord[] {
+  return [
+    { t: "stream", to: "Bob", stream: "st-1", at: 1 },
+    out("m1", "Bob", "hello Bob", 2),
+    out("m2", "bob", "are you there?", 3),
+    inbound("m3", "BOB", "yes, hi", 4),
+    out("m4", "Bob", "still pending", 5),
+    out("m5", "carol", "for carol", 6),
+    inbound("m6", "carol", "from carol", 7),
+    { t: "delivered", id: "m1", to: "bob", at: 8 },
+    { t: "failed", id: "m2", to: "BOB", reason: "Bob was offline for too long", at: 9 },
+    out("m7", "E\u0301mile", "to Émile, written decomposed", 10),
+    { t: "delivered", id: "m7", to: "ÉMILE", at: 11 },
+    { t: "delivered", id: "m5", to: "Bob", at: 12 }, // same id, other peer: settles nothing
+    { t: "stream", to: "BOB", stream: "st-2", at: 13 },
+  ];
+}
+
+Deno.test("records of every kind survive close and reopen, in order", async () => {
+  await withTempDir((dir) => {
+    const written = sampleRecords();
+    const journal = Journal.open(dir);
+    try {
+      assert.equal(journal.dir, dir);
+      assert.equal(journal.skipped, 0);
+      assert.deepEqual(journal.records(), []);
+      for (const record of written) journal.append(record);
+      assert.deepEqual(journal.records(), written);
+    } finally {
+      journal.close();
+    }
+    const text = Deno.readTextFileSync(join(dir, JOURNAL_FILE));
+    assert.equal(text.split("\n").length, written.length + 1, "one line per record");
+    assert.ok(text.endsWith("\n"));
+
+    using again = Journal.open(dir);
+    assert.equal(again.skipped, 0);
+    assert.deepEqual(again.records(), written);
+  });
+});
+
+Deno.test("history gives each message with its status, case-insensitively, last `limit`", () => {
+  const records = sampleRecords();
+  const bob = history(records, "bob", 100);
+  assert.deepEqual(
+    bob.map((e) => [e.id, e.direction, e.peer, e.status, e.reason]),
+    [
+      ["m1", "out", "Bob", "delivered", undefined],
+      ["m2", "out", "bob", "failed", "Bob was offline for too long"],
+      ["m3", "in", "BOB", "received", undefined],
+      ["m4", "out", "Bob", "pending", undefined],
+    ],
+  );
+  assert.deepEqual(bob[0], {
+    id: "m1",
+    direction: "out",
+    peer: "Bob",
+    time: "12:00:00",
+    at: 2,
+    kind: "text",
+    body: "hello Bob",
+    status: "delivered",
+  });
+  assert.ok(!("reason" in bob[0]));
+  assert.deepEqual(history(records, "BOB", 100), bob);
+  assert.deepEqual(history(records, "BoB", 2).map((e) => e.id), ["m3", "m4"]);
+  assert.deepEqual(history(records, "bob", 0), []);
+  assert.deepEqual(history(records, "carol", 100).map((e) => [e.id, e.status]), [
+    ["m5", "pending"],
+    ["m6", "received"],
+  ]);
+  // NFC "Émile" finds the record written with a decomposed É, and its delivery.
+  assert.deepEqual(history(records, "émile", 5).map((e) => [e.id, e.status]), [
+    ["m7", "delivered"],
+  ]);
+  assert.deepEqual(history(records, "nobody", 10), []);
+});
+
+Deno.test("history: delivered stays delivered, and duplicate records are listed once", () => {
+  const records: JournalRecord[] = [
+    out("a", "bob"),
+    out("a", "bob", "resent copy"),
+    inbound("b", "bob"),
+    inbound("b", "Bob", "retransmitted copy"),
+    { t: "delivered", id: "a", to: "bob", at: 2 },
+    { t: "failed", id: "a", to: "bob", reason: "late give-up", at: 3 },
+  ];
+  assert.deepEqual(
+    history(records, "bob", 10).map((e) => [e.id, e.body, e.status, e.reason]),
+    [
+      ["a", "body of a", "delivered", undefined],
+      ["b", "body of b", "received", undefined],
+    ],
+  );
+  assert.deepEqual(unsettled(records), []);
+});
+
+Deno.test("unsettled lists only pending outgoing messages, oldest first", () => {
+  const records = sampleRecords();
+  assert.deepEqual(unsettled(records).map((r) => [r.id, r.to]), [
+    ["m4", "Bob"],
+    ["m5", "carol"],
+  ]);
+  assert.deepEqual(unsettled(records)[0], records[4]);
+  assert.deepEqual(unsettled([]), []);
+  // Settled under another spelling of the name.
+  assert.deepEqual(
+    unsettled([out("x", "Zoë"), { t: "failed", id: "x", to: "ZOË", reason: "r", at: 1 }]),
+    [],
+  );
+});
+
+Deno.test("streams gives the latest stream id per recipient", () => {
+  assert.deepEqual(streams(sampleRecords()), new Map([["bob", "st-2"]]));
+});
+
+Deno.test("a torn last line is skipped, and the next record starts on a line of its own", async () => {
+  await withTempDir((dir) => {
+    const written = [out("a", "bob"), inbound("b", "bob"), out("c", "bob", "tail")];
+    {
+      using journal = Journal.open(dir);
+      for (const record of written) journal.append(record);
+    }
+    const path = join(dir, JOURNAL_FILE);
+    const torn = JSON.stringify(out("d", "bob", "never finished"));
+    Deno.writeTextFileSync(path, torn.slice(0, Math.floor(torn.length / 2)), { append: true });
+
+    const later = out("e", "bob", "after the crash");
+    {
+      using journal = Journal.open(dir);
+      assert.equal(journal.skipped, 1);
+      assert.deepEqual(journal.records(), written);
+      journal.append(later);
+    }
+    using journal = Journal.open(dir);
+    assert.equal(journal.skipped, 1, "only the torn line is skipped");
+    assert.deepEqual(journal.records(), [...written, later]);
+    assert.deepEqual(unsettled(journal.records()).map((r) => r.id), ["a", "c", "e"]);
+  });
+});
+
+Deno.test("a last line cut just before its newline still loads", async () => {
+  await withTempDir((dir) => {
+    const whole = out("a", "bob");
+    Deno.writeTextFileSync(join(dir, JOURNAL_FILE), JSON.stringify(whole));
+    const next = out("b", "bob");
+    {
+      using journal = Journal.open(dir);
+      assert.equal(journal.skipped, 0);
+      assert.deepEqual(journal.records(), [whole]);
+      journal.append(next);
+    }
+    using journal = Journal.open(dir);
+    assert.deepEqual(journal.records(), [whole, next]);
+  });
+});
+
+Deno.test("garbage lines in the middle are skipped and counted, never thrown", async () => {
+  await withTempDir((dir) => {
+    const good = [out("a", "bob"), inbound("b", "carol"), {
+      t: "delivered",
+      id: "a",
+      to: "bob",
+      at: 5,
+    }];
+    const bad = [
+      "not json at all",
+      '{"t":"out",',
+      "[1,2,3]",
+      "null",
+      "42",
+      '"a string"',
+      JSON.stringify({ t: "mystery", at: 1 }),
+      JSON.stringify({ t: "delivered", id: "a", to: "bob" }), // no `at`
+      JSON.stringify({ t: "delivered", id: 7, to: "bob", at: 1 }), // id not a string
+      JSON.stringify({ ...out("x", "bob"), first: "1" }),
+      JSON.stringify({ ...out("x", "bob"), parts: 0 }),
+      JSON.stringify({ ...out("x", "bob"), first: 1.5 }),
+      JSON.stringify({ ...inbound("x", "bob"), from: undefined }),
+      JSON.stringify({ ...out("x", "bob"), at: null }),
+      JSON.stringify({ t: "failed", id: "a", to: "bob", at: 1 }), // no reason
+      JSON.stringify({ t: "stream", to: "bob", at: 1 }), // no stream
+      JSON.stringify(out("x", "bob", "\u5f20".repeat(MAX_BODY_BYTES / 3 + 1))), // body too big
+    ];
+    const lines = [
+      JSON.stringify(good[0]),
+      ...bad.slice(0, 8),
+      "",
+      "   ",
+      JSON.stringify(good[1]),
+      ...bad.slice(8),
+      JSON.stringify(good[2]) + "\r", // CRLF line endings are fine
+    ];
+    Deno.writeTextFileSync(join(dir, JOURNAL_FILE), lines.join("\n") + "\n");
+    using journal = Journal.open(dir);
+    assert.equal(journal.skipped, bad.length, "blank lines are not counted");
+    assert.deepEqual(journal.records(), good);
+  });
+});
+
+Deno.test("a journal whose directory cannot be made says so and suggests --data", async () => {
+  await withTempDir((dir) => {
+    const blocker = join(dir, "a-file");
+    Deno.writeTextFileSync(blocker, "");
+    const target = join(blocker, "sub");
+    assert.throws(() => Journal.open(target), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.ok(
+        error.message.startsWith(`Cannot open the message journal in ${target}: `),
+        error.message,
+      );
+      assert.ok(error.message.endsWith(". Choose another directory with --data."), error.message);
+      return true;
+    });
+    // A directory where the journal file should be.
+    Deno.mkdirSync(join(dir, "d", JOURNAL_FILE), { recursive: true });
+    assert.throws(() => Journal.open(join(dir, "d")), /Cannot open the message journal in /);
+  });
+});
+
+Deno.test("append refuses invalid records and appends after close; close is idempotent", async () => {
+  await withTempDir((dir) => {
+    const journal = Journal.open(dir);
+    try {
+      assert.throws(
+        () => journal.append({ t: "out", id: "x" } as unknown as JournalRecord),
+        (e: unknown) => e instanceof TypeError && /Not a valid journal record/.test(e.message),
+      );
+      const big = "\u5f20".repeat(MAX_BODY_BYTES / 3 + 1);
+      assert.throws(() => journal.append(out("big", "bob", big)), TypeError);
+      // Extra fields are not kept.
+      journal.append({ ...out("a", "bob"), extra: 1 } as OutRecord);
+      assert.deepEqual(journal.records(), [out("a", "bob")]);
+    } finally {
+      journal.close();
+    }
+    journal.close();
+    assert.throws(() => journal.append(out("b", "bob")), /journal: it is closed/);
+    assert.deepEqual(journal.records(), [out("a", "bob")], "records stay readable");
+    using again = Journal.open(dir);
+    assert.equal(again.skipped, 0);
+    assert.deepEqual(again.records(), [out("a", "bob")]);
+  });
+});
+
+Deno.test("Unicode bodies with newlines, commas, 张三 and emoji round-trip", async () => {
+  await withTempDir((dir) => {
+    const bodies = [
+      "line one\nline two\r\nline three, with, commas,,",
+      '张三 says hi 👋🏽 — 👨‍👩‍👧 \u2028 \u2029 tab\t quote" backslash\\ nul\u0000',
+      "lone surrogate \ud800 kept",
+      "",
+      "张".repeat(Math.floor(MAX_BODY_BYTES / 3)), // 65535 UTF-8 bytes: just fits
+    ];
+    const written: JournalRecord[] = bodies.map((body, i) => out(`u${i}`, "张三", body, i));
+    written.push(inbound("u-in", "张三", "回复：好的,\n😀", 99));
+    {
+      using journal = Journal.open(dir);
+      for (const record of written) journal.append(record);
+    }
+    const text = Deno.readTextFileSync(join(dir, JOURNAL_FILE));
+    assert.equal(text.split("\n").length, written.length + 1, "newlines in bodies stay escaped");
+    using journal = Journal.open(dir);
+    assert.equal(journal.skipped, 0);
+    assert.deepEqual(journal.records(), written);
+    assert.deepEqual(
+      history(journal.records(), "张三", 100).map((e) => e.body),
+      [...bodies, "回复：好的,\n😀"],
+    );
+  });
+});
+
+Deno.test("a memory journal behaves the same and writes nothing", async () => {
+  const journal = Journal.memory();
+  assert.equal(journal.dir, undefined);
+  assert.equal(journal.skipped, 0);
+  for (const record of sampleRecords()) journal.append(record);
+  assert.deepEqual(journal.records(), sampleRecords());
+  assert.deepEqual(history(journal.records(), "BOB", 2).map((e) => e.id), ["m3", "m4"]);
+  assert.deepEqual(unsettled(journal.records()).map((r) => r.id), ["m4", "m5"]);
+  assert.throws(() => journal.append({ t: "in" } as JournalRecord), TypeError);
+  journal.close();
+  journal.close();
+  assert.throws(() => journal.append(out("z", "bob")), /closed/);
+
+  // With no read or write permission at all, a memory journal still works.
+  await withTempDir(async (dir) => {
+    const script = join(dir, "memory.ts");
+    Deno.writeTextFileSync(
+      script,
+      `import { Journal, history } from ${JSON.stringify(JOURNAL_URL)};
+const journal = Journal.memory();
+journal.append({ t: "out", id: "a", to: "Bob", stream: "s", first: 0, parts: 1, kind: "text", time: "t", body: "hi", at: 1 });
+journal.append({ t: "delivered", id: "a", to: "bob", at: 2 });
+journal.close();
+console.log(JSON.stringify(history(journal.records(), "bob", 10).map((e) => e.status)));
+`,
+    );
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-prompt", script],
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(result.stdout), '["delivered"]\n');
+  });
+});
+
+/** The record the kill -9 child appends as its `i`th. */
+function killRecord(round: number, i: number): OutRecord {
+  // Mostly small records, with now and then a large one so that a kill can land mid-write.
+  const size = i % 97 === 0 ? 60_000 : i % 7 === 0 ? 3000 : 40;
+  return {
+    t: "out",
+    id: `r${round}-${i}`,
+    to: "bob",
+    stream: `stream-${round}`,
+    first: i,
+    parts: 1,
+    kind: "text",
+    time: "12:00",
+    body: `${i},\n张三😀`.padEnd(size, "x"),
+    at: round * 1_000_000 + i,
+  };
+}
+
+const KILL_CHILD = `import { Journal } from ${JSON.stringify(JOURNAL_URL)};
+const [dir, roundText] = Deno.args;
+const round = Number(roundText);
+${killRecord.toString()}
+const journal = Journal.open(dir);
+const encoder = new TextEncoder();
+for (let i = 0; ; i++) {
+  const record = killRecord(round, i);
+  journal.append(record);
+  const line = encoder.encode(record.id + "\\n");
+  let written = 0;
+  while (written < line.length) written += Deno.stdout.writeSync(line.subarray(written));
+}
+`;
+
+Deno.test("every record whose append returned survives kill -9 of the writer", async () => {
+  await withTempDir(async (dir) => {
+    const script = join(dir, "writer.ts");
+    Deno.writeTextFileSync(script, KILL_CHILD);
+    const data = join(dir, "data");
+    const expected: JournalRecord[] = [];
+    const killPoints = new Set<number>();
+    for (let round = 0; round < 3; round++) {
+      let killAt: number;
+      do killAt = 200 + Math.floor(Math.random() * 2000); while (killPoints.has(killAt));
+      killPoints.add(killAt);
+
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "--no-config", script, data, String(round)],
+        cwd: dir,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const reported: string[] = [];
+      let killed = false;
+      let partial = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        reported.push(...lines);
+        if (!killed && reported.length >= killAt) {
+          child.kill("SIGKILL");
+          killed = true;
+        }
+      }
+      const status = await child.status;
+      const errors = await stderr;
+      assert.ok(killed, `The writer ended by itself after ${reported.length} ids: ${errors}`);
+      assert.equal(status.success, false);
+      if (Deno.build.os !== "windows") assert.equal(status.signal, "SIGKILL");
+
+      using journal = Journal.open(data);
+      const records = journal.records();
+      assert.deepEqual(records.slice(0, expected.length), expected, "earlier rounds intact");
+      const mine = records.slice(expected.length);
+      // Ids come back in order, without duplicates or gaps; the one record written
+      // just before the kill but never reported may be there too.
+      assert.ok(
+        mine.length === reported.length || mine.length === reported.length + 1,
+        `${reported.length} ids reported but ${mine.length} records found (kill at ${killAt})`,
+      );
+      mine.forEach((record, i) => assert.deepEqual(record, killRecord(round, i)));
+      assert.deepEqual(mine.slice(0, reported.length).map((r) => (r as OutRecord).id), reported);
+      assert.ok(journal.skipped <= round + 1, `${journal.skipped} lines skipped`);
+      expected.push(...mine);
+    }
+    assert.equal(killPoints.size, 3);
+  });
+});
+
+Deno.test({
+  name: "a full disk makes append throw, and the journal reopens without the failed record",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await withTempDir(async (dir) => {
+      const script = join(dir, "full.ts");
+      Deno.writeTextFileSync(
+        script,
+        `import { Journal } from ${JSON.stringify(JOURNAL_URL)};
+const journal = Journal.open(Deno.args[0]);
+let i = 0;
+try {
+  for (; i < 10_000; i++) {
+    journal.append({ t: "in", id: "m" + i, from: "bob", stream: "s", first: i, parts: 1, kind: "text", time: "t", body: "y".repeat(300), at: i });
+  }
+} catch (error) {
+  console.log(JSON.stringify({ appended: i, message: error.message, records: journal.records().length }));
+}
+journal.close();
+`,
+      );
+      const data = join(dir, "data");
+      // The file size limit (ulimit -f, in KiB) stands in for a full disk: past it
+      // write() fails with EFBIG once SIGXFSZ is ignored.
+      const result = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          `trap '' XFSZ; ulimit -f 16; exec "$0" run --allow-all --no-config "$1" "$2"`,
+          Deno.execPath(),
+          script,
+          data,
+        ],
+        cwd: dir,
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert.equal(result.code, 0, stderr);
+      const report = JSON.parse(new TextDecoder().decode(result.stdout));
+      assert.ok(report.appended > 10 && report.appended < 100, JSON.stringify(report));
+      assert.equal(report.records, report.appended, "the failed record is not kept in memory");
+      assert.match(
+        report.message,
+        /^Cannot write to the message journal in .+: .+\. Free some disk space, or choose another directory with --data\.$/,
+      );
+      using journal = Journal.open(data);
+      assert.equal(journal.records().length, report.appended);
+      assert.deepEqual(
+        journal.records().map((r) => (r as InRecord).id),
+        Array.from({ length: report.appended }, (_, i) => "m" + i),
+      );
+      assert.ok(journal.skipped <= 1);
+    });
+  },
+});
+
+Deno.test("100,000 records load quickly", async () => {
+  await withTempDir((dir) => {
+    const lines: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const record = i % 2 === 0
+        ? out(`m${i}`, `peer${i % 10}`, `message number ${i}, with some text 张三 😀`, i)
+        : inbound(`m${i}`, `peer${i % 10}`, `reply number ${i}\nover two lines`, i);
+      lines.push(JSON.stringify(record));
+    }
+    Deno.writeTextFileSync(join(dir, JOURNAL_FILE), lines.join("\n") + "\n");
+    const start = performance.now();
+    using journal = Journal.open(dir);
+    const elapsed = performance.now() - start;
+    assert.equal(journal.records().length, 100_000);
+    assert.equal(journal.skipped, 0);
+    assert.ok(elapsed < 2000, `Loading 100,000 records took ${elapsed.toFixed(0)} ms`);
+    assert.equal(history(journal.records(), "PEER3", 5).length, 5);
+  });
+});
+
+Deno.test("defaultDataDir follows XDG on Unix and LOCALAPPDATA on Windows", () => {
+  const env = (vars: Record<string, string>) => (key: string) => vars[key];
+  const home = env({ HOME: "/home/ann" });
+  const xdg = env({ HOME: "/home/ann", XDG_DATA_HOME: "/data/xdg" });
+  assert.equal(defaultDataDir("Ann", home, "linux"), "/home/ann/.local/share/peerchat/Ann");
+  assert.equal(defaultDataDir("Ann", xdg, "linux"), "/data/xdg/peerchat/Ann");
+  assert.equal(
+    defaultDataDir("ann", env({ HOME: "/home/ann", XDG_DATA_HOME: "relative/dir" }), "linux"),
+    "/home/ann/.local/share/peerchat/ann",
+    "a relative XDG_DATA_HOME is ignored",
+  );
+  assert.equal(
+    defaultDataDir("ann", env({ HOME: "/home/ann", XDG_DATA_HOME: "" }), "linux"),
+    "/home/ann/.local/share/peerchat/ann",
+  );
+  assert.equal(defaultDataDir("张三", home, "darwin"), "/home/ann/.local/share/peerchat/张三");
+  assert.equal(
+    defaultDataDir("Ann", env({ LOCALAPPDATA: "C:\\Users\\Ann\\AppData\\Local" }), "windows"),
+    "C:\\Users\\Ann\\AppData\\Local\\peerchat\\Ann",
+  );
+  assert.equal(
+    defaultDataDir("Ann", env({ USERPROFILE: "C:\\Users\\Ann" }), "windows"),
+    "C:\\Users\\Ann\\AppData\\Local\\peerchat\\Ann",
+  );
+  assert.throws(() => defaultDataDir("ann", env({}), "linux"), /HOME is not set.*--data/);
+  assert.throws(() => defaultDataDir("ann", env({}), "windows"), /LOCALAPPDATA.*--data/);
+});
+
+Deno.test("defaultDataDir keeps odd names inside the peerchat directory", () => {
+  const home = (key: string) => (key === "HOME" ? "/home/ann" : undefined);
+  const win = (key: string) => (key === "LOCALAPPDATA" ? "C:\\Local" : undefined);
+  assert.equal(defaultDataDir(".", home, "linux"), "/home/ann/.local/share/peerchat/_.");
+  assert.equal(defaultDataDir("..", home, "linux"), "/home/ann/.local/share/peerchat/_..");
+  assert.equal(defaultDataDir("", home, "linux"), "/home/ann/.local/share/peerchat/_");
+  assert.equal(defaultDataDir("a.b-c_d", home, "linux"), "/home/ann/.local/share/peerchat/a.b-c_d");
+  assert.equal(
+    defaultDataDir("../../etc", home, "linux"),
+    "/home/ann/.local/share/peerchat/.._.._etc",
+  );
+  // Windows drops trailing dots ("ann." would be "ann"), so a "_" goes after them too.
+  assert.equal(defaultDataDir(".", win, "windows"), "C:\\Local\\peerchat\\_._");
+  assert.equal(defaultDataDir("..", win, "windows"), "C:\\Local\\peerchat\\_.._");
+  assert.equal(defaultDataDir("a\\b:c", win, "windows"), "C:\\Local\\peerchat\\a_b_c");
+  assert.equal(defaultDataDir("CON", win, "windows"), "C:\\Local\\peerchat\\_CON");
+  assert.equal(defaultDataDir("nul.txt", win, "windows"), "C:\\Local\\peerchat\\_nul.txt");
+  assert.equal(defaultDataDir("ann.", win, "windows"), "C:\\Local\\peerchat\\ann._");
+  assert.equal(defaultDataDir("CON", home, "linux"), "/home/ann/.local/share/peerchat/CON");
+});
