@@ -1,24 +1,48 @@
 /**
  * The coordinator: knows who is online and where, and tells everyone of each
- * change. It never carries chat. Logins and logouts arrive over UDP; the
- * online list is served over TCP, as in the source design.
+ * change. It never carries chat. Logins, keep-alives and logouts arrive over
+ * UDP; the online list is served over TCP, as in the source design.
+ *
+ * Three kinds of user are served, each in its own words:
+ *
+ * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/1`) get a session, send
+ *   keep-alives (`ping`) and are logged out when they fall silent;
+ * - **seed clients** (netcat, anything written from the article) speak UTF-8
+ *   and never time out;
+ * - **the original C# client** speaks UTF-16LE and reads the online list as a
+ *   .NET `BinaryWriter` string; its flavour is `seed/utf16`.
+ *
+ * Per-datagram work is O(1) apart from the fan-out of notices: users are
+ * found by name and by endpoint, tickets are counted per IP, and silent
+ * peers are found in last-seen order.
  *
  * @module
  */
 
 import {
+  decodeDatagram,
+  encodeBinaryWriterString,
   encodeMessage,
   encodeText,
   type Endpoint,
+  formatDigest,
   formatEndpoint,
   formatList,
   isUnspecified,
+  type LeaveReason,
   type ListEntry,
   type LoginMessage,
   type LogoutMessage,
+  type Message,
   nameKey,
-  parseDatagram,
+  parseEndpoint,
+  parseMessage,
+  PEERCHAT_FLAVOR,
+  type PingMessage,
   type ProtocolErrorCode,
+  type TextEncoding,
+  userHash,
+  UTF16_FLAVOR,
 } from "./protocol.ts";
 import { readLine, writeAll } from "./tcp.ts";
 import { toEndpoint, type TraceSink, UdpSocket } from "./udp.ts";
@@ -37,49 +61,154 @@ export interface CoordinatorOptions {
   trace?: TraceSink;
   /** How long a TCP client may take to send its ticket or read the list. Default 5000 ms. */
   tcpTimeoutMs?: number;
+  /** A peerchat peer silent for longer than this is logged out (reason `timeout`). Default 8000 ms. */
+  peerTimeoutMs?: number;
+  /** Datagrams per second taken from one IP address; bursts of twice this pass. Default 5000. */
+  rateLimit?: number;
+  /** Concurrent TCP list connections allowed from one IP address. Default 16. */
+  maxConnectionsPerIp?: number;
+  /** How often silent peers, old tickets and idle rate buckets are swept. Default 250 ms. */
+  sweepIntervalMs?: number;
 }
 
 /** What the coordinator reports, one object per happening. */
 export type CoordinatorEvent =
   | { event: "listening"; udp: string; tcp: string }
   | { event: "join"; name: string; endpoint: string; flavor: string }
-  | { event: "leave"; name: string; endpoint: string; reason: string }
+  | { event: "leave"; name: string; endpoint: string; reason: LeaveReason }
   | { event: "reject"; name: string; from: string; reason: string }
   | { event: "dropped"; from: string; reason: string };
+
+/** Counters since start, for tests and for `doctor`. */
+export interface CoordinatorStats {
+  /** Every datagram received, rate-limited ones included. */
+  datagrams: number;
+  /** Datagrams that did not parse, or are not for a coordinator. */
+  malformed: number;
+  /** Logouts and pings with a wrong session or from a wrong address. */
+  spoofed: number;
+  /** Logins answered with `Reject`. */
+  rejected: number;
+  /** Online lists written over TCP, in any of the three forms. */
+  listsServed: number;
+  /** Keep-alives (`ping`) answered. */
+  pings: number;
+  /** Peerchat peers logged out because they fell silent. */
+  timeouts: number;
+  /** Datagrams dropped unread because their IP address sent too many. */
+  rateLimited: number;
+  /** TCP connections closed at once because of the per-IP or total limit. */
+  connectionsRefused: number;
+}
 
 /** One online user, as the coordinator knows it. */
 interface OnlineUser {
   name: string;
+  /** {@linkcode nameKey} of the name. */
+  key: string;
   /** Where the user receives datagrams (from its login). */
   endpoint: Endpoint;
+  /** `formatEndpoint(endpoint)`, the key of the by-endpoint index. */
+  endpointText: string;
   /** The IP address the login datagram came from: only it may log the name out. */
   sourceHost: string;
-  /** `peerchat/1` for peerchat peers; empty for seed clients. */
+  /** `peerchat/1` for peerchat peers, `seed/utf16` for the C# client, empty for seed clients. */
   flavor: string;
-}
-
-/** Counters, for tests and for `doctor`. */
-export interface CoordinatorStats {
-  datagrams: number;
-  malformed: number;
-  spoofed: number;
-  rejected: number;
-  listsServed: number;
+  /** How this user's datagrams are encoded. */
+  encoding: TextEncoding;
+  /** The session of a peerchat peer; seed clients have none and never time out. */
+  session?: string;
+  /** {@linkcode userHash}, XORed into the roster digest while the user is online. */
+  hash: number;
+  /** `performance.now()` of the last valid datagram from this user. */
+  lastSeen: number;
 }
 
 const TICKET_LIFETIME_MS = 30_000;
+const TICKET_WAIT_MS = 200;
+const MAX_TICKETS = 100_000;
+const BINARY_FETCH_LIFETIME_MS = 30_000;
+const MAX_BINARY_FETCHES_PER_IP = 16;
+const MAX_CONNECTIONS = 256;
+const MAX_RATE_BUCKETS = 65_536;
+const DEFAULT_PEER_TIMEOUT_MS = 8000;
+const DEFAULT_RATE_LIMIT = 5000;
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
+const DEFAULT_SWEEP_INTERVAL_MS = 250;
+
+/** 16 random hex digits: a session or a ticket. */
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A token bucket per source IP address; idle buckets are pruned. */
+class RateLimiter {
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+
+  constructor(ratePerSecond: number) {
+    this.#rate = ratePerSecond / 1000;
+    this.#burst = 2 * ratePerSecond;
+  }
+
+  /** Takes one token for `host`; false when its bucket is empty. */
+  allow(host: string, now: number): boolean {
+    let bucket = this.#buckets.get(host);
+    if (!bucket) {
+      if (this.#buckets.size >= MAX_RATE_BUCKETS) this.prune(now, true);
+      bucket = { tokens: this.#burst, updated: now };
+      this.#buckets.set(host, bucket);
+    } else {
+      bucket.tokens = Math.min(this.#burst, bucket.tokens + (now - bucket.updated) * this.#rate);
+      bucket.updated = now;
+    }
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Forgets buckets that have refilled (their hosts went quiet); with `force`, the oldest too. */
+  prune(now: number, force = false): void {
+    for (const [host, bucket] of this.#buckets) {
+      if (bucket.tokens + (now - bucket.updated) * this.#rate >= this.#burst) {
+        this.#buckets.delete(host);
+      }
+    }
+    if (force && this.#buckets.size >= MAX_RATE_BUCKETS) {
+      this.#buckets.delete(this.#buckets.keys().next().value!);
+    }
+  }
+}
 
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
   readonly #udp: UdpSocket;
   readonly #tcp: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #options: CoordinatorOptions;
+  readonly #peerTimeoutMs: number;
+  readonly #maxConnectionsPerIp: number;
+  readonly #rateLimiter: RateLimiter;
   /** Online users by {@linkcode nameKey}, in login order. */
   readonly #users = new Map<string, OnlineUser>();
-  /** Outstanding list tickets: ticket → expiry time and the client's IP. */
+  /** Online users by `formatEndpoint(endpoint)`. */
+  readonly #byEndpoint = new Map<string, OnlineUser>();
+  /** Users with a session, least recently seen first (refreshing moves one to the end). */
+  readonly #liveness = new Map<string, OnlineUser>();
+  /** XOR of every online user's {@linkcode userHash}. */
+  #digest = 0;
+  /** Outstanding list tickets, oldest first: ticket → the client's IP and expiry time. */
   readonly #tickets = new Map<string, { host: string; expires: number }>();
+  /** How many outstanding tickets each IP holds. */
+  readonly #ticketsPerHost = new Map<string, number>();
+  /** Expiry times of expected `BinaryWriter` list fetches (C# clients), per IP, oldest first. */
+  readonly #binaryFetches = new Map<string, number[]>();
+  /** Open list connections, and how many come from each IP. */
   readonly #connections = new Set<Deno.TcpConn>();
+  readonly #connectionsPerHost = new Map<string, number>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
   #acceptLoop?: Promise<void>;
   #closed = false;
   /** Counters since start. */
@@ -89,16 +218,28 @@ export class Coordinator {
     spoofed: 0,
     rejected: 0,
     listsServed: 0,
+    pings: 0,
+    timeouts: 0,
+    rateLimited: 0,
+    connectionsRefused: 0,
   };
 
   private constructor(udp: UdpSocket, tcp: Deno.TcpListener, options: CoordinatorOptions) {
     this.#udp = udp;
     this.#tcp = tcp;
     this.#options = options;
+    this.#peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.#maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
+    this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    );
   }
 
   /** Binds the UDP and TCP sockets and starts serving. */
   static start(options: CoordinatorOptions = {}): Coordinator {
+    checkOptions(options);
     const host = options.host ?? "0.0.0.0";
     const udp = UdpSocket.bind(host, options.port ?? 8888);
     let tcp: Deno.TcpListener;
@@ -139,6 +280,11 @@ export class Coordinator {
     }));
   }
 
+  /** The roster digest a peer with an up-to-date list computes (see `rosterDigest`). */
+  get digest(): string {
+    return formatDigest(this.#digest);
+  }
+
   #emit(event: CoordinatorEvent): void {
     this.#options.onEvent?.(event);
   }
@@ -147,149 +293,321 @@ export class Coordinator {
     this.#emit({ event: "dropped", from: formatEndpoint(from), reason });
   }
 
+  #send(message: Message, encoding: TextEncoding, to: Endpoint): void {
+    this.#udp.send(encodeMessage(message, encoding), to);
+  }
+
+  // --- Datagrams ----------------------------------------------------------
+
   #onDatagram(bytes: Uint8Array, from: Endpoint): void {
     this.stats.datagrams++;
-    const parsed = parseDatagram(bytes);
+    if (!this.#rateLimiter.allow(from.host, performance.now())) {
+      this.stats.rateLimited++;
+      return;
+    }
+    const decoded = decodeDatagram(bytes);
+    if (!decoded.ok) return this.#malformed(from, decoded.error.message);
+    const { text, encoding } = decoded.value;
+    const parsed = parseMessage(text);
     if (!parsed.ok) {
-      this.stats.malformed++;
-      this.#drop(from, parsed.error.message);
-      this.#answerBadLogin(bytes, parsed.error.code, parsed.error.message, from);
+      this.#malformed(from, parsed.error.message);
+      this.#answerBadLogin(text, encoding, parsed.error.code, parsed.error.message, from);
       return;
     }
     const message = parsed.value;
     switch (message.type) {
       case "login":
-        return this.#onLogin(message, from);
+        return this.#onLogin(message, encoding, from);
       case "logout":
-        return this.#onLogout(message, from);
+        return this.#onLogout(message, encoding, from);
+      case "ping":
+        return this.#onPing(message, encoding, from);
       default:
-        this.stats.malformed++;
-        this.#drop(from, `A coordinator does not take "${message.type}" messages.`);
+        this.#malformed(from, `A coordinator does not take "${message.type}" messages.`);
     }
   }
 
-  /** A login whose name or endpoint is invalid is answered with a `Reject`, not silence. */
-  #answerBadLogin(bytes: Uint8Array, code: ProtocolErrorCode, reason: string, from: Endpoint) {
-    if (!["bad-name", "bad-endpoint", "bad-flavor"].includes(code)) return;
-    if (bytes.length < 6 || new TextDecoder().decode(bytes.subarray(0, 6)) !== "login,") return;
-    this.#reject("?", from, reason);
+  #malformed(from: Endpoint, reason: string): void {
+    this.stats.malformed++;
+    this.#drop(from, reason);
   }
 
-  #reject(name: string, from: Endpoint, reason: string): void {
+  #spoofed(from: Endpoint, reason: string): void {
+    this.stats.spoofed++;
+    this.#drop(from, reason);
+  }
+
+  // --- Login --------------------------------------------------------------
+
+  /** A login whose name, endpoint or flavour is invalid is answered with a `Reject`, not silence. */
+  #answerBadLogin(
+    text: string,
+    encoding: TextEncoding,
+    code: ProtocolErrorCode,
+    reason: string,
+    from: Endpoint,
+  ): void {
+    if (!["bad-name", "bad-endpoint", "bad-flavor"].includes(code)) return;
+    if (!text.startsWith("login,")) return;
+    const named = encoding === "utf-16le" ? parseEndpoint(text.split(",")[2]?.trim() ?? "") : null;
+    this.#reject("?", from, reason, encoding, named?.ok ? named.value : undefined);
+  }
+
+  /** Sends `Reject` to the login's source and, for the C# client, to the endpoint it named. */
+  #reject(
+    name: string,
+    from: Endpoint,
+    reason: string,
+    encoding: TextEncoding,
+    named?: Endpoint,
+  ): void {
     this.stats.rejected++;
     this.#emit({ event: "reject", name, from: formatEndpoint(from), reason });
-    this.#udp.send(encodeMessage({ type: "reject", reason }), from);
+    const bytes = encodeMessage({ type: "reject", reason }, encoding);
+    this.#udp.send(bytes, from);
+    if (named && !isUnspecified(named.host) && formatEndpoint(named) !== formatEndpoint(from)) {
+      this.#udp.send(bytes, named);
+    }
   }
 
-  #onLogin(login: LoginMessage, from: Endpoint): void {
+  #onLogin(login: LoginMessage, encoding: TextEncoding, from: Endpoint): void {
     // A peer bound to every interface names 0.0.0.0: it means "the address you see me at".
     const endpoint = isUnspecified(login.endpoint.host)
       ? { host: from.host, port: login.endpoint.port }
       : login.endpoint;
+    const endpointText = formatEndpoint(endpoint);
+    // The C# client speaks UTF-16LE; whatever else it says, it is a seed client.
+    const flavor = encoding === "utf-16le" ? UTF16_FLAVOR : login.flavor ?? "";
+    if (encoding === "utf-8" && flavor === UTF16_FLAVOR) {
+      const reason = `The flavour ${UTF16_FLAVOR} is for clients that send UTF-16LE; ` +
+        `log in with ${PEERCHAT_FLAVOR} or with no flavour.`;
+      return this.#reject(login.name, from, reason, encoding);
+    }
     const key = nameKey(login.name);
     const existing = this.#users.get(key);
     if (existing) {
-      const sameUser = existing.sourceHost === from.host &&
-        formatEndpoint(existing.endpoint) === formatEndpoint(endpoint);
-      if (!sameUser) {
-        this.#reject(
-          login.name,
-          from,
-          `The name ${existing.name} is already online; choose another name.`,
-        );
-        return;
+      const sameSocket = existing.sourceHost === from.host &&
+        existing.endpointText === endpointText;
+      if (!sameSocket) {
+        const reason = `The name ${existing.name} is already online; choose another name.`;
+        const named = encoding === "utf-16le" ? endpoint : undefined;
+        return this.#reject(login.name, from, reason, encoding, named);
       }
-      // A repeated login (a retry whose Accept was lost): answer again, change nothing.
-      this.#accept(existing, from);
-      return;
+      if (existing.flavor === flavor && existing.encoding === encoding) {
+        // A repeated login (a retry whose Accept was lost): answer again, change nothing.
+        this.#touch(existing);
+        return this.#accept(existing, from);
+      }
+      // The same socket logs in as another kind of client: the old one is gone.
+      this.#remove(existing, "replaced");
     }
-    const user: OnlineUser = {
+    const holder = this.#byEndpoint.get(endpointText);
+    // A new login on an endpoint someone else still holds means that someone is gone.
+    if (holder) this.#remove(holder, "replaced");
+    const user = this.#add({
       name: login.name,
+      key,
       endpoint,
+      endpointText,
       sourceHost: from.host,
-      flavor: login.flavor ?? "",
-    };
-    this.#replaceEndpointHolder(user);
-    this.#users.set(key, user);
-    this.#accept(user, from);
-    this.#emit({
-      event: "join",
-      name: user.name,
-      endpoint: formatEndpoint(endpoint),
-      flavor: user.flavor,
+      flavor,
+      encoding,
+      session: encoding === "utf-8" && flavor ? randomToken() : undefined,
+      hash: userHash(login.name, endpoint),
+      lastSeen: performance.now(),
     });
+    this.#accept(user, from);
+    this.#emit({ event: "join", name: user.name, endpoint: endpointText, flavor });
     this.#notifyOthers(user, "login");
   }
 
-  /** A new login on an endpoint someone else still holds means that someone is gone. */
-  #replaceEndpointHolder(user: OnlineUser): void {
-    for (const [key, other] of this.#users) {
-      if (formatEndpoint(other.endpoint) === formatEndpoint(user.endpoint)) {
-        this.#remove(key, other, "replaced by a new login on the same endpoint");
-      }
-    }
+  #add(user: OnlineUser): OnlineUser {
+    this.#users.set(user.key, user);
+    this.#byEndpoint.set(user.endpointText, user);
+    if (user.session) this.#liveness.set(user.key, user);
+    this.#digest = (this.#digest ^ user.hash) >>> 0;
+    return user;
+  }
+
+  /** Marks a user as just heard from. */
+  #touch(user: OnlineUser): void {
+    if (!user.session) return;
+    user.lastSeen = performance.now();
+    this.#liveness.delete(user.key);
+    this.#liveness.set(user.key, user);
   }
 
   #accept(user: OnlineUser, from: Endpoint): void {
     const port = this.tcpAddress.port;
-    if (!user.flavor) {
-      this.#udp.send(encodeMessage({ type: "accept", port }), from);
+    if (user.session) {
+      const ticket = this.#issueTicket(from.host);
+      this.#send({ type: "accept", port, ticket, session: user.session }, user.encoding, from);
       return;
     }
-    const ticket = crypto.randomUUID().replaceAll("-", "");
-    this.#pruneTickets();
-    this.#tickets.set(ticket, { host: from.host, expires: Date.now() + TICKET_LIFETIME_MS });
-    this.#udp.send(encodeMessage({ type: "accept", port, ticket }), from);
+    const bytes = encodeMessage({ type: "accept", port }, user.encoding);
+    this.#udp.send(bytes, from);
+    if (user.encoding !== "utf-16le") return;
+    // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
+    if (user.endpointText !== formatEndpoint(from)) this.#udp.send(bytes, user.endpoint);
+    this.#expectBinaryFetch(from.host);
   }
 
-  #onLogout(logout: LogoutMessage, from: Endpoint): void {
-    const key = nameKey(logout.name);
-    const user = this.#users.get(key);
-    if (!user) return; // Already gone: a repeated logout changes nothing.
-    const sameEndpoint = formatEndpoint(user.endpoint) === formatEndpoint(logout.endpoint) ||
+  // --- Keep-alive ----------------------------------------------------------
+
+  #onPing(ping: PingMessage, encoding: TextEncoding, from: Endpoint): void {
+    const user = this.#users.get(nameKey(ping.name));
+    const unknown = () =>
+      this.#send({ type: "pong", name: ping.name, status: "unknown" }, encoding, from);
+    if (!user) return unknown();
+    if (user.session !== ping.session) {
+      this.#spoofed(from, `A ping for ${user.name} carried a session it does not hold.`);
+      return unknown();
+    }
+    if (user.endpointText !== formatEndpoint(from)) {
+      this.#spoofed(from, `A ping for ${user.name} came from an endpoint it did not log in on.`);
+      return;
+    }
+    this.stats.pings++;
+    this.#touch(user);
+    if (ping.digest === formatDigest(this.#digest)) {
+      return this.#send({ type: "pong", name: user.name, status: "ok" }, encoding, from);
+    }
+    const ticket = this.#issueTicket(from.host);
+    this.#send({ type: "pong", name: user.name, status: "stale", ticket }, encoding, from);
+  }
+
+  // --- Logout --------------------------------------------------------------
+
+  #onLogout(logout: LogoutMessage, encoding: TextEncoding, from: Endpoint): void {
+    const user = this.#users.get(nameKey(logout.name));
+    const bye = () => this.#send({ type: "bye", name: logout.name }, encoding, from);
+    if (!user) {
+      // Already gone (or the coordinator restarted): confirm, so a peerchat peer stops retrying.
+      if (logout.session) bye();
+      return;
+    }
+    const sameEndpoint = user.endpointText === formatEndpoint(logout.endpoint) ||
       (isUnspecified(logout.endpoint.host) && logout.endpoint.port === user.endpoint.port);
     if (!sameEndpoint || user.sourceHost !== from.host) {
-      this.stats.spoofed++;
-      this.#drop(from, `A logout for ${user.name} came from an address that did not log it in.`);
-      return;
+      return this.#spoofed(
+        from,
+        `A logout for ${user.name} came from an address that did not log it in.`,
+      );
     }
-    this.#remove(key, user, "logout");
+    if (user.session !== logout.session) {
+      return this.#spoofed(from, `A logout for ${user.name} carried a session it does not hold.`);
+    }
+    this.#remove(user, "logout");
+    if (user.session) bye();
   }
 
-  #remove(key: string, user: OnlineUser, reason: string): void {
-    this.#users.delete(key);
-    this.#emit({
-      event: "leave",
-      name: user.name,
-      endpoint: formatEndpoint(user.endpoint),
-      reason,
-    });
-    this.#notifyOthers(user, "logout");
+  #remove(user: OnlineUser, reason: LeaveReason): void {
+    if (this.#users.get(user.key) !== user) return;
+    this.#users.delete(user.key);
+    this.#byEndpoint.delete(user.endpointText);
+    this.#liveness.delete(user.key);
+    this.#digest = (this.#digest ^ user.hash) >>> 0;
+    this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
+    this.#notifyOthers(user, "logout", reason);
   }
 
-  /** Forwards one change to every other online user, in that user's own flavour. */
-  #notifyOthers(changed: OnlineUser, type: "login" | "logout"): void {
-    const seedBytes = encodeMessage({ type, name: changed.name, endpoint: changed.endpoint });
-    const extendedBytes = type === "login" && changed.flavor
-      ? encodeMessage({
-        type: "login",
-        name: changed.name,
-        endpoint: changed.endpoint,
-        flavor: changed.flavor,
-      })
-      : seedBytes;
+  /** Forwards one change to every other online user, in that user's own flavour and encoding. */
+  #notifyOthers(changed: OnlineUser, type: "login" | "logout", reason?: LeaveReason): void {
+    const { name, endpoint } = changed;
+    const seed: Message = { type, name, endpoint };
+    const extended: Message = type === "login"
+      ? { type, name, endpoint, flavor: changed.flavor || undefined }
+      : { type, name, endpoint, reason };
+    const cache = new Map<string, Uint8Array<ArrayBuffer>>();
     for (const user of this.#users.values()) {
       if (user === changed) continue;
-      this.#udp.send(user.flavor ? extendedBytes : seedBytes, user.endpoint);
+      const peerchat = user.session !== undefined;
+      const cacheKey = `${peerchat}/${user.encoding}`;
+      let bytes = cache.get(cacheKey);
+      if (!bytes) {
+        bytes = encodeMessage(peerchat ? extended : seed, user.encoding);
+        cache.set(cacheKey, bytes);
+      }
+      this.#udp.send(bytes, user.endpoint);
     }
   }
 
-  #pruneTickets(): void {
-    const now = Date.now();
+  // --- Housekeeping ----------------------------------------------------------
+
+  /** Logs out silent peers and forgets expired tickets, fetches and idle rate buckets. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const user of this.#liveness.values()) {
+      if (now - user.lastSeen <= this.#peerTimeoutMs) break;
+      this.stats.timeouts++;
+      this.#remove(user, "timeout");
+    }
+    this.#pruneTickets(now);
+    for (const [host, expiries] of this.#binaryFetches) {
+      while (expiries.length > 0 && expiries[0] < now) expiries.shift();
+      if (expiries.length === 0) this.#binaryFetches.delete(host);
+    }
+    this.#rateLimiter.prune(now);
+  }
+
+  #issueTicket(host: string): string {
+    const now = performance.now();
+    this.#pruneTickets(now);
+    if (this.#tickets.size >= MAX_TICKETS) this.#dropTicket(this.#tickets.keys().next().value!);
+    const ticket = randomToken() + randomToken();
+    this.#tickets.set(ticket, { host, expires: now + TICKET_LIFETIME_MS });
+    this.#ticketsPerHost.set(host, (this.#ticketsPerHost.get(host) ?? 0) + 1);
+    return ticket;
+  }
+
+  /** Tickets expire in the order they were issued: drop them from the front. */
+  #pruneTickets(now: number): void {
     for (const [ticket, { expires }] of this.#tickets) {
-      if (expires < now) this.#tickets.delete(ticket);
+      if (expires >= now) return;
+      this.#dropTicket(ticket);
     }
   }
+
+  #dropTicket(ticket: string): void {
+    const held = this.#tickets.get(ticket);
+    if (!held) return;
+    this.#tickets.delete(ticket);
+    const count = (this.#ticketsPerHost.get(held.host) ?? 1) - 1;
+    if (count > 0) this.#ticketsPerHost.set(held.host, count);
+    else this.#ticketsPerHost.delete(held.host);
+  }
+
+  #hasTicketFor(host: string): boolean {
+    this.#pruneTickets(performance.now());
+    return this.#ticketsPerHost.has(host);
+  }
+
+  #redeemTicket(ticket: string, host: string): boolean {
+    const held = this.#tickets.get(ticket);
+    if (!held || held.host !== host || held.expires < performance.now()) return false;
+    this.#dropTicket(ticket);
+    return true;
+  }
+
+  /** The C# client at `host` will connect for its list: serve it a `BinaryWriter` string. */
+  #expectBinaryFetch(host: string): void {
+    const expiries = this.#binaryFetches.get(host) ?? [];
+    if (expiries.length >= MAX_BINARY_FETCHES_PER_IP) expiries.shift();
+    expiries.push(performance.now() + BINARY_FETCH_LIFETIME_MS);
+    this.#binaryFetches.set(host, expiries);
+  }
+
+  #takeBinaryFetch(host: string): boolean {
+    const expiries = this.#binaryFetches.get(host);
+    if (!expiries) return false;
+    const now = performance.now();
+    while (expiries.length > 0 && expiries[0] < now) expiries.shift();
+    const taken = expiries.shift() !== undefined;
+    if (expiries.length === 0) this.#binaryFetches.delete(host);
+    return taken;
+  }
+
+  // --- The online list (TCP) ------------------------------------------------
 
   async #acceptConnections(): Promise<void> {
     while (!this.#closed) {
@@ -300,8 +618,25 @@ export class Coordinator {
         if (this.#closed || error instanceof Deno.errors.BadResource) return;
         continue;
       }
-      this.#track(this.#serveList(conn));
+      const host = toEndpoint(conn.remoteAddr).host;
+      if (!this.#admit(conn, host)) {
+        this.stats.connectionsRefused++;
+        closeQuietly(conn);
+        continue;
+      }
+      this.#track(this.#serveList(conn, host));
     }
+  }
+
+  /** Counts a new connection in, unless its IP or everyone together has too many open. */
+  #admit(conn: Deno.TcpConn, host: string): boolean {
+    const fromHost = this.#connectionsPerHost.get(host) ?? 0;
+    if (fromHost >= this.#maxConnectionsPerIp || this.#connections.size >= MAX_CONNECTIONS) {
+      return false;
+    }
+    this.#connections.add(conn);
+    this.#connectionsPerHost.set(host, fromHost + 1);
+    return true;
   }
 
   #track(task: Promise<void>): void {
@@ -312,73 +647,88 @@ export class Coordinator {
   /**
    * Serves the online list on one TCP connection. A seed client only
    * connects and reads; a peerchat peer first writes its ticket and a
-   * newline, and gets the extended list. Only a connection from an address
-   * holding an outstanding ticket is waited on for that line.
+   * newline, and gets the extended list; the C# client, recognised by its IP
+   * having logged in in UTF-16LE, gets the seed list as a `BinaryWriter`
+   * string. Only a connection from an address holding an outstanding ticket
+   * is waited on for that line.
    */
-  async #serveList(conn: Deno.TcpConn): Promise<void> {
-    this.#connections.add(conn);
+  async #serveList(conn: Deno.TcpConn, host: string): Promise<void> {
     const remote = toEndpoint(conn.remoteAddr);
-    const timeout = this.#options.tcpTimeoutMs ?? 5000;
-    const timer = setTimeout(() => this.#closeConn(conn), timeout);
+    const timer = setTimeout(
+      () => this.#closeConn(conn, host),
+      this.#options.tcpTimeoutMs ?? 5000,
+    );
     try {
       let extended = false;
-      if (this.#hasTicketFor(remote.host)) {
-        const line = await readLine(conn, 200);
-        this.#traceTcp("in", remote, line === undefined ? "" : `${line}\n`);
-        extended = line !== undefined && this.#redeemTicket(line.trim(), remote.host);
+      if (this.#hasTicketFor(host)) {
+        const line = await readLine(conn, TICKET_WAIT_MS);
+        if (line !== undefined) this.#traceTcp("in", remote, encodeText(`${line}\n`));
+        extended = line !== undefined && this.#redeemTicket(line.trim(), host);
       }
       const text = formatList(this.online(), extended);
-      this.#traceTcp("out", remote, text);
-      await writeAll(conn, encodeText(text));
+      const bytes = !extended && this.#takeBinaryFetch(host)
+        ? encodeBinaryWriterString(text)
+        : encodeText(text);
+      this.#traceTcp("out", remote, bytes);
+      await writeAll(conn, bytes);
       this.stats.listsServed++;
     } catch {
       // The client went away or was too slow: nothing to do but close.
     } finally {
       clearTimeout(timer);
-      this.#closeConn(conn);
+      this.#closeConn(conn, host);
     }
   }
 
-  #traceTcp(direction: "in" | "out", remote: Endpoint, text: string): void {
-    if (!this.#options.trace || text === "") return;
-    this.#options.trace({
-      direction,
-      transport: "tcp",
-      remote: formatEndpoint(remote),
-      bytes: encodeText(text),
-    });
+  #traceTcp(direction: "in" | "out", remote: Endpoint, bytes: Uint8Array): void {
+    if (!this.#options.trace || bytes.length === 0) return;
+    this.#options.trace({ direction, transport: "tcp", remote: formatEndpoint(remote), bytes });
   }
 
-  #hasTicketFor(host: string): boolean {
-    this.#pruneTickets();
-    for (const ticket of this.#tickets.values()) if (ticket.host === host) return true;
-    return false;
-  }
-
-  #redeemTicket(ticket: string, host: string): boolean {
-    const held = this.#tickets.get(ticket);
-    if (!held || held.host !== host) return false;
-    this.#tickets.delete(ticket);
-    return true;
-  }
-
-  #closeConn(conn: Deno.TcpConn): void {
+  #closeConn(conn: Deno.TcpConn, host: string): void {
     if (!this.#connections.delete(conn)) return;
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    const count = (this.#connectionsPerHost.get(host) ?? 1) - 1;
+    if (count > 0) this.#connectionsPerHost.set(host, count);
+    else this.#connectionsPerHost.delete(host);
+    closeQuietly(conn);
   }
 
   /** Stops serving: closes both sockets and every open connection. Online users are not told. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#sweeper);
     this.#tcp.close();
-    for (const conn of [...this.#connections]) this.#closeConn(conn);
+    for (const conn of [...this.#connections]) {
+      this.#closeConn(conn, toEndpoint(conn.remoteAddr).host);
+    }
     await this.#acceptLoop;
     await Promise.all(this.#tasks);
     await this.#udp.close();
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Throws a clear error for option values that cannot work. */
+function checkOptions(options: CoordinatorOptions): void {
+  const positive: (keyof CoordinatorOptions)[] = [
+    "peerTimeoutMs",
+    "rateLimit",
+    "maxConnectionsPerIp",
+    "sweepIntervalMs",
+    "tcpTimeoutMs",
+  ];
+  for (const name of positive) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === "number" && value > 0)) {
+      throw new RangeError(`The option ${name} must be a positive number, not ${value}.`);
+    }
   }
 }

@@ -1,13 +1,54 @@
 import assert from "node:assert/strict";
-import { Coordinator, type CoordinatorEvent } from "./coordinator.ts";
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
+import { type Endpoint, rosterDigest } from "./protocol.ts";
 import { RawUdp, sleep, tcpRead, waitFor } from "./testing.ts";
 
-function startCoordinator(events: CoordinatorEvent[] = []): Coordinator {
+function startCoordinator(
+  events: CoordinatorEvent[] = [],
+  options: CoordinatorOptions = {},
+): Coordinator {
   return Coordinator.start({
     host: "127.0.0.1",
     port: 0,
     tcpPort: 0,
     onEvent: (e) => events.push(e),
+    ...options,
+  });
+}
+
+/** What a peerchat login is answered with. */
+interface Accepted {
+  port: number;
+  ticket: string;
+  session: string;
+}
+
+/** Logs `raw` in as a peerchat peer and returns the fields of its `Accept`. */
+async function loginPeerchat(raw: RawUdp, name: string, server: Endpoint): Promise<Accepted> {
+  await raw.send(`login,${name},${raw.address},peerchat/1`, server);
+  const fields = (await raw.next((t) => t.startsWith("Accept,") || t.startsWith("Reject,"))).text
+    .split(",");
+  assert.equal(fields[0], "Accept", `${name} was not accepted: ${fields.join(",")}`);
+  assert.equal(fields.length, 4, "a peerchat Accept is Accept,TCPPORT,TICKET,SESSION");
+  return { port: Number(fields[1]), ticket: fields[2], session: fields[3] };
+}
+
+/** Logs `raw` in as a seed client and waits for its `Accept`. */
+async function loginSeed(raw: RawUdp, name: string, server: Endpoint): Promise<void> {
+  await raw.send(`login,${name},${raw.address}`, server);
+  assert.match((await raw.next((t) => t.startsWith("Accept,"))).text, /^Accept,\d+$/);
+}
+
+/** A UDP socket on another loopback address, for "a different machine". */
+function otherHostSocket(host = "127.0.0.2"): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname: host, port: 0 });
+}
+
+function sendFrom(conn: Deno.DatagramConn, text: string, to: Endpoint): Promise<number> {
+  return conn.send(new TextEncoder().encode(text), {
+    transport: "udp",
+    hostname: to.host,
+    port: to.port,
   });
 }
 
@@ -36,6 +77,8 @@ Deno.test("seed flow over raw sockets: login, Accept, list, notices, logout", as
     await bob.send(`logout,bob,${bob.address}`, server);
     assert.equal((await alice.next()).text, `logout,bob,${bob.address}`);
     assert.equal(await tcpRead(coordinator.tcpAddress.port), `alice,${alice.address};end`);
+    await sleep(50);
+    assert.deepEqual(bob.queued, [], "a seed client's logout is not answered");
   } finally {
     await alice.close();
     await bob.close();
@@ -59,8 +102,10 @@ Deno.test("duplicate and invalid names are rejected with a reason", async () => 
     assert.match((await second.next()).text, /^Reject,A name may contain only/);
     await second.send(`login,ok,nowhere`, server);
     assert.match((await second.next()).text, /^Reject,"nowhere" is not an endpoint/);
+    await second.send(`login,ok,${second.address},seed/utf16`, server);
+    assert.match((await second.next()).text, /^Reject,The flavour seed\/utf16 is for clients/);
     assert.equal(coordinator.online().length, 1);
-    assert.equal(coordinator.stats.rejected, 3);
+    assert.equal(coordinator.stats.rejected, 4);
     assert.ok(events.some((e) => e.event === "reject"));
   } finally {
     await first.close();
@@ -91,23 +136,44 @@ Deno.test("a repeated login is answered again and announced once", async () => {
   }
 });
 
+Deno.test("a repeated peerchat login keeps its session and gets a fresh ticket", async () => {
+  const coordinator = startCoordinator();
+  const peer = new RawUdp();
+  try {
+    const first = await loginPeerchat(peer, "carol", coordinator.udpAddress);
+    assert.match(first.session, /^[0-9a-f]{16}$/);
+    const second = await loginPeerchat(peer, "carol", coordinator.udpAddress);
+    assert.equal(second.session, first.session);
+    assert.notEqual(second.ticket, first.ticket);
+    assert.equal(coordinator.online().length, 1);
+    // Both tickets are good, once each.
+    for (const ticket of [first.ticket, second.ticket]) {
+      assert.equal(
+        await tcpRead(first.port, `${ticket}\n`),
+        `carol,${peer.address},peerchat/1;end`,
+      );
+    }
+  } finally {
+    await peer.close();
+    await coordinator.close();
+  }
+});
+
 Deno.test("only the address that logged a name in may log it out", async () => {
   const coordinator = startCoordinator();
   const alice = new RawUdp();
-  const mallory = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.2", port: 0 });
+  const mallory = otherHostSocket();
   try {
     const server = coordinator.udpAddress;
     await alice.send(`login,alice,${alice.address}`, server);
     await alice.next((t) => t.startsWith("Accept,"));
     // Right name and endpoint, wrong source address.
-    await mallory.send(new TextEncoder().encode(`logout,alice,${alice.address}`), {
-      transport: "udp",
-      hostname: "127.0.0.1",
-      port: server.port,
-    });
+    await sendFrom(mallory, `logout,alice,${alice.address}`, server);
     // Right source address, wrong endpoint.
     await alice.send(`logout,alice,127.0.0.1:1`, server);
-    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed logouts");
+    // A seed user has no session, so one that names a session is not it.
+    await alice.send(`logout,alice,${alice.address},0123456789abcdef`, server);
+    await waitFor(() => coordinator.stats.spoofed === 3, "three spoofed logouts");
     assert.deepEqual(coordinator.online().map((u) => u.name), ["alice"]);
   } finally {
     mallory.close();
@@ -129,28 +195,195 @@ Deno.test("0.0.0.0 in a login means the address the datagram came from", async (
   }
 });
 
-Deno.test("peerchat logins get a ticket for the extended list; seed clients never wait", async () => {
+Deno.test("peerchat logins get a session and a ticket for the extended list; seed clients never wait", async () => {
   const coordinator = startCoordinator();
   const modern = new RawUdp();
   const seed = new RawUdp();
   try {
     const server = coordinator.udpAddress;
-    await seed.send(`login,old,${seed.address}`, server);
-    await seed.next((t) => t.startsWith("Accept,"));
-    await modern.send(`login,new,${modern.address},peerchat/1`, server);
-    const accept = (await modern.next()).text.split(",");
-    assert.equal(accept.length, 3);
-    const [, port, ticket] = accept;
-    const extended = await tcpRead(Number(port), `${ticket}\n`);
+    await loginSeed(seed, "old", server);
+    const { port, ticket, session } = await loginPeerchat(modern, "new", server);
+    assert.equal(port, coordinator.tcpAddress.port);
+    assert.match(ticket, /^[A-Za-z0-9_.-]{1,64}$/);
+    assert.match(session, /^[0-9a-f]{16}$/);
+    const extended = await tcpRead(port, `${ticket}\n`);
     assert.equal(extended, `old,${seed.address},;new,${modern.address},peerchat/1;end`);
     // A ticket is good once.
-    const again = await tcpRead(Number(port), `${ticket}\n`);
+    const again = await tcpRead(port, `${ticket}\n`);
     assert.equal(again, `old,${seed.address};new,${modern.address};end`);
     // The seed client hears of the peerchat login in the seed form.
     assert.equal((await seed.next()).text, `login,new,${modern.address}`);
   } finally {
     await modern.close();
     await seed.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("ping: ok with the right digest, stale with a ticket, unknown without a session", async () => {
+  const coordinator = startCoordinator();
+  const alice = new RawUdp();
+  const bob = new RawUdp();
+  const mallory = otherHostSocket();
+  try {
+    const server = coordinator.udpAddress;
+    const { session } = await loginPeerchat(alice, "alice", server);
+    await loginSeed(bob, "bob", server);
+    await alice.next((t) => t === `login,bob,${bob.address}`);
+    const digest = rosterDigest(coordinator.online());
+    assert.equal(digest, coordinator.digest);
+
+    await alice.send(`ping,alice,${session},${digest}`, server);
+    const ok = await alice.next((t) => t.startsWith("pong,"));
+    assert.equal(ok.text, "pong,alice,ok");
+    assert.equal(ok.from.port, server.port);
+
+    // A roster that misses bob is stale: the ticket fetches the extended list.
+    const aliceOnly = rosterDigest([{ name: "alice", endpoint: alice.endpoint }]);
+    await alice.send(`ping,alice,${session},${aliceOnly}`, server);
+    const stale = (await alice.next((t) => t.startsWith("pong,"))).text.split(",");
+    assert.deepEqual(stale.slice(0, 3), ["pong", "alice", "stale"]);
+    assert.equal(stale.length, 4);
+    assert.equal(
+      await tcpRead(coordinator.tcpAddress.port, `${stale[3]}\n`),
+      `alice,${alice.address},peerchat/1;bob,${bob.address},;end`,
+    );
+
+    // Not online at all: unknown, and no spoof counted.
+    await alice.send(`ping,nobody,${session},${digest}`, server);
+    assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,nobody,unknown");
+    assert.equal(coordinator.stats.spoofed, 0);
+    // Online, but the session is wrong: unknown, counted as spoofed.
+    await sendFrom(mallory, `ping,alice,0123456789abcdef,${digest}`, server);
+    await alice.send(`ping,bob,0123456789abcdef,${digest}`, server);
+    assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,bob,unknown");
+    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed pings");
+    // The right session from another address is not trusted either, and not answered.
+    await sendFrom(mallory, `ping,alice,${session},${digest}`, server);
+    await waitFor(() => coordinator.stats.spoofed === 3, "a ping from the wrong address");
+    assert.equal(coordinator.stats.pings, 2);
+    assert.deepEqual(alice.queued, []);
+  } finally {
+    mallory.close();
+    await alice.close();
+    await bob.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a silent peerchat peer times out; pinging peers and seed clients stay", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = startCoordinator(events, { peerTimeoutMs: 300, sweepIntervalMs: 50 });
+  const silent = new RawUdp();
+  const pinger = new RawUdp();
+  const seed = new RawUdp();
+  let pinging = true;
+  let pingLoop: Promise<void> | undefined;
+  try {
+    const server = coordinator.udpAddress;
+    await loginSeed(seed, "seed", server);
+    await loginPeerchat(silent, "silent", server);
+    const { session } = await loginPeerchat(pinger, "pinger", server);
+    pingLoop = (async () => {
+      while (pinging) {
+        await pinger.send(`ping,pinger,${session},00000000`, server);
+        await sleep(100);
+      }
+    })();
+
+    const notice = await pinger.next((t) => t.startsWith("logout,"), 3000);
+    assert.equal(notice.text, `logout,silent,${silent.address},timeout`);
+    assert.equal(
+      (await seed.next((t) => t.startsWith("logout,"))).text,
+      `logout,silent,${silent.address}`,
+      "seed clients get the three-field logout",
+    );
+    const leave = events.find((e) => e.event === "leave");
+    assert.deepEqual(leave, {
+      event: "leave",
+      name: "silent",
+      endpoint: silent.address,
+      reason: "timeout",
+    });
+    await sleep(600); // twice the timeout: the seed client and the pinger are still there
+    assert.deepEqual(coordinator.online().map((u) => u.name), ["seed", "pinger"]);
+    assert.equal(coordinator.stats.timeouts, 1);
+  } finally {
+    pinging = false;
+    await pingLoop;
+    await silent.close();
+    await pinger.close();
+    await seed.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a peerchat logout needs its session; it is confirmed with bye", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = startCoordinator(events);
+  const alice = new RawUdp();
+  const watcher = new RawUdp();
+  const seed = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    await loginPeerchat(watcher, "watcher", server);
+    await loginSeed(seed, "seed", server);
+    const { session } = await loginPeerchat(alice, "alice", server);
+
+    await alice.send(`logout,alice,${alice.address}`, server); // no session
+    await alice.send(`logout,alice,${alice.address},ffffffffffffffff`, server); // wrong session
+    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed logouts");
+    await sleep(50);
+    assert.equal(alice.queued.filter((t) => t.startsWith("bye,")).length, 0);
+    assert.equal(coordinator.online().length, 3);
+
+    await alice.send(`logout,alice,${alice.address},${session}`, server);
+    const bye = await alice.next((t) => t.startsWith("bye,"));
+    assert.equal(bye.text, "bye,alice");
+    assert.equal(
+      (await watcher.next((t) => t.startsWith("logout,"))).text,
+      `logout,alice,${alice.address},logout`,
+    );
+    assert.equal(
+      (await seed.next((t) => t.startsWith("logout,"))).text,
+      `logout,alice,${alice.address}`,
+    );
+    assert.ok(events.some((e) => e.event === "leave" && e.reason === "logout"));
+
+    // A retry after the name is gone (or after a coordinator restart) is confirmed too.
+    await alice.send(`logout,alice,${alice.address},${session}`, server);
+    assert.equal((await alice.next((t) => t.startsWith("bye,"))).text, "bye,alice");
+    await alice.send(`logout,ghost,${alice.address},0123456789abcdef`, server);
+    assert.equal((await alice.next((t) => t.startsWith("bye,"))).text, "bye,ghost");
+  } finally {
+    await alice.close();
+    await watcher.close();
+    await seed.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a login on a held endpoint replaces its holder with reason replaced", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = startCoordinator(events);
+  const shared = new RawUdp();
+  const watcher = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    await loginPeerchat(watcher, "watcher", server);
+    await loginSeed(shared, "before", server);
+    await shared.send(`login,after,${shared.address}`, server);
+    await shared.next((t) => t.startsWith("Accept,"));
+    assert.equal(
+      (await watcher.next((t) => t.startsWith("logout,"))).text,
+      `logout,before,${shared.address},replaced`,
+    );
+    assert.deepEqual(coordinator.online().map((u) => u.name), ["watcher", "after"]);
+    assert.ok(events.some((e) => e.event === "leave" && e.reason === "replaced"));
+    assert.equal(coordinator.digest, rosterDigest(coordinator.online()));
+  } finally {
+    await shared.close();
+    await watcher.close();
     await coordinator.close();
   }
 });
@@ -169,6 +402,9 @@ Deno.test("garbage datagrams are counted and the coordinator keeps serving", asy
       "logout,,",
       "Accept,1",
       "talk,1,bob,hi",
+      "pong,a,ok",
+      "bye,a",
+      "ping,a,b",
       new Uint8Array([0xff, 0xfe, 0xfd]),
       new Uint8Array(2000).fill(0),
       "login,a,1.2.3.4:5,peerchat/1,extra",
@@ -181,6 +417,80 @@ Deno.test("garbage datagrams are counted and the coordinator keeps serving", asy
   } finally {
     await attacker.close();
     await user.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a flood from one address is rate-limited; others still log in", async () => {
+  const coordinator = startCoordinator([], { rateLimit: 50 });
+  const flooder = otherHostSocket();
+  const user = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    const floodPort = (flooder.addr as Deno.NetAddr).port;
+    const flood = (async () => {
+      for (let i = 0; i < 2000; i++) {
+        await sendFrom(flooder, `login,flood${i},127.0.0.2:${floodPort}`, server);
+        if (i % 100 === 99) await sleep(1);
+      }
+    })();
+    await sleep(5);
+    await user.send(`login,legit,${user.address}`, server);
+    await flood;
+    assert.match((await user.next((t) => t.startsWith("Accept,"))).text, /^Accept,\d+$/);
+    await waitFor(() => coordinator.stats.rateLimited >= 1500, "the flood to be rate-limited");
+    // Burst (100) plus refill: far fewer than 2000 datagrams got through.
+    assert.ok(coordinator.stats.datagrams - coordinator.stats.rateLimited < 200);
+    assert.ok(coordinator.online().some((u) => u.name === "legit"));
+  } finally {
+    flooder.close();
+    await user.close();
+    await coordinator.close();
+  }
+});
+
+/** Reads one TCP connection until it closes; tells whether any bytes came, and how long it took. */
+async function drain(conn: Deno.TcpConn): Promise<{ text: string; ms: number }> {
+  const started = performance.now();
+  const buffer = new Uint8Array(1024);
+  let text = "";
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+  } catch {
+    // A reset counts as closed.
+  }
+  return { text, ms: performance.now() - started };
+}
+
+Deno.test("too many list connections from one address are closed at once", async () => {
+  const coordinator = startCoordinator([], { maxConnectionsPerIp: 2 });
+  const peer = new RawUdp();
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // An outstanding ticket makes the coordinator wait 200 ms for each connection's ticket line.
+    const { port } = await loginPeerchat(peer, "holder", coordinator.udpAddress);
+    for (let i = 0; i < 5; i++) conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    const results = await Promise.all(conns.map(drain));
+    const served = results.filter((r) => r.text !== "");
+    const refused = results.filter((r) => r.text === "");
+    assert.equal(served.length, 2);
+    assert.equal(refused.length, 3);
+    for (const r of refused) assert.ok(r.ms < 150, `refused after ${r.ms} ms, not at once`);
+    assert.equal(coordinator.stats.connectionsRefused, 3);
+    assert.equal(await tcpRead(port), `holder,${peer.address};end`);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+    await peer.close();
     await coordinator.close();
   }
 });
@@ -203,4 +513,11 @@ Deno.test("a TCP client that never writes still gets the list and is closed", as
     stuck.close();
     await coordinator.close();
   }
+});
+
+Deno.test("options that cannot work are refused with a clear message", () => {
+  assert.throws(
+    () => Coordinator.start({ host: "127.0.0.1", port: 0, rateLimit: 0 }),
+    /The option rateLimit must be a positive number/,
+  );
 });

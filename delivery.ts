@@ -268,6 +268,13 @@ export class Sender {
       if (seq >= highestSacked) break;
       if (!state.sacked && state.sends > 0 && now - state.sentAt >= srtt) state.dueAt = now;
     }
+    // Acknowledgements prove the path works: losses now are random, not congestion, so
+    // the backoff goes (as TCP resets it on new acks) and waiting packets go after one RTO.
+    for (const state of stream.packets.values()) {
+      if (state.backoff === 0 || state.sacked) continue;
+      state.backoff = 0;
+      state.dueAt = Math.min(state.dueAt, state.sentAt + stream.rto);
+    }
   }
 
   #sampleRtt(stream: OutStream, ack: AckMessage, now: number): void {

@@ -112,6 +112,8 @@ const LOGOUT_RETRY_MS = 300;
 const TICK_MS = 20;
 const EXPIRY_CHECK_MS = 1000;
 const STALE_PONGS_BEFORE_REFRESH = 2;
+/** How long a first login keeps retrying a list fetch that failed after an `Accept`. */
+const LIST_RETRY_WINDOW_MS = 30_000;
 
 /** The local time as `HH:MM:SS`, the `TIME` field of chat messages. */
 export function clockTime(date = new Date()): string {
@@ -183,11 +185,25 @@ export class Peer {
     const peer = new Peer(options, udp);
     peer.#restore();
     udp.listen((bytes, from) => peer.#onDatagram(bytes, from));
-    try {
-      await peer.#login(true);
-    } catch (error) {
-      await peer.close({ logout: false });
-      throw error;
+    const started = Date.now();
+    let deadline = started + (options.loginTimeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await peer.#login(true, deadline);
+        break;
+      } catch (error) {
+        // The coordinator answered, but the list did not come through (a lossy
+        // link can stall TCP): log in again, for up to 30 s in all.
+        const retry = error instanceof LoginError && error.kind === "list" &&
+          Date.now() < started + LIST_RETRY_WINDOW_MS;
+        if (retry) {
+          deadline = Math.max(deadline, started + LIST_RETRY_WINDOW_MS);
+          peer.#buffered = [];
+          continue;
+        }
+        await peer.close({ logout: false });
+        throw error;
+      }
     }
     peer.#startTimers();
     for (const message of peer.#sender.pending()) {
@@ -284,7 +300,7 @@ export class Peer {
 
   // --- Login, list, keep-alive ---------------------------------------------
 
-  async #login(initial: boolean): Promise<void> {
+  async #login(initial: boolean, deadline = Infinity): Promise<void> {
     const { name, coordinator } = this.#options;
     const local = this.#udp.local;
     const login = encodeMessage({
@@ -293,7 +309,6 @@ export class Peer {
       endpoint: { host: local.host, port: local.port },
       flavor: PEERCHAT_FLAVOR,
     });
-    const deadline = initial ? Date.now() + (this.#options.loginTimeoutMs ?? 10_000) : Infinity;
     const answer = await new Promise<Message | undefined>((resolve) => {
       let attempt = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;

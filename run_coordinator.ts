@@ -40,6 +40,8 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       host: args.host,
       port: args.port,
       tcpPort: args.tcpPort,
+      peerTimeoutMs: args.peerTimeoutMs,
+      rateLimit: args.rateLimit,
       onEvent,
       trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
     });

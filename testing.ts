@@ -152,13 +152,23 @@ export class PeerchatProcess {
   /** A directory removed when the process is stopped (its --data). */
   dataDir?: string;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, ...args],
+  /**
+   * Runs `peerchat ARGS`; `spawn`, if given, starts the command instead (for
+   * example inside a network namespace) and must pipe stdin, stdout and stderr.
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    spawn?: (command: string[], env: Record<string, string>) => Deno.ChildProcess,
+  ) {
+    const command = [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
+    const fullEnv = { NO_COLOR: "1", ...env };
+    this.child = spawn ? spawn(command, fullEnv) : new Deno.Command(command[0], {
+      args: command.slice(1),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
+      env: fullEnv,
     }).spawn();
     this.#stdin = this.child.stdin.getWriter();
     this.#reading = Promise.all([this.#readStdout(), this.#readStderr()]).then(() => {});
