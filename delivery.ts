@@ -33,8 +33,12 @@ export const RECEIVE_BUFFER = 256;
 export const INITIAL_RTO_MS = 300;
 /** Smallest retransmission timeout. */
 export const MIN_RTO_MS = 100;
-/** Largest retransmission timeout (after backoff). */
+/** Largest retransmission timeout (after backoff) for a recipient that has gone silent. */
 export const MAX_RTO_MS = 5000;
+/** Largest retransmission timeout while the recipient acknowledged something lately. */
+export const MAX_RTO_ALIVE_MS = 1000;
+/** How long an acknowledgement counts as "lately". */
+export const ALIVE_MS = 10_000;
 /** How long a selectively acknowledged packet waits before it is sent again anyway. */
 export const SACKED_RESEND_MS = 3000;
 
@@ -97,6 +101,8 @@ interface OutStream {
   srtt?: number;
   rttvar?: number;
   rto: number;
+  /** When the recipient last acknowledged anything (-Infinity: never). */
+  lastAckAt: number;
 }
 
 /** What {@linkcode Sender} needs from its peer. */
@@ -144,6 +150,7 @@ export class Sender {
       cumulative: nextSeq - 1,
       packets: new Map(),
       rto: INITIAL_RTO_MS,
+      lastAckAt: -Infinity,
     });
   }
 
@@ -239,6 +246,7 @@ export class Sender {
     const stream = this.#streams.get(nameKey(from));
     if (!stream || stream.stream !== ack.stream) return;
     if (ack.cumulative >= stream.nextSeq) return; // Acknowledges packets never sent: ignore.
+    stream.lastAckAt = now;
     this.#sampleRtt(stream, ack, now);
     if (ack.cumulative > stream.cumulative) {
       stream.cumulative = ack.cumulative;
@@ -277,11 +285,31 @@ export class Sender {
     }
   }
 
+  /**
+   * Takes a round-trip sample from the packet that most likely triggered this
+   * ack: the most recently sent one it newly covers (cumulatively or
+   * selectively). Not from the packet at the cumulative point: that one may
+   * have waited behind a lost packet, which would inflate the estimate.
+   * Karn's rule: only packets sent once.
+   */
   #sampleRtt(stream: OutStream, ack: AckMessage, now: number): void {
-    // Karn: measure only packets sent once; take the newest one the ack covers.
-    const state = stream.packets.get(ack.cumulative);
-    if (!state || state.sends !== 1) return;
-    const sample = now - state.sentAt;
+    let trigger: PacketState | undefined;
+    const consider = (state: PacketState | undefined) => {
+      if (state && !state.sacked && state.sends > 0 && (!trigger || state.sentAt > trigger.sentAt)) {
+        trigger = state;
+      }
+    };
+    for (const [seq, state] of stream.packets) {
+      if (seq > ack.cumulative) break;
+      consider(state);
+    }
+    for (const range of ack.selective) {
+      for (let seq = range.from; seq <= range.to && seq < stream.nextSeq; seq++) {
+        consider(stream.packets.get(seq));
+      }
+    }
+    if (!trigger || trigger.sends !== 1) return;
+    const sample = now - trigger.sentAt;
     if (stream.srtt === undefined || stream.rttvar === undefined) {
       stream.srtt = sample;
       stream.rttvar = sample / 2;
@@ -309,6 +337,8 @@ export class Sender {
     for (const stream of this.#streams.values()) {
       if (stream.packets.size === 0 || !this.#hooks.reachable(stream.to)) continue;
       const limit = this.#limit(stream);
+      // A recipient that acknowledges lately is there: losses are random, so retry briskly.
+      const maxRto = now - stream.lastAckAt < ALIVE_MS ? MAX_RTO_ALIVE_MS : MAX_RTO_MS;
       for (const [seq, state] of stream.packets) {
         if (seq > limit) break;
         if (state.dueAt > now) continue;
@@ -319,7 +349,7 @@ export class Sender {
         if (state.sacked) {
           state.dueAt = now + SACKED_RESEND_MS;
         } else {
-          state.dueAt = now + Math.min(MAX_RTO_MS, stream.rto * 2 ** state.backoff);
+          state.dueAt = now + Math.min(maxRto, stream.rto * 2 ** state.backoff);
           if (state.sends > 1) state.backoff = Math.min(state.backoff + 1, 6);
         }
         this.#hooks.transmit(stream.to, state.packet);

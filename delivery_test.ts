@@ -252,3 +252,15 @@ Deno.test("splitBody keeps parts within the datagram budget", () => {
   assert.equal(parts.join(""), "é".repeat(1500));
   assert.ok(parts.every((p) => new TextEncoder().encode(p).length <= 1000));
 });
+
+Deno.test("waiting behind a lost packet does not inflate the retransmission timeout", () => {
+  // Before round-trip samples came from the packet that triggered each ack, packets that
+  // waited behind a hole counted as slow round trips: the timeout grew to seconds and this
+  // run took about 8 simulated seconds. The bound is on simulated time, not the wall clock.
+  for (const seed of [2, 6]) {
+    const sim = new Simulation({ loss: 0.36, duplicate: 0, minDelay: 0.2, jitter: 0 }, seed);
+    for (let i = 0; i < 167; i++) sim.send(`message ${i}`);
+    sim.runUntil(() => sim.delivered.length === 167);
+    assert.ok(sim.now < 2000, `seed ${seed}: took ${sim.now} simulated ms`);
+  }
+});

@@ -19,7 +19,7 @@ if (!availability.ok && !inCI) {
   console.error(`${bar}\nLAN LAB SKIPPED: ${availability.reason}\n${bar}`);
 }
 
-const LOSS_PERCENT = 20;
+const LOSS_PERCENT = Number(Deno.env.get("LAN_LOSS") ?? 20);
 const MESSAGES = 1000;
 const COORDINATOR_PORT = 8888;
 const PEERS = ["a", "b", "c"] as const;
