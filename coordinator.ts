@@ -125,7 +125,8 @@ interface OnlineUser {
 }
 
 const TICKET_LIFETIME_MS = 30_000;
-const TICKET_WAIT_MS = 200;
+/** How long a connection from an address holding a ticket may take to send it (TCP may resend it). */
+const TICKET_WAIT_MS = 1000;
 const MAX_TICKETS = 100_000;
 const BINARY_FETCH_LIFETIME_MS = 30_000;
 const MAX_BINARY_FETCHES_PER_IP = 16;

@@ -295,7 +295,9 @@ export class Sender {
   #sampleRtt(stream: OutStream, ack: AckMessage, now: number): void {
     let trigger: PacketState | undefined;
     const consider = (state: PacketState | undefined) => {
-      if (state && !state.sacked && state.sends > 0 && (!trigger || state.sentAt > trigger.sentAt)) {
+      if (
+        state && !state.sacked && state.sends > 0 && (!trigger || state.sentAt > trigger.sentAt)
+      ) {
         trigger = state;
       }
     };

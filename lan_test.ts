@@ -124,7 +124,9 @@ Deno.test({
           () => peers[name].events.filter((e) => e.event === "delivered").length >= count,
           `${name}'s ${count} messages to be acknowledged`,
           180_000,
-        );
+        ).catch((error) => {
+          throw new Error(`${error.message}\n${diagnose(peers, coordinator)}`);
+        });
       }
       console.log(`  ${MESSAGES} messages acknowledged: ${elapsed(started)}`);
       for (const [pair, texts] of sent) {
@@ -203,6 +205,29 @@ Deno.test({
     }
   },
 });
+
+/** What each process saw, for a failure message: deliveries per recipient and roster churn. */
+function diagnose(peers: Record<string, PeerchatProcess>, coordinator: PeerchatProcess): string {
+  const lines: string[] = [];
+  for (const [name, peer] of Object.entries(peers)) {
+    const count = (kind: string, key: string) => {
+      const by = new Map<string, number>();
+      for (const e of peer.events) if (e.event === kind) by.set(e[key], (by.get(e[key]) ?? 0) + 1);
+      return JSON.stringify(Object.fromEntries(by));
+    };
+    const churn = peer.events.filter((e) =>
+      ["join", "leave", "status", "error", "pending", "failed"].includes(e.event)
+    );
+    lines.push(
+      `${name}: sent ${count("sent", "to")}, delivered ${count("delivered", "to")}, ` +
+        `received ${count("message", "from")}; churn ${JSON.stringify(churn).slice(0, 1500)}; ` +
+        `stderr ${peer.stderr.slice(0, 500)}`,
+    );
+  }
+  const coordinatorChurn = coordinator.events.filter((e) => e.event !== "listening");
+  lines.push(`coordinator: ${JSON.stringify(coordinatorChurn).slice(0, 1500)}`);
+  return lines.join("\n");
+}
 
 /** Runs `/history NAME 100000` and returns its entries. */
 async function historyWith(peer: PeerchatProcess, name: string): Promise<JsonEvent[]> {

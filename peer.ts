@@ -89,6 +89,8 @@ export interface PeerOptions {
   expireMs?: number;
   /** How long logout waits for the coordinator's `bye`. Default 3000 ms. */
   logoutTimeoutMs?: number;
+  /** Silence after which the coordinator is reported unreachable. Default: 5 s or 5 keep-alives. */
+  unreachableMs?: number;
 }
 
 /** Why a login did not succeed. */
@@ -112,6 +114,14 @@ const LOGOUT_RETRY_MS = 300;
 const TICK_MS = 20;
 const EXPIRY_CHECK_MS = 1000;
 const STALE_PONGS_BEFORE_REFRESH = 2;
+/** After one stale `pong`, ask again this soon. */
+const STALE_RECHECK_MS = 250;
+/** Silence from the coordinator after which it is reported unreachable (at least 5 keep-alives). */
+const UNREACHABLE_MS = 5000;
+/** How long one TCP list fetch may take. */
+const LIST_FETCH_TIMEOUT_MS = 4000;
+/** Wait before logging in again after a failed list fetch. */
+const LIST_RETRY_MS = 500;
 /** How long a first login keeps retrying a list fetch that failed after an `Accept`. */
 const LIST_RETRY_WINDOW_MS = 30_000;
 
@@ -151,7 +161,10 @@ export class Peer {
   #coordinatorState: "connected" | "unreachable" = "connected";
   #lastPong = Date.now();
   #staleCount = 0;
+  #recheck?: ReturnType<typeof setTimeout>;
   #relogin?: Promise<void>;
+  /** Ends the re-login loop's wait early (on close). */
+  #wakeRelogin?: () => void;
   #refresh?: Promise<void>;
   #closed = false;
   #loggedOut = false;
@@ -359,11 +372,13 @@ export class Peer {
         }). A firewall may pass UDP but block TCP.`,
       );
     }
+    // TCP resends lost segments slowly (its timer starts at 1 s and doubles): rather than wait
+    // out a stalled fetch, give up soon — every caller tries again on a fresh connection.
     const timer = setTimeout(() => {
       try {
         conn.close();
       } catch { /* already closed */ }
-    }, 10_000);
+    }, LIST_FETCH_TIMEOUT_MS);
     try {
       if (ticket) {
         const line = `${ticket}\n`;
@@ -378,6 +393,14 @@ export class Peer {
         throw new LoginError(
           "list",
           `The online list from ${where} is malformed: ${parsed.error.message}`,
+        );
+      }
+      if (ticket && parsed.value.some((entry) => entry.flavor === undefined)) {
+        // Our ticket reached the coordinator too late, so it sent the plain list: without the
+        // flavours every peer would look like a seed client. Fetch it again.
+        throw new LoginError(
+          "list",
+          `The coordinator at ${where} sent the plain list; trying again.`,
         );
       }
       return parsed.value;
@@ -496,7 +519,9 @@ export class Peer {
   #keepalive(interval: number): void {
     if (this.#closed || this.#loggedOut || this.#relogin) return;
     if (
-      this.#coordinatorState === "connected" && Date.now() - this.#lastPong > 3 * interval + 500
+      this.#coordinatorState === "connected" &&
+      Date.now() - this.#lastPong >
+        (this.#options.unreachableMs ?? Math.max(UNREACHABLE_MS, 5 * interval) + 500)
     ) {
       this.#coordinatorState = "unreachable";
       this.#emit({
@@ -510,6 +535,11 @@ export class Peer {
       this.#startRelogin();
       return;
     }
+    this.#ping();
+  }
+
+  #ping(): void {
+    if (!this.#session || this.#closed || this.#loggedOut) return;
     this.#udp.send(
       encodeMessage({
         type: "ping",
@@ -530,6 +560,13 @@ export class Peer {
       if (++this.#staleCount >= STALE_PONGS_BEFORE_REFRESH && ticket && !this.#refresh) {
         this.#staleCount = 0;
         this.#refresh = this.#refreshList(ticket).finally(() => this.#refresh = undefined);
+      } else if (this.#staleCount === 1 && !this.#recheck) {
+        // One stale answer may be a notice still in flight; ask again soon rather than a
+        // whole keep-alive later, so a lost notice heals in about a second.
+        this.#recheck = setTimeout(() => {
+          this.#recheck = undefined;
+          this.#ping();
+        }, STALE_RECHECK_MS);
       }
     } else {
       this.#startRelogin();
@@ -552,9 +589,9 @@ export class Peer {
     try {
       const list = await this.#fetchList(this.#listPort, ticket);
       this.#applyList(list, false);
-    } catch (error) {
+    } catch {
+      // Nothing to tell the user: the next keep-alive finds the roster still stale and retries.
       this.#buffered = undefined;
-      this.#emit({ event: "error", message: (error as Error).message });
     }
   }
 
@@ -571,12 +608,24 @@ export class Peer {
         } catch (error) {
           this.#buffered = undefined;
           if (this.#closed) return;
-          this.#emit({
-            event: "error",
-            message: `Logging in again failed: ${(error as Error).message}`,
+          // The coordinator answered but the list did not come through (lossy TCP): it is up,
+          // so try again soon. A refusal backs off, 1 s doubling to 10 s.
+          const listFailed = error instanceof LoginError && error.kind === "list";
+          if (!listFailed) {
+            this.#emit({
+              event: "error",
+              message: `Logging in again failed: ${(error as Error).message}`,
+            });
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, listFailed ? LIST_RETRY_MS : wait);
+            this.#wakeRelogin = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
-          await new Promise((resolve) => setTimeout(resolve, wait));
-          wait = Math.min(wait * 2, 10_000);
+          this.#wakeRelogin = undefined;
+          if (!listFailed) wait = Math.min(wait * 2, 10_000);
         }
       }
     })().finally(() => this.#relogin = undefined);
@@ -662,6 +711,11 @@ export class Peer {
   }
 
   #onPacket(packet: ChatMessage, from: Endpoint): void {
+    // Only peerchat peers send msg: if the roster says otherwise, it missed the flavour.
+    const sender = this.#roster.get(nameKey(packet.name));
+    if (sender && sender.flavor !== PEERCHAT_FLAVOR && sameEndpoint(sender.endpoint, from)) {
+      sender.flavor = PEERCHAT_FLAVOR;
+    }
     const before = this.#receiver.duplicates;
     let ack;
     try {
@@ -867,9 +921,11 @@ export class Peer {
     if (this.#closed) return;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    clearTimeout(this.#recheck);
     if ((options.logout ?? true) && !this.#relogin) await this.logout();
     this.#closed = true;
     this.#loginWaiter?.({ type: "reject", reason: "closed" });
+    this.#wakeRelogin?.();
     for (const wake of this.#settleWaiters.splice(0)) wake();
     await this.#relogin?.catch(() => {});
     await this.#refresh;

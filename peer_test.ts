@@ -229,8 +229,8 @@ Deno.test("a peer that vanishes without logout is timed out and everyone is told
 Deno.test("after a coordinator restart peers log in again; chat works while it is down", async () => {
   let coordinator = startCoordinator();
   const address = coordinator.udpAddress;
-  const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100 });
-  const bob = await startPeer(coordinator, "bob", { keepaliveMs: 100 });
+  const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100, unreachableMs: 500 });
+  const bob = await startPeer(coordinator, "bob", { keepaliveMs: 100, unreachableMs: 500 });
   try {
     await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
     await coordinator.close();

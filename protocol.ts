@@ -175,7 +175,7 @@ export type TextEncoding = "utf-8" | "utf-16le";
 export interface ListEntry {
   name: string;
   endpoint: Endpoint;
-  /** Present only in the extended list, for peerchat peers. */
+  /** Only in the extended list: `peerchat/1`, `seed/utf16`, or empty for a plain seed client. */
   flavor?: string;
 }
 
@@ -843,9 +843,10 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
     const endpoint = parseEndpoint(fields[1].trim());
     if (!endpoint.ok) return endpoint;
     const entry: ListEntry = { name: name.value, endpoint: endpoint.value };
-    const flavor = fields[2]?.trim();
-    if (flavor) {
-      if (!FLAVOR_PATTERN.test(flavor)) {
+    if (fields.length === 3) {
+      // The extended list: a flavour for every entry, empty for plain seed clients.
+      const flavor = fields[2].trim();
+      if (flavor && !FLAVOR_PATTERN.test(flavor)) {
         return fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
       }
       entry.flavor = flavor;

@@ -244,7 +244,7 @@ Deno.test("online list: seed and extended forms round-trip", () => {
   assert.deepEqual(parseList("end"), { ok: true, value: [] });
   assert.deepEqual(parseList("end\n"), { ok: true, value: [] });
 
-  const withFlavor = [{ ...entries[0], flavor: "peerchat/1" }, entries[1]];
+  const withFlavor = [{ ...entries[0], flavor: "peerchat/1" }, { ...entries[1], flavor: "" }];
   const extended = formatList(withFlavor, true);
   assert.equal(extended, "alice,10.0.0.1:9001,peerchat/1;张三,10.0.0.2:9002,;end");
   assert.deepEqual(parseList(extended), { ok: true, value: withFlavor });

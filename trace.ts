@@ -7,13 +7,19 @@
  */
 
 import type { Painter } from "./format.ts";
+import { looksUtf16 } from "./protocol.ts";
 import type { TraceEntry } from "./udp.ts";
 
 const lenient = new TextDecoder("utf-8");
+const lenient16 = new TextDecoder("utf-16le");
 
-/** Makes bytes printable: control characters become `\xNN`, newlines `\n`. */
+/**
+ * Makes bytes printable: UTF-16LE (the original C# client) or UTF-8, with
+ * control characters as `\xNN` and newlines as `\n`.
+ */
 export function printable(bytes: Uint8Array, limit = 300): string {
-  const text = lenient.decode(bytes).replace(
+  const decoded = looksUtf16(bytes) ? `[UTF-16] ${lenient16.decode(bytes)}` : lenient.decode(bytes);
+  const text = decoded.replace(
     /\p{Cc}/gu,
     (c) => c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );

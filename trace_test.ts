@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { painter } from "./format.ts";
+import { encodeUtf16 } from "./protocol.ts";
+import { formatTrace, printable } from "./trace.ts";
+
+Deno.test("trace lines show direction, transport, address and the decoded message", () => {
+  const line = formatTrace(
+    {
+      direction: "out",
+      transport: "udp",
+      remote: "127.0.0.1:8888",
+      bytes: new TextEncoder().encode("login,alice,127.0.0.1:40001,peerchat/1"),
+    },
+    painter(false),
+    new Date(2026, 10, 21, 14, 5, 9, 7),
+  );
+  assert.equal(
+    line,
+    "14:05:09.007 -> UDP 127.0.0.1:8888        login,alice,127.0.0.1:40001,peerchat/1",
+  );
+});
+
+Deno.test("control bytes are escaped and UTF-16LE is decoded, not shown as NULs", () => {
+  assert.equal(printable(new TextEncoder().encode("a\nb\u0007")), "a\\nb\\x07");
+  assert.equal(
+    printable(encodeUtf16("login,张三,10.0.0.7:9001")),
+    "[UTF-16] login,张三,10.0.0.7:9001",
+  );
+  assert.match(printable(new Uint8Array(400).fill(0x61)), /… \(400 bytes\)$/);
+});
