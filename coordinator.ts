@@ -389,17 +389,20 @@ export class Coordinator {
     if (existing) {
       const sameSocket = existing.sourceHost === from.host &&
         existing.endpointText === endpointText;
-      if (!sameSocket) {
+      const resumed = !sameSocket && login.resume !== undefined &&
+        existing.session === login.resume;
+      if (!sameSocket && !resumed) {
         const reason = `The name ${existing.name} is already online; choose another name.`;
         const named = encoding === "utf-16le" ? endpoint : undefined;
         return this.#reject(login.name, from, reason, encoding, named);
       }
-      if (existing.flavor === flavor && existing.encoding === encoding) {
+      if (sameSocket && existing.flavor === flavor && existing.encoding === encoding) {
         // A repeated login (a retry whose Accept was lost): answer again, change nothing.
         this.#touch(existing);
         return this.#accept(existing, from);
       }
-      // The same socket logs in as another kind of client: the old one is gone.
+      // The same socket logs in as another kind of client, or a restarted peer proves with
+      // its previous session that the holder is its own dead self: the old one is gone.
       this.#remove(existing, "replaced");
     }
     const holder = this.#byEndpoint.get(endpointText);

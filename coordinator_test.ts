@@ -407,7 +407,7 @@ Deno.test("garbage datagrams are counted and the coordinator keeps serving", asy
       "ping,a,b",
       new Uint8Array([0xff, 0xfe, 0xfd]),
       new Uint8Array(2000).fill(0),
-      "login,a,1.2.3.4:5,peerchat/1,extra",
+      "login,a,1.2.3.4:5,peerchat/1,s1,extra",
     ];
     for (const g of garbage) await attacker.send(g, server);
     await waitFor(() => coordinator.stats.datagrams >= garbage.length - 1, "garbage to arrive");
@@ -520,4 +520,38 @@ Deno.test("options that cannot work are refused with a clear message", () => {
     () => Coordinator.start({ host: "127.0.0.1", port: 0, rateLimit: 0 }),
     /The option rateLimit must be a positive number/,
   );
+});
+
+Deno.test("a restarted peer takes its name back with its previous session, nobody else can", async () => {
+  const coordinator = startCoordinator();
+  const first = new RawUdp();
+  const restarted = new RawUdp();
+  const impostor = new RawUdp();
+  const watcher = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    await watcher.send(`login,watcher,${watcher.address},peerchat/1`, server);
+    await watcher.next((t) => t.startsWith("Accept,"));
+    await first.send(`login,bob,${first.address},peerchat/1`, server);
+    const session = (await first.next((t) => t.startsWith("Accept,"))).text.split(",")[3];
+    await watcher.next((t) => t.startsWith("login,bob,"));
+    // The first bob "crashes"; a new process on another port cannot simply log in ...
+    await impostor.send(`login,bob,${impostor.address},peerchat/1,0000000000000000`, server);
+    assert.match((await impostor.next()).text, /^Reject,The name bob is already online/);
+    // ... but with the session it had, it replaces its dead self at once.
+    await restarted.send(`login,bob,${restarted.address},peerchat/1,${session}`, server);
+    assert.match((await restarted.next()).text, /^Accept,/);
+    assert.equal(
+      (await watcher.next((t) => t.startsWith("logout,bob,"))).text,
+      `logout,bob,${first.address},replaced`,
+    );
+    assert.equal(
+      (await watcher.next((t) => t.startsWith("login,bob,"))).text,
+      `login,bob,${restarted.address},peerchat/1`,
+    );
+    assert.deepEqual(coordinator.online().map((u) => u.name), ["watcher", "bob"]);
+  } finally {
+    for (const socket of [first, restarted, impostor, watcher]) await socket.close();
+    await coordinator.close();
+  }
 });

@@ -258,3 +258,43 @@ Deno.test("deno bundle makes one runnable file (deno compile needs the internet,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kill -9 of the receiver mid-conversation: nothing lost, nothing shown twice", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const bobData = await Deno.makeTempDir({ prefix: "peerchat-bob-" });
+  const running: PeerchatProcess[] = [coordinator];
+  try {
+    const alice = await spawnPeer("alice", udp);
+    running.push(alice.process);
+    const bob1 = await spawnPeer("bob", udp, ["--data", bobData]);
+    running.push(bob1.process);
+    await alice.process.waitFor((e) => e.event === "join" && e.name === "bob", "alice sees bob");
+
+    const texts = Array.from({ length: 300 }, (_, i) => `message ${i}, 第${i}条`);
+    for (const text of texts) await alice.process.writeLine(`/msg bob ${text}`);
+    await bob1.process.waitFor(
+      () => bob1.process.events.filter((e) => e.event === "message").length >= 50,
+      "bob to receive some",
+    );
+    bob1.process.signal("SIGKILL");
+    await bob1.process.exited();
+
+    const bob2 = await spawnPeer("bob", udp, ["--data", bobData]);
+    running.push(bob2.process);
+    await alice.process.waitFor(
+      () => alice.process.events.filter((e) => e.event === "delivered").length === 300,
+      "all 300 to be acknowledged",
+      30_000,
+    );
+    const shown = [bob1.process, bob2.process].flatMap((p) =>
+      p.events.filter((e) => e.event === "message").map((e) => e.text)
+    );
+    assert.deepEqual(shown, texts, "each message shown once, in order, across the crash");
+    await bob2.process.writeLine("/history alice 1000");
+    const history = await bob2.process.waitFor((e) => e.event === "history", "bob's history");
+    assert.deepEqual(history.entries.map((e: JsonEvent) => e.body), texts);
+  } finally {
+    for (const process of running.reverse()) await process.stop();
+    await Deno.remove(bobData, { recursive: true });
+  }
+});

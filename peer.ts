@@ -91,6 +91,10 @@ export interface PeerOptions {
   logoutTimeoutMs?: number;
   /** Silence after which the coordinator is reported unreachable. Default: 5 s or 5 keep-alives. */
   unreachableMs?: number;
+  /** The session of this peer's previous run (after a crash), to take its name back at once. */
+  resumeSession?: string;
+  /** Called with each new session, so it can be kept for {@linkcode PeerOptions.resumeSession}. */
+  onSession?: (session: string) => void;
 }
 
 /** Why a login did not succeed. */
@@ -109,7 +113,10 @@ export class LoginError extends Error {
 /** The result of {@linkcode Peer.send}. */
 export type SendResult = { ok: true; id: string } | { ok: false; message: string };
 
-const LOGIN_RETRY_MS = [250, 500, 1000, 2000, 4000];
+/** Waits between login tries: quick, then steady (a login is one small datagram on a LAN). */
+const LOGIN_RETRY_MS = [250, 500];
+/** The steady wait of a re-login (after a coordinator restart), which may go on for long. */
+const RELOGIN_RETRY_MS = 1000;
 const LOGOUT_RETRY_MS = 300;
 const TICK_MS = 20;
 const EXPIRY_CHECK_MS = 1000;
@@ -150,6 +157,8 @@ export class Peer {
   readonly #receiver: Receiver;
   #endpoint: Endpoint;
   #session?: string;
+  /** The last session the coordinator gave (or the previous run's): sent to resume it. */
+  #lastSession?: string;
   /** The coordinator's TCP list port, from its last `Accept`. */
   #listPort?: number;
   #loginWaiter?: (message: Message) => void;
@@ -176,6 +185,7 @@ export class Peer {
     this.#options = options;
     this.#udp = udp;
     this.#endpoint = udp.local;
+    this.#lastSession = options.resumeSession;
     this.#ownJournal = options.journal === undefined;
     this.#journal = options.journal ?? Journal.memory();
     this.#sender = new Sender(options.name, {
@@ -321,6 +331,7 @@ export class Peer {
       name,
       endpoint: { host: local.host, port: local.port },
       flavor: PEERCHAT_FLAVOR,
+      resume: this.#lastSession,
     });
     const answer = await new Promise<Message | undefined>((resolve) => {
       let attempt = 0;
@@ -333,7 +344,12 @@ export class Peer {
       const tryOnce = () => {
         if (this.#closed || Date.now() >= deadline) return finish(undefined);
         this.#udp.send(login, coordinator);
-        const wait = LOGIN_RETRY_MS[Math.min(attempt++, LOGIN_RETRY_MS.length - 1)];
+        const wait = attempt < LOGIN_RETRY_MS.length
+          ? LOGIN_RETRY_MS[attempt]
+          : initial
+          ? LOGIN_RETRY_MS[LOGIN_RETRY_MS.length - 1]
+          : RELOGIN_RETRY_MS;
+        attempt++;
         timer = setTimeout(tryOnce, Math.min(wait, Math.max(1, deadline - Date.now())));
       };
       this.#loginWaiter = finish;
@@ -352,6 +368,10 @@ export class Peer {
     }
     if (answer.type !== "accept") throw new LoginError("list", "Unexpected answer to login.");
     this.#session = answer.session;
+    if (answer.session && answer.session !== this.#lastSession) {
+      this.#lastSession = answer.session;
+      this.#options.onSession?.(answer.session);
+    }
     this.#listPort = answer.port;
     this.#lastPong = Date.now();
     this.#buffered ??= [];

@@ -330,3 +330,28 @@ Deno.test("roster notices and acks from anyone but their source are ignored", as
     await coordinator.close();
   }
 });
+
+Deno.test("a 64 KiB message with every kind of character crosses in parts, intact", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    const unit = "a, b; c: 张三 😀 \n";
+    const size = new TextEncoder().encode(unit).length;
+    const text = unit.repeat(Math.floor(64 * 1024 / size));
+    assert.ok(alice.peer.send("bob", text).ok);
+    assert.ok(alice.peer.send("bob", "and a short one after it").ok);
+    await waitFor(() => eventsOf(alice, "delivered").length === 2, "both delivered");
+    assert.deepEqual(eventsOf(bob, "message").map((e) => e.text), [
+      text,
+      "and a short one after it",
+    ]);
+    const tooBig = alice.peer.send("bob", text + "x".repeat(100));
+    assert.equal(tooBig.ok, false);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});

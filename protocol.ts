@@ -42,13 +42,19 @@ export const MAX_REASON_CHARS = 200;
 /** Largest online list the coordinator sends or a peer accepts over TCP. */
 export const MAX_LIST_BYTES = 8 * 1024 * 1024;
 
-/** `login,NAME,IP:PORT[,FLAVOR]` — a peer asks to join (or a login notice). */
+/**
+ * `login,NAME,IP:PORT[,FLAVOR[,SESSION]]` — a peer asks to join (or a login
+ * notice). A peerchat peer restarting after a crash adds the session it had,
+ * to take its name back from its dead self at once.
+ */
 export interface LoginMessage {
   type: "login";
   name: string;
   endpoint: Endpoint;
   /** `peerchat/1` for peerchat peers; absent for seed clients. */
   flavor?: string;
+  /** The session of this peer's previous login, to resume (peerchat peers only). */
+  resume?: string;
 }
 
 /** `Accept,TCPPORT[,TICKET,SESSION]` — the coordinator accepts a login. */
@@ -355,7 +361,8 @@ export interface DecodedText {
 
 /**
  * Decodes one datagram as strict UTF-8 — or as UTF-16LE when it looks like it
- * (the original C# client) — and drops one trailing newline (netcat adds it).
+ * (the original C# client). The text is returned whole; {@linkcode parseMessage}
+ * drops netcat's trailing newline where that is safe.
  */
 export function decodeDatagram(bytes: Uint8Array): ParseResult<DecodedText> {
   if (bytes.length === 0) return fail("empty", "The datagram is empty.");
@@ -376,7 +383,7 @@ export function decodeDatagram(bytes: Uint8Array): ParseResult<DecodedText> {
     );
   }
   if (text.startsWith("\uFEFF")) text = text.slice(1);
-  return ok({ text: stripNewline(text), encoding });
+  return ok({ text, encoding });
 }
 
 function stripNewline(text: string): string {
@@ -509,8 +516,8 @@ function nameAndEndpoint(
 }
 
 /**
- * Parses one message from its text (already decoded, without the trailing
- * newline). Field separators are `,`; spaces around control fields are
+ * Parses one message from its decoded text (one trailing newline is ignored,
+ * except in `msg`). Field separators are `,`; spaces around control fields are
  * tolerated (`login, bob, 10.0.0.2:9001`), never inside chat text.
  */
 export function parseMessage(text: string): ParseResult<Message> {
@@ -520,6 +527,9 @@ export function parseMessage(text: string): ParseResult<Message> {
   }
   const comma = text.indexOf(",");
   const type = (comma < 0 ? text : text.slice(0, comma)).trim();
+  // netcat ends each line with a newline: drop one, except inside a msg part, whose body
+  // is an exact slice of a longer text (and may well end with a newline).
+  if (type !== "msg") text = stripNewline(text);
   switch (type) {
     case "login":
       return parseLogin(text);
@@ -548,16 +558,21 @@ export function parseMessage(text: string): ParseResult<Message> {
 
 function parseLogin(text: string): ParseResult<Message> {
   const fields = text.split(",");
-  if (fields.length !== 3 && fields.length !== 4) {
+  if (fields.length < 3 || fields.length > 5) {
     return fail("wrong-field-count", "A login is login,NAME,IP:PORT.");
   }
   const parsed = nameAndEndpoint("login", fields);
   if (!parsed.ok) return parsed;
   const message: LoginMessage = { type: "login", ...parsed.value };
-  if (fields.length === 4) {
+  if (fields.length >= 4) {
     const flavor = checkedFlavor(fields[3]);
     if (!flavor.ok) return flavor;
     message.flavor = flavor.value;
+  }
+  if (fields.length === 5) {
+    const session = checkedToken(fields[4], "bad-session", "a session");
+    if (!session.ok) return session;
+    message.resume = session.value;
   }
   return ok(message);
 }
@@ -769,7 +784,10 @@ export function formatMessage(message: Message): string {
   switch (message.type) {
     case "login": {
       const base = `login,${message.name},${formatEndpoint(message.endpoint)}`;
-      return message.flavor ? `${base},${message.flavor}` : base;
+      if (!message.flavor) return base;
+      return message.resume
+        ? `${base},${message.flavor},${message.resume}`
+        : `${base},${message.flavor}`;
     }
     case "logout": {
       const base = `logout,${message.name},${formatEndpoint(message.endpoint)}`;

@@ -66,6 +66,13 @@ Deno.test("every message round-trips through format and parse", () => {
   const messages: Message[] = [
     { type: "login", name: "alice", endpoint: { host: "10.0.0.1", port: 1 } },
     { type: "login", name: "张三", endpoint: { host: "::1", port: 65535 }, flavor: "peerchat/1" },
+    {
+      type: "login",
+      name: "bob",
+      endpoint: { host: "10.0.0.2", port: 9 },
+      flavor: "peerchat/1",
+      resume: "d2937653dae3277f",
+    },
     { type: "accept", port: 8889 },
     { type: "accept", port: 8889, ticket: "t-1a2b", session: "s9" },
     { type: "reject", reason: "The name alice is already online, pick another." },
@@ -131,8 +138,11 @@ Deno.test("spaces around control fields are tolerated, as the C# article writes 
 Deno.test("datagrams: netcat's trailing newline is dropped, bad bytes are an error", () => {
   const nc = parseDatagram(new TextEncoder().encode("login,bob,127.0.0.1:5000\n"));
   assert.ok(nc.ok && nc.value.type === "login");
-  const crlf = decodeDatagram(new TextEncoder().encode("talk,1,bob,hi\r\n"));
-  assert.deepEqual(crlf, { ok: true, value: { text: "talk,1,bob,hi", encoding: "utf-8" } });
+  const crlf = parseDatagram(new TextEncoder().encode("talk,1,bob,hi\r\n"));
+  assert.deepEqual(crlf, { ok: true, value: { type: "talk", time: "1", name: "bob", text: "hi" } });
+  // A msg part keeps its newline: it is a slice of a longer text.
+  const part = parseDatagram(new TextEncoder().encode("msg,bob,s,1,1/2,text,1,line one\n"));
+  assert.equal(part.ok && part.value.type === "msg" && part.value.body, "line one\n");
   const garbage = parseDatagram(new Uint8Array([0xff, 0xfe, 0x00, 0xc3]));
   assert.equal(garbage.ok, false);
   assert.equal(!garbage.ok && garbage.error.code, "bad-encoding");
@@ -149,7 +159,8 @@ Deno.test("malformed messages give typed errors", () => {
     ["LOGIN,bob,1.2.3.4:5", "unknown-type"],
     ["login", "wrong-field-count"],
     ["login,bob", "wrong-field-count"],
-    ["login,bob,1.2.3.4:5,peerchat/1,extra", "wrong-field-count"],
+    ["login,bob,1.2.3.4:5,peerchat/1,not a session", "bad-session"],
+    ["login,bob,1.2.3.4:5,peerchat/1,s1,extra", "wrong-field-count"],
     ["login,,1.2.3.4:5", "bad-name"],
     ["login,a b,1.2.3.4:5", "bad-name"],
     ["login,a:b,1.2.3.4:5", "bad-name"],

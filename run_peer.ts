@@ -252,6 +252,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       journal,
       keepaliveMs: args.keepaliveMs,
       expireMs: args.expireMs,
+      resumeSession: readSession(journal.dir),
+      onSession: (session) => writeSession(journal.dir, session),
     });
   } catch (error) {
     journal.close();
@@ -306,6 +308,29 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
   await leave(true);
   return 0;
+}
+
+/** The session file in the data directory: lets a restarted peer take its name back at once. */
+function sessionFile(dir: string | undefined): string | undefined {
+  return dir === undefined ? undefined : `${dir}/session`;
+}
+
+function readSession(dir: string | undefined): string | undefined {
+  const file = sessionFile(dir);
+  try {
+    return file ? Deno.readTextFileSync(file).trim() || undefined : undefined;
+  } catch {
+    return undefined; // No previous run, or unreadable: log in as usual.
+  }
+}
+
+function writeSession(dir: string | undefined, session: string): void {
+  const file = sessionFile(dir);
+  try {
+    if (file) Deno.writeTextFileSync(file, `${session}\n`);
+  } catch {
+    // Not fatal: only a restart within the peer timeout would need it.
+  }
 }
 
 function bindErrorMessage(error: unknown, args: PeerArgs): string {
