@@ -19,8 +19,10 @@
  * @module
  */
 
+import { discoveryListenHost, localInterfaces } from "./discovery.ts";
 import {
   decodeDatagram,
+  DISCOVERY_PORT,
   encodeBinaryWriterString,
   encodeMessage,
   encodeText,
@@ -33,6 +35,7 @@ import {
   type ListEntry,
   type LoginMessage,
   type LogoutMessage,
+  MAX_LABEL_CHARS,
   type Message,
   nameKey,
   parseEndpoint,
@@ -69,6 +72,10 @@ export interface CoordinatorOptions {
   maxConnectionsPerIp?: number;
   /** How often silent peers, old tickets and idle rate buckets are swept. Default 250 ms. */
   sweepIntervalMs?: number;
+  /** The UDP port to answer `discover` on (shared with other coordinators); `null`: none. Default 8887. */
+  discoveryPort?: number | null;
+  /** The label in discovery answers. Default: this machine's host name. */
+  label?: string;
 }
 
 /** What the coordinator reports, one object per happening. */
@@ -77,7 +84,8 @@ export type CoordinatorEvent =
   | { event: "join"; name: string; endpoint: string; flavor: string }
   | { event: "leave"; name: string; endpoint: string; reason: LeaveReason }
   | { event: "reject"; name: string; from: string; reason: string }
-  | { event: "dropped"; from: string; reason: string };
+  | { event: "dropped"; from: string; reason: string }
+  | { event: "warning"; message: string };
 
 /** Counters since start, for tests and for `doctor`. */
 export interface CoordinatorStats {
@@ -97,6 +105,8 @@ export interface CoordinatorStats {
   timeouts: number;
   /** Datagrams dropped unread because their IP address sent too many. */
   rateLimited: number;
+  /** Discovery requests answered. */
+  discoveries: number;
   /** TCP connections closed at once because of the per-IP or total limit. */
   connectionsRefused: number;
 }
@@ -186,6 +196,9 @@ class RateLimiter {
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
   readonly #udp: UdpSocket;
+  /** Listens for `discover` broadcasts; answers go out from `#udp`. */
+  #discovery?: UdpSocket;
+  #label = "";
   readonly #tcp: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #options: CoordinatorOptions;
   readonly #peerTimeoutMs: number;
@@ -223,6 +236,7 @@ export class Coordinator {
     timeouts: 0,
     rateLimited: 0,
     connectionsRefused: 0,
+    discoveries: 0,
   };
 
   private constructor(udp: UdpSocket, tcp: Deno.TcpListener, options: CoordinatorOptions) {
@@ -259,7 +273,46 @@ export class Coordinator {
       udp: formatEndpoint(coordinator.udpAddress),
       tcp: formatEndpoint(coordinator.tcpAddress),
     });
+    coordinator.#startDiscovery(host);
     return coordinator;
+  }
+
+  #startDiscovery(host: string): void {
+    const port = this.#options.discoveryPort === undefined
+      ? DISCOVERY_PORT
+      : this.#options.discoveryPort;
+    if (port === null) return;
+    this.#label = sanitizeLabel(this.#options.label ?? hostLabel());
+    const listenHost = discoveryListenHost(host, localInterfaces());
+    try {
+      this.#discovery = UdpSocket.bind(listenHost, port, { reuseAddress: true });
+    } catch (error) {
+      this.#emit({
+        event: "warning",
+        message: `Cannot listen for discovery on UDP ${listenHost}:${port} (${
+          (error as Error).message
+        }); peers must be told this coordinator's address.`,
+      });
+      return;
+    }
+    this.#discovery.trace = this.#options.trace;
+    this.#discovery.listen((bytes, from) => this.#onDatagram(bytes, from));
+  }
+
+  /** Answers a `discover` from the login socket, so the answer's source is the login address. */
+  #onDiscover(nonce: string, from: Endpoint): void {
+    this.stats.discoveries++;
+    this.#send(
+      {
+        type: "coordinator",
+        nonce,
+        users: this.#users.size,
+        tcpPort: this.tcpAddress.port,
+        label: this.#label,
+      },
+      "utf-8",
+      from,
+    );
   }
 
   /** The UDP address logins go to. */
@@ -323,6 +376,8 @@ export class Coordinator {
         return this.#onLogout(message, encoding, from);
       case "ping":
         return this.#onPing(message, encoding, from);
+      case "discover":
+        return this.#onDiscover(message.nonce, from);
       default:
         this.#malformed(from, `A coordinator does not take "${message.type}" messages.`);
     }
@@ -708,8 +763,23 @@ export class Coordinator {
     }
     await this.#acceptLoop;
     await Promise.all(this.#tasks);
+    await this.#discovery?.close();
     await this.#udp.close();
   }
+}
+
+/** This machine's name, for discovery answers (empty when it cannot be read). */
+function hostLabel(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "";
+  }
+}
+
+/** A label fit for the wire: no commas or control characters, at most 64 characters. */
+function sanitizeLabel(label: string): string {
+  return label.replace(/[,\p{Cc}]/gu, " ").trim().slice(0, MAX_LABEL_CHARS);
 }
 
 function closeQuietly(conn: Deno.Conn): void {

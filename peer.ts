@@ -700,6 +700,13 @@ export class Peer {
       case "ping":
         this.stats.malformed++; // Peers do not take keep-alives.
         return;
+      case "probe":
+        // `peerchat doctor` checks that this peer can be reached directly.
+        this.#udp.send(
+          encodeMessage({ type: "probed", nonce: message.nonce, name: this.name }),
+          from,
+        );
+        return;
     }
   }
 

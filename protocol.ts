@@ -21,6 +21,11 @@ export const PEERCHAT_FLAVOR = "peerchat/1";
 /** The flavour the coordinator gives a seed client that speaks UTF-16LE (the original C# client). */
 export const UTF16_FLAVOR = "seed/utf16";
 
+/** The UDP port coordinators listen on for `discover` broadcasts (shared: several may). */
+export const DISCOVERY_PORT = 8887;
+/** Longest coordinator label, in characters. */
+export const MAX_LABEL_CHARS = 64;
+
 /** Largest datagram either side reads; longer ones are rejected unread. */
 export const MAX_DATAGRAM_BYTES = 16 * 1024;
 /** Largest chat text, in UTF-8 bytes, a user may send (split into `msg` parts). */
@@ -116,6 +121,39 @@ export interface ByeMessage {
   name: string;
 }
 
+/** `discover,NONCE` — a peer looks for coordinators (UDP broadcast to the discovery port). */
+export interface DiscoverMessage {
+  type: "discover";
+  nonce: string;
+}
+
+/**
+ * `coordinator,NONCE,USERS,TCPPORT,LABEL` — a coordinator answers a
+ * `discover` from its login socket, so the datagram's source is the address
+ * to log in to. `USERS` is how many are online, `TCPPORT` its online-list
+ * port, and `LABEL` (the rest) names the coordinator.
+ */
+export interface CoordinatorMessage {
+  type: "coordinator";
+  nonce: string;
+  users: number;
+  tcpPort: number;
+  label: string;
+}
+
+/** `probe,NONCE` — asks a peer whether it can be reached directly (`peerchat doctor`). */
+export interface ProbeMessage {
+  type: "probe";
+  nonce: string;
+}
+
+/** `probed,NONCE,NAME` — a peerchat peer answers a `probe`; nothing is shown to its user. */
+export interface ProbedMessage {
+  type: "probed";
+  nonce: string;
+  name: string;
+}
+
 /** `talk,TIME,NAME,TEXT` — the seed design's plain chat line. */
 export interface TalkMessage {
   type: "talk";
@@ -170,6 +208,10 @@ export type Message =
   | PingMessage
   | PongMessage
   | ByeMessage
+  | DiscoverMessage
+  | CoordinatorMessage
+  | ProbeMessage
+  | ProbedMessage
   | TalkMessage
   | ChatMessage
   | AckMessage;
@@ -545,6 +587,14 @@ export function parseMessage(text: string): ParseResult<Message> {
       return parsePong(text);
     case "bye":
       return parseBye(text);
+    case "discover":
+      return parseDiscover(text);
+    case "coordinator":
+      return parseCoordinatorAnswer(text);
+    case "probe":
+      return parseProbe(text);
+    case "probed":
+      return parseProbed(text);
     case "talk":
       return parseTalk(text);
     case "msg":
@@ -668,6 +718,61 @@ function parseBye(text: string): ParseResult<Message> {
   const name = checkedName(fields[1]);
   if (!name.ok) return name;
   return ok({ type: "bye", name: name.value });
+}
+
+function parseDiscover(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 2) return fail("wrong-field-count", "A discover is discover,NONCE.");
+  const nonce = checkedToken(fields[1], "bad-id", "a nonce");
+  if (!nonce.ok) return nonce;
+  return ok({ type: "discover", nonce: nonce.value });
+}
+
+function parseCoordinatorAnswer(text: string): ParseResult<Message> {
+  const parts = splitHead(text, 4);
+  if (!parts) {
+    return fail(
+      "wrong-field-count",
+      "A coordinator answer is coordinator,NONCE,USERS,TCPPORT,LABEL.",
+    );
+  }
+  const nonce = checkedToken(parts.head[1], "bad-id", "a nonce");
+  if (!nonce.ok) return nonce;
+  const usersText = parts.head[2].trim();
+  if (!/^\d{1,9}$/.test(usersText)) {
+    return fail("bad-seq", `"${clip(usersText)}" is not a number of users.`);
+  }
+  const tcpPort = parsePort(parts.head[3].trim());
+  if (!tcpPort.ok) return tcpPort;
+  const label = parts.rest.trim();
+  if (label.length > MAX_LABEL_CHARS || CONTROL_CHARS.test(label)) {
+    return fail("bad-reason", "The coordinator label is too long or has control characters.");
+  }
+  return ok({
+    type: "coordinator",
+    nonce: nonce.value,
+    users: Number(usersText),
+    tcpPort: tcpPort.value,
+    label,
+  });
+}
+
+function parseProbe(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 2) return fail("wrong-field-count", "A probe is probe,NONCE.");
+  const nonce = checkedToken(fields[1], "bad-id", "a nonce");
+  if (!nonce.ok) return nonce;
+  return ok({ type: "probe", nonce: nonce.value });
+}
+
+function parseProbed(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 3) return fail("wrong-field-count", "A probe answer is probed,NONCE,NAME.");
+  const nonce = checkedToken(fields[1], "bad-id", "a nonce");
+  if (!nonce.ok) return nonce;
+  const name = checkedName(fields[2]);
+  if (!name.ok) return name;
+  return ok({ type: "probed", nonce: nonce.value, name: name.value });
 }
 
 function parseTalk(text: string): ParseResult<Message> {
@@ -806,6 +911,14 @@ export function formatMessage(message: Message): string {
       return `pong,${message.name},${message.status}${message.ticket ? `,${message.ticket}` : ""}`;
     case "bye":
       return `bye,${message.name}`;
+    case "discover":
+      return `discover,${message.nonce}`;
+    case "coordinator":
+      return `coordinator,${message.nonce},${message.users},${message.tcpPort},${message.label}`;
+    case "probe":
+      return `probe,${message.nonce}`;
+    case "probed":
+      return `probed,${message.nonce},${message.name}`;
     case "talk":
       return `talk,${message.time},${message.name},${message.text}`;
     case "msg":

@@ -45,9 +45,19 @@ export class UdpSocket {
     this.#conn = conn;
   }
 
-  /** Binds a UDP socket on `hostname:port` (port 0 picks a free one). */
-  static bind(hostname: string, port: number): UdpSocket {
-    return new UdpSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
+  /**
+   * Binds a UDP socket on `hostname:port` (port 0 picks a free one). With
+   * `reuseAddress`, several sockets may share the port (all get broadcasts).
+   */
+  static bind(hostname: string, port: number, options: { reuseAddress?: boolean } = {}): UdpSocket {
+    return new UdpSocket(
+      Deno.listenDatagram({
+        transport: "udp",
+        hostname,
+        port,
+        reuseAddress: options.reuseAddress ?? false,
+      }),
+    );
   }
 
   /** The address actually bound. */

@@ -1,0 +1,164 @@
+/**
+ * Finding coordinators on the LAN without typing an address.
+ *
+ * A peer broadcasts `discover,NONCE` to UDP port {@linkcode DISCOVERY_PORT}
+ * on the broadcast address of each interface it may use. Every coordinator
+ * listens there — several on one machine share the port — and answers
+ * `coordinator,NONCE,USERS,TCPPORT,LABEL` from its login socket, so the answer's
+ * source address is where to log in.
+ *
+ * @module
+ */
+
+import {
+  DISCOVERY_PORT,
+  encodeMessage,
+  type Endpoint,
+  formatEndpoint,
+  isIPv4,
+  parseDatagram,
+} from "./protocol.ts";
+import { type TraceSink, UdpSocket } from "./udp.ts";
+
+/** A coordinator that answered. */
+export interface FoundCoordinator {
+  /** Where to log in (the answer's source). */
+  address: Endpoint;
+  /** How many are online there. */
+  users: number;
+  /** Its TCP online-list port. */
+  tcpPort: number;
+  /** Its label (the machine's name, usually). */
+  label: string;
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
+}
+
+function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join(".");
+}
+
+/** The broadcast address of an IPv4 interface: the address with every host bit set. */
+export function broadcastAddress(address: string, netmask: string): string {
+  return intToIpv4((ipv4ToInt(address) | ~ipv4ToInt(netmask)) >>> 0);
+}
+
+/**
+ * Where a peer bound to `bindHost` sends its `discover`: 127.255.255.255 for a
+ * loopback address; that interface's broadcast address for a specific one;
+ * for `0.0.0.0`, every IPv4 interface's broadcast address (loopback included,
+ * for a coordinator on this machine).
+ */
+export function broadcastTargets(
+  bindHost: string,
+  interfaces: Pick<Deno.NetworkInterfaceInfo, "family" | "address" | "netmask">[],
+): string[] {
+  if (bindHost.startsWith("127.")) return ["127.255.255.255"];
+  const targets = new Set<string>();
+  for (const info of interfaces) {
+    if (info.family !== "IPv4" || !isIPv4(info.address) || !isIPv4(info.netmask)) continue;
+    if (bindHost !== "0.0.0.0" && info.address !== bindHost) continue;
+    targets.add(
+      info.address.startsWith("127.")
+        ? "127.255.255.255"
+        : broadcastAddress(info.address, info.netmask),
+    );
+  }
+  if (bindHost === "0.0.0.0") targets.add("127.255.255.255");
+  return [...targets];
+}
+
+/**
+ * Where a coordinator bound to `host` listens for `discover`: `0.0.0.0` for
+ * every interface; otherwise that interface's broadcast address (a socket
+ * bound to a unicast address never sees broadcasts).
+ */
+export function discoveryListenHost(
+  host: string,
+  interfaces: Pick<Deno.NetworkInterfaceInfo, "family" | "address" | "netmask">[],
+): string {
+  if (host === "0.0.0.0" || !isIPv4(host)) return "0.0.0.0";
+  if (host.startsWith("127.")) return "127.255.255.255";
+  const info = interfaces.find((i) => i.family === "IPv4" && i.address === host);
+  return info ? broadcastAddress(info.address, info.netmask) : "0.0.0.0";
+}
+
+/** This machine's interfaces, or none when the permission or platform does not allow it. */
+export function localInterfaces(): Deno.NetworkInterfaceInfo[] {
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
+}
+
+/** Options for {@linkcode discoverCoordinators}. */
+export interface DiscoverOptions {
+  /** The address the asking peer will use. Default `0.0.0.0`. */
+  bindHost?: string;
+  /** The discovery port. Default {@linkcode DISCOVERY_PORT}. */
+  port?: number;
+  /** How long to wait for answers at most. Default 1500 ms. */
+  timeoutMs?: number;
+  /** After the first answer, how long to wait for more. Default 300 ms. */
+  graceMs?: number;
+  /** Explicit broadcast targets (default: {@linkcode broadcastTargets}). */
+  targets?: string[];
+  /** Receives every datagram, for `--trace`. */
+  trace?: TraceSink;
+}
+
+/**
+ * Broadcasts `discover` (twice, for lossy links) and collects the answers:
+ * every coordinator that answers within the time, at most once each, in the
+ * order they answered.
+ */
+export async function discoverCoordinators(
+  options: DiscoverOptions = {},
+): Promise<FoundCoordinator[]> {
+  const bindHost = options.bindHost ?? "0.0.0.0";
+  const port = options.port ?? DISCOVERY_PORT;
+  const targets = options.targets ?? broadcastTargets(bindHost, localInterfaces());
+  const nonce = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  const found = new Map<string, FoundCoordinator>();
+  const socket = UdpSocket.bind(bindHost, 0);
+  socket.trace = options.trace;
+  const { promise: firstAnswer, resolve: answered } = Promise.withResolvers<void>();
+  socket.listen((bytes, from) => {
+    const parsed = parseDatagram(bytes);
+    if (!parsed.ok || parsed.value.type !== "coordinator" || parsed.value.nonce !== nonce) return;
+    const key = formatEndpoint(from);
+    if (found.has(key)) return;
+    const { users, tcpPort, label } = parsed.value;
+    found.set(key, { address: from, users, tcpPort, label });
+    answered();
+  });
+  const request = encodeMessage({ type: "discover", nonce });
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  try {
+    const send = () => targets.forEach((host) => socket.send(request, { host, port }));
+    send();
+    timers.push(setTimeout(send, 400));
+    const timeoutMs = options.timeoutMs ?? 1500;
+    const deadline = new Promise<void>((resolve) => timers.push(setTimeout(resolve, timeoutMs)));
+    await Promise.race([firstAnswer, deadline]);
+    if (found.size > 0) {
+      await Promise.race([
+        deadline,
+        new Promise<void>((resolve) => timers.push(setTimeout(resolve, options.graceMs ?? 300))),
+      ]);
+    }
+    return [...found.values()];
+  } finally {
+    timers.forEach(clearTimeout);
+    await socket.close();
+  }
+}
+
+/** Describes a found coordinator for people: `10.0.0.5:8888 (lab-pc, 12 online)`. */
+export function describeCoordinator(found: FoundCoordinator): string {
+  const label = found.label ? `${found.label}, ` : "";
+  return `${formatEndpoint(found.address)} (${label}${found.users} online)`;
+}
