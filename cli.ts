@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "./deps.ts";
-import { isIPv4, parsePort } from "./protocol.ts";
+import { DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
 import config from "./deno.json" with { type: "json" };
 
 /** The program version, from deno.json. */
@@ -27,6 +27,10 @@ export interface CoordinatorArgs {
   peerTimeoutMs: number;
   /** Datagrams per second accepted from one IP address. */
   rateLimit: number;
+  /** Whether --port was given (if not, a busy 8888 falls back to a free port). */
+  portGiven: boolean;
+  /** UDP port to answer discovery on; null with --no-discovery. */
+  discoveryPort: number | null;
 }
 
 /** `peerchat peer …` */
@@ -45,6 +49,19 @@ export interface PeerArgs {
   keepaliveMs: number;
   /** Undelivered messages fail after this long (ms); 0 = keep trying until /giveup. */
   expireMs: number;
+  /** UDP port discovery broadcasts go to. */
+  discoveryPort: number;
+}
+
+/** `peerchat doctor …` */
+export interface DoctorArgs {
+  command: "doctor";
+  /** As typed: `HOST[:PORT]`; discovered when absent. */
+  coordinator?: string;
+  host: string;
+  peer?: string;
+  discoveryPort: number;
+  json: boolean;
 }
 
 /** Default seconds of silence after which the coordinator logs a peer out. */
@@ -58,6 +75,7 @@ export const DEFAULT_RATE_LIMIT = 5000;
 export type CliCommand =
   | CoordinatorArgs
   | PeerArgs
+  | DoctorArgs
   | { command: "help"; text: string }
   | { command: "version"; text: string }
   | { command: "usage-error"; message: string };
@@ -66,21 +84,28 @@ export type CliCommand =
 export const MAIN_HELP = `peerchat ${VERSION} — peer-to-peer chat for a LAN
 
 Usage:
+  peerchat                                  on a terminal: asks your name, finds the coordinator, chats
   peerchat coordinator [--host 0.0.0.0] [--port 8888] [--tcp-port 0] [--json] [--trace]
-  peerchat peer --name NAME --coordinator HOST[:PORT] [--host ADDR] [--port 0] [--json] [--trace]
-                [--data DIR]
+  peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [--host ADDR] [--port 0] [--json]
+                [--trace] [--data DIR]
+  peerchat doctor [--coordinator HOST[:PORT]] [--peer NAME] [--json]
   peerchat --help | --version
 
 A coordinator knows who is online and where; peers chat with each other
-directly. Start one coordinator on the LAN, then a peer per person.
+directly. Start one coordinator on the LAN, then a peer per person: peers
+find the coordinator by themselves (UDP broadcast to port ${DISCOVERY_PORT}).
+When something does not connect, "peerchat doctor" says why.
 
-Run "peerchat coordinator --help" or "peerchat peer --help" for details.`;
+Run "peerchat coordinator --help", "peerchat peer --help" or
+"peerchat doctor --help" for details.`;
 
 /** Help for `peerchat coordinator`. */
 export const COORDINATOR_HELP = `Usage: peerchat coordinator [options]
 
 Keeps the list of who is online and tells every peer when someone joins or
-leaves. Chat never passes through it.
+leaves. Chat never passes through it. If UDP 8888 is taken (another
+coordinator on this machine) and --port is not given, it picks a free port
+and says which; peers find it either way.
 
 Options:
   --host ADDR      address to listen on (default 0.0.0.0: every interface)
@@ -91,18 +116,26 @@ Options:
                    (default ${DEFAULT_PEER_TIMEOUT_S}; seed clients never time out)
   --rate-limit N   datagrams per second taken from one IP address (default ${DEFAULT_RATE_LIMIT});
                    the rest are dropped so one flooder cannot stop others
+  --discovery-port N
+                   UDP port to answer peers' discovery broadcasts on (default ${DISCOVERY_PORT};
+                   several coordinators on one machine share it)
+  --no-discovery   do not answer discovery (peers must be given --coordinator)
   --json           one JSON object per line on stdout, for scripts
   --trace          print every datagram and TCP exchange to stderr
   -h, --help       this help`;
 
 /** Help for `peerchat peer`. */
-export const PEER_HELP = `Usage: peerchat peer --name NAME --coordinator HOST[:PORT] [options]
+export const PEER_HELP = `Usage: peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [options]
 
-Logs in to a coordinator, then chats with other peers directly.
+Logs in to a coordinator, then chats with other peers directly. Without
+--coordinator it finds one on the LAN (UDP broadcast); on a terminal it lets
+you pick when there are several, and offers to start one when there is none.
 
 Options:
   --name NAME            your name: 1-32 letters, digits, _ - . (asked for on a terminal)
-  --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}; asked for on a terminal)
+  --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}); found by
+                         discovery when left out
+  --discovery-port N     UDP port discovery broadcasts go to (default ${DISCOVERY_PORT})
   --host ADDR            address to bind this peer's UDP socket to (default 0.0.0.0)
   --port N               UDP port to chat on (default 0 = any free port)
   --data DIR             where history and unsent messages are kept
@@ -148,9 +181,31 @@ function portOption(value: string | undefined, flag: string, fallback: number): 
   return port.ok ? port.value : `${flag} must be a port number from 0 to 65535, not "${value}".`;
 }
 
-/** Parses `peerchat`'s arguments (without the program name). */
-export function parseCli(args: string[]): CliCommand {
+/** Help for `peerchat doctor`. */
+export const DOCTOR_HELP = `Usage: peerchat doctor [options]
+
+Checks what usually goes wrong and says what to do: this machine's network
+interfaces and broadcast addresses, whether the ports are free, whether a
+coordinator answers discovery, UDP and TCP to it separately (a firewall may
+pass one and not the other), and whether peers can be reached directly.
+Exit status 0 only when nothing failed.
+
+Options:
+  --coordinator H[:P]    check this coordinator (default: the one discovery finds)
+  --host ADDR            the address peers on this machine would use (default 0.0.0.0)
+  --peer NAME            probe only this user
+  --discovery-port N     UDP port for discovery (default ${DISCOVERY_PORT})
+  --json                 one JSON object per check on stdout
+  -h, --help             this help`;
+
+/**
+ * Parses `peerchat`'s arguments (without the program name). With no
+ * arguments, `interactive` (stdin is a terminal) means the guided peer;
+ * otherwise the help.
+ */
+export function parseCli(args: string[], interactive = false): CliCommand {
   const [first, ...rest] = args;
+  if (first === undefined && interactive) return parsePeer([]);
   if (first === undefined || first === "-h" || first === "--help" || first === "help") {
     return { command: "help", text: MAIN_HELP };
   }
@@ -159,20 +214,21 @@ export function parseCli(args: string[]): CliCommand {
   }
   if (first === "coordinator") return parseCoordinator(rest);
   if (first === "peer") return parsePeer(rest);
+  if (first === "doctor") return parseDoctor(rest);
   return usageError(`Unknown command "${first}". Run peerchat --help to see the commands.`);
 }
 
 function parseFlags(
   args: string[],
   strings: string[],
+  booleans: string[] = ["json", "trace"],
 ): { values: Record<string, string | boolean | undefined> } | { error: string } {
   try {
     const { values, positionals } = parseArgs({
       args,
       options: {
         ...Object.fromEntries(strings.map((name) => [name, { type: "string" as const }])),
-        json: { type: "boolean" },
-        trace: { type: "boolean" },
+        ...Object.fromEntries(booleans.map((name) => [name, { type: "boolean" as const }])),
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -186,7 +242,11 @@ function parseFlags(
 }
 
 function parseCoordinator(args: string[]): CliCommand {
-  const parsed = parseFlags(args, ["host", "port", "tcp-port", "peer-timeout", "rate-limit"]);
+  const parsed = parseFlags(
+    args,
+    ["host", "port", "tcp-port", "peer-timeout", "rate-limit", "discovery-port"],
+    ["json", "trace", "no-discovery"],
+  );
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: COORDINATOR_HELP };
@@ -203,6 +263,14 @@ function parseCoordinator(args: string[]): CliCommand {
   if (typeof peerTimeoutMs === "string") return usageError(peerTimeoutMs);
   const rateText = values["rate-limit"] as string | undefined;
   const rateLimit = rateText === undefined ? DEFAULT_RATE_LIMIT : Number(rateText);
+  const discovery = portOption(
+    values["discovery-port"] as string | undefined,
+    "--discovery-port",
+    DISCOVERY_PORT,
+  );
+  if (typeof discovery === "string" || discovery === 0) {
+    return usageError("--discovery-port must be a port number from 1 to 65535.");
+  }
   if (!/^\d+$/.test(rateText ?? "0") || rateLimit < 1) {
     return usageError(
       `--rate-limit must be a whole number of datagrams per second, not "${rateText}".`,
@@ -217,6 +285,8 @@ function parseCoordinator(args: string[]): CliCommand {
     trace: values.trace === true,
     peerTimeoutMs,
     rateLimit,
+    portGiven: values.port !== undefined,
+    discoveryPort: values["no-discovery"] ? null : discovery,
   };
 }
 
@@ -229,6 +299,7 @@ function parsePeer(args: string[]): CliCommand {
     "data",
     "keepalive",
     "expire",
+    "discovery-port",
   ]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat peer --help.`);
   const { values } = parsed;
@@ -251,6 +322,14 @@ function parsePeer(args: string[]): CliCommand {
   if (typeof expireMs === "string") return usageError(expireMs);
   const data = values.data as string | undefined;
   if (data === "") return usageError("--data needs a directory.");
+  const discoveryPort = portOption(
+    values["discovery-port"] as string | undefined,
+    "--discovery-port",
+    DISCOVERY_PORT,
+  );
+  if (typeof discoveryPort === "string" || discoveryPort === 0) {
+    return usageError("--discovery-port must be a port number from 1 to 65535.");
+  }
   return {
     command: "peer",
     name: values.name as string | undefined,
@@ -262,6 +341,35 @@ function parsePeer(args: string[]): CliCommand {
     data,
     keepaliveMs,
     expireMs,
+    discoveryPort,
+  };
+}
+
+function parseDoctor(args: string[]): CliCommand {
+  const parsed = parseFlags(args, ["coordinator", "host", "peer", "discovery-port"], ["json"]);
+  if ("error" in parsed) return usageError(`${parsed.error} See peerchat doctor --help.`);
+  const { values } = parsed;
+  if (values.help) return { command: "help", text: DOCTOR_HELP };
+  const coordinator = values.coordinator as string | undefined;
+  if (coordinator !== undefined) {
+    const target = parseHostPort(coordinator);
+    if ("error" in target) return usageError(target.error);
+  }
+  const discoveryPort = portOption(
+    values["discovery-port"] as string | undefined,
+    "--discovery-port",
+    DISCOVERY_PORT,
+  );
+  if (typeof discoveryPort === "string" || discoveryPort === 0) {
+    return usageError("--discovery-port must be a port number from 1 to 65535.");
+  }
+  return {
+    command: "doctor",
+    coordinator,
+    host: (values.host as string | undefined) ?? "0.0.0.0",
+    peer: values.peer as string | undefined,
+    discoveryPort,
+    json: values.json === true,
   };
 }
 

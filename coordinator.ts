@@ -199,6 +199,8 @@ export class Coordinator {
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
   #discovery?: UdpSocket;
   #label = "";
+  /** This machine's first LAN address, when listening on every interface. */
+  #lanAddress?: string;
   readonly #tcp: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #options: CoordinatorOptions;
   readonly #peerTimeoutMs: number;
@@ -273,8 +275,22 @@ export class Coordinator {
       udp: formatEndpoint(coordinator.udpAddress),
       tcp: formatEndpoint(coordinator.tcpAddress),
     });
+    if (host === "0.0.0.0") {
+      coordinator.#lanAddress = localInterfaces()
+        .find((i) => i.family === "IPv4" && !i.address.startsWith("127."))?.address;
+    }
     coordinator.#startDiscovery(host);
     return coordinator;
+  }
+
+  /**
+   * The address others can reach a peer at that named 0.0.0.0: the source
+   * address — except that a peer on this machine talking over loopback is
+   * reachable from the LAN at this machine's LAN address (when the
+   * coordinator listens on every interface and has one).
+   */
+  #reachableHost(source: string): string {
+    return source.startsWith("127.") && this.#lanAddress ? this.#lanAddress : source;
   }
 
   #startDiscovery(host: string): void {
@@ -429,7 +445,7 @@ export class Coordinator {
   #onLogin(login: LoginMessage, encoding: TextEncoding, from: Endpoint): void {
     // A peer bound to every interface names 0.0.0.0: it means "the address you see me at".
     const endpoint = isUnspecified(login.endpoint.host)
-      ? { host: from.host, port: login.endpoint.port }
+      ? { host: this.#reachableHost(from.host), port: login.endpoint.port }
       : login.endpoint;
     const endpointText = formatEndpoint(endpoint);
     // The C# client speaks UTF-16LE; whatever else it says, it is a seed client.

@@ -129,9 +129,12 @@ export async function discoverCoordinators(
   socket.listen((bytes, from) => {
     const parsed = parseDatagram(bytes);
     if (!parsed.ok || parsed.value.type !== "coordinator" || parsed.value.nonce !== nonce) return;
-    const key = formatEndpoint(from);
-    if (found.has(key)) return;
+    // One coordinator answers once per broadcast address it hears on (loopback and LAN, say):
+    // the same label and ports mean the same coordinator; keep its LAN address.
     const { users, tcpPort, label } = parsed.value;
+    const key = `${label}|${from.port}|${tcpPort}`;
+    const known = found.get(key);
+    if (known && !(known.address.host.startsWith("127.") && !from.host.startsWith("127."))) return;
     found.set(key, { address: from, users, tcpPort, label });
     answered();
   });

@@ -223,7 +223,9 @@ Deno.test("--help, --version and usage errors", async () => {
     help.stdout,
     /peerchat coordinator \[--host 0\.0\.0\.0\] \[--port 8888\] \[--tcp-port 0\] \[--json\]/,
   );
-  assert.match(help.stdout, /peerchat peer --name NAME --coordinator HOST\[:PORT\]/);
+  assert.match(help.stdout, /peerchat peer \[--name NAME\] \[--coordinator HOST\[:PORT\]\]/);
+  assert.match(help.stdout, /peerchat doctor/);
+  assert.match((await run("doctor", "--help")).stdout, /UDP and TCP to it separately/);
   assert.match((await run("peer", "--help")).stdout, /\/msg NAME TEXT/);
   assert.match((await run("coordinator", "--help")).stdout, /--tcp-port N/);
   assert.match((await run("--version")).stdout, /^peerchat \d+\.\d+\.\d+/);
@@ -296,5 +298,82 @@ Deno.test("kill -9 of the receiver mid-conversation: nothing lost, nothing shown
   } finally {
     for (const process of running.reverse()) await process.stop();
     await Deno.remove(bobData, { recursive: true });
+  }
+});
+
+/** A UDP port nobody uses right now, so this run's discovery hears only its own coordinators. */
+function freeUdpPort(): number {
+  const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return port;
+}
+
+Deno.test("without --coordinator a peer finds the one coordinator by discovery", async () => {
+  const discovery = String(freeUdpPort());
+  const { process: coordinator, udp } = await spawnCoordinator(["--discovery-port", discovery]);
+  let peer: PeerchatProcess | undefined;
+  try {
+    const dataDir = await Deno.makeTempDir({ prefix: "peerchat-disc-" });
+    peer = new PeerchatProcess([
+      "peer",
+      "--name",
+      "finder",
+      "--host",
+      "127.0.0.1",
+      "--json",
+      "--discovery-port",
+      discovery,
+      "--data",
+      dataDir,
+    ]);
+    peer.dataDir = dataDir;
+    const found = await peer.waitFor((e) => e.event === "discovered", "the discovery report");
+    assert.match(found.text, new RegExp(`^Found the coordinator 127\\.0\\.0\\.1:${udp.port} \\(`));
+    await peer.waitFor((e) => e.event === "ready", "finder to log in");
+    await coordinator.waitFor((e) => e.event === "join" && e.name === "finder", "the join");
+  } finally {
+    await peer?.stop();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("without --coordinator: none or several answering is a clear error for a script", async () => {
+  const discovery = String(freeUdpPort());
+  const run = async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        new URL("./main.ts", import.meta.url).pathname,
+        "peer",
+        "--name",
+        "lost",
+        "--host",
+        "127.0.0.1",
+        "--discovery-port",
+        discovery,
+      ],
+      stdin: "null",
+    }).output();
+    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  };
+  const none = await run();
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /No coordinator answered on this LAN/);
+  const first = await spawnCoordinator(["--discovery-port", discovery]);
+  const second = await spawnCoordinator(["--discovery-port", discovery]);
+  try {
+    const several = await run();
+    assert.equal(several.code, 1);
+    assert.match(
+      several.stderr,
+      /Several coordinators answered: 127\.0\.0\.1:\d+ \(.*\); 127\.0\.0\.1:\d+ /,
+    );
+    assert.match(several.stderr, new RegExp(`:${first.udp.port} `));
+    assert.match(several.stderr, new RegExp(`:${second.udp.port} `));
+  } finally {
+    await first.process.stop();
+    await second.process.stop();
   }
 });

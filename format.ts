@@ -118,6 +118,7 @@ export function formatCoordinatorEvent(
     case "reject":
       return `${stamp} ${paint("red", "!")} refused a login from ${event.from}: ${event.reason}`;
     case "dropped":
+    case "warning":
       return undefined;
   }
 }

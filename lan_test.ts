@@ -249,3 +249,45 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs: numb
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+Deno.test({
+  name: "LAN lab: discovery by real broadcast — one coordinator is found, two are listed",
+  ignore: !availability.ok && !inCI,
+  async fn() {
+    if (!availability.ok) throw new Error(`The LAN lab cannot run here: ${availability.reason}`);
+    const lab = await createLab({ hosts: ["coord1", "coord2", "student"] });
+    const processes: PeerchatProcess[] = [];
+    const peerArgs = async (name: string) => {
+      const dataDir = await Deno.makeTempDir({ prefix: `peerchat-lan-${name}-` });
+      return { dataDir, args: ["peer", "--json", "--name", name, "--data", dataDir] };
+    };
+    try {
+      const first = spawnIn(lab, "coord1", ["coordinator", "--json"]);
+      processes.push(first);
+      await first.waitFor((e) => e.event === "listening", "the first coordinator", 20_000);
+
+      const one = await peerArgs("finder");
+      const finder = spawnIn(lab, "student", one.args, one.dataDir);
+      processes.push(finder);
+      const found = await finder.waitFor((e) => e.event === "discovered", "discovery", 20_000);
+      assert.match(found.text, new RegExp(`Found the coordinator ${lab.hosts.coord1.ip}:8888 `));
+      await finder.waitFor((e) => e.event === "ready", "the finder to log in", 20_000);
+
+      const second = spawnIn(lab, "coord2", ["coordinator", "--json"]);
+      processes.push(second);
+      await second.waitFor((e) => e.event === "listening", "the second coordinator", 20_000);
+      const two = await peerArgs("undecided");
+      const undecided = spawnIn(lab, "student", two.args, two.dataDir);
+      processes.push(undecided);
+      const status = await undecided.exited();
+      assert.equal(status.code, 1);
+      const error = undecided.events.find((e) => e.event === "error")?.message ?? "";
+      assert.match(error, /^Several coordinators answered: /);
+      assert.match(error, new RegExp(`${lab.hosts.coord1.ip}:8888 \\(`));
+      assert.match(error, new RegExp(`${lab.hosts.coord2.ip}:8888 \\(`));
+    } finally {
+      for (const process of processes) await process.stop();
+      await lab.close();
+    }
+  },
+});

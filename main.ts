@@ -11,11 +11,12 @@
 
 import { parseCli } from "./cli.ts";
 import { runCoordinator } from "./run_coordinator.ts";
+import { runDoctor } from "./run_doctor.ts";
 import { runPeer } from "./run_peer.ts";
 
 /** Runs peerchat with the given arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const command = parseCli(args);
+  const command = parseCli(args, Deno.stdin.isTerminal());
   switch (command.command) {
     case "help":
     case "version":
@@ -28,6 +29,8 @@ export async function main(args: string[]): Promise<number> {
       return await runCoordinator(command);
     case "peer":
       return await runPeer(command);
+    case "doctor":
+      return await runDoctor(command);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 
 import type { CoordinatorArgs } from "./cli.ts";
-import { Coordinator, type CoordinatorEvent } from "./coordinator.ts";
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
 import { formatCoordinatorEvent, painter, wantsColor } from "./format.ts";
 import { formatTrace } from "./trace.ts";
 import { writeJsonLine } from "./output.ts";
@@ -22,6 +22,19 @@ export function lanAddresses(): string[] {
   }
 }
 
+/**
+ * Starts a coordinator; when its UDP port is taken and the port was not asked
+ * for explicitly, starts it on a free port instead (peers find it by discovery).
+ */
+export function startWithFallback(options: CoordinatorOptions, portGiven: boolean): Coordinator {
+  try {
+    return Coordinator.start(options);
+  } catch (error) {
+    if (portGiven || !(error instanceof Deno.errors.AddrInUse)) throw error;
+    return Coordinator.start({ ...options, port: 0 });
+  }
+}
+
 /** Runs the coordinator until SIGINT or SIGTERM; returns the exit code. */
 export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
   const paint = painter(wantsColor(Deno.stdout.isTerminal(), (n) => Deno.env.get(n)));
@@ -31,20 +44,25 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       if (event.event !== "dropped") writeJsonLine(event);
       return;
     }
+    if (event.event === "warning") {
+      console.error(paint("yellow", event.message));
+      return;
+    }
     const line = formatCoordinatorEvent(event, paint);
     if (line) console.log(line);
   };
   let coordinator: Coordinator;
   try {
-    coordinator = Coordinator.start({
+    coordinator = startWithFallback({
       host: args.host,
       port: args.port,
       tcpPort: args.tcpPort,
-      peerTimeoutMs: args.peerTimeoutMs,
-      rateLimit: args.rateLimit,
       onEvent,
       trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
-    });
+      peerTimeoutMs: args.peerTimeoutMs,
+      rateLimit: args.rateLimit,
+      discoveryPort: args.discoveryPort,
+    }, args.portGiven);
   } catch (error) {
     console.error(bindErrorMessage(error, args));
     return 1;
@@ -87,11 +105,26 @@ function printBanner(
   const port = udp.port === 8888 ? "" : `:${udp.port}`;
   console.log(paint("bold", "peerchat coordinator is running."));
   console.log(`  logins: UDP ${args.host}:${udp.port}   online list: TCP ${args.host}:${tcp.port}`);
+  if (udp.port !== args.port) {
+    console.log(
+      paint(
+        "yellow",
+        `  UDP ${args.port} was taken (another coordinator?), so this one uses ${udp.port}.`,
+      ),
+    );
+  }
+  if (args.discoveryPort !== null) {
+    console.log(
+      `  Peers on this LAN find it by themselves (discovery on UDP ${args.discoveryPort}): just run ${
+        paint("cyan", "peerchat")
+      }`,
+    );
+  }
   if (addresses.length === 0) {
     console.log("  This machine has no LAN address; only peers on this machine can reach it:");
     console.log(`    peerchat peer --coordinator 127.0.0.1${port}`);
   } else {
-    console.log("  Students connect with:");
+    console.log("  Or connect with:");
     for (const address of addresses) {
       console.log(`    ${paint("cyan", `peerchat peer --coordinator ${address}${port}`)}`);
     }

@@ -8,6 +8,8 @@
 
 import { ChatScreen } from "./chat_screen.ts";
 import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
+import type { Coordinator } from "./coordinator.ts";
+import { findCoordinator } from "./find_coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "./commands.ts";
 import { prompts } from "./deps.ts";
 import {
@@ -20,8 +22,9 @@ import {
 import { defaultDataDir, Journal } from "./journal.ts";
 import { readLines, writeJsonLine } from "./output.ts";
 import { LoginError, Peer, type PeerEvent } from "./peer.ts";
-import { checkName, formatEndpoint } from "./protocol.ts";
+import { checkName, type Endpoint, formatEndpoint } from "./protocol.ts";
 import { formatTrace } from "./trace.ts";
+import type { TraceEntry } from "./udp.ts";
 
 /** How long `/quit` and end of input wait for unacknowledged messages. */
 const SETTLE_MS = 15_000;
@@ -138,34 +141,14 @@ export function completeInput(
   };
 }
 
-async function askMissing(args: PeerArgs): Promise<{ name: string; coordinator: string } | number> {
-  let name = args.name;
-  let coordinator = args.coordinator;
-  if (name === undefined || coordinator === undefined) {
-    prompts.intro("peerchat");
-  }
-  if (name === undefined) {
-    const answer = await prompts.text({
-      message: "Your name",
-      placeholder: "letters, digits, _ - .",
-      validate: (value) => checkName((value ?? "").trim()),
-    });
-    if (prompts.isCancel(answer)) return 130;
-    name = answer.trim();
-  }
-  if (coordinator === undefined) {
-    const answer = await prompts.text({
-      message: "Coordinator address (ask your teacher)",
-      placeholder: "192.168.1.5:8888",
-      validate: (value) => {
-        const parsed = parseHostPort(value ?? "");
-        return "error" in parsed ? parsed.error : undefined;
-      },
-    });
-    if (prompts.isCancel(answer)) return 130;
-    coordinator = answer.trim();
-  }
-  return { name, coordinator };
+async function askName(): Promise<string | number> {
+  prompts.intro("peerchat");
+  const answer = await prompts.text({
+    message: "Your name",
+    placeholder: "letters, digits, _ - .",
+    validate: (value) => checkName((value ?? "").trim()),
+  });
+  return prompts.isCancel(answer) ? 130 : answer.trim();
 }
 
 function lineSink(paint: Painter, print: (line: string) => void, onMessage?: () => void): Sink {
@@ -201,28 +184,47 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     else console.error(paint("red", message));
   };
 
-  if (!interactive && (args.name === undefined || args.coordinator === undefined)) {
+  if (!interactive && args.name === undefined) {
     complain(
-      `Missing ${
-        args.name === undefined ? "--name" : "--coordinator"
-      }: run peerchat peer --name NAME --coordinator HOST[:PORT] (or run it on a terminal to be asked).`,
+      "Missing --name: run peerchat peer --name NAME (or run it on a terminal to be asked).",
     );
     return 2;
   }
-  const answers = interactive ? await askMissing(args) : {
-    name: args.name!,
-    coordinator: args.coordinator!,
-  };
-  if (typeof answers === "number") return answers;
-  const nameProblem = checkName(answers.name);
+  const name = args.name ?? await askName();
+  if (typeof name === "number") return name;
+  const nameProblem = checkName(name);
   if (nameProblem) {
     complain(`${nameProblem} Choose another --name.`);
     return 2;
   }
-  const target = parseHostPort(answers.coordinator);
-  if ("error" in target) {
-    complain(target.error);
-    return 2;
+
+  const trace = args.trace
+    ? (entry: TraceEntry) => console.error(formatTrace(entry, tracePaint))
+    : undefined;
+  let target: Endpoint;
+  let started: Coordinator | undefined;
+  if (args.coordinator !== undefined) {
+    const parsed = parseHostPort(args.coordinator);
+    if ("error" in parsed) {
+      complain(parsed.error);
+      return 2;
+    }
+    target = parsed;
+  } else {
+    const chosen = await findCoordinator({
+      interactive,
+      bindHost: args.host,
+      discoveryPort: args.discoveryPort,
+      trace,
+      say: (text) => args.json ? writeJsonLine({ event: "discovered", text }) : console.log(text),
+    });
+    if (chosen === "cancelled") return 130;
+    if ("error" in chosen) {
+      complain(chosen.error);
+      return 1;
+    }
+    target = chosen.address;
+    started = chosen.started;
   }
 
   let screen: ChatScreen | undefined;
@@ -231,9 +233,10 @@ export async function runPeer(args: PeerArgs): Promise<number> {
 
   let journal: Journal;
   try {
-    const dir = args.data ?? defaultDataDir(answers.name, env, Deno.build.os);
+    const dir = args.data ?? defaultDataDir(name, env, Deno.build.os);
     journal = Journal.open(dir);
   } catch (error) {
+    await started?.close();
     complain((error as Error).message);
     return 1;
   }
@@ -243,12 +246,12 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     const host = await resolveHost(target.host);
     if (interactive) console.log(paint("dim", `Logging in to ${host}:${target.port}…`));
     peer = await Peer.start({
-      name: answers.name,
+      name,
       coordinator: { host, port: target.port },
       host: args.host,
       port: args.port,
       onEvent: (event) => sink.event(event),
-      trace: args.trace ? (entry) => console.error(formatTrace(entry, tracePaint)) : undefined,
+      trace,
       journal,
       keepaliveMs: args.keepaliveMs,
       expireMs: args.expireMs,
@@ -257,6 +260,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     });
   } catch (error) {
     journal.close();
+    await started?.close();
     complain(error instanceof LoginError ? error.message : bindErrorMessage(error, args));
     return 1;
   }
@@ -278,6 +282,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       }
       await peer.close();
       journal.close();
+      await started?.close();
       screen?.close();
     })();
   const onSignal = () => leave(false).then(() => Deno.exit(0));

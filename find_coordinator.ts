@@ -1,0 +1,135 @@
+/**
+ * Choosing the coordinator when none was named: discover, then use the one
+ * that answered, let the user pick among several, or — on a terminal, when
+ * none answered — offer to start one on this machine.
+ *
+ * @module
+ */
+
+import { DEFAULT_COORDINATOR_PORT, parseHostPort } from "./cli.ts";
+import type { Coordinator } from "./coordinator.ts";
+import { prompts } from "./deps.ts";
+import { describeCoordinator, discoverCoordinators, type FoundCoordinator } from "./discovery.ts";
+import { startWithFallback } from "./run_coordinator.ts";
+import { type Endpoint, formatEndpoint } from "./protocol.ts";
+import type { TraceSink } from "./udp.ts";
+
+/** What to do with the discovery results. Pure, for tests. */
+export type Decision =
+  | { kind: "use"; coordinator: FoundCoordinator }
+  | { kind: "choose"; coordinators: FoundCoordinator[] }
+  | { kind: "none" }
+  | { kind: "error"; message: string };
+
+/** Decides from what discovery found, and whether a person can be asked. */
+export function decide(found: FoundCoordinator[], interactive: boolean, port: number): Decision {
+  if (found.length === 1) return { kind: "use", coordinator: found[0] };
+  if (found.length > 1) {
+    if (interactive) return { kind: "choose", coordinators: found };
+    return {
+      kind: "error",
+      message: `Several coordinators answered: ${
+        found.map(describeCoordinator).join("; ")
+      }. Choose one with --coordinator HOST[:PORT].`,
+    };
+  }
+  if (interactive) return { kind: "none" };
+  return {
+    kind: "error",
+    message:
+      `No coordinator answered on this LAN (discovery broadcast to UDP port ${port}). Start one with "peerchat coordinator", or name it with --coordinator HOST[:PORT]; "peerchat doctor" checks the network.`,
+  };
+}
+
+/** The chosen coordinator, and the one this process started, if it did. */
+export interface Chosen {
+  address: Endpoint;
+  started?: Coordinator;
+}
+
+/** Options for {@linkcode findCoordinator}. */
+export interface FindOptions {
+  interactive: boolean;
+  bindHost: string;
+  discoveryPort: number;
+  trace?: TraceSink;
+  /** Tells the user something (non-interactive, human mode). */
+  say: (text: string) => void;
+}
+
+/** Discovers and decides; returns the coordinator, or an error message, or `"cancelled"`. */
+export async function findCoordinator(
+  options: FindOptions,
+): Promise<Chosen | { error: string } | "cancelled"> {
+  const spinner = options.interactive ? prompts.spinner() : undefined;
+  spinner?.start("Looking for a coordinator on this LAN");
+  const found = await discoverCoordinators({
+    bindHost: options.bindHost,
+    port: options.discoveryPort,
+    trace: options.trace,
+  });
+  spinner?.stop(
+    found.length === 0
+      ? "No coordinator answered"
+      : `Found ${found.map(describeCoordinator).join(", ")}`,
+  );
+  const decision = decide(found, options.interactive, options.discoveryPort);
+  switch (decision.kind) {
+    case "use":
+      if (!options.interactive) {
+        options.say(`Found the coordinator ${describeCoordinator(decision.coordinator)}.`);
+      }
+      return { address: decision.coordinator.address };
+    case "error":
+      return { error: decision.message };
+    case "choose": {
+      const answer = await prompts.select({
+        message: "Several coordinators answered. Which one?",
+        options: decision.coordinators.map((c) => ({
+          value: formatEndpoint(c.address),
+          label: describeCoordinator(c),
+        })),
+      });
+      if (prompts.isCancel(answer)) return "cancelled";
+      return {
+        address: decision.coordinators.find((c) => formatEndpoint(c.address) === answer)!.address,
+      };
+    }
+    case "none":
+      return await offerToStart(options);
+  }
+}
+
+async function offerToStart(options: FindOptions): Promise<Chosen | "cancelled"> {
+  const start = await prompts.confirm({
+    message: "No coordinator answered on this LAN. Start one on this machine?",
+    initialValue: true,
+  });
+  if (prompts.isCancel(start)) return "cancelled";
+  if (start) {
+    const coordinator = startWithFallback({
+      host: "0.0.0.0",
+      port: DEFAULT_COORDINATOR_PORT,
+      discoveryPort: options.discoveryPort,
+    }, false);
+    prompts.log.success(
+      `Started a coordinator here on UDP ${coordinator.udpAddress.port}; others on the LAN find it by themselves. It stops when you quit.`,
+    );
+    return {
+      address: { host: "127.0.0.1", port: coordinator.udpAddress.port },
+      started: coordinator,
+    };
+  }
+  const typed = await prompts.text({
+    message: "Coordinator address (ask your teacher)",
+    placeholder: "192.168.1.5:8888",
+    validate: (value) => {
+      const parsed = parseHostPort(value ?? "");
+      return "error" in parsed ? parsed.error : undefined;
+    },
+  });
+  if (prompts.isCancel(typed)) return "cancelled";
+  const parsed = parseHostPort(typed.trim());
+  if ("error" in parsed) return "cancelled";
+  return { address: { host: parsed.host, port: parsed.port } };
+}
