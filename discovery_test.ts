@@ -98,7 +98,10 @@ Deno.test("a coordinator without discovery is not found; a unicast discover is a
       [],
     );
     await asker.send("discover,abc", hidden.udpAddress);
-    assert.match((await asker.next()).text, new RegExp(`^coordinator,abc,0,${hidden.tcpAddress.port},`));
+    assert.match(
+      (await asker.next()).text,
+      new RegExp(`^coordinator,abc,0,${hidden.tcpAddress.port},`),
+    );
   } finally {
     await asker.close();
     await hidden.close();
