@@ -19,17 +19,34 @@
  * for await (const line of screen.lines()) screen.print(`me: ${line}`);
  * ```
  *
+ * @example Full screen (alternate screen buffer)
+ * ```ts
+ * using screen = new ChatScreen({
+ *   input: Deno.stdin.readable,
+ *   output: Deno.stdout,
+ *   prompt: "> ",
+ *   fullScreen: true,
+ *   columns: () => Deno.consoleSize().columns,
+ *   rows: () => Deno.consoleSize().rows,
+ *   setRaw: (raw) => Deno.stdin.setRaw(raw),
+ * });
+ * screen.setView(["header", "first message"]); // rows 1..N; the input stays on the last row
+ * ```
+ *
  * @module
  */
 
 import {
   applyKey,
   type Completer,
+  displayWidth,
   type EditorState,
   emptyEditor,
+  graphemes,
   type Key,
   KeyDecoder,
   renderInput,
+  stripAnsi,
 } from "./line_editor.ts";
 
 /** Where the screen writes: `Deno.stdout` or anything with the same `writeSync`. */
@@ -60,17 +77,58 @@ export interface ChatScreenOptions {
    * Defaults to `false`.
    */
   keepSubmitted?: boolean;
+  /**
+   * Full-screen mode: the screen switches to the terminal's alternate screen
+   * buffer, the input line sits on the last row, and the caller draws the
+   * rows above it with {@linkcode ChatScreen.setView}. `print` does not draw
+   * then (see {@linkcode ChatScreen.print}) and `keepSubmitted` is ignored.
+   * Defaults to `false`: lines are printed above the input, as in a shell.
+   */
+  fullScreen?: boolean;
+  /** The terminal height, used in full-screen mode; errors and missing values fall back to 24. */
+  rows?: () => number;
+  /**
+   * Called after ctrl-l has redrawn the whole screen in full-screen mode, so
+   * the caller can render its view again (for a new terminal size, say).
+   */
+  onRedraw?: () => void;
 }
 
 const DEFAULT_COLUMNS = 80;
+const DEFAULT_ROWS = 24;
+/** The most lines `print` keeps in full-screen mode, to write after {@linkcode ChatScreen.close}. */
+export const KEPT_PRINT_LINES = 500;
+const ALT_SCREEN_ON = "\x1b[?1049h";
+const ALT_SCREEN_OFF = "\x1b[?1049l";
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
+const HIDE_CURSOR = "\x1b[?25l";
+const SHOW_CURSOR = "\x1b[?25h";
 const PASTE_ON = "\x1b[?2004h";
 const PASTE_OFF = "\x1b[?2004l";
 const CLEAR_LINE = "\r\x1b[2K";
 
+/** Plain text cut to at most `columns` display columns (colour codes removed). */
+function fitWidth(text: string, columns: number): string {
+  let out = "";
+  let used = 0;
+  for (const cluster of graphemes(stripAnsi(text))) {
+    const width = displayWidth(cluster);
+    if (used + width > columns) break;
+    out += cluster;
+    used += width;
+  }
+  return out;
+}
+
+/** Moves the cursor to the start of `row` (counted from 1) and clears that row. */
+function rowStart(row: number): string {
+  return `\x1b[${row};1H\x1b[2K`;
+}
+
 /**
  * An interactive chat prompt on a terminal. Starting it switches the
- * terminal to raw mode and turns on bracketed paste; {@linkcode close}
- * undoes both.
+ * terminal to raw mode and turns on bracketed paste (and, in full-screen
+ * mode, the alternate screen); {@linkcode close} undoes all of them.
  */
 export class ChatScreen implements Disposable {
   #options: ChatScreenOptions;
@@ -86,6 +144,12 @@ export class ChatScreen implements Disposable {
   #ended = false;
   #closed = false;
   #error: unknown = undefined;
+  /** The lines drawn by the last `setView` (full-screen mode); `undefined` rows are stale. */
+  #view: (string | undefined)[] = [];
+  /** The terminal size when the view was last drawn, as `rows x columns`. */
+  #viewSize = "";
+  /** What `print` kept in full-screen mode, written after close. */
+  #kept: string[] = [];
 
   /** Switches to raw mode, enables bracketed paste, draws the prompt and starts reading keys. */
   constructor(options: ChatScreenOptions) {
@@ -99,7 +163,7 @@ export class ChatScreen implements Disposable {
       this.#reader.releaseLock();
       throw error;
     }
-    this.#write(PASTE_ON);
+    this.#write(PASTE_ON + (options.fullScreen ? ALT_SCREEN_ON + CLEAR_SCREEN : ""));
     this.#render();
     this.#run();
   }
@@ -109,10 +173,21 @@ export class ChatScreen implements Disposable {
     return [...this.#state.history];
   }
 
+  /** Whether the screen runs in full-screen mode (see {@linkcode ChatScreenOptions.fullScreen}). */
+  get fullScreen(): boolean {
+    return this.#options.fullScreen === true;
+  }
+
   /**
    * Prints text above the input line: the input line is cleared, the text
    * (which may hold colour codes and several lines) is written, and the
    * prompt and half-typed input are redrawn with the cursor where it was.
+   *
+   * In full-screen mode nothing is drawn (the screen would scroll): callers
+   * draw with {@linkcode setView}. The text is kept instead (the last
+   * {@linkcode KEPT_PRINT_LINES} lines) and written to the normal screen by
+   * {@linkcode close}, after leaving the alternate screen — the place for
+   * words that should outlive the chat, like "3 messages are kept".
    */
   print(text: string): void {
     const body = text.replace(/\r?\n/g, "\r\n") + "\r\n";
@@ -120,8 +195,43 @@ export class ChatScreen implements Disposable {
       this.#write(body);
       return;
     }
+    if (this.fullScreen) {
+      this.#kept.push(...text.split(/\r?\n/));
+      this.#kept.splice(0, Math.max(0, this.#kept.length - KEPT_PRINT_LINES));
+      return;
+    }
     this.#write(CLEAR_LINE + body);
     this.#render();
+  }
+
+  /**
+   * Full-screen mode: draws `lines` on rows 1 to N above the input line (at
+   * most `rows - 1` of them; rows without a line are cleared), then redraws
+   * the input line on the last row with the cursor in place. Only rows that
+   * differ from the previous call are rewritten, unless the terminal size
+   * changed or ctrl-l was pressed since, which redraw every row. Lines should
+   * fit the terminal width (see `renderView` in `chat_view.ts`).
+   *
+   * Does nothing after {@linkcode close}; throws when not in full-screen mode.
+   */
+  setView(lines: string[]): void {
+    if (!this.fullScreen) {
+      throw new Error("setView needs a full-screen ChatScreen (fullScreen: true); use print.");
+    }
+    if (this.#closed) return;
+    const rows = this.#rows();
+    const size = `${rows}x${this.#columns()}`;
+    if (size !== this.#viewSize) this.#view = [];
+    this.#viewSize = size;
+    let out = HIDE_CURSOR;
+    for (let row = 0; row < rows - 1; row++) {
+      const line = lines[row] ?? "";
+      if (this.#view[row] === line) continue;
+      out += rowStart(row + 1) + line.replace(/[\r\n]/g, " ");
+      this.#view[row] = line;
+    }
+    this.#view.length = rows - 1;
+    this.#write(out + this.#inputLine() + SHOW_CURSOR);
   }
 
   /** Changes the prompt and redraws the input line. */
@@ -165,14 +275,15 @@ export class ChatScreen implements Disposable {
 
   /**
    * Restores the terminal: turns bracketed paste and raw mode off, moves to a
-   * fresh line, releases the input stream and ends {@linkcode lines}. Safe to
-   * call more than once.
+   * fresh line (full-screen mode: leaves the alternate screen, shows the
+   * cursor and writes what {@linkcode print} kept), releases the input stream
+   * and ends {@linkcode lines}. Safe to call more than once.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      this.#write(PASTE_OFF + "\r\n");
+      this.#write(PASTE_OFF + (this.fullScreen ? this.#leaveFullScreen() : "\r\n"));
       this.#options.setRaw?.(false);
     } finally {
       this.#releaseInput();
@@ -183,6 +294,13 @@ export class ChatScreen implements Disposable {
   /** Same as {@linkcode close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** What leaves the alternate screen: the cursor shown again, then the kept lines. */
+  #leaveFullScreen(): string {
+    const kept = this.#kept.map((line) => line + "\r\n").join("");
+    this.#kept = [];
+    return SHOW_CURSOR + ALT_SCREEN_OFF + "\r" + kept;
   }
 
   /** Cancels the input stream (settling any pending read) and unlocks it. */
@@ -238,14 +356,30 @@ export class ChatScreen implements Disposable {
       case "complete":
         this.#showCandidates(result.candidates);
         break;
+      case "redraw":
+        this.#redraw();
+        break;
       default:
         this.#render();
     }
   }
 
+  /** Ctrl-l: in full-screen mode clears and redraws every row, then tells the caller. */
+  #redraw(): void {
+    if (!this.fullScreen) {
+      this.#render();
+      return;
+    }
+    const lines = this.#view.map((line) => line ?? "");
+    this.#view = [];
+    this.#write(CLEAR_SCREEN);
+    this.setView(lines);
+    this.#options.onRedraw?.();
+  }
+
   /** Leaves or clears the submitted line, queues it and draws a fresh prompt. */
   #submit(line: string): void {
-    this.#write(this.#options.keepSubmitted ? "\r\n" : CLEAR_LINE);
+    this.#write(this.#options.keepSubmitted && !this.fullScreen ? "\r\n" : CLEAR_LINE);
     this.#queue.push(line);
     this.#wake();
     this.#render();
@@ -260,13 +394,28 @@ export class ChatScreen implements Disposable {
     for (const handler of [...this.#interruptHandlers]) handler();
   }
 
-  /** After tab: lists several candidates above the input, or rings for none. */
+  /**
+   * After tab: lists several candidates above the input (full-screen mode:
+   * on the row above it, until the next `setView` redraws that row), or
+   * rings for none.
+   */
   #showCandidates(candidates: string[] | undefined): void {
     if (candidates && candidates.length > 1) {
-      this.print(candidates.join(" "));
+      if (this.fullScreen) this.#showAboveInput(candidates.join(" "));
+      else this.print(candidates.join(" "));
       return;
     }
     if (candidates && candidates.length === 0) this.bell();
+    this.#render();
+  }
+
+  /** Full-screen mode: writes one line on the row above the input, and marks that row stale. */
+  #showAboveInput(text: string): void {
+    const row = this.#rows() - 1;
+    if (row >= 1) {
+      this.#write(rowStart(row) + fitWidth(text, this.#columns()));
+      this.#view[row - 1] = undefined;
+    }
     this.#render();
   }
 
@@ -293,9 +442,25 @@ export class ChatScreen implements Disposable {
     }
   }
 
+  /** The terminal height, falling back to 24. */
+  #rows(): number {
+    try {
+      const rows = this.#options.rows?.() ?? DEFAULT_ROWS;
+      return Number.isFinite(rows) && rows > 0 ? Math.floor(rows) : DEFAULT_ROWS;
+    } catch {
+      return DEFAULT_ROWS;
+    }
+  }
+
   /** Redraws the prompt and input line. */
   #render(): void {
-    this.#write(renderInput(this.#state, this.#prompt, this.#columns()));
+    this.#write(this.#inputLine());
+  }
+
+  /** What draws the prompt and input line in place (on the last row, in full-screen mode). */
+  #inputLine(): string {
+    const home = this.fullScreen ? `\x1b[${this.#rows()};1H` : "";
+    return home + renderInput(this.#state, this.#prompt, this.#columns());
   }
 
   /** Writes all of `text`, looping over partial writes. */

@@ -4,18 +4,35 @@ import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
 
 // ---------------------------------------------------------------- virtual terminal
 
+/** Cells per row: a character, `null` for the right half of a wide one, `undefined` when blank. */
+type Cells = (string | null | undefined)[][];
+
 /**
  * Replays terminal output onto a grid of cells, the way a user would see it.
  * Supports printable text (wide characters take two cells), `\r`, `\n`
- * (line feed only), `\x1b[2K`, `\x1b[<n>G`, `\x1b[<n>C`, `\x1b[<n>D`; colour
- * codes and other CSI sequences are ignored, as is the bell.
+ * (line feed only), `\x1b[2K`, `\x1b[2J`, `\x1b[<n>G`, `\x1b[<n>C`,
+ * `\x1b[<n>D`, `\x1b[<row>;<col>H` and the alternate screen
+ * (`\x1b[?1049h` / `\x1b[?1049l`, which keep the main screen and its
+ * cursor); colour codes and other CSI sequences are ignored, as is the bell.
  */
 class VirtualScreen {
-  /** Cells per row: a character, `null` for the right half of a wide one, `undefined` when blank. */
-  rows: (string | null | undefined)[][] = [[]];
+  rows: Cells = [[]];
   row = 0;
   column = 0;
   bells = 0;
+  /** The main screen and its cursor while the alternate screen is shown. */
+  #main?: { rows: Cells; row: number; column: number };
+
+  /** Whether the alternate screen is shown. */
+  get alternate(): boolean {
+    return this.#main !== undefined;
+  }
+
+  /** The text of row `index` (from 0), trailing blanks trimmed. */
+  rowText(index: number): string {
+    return (this.rows[index] ?? []).map((cell) => cell === null ? "" : cell ?? " ").join("")
+      .trimEnd();
+  }
 
   /** Applies a chunk of output. */
   write(text: string): void {
@@ -51,9 +68,38 @@ class VirtualScreen {
   #csi(params: string, final: string): void {
     const n = Number(params || "1");
     if (final === "K" && params === "2") this.rows[this.row] = [];
+    else if (final === "J" && params === "2") this.#clear();
+    else if (final === "H") this.#moveTo(params);
+    else if (params === "?1049" && (final === "h" || final === "l")) this.#switch(final === "h");
     else if (final === "G") this.column = n - 1;
     else if (final === "C") this.column += n;
     else if (final === "D") this.column = Math.max(0, this.column - n);
+  }
+
+  /** Blanks every row; the cursor stays. */
+  #clear(): void {
+    this.rows = Array.from({ length: this.row + 1 }, () => []);
+  }
+
+  /** `\x1b[row;colH`: moves the cursor, both counted from 1 (missing means 1). */
+  #moveTo(params: string): void {
+    const [row, column] = params.split(";").map((part) => Number(part || "1"));
+    this.row = (row || 1) - 1;
+    this.column = (column || 1) - 1;
+    while (this.rows.length <= this.row) this.rows.push([]);
+  }
+
+  /** Enters (a fresh, blank) or leaves the alternate screen. */
+  #switch(enter: boolean): void {
+    if (enter && !this.#main) {
+      this.#main = { rows: this.rows, row: this.row, column: this.column };
+      this.rows = [[]];
+      this.row = 0;
+      this.column = 0;
+    } else if (!enter && this.#main) {
+      ({ rows: this.rows, row: this.row, column: this.column } = this.#main);
+      this.#main = undefined;
+    }
   }
 
   #char(char: string): void {
@@ -404,5 +450,152 @@ Deno.test("ChatScreen scrolls long input within a narrow terminal", async () => 
   assert.ok(line.length <= 11, `no wrap: ${JSON.stringify(line)}`);
   assert.ok(line.endsWith("xyz"));
   assert.equal(h.terminal.row, 0);
+  h.screen.close();
+});
+
+// ---------------------------------------------------------------- full-screen mode
+
+/** The rows of a `height`-row terminal, as text. */
+function screenRows(terminal: VirtualScreen, height: number): string[] {
+  return Array.from({ length: height }, (_, i) => terminal.rowText(i));
+}
+
+/** The output written while `action` runs. */
+function outputOf(h: Harness, action: () => void): string {
+  const before = h.output().length;
+  action();
+  return h.output().slice(before);
+}
+
+Deno.test("ChatScreen full-screen mode enters the alternate screen with the input on the last row", () => {
+  const h = harness({ fullScreen: true, rows: () => 6 });
+  assert.ok(h.output().startsWith("\x1b[?2004h\x1b[?1049h"), "paste, then the alternate screen");
+  assert.ok(h.output().includes("\x1b[2J"), "the alternate screen is cleared");
+  assert.equal(h.terminal.alternate, true);
+  assert.equal(h.terminal.row, 5);
+  assert.equal(h.terminal.rowText(5), ">");
+  assert.equal(h.terminal.column, 2);
+  assert.equal(h.screen.fullScreen, true);
+  h.screen.close();
+});
+
+Deno.test("ChatScreen setView draws rows and keeps the half-typed input on the last row", async () => {
+  const h = harness({ fullScreen: true, rows: () => 6 });
+  h.send("half typed\x1b[D\x1b[D");
+  await settle();
+  h.screen.setView(["header", "bob: 你好", "\x1b[32malice\x1b[0m: hi"]);
+  assert.deepEqual(screenRows(h.terminal, 6), [
+    "header",
+    "bob: 你好",
+    "alice: hi",
+    "",
+    "",
+    "> half typed",
+  ]);
+  assert.equal(h.terminal.row, 5);
+  assert.equal(beforeCursor(h.terminal), "> half typ");
+  h.send("!\r");
+  const lines = h.screen.lines();
+  assert.deepEqual(await lines.next(), { value: "half typ!ed", done: false });
+  await settle();
+  assert.equal(h.terminal.rowText(5), ">");
+  assert.equal(h.terminal.rows.length, 6, "nothing scrolled below the last row");
+  h.screen.close();
+});
+
+Deno.test("ChatScreen setView rewrites only the rows that changed", () => {
+  const h = harness({ fullScreen: true, rows: () => 5 });
+  const first = outputOf(h, () => h.screen.setView(["head", "a", "b", "status"]));
+  for (const row of [1, 2, 3, 4]) assert.ok(first.includes(`\x1b[${row};1H\x1b[2K`), `row ${row}`);
+  const second = outputOf(h, () => h.screen.setView(["head", "A", "b", "status"]));
+  assert.ok(second.includes("\x1b[2;1H\x1b[2KA"), "the changed row is rewritten");
+  for (const row of [1, 3, 4]) {
+    assert.ok(!second.includes(`\x1b[${row};1H`), `unchanged row ${row} is left alone`);
+  }
+  assert.ok(second.includes("\x1b[5;1H"), "the input line is redrawn");
+  assert.deepEqual(screenRows(h.terminal, 5), ["head", "A", "b", "status", ">"]);
+  const third = outputOf(h, () => h.screen.setView(["head", "A"]));
+  assert.ok(third.includes("\x1b[3;1H\x1b[2K") && third.includes("\x1b[4;1H\x1b[2K"));
+  assert.deepEqual(screenRows(h.terminal, 5), ["head", "A", "", "", ">"]);
+  h.screen.close();
+});
+
+Deno.test("ChatScreen setView redraws every row after a size change or ctrl-l", async () => {
+  let rows = 4;
+  let redraws = 0;
+  const h = harness({ fullScreen: true, rows: () => rows, onRedraw: () => redraws++ });
+  h.screen.setView(["head", "a", "b"]);
+  rows = 5;
+  const resized = outputOf(h, () => h.screen.setView(["head", "a", "b", "c"]));
+  for (const row of [1, 2, 3, 4]) {
+    assert.ok(resized.includes(`\x1b[${row};1H\x1b[2K`), `row ${row}`);
+  }
+  assert.deepEqual(screenRows(h.terminal, 5), ["head", "a", "b", "c", ">"]);
+  h.send("x\x0c");
+  await settle();
+  const after = h.output();
+  const redraw = after.slice(after.lastIndexOf("\x1b[2J"));
+  for (const row of [1, 2, 3, 4]) assert.ok(redraw.includes(`\x1b[${row};1H\x1b[2K`), `row ${row}`);
+  assert.equal(redraws, 1);
+  assert.deepEqual(screenRows(h.terminal, 5), ["head", "a", "b", "c", "> x"]);
+  h.screen.close();
+});
+
+Deno.test("ChatScreen full-screen close leaves the alternate screen and restores the terminal", () => {
+  const h = harness({ fullScreen: true, rows: () => 5 });
+  h.screen.setView(["head", "message"]);
+  h.screen.print("kept for later\nsecond");
+  assert.equal(h.terminal.rowText(2), "", "print draws nothing in full-screen mode");
+  h.screen.close();
+  h.screen.close();
+  assert.deepEqual(h.raw, [true, false]);
+  assert.equal(h.terminal.alternate, false);
+  const output = h.output();
+  assert.equal(output.split("\x1b[?1049l").length - 1, 1, "the alternate screen is left once");
+  assert.ok(output.lastIndexOf("\x1b[?25h") > output.lastIndexOf("\x1b[?25l"), "cursor shown");
+  assert.ok(output.includes("\x1b[?2004l"));
+  assert.deepEqual(h.terminal.lines(), ["kept for later", "second"], "kept lines after leaving");
+  assert.deepEqual([h.terminal.row, h.terminal.column], [2, 0], "then a fresh line");
+  h.screen.setView(["ignored after close"]);
+  assert.ok(!h.output().includes("ignored"));
+});
+
+Deno.test("ChatScreen full-screen completion lists candidates on the row above the input", async () => {
+  const h = harness({
+    fullScreen: true,
+    rows: () => 4,
+    complete: (text, cursor) => ({ text, cursor, candidates: ["alice", "alan"] }),
+  });
+  h.screen.setView(["head", "pane", "status"]);
+  h.send("al\t");
+  await settle();
+  assert.deepEqual(screenRows(h.terminal, 4), ["head", "pane", "alice alan", "> al"]);
+  h.screen.setView(["head", "pane", "status"]);
+  assert.deepEqual(screenRows(h.terminal, 4), ["head", "pane", "status", "> al"]);
+  h.screen.close();
+});
+
+Deno.test("ChatScreen full-screen ignores keepSubmitted and falls back to 24 rows", async () => {
+  const h = harness({
+    fullScreen: true,
+    keepSubmitted: true,
+    rows: () => {
+      throw new Error("Not a terminal");
+    },
+  });
+  assert.equal(h.terminal.row, 23);
+  h.send("sent\r");
+  const lines = h.screen.lines();
+  assert.deepEqual(await lines.next(), { value: "sent", done: false });
+  await settle();
+  assert.equal(h.terminal.row, 23);
+  assert.equal(h.terminal.rowText(23), ">");
+  h.screen.close();
+});
+
+Deno.test("ChatScreen setView outside full-screen mode is an error", () => {
+  const h = harness();
+  assert.throws(() => h.screen.setView(["x"]), /full-screen/);
+  assert.ok(!h.output().includes("\x1b[?1049h"), "line mode never enters the alternate screen");
   h.screen.close();
 });

@@ -25,6 +25,7 @@ export const COMMANDS = ["/who", "/msg", "/history", "/giveup", "/help", "/quit"
 export const HELP = [
   "/who               who is online",
   "/msg NAME TEXT     send TEXT to NAME (later lines without a / go to NAME too)",
+  "/msg NAME          talk to NAME from now on (the screen shows that conversation)",
   "TEXT               send TEXT to the last person you wrote to",
   "/history NAME [N]  the last N messages with NAME (default 20)",
   "/giveup NAME       stop trying to deliver what NAME has not received",
@@ -54,12 +55,13 @@ export function parseCommand(line: string): Command {
       return { kind: "quit" };
     case "/msg":
     case "/m": {
-      const gap = rest.search(/\s/);
-      if (rest === "" || gap < 0) {
+      if (rest === "") {
         return { kind: "invalid", message: "Usage: /msg NAME TEXT — for example /msg bob hello" };
       }
-      const text = rest.slice(gap).trimStart();
-      return { kind: "msg", to: rest.slice(0, gap), text };
+      const gap = rest.search(/\s/);
+      // `/msg NAME` alone switches the conversation to NAME.
+      if (gap < 0) return { kind: "msg", to: rest, text: "" };
+      return { kind: "msg", to: rest.slice(0, gap), text: rest.slice(gap).trimStart() };
     }
     case "/history":
     case "/h": {

@@ -31,7 +31,8 @@ Deno.test("plain text and escaped slashes", () => {
 });
 
 Deno.test("bad commands get a one-line hint", () => {
-  for (const line of ["/msg", "/msg bob", "/frobnicate now"]) {
+  assert.deepEqual(parseCommand("/msg bob"), { kind: "msg", to: "bob", text: "" });
+  for (const line of ["/msg", "/frobnicate now"]) {
     const command = parseCommand(line);
     assert.equal(command.kind, "invalid", line);
     if (command.kind === "invalid") {

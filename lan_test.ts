@@ -13,6 +13,14 @@ import { cleanupStaleLabs, createLab, type Lab, labAvailable } from "./lab.ts";
 import { type JsonEvent, PeerchatProcess } from "./testing.ts";
 
 const availability = await labAvailable();
+if (availability.ok) {
+  // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["cache", new URL("./main.ts", import.meta.url).pathname],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
 const inCI = Boolean(Deno.env.get("CI"));
 if (!availability.ok && !inCI) {
   const bar = "!".repeat(72);

@@ -22,7 +22,8 @@ import {
 import { defaultDataDir, Journal } from "./journal.ts";
 import { readLines, writeJsonLine } from "./output.ts";
 import { LoginError, Peer, type PeerEvent } from "./peer.ts";
-import { checkName, type Endpoint, formatEndpoint } from "./protocol.ts";
+import { checkName, type Endpoint, formatEndpoint, PEERCHAT_FLAVOR } from "./protocol.ts";
+import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
 import { formatTrace } from "./trace.ts";
 import type { TraceEntry } from "./udp.ts";
 
@@ -95,6 +96,20 @@ export function handleLine(
     }
     case "msg":
     case "text": {
+      if (command.kind === "msg" && command.text === "") {
+        const user = peer.user(command.to);
+        const known = user || peer.history(command.to, 1).length > 0;
+        if (!known) {
+          sink.event({
+            event: "error",
+            message: `${command.to} is not online; /who lists who is.`,
+          });
+          return;
+        }
+        state.partner = user?.name ?? command.to;
+        sink.info("partner", `Now talking to ${state.partner}.`, { with: state.partner });
+        return;
+      }
       const to = command.kind === "msg" ? command.to : state.partner;
       if (!to) {
         sink.event({
@@ -151,13 +166,12 @@ async function askName(): Promise<string | number> {
   return prompts.isCancel(answer) ? 130 : answer.trim();
 }
 
-function lineSink(paint: Painter, print: (line: string) => void, onMessage?: () => void): Sink {
+function lineSink(paint: Painter, print: (line: string) => void): Sink {
   return {
     paint,
     event(event) {
       const line = formatPeerEvent(event, paint);
       if (line) print(line);
-      if (event.event === "message") onMessage?.();
     },
     info(_kind, text) {
       print(text);
@@ -228,8 +242,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
 
   let screen: ChatScreen | undefined;
-  const print = (line: string) => screen ? screen.print(line) : console.log(line);
-  const sink = args.json ? jsonSink : lineSink(paint, print, () => screen?.bell());
+  let peerRef: Peer | undefined;
+  const view = interactive
+    ? new ViewDriver(name, formatEndpoint(target), paint, () => screen, () => peerRef)
+    : undefined;
+  const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
 
   let journal: Journal;
   try {
@@ -265,6 +282,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     return 1;
   }
 
+  peerRef = peer;
+  view?.syncRoster();
   const state: SessionState = {};
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
@@ -273,17 +292,19 @@ export async function runPeer(args: PeerArgs): Promise<number> {
         sink.info("waiting", `Waiting for ${peer.inFlight} message(s) to be confirmed…`);
         await peer.settle(SETTLE_MS);
       }
-      if (peer.pending > 0) {
-        sink.info(
-          "kept",
-          `${peer.pending} undelivered message(s) are kept in ${journal.dir}; they go out when you next start peerchat and the recipient is online.`,
-          { count: peer.pending },
-        );
-      }
+      const kept = peer.pending > 0
+        ? `${peer.pending} undelivered message(s) are kept in ${journal.dir}; they go out when you next start peerchat and the recipient is online.`
+        : undefined;
       await peer.close();
       journal.close();
       await started?.close();
-      screen?.close();
+      if (screen) {
+        // The chat screen is gone with the alternate screen: say goodbye on the normal one.
+        screen.close();
+        console.log(kept ? `Logged out. ${kept}` : "Logged out.");
+      } else if (kept) {
+        sink.info("kept", kept, { count: peer.pending });
+      }
     })();
   const onSignal = () => leave(false).then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -296,11 +317,19 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       input: Deno.stdin.readable,
       output: Deno.stdout,
       prompt: promptFor(),
-      columns: () => Deno.consoleSize().columns,
+      fullScreen: true,
+      columns: () => terminalSize().columns,
+      rows: () => terminalSize().rows,
       setRaw: (raw) => Deno.stdin.setRaw(raw),
       complete: (text, cursor) => completeInput(text, cursor, peer.users().map((u) => u.name)),
     });
     screen.onInterrupt(() => leave(false).then(() => Deno.exit(0)));
+    view?.redraw();
+    try {
+      Deno.addSignalListener("SIGWINCH", () => view?.redraw());
+    } catch {
+      // No SIGWINCH on this platform: the size is read again at each redraw.
+    }
   }
   const lines = screen ? screen.lines() : readLines(Deno.stdin.readable);
   for await (const line of lines) {
@@ -308,11 +337,92 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       sink.event({ event: "error", message: line.message });
       continue;
     }
+    const before = state.partner;
     if (handleLine(line, state, peer, sink) === "quit") break;
+    if (state.partner !== before) view?.show({ event: "partner", name: state.partner });
     screen?.setPrompt(promptFor());
   }
   await leave(true);
   return 0;
+}
+
+/** The terminal's size; 80×24 when it cannot be read. */
+function terminalSize(): { columns: number; rows: number } {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return { columns: 80, rows: 24 };
+  }
+}
+
+/**
+ * Feeds everything that happens into the chat screen's view state and
+ * redraws it: peer events, command output, the partner, the roster.
+ */
+class ViewDriver {
+  #state: ViewState;
+  readonly #paint: Painter;
+  readonly #screen: () => ChatScreen | undefined;
+  readonly #peer: () => Peer | undefined;
+  readonly #coordinator: string;
+  /** The sink run_peer writes to. */
+  readonly sink: Sink;
+
+  constructor(
+    name: string,
+    coordinator: string,
+    paint: Painter,
+    screen: () => ChatScreen | undefined,
+    peer: () => Peer | undefined,
+  ) {
+    this.#state = emptyView(name, coordinator);
+    this.#paint = paint;
+    this.#screen = screen;
+    this.#peer = peer;
+    this.#coordinator = coordinator;
+    this.sink = {
+      paint,
+      event: (event) => this.#onEvent(event),
+      info: (_kind, text) => this.show({ event: "info", text }),
+    };
+  }
+
+  #onEvent(event: PeerEvent): void {
+    this.show(event);
+    if (event.event === "join" || event.event === "leave") this.syncRoster();
+    if (event.event === "status") {
+      this.show({
+        event: "coordinator",
+        address: this.#coordinator,
+        reachable: event.coordinator === "connected",
+      });
+    }
+    if (event.event === "message") this.#screen()?.bell();
+  }
+
+  /** Applies one input to the view and redraws. */
+  show(input: ViewInput): void {
+    this.#state = reduce(this.#state, input);
+    this.redraw();
+  }
+
+  /** Copies the peer's roster (with who is a seed client) into the view. */
+  syncRoster(): void {
+    const peer = this.#peer();
+    if (!peer) return;
+    this.show({
+      event: "roster",
+      users: peer.users().map((u) => ({ name: u.name, seed: u.flavor !== PEERCHAT_FLAVOR })),
+    });
+  }
+
+  /** Draws the view on the screen, if there is one yet. */
+  redraw(): void {
+    const screen = this.#screen();
+    if (!screen) return;
+    const { columns, rows } = terminalSize();
+    screen.setView(renderView(this.#state, columns, rows, this.#paint));
+  }
 }
 
 /** The session file in the data directory: lets a restarted peer take its name back at once. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the network lab (lab.ts, lab_test.ts) needs on a Debian
-# machine: iproute2 (ip, bridge) and nftables (nft). Idempotent: installs only
+# Installs what the network lab (lab.ts, lab_test.ts, lan_test.ts) and the
+# terminal tests (tmux_test.ts) need on a Debian machine: iproute2 (ip,
+# bridge), nftables (nft) and tmux. Idempotent: installs only
 # what is missing and runs `apt-get update` only when something is. Then checks
 # that a network namespace can be created. Run as root. Exits non-zero, loudly,
 # on any failure.
@@ -19,7 +20,7 @@ command -v apt-get >/dev/null || fail "apt-get not found: this script supports D
 
 # package:command pairs; a package counts as present when dpkg has it installed
 # and its command is on PATH (root's PATH includes /usr/sbin).
-PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft")
+PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
@@ -34,7 +35,7 @@ for pair in "${PAIRS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab-deps: iproute2 and nftables already installed; nothing to install"
+  echo "lab-deps: iproute2, nftables and tmux already installed; nothing to install"
 else
   echo "lab-deps: installing ${missing[*]} (running apt-get update first)"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,214 @@
+/**
+ * The interactive program on a real terminal: `peerchat` with no arguments,
+ * run in tmux, typed at with `send-keys`, read with `capture-pane`.
+ *
+ * A peer with no arguments broadcasts discovery on every interface, so these
+ * runs happen inside the LAN lab's network namespaces (tmux started in a
+ * host's namespace runs everything it starts there). Needs root, iproute2,
+ * nftables and tmux (`bash .ci/lab-deps.sh`); skipped loudly without them,
+ * but never under CI.
+ */
+
+import assert from "node:assert/strict";
+import { createLab, type Lab, labAvailable } from "./lab.ts";
+import { PeerchatProcess } from "./testing.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const lab = await labAvailable();
+const tmuxFound = (await new Deno.Command("sh", { args: ["-c", "command -v tmux"] }).output())
+  .success;
+const inCI = Boolean(Deno.env.get("CI"));
+const reason = !lab.ok ? lab.reason : !tmuxFound ? "tmux is not installed" : undefined;
+if (reason && !inCI) {
+  const bar = "!".repeat(72);
+  console.error(`${bar}\nTMUX TESTS SKIPPED: ${reason}\n${bar}`);
+}
+if (!reason) {
+  // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
+  await new Deno.Command(Deno.execPath(), { args: ["cache", MAIN], stdout: "null" }).output();
+}
+
+/** A tmux server of its own, started inside a lab host's namespace. */
+class Terminal {
+  readonly socket: string;
+
+  private constructor(socket: string) {
+    this.socket = socket;
+  }
+
+  /** Starts `command` in a `columns`×`rows` tmux session inside `host`. */
+  static async start(
+    lab: Lab,
+    host: string,
+    command: string,
+    columns = 90,
+    rows = 22,
+  ): Promise<Terminal> {
+    const socket = `/tmp/peerchat-tmux-${Deno.pid}-${host}.sock`;
+    const started = await lab.exec(host, [
+      "tmux",
+      "-S",
+      socket,
+      "new-session",
+      "-d",
+      "-s",
+      "chat",
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+      command,
+    ]);
+    if (started.code !== 0) throw new Error(`tmux did not start: ${started.stderr}`);
+    return new Terminal(socket);
+  }
+
+  #tmux(...args: string[]): Deno.CommandOutput {
+    return new Deno.Command("tmux", { args: ["-S", this.socket, ...args] }).outputSync();
+  }
+
+  /** Types keys (tmux key names, e.g. `Enter`, `C-u`, or literal text). */
+  keys(...keys: string[]): void {
+    this.#tmux("send-keys", "-t", "chat", ...keys);
+  }
+
+  /** The screen as text. */
+  screen(): string {
+    return new TextDecoder().decode(this.#tmux("capture-pane", "-p", "-t", "chat").stdout);
+  }
+
+  /** Waits until the screen shows `pattern`. */
+  async waitFor(pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.screen();
+      if (pattern.test(screen)) return screen;
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for ${what}; the screen shows:\n${screen}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Stops the tmux server and everything in it. */
+  close(): void {
+    this.#tmux("kill-server");
+    try {
+      Deno.removeSync(this.socket);
+    } catch { /* already gone */ }
+  }
+}
+
+function spawnIn(lab: Lab, host: string, args: string[]): PeerchatProcess {
+  return new PeerchatProcess(
+    args,
+    {},
+    (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
+  );
+}
+
+/** `peerchat` with no arguments, with its data in a fresh directory. */
+async function guided(): Promise<{ command: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-tmux-" });
+  return {
+    dir,
+    command:
+      `XDG_DATA_HOME=${dir} ${Deno.execPath()} run --allow-all ${MAIN}; echo "EXITED $?"; sleep 60`,
+  };
+}
+
+Deno.test({
+  name: "tmux: peerchat with no arguments — name, discovery, chat screen, marks, quit",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["coord", "student", "friend"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    try {
+      const coordinator = spawnIn(net, "coord", ["coordinator", "--json"]);
+      processes.push(coordinator);
+      await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 20_000);
+      const friendData = await Deno.makeTempDir({ prefix: "peerchat-tmux-bob-" });
+      const bob = spawnIn(net, "friend", ["peer", "--json", "--name", "bob", "--data", friendData]);
+      bob.dataDir = friendData;
+      processes.push(bob);
+      await bob.waitFor((e) => e.event === "ready", "bob", 20_000);
+
+      terminal = await Terminal.start(net, "student", run.command);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("alice", "Enter");
+      const screen = await terminal.waitFor(/Online \(1\)/, "the chat screen");
+      assert.match(screen, /peerchat · alice · coordinator \d+\.\d+\.\d+\.\d+:8888 ✓/);
+      assert.match(screen, /│ +bob/);
+
+      // A message arrives while the user has half a line typed: the line survives.
+      terminal.keys("half typ");
+      await bob.writeLine("/msg alice hi alice, 你好!");
+      let shown = await terminal.waitFor(/bob: hi alice, 你好!/, "bob's message");
+      assert.match(shown, /alice> half typ\s*$/m);
+      assert.match(shown, /bob +1/, "an unread mark beside bob");
+
+      // Tab completes the name; the sent message gets its delivered mark.
+      terminal.keys("C-u", "/msg b", "Tab", "hello bob", "Enter");
+      shown = await terminal.waitFor(/you: hello bob ✓/, "the delivered mark");
+      assert.match(shown, /alice → bob>\s*$/m);
+      await bob.waitFor((e) => e.event === "message" && e.text === "hello bob", "bob gets it");
+
+      terminal.keys("/quit", "Enter");
+      shown = await terminal.waitFor(/EXITED 0/, "a clean exit");
+      assert.match(shown, /Logged out\./);
+      await bob.waitFor((e) => e.event === "leave" && e.name === "alice", "alice's logout");
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "tmux: no coordinator on the LAN — the peer offers to start one, and others find it",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["teacher", "student"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    try {
+      terminal = await Terminal.start(net, "teacher", run.command);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("teacher", "Enter");
+      await terminal.waitFor(/Start one on this machine\?/, "the offer");
+      terminal.keys("Enter");
+      await terminal.waitFor(/Online \(0\)/, "the chat screen");
+
+      const studentData = await Deno.makeTempDir({ prefix: "peerchat-tmux-student-" });
+      const student = spawnIn(net, "student", [
+        "peer",
+        "--json",
+        "--name",
+        "kim",
+        "--data",
+        studentData,
+      ]);
+      student.dataDir = studentData;
+      processes.push(student);
+      const found = await student.waitFor((e) => e.event === "discovered", "discovery", 20_000);
+      assert.match(found.text, new RegExp(`${net.hosts.teacher.ip}:8888`));
+      const ready = await student.waitFor((e) => e.event === "ready", "kim", 20_000);
+      assert.deepEqual(ready.users.map((u: { name: string }) => u.name), ["teacher"]);
+      await terminal.waitFor(/Online \(1\)/, "kim on the teacher's screen");
+      await student.writeLine("/msg teacher is this the right room?");
+      await terminal.waitFor(/kim: is this the right room\?/, "kim's question");
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+    }
+  },
+});
