@@ -377,3 +377,29 @@ Deno.test("without --coordinator: none or several answering is a clear error for
     await second.process.stop();
   }
 });
+
+Deno.test("--trace shows the seed flow on stderr and leaves --json stdout clean", async () => {
+  const { process: coordinator, udp, tcpPort } = await spawnCoordinator();
+  let peer: PeerchatProcess | undefined;
+  try {
+    const started = await spawnPeer("tracer", udp, ["--trace"]);
+    peer = started.process;
+    await peer.closeStdin();
+    await peer.exited();
+    assert.equal(peer.events.some((e) => e.event === "not-json"), false, "stdout is only JSON");
+    const where = `127.0.0.1:${udp.port}`;
+    assert.match(
+      peer.stderr,
+      new RegExp(`-> UDP ${where} +login,tracer,127\\.0\\.0\\.1:\\d+,peerchat/1`),
+    );
+    assert.match(peer.stderr, new RegExp(`<- UDP ${where} +Accept,${tcpPort},`));
+    assert.match(
+      peer.stderr,
+      new RegExp(`<- TCP 127\\.0\\.0\\.1:${tcpPort} +tracer,127\\.0\\.0\\.1:\\d+,peerchat/1;end`),
+    );
+    assert.match(peer.stderr, /-> UDP .* logout,tracer,/);
+  } finally {
+    await peer?.stop();
+    await coordinator.stop();
+  }
+});

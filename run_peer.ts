@@ -242,9 +242,9 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
 
   let screen: ChatScreen | undefined;
-  let peerRef: Peer | undefined;
+  const live: { peer?: Peer } = {};
   const view = interactive
-    ? new ViewDriver(name, formatEndpoint(target), paint, () => screen, () => peerRef)
+    ? new ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer)
     : undefined;
   const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
 
@@ -282,7 +282,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     return 1;
   }
 
-  peerRef = peer;
+  live.peer = peer;
   view?.syncRoster();
   const state: SessionState = {};
   let leaving: Promise<void> | undefined;

@@ -212,3 +212,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tmux: two coordinators on the LAN — the newcomer picks one from a list",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["room1", "room2", "student"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    try {
+      for (const host of ["room1", "room2"]) {
+        const coordinator = spawnIn(net, host, ["coordinator", "--json"]);
+        processes.push(coordinator);
+        await coordinator.waitFor((e) => e.event === "listening", host, 20_000);
+      }
+      terminal = await Terminal.start(net, "student", run.command);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("kim", "Enter");
+      const list = await terminal.waitFor(/Several coordinators answered/, "the choice");
+      const [room1, room2] = [net.hosts.room1.ip, net.hosts.room2.ip];
+      assert.match(list, new RegExp(`${room1}:8888`));
+      assert.match(list, new RegExp(`${room2}:8888`));
+      // Pick the one that is not highlighted first.
+      const firstListed = list.indexOf(room1) < list.indexOf(room2) ? "room1" : "room2";
+      const chosen = firstListed === "room1" ? "room2" : "room1";
+      terminal.keys("Down", "Enter");
+      await terminal.waitFor(/Online \(0\)/, "the chat screen");
+      const index = chosen === "room1" ? 0 : 1;
+      await processes[index].waitFor(
+        (e) => e.event === "join" && e.name === "kim",
+        `kim to log in to ${chosen}`,
+      );
+      assert.equal(processes[1 - index].events.some((e) => e.event === "join"), false);
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+    }
+  },
+});
