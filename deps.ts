@@ -10,4 +10,11 @@
  */
 
 export { parseArgs, styleText } from "node:util";
-export * as prompts from "@clack/prompts";
+
+/**
+ * Interactive prompts, loaded on first use: scripts and `--json` runs never
+ * prompt, and should not pay for loading the prompt library at start-up.
+ */
+export function loadPrompts(): Promise<typeof import("@clack/prompts")> {
+  return import("@clack/prompts");
+}

@@ -8,7 +8,7 @@
 
 import { DEFAULT_COORDINATOR_PORT, parseHostPort } from "./cli.ts";
 import type { Coordinator } from "./coordinator.ts";
-import { prompts } from "./deps.ts";
+import { loadPrompts } from "./deps.ts";
 import { describeCoordinator, discoverCoordinators, type FoundCoordinator } from "./discovery.ts";
 import { startWithFallback } from "./run_coordinator.ts";
 import { type Endpoint, formatEndpoint } from "./protocol.ts";
@@ -61,7 +61,8 @@ export interface FindOptions {
 export async function findCoordinator(
   options: FindOptions,
 ): Promise<Chosen | { error: string } | "cancelled"> {
-  const spinner = options.interactive ? prompts.spinner() : undefined;
+  const prompts = options.interactive ? await loadPrompts() : undefined;
+  const spinner = prompts?.spinner();
   spinner?.start("Looking for a coordinator on this LAN");
   const found = await discoverCoordinators({
     bindHost: options.bindHost,
@@ -83,24 +84,28 @@ export async function findCoordinator(
     case "error":
       return { error: decision.message };
     case "choose": {
-      const answer = await prompts.select({
+      const ui = prompts ?? await loadPrompts();
+      const answer = await ui.select({
         message: "Several coordinators answered. Which one?",
         options: decision.coordinators.map((c) => ({
           value: formatEndpoint(c.address),
           label: describeCoordinator(c),
         })),
       });
-      if (prompts.isCancel(answer)) return "cancelled";
+      if (ui.isCancel(answer)) return "cancelled";
       return {
         address: decision.coordinators.find((c) => formatEndpoint(c.address) === answer)!.address,
       };
     }
     case "none":
-      return await offerToStart(options);
+      return await offerToStart(options, prompts ?? await loadPrompts());
   }
 }
 
-async function offerToStart(options: FindOptions): Promise<Chosen | "cancelled"> {
+async function offerToStart(
+  options: FindOptions,
+  prompts: Awaited<ReturnType<typeof loadPrompts>>,
+): Promise<Chosen | "cancelled"> {
   const start = await prompts.confirm({
     message: "No coordinator answered on this LAN. Start one on this machine?",
     initialValue: true,

@@ -321,10 +321,12 @@ export function parseKeys(input: string): Key[] {
   return new KeyDecoder().push(input, true);
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** Made on first use: creating a segmenter loads ICU data, which slows every start-up. */
+let segmenter: Intl.Segmenter | undefined;
 
 /** Splits text into grapheme clusters (what a user sees as one character). */
 export function graphemes(text: string): string[] {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   return Array.from(segmenter.segment(text), (part) => part.segment);
 }
 

@@ -10,9 +10,6 @@
  */
 
 import { parseCli } from "./cli.ts";
-import { runCoordinator } from "./run_coordinator.ts";
-import { runDoctor } from "./run_doctor.ts";
-import { runPeer } from "./run_peer.ts";
 
 /** Runs peerchat with the given arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -25,12 +22,13 @@ export async function main(args: string[]): Promise<number> {
     case "usage-error":
       console.error(command.message);
       return 2;
+    // Each subcommand loads only its own modules: start-up time matters to a chat client.
     case "coordinator":
-      return await runCoordinator(command);
+      return await (await import("./run_coordinator.ts")).runCoordinator(command);
     case "peer":
-      return await runPeer(command);
+      return await (await import("./run_peer.ts")).runPeer(command);
     case "doctor":
-      return await runDoctor(command);
+      return await (await import("./run_doctor.ts")).runDoctor(command);
   }
 }
 

@@ -11,7 +11,7 @@ import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { findCoordinator } from "./find_coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "./commands.ts";
-import { prompts } from "./deps.ts";
+import { loadPrompts } from "./deps.ts";
 import {
   formatHistoryEntry,
   formatPeerEvent,
@@ -157,6 +157,7 @@ export function completeInput(
 }
 
 async function askName(): Promise<string | number> {
+  const prompts = await loadPrompts();
   prompts.intro("peerchat");
   const answer = await prompts.text({
     message: "Your name",
