@@ -25,11 +25,11 @@ import {
   DISCOVERY_PORT,
   encodeBinaryWriterString,
   encodeMessage,
+  encodeRosterBatches,
   encodeText,
   type Endpoint,
   formatDigest,
   formatEndpoint,
-  formatList,
   isUnspecified,
   type LeaveReason,
   type ListEntry,
@@ -43,6 +43,7 @@ import {
   PEERCHAT_FLAVOR,
   type PingMessage,
   type ProtocolErrorCode,
+  type RosterChange,
   type TextEncoding,
   userHash,
   UTF16_FLAVOR,
@@ -132,7 +133,17 @@ interface OnlineUser {
   hash: number;
   /** `performance.now()` of the last valid datagram from this user. */
   lastSeen: number;
+  /** `NAME,IP:PORT;`, this user's entry in the seed list, encoded once. */
+  seedEntry: Uint8Array<ArrayBuffer>;
+  /** `NAME,IP:PORT,FLAVOUR;`, its entry in the extended list. */
+  extendedEntry: Uint8Array<ArrayBuffer>;
 }
+
+/** The end of every online list. */
+const END = new TextEncoder().encode("end");
+/** Shortest and longest wait before batched roster changes go out. */
+const MIN_BATCH_MS = 20;
+const MAX_BATCH_MS = 250;
 
 const TICKET_LIFETIME_MS = 30_000;
 /** How long a connection from an address holding a ticket may take to send it (TCP may resend it). */
@@ -196,6 +207,14 @@ class RateLimiter {
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
   readonly #udp: UdpSocket;
+  /** Seed clients (no session), who get each change at once as a seed notice. */
+  readonly #seedUsers = new Set<OnlineUser>();
+  /** Changes waiting for the next `roster` batch to peerchat peers. */
+  readonly #pendingChanges: RosterChange[] = [];
+  #flushTimer?: ReturnType<typeof setTimeout>;
+  /** The online lists as last built; cleared by every change. */
+  #seedList?: Uint8Array<ArrayBuffer>;
+  #extendedList?: Uint8Array<ArrayBuffer>;
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
   #discovery?: UdpSocket;
   #label = "";
@@ -496,11 +515,19 @@ export class Coordinator {
     this.#notifyOthers(user, "login");
   }
 
-  #add(user: OnlineUser): OnlineUser {
+  #add(fields: Omit<OnlineUser, "seedEntry" | "extendedEntry">): OnlineUser {
+    const entry = `${fields.name},${fields.endpointText}`;
+    const user: OnlineUser = {
+      ...fields,
+      seedEntry: encodeText(`${entry};`),
+      extendedEntry: encodeText(`${entry},${fields.flavor};`),
+    };
     this.#users.set(user.key, user);
     this.#byEndpoint.set(user.endpointText, user);
     if (user.session) this.#liveness.set(user.key, user);
+    else this.#seedUsers.add(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
+    this.#seedList = this.#extendedList = undefined;
     return user;
   }
 
@@ -581,30 +608,81 @@ export class Coordinator {
     this.#users.delete(user.key);
     this.#byEndpoint.delete(user.endpointText);
     this.#liveness.delete(user.key);
+    this.#seedUsers.delete(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
+    this.#seedList = this.#extendedList = undefined;
     this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }
 
-  /** Forwards one change to every other online user, in that user's own flavour and encoding. */
+  /**
+   * Tells everyone else of one change. Seed clients get the seed notice at
+   * once, in their own encoding — exactly as the source design does.
+   * Peerchat peers get it in the next `roster` batch (see {@linkcode #flushRoster}).
+   */
   #notifyOthers(changed: OnlineUser, type: "login" | "logout", reason?: LeaveReason): void {
     const { name, endpoint } = changed;
     const seed: Message = { type, name, endpoint };
-    const extended: Message = type === "login"
-      ? { type, name, endpoint, flavor: changed.flavor || undefined }
-      : { type, name, endpoint, reason };
-    const cache = new Map<string, Uint8Array<ArrayBuffer>>();
-    for (const user of this.#users.values()) {
+    const cache = new Map<TextEncoding, Uint8Array<ArrayBuffer>>();
+    for (const user of this.#seedUsers) {
       if (user === changed) continue;
-      const peerchat = user.session !== undefined;
-      const cacheKey = `${peerchat}/${user.encoding}`;
-      let bytes = cache.get(cacheKey);
-      if (!bytes) {
-        bytes = encodeMessage(peerchat ? extended : seed, user.encoding);
-        cache.set(cacheKey, bytes);
-      }
+      let bytes = cache.get(user.encoding);
+      if (!bytes) cache.set(user.encoding, bytes = encodeMessage(seed, user.encoding));
       this.#udp.send(bytes, user.endpoint);
     }
+    this.#pendingChanges.push(
+      type === "login"
+        ? { op: "join", name, endpoint, flavor: changed.flavor }
+        : { op: "leave", name, endpoint, reason: reason ?? "logout" },
+    );
+    this.#flushTimer ??= setTimeout(() => this.#flushRoster(), this.#batchDelay());
+  }
+
+  /**
+   * How long changes wait to be batched: 20 ms with few peers, up to 250 ms
+   * with thousands — a join storm then costs a few datagrams per peer per
+   * quarter second instead of one per peer per join.
+   */
+  #batchDelay(): number {
+    return Math.min(MAX_BATCH_MS, MIN_BATCH_MS + Math.floor(this.#liveness.size / 20));
+  }
+
+  /** Sends the batched changes to every peerchat peer: the same few datagrams to each. */
+  #flushRoster(): void {
+    this.#flushTimer = undefined;
+    const changes = this.#pendingChanges.splice(0);
+    if (changes.length === 0) return;
+    const batches = encodeRosterBatches(changes);
+    for (const user of this.#liveness.values()) {
+      for (const bytes of batches) this.#udp.send(bytes, user.endpoint);
+    }
+  }
+
+  /**
+   * The online list as bytes, built from each user's pre-encoded entry and
+   * kept until the roster changes: a join storm serves thousands of lists,
+   * and formatting each from scratch would be quadratic work in strings.
+   */
+  #listBytes(extended: boolean): Uint8Array<ArrayBuffer> {
+    const cached = extended ? this.#extendedList : this.#seedList;
+    if (cached) return cached;
+    const parts: Uint8Array[] = [];
+    let size = END.length;
+    for (const user of this.#users.values()) {
+      const entry = extended ? user.extendedEntry : user.seedEntry;
+      parts.push(entry);
+      size += entry.length;
+    }
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    bytes.set(END, offset);
+    if (extended) this.#extendedList = bytes;
+    else this.#seedList = bytes;
+    return bytes;
   }
 
   // --- Housekeeping ----------------------------------------------------------
@@ -740,10 +818,10 @@ export class Coordinator {
         if (line !== undefined) this.#traceTcp("in", remote, encodeText(`${line}\n`));
         extended = line !== undefined && this.#redeemTicket(line.trim(), host);
       }
-      const text = formatList(this.online(), extended);
+      const list = this.#listBytes(extended);
       const bytes = !extended && this.#takeBinaryFetch(host)
-        ? encodeBinaryWriterString(text)
-        : encodeText(text);
+        ? encodeBinaryWriterString(new TextDecoder().decode(list))
+        : list;
       this.#traceTcp("out", remote, bytes);
       await writeAll(conn, bytes);
       this.stats.listsServed++;
@@ -773,6 +851,7 @@ export class Coordinator {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    clearTimeout(this.#flushTimer);
     this.#tcp.close();
     for (const conn of [...this.#connections]) {
       this.#closeConn(conn, toEndpoint(conn.remoteAddr).host);

@@ -229,7 +229,7 @@ Deno.test("ping: ok with the right digest, stale with a ticket, unknown without 
     const server = coordinator.udpAddress;
     const { session } = await loginPeerchat(alice, "alice", server);
     await loginSeed(bob, "bob", server);
-    await alice.next((t) => t === `login,bob,${bob.address}`);
+    await alice.nextRosterItem(`+bob,${bob.address},`);
     const digest = rosterDigest(coordinator.online());
     assert.equal(digest, coordinator.digest);
 
@@ -291,8 +291,7 @@ Deno.test("a silent peerchat peer times out; pinging peers and seed clients stay
       }
     })();
 
-    const notice = await pinger.next((t) => t.startsWith("logout,"), 3000);
-    assert.equal(notice.text, `logout,silent,${silent.address},timeout`);
+    await pinger.nextRosterItem(`-silent,${silent.address},timeout`);
     assert.equal(
       (await seed.next((t) => t.startsWith("logout,"))).text,
       `logout,silent,${silent.address}`,
@@ -340,10 +339,7 @@ Deno.test("a peerchat logout needs its session; it is confirmed with bye", async
     await alice.send(`logout,alice,${alice.address},${session}`, server);
     const bye = await alice.next((t) => t.startsWith("bye,"));
     assert.equal(bye.text, "bye,alice");
-    assert.equal(
-      (await watcher.next((t) => t.startsWith("logout,"))).text,
-      `logout,alice,${alice.address},logout`,
-    );
+    await watcher.nextRosterItem(`-alice,${alice.address},logout`);
     assert.equal(
       (await seed.next((t) => t.startsWith("logout,"))).text,
       `logout,alice,${alice.address}`,
@@ -374,10 +370,7 @@ Deno.test("a login on a held endpoint replaces its holder with reason replaced",
     await loginSeed(shared, "before", server);
     await shared.send(`login,after,${shared.address}`, server);
     await shared.next((t) => t.startsWith("Accept,"));
-    assert.equal(
-      (await watcher.next((t) => t.startsWith("logout,"))).text,
-      `logout,before,${shared.address},replaced`,
-    );
+    await watcher.nextRosterItem(`-before,${shared.address},replaced`);
     assert.deepEqual(coordinator.online().map((u) => u.name), ["watcher", "after"]);
     assert.ok(events.some((e) => e.event === "leave" && e.reason === "replaced"));
     assert.equal(coordinator.digest, rosterDigest(coordinator.online()));
@@ -534,24 +527,44 @@ Deno.test("a restarted peer takes its name back with its previous session, nobod
     await watcher.next((t) => t.startsWith("Accept,"));
     await first.send(`login,bob,${first.address},peerchat/1`, server);
     const session = (await first.next((t) => t.startsWith("Accept,"))).text.split(",")[3];
-    await watcher.next((t) => t.startsWith("login,bob,"));
+    await watcher.nextRosterItem(`+bob,${first.address},peerchat/1`);
     // The first bob "crashes"; a new process on another port cannot simply log in ...
     await impostor.send(`login,bob,${impostor.address},peerchat/1,0000000000000000`, server);
     assert.match((await impostor.next()).text, /^Reject,The name bob is already online/);
     // ... but with the session it had, it replaces its dead self at once.
     await restarted.send(`login,bob,${restarted.address},peerchat/1,${session}`, server);
     assert.match((await restarted.next()).text, /^Accept,/);
-    assert.equal(
-      (await watcher.next((t) => t.startsWith("logout,bob,"))).text,
-      `logout,bob,${first.address},replaced`,
-    );
-    assert.equal(
-      (await watcher.next((t) => t.startsWith("login,bob,"))).text,
-      `login,bob,${restarted.address},peerchat/1`,
+    await watcher.nextRosterItem(
+      `-bob,${first.address},replaced`,
+      `+bob,${restarted.address},peerchat/1`,
     );
     assert.deepEqual(coordinator.online().map((u) => u.name), ["watcher", "bob"]);
   } finally {
     for (const socket of [first, restarted, impostor, watcher]) await socket.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("peerchat peers get changes batched in roster datagrams; seed clients one notice each", async () => {
+  const coordinator = startCoordinator();
+  const watcher = new RawUdp();
+  const seed = new RawUdp();
+  const joiners = Array.from({ length: 5 }, () => new RawUdp());
+  try {
+    const server = coordinator.udpAddress;
+    await loginPeerchat(watcher, "watcher", server);
+    await loginSeed(seed, "seed", server);
+    await watcher.nextRosterItem(`+seed,${seed.address},`);
+    // A burst of logins, as in a classroom at nine o'clock.
+    await Promise.all(joiners.map((j, i) => j.send(`login,j${i},${j.address},peerchat/1`, server)));
+    const items = joiners.map((j, i) => `+j${i},${j.address},peerchat/1`);
+    const rosterDatagrams = await watcher.nextRosterItem(...items);
+    assert.ok(rosterDatagrams < joiners.length, `${rosterDatagrams} datagrams for 5 changes`);
+    for (const [i, j] of joiners.entries()) {
+      await seed.next((t) => t === `login,j${i},${j.address}`);
+    }
+  } finally {
+    for (const socket of [watcher, seed, ...joiners]) await socket.close();
     await coordinator.close();
   }
 });

@@ -676,6 +676,25 @@ export class Peer {
         if (this.#buffered) this.#buffered.push(message);
         else this.#applyNotice(message, true);
         return;
+      case "roster":
+        // Batched changes: each is applied as the notice it stands for.
+        if (!fromCoordinator) {
+          this.stats.spoofed++;
+          return;
+        }
+        for (const change of message.changes) {
+          const notice: Message = change.op === "join"
+            ? { type: "login", name: change.name, endpoint: change.endpoint, flavor: change.flavor }
+            : {
+              type: "logout",
+              name: change.name,
+              endpoint: change.endpoint,
+              reason: change.reason,
+            };
+          if (this.#buffered) this.#buffered.push(notice);
+          else this.#applyNotice(notice, true);
+        }
+        return;
       case "pong":
         if (fromCoordinator && nameKey(message.name) === nameKey(this.name)) {
           this.#onPong(message.status, message.ticket);

@@ -121,6 +121,25 @@ export interface ByeMessage {
   name: string;
 }
 
+/** One change of the roster, as batched in a {@linkcode RosterMessage}. */
+export type RosterChange =
+  | { op: "join"; name: string; endpoint: Endpoint; flavor: string }
+  | { op: "leave"; name: string; endpoint: Endpoint; reason: LeaveReason };
+
+/**
+ * `roster,ITEM;ITEM;…` — the coordinator's batched roster changes to
+ * peerchat peers: `+NAME,IP:PORT,FLAVOUR` for a join (flavour empty for a
+ * plain seed client), `-NAME,IP:PORT,REASON` for a leave. One datagram
+ * carries many changes (names never contain `,` or `;`).
+ */
+export interface RosterMessage {
+  type: "roster";
+  changes: RosterChange[];
+}
+
+/** Largest `roster` datagram the coordinator sends: under an Ethernet MTU with IP and UDP headers. */
+export const MAX_ROSTER_BYTES = 1400;
+
 /** `discover,NONCE` — a peer looks for coordinators (UDP broadcast to the discovery port). */
 export interface DiscoverMessage {
   type: "discover";
@@ -208,6 +227,7 @@ export type Message =
   | PingMessage
   | PongMessage
   | ByeMessage
+  | RosterMessage
   | DiscoverMessage
   | CoordinatorMessage
   | ProbeMessage
@@ -587,6 +607,8 @@ export function parseMessage(text: string): ParseResult<Message> {
       return parsePong(text);
     case "bye":
       return parseBye(text);
+    case "roster":
+      return parseRoster(text);
     case "discover":
       return parseDiscover(text);
     case "coordinator":
@@ -718,6 +740,73 @@ function parseBye(text: string): ParseResult<Message> {
   const name = checkedName(fields[1]);
   if (!name.ok) return name;
   return ok({ type: "bye", name: name.value });
+}
+
+function parseRoster(text: string): ParseResult<Message> {
+  const comma = text.indexOf(",");
+  if (comma < 0) return fail("wrong-field-count", "A roster is roster,ITEM;ITEM;….");
+  const changes: RosterChange[] = [];
+  for (const item of text.slice(comma + 1).split(";")) {
+    const op = item[0];
+    const fields = item.slice(1).split(",");
+    if ((op !== "+" && op !== "-") || fields.length !== 3) {
+      return fail(
+        "wrong-field-count",
+        `Roster item "${clip(item)}" is not +NAME,IP:PORT,FLAVOUR or -NAME,IP:PORT,REASON.`,
+      );
+    }
+    const name = checkedName(fields[0]);
+    if (!name.ok) return name;
+    const endpoint = parseEndpoint(fields[1].trim());
+    if (!endpoint.ok) return endpoint;
+    const last = fields[2].trim();
+    if (op === "+") {
+      if (last && !FLAVOR_PATTERN.test(last)) {
+        return fail("bad-flavor", `"${clip(last)}" is not a flavour such as peerchat/1.`);
+      }
+      changes.push({ op: "join", name: name.value, endpoint: endpoint.value, flavor: last });
+    } else {
+      if (!LEAVE_REASONS.includes(last)) {
+        return fail("bad-reason", `"${clip(last)}" is not logout, timeout or replaced.`);
+      }
+      changes.push({
+        op: "leave",
+        name: name.value,
+        endpoint: endpoint.value,
+        reason: last as LeaveReason,
+      });
+    }
+  }
+  return ok({ type: "roster", changes });
+}
+
+/** One roster change as an item of a `roster` message. */
+export function formatRosterChange(change: RosterChange): string {
+  const head = `${change.name},${formatEndpoint(change.endpoint)}`;
+  return change.op === "join" ? `+${head},${change.flavor}` : `-${head},${change.reason}`;
+}
+
+/**
+ * Packs roster changes into as few `roster` datagrams as fit
+ * {@linkcode MAX_ROSTER_BYTES} each, in order.
+ */
+export function encodeRosterBatches(changes: RosterChange[]): Uint8Array<ArrayBuffer>[] {
+  const batches: Uint8Array<ArrayBuffer>[] = [];
+  let items: string[] = [];
+  let size = "roster,".length;
+  for (const change of changes) {
+    const item = formatRosterChange(change);
+    const itemSize = encodeText(item).length + 1;
+    if (items.length > 0 && size + itemSize > MAX_ROSTER_BYTES) {
+      batches.push(encodeText(`roster,${items.join(";")}`));
+      items = [];
+      size = "roster,".length;
+    }
+    items.push(item);
+    size += itemSize;
+  }
+  if (items.length > 0) batches.push(encodeText(`roster,${items.join(";")}`));
+  return batches;
 }
 
 function parseDiscover(text: string): ParseResult<Message> {
@@ -911,6 +1000,8 @@ export function formatMessage(message: Message): string {
       return `pong,${message.name},${message.status}${message.ticket ? `,${message.ticket}` : ""}`;
     case "bye":
       return `bye,${message.name}`;
+    case "roster":
+      return `roster,${message.changes.map(formatRosterChange).join(";")}`;
     case "discover":
       return `discover,${message.nonce}`;
     case "coordinator":

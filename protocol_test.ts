@@ -5,6 +5,7 @@ import {
   decodeDatagram,
   encodeBinaryWriterString,
   encodeMessage,
+  encodeRosterBatches,
   encodeUtf16,
   formatDigest,
   formatEndpoint,
@@ -14,6 +15,7 @@ import {
   MAX_DATAGRAM_BYTES,
   MAX_NAME_CHARS,
   MAX_PART_BYTES,
+  MAX_ROSTER_BYTES,
   MAX_TALK_BYTES,
   type Message,
   nameKey,
@@ -84,6 +86,14 @@ Deno.test("every message round-trips through format and parse", () => {
     { type: "pong", name: "bob", status: "stale", ticket: "t2" },
     { type: "pong", name: "bob", status: "unknown" },
     { type: "bye", name: "bob" },
+    {
+      type: "roster",
+      changes: [
+        { op: "join", name: "bob", endpoint: { host: "10.0.0.2", port: 9 }, flavor: "peerchat/1" },
+        { op: "join", name: "nc", endpoint: { host: "10.0.0.3", port: 5000 }, flavor: "" },
+        { op: "leave", name: "-dash", endpoint: { host: "10.0.0.4", port: 7 }, reason: "timeout" },
+      ],
+    },
     { type: "discover", nonce: "n0nce" },
     { type: "coordinator", nonce: "n0nce", users: 12, tcpPort: 41234, label: "lab-pc, room 101" },
     { type: "coordinator", nonce: "n0nce", users: 0, tcpPort: 1, label: "" },
@@ -221,6 +231,13 @@ Deno.test("malformed messages give typed errors", () => {
     ["pong,bob,maybe", "bad-status"],
     ["bye", "wrong-field-count"],
     ["discover", "wrong-field-count"],
+    ["roster", "wrong-field-count"],
+    ["roster,", "wrong-field-count"],
+    ["roster,*bob,1.2.3.4:5,peerchat/1", "wrong-field-count"],
+    ["roster,+bob,1.2.3.4:5", "wrong-field-count"],
+    ["roster,-bob,1.2.3.4:5,vanished", "bad-reason"],
+    ["roster,+bob,1.2.3.4:5,PEER", "bad-flavor"],
+    ["roster,+b b,1.2.3.4:5,", "bad-name"],
     ["discover,a b", "bad-id"],
     ["coordinator,n,1,2", "wrong-field-count"],
     ["coordinator,n,x,80,label", "bad-seq"],
@@ -375,4 +392,23 @@ Deno.test("roster digest: order-free XOR of users, updated one user at a time", 
     rosterDigest([a]),
     rosterDigest([{ ...a, endpoint: { host: "10.0.0.1", port: 3 } }]),
   );
+});
+
+Deno.test("roster batches pack changes into datagrams under the MTU, in order", () => {
+  const changes = Array.from({ length: 200 }, (_, i) => ({
+    op: "join" as const,
+    name: `user${i}`,
+    endpoint: { host: "10.0.0.1", port: 10000 + i },
+    flavor: "peerchat/1",
+  }));
+  const batches = encodeRosterBatches(changes);
+  assert.ok(batches.length > 1);
+  assert.ok(batches.every((b) => b.length <= MAX_ROSTER_BYTES));
+  const back = batches.flatMap((b) => {
+    const parsed = parseDatagram(b);
+    assert.ok(parsed.ok && parsed.value.type === "roster");
+    return parsed.value.changes;
+  });
+  assert.deepEqual(back, changes);
+  assert.deepEqual(encodeRosterBatches([]), []);
 });

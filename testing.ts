@@ -79,6 +79,26 @@ export class RawUdp {
     }
   }
 
+  /**
+   * Waits until `roster` datagrams (the coordinator's batched changes to
+   * peerchat peers) have carried every one of `items`, in any batching —
+   * e.g. `+bob,127.0.0.1:4000,peerchat/1`, `-bob,127.0.0.1:4000,logout`.
+   * Returns how many datagrams that took.
+   */
+  async nextRosterItem(...items: string[]): Promise<number> {
+    const missing = new Set(items);
+    let datagrams = 0;
+    while (missing.size > 0) {
+      datagrams++;
+      const datagram = await this.next((t) =>
+        t.startsWith("roster,") &&
+        t.slice("roster,".length).split(";").some((item) => missing.has(item))
+      );
+      for (const item of datagram.text.slice("roster,".length).split(";")) missing.delete(item);
+    }
+    return datagrams;
+  }
+
   /** Datagrams received and not yet taken by `next`. */
   get queued(): string[] {
     return this.#queue.map((d) => d.text);
