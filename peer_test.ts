@@ -251,7 +251,10 @@ Deno.test("after a coordinator restart peers log in again; chat works while it i
       () => eventsOf(alice, "status").some((e) => e.coordinator === "connected"),
       "alice to see the coordinator back",
     );
-    assert.ok(alice.peer.user("bob") && bob.peer.user("alice"), "rosters whole again");
+    await waitFor(
+      () => alice.peer.user("bob") !== undefined && bob.peer.user("alice") !== undefined,
+      "rosters whole again",
+    );
   } finally {
     await alice.peer.close();
     await bob.peer.close();

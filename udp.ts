@@ -8,6 +8,9 @@
 
 import { type Endpoint, formatEndpoint } from "./protocol.ts";
 
+/** Sends a socket runs at once; more wait their turn. */
+export const MAX_SENDS_IN_FLIGHT = 64;
+
 /** One datagram or TCP exchange, for `--trace`. */
 export interface TraceEntry {
   direction: "in" | "out";
@@ -21,7 +24,10 @@ export interface TraceEntry {
 /** Receives a trace entry for every datagram sent or received. */
 export type TraceSink = (entry: TraceEntry) => void;
 
-/** Called for every datagram received; may be async. */
+/** The largest datagram received whole (longer ones are cut, then rejected as too long). */
+const RECEIVE_BUFFER_BYTES = 64 * 1024;
+
+/** Called for every datagram received; the bytes are valid only until it returns. */
 export type DatagramHandler = (bytes: Uint8Array, from: Endpoint) => void | Promise<void>;
 
 /** Turns a Deno address into an {@linkcode Endpoint}. */
@@ -34,6 +40,10 @@ export function toEndpoint(addr: Deno.Addr): Endpoint {
 export class UdpSocket {
   readonly #conn: Deno.DatagramConn;
   readonly #pending = new Set<Promise<void>>();
+  /** Sends waiting for a free place, oldest first, from index `#next`. */
+  readonly #waiting: { bytes: Uint8Array<ArrayBuffer>; to: Endpoint; resolve: () => void }[] = [];
+  #next = 0;
+  #inFlight = 0;
   #loop?: Promise<void>;
   #closed = false;
   /** Datagrams that could not be sent (unreachable host, firewall, …). */
@@ -72,11 +82,15 @@ export class UdpSocket {
   }
 
   async #receiveLoop(handler: DatagramHandler): Promise<void> {
+    // One buffer for every datagram: without it each receive allocates a 64 KiB one, and a
+    // busy coordinator's memory grows with the churn. Handlers must not keep the bytes past
+    // their own (synchronous) handling.
+    const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
     while (!this.#closed) {
       let bytes: Uint8Array;
       let from: Endpoint;
       try {
-        const [data, addr] = await this.#conn.receive();
+        const [data, addr] = await this.#conn.receive(buffer);
         bytes = data;
         from = toEndpoint(addr);
       } catch (error) {
@@ -95,18 +109,48 @@ export class UdpSocket {
     }
   }
 
-  /** Sends one datagram; failures are counted, never thrown. Resolves when sent or failed. */
+  /**
+   * Sends one datagram; failures are counted, never thrown. Resolves when
+   * sent or failed. At most {@linkcode MAX_SENDS_IN_FLIGHT} sends run at
+   * once; the rest wait in order — a fan-out to thousands of peers would
+   * otherwise hold thousands of runtime buffers at once.
+   */
   send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.trace?.({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
+    if (this.#inFlight < MAX_SENDS_IN_FLIGHT) return this.#start(bytes, to);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiting.push({ bytes, to, resolve });
+    this.#pending.add(promise);
+    promise.finally(() => this.#pending.delete(promise));
+    return promise;
+  }
+
+  #start(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): Promise<void> {
+    this.#inFlight++;
     const sending = this.#conn
       .send(bytes, { transport: "udp", hostname: to.host, port: to.port })
       .then(() => {}, () => {
         this.sendErrors++;
+      })
+      .finally(() => {
+        this.#inFlight--;
+        this.#startWaiting();
       });
     this.#pending.add(sending);
     sending.finally(() => this.#pending.delete(sending));
     return sending;
+  }
+
+  #startWaiting(): void {
+    while (this.#inFlight < MAX_SENDS_IN_FLIGHT && this.#next < this.#waiting.length) {
+      const item = this.#waiting[this.#next++];
+      this.#start(item.bytes, item.to).then(item.resolve);
+    }
+    if (this.#next === this.#waiting.length) {
+      this.#waiting.length = 0;
+      this.#next = 0;
+    }
   }
 
   /** Waits for queued sends, closes the socket and ends the receive loop. */
