@@ -174,6 +174,20 @@ function secondsOption(
   return Math.round(seconds * 1000);
 }
 
+/** `--discovery-port`: a port from 1 to 65535, default {@linkcode DISCOVERY_PORT}; or an error. */
+function discoveryPortOption(
+  values: Record<string, string | boolean | undefined>,
+): number | string {
+  const port = portOption(
+    values["discovery-port"] as string | undefined,
+    "--discovery-port",
+    DISCOVERY_PORT,
+  );
+  return typeof port === "string" || port === 0
+    ? "--discovery-port must be a port number from 1 to 65535."
+    : port;
+}
+
 function portOption(value: string | undefined, flag: string, fallback: number): number | string {
   if (value === undefined) return fallback;
   if (value === "0") return 0;
@@ -263,14 +277,8 @@ function parseCoordinator(args: string[]): CliCommand {
   if (typeof peerTimeoutMs === "string") return usageError(peerTimeoutMs);
   const rateText = values["rate-limit"] as string | undefined;
   const rateLimit = rateText === undefined ? DEFAULT_RATE_LIMIT : Number(rateText);
-  const discovery = portOption(
-    values["discovery-port"] as string | undefined,
-    "--discovery-port",
-    DISCOVERY_PORT,
-  );
-  if (typeof discovery === "string" || discovery === 0) {
-    return usageError("--discovery-port must be a port number from 1 to 65535.");
-  }
+  const discovery = discoveryPortOption(values);
+  if (typeof discovery === "string") return usageError(discovery);
   if (!/^\d+$/.test(rateText ?? "0") || rateLimit < 1) {
     return usageError(
       `--rate-limit must be a whole number of datagrams per second, not "${rateText}".`,
@@ -322,14 +330,8 @@ function parsePeer(args: string[]): CliCommand {
   if (typeof expireMs === "string") return usageError(expireMs);
   const data = values.data as string | undefined;
   if (data === "") return usageError("--data needs a directory.");
-  const discoveryPort = portOption(
-    values["discovery-port"] as string | undefined,
-    "--discovery-port",
-    DISCOVERY_PORT,
-  );
-  if (typeof discoveryPort === "string" || discoveryPort === 0) {
-    return usageError("--discovery-port must be a port number from 1 to 65535.");
-  }
+  const discoveryPort = discoveryPortOption(values);
+  if (typeof discoveryPort === "string") return usageError(discoveryPort);
   return {
     command: "peer",
     name: values.name as string | undefined,
@@ -355,14 +357,8 @@ function parseDoctor(args: string[]): CliCommand {
     const target = parseHostPort(coordinator);
     if ("error" in target) return usageError(target.error);
   }
-  const discoveryPort = portOption(
-    values["discovery-port"] as string | undefined,
-    "--discovery-port",
-    DISCOVERY_PORT,
-  );
-  if (typeof discoveryPort === "string" || discoveryPort === 0) {
-    return usageError("--discovery-port must be a port number from 1 to 65535.");
-  }
+  const discoveryPort = discoveryPortOption(values);
+  if (typeof discoveryPort === "string") return usageError(discoveryPort);
   return {
     command: "doctor",
     coordinator,

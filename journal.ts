@@ -13,6 +13,7 @@
  */
 
 import { join, posix, win32 } from "node:path";
+import type { IncomingMessage, OutgoingMessage } from "./delivery.ts";
 import { MAX_TEXT_BYTES, nameKey } from "./protocol.ts";
 
 /** This peer's outgoing stream id for a recipient. */
@@ -24,39 +25,18 @@ export interface StreamRecord {
   at: number;
 }
 
-/** A message this peer sent, written before its first transmission. */
-export interface OutRecord {
+/**
+ * A message this peer sent, written before its first transmission: the
+ * sender's own record of it (its body at most {@linkcode MAX_BODY_BYTES}
+ * UTF-8 bytes; `at` is `Date.now()` when written).
+ */
+export interface OutRecord extends OutgoingMessage {
   t: "out";
-  id: string;
-  to: string;
-  stream: string;
-  /** Sequence number of the message's first part on its stream. */
-  first: number;
-  /** How many parts the message has (at least 1). */
-  parts: number;
-  kind: string;
-  time: string;
-  /** At most {@linkcode MAX_BODY_BYTES} UTF-8 bytes. */
-  body: string;
-  /** `Date.now()` when written. */
-  at: number;
 }
 
-/** A message received, written before it is acknowledged. */
-export interface InRecord {
+/** A message received, written before it is acknowledged (`at`: `Date.now()` when written). */
+export interface InRecord extends IncomingMessage {
   t: "in";
-  id: string;
-  from: string;
-  stream: string;
-  /** Sequence number of the message's first part on its stream. */
-  first: number;
-  /** How many parts the message has (at least 1). */
-  parts: number;
-  kind: string;
-  time: string;
-  /** At most {@linkcode MAX_BODY_BYTES} UTF-8 bytes. */
-  body: string;
-  /** `Date.now()` when written. */
   at: number;
 }
 
