@@ -77,6 +77,8 @@ export interface CoordinatorOptions {
   discoveryPort?: number | null;
   /** The label in discovery answers. Default: this machine's host name. */
   label?: string;
+  /** A roster digest mismatch is answered `stale` only after the roster was still this long. Default 1000 ms. */
+  staleAfterQuietMs?: number;
 }
 
 /** What the coordinator reports, one object per happening. */
@@ -144,6 +146,8 @@ const END = new TextEncoder().encode("end");
 /** Shortest and longest wait before batched roster changes go out. */
 const MIN_BATCH_MS = 20;
 const MAX_BATCH_MS = 250;
+/** A digest mismatch counts as stale only after the roster has been still this long. */
+const STALE_AFTER_QUIET_MS = 1000;
 
 const TICKET_LIFETIME_MS = 30_000;
 /** How long a connection from an address holding a ticket may take to send it (TCP may resend it). */
@@ -212,6 +216,8 @@ export class Coordinator {
   /** Changes waiting for the next `roster` batch to peerchat peers. */
   readonly #pendingChanges: RosterChange[] = [];
   #flushTimer?: ReturnType<typeof setTimeout>;
+  /** `performance.now()` of the last roster change. */
+  #lastChangeAt = -Infinity;
   /** The online lists as last built; cleared by every change. */
   #seedList?: Uint8Array<ArrayBuffer>;
   #extendedList?: Uint8Array<ArrayBuffer>;
@@ -528,6 +534,7 @@ export class Coordinator {
     else this.#seedUsers.add(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList = this.#extendedList = undefined;
+    this.#lastChangeAt = performance.now();
     return user;
   }
 
@@ -571,7 +578,12 @@ export class Coordinator {
     }
     this.stats.pings++;
     this.#touch(user);
-    if (ping.digest === formatDigest(this.#digest)) {
+    // While the roster is changing, a peer's digest lags behind the batches in flight: that is
+    // not staleness, and answering "stale" would send every peer to refetch the whole list in
+    // a join storm. Only a roster still for a while can be stale.
+    const quiet = this.#options.staleAfterQuietMs ?? STALE_AFTER_QUIET_MS;
+    const settled = performance.now() - this.#lastChangeAt >= quiet;
+    if (ping.digest === formatDigest(this.#digest) || !settled) {
       return this.#send({ type: "pong", name: user.name, status: "ok" }, encoding, from);
     }
     const ticket = this.#issueTicket(from.host);
@@ -611,6 +623,7 @@ export class Coordinator {
     this.#seedUsers.delete(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList = this.#extendedList = undefined;
+    this.#lastChangeAt = performance.now();
     this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }

@@ -221,7 +221,7 @@ Deno.test("peerchat logins get a session and a ticket for the extended list; see
 });
 
 Deno.test("ping: ok with the right digest, stale with a ticket, unknown without a session", async () => {
-  const coordinator = startCoordinator();
+  const coordinator = startCoordinator([], { staleAfterQuietMs: 0 });
   const alice = new RawUdp();
   const bob = new RawUdp();
   const mallory = otherHostSocket();
@@ -565,6 +565,28 @@ Deno.test("peerchat peers get changes batched in roster datagrams; seed clients 
     }
   } finally {
     for (const socket of [watcher, seed, ...joiners]) await socket.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("while the roster keeps changing, a lagging digest is not called stale", async () => {
+  const coordinator = startCoordinator([], { staleAfterQuietMs: 300 });
+  const alice = new RawUdp();
+  const bob = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    const { session } = await loginPeerchat(alice, "alice", server);
+    await loginSeed(bob, "bob", server);
+    // Right after a change (a join storm, say) the old digest is answered ok: no refetch.
+    await alice.send(`ping,alice,${session},00000000`, server);
+    assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
+    // Once the roster has been still, the same digest is stale.
+    await sleep(350);
+    await alice.send(`ping,alice,${session},00000000`, server);
+    assert.match((await alice.next((t) => t.startsWith("pong,"))).text, /^pong,alice,stale,\w+$/);
+  } finally {
+    await alice.close();
+    await bob.close();
     await coordinator.close();
   }
 });
