@@ -1,0 +1,118 @@
+/**
+ * Bench helper processes: a `deno run` of a bench script in a role, with
+ * optional CPU pinning (`taskset -c N`), JSON lines read from its stdout.
+ *
+ * @module
+ */
+
+import { withTimeout } from "./stats.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Whether `taskset` is available (util-linux). */
+export function hasTaskset(): boolean {
+  try {
+    return new Deno.Command("taskset", { args: ["-c", "0", "true"], stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+/** A child process speaking JSON lines on stdout; stdin closed means "stop". */
+export class Child {
+  readonly child: Deno.ChildProcess;
+  readonly #lines: string[] = [];
+  #wake?: () => void;
+  #ended = false;
+  stderr = "";
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reading: Promise<void>;
+
+  /** Runs `deno run -A bench/<script> <args>`, pinned to `cpu` when given. */
+  constructor(script: string, args: string[], cpu?: number) {
+    const command = [
+      // Every simulated peer holds a socket: raise the open-files limit as far as allowed.
+      "sh",
+      "-c",
+      'ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+      "sh",
+      ...(cpu === undefined ? [] : ["taskset", "-c", String(cpu)]),
+      Deno.execPath(),
+      "run",
+      "--allow-all", // reading /proc/self needs all permissions
+      `${ROOT}bench/${script}`,
+      ...args,
+    ];
+    this.child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    this.#reading = Promise.all([this.#readStdout(), this.#readStderr()]).then(() => {});
+  }
+
+  async #readStdout(): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of this.child.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        this.#lines.push(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        this.#wake?.();
+      }
+    }
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  async #readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.child.stderr) {
+      this.stderr += decoder.decode(chunk, { stream: true });
+      if (this.stderr.length > 20_000) this.stderr = this.stderr.slice(-10_000);
+    }
+  }
+
+  /** The next JSON line, or an error after `timeoutMs` or at the end of output. */
+  async next<T = Record<string, unknown>>(timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#lines.length === 0) {
+      if (this.#ended || Date.now() > deadline) {
+        throw new Error(`${this.#ended ? "exited" : "no answer"}; stderr: ${this.stderr}`);
+      }
+      await withTimeout(new Promise<void>((resolve) => this.#wake = resolve), 100, undefined);
+    }
+    return JSON.parse(this.#lines.shift()!) as T;
+  }
+
+  /** Closes stdin, waits up to 15 s for the exit (then kills). */
+  async stop(): Promise<void> {
+    await this.#stdin.close().catch(() => {});
+    const exited = await withTimeout(this.child.status.then(() => true), 15_000, false);
+    if (!exited) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await this.child.status;
+    }
+    await this.#reading;
+  }
+}
+
+/** Resolves when stdin ends (the parent said stop) or after `maxMs`. */
+export async function untilStdinCloses(maxMs: number): Promise<void> {
+  const reading = (async () => {
+    const buffer = new Uint8Array(256);
+    try {
+      while ((await Deno.stdin.read(buffer)) !== null) { /* ignore input */ }
+    } catch { /* closed */ }
+  })();
+  await withTimeout(reading, maxMs, undefined);
+}

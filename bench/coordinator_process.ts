@@ -1,0 +1,238 @@
+/**
+ * The coordinator under test, run as its own process exactly as a user runs
+ * it (`deno run … main.ts coordinator --json`), on 127.0.0.1 with free ports
+ * and the per-IP rate limit raised (every simulated peer shares 127.0.0.1).
+ * Its stdout (one JSON line per join and leave) is read and counted, so the
+ * pipe never fills and blocks it.
+ *
+ * @module
+ */
+
+import { cpuSeconds, statusKiB } from "./proc.ts";
+import { withTimeout } from "./stats.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+/** The permissions `deno task coordinator` grants. */
+export const RUN_FLAGS = [
+  "--allow-net",
+  "--allow-sys",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+];
+
+/** What the GC probe reports: bytes. */
+export interface GcReport {
+  heapUsed: number;
+  external: number;
+  rss: number;
+  /** Whether a full GC really ran (`--expose-gc` in effect). */
+  forced: boolean;
+}
+
+/** Options for {@linkcode CoordinatorProcess.start}. */
+export interface CoordinatorProcessOptions {
+  /** Extra coordinator arguments (e.g. `--peer-timeout 3600`). */
+  args?: string[];
+  /** Write a V8 CPU profile into this directory when the coordinator exits. */
+  cpuProfDir?: string;
+  /** Prefix the command, e.g. `["taskset", "-c", "1"]`. */
+  prefix?: string[];
+  /**
+   * Run the coordinator of another checkout (a directory with main.ts), e.g. a
+   * `git worktree` of an older commit, to measure before and after a change.
+   */
+  root?: string;
+  /**
+   * Start it through bench/coordinator_gc.ts (default), which adds one
+   * probe: SIGUSR2 forces a full GC and reports the V8 heap ({@linkcode CoordinatorProcess.heapAfterGc}).
+   */
+  gcProbe?: boolean;
+}
+
+/** A running coordinator process. */
+export class CoordinatorProcess {
+  readonly child: Deno.ChildProcess;
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  /** Join and leave lines it printed. */
+  joins = 0;
+  leaves = 0;
+  stderr = "";
+  readonly #reading: Promise<void>;
+
+  readonly #gcReports: GcReport[];
+
+  private constructor(
+    child: Deno.ChildProcess,
+    udpPort: number,
+    tcpPort: number,
+    reading: Promise<void>,
+    gcReports: GcReport[],
+  ) {
+    this.#gcReports = gcReports;
+    this.child = child;
+    this.udpPort = udpPort;
+    this.tcpPort = tcpPort;
+    this.#reading = reading;
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Starts the coordinator and waits (up to 20 s) for its `listening` line. */
+  static async start(options: CoordinatorProcessOptions = {}): Promise<CoordinatorProcess> {
+    const denoArgs = ["run", ...RUN_FLAGS, "--unstable-net"];
+    if (options.cpuProfDir) denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
+    const root = options.root ? `${options.root.replace(/\/$/, "")}/` : ROOT;
+    const env: Record<string, string> = { NO_COLOR: "1" };
+    if (options.gcProbe ?? true) {
+      denoArgs.push("--v8-flags=--expose-gc", `${ROOT}bench/coordinator_gc.ts`);
+      env.PEERCHAT_BENCH_MAIN = new URL(`file://${root}main.ts`).href;
+    } else {
+      denoArgs.push(`${root}main.ts`);
+    }
+    denoArgs.push(
+      "coordinator",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--json",
+      "--rate-limit",
+      "1000000",
+      ...(options.args ?? []),
+    );
+    const command = [...(options.prefix ?? []), Deno.execPath(), ...denoArgs];
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      cwd: root,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+    }).spawn();
+    const listening = Promise.withResolvers<{ udp: number; tcp: number }>();
+    let self: CoordinatorProcess | undefined;
+    let joins = 0;
+    let leaves = 0;
+    let stderr = "";
+    const readStdout = async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of child.stdout) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (line.startsWith('{"event":"join"')) joins++;
+          else if (line.startsWith('{"event":"leave"')) leaves++;
+          else if (line.startsWith('{"event":"listening"')) {
+            const event = JSON.parse(line);
+            listening.resolve({
+              udp: Number(String(event.udp).split(":").pop()),
+              tcp: Number(String(event.tcp).split(":").pop()),
+            });
+          }
+          if (self) {
+            self.joins = joins;
+            self.leaves = leaves;
+          }
+        }
+      }
+    };
+    const gcReports: GcReport[] = [];
+    const readStderr = async () => {
+      const decoder = new TextDecoder();
+      let pending = "";
+      for await (const chunk of child.stderr) {
+        const text = decoder.decode(chunk, { stream: true });
+        pending += text;
+        let newline: number;
+        while ((newline = pending.indexOf("\n")) >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.startsWith('{"gc":')) gcReports.push(JSON.parse(line).gc);
+          else stderr += `${line}\n`;
+        }
+        if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+        if (self) self.stderr = stderr;
+      }
+    };
+    const reading = Promise.all([readStdout(), readStderr()]).then(() => {});
+    const timer = setTimeout(
+      () => listening.reject(new Error(`The coordinator did not start: ${stderr}`)),
+      20_000,
+    );
+    child.status.then(() =>
+      listening.reject(new Error(`The coordinator exited at start: ${stderr}`))
+    );
+    listening.promise.catch(() => {});
+    try {
+      const ports = await listening.promise;
+      self = new CoordinatorProcess(child, ports.udp, ports.tcp, reading, gcReports);
+      self.stderr = stderr;
+      return self;
+    } catch (error) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** CPU seconds used so far. */
+  cpu(): number {
+    return cpuSeconds(this.pid);
+  }
+
+  /** Peak resident set size so far, KiB. */
+  peakRssKiB(): number {
+    return statusKiB(this.pid, "VmHWM");
+  }
+
+  /** Resident set size now, KiB. */
+  rssKiB(): number {
+    return statusKiB(this.pid, "VmRSS");
+  }
+
+  /**
+   * Forces a full GC in the coordinator (started with the probe) and returns
+   * its V8 heap in use afterwards, or undefined when there is no answer in 5 s.
+   */
+  async heapAfterGc(): Promise<GcReport | undefined> {
+    const before = this.#gcReports.length;
+    try {
+      this.child.kill("SIGUSR2");
+    } catch {
+      return undefined;
+    }
+    const deadline = Date.now() + 5000;
+    while (this.#gcReports.length === before && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.#gcReports[before];
+  }
+
+  /** Stops it with SIGTERM (a clean stop writes the CPU profile), SIGKILL after 15 s. */
+  async stop(): Promise<void> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const exited = await withTimeout(this.child.status.then(() => true), 15_000, false);
+    if (!exited) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await this.child.status;
+    }
+    await this.#reading;
+  }
+}
