@@ -6,10 +6,9 @@
  * @module
  */
 
-import { ChatScreen } from "./chat_screen.ts";
+import type { ChatScreen } from "./chat_screen.ts";
 import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "./coordinator.ts";
-import { findCoordinator } from "./find_coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "./commands.ts";
 import { loadPrompts } from "./deps.ts";
 import {
@@ -22,8 +21,8 @@ import {
 import { defaultDataDir, Journal } from "./journal.ts";
 import { readLines, writeJsonLine } from "./output.ts";
 import { LoginError, Peer, type PeerEvent } from "./peer.ts";
-import { checkName, type Endpoint, formatEndpoint, PEERCHAT_FLAVOR } from "./protocol.ts";
-import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
+import { checkName, type Endpoint, formatEndpoint } from "./protocol.ts";
+import type { ViewDriver } from "./view_driver.ts";
 import { formatTrace } from "./trace.ts";
 import type { TraceEntry } from "./udp.ts";
 
@@ -31,7 +30,7 @@ import type { TraceEntry } from "./udp.ts";
 const SETTLE_MS = 15_000;
 
 /** Where a running chat writes: JSON lines, plain lines, or the chat screen. */
-interface Sink {
+export interface Sink {
   /** How this sink colours text (plain for JSON). */
   paint: Painter;
   event(event: PeerEvent): void;
@@ -226,6 +225,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     }
     target = parsed;
   } else {
+    const { findCoordinator } = await import("./find_coordinator.ts");
     const chosen = await findCoordinator({
       interactive,
       bindHost: args.host,
@@ -244,9 +244,10 @@ export async function runPeer(args: PeerArgs): Promise<number> {
 
   let screen: ChatScreen | undefined;
   const live: { peer?: Peer } = {};
-  const view = interactive
-    ? new ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer)
-    : undefined;
+  // The terminal UI is loaded only for the interactive chat: scripts start faster without it.
+  const ui = interactive ? await import("./view_driver.ts") : undefined;
+  const view: ViewDriver | undefined = ui &&
+    new ui.ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer);
   const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
 
   let journal: Journal;
@@ -314,13 +315,14 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const promptFor = () =>
     paint("bold", `${peer.name}${state.partner ? ` → ${state.partner}` : ""}> `);
   if (interactive) {
+    const { ChatScreen } = await import("./chat_screen.ts");
     screen = new ChatScreen({
       input: Deno.stdin.readable,
       output: Deno.stdout,
       prompt: promptFor(),
       fullScreen: true,
-      columns: () => terminalSize().columns,
-      rows: () => terminalSize().rows,
+      columns: () => ui!.terminalSize().columns,
+      rows: () => ui!.terminalSize().rows,
       setRaw: (raw) => Deno.stdin.setRaw(raw),
       complete: (text, cursor) => completeInput(text, cursor, peer.users().map((u) => u.name)),
     });
@@ -345,85 +347,6 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
   await leave(true);
   return 0;
-}
-
-/** The terminal's size; 80×24 when it cannot be read. */
-function terminalSize(): { columns: number; rows: number } {
-  try {
-    return Deno.consoleSize();
-  } catch {
-    return { columns: 80, rows: 24 };
-  }
-}
-
-/**
- * Feeds everything that happens into the chat screen's view state and
- * redraws it: peer events, command output, the partner, the roster.
- */
-class ViewDriver {
-  #state: ViewState;
-  readonly #paint: Painter;
-  readonly #screen: () => ChatScreen | undefined;
-  readonly #peer: () => Peer | undefined;
-  readonly #coordinator: string;
-  /** The sink run_peer writes to. */
-  readonly sink: Sink;
-
-  constructor(
-    name: string,
-    coordinator: string,
-    paint: Painter,
-    screen: () => ChatScreen | undefined,
-    peer: () => Peer | undefined,
-  ) {
-    this.#state = emptyView(name, coordinator);
-    this.#paint = paint;
-    this.#screen = screen;
-    this.#peer = peer;
-    this.#coordinator = coordinator;
-    this.sink = {
-      paint,
-      event: (event) => this.#onEvent(event),
-      info: (_kind, text) => this.show({ event: "info", text }),
-    };
-  }
-
-  #onEvent(event: PeerEvent): void {
-    this.show(event);
-    if (event.event === "join" || event.event === "leave") this.syncRoster();
-    if (event.event === "status") {
-      this.show({
-        event: "coordinator",
-        address: this.#coordinator,
-        reachable: event.coordinator === "connected",
-      });
-    }
-    if (event.event === "message") this.#screen()?.bell();
-  }
-
-  /** Applies one input to the view and redraws. */
-  show(input: ViewInput): void {
-    this.#state = reduce(this.#state, input);
-    this.redraw();
-  }
-
-  /** Copies the peer's roster (with who is a seed client) into the view. */
-  syncRoster(): void {
-    const peer = this.#peer();
-    if (!peer) return;
-    this.show({
-      event: "roster",
-      users: peer.users().map((u) => ({ name: u.name, seed: u.flavor !== PEERCHAT_FLAVOR })),
-    });
-  }
-
-  /** Draws the view on the screen, if there is one yet. */
-  redraw(): void {
-    const screen = this.#screen();
-    if (!screen) return;
-    const { columns, rows } = terminalSize();
-    screen.setView(renderView(this.#state, columns, rows, this.#paint));
-  }
 }
 
 /** The session file in the data directory: lets a restarted peer take its name back at once. */

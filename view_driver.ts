@@ -1,0 +1,94 @@
+/**
+ * The chat screen's driver: everything that happens — peer events, command
+ * output, the partner, the roster — goes into the pure view state of
+ * chat_view.ts, which is drawn on the ChatScreen. Loaded only for the
+ * interactive chat, so scripts and `--json` runs start faster.
+ *
+ * @module
+ */
+
+import type { ChatScreen } from "./chat_screen.ts";
+import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
+import type { Painter } from "./format.ts";
+import type { Peer, PeerEvent } from "./peer.ts";
+import { PEERCHAT_FLAVOR } from "./protocol.ts";
+import type { Sink } from "./run_peer.ts";
+
+/** The terminal's size; 80×24 when it cannot be read. */
+export function terminalSize(): { columns: number; rows: number } {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return { columns: 80, rows: 24 };
+  }
+}
+
+/**
+ * Feeds everything that happens into the chat screen's view state and
+ * redraws it: peer events, command output, the partner, the roster.
+ */
+export class ViewDriver {
+  #state: ViewState;
+  readonly #paint: Painter;
+  readonly #screen: () => ChatScreen | undefined;
+  readonly #peer: () => Peer | undefined;
+  readonly #coordinator: string;
+  /** The sink run_peer writes to. */
+  readonly sink: Sink;
+
+  constructor(
+    name: string,
+    coordinator: string,
+    paint: Painter,
+    screen: () => ChatScreen | undefined,
+    peer: () => Peer | undefined,
+  ) {
+    this.#state = emptyView(name, coordinator);
+    this.#paint = paint;
+    this.#screen = screen;
+    this.#peer = peer;
+    this.#coordinator = coordinator;
+    this.sink = {
+      paint,
+      event: (event) => this.#onEvent(event),
+      info: (_kind, text) => this.show({ event: "info", text }),
+    };
+  }
+
+  #onEvent(event: PeerEvent): void {
+    this.show(event);
+    if (event.event === "join" || event.event === "leave") this.syncRoster();
+    if (event.event === "status") {
+      this.show({
+        event: "coordinator",
+        address: this.#coordinator,
+        reachable: event.coordinator === "connected",
+      });
+    }
+    if (event.event === "message") this.#screen()?.bell();
+  }
+
+  /** Applies one input to the view and redraws. */
+  show(input: ViewInput): void {
+    this.#state = reduce(this.#state, input);
+    this.redraw();
+  }
+
+  /** Copies the peer's roster (with who is a seed client) into the view. */
+  syncRoster(): void {
+    const peer = this.#peer();
+    if (!peer) return;
+    this.show({
+      event: "roster",
+      users: peer.users().map((u) => ({ name: u.name, seed: u.flavor !== PEERCHAT_FLAVOR })),
+    });
+  }
+
+  /** Draws the view on the screen, if there is one yet. */
+  redraw(): void {
+    const screen = this.#screen();
+    if (!screen) return;
+    const { columns, rows } = terminalSize();
+    screen.setView(renderView(this.#state, columns, rows, this.#paint));
+  }
+}
