@@ -84,9 +84,14 @@ export class Child {
   async next<T = Record<string, unknown>>(timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     while (this.#lines.length === 0) {
-      if (this.#ended || Date.now() > deadline) {
-        throw new Error(`${this.#ended ? "exited" : "no answer"}; stderr: ${this.stderr}`);
+      if (this.#ended) {
+        const status = await withTimeout(this.child.status, 2000, undefined);
+        const how = status
+          ? `exited with ${status.signal ? `signal ${status.signal}` : `code ${status.code}`}`
+          : "closed its output";
+        throw new Error(`${how} before answering; stderr: ${this.stderr.slice(-2000)}`);
       }
+      if (Date.now() > deadline) throw new Error(`no answer; stderr: ${this.stderr.slice(-2000)}`);
       await withTimeout(new Promise<void>((resolve) => this.#wake = resolve), 100, undefined);
     }
     return JSON.parse(this.#lines.shift()!) as T;

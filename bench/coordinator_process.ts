@@ -48,6 +48,8 @@ export interface CoordinatorProcessOptions {
    * probe: SIGUSR2 forces a full GC and reports the V8 heap ({@linkcode CoordinatorProcess.heapAfterGc}).
    */
   gcProbe?: boolean;
+  /** Extra V8 flags for the coordinator (e.g. `--max-semi-space-size=2`), for experiments. */
+  v8Flags?: string[];
 }
 
 /** A running coordinator process. */
@@ -87,8 +89,11 @@ export class CoordinatorProcess {
     if (options.cpuProfDir) denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
     const root = options.root ? `${options.root.replace(/\/$/, "")}/` : ROOT;
     const env: Record<string, string> = { NO_COLOR: "1" };
+    const v8Flags = [...(options.v8Flags ?? [])];
+    if (options.gcProbe ?? true) v8Flags.push("--expose-gc");
+    if (v8Flags.length) denoArgs.push(`--v8-flags=${v8Flags.join(",")}`);
     if (options.gcProbe ?? true) {
-      denoArgs.push("--v8-flags=--expose-gc", `${ROOT}bench/coordinator_gc.ts`);
+      denoArgs.push(`${ROOT}bench/coordinator_gc.ts`);
       env.PEERCHAT_BENCH_MAIN = new URL(`file://${root}main.ts`).href;
     } else {
       denoArgs.push(`${root}main.ts`);

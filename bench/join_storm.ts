@@ -62,6 +62,8 @@ export interface StormOptions {
   cpuProfDir?: string;
   /** Run the coordinator of this checkout instead of this one's (before/after comparisons). */
   coordinatorRoot?: string;
+  /** Extra V8 flags for the coordinator (experiments, e.g. `--max-semi-space-size=2`). */
+  coordinatorV8Flags?: string[];
   /** Progress lines (to stderr). */
   log?: (line: string) => void;
 }
@@ -224,6 +226,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     args: peerchat && !keepalive ? ["--peer-timeout", "3600"] : [],
     cpuProfDir: options.cpuProfDir,
     root: options.coordinatorRoot,
+    v8Flags: options.coordinatorV8Flags,
   });
   const coordinatorAddr: Deno.NetAddr = {
     transport: "udp",
@@ -736,6 +739,9 @@ if (import.meta.main) {
     keepalive: flags.keepalive !== false,
     phaseTimeoutMs: Number(flags.timeout ?? 120) * 1000,
     cpuProfDir: typeof flags.profile === "string" ? flags.profile : undefined,
+    coordinatorV8Flags: typeof flags["coordinator-v8-flags"] === "string"
+      ? flags["coordinator-v8-flags"].split(",")
+      : undefined,
     coordinatorRoot: typeof flags["coordinator-root"] === "string"
       ? flags["coordinator-root"]
       : undefined,

@@ -289,8 +289,6 @@ export function renderReport(r: BenchResults): string {
       ).map((x) => x.joinMissing);
       if (missing.length) notes.push(`names still missing at give-up: ${missing.join(", ")}`);
       if (runs.length > 1) notes.push(`totals over ${runs.length} runs`);
-      const loads = runs.map((x) => x.load);
-      if (Math.max(...loads) > 1.5) notes.push(`load ${Math.max(...loads).toFixed(1)} at start`);
       out.push(
         `| ${n} | coordinator, ${VARIANT_LABEL[variant]} | ${seconds(join, limit)} | ${
           ratio(join.median, ircJoin.median)
