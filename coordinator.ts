@@ -23,13 +23,13 @@ import { discoveryListenHost, localInterfaces } from "./discovery.ts";
 import {
   decodeDatagram,
   DISCOVERY_PORT,
-  encodeBinaryWriterString,
   encodeMessage,
   encodeRosterBatches,
   encodeText,
   type Endpoint,
   formatDigest,
   formatEndpoint,
+  frameBinaryWriter,
   isUnspecified,
   type LeaveReason,
   type ListEntry,
@@ -832,9 +832,7 @@ export class Coordinator {
         extended = line !== undefined && this.#redeemTicket(line.trim(), host);
       }
       const list = this.#listBytes(extended);
-      const bytes = !extended && this.#takeBinaryFetch(host)
-        ? encodeBinaryWriterString(new TextDecoder().decode(list))
-        : list;
+      const bytes = !extended && this.#takeBinaryFetch(host) ? frameBinaryWriter(list) : list;
       this.#traceTcp("out", remote, bytes);
       await writeAll(conn, bytes);
       this.stats.listsServed++;

@@ -381,32 +381,10 @@ function toRecord(value: unknown): JournalRecord | undefined {
       return { t: "stream", to: v.to, stream: v.stream, at: v.at };
     case "out":
       if (!isString(v.id) || !isString(v.to) || !isMessage(v)) return undefined;
-      return {
-        t: "out",
-        id: v.id,
-        to: v.to,
-        stream: v.stream,
-        first: v.first,
-        parts: v.parts,
-        kind: v.kind,
-        time: v.time,
-        body: v.body,
-        at: v.at,
-      };
+      return { t: "out", id: v.id, to: v.to, ...messageFields(v), at: v.at };
     case "in":
       if (!isString(v.id) || !isString(v.from) || !isMessage(v)) return undefined;
-      return {
-        t: "in",
-        id: v.id,
-        from: v.from,
-        stream: v.stream,
-        first: v.first,
-        parts: v.parts,
-        kind: v.kind,
-        time: v.time,
-        body: v.body,
-        at: v.at,
-      };
+      return { t: "in", id: v.id, from: v.from, ...messageFields(v), at: v.at };
     case "delivered":
       if (!isString(v.id) || !isString(v.to)) return undefined;
       return { t: "delivered", id: v.id, to: v.to, at: v.at };
@@ -425,6 +403,12 @@ interface MessageFields {
   kind: string;
   time: string;
   body: string;
+}
+
+/** Copies exactly the message fields (no stray keys from the file). */
+function messageFields(v: MessageFields): MessageFields {
+  const { stream, first, parts, kind, time, body } = v;
+  return { stream, first, parts, kind, time, body };
 }
 
 function isMessage(v: Record<string, unknown>): v is Record<string, unknown> & MessageFields {

@@ -1120,7 +1120,11 @@ export function splitUtf8(text: string, maxBytes: number): string[] {
  * client reads the online list this way.
  */
 export function encodeBinaryWriterString(text: string): Uint8Array<ArrayBuffer> {
-  const body = encodeText(text);
+  return frameBinaryWriter(encodeText(text));
+}
+
+/** Frames UTF-8 bytes as a `BinaryWriter` string: the 7-bit encoded length, then the bytes. */
+export function frameBinaryWriter(body: Uint8Array): Uint8Array<ArrayBuffer> {
   const prefix: number[] = [];
   let length = body.length;
   do {
