@@ -77,8 +77,12 @@ export interface CoordinatorOptions {
   discoveryPort?: number | null;
   /** The label in discovery answers. Default: this machine's host name. */
   label?: string;
-  /** A roster digest mismatch is answered `stale` only after the roster was still this long. Default 1000 ms. */
-  staleAfterQuietMs?: number;
+  /**
+   * How long the roster as of each `roster` batch still counts as current: a ping carrying one of
+   * those digests is answered `ok` (its batches are in flight), any other mismatch `stale`.
+   * Default 3000 ms.
+   */
+  recentDigestMs?: number;
 }
 
 /** What the coordinator reports, one object per happening. */
@@ -146,8 +150,8 @@ const END = new TextEncoder().encode("end");
 /** Shortest and longest wait before batched roster changes go out. */
 const MIN_BATCH_MS = 20;
 const MAX_BATCH_MS = 250;
-/** A digest mismatch counts as stale only after the roster has been still this long. */
-const STALE_AFTER_QUIET_MS = 1000;
+/** How long the digest after a `roster` batch is accepted as "behind, not stale". */
+const RECENT_DIGEST_MS = 3000;
 
 const TICKET_LIFETIME_MS = 30_000;
 /** How long a connection from an address holding a ticket may take to send it (TCP may resend it). */
@@ -216,8 +220,8 @@ export class Coordinator {
   /** Changes waiting for the next `roster` batch to peerchat peers. */
   readonly #pendingChanges: RosterChange[] = [];
   #flushTimer?: ReturnType<typeof setTimeout>;
-  /** `performance.now()` of the last roster change. */
-  #lastChangeAt = -Infinity;
+  /** The roster digest after each recent `roster` batch, and when it went out, oldest first. */
+  readonly #recentDigests: { digest: number; at: number }[] = [];
   /** The online lists as last built; cleared by every change. */
   #seedList?: Uint8Array<ArrayBuffer>;
   #extendedList?: Uint8Array<ArrayBuffer>;
@@ -534,7 +538,6 @@ export class Coordinator {
     else this.#seedUsers.add(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList = this.#extendedList = undefined;
-    this.#lastChangeAt = performance.now();
     return user;
   }
 
@@ -579,11 +582,9 @@ export class Coordinator {
     this.stats.pings++;
     this.#touch(user);
     // While the roster is changing, a peer's digest lags behind the batches in flight: that is
-    // not staleness, and answering "stale" would send every peer to refetch the whole list in
-    // a join storm. Only a roster still for a while can be stale.
-    const quiet = this.#options.staleAfterQuietMs ?? STALE_AFTER_QUIET_MS;
-    const settled = performance.now() - this.#lastChangeAt >= quiet;
-    if (ping.digest === formatDigest(this.#digest) || !settled) {
+    // not staleness, and answering "stale" would send every peer to refetch the whole list in a
+    // join storm. A digest the roster had after a recent batch is "behind"; any other is stale.
+    if (ping.digest === formatDigest(this.#digest) || this.#isRecentDigest(ping.digest)) {
       return this.#send({ type: "pong", name: user.name, status: "ok" }, encoding, from);
     }
     const ticket = this.#issueTicket(from.host);
@@ -623,7 +624,6 @@ export class Coordinator {
     this.#seedUsers.delete(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList = this.#extendedList = undefined;
-    this.#lastChangeAt = performance.now();
     this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }
@@ -665,10 +665,35 @@ export class Coordinator {
     this.#flushTimer = undefined;
     const changes = this.#pendingChanges.splice(0);
     if (changes.length === 0) return;
+    this.#rememberDigest();
     const batches = encodeRosterBatches(changes);
     for (const user of this.#liveness.values()) {
       for (const bytes of batches) this.#udp.send(bytes, user.endpoint);
     }
+  }
+
+  /** Notes the digest this batch brings every peer to, and forgets those too old to be in flight. */
+  #rememberDigest(): void {
+    const now = performance.now();
+    const recent = this.#recentDigests;
+    recent.push({ digest: this.#digest, at: now });
+    const lifetime = this.#options.recentDigestMs ?? RECENT_DIGEST_MS;
+    let old = 0;
+    while (old < recent.length && now - recent[old].at > lifetime) old++;
+    if (old > 0) recent.splice(0, old);
+  }
+
+  /** Whether `digest` (8 hex digits) is the roster as of a batch still in flight. */
+  #isRecentDigest(digest: string): boolean {
+    const now = performance.now();
+    const lifetime = this.#options.recentDigestMs ?? RECENT_DIGEST_MS;
+    const value = parseInt(digest, 16) >>> 0;
+    for (let i = this.#recentDigests.length - 1; i >= 0; i--) {
+      const recent = this.#recentDigests[i];
+      if (now - recent.at > lifetime) return false;
+      if (recent.digest === value) return true;
+    }
+    return false;
   }
 
   /**
