@@ -153,6 +153,9 @@ const MAX_BATCH_MS = 250;
 /** How long the digest after a `roster` batch is accepted as "behind, not stale". */
 const RECENT_DIGEST_MS = 3000;
 
+/** Send option of answers (Accept, reject, pong, bye): ahead of waiting fan-out. */
+const REPLY = { reply: true } as const;
+
 const TICKET_LIFETIME_MS = 30_000;
 /** How long a connection from an address holding a ticket may take to send it (TCP may resend it). */
 const TICKET_WAIT_MS = 1000;
@@ -392,8 +395,9 @@ export class Coordinator {
     this.#emit({ event: "dropped", from: formatEndpoint(from), reason });
   }
 
+  /** Sends a reply: it goes ahead of any roster fan-out still waiting to be sent. */
   #send(message: Message, encoding: TextEncoding, to: Endpoint): void {
-    this.#udp.send(encodeMessage(message, encoding), to);
+    this.#udp.send(encodeMessage(message, encoding), to, REPLY);
   }
 
   // --- Datagrams ----------------------------------------------------------
@@ -465,9 +469,9 @@ export class Coordinator {
     this.stats.rejected++;
     this.#emit({ event: "reject", name, from: formatEndpoint(from), reason });
     const bytes = encodeMessage({ type: "reject", reason }, encoding);
-    this.#udp.send(bytes, from);
+    this.#udp.send(bytes, from, REPLY);
     if (named && !isUnspecified(named.host) && formatEndpoint(named) !== formatEndpoint(from)) {
-      this.#udp.send(bytes, named);
+      this.#udp.send(bytes, named, REPLY);
     }
   }
 
@@ -557,10 +561,10 @@ export class Coordinator {
       return;
     }
     const bytes = encodeMessage({ type: "accept", port }, user.encoding);
-    this.#udp.send(bytes, from);
+    this.#udp.send(bytes, from, REPLY);
     if (user.encoding !== "utf-16le") return;
     // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
-    if (user.endpointText !== formatEndpoint(from)) this.#udp.send(bytes, user.endpoint);
+    if (user.endpointText !== formatEndpoint(from)) this.#udp.send(bytes, user.endpoint, REPLY);
     this.#expectBinaryFetch(from.host);
   }
 

@@ -36,14 +36,46 @@ export function toEndpoint(addr: Deno.Addr): Endpoint {
   return { host: net.hostname, port: net.port };
 }
 
+/** A datagram waiting for a free place. */
+interface QueuedSend {
+  bytes: Uint8Array<ArrayBuffer>;
+  to: Endpoint;
+}
+
+/** A first-in first-out queue of sends: an array read from an index, dropped when emptied. */
+class SendQueue {
+  #items: QueuedSend[] = [];
+  #next = 0;
+
+  get length(): number {
+    return this.#items.length - this.#next;
+  }
+
+  push(item: QueuedSend): void {
+    this.#items.push(item);
+  }
+
+  shift(): QueuedSend | undefined {
+    if (this.#next === this.#items.length) return undefined;
+    const item = this.#items[this.#next++];
+    if (this.#next === this.#items.length) {
+      this.#items = [];
+      this.#next = 0;
+    }
+    return item;
+  }
+}
+
 /** A bound UDP socket with a receive loop. */
 export class UdpSocket {
   readonly #conn: Deno.DatagramConn;
-  readonly #pending = new Set<Promise<void>>();
-  /** Sends waiting for a free place, oldest first, from index `#next`. */
-  readonly #waiting: { bytes: Uint8Array<ArrayBuffer>; to: Endpoint; resolve: () => void }[] = [];
-  #next = 0;
+  /** Replies, sent before anything in `#later`. */
+  readonly #first = new SendQueue();
+  /** Fan-out: roster batches and notices to many. */
+  readonly #later = new SendQueue();
   #inFlight = 0;
+  /** Resolved when nothing is queued or in flight, for `close()`. */
+  #idle?: PromiseWithResolvers<void>;
   #loop?: Promise<void>;
   #closed = false;
   /** Datagrams that could not be sent (unreachable host, firewall, …). */
@@ -110,53 +142,50 @@ export class UdpSocket {
   }
 
   /**
-   * Sends one datagram; failures are counted, never thrown. Resolves when
-   * sent or failed. At most {@linkcode MAX_SENDS_IN_FLIGHT} sends run at
-   * once; the rest wait in order — a fan-out to thousands of peers would
-   * otherwise hold thousands of runtime buffers at once.
+   * Sends one datagram; failures are counted, never thrown. At most
+   * {@linkcode MAX_SENDS_IN_FLIGHT} sends run at once; the rest wait in order
+   * — a fan-out to thousands of peers would otherwise hold thousands of
+   * runtime buffers at once. A `reply` (an answer someone waits for) goes
+   * ahead of every waiting fan-out datagram.
    */
-  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, options?: { reply?: boolean }): void {
+    if (this.#closed) return;
     this.trace?.({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
     if (this.#inFlight < MAX_SENDS_IN_FLIGHT) return this.#start(bytes, to);
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waiting.push({ bytes, to, resolve });
-    this.#pending.add(promise);
-    promise.finally(() => this.#pending.delete(promise));
-    return promise;
+    (options?.reply ? this.#first : this.#later).push({ bytes, to });
   }
 
-  #start(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): Promise<void> {
+  /** How many datagrams wait for a free place. */
+  get queued(): number {
+    return this.#first.length + this.#later.length;
+  }
+
+  #start(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void {
     this.#inFlight++;
-    const sending = this.#conn
+    this.#conn
       .send(bytes, { transport: "udp", hostname: to.host, port: to.port })
-      .then(() => {}, () => {
-        this.sendErrors++;
-      })
-      .finally(() => {
-        this.#inFlight--;
-        this.#startWaiting();
-      });
-    this.#pending.add(sending);
-    sending.finally(() => this.#pending.delete(sending));
-    return sending;
+      .then(this.#sent, this.#failed);
   }
 
-  #startWaiting(): void {
-    while (this.#inFlight < MAX_SENDS_IN_FLIGHT && this.#next < this.#waiting.length) {
-      const item = this.#waiting[this.#next++];
-      this.#start(item.bytes, item.to).then(item.resolve);
-    }
-    if (this.#next === this.#waiting.length) {
-      this.#waiting.length = 0;
-      this.#next = 0;
-    }
-  }
+  readonly #sent = (): void => {
+    this.#inFlight--;
+    const next = this.#first.shift() ?? this.#later.shift();
+    if (next) this.#start(next.bytes, next.to);
+    else if (this.#inFlight === 0) this.#idle?.resolve();
+  };
+
+  readonly #failed = (): void => {
+    this.sendErrors++;
+    this.#sent();
+  };
 
   /** Waits for queued sends, closes the socket and ends the receive loop. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await Promise.all(this.#pending);
+    if (this.#inFlight > 0) {
+      this.#idle = Promise.withResolvers();
+      await this.#idle.promise;
+    }
     this.#closed = true;
     try {
       this.#conn.close();

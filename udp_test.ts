@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { RawUdp } from "./testing.ts";
+import { MAX_SENDS_IN_FLIGHT, UdpSocket } from "./udp.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("a burst beyond the sends in flight waits its turn, and close() sends all of it", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const receiver = new RawUdp();
+  try {
+    const count = 3 * MAX_SENDS_IN_FLIGHT;
+    for (let i = 0; i < count; i++) socket.send(encoder.encode(`n${i}`), receiver.endpoint);
+    assert.equal(socket.queued, count - MAX_SENDS_IN_FLIGHT);
+    await socket.close();
+    const seen = new Set<string>();
+    for (let i = 0; i < count; i++) seen.add((await receiver.next()).text);
+    assert.equal(seen.size, count);
+    // Closed: further sends are dropped without an error.
+    socket.send(encoder.encode("late"), receiver.endpoint);
+    await assert.rejects(receiver.next(() => true, 200), /No matching datagram/);
+  } finally {
+    await socket.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("a reply goes ahead of fan-out still waiting to be sent", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const receiver = new RawUdp();
+  try {
+    const fanOut = 3 * MAX_SENDS_IN_FLIGHT;
+    for (let i = 0; i < fanOut; i++) socket.send(encoder.encode(`n${i}`), receiver.endpoint);
+    socket.send(encoder.encode("reply"), receiver.endpoint, { reply: true });
+    await socket.close();
+    const order: string[] = [];
+    for (let i = 0; i <= fanOut; i++) order.push((await receiver.next()).text);
+    // Without priority it would be the last; with it, it follows the first batch in flight.
+    const position = order.indexOf("reply");
+    assert.ok(position <= 2 * MAX_SENDS_IN_FLIGHT, `the reply came ${position + 1}th`);
+  } finally {
+    await socket.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("a send that fails is counted, not thrown, and the socket keeps sending", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const receiver = new RawUdp();
+  try {
+    socket.send(encoder.encode("nowhere"), { host: "127.0.0.1", port: 0 });
+    socket.send(encoder.encode("after"), receiver.endpoint);
+    assert.equal((await receiver.next()).text, "after");
+    await socket.close();
+    assert.equal(socket.sendErrors, 1);
+  } finally {
+    await socket.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("the receive loop survives a handler that throws", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const sender = new RawUdp();
+  const errors: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    const seen: string[] = [];
+    const { promise, resolve } = Promise.withResolvers<void>();
+    socket.listen((bytes) => {
+      const text = new TextDecoder().decode(bytes);
+      if (text === "boom") throw new Error("handler failed");
+      seen.push(text);
+      resolve();
+    });
+    await sender.send("boom", socket.local);
+    await sender.send("fine", socket.local);
+    await promise;
+    assert.deepEqual(seen, ["fine"]);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0][0]), /Internal error while handling a datagram/);
+  } finally {
+    console.error = consoleError;
+    await socket.close();
+    await sender.close();
+  }
+});
