@@ -13,12 +13,26 @@
 const mainUrl = Deno.env.get("PEERCHAT_BENCH_MAIN") ?? new URL("../main.ts", import.meta.url).href;
 const { main } = await import(mainUrl) as { main: (args: string[]) => Promise<number> };
 
+import { getHeapSpaceStatistics } from "node:v8";
+
 const gc = (globalThis as { gc?: () => void }).gc;
 const probe = () => {
   gc?.();
   const usage = Deno.memoryUsage();
   console.error(JSON.stringify({
-    gc: { heapUsed: usage.heapUsed, external: usage.external, rss: usage.rss, forced: !!gc },
+    gc: {
+      heapUsed: usage.heapUsed,
+      heapTotal: usage.heapTotal,
+      external: usage.external,
+      rss: usage.rss,
+      forced: !!gc,
+      // Committed and used bytes per V8 space, for telling retained pages from live objects.
+      spaces: Object.fromEntries(
+        getHeapSpaceStatistics()
+          .filter((s) => s.space_size > 0)
+          .map((s) => [s.space_name, [s.space_size, s.space_used_size]]),
+      ),
+    },
   }));
 };
 Deno.addSignalListener("SIGUSR2", probe);

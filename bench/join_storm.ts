@@ -120,6 +120,11 @@ export interface StormResult {
     /** V8 heap in use after a forced full GC, idle and with N online; and the difference / N. */
     idleHeapBytes: number;
     onlineHeapBytes: number;
+    /** V8's committed heap (used or not) after a full GC, idle and with N online. */
+    idleHeapTotalBytes: number;
+    onlineHeapTotalBytes: number;
+    /** Per V8 space after a full GC with N online: [committed, used] bytes. */
+    onlineHeapSpaces?: Record<string, [number, number]>;
     heapBytesPerPeer: number;
   };
   generator: { cpuJoinS: number; cpuLeaveS: number };
@@ -707,6 +712,9 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
         rssAfterGcKiB,
         idleHeapBytes: idleHeap?.heapUsed ?? NaN,
         onlineHeapBytes: onlineHeap?.heapUsed ?? NaN,
+        idleHeapTotalBytes: idleHeap?.heapTotal ?? NaN,
+        onlineHeapTotalBytes: onlineHeap?.heapTotal ?? NaN,
+        onlineHeapSpaces: onlineHeap?.spaces,
         heapBytesPerPeer: idleHeap && onlineHeap
           ? (onlineHeap.heapUsed - idleHeap.heapUsed) / n
           : NaN,
