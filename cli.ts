@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "./deps.ts";
+import { parseFlags as parseFlagList } from "./flags.ts";
 import { DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
 import config from "./deno.json" with { type: "json" };
 
@@ -238,20 +238,15 @@ function parseFlags(
   booleans: string[] = ["json", "trace"],
 ): { values: Record<string, string | boolean | undefined> } | { error: string } {
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      options: {
-        ...Object.fromEntries(strings.map((name) => [name, { type: "string" as const }])),
-        ...Object.fromEntries(booleans.map((name) => [name, { type: "boolean" as const }])),
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
+    const { values, positionals } = parseFlagList(args, {
+      strings,
+      booleans: [...booleans, "help"],
+      short: { h: "help" },
     });
     if (positionals.length > 0) return { error: `Unexpected argument "${positionals[0]}".` };
     return { values };
   } catch (error) {
-    return { error: `${(error as Error).message.replace(/\.$/, "")}.` };
+    return { error: (error as Error).message };
   }
 }
 

@@ -9,7 +9,8 @@
  * @module
  */
 
-export { parseArgs, styleText } from "node:util";
+// `node:util`'s parseArgs and styleText were here; they are written out in flags.ts and
+// format.ts, because loading any `node:` module at start-up costs 6–10 ms (issue 5).
 
 /**
  * Interactive prompts, loaded on first use: scripts and `--json` runs never

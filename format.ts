@@ -5,12 +5,11 @@
  * @module
  */
 
-import { styleText } from "./deps.ts";
 import type { CoordinatorEvent } from "./coordinator.ts";
 import type { HistoryEntry } from "./journal.ts";
 import type { PeerEvent } from "./peer.ts";
 
-/** A text style name understood by `styleText`. */
+/** A text style: one of the ANSI styles in {@linkcode ANSI}. */
 export type Style =
   | "bold"
   | "dim"
@@ -35,10 +34,31 @@ export function wantsColor(
   return isTerminal && env("TERM") !== "dumb";
 }
 
+/**
+ * Each style's ANSI start and end codes (as `node:util`'s `styleText` writes them; written out
+ * here because loading a `node:` module costs start-up time).
+ */
+export const ANSI: Readonly<Record<Style, readonly [number, number]>> = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  blue: [34, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+  gray: [90, 39],
+};
+
 /** A painter that colours when `enabled`, and returns text unchanged otherwise. */
 export function painter(enabled: boolean): Painter {
   if (!enabled) return (_style, text) => text;
-  return (style, text) => styleText(style, text, { validateStream: false });
+  return (style, text) => {
+    for (const one of typeof style === "string" ? [style] : style.toReversed()) {
+      text = `\x1b[${ANSI[one][0]}m${text}\x1b[${ANSI[one][1]}m`;
+    }
+    return text;
+  };
 }
 
 /** A stable colour per user name, so each person keeps one colour. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { styleText } from "node:util";
 import {
+  ANSI,
   formatCoordinatorEvent,
   formatPeerEvent,
   nameStyle,
@@ -17,6 +19,17 @@ Deno.test("colour: off with NO_COLOR or off a terminal, on for a terminal", () =
   assert.equal(wantsColor(true, env({ TERM: "dumb" })), false);
   assert.equal(painter(false)("red", "x"), "x");
   assert.equal(painter(true)("red", "x"), "\x1b[31mx\x1b[39m");
+});
+
+Deno.test("colour: every style is written exactly as node:util's styleText writes it", () => {
+  const paint = painter(true);
+  for (const style of Object.keys(ANSI) as (keyof typeof ANSI)[]) {
+    assert.equal(paint(style, "张三 ✓"), styleText(style, "张三 ✓", { validateStream: false }));
+  }
+  assert.equal(
+    paint(["bold", "red", "dim"], "x"),
+    styleText(["bold", "red", "dim"], "x", { validateStream: false }),
+  );
 });
 
 Deno.test("peer events read as sentences; delivered is not shouted", () => {

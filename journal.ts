@@ -12,7 +12,6 @@
  * @module
  */
 
-import { join, posix, win32 } from "node:path";
 import type { IncomingMessage, OutgoingMessage } from "./delivery.ts";
 import { MAX_TEXT_BYTES, nameKey } from "./protocol.ts";
 
@@ -113,7 +112,7 @@ export class Journal {
    * @throws {Error} if the directory cannot be created or the file cannot be opened or read.
    */
   static open(dir: string): Journal {
-    const path = join(dir, JOURNAL_FILE);
+    const path = joinPath(Deno.build.os === "windows" ? "\\" : "/", dir, JOURNAL_FILE);
     let file: Deno.FsFile | undefined;
     try {
       Deno.mkdirSync(dir, { recursive: true });
@@ -219,25 +218,37 @@ export function defaultDataDir(
   const safe = safeName(name, windows);
   if (windows) {
     const local = env("LOCALAPPDATA") ||
-      (env("USERPROFILE") ? win32.join(env("USERPROFILE")!, "AppData", "Local") : undefined);
+      (env("USERPROFILE") ? joinPath("\\", env("USERPROFILE")!, "AppData", "Local") : undefined);
     if (!local) {
       throw new Error(
         "Cannot find a data directory: neither LOCALAPPDATA nor USERPROFILE is set. " +
           "Choose a directory with --data.",
       );
     }
-    return win32.join(local, "peerchat", safe);
+    return joinPath("\\", local, "peerchat", safe);
   }
   const xdg = env("XDG_DATA_HOME");
   // The XDG spec says relative paths are invalid and must be ignored.
-  if (xdg && posix.isAbsolute(xdg)) return posix.join(xdg, "peerchat", safe);
+  if (xdg?.startsWith("/")) return joinPath("/", xdg, "peerchat", safe);
   const home = env("HOME");
   if (!home) {
     throw new Error(
       "Cannot find a data directory: HOME is not set. Choose a directory with --data.",
     );
   }
-  return posix.join(home, ".local", "share", "peerchat", safe);
+  return joinPath("/", home, ".local", "share", "peerchat", safe);
+}
+
+/**
+ * Joins path segments with `separator`, one separator at each joint (a segment's trailing
+ * separators are dropped). Enough for the data directory; not a general path normaliser — that
+ * would mean loading `node:path`, and with it Node compatibility, at every start.
+ */
+export function joinPath(separator: "/" | "\\", ...segments: string[]): string {
+  const trailing = separator === "/" ? /\/+$/ : /[\\/]+$/;
+  return segments
+    .map((segment, i) => i < segments.length - 1 ? segment.replace(trailing, "") : segment)
+    .join(separator);
 }
 
 /** One sent or received message of a conversation, with its status. */

@@ -4,6 +4,7 @@ import {
   defaultDataDir,
   history,
   type InRecord,
+  joinPath,
   Journal,
   JOURNAL_FILE,
   type JournalRecord,
@@ -528,6 +529,14 @@ Deno.test("100,000 records load quickly", async () => {
     assert.ok(elapsed < 2000, `Loading 100,000 records took ${elapsed.toFixed(0)} ms`);
     assert.equal(history(journal.records(), "PEER3", 5).length, 5);
   });
+});
+
+Deno.test("joinPath puts one separator at each joint", () => {
+  assert.equal(joinPath("/", "/data/", "journal.jsonl"), "/data/journal.jsonl");
+  assert.equal(joinPath("/", "/", "journal.jsonl"), "/journal.jsonl");
+  assert.equal(joinPath("/", "rel//", "a", "b"), "rel/a/b");
+  assert.equal(joinPath("\\", "C:\\", "peerchat", "Ann"), "C:\\peerchat\\Ann");
+  assert.equal(joinPath("\\", "D:/Users/Ann/", "x"), "D:/Users/Ann\\x");
 });
 
 Deno.test("defaultDataDir follows XDG on Unix and LOCALAPPDATA on Windows", () => {
