@@ -35,6 +35,7 @@ import {
   UTF16_FLAVOR,
 } from "./protocol.ts";
 import { readToEnd, writeAll } from "./tcp.ts";
+import { after } from "./timers.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
 
 /** Someone online, as this peer knows them. */
@@ -335,9 +336,10 @@ export class Peer {
     });
     const answer = await new Promise<Message | undefined>((resolve) => {
       let attempt = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Web timers (timers.ts): the first Node timer would cost the start-up ≈ 8 ms.
+      let cancelRetry: (() => void) | undefined;
       const finish = (message: Message | undefined) => {
-        clearTimeout(timer);
+        cancelRetry?.();
         this.#loginWaiter = undefined;
         resolve(message);
       };
@@ -350,7 +352,7 @@ export class Peer {
           ? LOGIN_RETRY_MS[LOGIN_RETRY_MS.length - 1]
           : RELOGIN_RETRY_MS;
         attempt++;
-        timer = setTimeout(tryOnce, Math.min(wait, Math.max(1, deadline - Date.now())));
+        cancelRetry = after(Math.min(wait, Math.max(1, deadline - Date.now())), tryOnce);
       };
       this.#loginWaiter = finish;
       tryOnce();
@@ -394,11 +396,11 @@ export class Peer {
     }
     // TCP resends lost segments slowly (its timer starts at 1 s and doubles): rather than wait
     // out a stalled fetch, give up soon — every caller tries again on a fresh connection.
-    const timer = setTimeout(() => {
+    const cancelLimit = after(LIST_FETCH_TIMEOUT_MS, () => {
       try {
         conn.close();
       } catch { /* already closed */ }
-    }, LIST_FETCH_TIMEOUT_MS);
+    });
     try {
       if (ticket) {
         const line = `${ticket}\n`;
@@ -431,7 +433,7 @@ export class Peer {
         `Reading the online list from ${where} failed: ${(error as Error).message}`,
       );
     } finally {
-      clearTimeout(timer);
+      cancelLimit();
       try {
         conn.close();
       } catch { /* already closed */ }
