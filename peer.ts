@@ -134,9 +134,19 @@ const LIST_RETRY_MS = 500;
 const LIST_RETRY_WINDOW_MS = 30_000;
 
 /** The local time as `HH:MM:SS`, the `TIME` field of chat messages. */
-export function clockTime(date = new Date()): string {
-  return date.toTimeString().slice(0, 8);
+export function clockTime(date?: Date): string {
+  if (date) return date.toTimeString().slice(0, 8);
+  // Formatting a date costs more than the rest of a send: reuse it within the same second.
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== lastClock.second) {
+    lastClock.second = second;
+    lastClock.text = new Date(now).toTimeString().slice(0, 8);
+  }
+  return lastClock.text;
 }
+
+const lastClock = { second: NaN, text: "" };
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
@@ -167,6 +177,8 @@ export class Peer {
   /** Roster notices that arrive while the online list is being fetched. */
   #buffered?: Message[] = [];
   #settleWaiters: (() => void)[] = [];
+  /** Delivery marks not yet in the journal: written together at the next tick (see #onDelivered). */
+  #unwrittenDeliveries: { t: "delivered"; id: string; to: string; at: number }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #coordinatorState: "connected" | "unreachable" = "connected";
   #lastPong = Date.now();
@@ -268,6 +280,7 @@ export class Peer {
 
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
+    this.#writeDeliveries();
     return history(this.#journal.records(), name, limit);
   }
 
@@ -527,7 +540,10 @@ export class Peer {
 
   #startTimers(): void {
     const keepalive = this.#options.keepaliveMs ?? 1000;
-    this.#timers.push(setInterval(() => this.#sender.tick(Date.now()), TICK_MS));
+    this.#timers.push(setInterval(() => {
+      this.#writeDeliveries();
+      this.#sender.tick(Date.now());
+    }, TICK_MS));
     this.#timers.push(setInterval(() => this.#keepalive(keepalive), keepalive));
     if (this.#options.expireMs) {
       this.#timers.push(setInterval(() => this.#expire(), EXPIRY_CHECK_MS));
@@ -798,14 +814,29 @@ export class Peer {
     if (user) this.#udp.send(encodeMessage(packet), user.endpoint);
   }
 
+  /**
+   * An acknowledgement arrived. The delivery mark goes to the journal with the next tick's batch,
+   * not in this turn: the user sees ✓ one write sooner, and a crash before the write only means
+   * the message is sent once more on restart — the receiver knows it and acknowledges again.
+   */
   #onDelivered(message: OutgoingMessage): void {
-    this.#store({ t: "delivered", id: message.id, to: message.to, at: Date.now() });
+    this.#unwrittenDeliveries.push({
+      t: "delivered",
+      id: message.id,
+      to: message.to,
+      at: Date.now(),
+    });
     this.#emit({ event: "delivered", to: message.to, id: message.id });
     this.#wakeSettled();
   }
 
+  /** Writes the delivery marks that arrived since the last tick. */
+  #writeDeliveries(): void {
+    for (const record of this.#unwrittenDeliveries.splice(0)) this.#store(record);
+  }
+
   #wakeSettled(): void {
-    if (this.inFlight > 0) return;
+    if (this.#settleWaiters.length === 0 || this.inFlight > 0) return;
     for (const wake of this.#settleWaiters.splice(0)) wake();
   }
 
@@ -978,6 +1009,7 @@ export class Peer {
     await this.#relogin?.catch(() => {});
     await this.#refresh;
     await this.#udp.close();
+    this.#writeDeliveries();
     if (this.#ownJournal) this.#journal.close();
   }
 }

@@ -8,6 +8,8 @@
 import { withTimeout } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+/** PEERCHAT_BENCH_CPU_PROF=DIR: every helper process writes a V8 CPU profile into DIR. */
+const PROFILE_DIR = Deno.env.get("PEERCHAT_BENCH_CPU_PROF");
 
 /** Whether `taskset` is available (util-linux). */
 export function hasTaskset(): boolean {
@@ -41,6 +43,8 @@ export class Child {
       Deno.execPath(),
       "run",
       "--allow-all", // reading /proc/self needs all permissions
+      // PEERCHAT_BENCH_CPU_PROF=DIR: each helper writes a V8 CPU profile there when it exits.
+      ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []),
       `${ROOT}bench/${script}`,
       ...args,
     ];
