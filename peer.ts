@@ -177,6 +177,8 @@ export class Peer {
   /** Roster notices that arrive while the online list is being fetched. */
   #buffered?: Message[] = [];
   #settleWaiters: (() => void)[] = [];
+  /** Messages stored in this turn, shown once their acknowledgement is on its way. */
+  readonly #unshown: PeerEvent[] = [];
   /** Delivery marks not yet in the journal: written together at the next tick (see #onDelivered). */
   #unwrittenDeliveries: { t: "delivered"; id: string; to: string; at: number }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -785,13 +787,16 @@ export class Peer {
     try {
       ack = this.#receiver.onPacket(packet);
     } catch {
+      this.#unshown.length = 0; // Shown below only once stored and acknowledged.
       return; // Not stored (reported by #store): no ack, so the sender tries again.
     }
     if (this.#receiver.duplicates > before) this.stats.duplicates++;
+    // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
     this.#udp.send(encodeMessage(ack), from);
+    for (const event of this.#unshown.splice(0)) this.#emit(event);
   }
 
-  /** The receiver hands on a complete message: store it (or throw), then show it. */
+  /** The receiver hands on a complete message: store it (or throw); it is shown after the ack. */
   #onIncoming(message: IncomingMessage): void {
     if (
       !this.#store({ t: "in", ...message, at: Date.now() })
@@ -799,7 +804,7 @@ export class Peer {
       throw new Error("The message could not be stored.");
     }
     this.#known.set(nameKey(message.from), message.from);
-    this.#emit({
+    this.#unshown.push({
       event: "message",
       from: message.from,
       id: message.id,
@@ -882,9 +887,10 @@ export class Peer {
       return { ok: false, message: "The message could not be stored; see the error above." };
     }
     this.#sender.enqueue(message, now);
+    // On the wire first, then on the screen.
+    if (user) this.#sender.tick(now);
     this.#emit({ event: "sent", to: name, id: message.id, text, reliable: true });
     if (!user) this.#emitPending(message);
-    else this.#sender.tick(now);
     return { ok: true, id: message.id };
   }
 
