@@ -13,7 +13,7 @@
  */
 
 import type { IncomingMessage, OutgoingMessage } from "./delivery.ts";
-import { MAX_TEXT_BYTES, nameKey } from "./protocol.ts";
+import { MAX_TEXT_BYTES, nameKey, utf8Length } from "./protocol.ts";
 
 /** This peer's outgoing stream id for a recipient. */
 export interface StreamRecord {
@@ -440,7 +440,7 @@ function bodyFits(body: string): boolean {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short bodies need no encoding.
   if (body.length * 3 <= MAX_BODY_BYTES) return true;
   if (body.length > MAX_BODY_BYTES) return false;
-  return encoder.encode(body).length <= MAX_BODY_BYTES;
+  return utf8Length(body) <= MAX_BODY_BYTES;
 }
 
 // --- Helpers ---------------------------------------------------------------

@@ -33,6 +33,7 @@ import {
   splitUtf8,
   type TextEncoding,
   UTF16_FLAVOR,
+  utf8Length,
 } from "./protocol.ts";
 import { readToEnd, writeAll } from "./tcp.ts";
 import { after } from "./timers.ts";
@@ -859,7 +860,7 @@ export class Peer {
     if (text.includes("\u0000")) {
       return { ok: false, message: "The text contains a NUL character." };
     }
-    const size = encodeText(text).length;
+    const size = utf8Length(text);
     if (size > MAX_TEXT_BYTES) {
       return {
         ok: false,

@@ -293,7 +293,8 @@ const NAME_PATTERN = /^[\p{L}\p{M}\p{N}_.\-]+$/u;
 
 /** Returns why `name` is not a valid user name, or `undefined` if it is. */
 export function checkName(name: string): string | undefined {
-  const length = [...name].length;
+  // Code points, not UTF-16 units; no name longer in units than the limit needs counting.
+  const length = name.length <= MAX_NAME_CHARS ? name.length : [...name].length;
   if (length === 0) return "The name is empty.";
   if (length > MAX_NAME_CHARS) {
     return `The name is ${length} characters long; the limit is ${MAX_NAME_CHARS}.`;
@@ -393,6 +394,27 @@ const utf8Encoder = new TextEncoder();
 /** Encodes a message's text form as UTF-8 bytes. */
 export function encodeText(text: string): Uint8Array<ArrayBuffer> {
   return utf8Encoder.encode(text);
+}
+
+/**
+ * The length of `text` in UTF-8 bytes, counted without encoding it (an encoder call allocates, and
+ * costs more than a whole message's parsing). Lone surrogates count 3, as the encoder replaces them.
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // Four bytes for the pair's two units.
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** Encodes text as UTF-16LE without a byte-order mark, as .NET's `Encoding.Unicode` does. */
@@ -527,7 +549,7 @@ function checkedTime(field: string): ParseResult<string> {
 }
 
 function checkedText(text: string, limit: number): ParseResult<string> {
-  if (encodeText(text).length > limit) {
+  if (utf8Length(text) > limit) {
     return fail("too-long", `The text is longer than ${limit} bytes.`);
   }
   if (text.includes("\u0000")) return fail("bad-text", "The text contains a NUL character.");
@@ -796,7 +818,7 @@ export function encodeRosterBatches(changes: RosterChange[]): Uint8Array<ArrayBu
   let size = "roster,".length;
   for (const change of changes) {
     const item = formatRosterChange(change);
-    const itemSize = encodeText(item).length + 1;
+    const itemSize = utf8Length(item) + 1;
     if (items.length > 0 && size + itemSize > MAX_ROSTER_BYTES) {
       batches.push(encodeText(`roster,${items.join(";")}`));
       items = [];

@@ -28,6 +28,7 @@ import {
   rosterDigest,
   splitUtf8,
   userHash,
+  utf8Length,
 } from "./protocol.ts";
 
 function parsed(text: string): Message {
@@ -411,4 +412,34 @@ Deno.test("roster batches pack changes into datagrams under the MTU, in order", 
   });
   assert.deepEqual(back, changes);
   assert.deepEqual(encodeRosterBatches([]), []);
+});
+
+Deno.test("utf8Length counts what TextEncoder would write, lone surrogates included", () => {
+  const encoder = new TextEncoder();
+  const samples = [
+    "",
+    "ping 000017",
+    "é",
+    "张三, 你好",
+    "😀 emoji",
+    "a\uD800b", // lone high surrogate
+    "\uDC00", // lone low surrogate
+    "\uD800", // high surrogate at the end
+    "\uD83D\uDE00\uD83D", // a pair, then a lone one
+    "\u07FF\u0800\uFFFF",
+  ];
+  for (const text of samples) {
+    assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
+  }
+  // Random strings of random code units (seeded), lone surrogates and all.
+  let seed = 12345;
+  const random = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) >>> 0) / 2 ** 32;
+  for (let n = 0; n < 2000; n++) {
+    const units = Array.from(
+      { length: Math.floor(random() * 12) },
+      () => [0x41, 0xe9, 0x4e2d, 0xd83d, 0xde00, 0xffff][Math.floor(random() * 6)],
+    );
+    const text = String.fromCharCode(...units);
+    assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
+  }
 });
