@@ -1049,7 +1049,31 @@ export function encodeMessage(
   encoding: TextEncoding = "utf-8",
 ): Uint8Array<ArrayBuffer> {
   const text = formatMessage(message);
-  return encoding === "utf-8" ? encodeText(text) : encodeUtf16(text);
+  return encoding === "utf-8" ? encodeShortLived(text) : encodeUtf16(text);
+}
+
+/** Datagram bytes are carved from slabs of this size (see {@linkcode encodeShortLived}). */
+const SLAB_BYTES = 16 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * UTF-8 bytes of a datagram about to be sent, as a view into a shared slab: allocating a small
+ * `Uint8Array` costs about a microsecond in this runtime, more than formatting the message. A
+ * slab is never written twice — a full one is left to the garbage collector once its last view
+ * is gone — so views stay valid however long a send waits; keep them no longer than that, since
+ * a kept view keeps its whole slab.
+ */
+function encodeShortLived(text: string): Uint8Array<ArrayBuffer> {
+  const most = text.length * 3;
+  if (most > SLAB_BYTES / 4) return utf8Encoder.encode(text);
+  if (slabUsed + most > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  slabUsed += utf8Encoder.encodeInto(text, slab.subarray(start)).written;
+  return slab.subarray(start, slabUsed);
 }
 
 // --- The online list (TCP) ----------------------------------------------

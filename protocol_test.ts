@@ -443,3 +443,24 @@ Deno.test("utf8Length counts what TextEncoder would write, lone surrogates inclu
     assert.equal(utf8Length(text), encoder.encode(text).length, JSON.stringify(text));
   }
 });
+
+Deno.test("encoded datagrams stay intact while later ones are encoded (shared slabs)", () => {
+  const kept: [string, Uint8Array][] = [];
+  for (let i = 0; i < 3000; i++) {
+    const body = i % 97 === 0 ? "长".repeat(600) : `ping ${i} ✓`; // some far larger than most
+    const message = {
+      type: "msg" as const,
+      name: "alice",
+      stream: "ab12cd34ef",
+      seq: i + 1,
+      part: 1,
+      parts: 1,
+      kind: "text",
+      time: "01:02:03",
+      body,
+    };
+    kept.push([formatMessage(message), encodeMessage(message)]);
+  }
+  const decoder = new TextDecoder();
+  for (const [text, bytes] of kept) assert.equal(decoder.decode(bytes), text);
+});

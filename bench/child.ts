@@ -101,6 +101,11 @@ export class Child {
     return JSON.parse(this.#lines.shift()!) as T;
   }
 
+  /** Writes one line to the helper's stdin (a command, for helpers that read them). */
+  async command(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(`${line}\n`));
+  }
+
   /** Closes stdin, waits up to 15 s for the exit (then kills). */
   async stop(): Promise<void> {
     await this.#stdin.close().catch(() => {});
@@ -113,6 +118,21 @@ export class Child {
     }
     await this.#reading;
   }
+}
+
+/** The lines of stdin, as they come, until it ends. */
+export async function* stdinLines(): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of Deno.stdin.readable) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+  if (buffer) yield buffer;
 }
 
 /** Resolves when stdin ends (the parent said stop) or after `maxMs`. */

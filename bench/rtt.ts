@@ -13,15 +13,18 @@
  * - **ngircd**: a `PRIVMSG` from one client to another and a `PRIVMSG` back,
  *   relayed by ngircd (not pinned).
  *
- * The first `warmup` round trips are left out (JIT warm-up). `deno run -A bench/rtt.ts`
- * runs all three once and prints the percentiles.
+ * The first `warmup` round trips are left out (JIT warm-up). All four pairs of processes
+ * are started first and kept; the measurement then runs in `rounds` rounds, each asking every
+ * pair in turn (the order rotating) for `count / rounds` round trips. Interleaving puts every
+ * series under the same background load, so the ratios hold on a noisy shared machine.
+ * `deno run -A bench/rtt.ts` runs it once and prints the percentiles.
  *
  * @module
  */
 
 import { Journal } from "../journal.ts";
 import { Peer } from "../peer.ts";
-import { Child, hasTaskset, untilStdinCloses } from "./child.ts";
+import { Child, hasTaskset, stdinLines, untilStdinCloses } from "./child.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";
 import { IrcClient, Ngircd } from "./ngircd.ts";
 import { cpuSeconds, loadAverage, selfCpu } from "./proc.ts";
@@ -55,6 +58,8 @@ export interface RttResult {
   ngircd: RttSeries | null;
   pinned: boolean;
   load: number;
+  /** Rounds the series were interleaved in (absent: one series after another). */
+  rounds?: number;
 }
 
 function series(samplesMs: number[], askerCpuS: number): RttSeries {
@@ -93,23 +98,37 @@ async function udpEcho(): Promise<void> {
   await loop;
 }
 
-async function udpPing(port: number, count: number, warmup: number, size: number) {
+/**
+ * The asking side of every series: `warmup` round trips, then `{"ready":true}`; then for each
+ * `run N` line on stdin, N round trips and one JSON line `{samples, cpuS}` (milliseconds, CPU
+ * seconds of this process). Ends at end of input.
+ */
+async function serveRuns(warmup: number, roundTrip: (i: number) => Promise<number>) {
+  let i = 0;
+  for (; i < warmup; i++) await roundTrip(i);
+  console.log(JSON.stringify({ ready: true }));
+  for await (const line of stdinLines()) {
+    const n = Number(/^run (\d+)$/.exec(line)?.[1] ?? 0);
+    if (n <= 0) break;
+    const cpu0 = selfCpu();
+    const samples: number[] = [];
+    for (let k = 0; k < n; k++, i++) samples.push(await roundTrip(i));
+    console.log(JSON.stringify({ samples, cpuS: selfCpu() - cpu0 }));
+  }
+}
+
+async function udpPing(port: number, warmup: number, size: number) {
   const conn = Deno.listenDatagram({ transport: "udp", hostname: HOST, port: 0 });
   const to: Deno.NetAddr = { transport: "udp", hostname: HOST, port };
   const payload = new Uint8Array(size).fill(120);
   const buffer = new Uint8Array(2048);
-  const samples: number[] = [];
-  let cpu0 = 0;
-  const deadline = Date.now() + 60_000;
-  for (let i = 0; i < warmup + count && Date.now() < deadline; i++) {
-    if (i === warmup) cpu0 = selfCpu();
+  await serveRuns(warmup, async () => {
     const t = performance.now();
     await conn.send(payload, to);
     await conn.receive(buffer);
-    if (i >= warmup) samples.push(performance.now() - t);
-  }
+    return performance.now() - t;
+  });
   conn.close();
-  console.log(JSON.stringify(series(samples, selfCpu() - cpu0)));
 }
 
 /** A `Peer` as `peerchat peer` runs it: journal on disk (`dataDir`), or in memory when empty. */
@@ -136,18 +155,14 @@ async function peerEcho(coordinatorPort: number, dataDir: string): Promise<void>
   journal.close();
 }
 
-async function peerPing(coordinatorPort: number, dataDir: string, count: number, warmup: number) {
+async function peerPing(coordinatorPort: number, dataDir: string, warmup: number) {
   const { peer, journal, waiters } = await startPeer("alice", coordinatorPort, dataDir);
   const seen = Date.now() + 10_000;
   while (!peer.user("bob") && Date.now() < seen) await new Promise((r) => setTimeout(r, 10));
-  const samples: number[] = [];
-  let cpu0 = 0;
-  let datagramSize = 0;
-  // One watchdog for the whole loop (no timer per message: the harness stays out of the figure).
-  const stuck = watchdog(60_000);
+  // One watchdog for the whole process (no timer per message: the harness stays out of the figure).
+  const stuck = watchdog(MAX_LIFETIME_MS);
   try {
-    for (let i = 0; i < warmup + count; i++) {
-      if (i === warmup) cpu0 = selfCpu();
+    await serveRuns(warmup, async (i) => {
       const t = performance.now();
       const result = peer.send("bob", text(i));
       if (!result.ok) throw new Error(result.message);
@@ -156,19 +171,13 @@ async function peerPing(coordinatorPort: number, dataDir: string, count: number,
         stuck.promise,
       ]);
       waiters.delete(result.id);
-      if (i >= warmup) samples.push(performance.now() - t);
-      if (i === 0) {
-        const stream = result.id.replace(/-\d+$/, "");
-        datagramSize = `msg,alice,${stream},1,1/1,text,00:00:00,${text(i)}`.length;
-      }
-    }
+      return performance.now() - t;
+    });
   } finally {
     stuck.clear();
   }
-  const cpu = selfCpu() - cpu0;
   await peer.close();
   journal.close();
-  console.log(JSON.stringify({ ...series(samples, cpu), datagramSize }));
 }
 
 /** A promise that rejects after `ms` (the whole measurement's limit), and its off switch. */
@@ -211,149 +220,178 @@ async function ircEcho(port: number): Promise<void> {
   await client.loop;
 }
 
-async function ircPing(port: number, count: number, warmup: number): Promise<void> {
+async function ircPing(port: number, warmup: number): Promise<void> {
   let answer: ((body: string) => void) | undefined;
   const client = await ircClient(port, "ra", (_from, body) => answer?.(body));
-  const samples: number[] = [];
-  let cpu0 = 0;
-  const stuck = watchdog(60_000);
+  const stuck = watchdog(MAX_LIFETIME_MS);
   try {
-    for (let i = 0; i < warmup + count; i++) {
-      if (i === warmup) cpu0 = selfCpu();
+    await serveRuns(warmup, async (i) => {
       const body = text(i);
       const t = performance.now();
       const got = new Promise<void>((resolve) => answer = (b) => b === body && resolve());
       client.send(`PRIVMSG rb :${body}`);
       await Promise.race([got, stuck.promise]);
-      if (i >= warmup) samples.push(performance.now() - t);
-    }
+      return performance.now() - t;
+    });
   } finally {
     stuck.clear();
   }
-  const cpu = selfCpu() - cpu0;
   client.close();
   await client.loop;
-  console.log(JSON.stringify(series(samples, cpu)));
 }
 
 // --- Orchestration ------------------------------------------------------------------
 
 /** Options for {@linkcode runRtt}. */
 export interface RttOptions {
+  /** Round trips per series, over all rounds. */
   count?: number;
   warmup?: number;
+  /** Rounds the series are interleaved in. Default 10. */
+  rounds?: number;
   /** Include the ngircd relay (needs ngircd installed). Default: when installed. */
   ngircd?: boolean;
   log?: (line: string) => void;
 }
 
-/** Runs the three round-trip measurements once. */
+/** One series' two processes (and what else it started), kept for the whole measurement. */
+interface Pair {
+  name: "peerchat" | "peerchatMemory" | "udp" | "ngircd";
+  ping: Child;
+  echo: Child;
+  /** CPU seconds of the relay so far (ngircd), if there is one. */
+  relayCpu?: () => number;
+  samples: number[];
+  askerCpuS: number;
+  answererCpuS: number;
+  relayCpuS: number;
+}
+
+/** The size of a peerchat `msg` datagram of the measurement, for the raw UDP payload. */
+const MSG_DATAGRAM_BYTES = `msg,alice,xxxxxxxxxx,1000,1/1,text,00:00:00,${text(0)}`.length;
+
+/** Runs the round-trip measurements once: every series interleaved with the others. */
 export async function runRtt(options: RttOptions = {}): Promise<RttResult> {
   const count = options.count ?? 2000;
-  const warmup = options.warmup ?? 200;
+  const warmup = String(options.warmup ?? 200);
+  const rounds = Math.max(1, options.rounds ?? 10);
   const log = options.log ?? (() => {});
   const pinned = hasTaskset();
   const [asker, answerer] = pinned ? [0, 1] : [undefined, undefined];
   const load = loadAverage();
-  const counts = ["--count", String(count), "--warmup", String(warmup)];
-
-  // peerchat: two Peer processes, a coordinator between them for the introductions.
-  const peerchatRun = async (onDisk: boolean) => {
-    log(`rtt: peerchat, journal ${onDisk ? "on disk" : "in memory"} (${count} messages)`);
-    const coordinator = await CoordinatorProcess.start();
-    const dirs = onDisk
-      ? [
-        await Deno.makeTempDir({ prefix: "peerchat-bench-bob-" }),
-        await Deno.makeTempDir({ prefix: "peerchat-bench-alice-" }),
-      ]
-      : ["", ""];
-    try {
+  const pairs: Pair[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const pair = (name: Pair["name"], ping: Child, echo: Child, relayCpu?: () => number) =>
+    pairs.push({
+      name,
+      ping,
+      echo,
+      relayCpu,
+      samples: [],
+      askerCpuS: 0,
+      answererCpuS: 0,
+      relayCpuS: 0,
+    });
+  try {
+    // peerchat: two Peer processes per series, a coordinator between them for the introductions.
+    for (const onDisk of [true, false]) {
+      log(`rtt: starting peerchat, journal ${onDisk ? "on disk" : "in memory"}`);
+      const coordinator = await CoordinatorProcess.start();
+      cleanups.push(() => coordinator.stop());
+      const dirs = onDisk
+        ? [
+          await Deno.makeTempDir({ prefix: "peerchat-bench-bob-" }),
+          await Deno.makeTempDir({ prefix: "peerchat-bench-alice-" }),
+        ]
+        : ["", ""];
+      cleanups.push(async () => {
+        for (const dir of dirs) {
+          if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+        }
+      });
       const port = String(coordinator.udpPort);
       const echo = new Child(
         "rtt.ts",
         ["peer-echo", "--coordinator", port, "--data", dirs[0]],
         answerer,
       );
-      try {
-        await echo.next(20_000);
-        const cpuBefore = cpuSeconds(echo.child.pid);
-        const ping = new Child(
-          "rtt.ts",
-          ["peer-ping", "--coordinator", port, "--data", dirs[1], ...counts],
-          asker,
-        );
-        let got: RttSeries & { datagramSize: number };
-        try {
-          got = await ping.next(120_000);
-        } finally {
-          await ping.stop();
-        }
-        got.answererCpuS = cpuSeconds(echo.child.pid) - cpuBefore;
-        return got;
-      } finally {
-        await echo.stop();
-      }
-    } finally {
-      await coordinator.stop();
-      for (const dir of dirs) if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
-  };
-  const peerchat = await peerchatRun(true);
-  const peerchatMemory = await peerchatRun(false);
-
-  log("rtt: raw UDP");
-  let udp: RttSeries;
-  {
-    const echo = new Child("rtt.ts", ["udp-echo"], answerer);
-    try {
-      const { port } = await echo.next<{ port: number }>(20_000);
-      const cpuBefore = cpuSeconds(echo.child.pid);
-      const size = String(peerchat.datagramSize || 60);
+      cleanups.push(() => echo.stop());
+      await echo.next(20_000);
       const ping = new Child(
         "rtt.ts",
-        ["udp-ping", "--port", String(port), "--size", size, ...counts],
+        ["peer-ping", "--coordinator", port, "--data", dirs[1], "--warmup", warmup],
         asker,
       );
-      try {
-        udp = await ping.next(120_000);
-      } finally {
-        await ping.stop();
-      }
-      udp.answererCpuS = cpuSeconds(echo.child.pid) - cpuBefore;
-    } finally {
-      await echo.stop();
+      cleanups.push(() => ping.stop());
+      await ping.next(60_000);
+      pair(onDisk ? "peerchat" : "peerchatMemory", ping, echo);
     }
-  }
 
-  let irc: RttSeries | null = null;
-  if (options.ngircd ?? Ngircd.version() !== undefined) {
-    log("rtt: ngircd PRIVMSG");
-    const server = await Ngircd.start();
-    try {
+    log("rtt: starting raw UDP");
+    {
+      const echo = new Child("rtt.ts", ["udp-echo"], answerer);
+      cleanups.push(() => echo.stop());
+      const { port } = await echo.next<{ port: number }>(20_000);
+      const size = String(MSG_DATAGRAM_BYTES);
+      const ping = new Child(
+        "rtt.ts",
+        ["udp-ping", "--port", String(port), "--size", size, "--warmup", warmup],
+        asker,
+      );
+      cleanups.push(() => ping.stop());
+      await ping.next(60_000);
+      pair("udp", ping, echo);
+    }
+
+    if (options.ngircd ?? Ngircd.version() !== undefined) {
+      log("rtt: starting ngircd");
+      const server = await Ngircd.start();
+      cleanups.push(() => server.stop());
       const port = String(server.port);
       const echo = new Child("rtt.ts", ["irc-echo", "--port", port], answerer);
-      try {
-        await echo.next(20_000);
-        const cpuBefore = cpuSeconds(echo.child.pid);
-        const relayBefore = server.cpu();
-        const ping = new Child("rtt.ts", ["irc-ping", "--port", port, ...counts], asker);
-        let got: RttSeries;
-        try {
-          got = await ping.next(120_000);
-        } finally {
-          await ping.stop();
-        }
-        got.answererCpuS = cpuSeconds(echo.child.pid) - cpuBefore;
-        got.relayCpuS = server.cpu() - relayBefore;
-        irc = got;
-      } finally {
-        await echo.stop();
-      }
-    } finally {
-      await server.stop();
+      cleanups.push(() => echo.stop());
+      await echo.next(20_000);
+      const ping = new Child("rtt.ts", ["irc-ping", "--port", port, "--warmup", warmup], asker);
+      cleanups.push(() => ping.stop());
+      await ping.next(60_000);
+      pair("ngircd", ping, echo, () => server.cpu());
     }
+
+    const perRound = Math.max(1, Math.ceil(count / rounds));
+    log(`rtt: ${rounds} rounds of ${perRound} round trips per series, interleaved`);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < pairs.length; k++) {
+        const p = pairs[(round + k) % pairs.length];
+        const echoBefore = cpuSeconds(p.echo.child.pid);
+        const relayBefore = p.relayCpu?.() ?? 0;
+        await p.ping.command(`run ${perRound}`);
+        const got = await p.ping.next<{ samples: number[]; cpuS: number }>(120_000);
+        p.samples.push(...got.samples);
+        p.askerCpuS += got.cpuS;
+        p.answererCpuS += cpuSeconds(p.echo.child.pid) - echoBefore;
+        p.relayCpuS += (p.relayCpu?.() ?? 0) - relayBefore;
+      }
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   }
-  return { peerchat, peerchatMemory, udp, ngircd: irc, pinned, load };
+  const result = (name: Pair["name"]): RttSeries | null => {
+    const p = pairs.find((x) => x.name === name);
+    if (!p) return null;
+    const s = series(p.samples, p.askerCpuS);
+    s.answererCpuS = p.answererCpuS;
+    if (p.relayCpu) s.relayCpuS = p.relayCpuS;
+    return s;
+  };
+  return {
+    peerchat: result("peerchat")!,
+    peerchatMemory: result("peerchatMemory")!,
+    udp: result("udp")!,
+    ngircd: result("ngircd"),
+    pinned,
+    load,
+    rounds,
+  };
 }
 
 if (import.meta.main) {
@@ -369,22 +407,23 @@ if (import.meta.main) {
       await udpEcho();
       break;
     case "udp-ping":
-      await udpPing(port, count, warmup, Number(flags.size ?? 60));
+      await udpPing(port, warmup, Number(flags.size ?? MSG_DATAGRAM_BYTES));
       break;
     case "peer-echo":
       await peerEcho(port, data);
       break;
     case "peer-ping":
-      await peerPing(port, data, count, warmup);
+      await peerPing(port, data, warmup);
       break;
     case "irc-echo":
       await ircEcho(port);
       break;
     case "irc-ping":
-      await ircPing(port, count, warmup);
+      await ircPing(port, warmup);
       break;
     default: {
-      const result = await runRtt({ count, warmup, log: (line) => console.error(line) });
+      const rounds = Number(flags.rounds ?? 10);
+      const result = await runRtt({ count, warmup, rounds, log: (line) => console.error(line) });
       console.log(JSON.stringify(result, null, 2));
     }
   }
