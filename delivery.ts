@@ -334,28 +334,38 @@ export class Sender {
     return Math.max(stream.cumulative + WINDOW, end);
   }
 
-  /** Sends every packet that is due, within each stream's window. */
-  tick(now: number): void {
-    for (const stream of this.#streams.values()) {
-      if (stream.packets.size === 0 || !this.#hooks.reachable(stream.to)) continue;
-      const limit = this.#limit(stream);
-      // A recipient that acknowledges lately is there: losses are random, so retry briskly.
-      const maxRto = now - stream.lastAckAt < ALIVE_MS ? MAX_RTO_ALIVE_MS : MAX_RTO_MS;
-      for (const [seq, state] of stream.packets) {
-        if (seq > limit) break;
-        if (state.dueAt > now) continue;
-        if (state.sends > 0) this.retransmissions++;
-        this.transmissions++;
-        state.sends++;
-        state.sentAt = now;
-        if (state.sacked) {
-          state.dueAt = now + SACKED_RESEND_MS;
-        } else {
-          state.dueAt = now + Math.min(maxRto, stream.rto * 2 ** state.backoff);
-          if (state.sends > 1) state.backoff = Math.min(state.backoff + 1, 6);
-        }
-        this.#hooks.transmit(stream.to, state.packet);
+  /**
+   * Sends every packet that is due, within each stream's window — only those to `to` when
+   * given (a new message need not scan every other conversation).
+   */
+  tick(now: number, to?: string): void {
+    if (to !== undefined) {
+      const stream = this.#streams.get(nameKey(to));
+      if (stream) this.#tickStream(stream, now);
+      return;
+    }
+    for (const stream of this.#streams.values()) this.#tickStream(stream, now);
+  }
+
+  #tickStream(stream: OutStream, now: number): void {
+    if (stream.packets.size === 0 || !this.#hooks.reachable(stream.to)) return;
+    const limit = this.#limit(stream);
+    // A recipient that acknowledges lately is there: losses are random, so retry briskly.
+    const maxRto = now - stream.lastAckAt < ALIVE_MS ? MAX_RTO_ALIVE_MS : MAX_RTO_MS;
+    for (const [seq, state] of stream.packets) {
+      if (seq > limit) break;
+      if (state.dueAt > now) continue;
+      if (state.sends > 0) this.retransmissions++;
+      this.transmissions++;
+      state.sends++;
+      state.sentAt = now;
+      if (state.sacked) {
+        state.dueAt = now + SACKED_RESEND_MS;
+      } else {
+        state.dueAt = now + Math.min(maxRto, stream.rto * 2 ** state.backoff);
+        if (state.sends > 1) state.backoff = Math.min(state.backoff + 1, 6);
       }
+      this.#hooks.transmit(stream.to, state.packet);
     }
   }
 

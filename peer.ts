@@ -889,7 +889,7 @@ export class Peer {
     }
     this.#sender.enqueue(message, now);
     // On the wire first, then on the screen.
-    if (user) this.#sender.tick(now);
+    if (user) this.#sender.tick(now, name);
     this.#emit({ event: "sent", to: name, id: message.id, text, reliable: true });
     if (!user) this.#emitPending(message);
     return { ok: true, id: message.id };

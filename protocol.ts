@@ -457,6 +457,10 @@ export function decodeDatagram(bytes: Uint8Array): ParseResult<DecodedText> {
     );
   }
   const encoding: TextEncoding = looksUtf16(bytes) ? "utf-16le" : "utf-8";
+  if (encoding === "utf-8") {
+    const ascii = decodeAscii(bytes);
+    if (ascii !== undefined) return ok({ text: ascii, encoding });
+  }
   let text: string;
   try {
     text = (encoding === "utf-8" ? utf8 : utf16).decode(bytes);
@@ -468,6 +472,16 @@ export function decodeDatagram(bytes: Uint8Array): ParseResult<DecodedText> {
   }
   if (text.startsWith("\uFEFF")) text = text.slice(1);
   return ok({ text, encoding });
+}
+
+/**
+ * Short all-ASCII bytes as text without calling into the runtime's decoder (most datagrams are
+ * ASCII, and the call costs more than the loop); `undefined` for anything else.
+ */
+function decodeAscii(bytes: Uint8Array): string | undefined {
+  if (bytes.length > 2048) return undefined;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return undefined;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 function stripNewline(text: string): string {
@@ -1137,26 +1151,32 @@ function clip(text: string): string {
  * inside a character. An empty text is one empty piece.
  */
 export function splitUtf8(text: string, maxBytes: number): string[] {
+  if (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes) return [text];
   const pieces: string[] = [];
-  let current = "";
+  let start = 0;
   let size = 0;
-  for (const char of text) {
-    const bytes = char.codePointAt(0)! < 0x80
-      ? 1
-      : char.codePointAt(0)! < 0x800
-      ? 2
-      : char.codePointAt(0)! < 0x10000
-      ? 3
-      : 4;
+  for (let i = 0; i < text.length;) {
+    const unit = text.charCodeAt(i);
+    let bytes = 3;
+    let units = 1;
+    if (unit < 0x80) bytes = 1;
+    else if (unit < 0x800) bytes = 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes = 4;
+        units = 2;
+      }
+    }
     if (size + bytes > maxBytes) {
-      pieces.push(current);
-      current = "";
+      pieces.push(text.slice(start, i));
+      start = i;
       size = 0;
     }
-    current += char;
     size += bytes;
+    i += units;
   }
-  pieces.push(current);
+  pieces.push(text.slice(start));
   return pieces;
 }
 

@@ -464,3 +464,36 @@ Deno.test("encoded datagrams stay intact while later ones are encoded (shared sl
   const decoder = new TextDecoder();
   for (const [text, bytes] of kept) assert.equal(decoder.decode(bytes), text);
 });
+
+Deno.test("splitUtf8 cuts exactly where a code point by code point split would", () => {
+  // The straightforward split, as a reference.
+  const reference = (text: string, maxBytes: number) => {
+    const pieces: string[] = [];
+    let current = "";
+    let size = 0;
+    for (const char of text) {
+      const point = char.codePointAt(0)!;
+      const bytes = point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+      if (size + bytes > maxBytes) {
+        pieces.push(current);
+        current = "";
+        size = 0;
+      }
+      current += char;
+      size += bytes;
+    }
+    pieces.push(current);
+    return pieces;
+  };
+  let seed = 99;
+  const random = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) >>> 0) / 2 ** 32;
+  for (let n = 0; n < 2000; n++) {
+    const units = Array.from(
+      { length: Math.floor(random() * 40) },
+      () => [0x41, 0xe9, 0x4e2d, 0xd83d, 0xde00, 0x7ff][Math.floor(random() * 6)],
+    );
+    const text = String.fromCharCode(...units);
+    const max = 4 + Math.floor(random() * 12);
+    assert.deepEqual(splitUtf8(text, max), reference(text, max), JSON.stringify([text, max]));
+  }
+});
