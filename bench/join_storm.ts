@@ -125,6 +125,9 @@ export interface StormResult {
     onlineHeapTotalBytes: number;
     /** Per V8 space after a full GC with N online: [committed, used] bytes. */
     onlineHeapSpaces?: Record<string, [number, number]>;
+    /** Memory outside the V8 heap that V8 knows of (array buffers), idle and with N online. */
+    idleExternalBytes: number;
+    onlineExternalBytes: number;
     heapBytesPerPeer: number;
   };
   generator: { cpuJoinS: number; cpuLeaveS: number };
@@ -715,6 +718,8 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
         idleHeapTotalBytes: idleHeap?.heapTotal ?? NaN,
         onlineHeapTotalBytes: onlineHeap?.heapTotal ?? NaN,
         onlineHeapSpaces: onlineHeap?.spaces,
+        idleExternalBytes: idleHeap?.external ?? NaN,
+        onlineExternalBytes: onlineHeap?.external ?? NaN,
         heapBytesPerPeer: idleHeap && onlineHeap
           ? (onlineHeap.heapUsed - idleHeap.heapUsed) / n
           : NaN,
