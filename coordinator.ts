@@ -225,6 +225,8 @@ export class Coordinator {
   #flushTimer?: ReturnType<typeof setTimeout>;
   /** The roster digest after each recent `roster` batch, and when it went out, oldest first. */
   readonly #recentDigests: { digest: number; at: number }[] = [];
+  /** Every peerchat peer's endpoint, for roster batches; rebuilt after a join or leave. */
+  #peerEndpoints?: Endpoint[];
   /** The online lists as last built; cleared by every change. */
   #seedList?: Uint8Array<ArrayBuffer>;
   #extendedList?: Uint8Array<ArrayBuffer>;
@@ -541,7 +543,7 @@ export class Coordinator {
     if (user.session) this.#liveness.set(user.key, user);
     else this.#seedUsers.add(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
-    this.#seedList = this.#extendedList = undefined;
+    this.#seedList = this.#extendedList = this.#peerEndpoints = undefined;
     return user;
   }
 
@@ -627,7 +629,7 @@ export class Coordinator {
     this.#liveness.delete(user.key);
     this.#seedUsers.delete(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
-    this.#seedList = this.#extendedList = undefined;
+    this.#seedList = this.#extendedList = this.#peerEndpoints = undefined;
     this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }
@@ -640,12 +642,15 @@ export class Coordinator {
   #notifyOthers(changed: OnlineUser, type: "login" | "logout", reason?: LeaveReason): void {
     const { name, endpoint } = changed;
     const seed: Message = { type, name, endpoint };
-    const cache = new Map<TextEncoding, Uint8Array<ArrayBuffer>>();
+    const byEncoding = new Map<TextEncoding, Endpoint[]>();
     for (const user of this.#seedUsers) {
       if (user === changed) continue;
-      let bytes = cache.get(user.encoding);
-      if (!bytes) cache.set(user.encoding, bytes = encodeMessage(seed, user.encoding));
-      this.#udp.send(bytes, user.endpoint);
+      const group = byEncoding.get(user.encoding);
+      if (group) group.push(user.endpoint);
+      else byEncoding.set(user.encoding, [user.endpoint]);
+    }
+    for (const [encoding, recipients] of byEncoding) {
+      this.#udp.sendToMany([encodeMessage(seed, encoding)], recipients);
     }
     this.#pendingChanges.push(
       type === "login"
@@ -670,10 +675,8 @@ export class Coordinator {
     const changes = this.#pendingChanges.splice(0);
     if (changes.length === 0) return;
     this.#rememberDigest();
-    const batches = encodeRosterBatches(changes);
-    for (const user of this.#liveness.values()) {
-      for (const bytes of batches) this.#udp.send(bytes, user.endpoint);
-    }
+    this.#peerEndpoints ??= Array.from(this.#liveness.values(), (user) => user.endpoint);
+    this.#udp.sendToMany(encodeRosterBatches(changes), this.#peerEndpoints);
   }
 
   /** Notes the digest this batch brings every peer to, and forgets those too old to be in flight. */

@@ -36,33 +36,46 @@ export function toEndpoint(addr: Deno.Addr): Endpoint {
   return { host: net.hostname, port: net.port };
 }
 
-/** A datagram waiting for a free place. */
-interface QueuedSend {
-  bytes: Uint8Array<ArrayBuffer>;
-  to: Endpoint;
+/**
+ * Datagrams waiting for a free place: every datagram of `datagrams` to every recipient, in
+ * recipient order. A fan-out to thousands waits as one job, not as thousands of objects.
+ */
+interface SendJob {
+  datagrams: readonly Uint8Array<ArrayBuffer>[];
+  recipients: readonly Endpoint[];
+  /** How many of its sends have started. */
+  started: number;
 }
 
-/** A first-in first-out queue of sends: an array read from an index, dropped when emptied. */
+/** A first-in first-out queue of send jobs. */
 class SendQueue {
-  #items: QueuedSend[] = [];
-  #next = 0;
+  #jobs: SendJob[] = [];
+  #head = 0;
+  #waiting = 0;
 
+  /** Sends not yet started. */
   get length(): number {
-    return this.#items.length - this.#next;
+    return this.#waiting;
   }
 
-  push(item: QueuedSend): void {
-    this.#items.push(item);
+  push(job: SendJob): void {
+    this.#jobs.push(job);
+    this.#waiting += job.datagrams.length * job.recipients.length - job.started;
   }
 
-  shift(): QueuedSend | undefined {
-    if (this.#next === this.#items.length) return undefined;
-    const item = this.#items[this.#next++];
-    if (this.#next === this.#items.length) {
-      this.#items = [];
-      this.#next = 0;
+  /** Starts the next waiting send with `start`; false when nothing waits. */
+  startNext(start: (bytes: Uint8Array<ArrayBuffer>, to: Endpoint) => void): boolean {
+    if (this.#head === this.#jobs.length) return false;
+    const job = this.#jobs[this.#head];
+    const count = job.datagrams.length;
+    const index = job.started++;
+    this.#waiting--;
+    if (job.started === count * job.recipients.length && ++this.#head === this.#jobs.length) {
+      this.#jobs = [];
+      this.#head = 0;
     }
-    return item;
+    start(job.datagrams[index % count], job.recipients[Math.floor(index / count)]);
+    return true;
   }
 }
 
@@ -152,7 +165,38 @@ export class UdpSocket {
     if (this.#closed) return;
     this.trace?.({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
     if (this.#inFlight < MAX_SENDS_IN_FLIGHT) return this.#start(bytes, to);
-    (options?.reply ? this.#first : this.#later).push({ bytes, to });
+    (options?.reply ? this.#first : this.#later).push({
+      datagrams: [bytes],
+      recipients: [to],
+      started: 0,
+    });
+  }
+
+  /**
+   * Sends every one of `datagrams` to every one of `recipients` (recipient by recipient), as
+   * fan-out: behind replies, and queued as one job. Neither array may change afterwards.
+   */
+  sendToMany(datagrams: readonly Uint8Array<ArrayBuffer>[], recipients: readonly Endpoint[]): void {
+    if (this.#closed || datagrams.length === 0 || recipients.length === 0) return;
+    if (this.trace) {
+      for (const to of recipients) {
+        for (const bytes of datagrams) {
+          this.trace({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
+        }
+      }
+    }
+    const job: SendJob = { datagrams, recipients, started: 0 };
+    const total = datagrams.length * recipients.length;
+    if (this.#later.length === 0) {
+      while (job.started < total && this.#inFlight < MAX_SENDS_IN_FLIGHT) {
+        const index = job.started++;
+        this.#start(
+          datagrams[index % datagrams.length],
+          recipients[Math.floor(index / datagrams.length)],
+        );
+      }
+    }
+    if (job.started < total) this.#later.push(job);
   }
 
   /** How many datagrams wait for a free place. */
@@ -169,10 +213,12 @@ export class UdpSocket {
 
   readonly #sent = (): void => {
     this.#inFlight--;
-    const next = this.#first.shift() ?? this.#later.shift();
-    if (next) this.#start(next.bytes, next.to);
-    else if (this.#inFlight === 0) this.#idle?.resolve();
+    if (this.#first.startNext(this.#startFn) || this.#later.startNext(this.#startFn)) return;
+    if (this.#inFlight === 0) this.#idle?.resolve();
   };
+
+  readonly #startFn = (bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void =>
+    this.#start(bytes, to);
 
   readonly #failed = (): void => {
     this.sendErrors++;

@@ -85,3 +85,26 @@ Deno.test("the receive loop survives a handler that throws", async () => {
     await sender.close();
   }
 });
+
+Deno.test("sendToMany sends every datagram to every recipient, as one queued job", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const receivers = Array.from({ length: 50 }, () => new RawUdp());
+  try {
+    const datagrams = ["a", "b", "c"].map((t) => encoder.encode(t));
+    socket.sendToMany(datagrams, receivers.map((r) => r.endpoint));
+    // 150 sends, at most 64 at once: the rest wait, behind any reply.
+    assert.equal(socket.queued, 150 - MAX_SENDS_IN_FLIGHT);
+    socket.send(encoder.encode("reply"), receivers[49].endpoint, { reply: true });
+    await socket.close();
+    for (const receiver of receivers) {
+      const got = new Set<string>();
+      for (let i = 0; i < 3; i++) got.add((await receiver.next((t) => t !== "reply")).text);
+      assert.deepEqual([...got].sort(), ["a", "b", "c"]);
+    }
+    assert.equal((await receivers[49].next((t) => t === "reply")).text, "reply");
+    assert.equal(socket.queued, 0);
+  } finally {
+    await socket.close();
+    for (const receiver of receivers) await receiver.close();
+  }
+});
