@@ -227,6 +227,13 @@ results.finishedAt = new Date().toISOString().slice(0, 16).replace("T", " ") + "
 const report = renderReport(results);
 if (quick) {
   console.log(report);
+  // The smoke run (CI): a run that failed fails it.
+  const failed = [...results.storms, ...results.ngircd].filter((s) => "error" in s.result).length +
+    [...results.rtt, ...results.startup].filter((x) => "error" in x).length;
+  if (failed > 0) {
+    console.error(`bench: ${failed} run(s) failed; see "Runs that failed" above.`);
+    Deno.exit(1);
+  }
 } else {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });

@@ -204,6 +204,16 @@ export function renderReport(r: BenchResults): string {
         mark(median(memory.perPeerKiB) <= 2)
       } |`,
     );
+    if (memory.marginal) {
+      const m = memory.marginal;
+      out.push(
+        `| coordinator memory, each peer beyond N=${m.from} up to ${m.to} (RSS slope; diagnostic) | ${
+          num(m.kib, 1)
+        } KiB/peer | RSS with ${m.from} online ${num(m.fromMiB, 1)} MiB | — | (≤ 2 KiB/peer) | ${
+          m.kib <= 2 ? "within 2 KiB" : "above 2 KiB"
+        } |`,
+      );
+    }
   }
   if (rtts.length) {
     const pc = rtts.map((x) => x.peerchat.p50us);
@@ -342,7 +352,10 @@ export function renderReport(r: BenchResults): string {
     "it, as a diagnostic: RSS right after a forced full GC, and the V8 heap in use after a full GC,",
     "idle and with N online (`bench/coordinator_gc.ts`, `--expose-gc`; it is the coordinator's own",
     "code, started through a thin wrapper) — the heap per peer is what the coordinator really keeps",
-    "per online user in JavaScript.",
+    "per online user in JavaScript. The targets table also gives the slope between the two largest",
+    "sizes — the RSS one more online peer costs once the one-time costs of the first storm are paid",
+    "(measured with `/proc/PID/smaps`: ≈ 8.5 MiB of the runtime's own code paged in on first use of",
+    "its TCP and timer paths, plus V8 heap pages and allocator arenas grown for the storm's garbage).",
     "",
   );
   out.push(
@@ -375,7 +388,11 @@ export function renderReport(r: BenchResults): string {
     const first = r.rtt.find(ok) as RttResult;
     out.push("## Message round trip", "");
     out.push(
-      `${r.config.rttCount} round trips one at a time after ${r.config.rttWarmup} unmeasured ones, ${
+      `${r.config.rttCount} round trips per path, one at a time, after ${r.config.rttWarmup} unmeasured ones${
+        first.rounds
+          ? `, in ${first.rounds} interleaved rounds (every path's processes stay up; each round asks each path in turn, the order rotating, so all share the same background load)`
+          : ""
+      }, ${
         first.pinned
           ? "the asking process pinned to CPU 0 and the answering one to CPU 1 (`taskset`)"
           : "not pinned (taskset missing)"
@@ -480,11 +497,27 @@ function memoryFigure(r: BenchResults) {
       const runs = r.storms.filter((s) => s.variant === variant && s.n === n).map((s) => s.result)
         .filter(ok).filter((x) => x.joinS !== null);
       if (runs.length === 0) continue;
+      // The slope from the next smaller size: what one more peer costs, without the one-time
+      // costs of a first storm (runtime code paged in, heap and allocator growth).
+      const smaller = sizes.filter((m) => m < n && m >= 1000).map((m) => ({
+        m,
+        runs: r.storms.filter((s) => s.variant === variant && s.n === m).map((s) => s.result)
+          .filter(ok).filter((x) => x.joinS !== null),
+      })).find((x) => x.runs.length > 0);
+      const online = (list: StormResult[]) => median(list.map((x) => x.coordinator.onlineRssKiB));
       return {
         n,
         variant,
         perPeerKiB: runs.map((x) => x.coordinator.bytesPerPeer / 1024),
         idleMiB: runs.map((x) => x.coordinator.idleRssKiB / 1024),
+        marginal: smaller
+          ? {
+            from: smaller.m,
+            to: n,
+            fromMiB: online(smaller.runs) / 1024,
+            kib: (online(runs) - online(smaller.runs)) / (n - smaller.m),
+          }
+          : undefined,
       };
     }
   }
