@@ -144,7 +144,9 @@ export class UdpSocket {
       }
       this.trace?.({ direction: "in", transport: "udp", remote: formatEndpoint(from), bytes });
       try {
-        await handler(bytes, from);
+        // Awaited only when it is asynchronous: an extra turn per datagram shows in round trips.
+        const pending = handler(bytes, from);
+        if (pending) await pending;
       } catch (error) {
         console.error(
           `Internal error while handling a datagram from ${formatEndpoint(from)}:`,
