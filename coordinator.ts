@@ -49,6 +49,7 @@ import {
   UTF16_FLAVOR,
 } from "./protocol.ts";
 import { readLine, writeAll } from "./tcp.ts";
+import { OnlineList } from "./online_list.ts";
 import { toEndpoint, type TraceSink, UdpSocket } from "./udp.ts";
 
 /** Options for {@linkcode Coordinator.start}. */
@@ -139,14 +140,18 @@ interface OnlineUser {
   hash: number;
   /** `performance.now()` of the last valid datagram from this user. */
   lastSeen: number;
-  /** `NAME,IP:PORT;`, this user's entry in the seed list, encoded once. */
-  seedEntry: Uint8Array<ArrayBuffer>;
-  /** `NAME,IP:PORT,FLAVOUR;`, its entry in the extended list. */
-  extendedEntry: Uint8Array<ArrayBuffer>;
 }
 
-/** The end of every online list. */
-const END = new TextEncoder().encode("end");
+/** `NAME,IP:PORT;`, a user's entry in the seed list. */
+function seedEntry(user: OnlineUser): string {
+  return `${user.name},${user.endpointText};`;
+}
+
+/** `NAME,IP:PORT,FLAVOUR;`, its entry in the extended list. */
+function extendedEntry(user: OnlineUser): string {
+  return `${user.name},${user.endpointText},${user.flavor};`;
+}
+
 /** Shortest and longest wait before batched roster changes go out. */
 const MIN_BATCH_MS = 20;
 const MAX_BATCH_MS = 250;
@@ -227,9 +232,9 @@ export class Coordinator {
   readonly #recentDigests: { digest: number; at: number }[] = [];
   /** Every peerchat peer's endpoint, for roster batches; rebuilt after a join or leave. */
   #peerEndpoints?: Endpoint[];
-  /** The online lists as last built; cleared by every change. */
-  #seedList?: Uint8Array<ArrayBuffer>;
-  #extendedList?: Uint8Array<ArrayBuffer>;
+  /** The online lists as bytes, kept between changes. */
+  readonly #seedList = new OnlineList(() => this.#entries(seedEntry));
+  readonly #extendedList = new OnlineList(() => this.#entries(extendedEntry));
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
   #discovery?: UdpSocket;
   #label = "";
@@ -484,7 +489,12 @@ export class Coordinator {
       : login.endpoint;
     const endpointText = formatEndpoint(endpoint);
     // The C# client speaks UTF-16LE; whatever else it says, it is a seed client.
-    const flavor = encoding === "utf-16le" ? UTF16_FLAVOR : login.flavor ?? "";
+    // (Nearly every peer has the same flavour: keep one copy of it, not one per user.)
+    const flavor = encoding === "utf-16le"
+      ? UTF16_FLAVOR
+      : login.flavor === PEERCHAT_FLAVOR
+      ? PEERCHAT_FLAVOR
+      : login.flavor ?? "";
     if (encoding === "utf-8" && flavor === UTF16_FLAVOR) {
       const reason = `The flavour ${UTF16_FLAVOR} is for clients that send UTF-16LE; ` +
         `log in with ${PEERCHAT_FLAVOR} or with no flavour.`;
@@ -531,19 +541,15 @@ export class Coordinator {
     this.#notifyOthers(user, "login");
   }
 
-  #add(fields: Omit<OnlineUser, "seedEntry" | "extendedEntry">): OnlineUser {
-    const entry = `${fields.name},${fields.endpointText}`;
-    const user: OnlineUser = {
-      ...fields,
-      seedEntry: encodeText(`${entry};`),
-      extendedEntry: encodeText(`${entry},${fields.flavor};`),
-    };
+  #add(user: OnlineUser): OnlineUser {
     this.#users.set(user.key, user);
     this.#byEndpoint.set(user.endpointText, user);
     if (user.session) this.#liveness.set(user.key, user);
     else this.#seedUsers.add(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
-    this.#seedList = this.#extendedList = this.#peerEndpoints = undefined;
+    this.#seedList.append(seedEntry(user));
+    this.#extendedList.append(extendedEntry(user));
+    this.#peerEndpoints = undefined;
     return user;
   }
 
@@ -629,7 +635,9 @@ export class Coordinator {
     this.#liveness.delete(user.key);
     this.#seedUsers.delete(user);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
-    this.#seedList = this.#extendedList = this.#peerEndpoints = undefined;
+    this.#seedList.invalidate();
+    this.#extendedList.invalidate();
+    this.#peerEndpoints = undefined;
     this.#emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }
@@ -703,31 +711,14 @@ export class Coordinator {
     return false;
   }
 
-  /**
-   * The online list as bytes, built from each user's pre-encoded entry and
-   * kept until the roster changes: a join storm serves thousands of lists,
-   * and formatting each from scratch would be quadratic work in strings.
-   */
+  /** The online list as bytes (see {@linkcode OnlineList}). */
   #listBytes(extended: boolean): Uint8Array<ArrayBuffer> {
-    const cached = extended ? this.#extendedList : this.#seedList;
-    if (cached) return cached;
-    const parts: Uint8Array[] = [];
-    let size = END.length;
-    for (const user of this.#users.values()) {
-      const entry = extended ? user.extendedEntry : user.seedEntry;
-      parts.push(entry);
-      size += entry.length;
-    }
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
-    bytes.set(END, offset);
-    if (extended) this.#extendedList = bytes;
-    else this.#seedList = bytes;
-    return bytes;
+    return (extended ? this.#extendedList : this.#seedList).bytes();
+  }
+
+  /** Every online user's entry, in login order. */
+  *#entries(entry: (user: OnlineUser) => string): Iterable<string> {
+    for (const user of this.#users.values()) yield entry(user);
   }
 
   // --- Housekeeping ----------------------------------------------------------

@@ -61,16 +61,9 @@ export class Child {
   }
 
   async #readStdout(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of this.child.stdout) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        this.#lines.push(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-        this.#wake?.();
-      }
+    for await (const line of lines(this.child.stdout)) {
+      this.#lines.push(line);
+      this.#wake?.();
     }
     this.#ended = true;
     this.#wake?.();
@@ -120,11 +113,11 @@ export class Child {
   }
 }
 
-/** The lines of stdin, as they come, until it ends. */
-export async function* stdinLines(): AsyncGenerator<string> {
+/** The lines of `stream` (UTF-8), as they come, until it ends. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = "";
-  for await (const chunk of Deno.stdin.readable) {
+  for await (const chunk of stream) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffer.indexOf("\n")) >= 0) {
@@ -133,6 +126,11 @@ export async function* stdinLines(): AsyncGenerator<string> {
     }
   }
   if (buffer) yield buffer;
+}
+
+/** The lines of stdin, as they come, until it ends. */
+export function stdinLines(): AsyncGenerator<string> {
+  return lines(Deno.stdin.readable);
 }
 
 /** Resolves when stdin ends (the parent said stop) or after `maxMs`. */

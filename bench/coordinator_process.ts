@@ -221,6 +221,11 @@ export class CoordinatorProcess {
     return statusKiB(this.pid, "VmRSS");
   }
 
+  /** Its anonymous resident memory (RSS without pages mapped from files, such as its own code). */
+  anonRssKiB(): number {
+    return statusKiB(this.pid, "RssAnon");
+  }
+
   /**
    * Forces a full GC in the coordinator (started with the probe) and returns
    * its V8 heap in use afterwards, or undefined when there is no answer in 5 s.

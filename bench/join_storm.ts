@@ -120,6 +120,10 @@ export interface StormResult {
     /** V8 heap in use after a forced full GC, idle and with N online; and the difference / N. */
     idleHeapBytes: number;
     onlineHeapBytes: number;
+    /** RssAnon (resident memory not mapped from files: no runtime code pages), idle and online. */
+    idleAnonKiB: number;
+    onlineAnonKiB: number;
+    anonBytesPerPeer: number;
     /** V8's committed heap (used or not) after a full GC, idle and with N online. */
     idleHeapTotalBytes: number;
     onlineHeapTotalBytes: number;
@@ -265,6 +269,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
   try {
     await sleep(options.idleMs ?? 1000);
     const idleRssKiB = coordinator.rssKiB();
+    const idleAnonKiB = coordinator.anonRssKiB();
     const idleHeap = await coordinator.heapAfterGc();
 
     // --- Rosters: an N×N bit matrix, counts, digests, convergence -------------
@@ -623,6 +628,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     );
     await sleep(options.settleMs ?? 2000);
     const onlineRssKiB = coordinator.rssKiB();
+    const onlineAnonKiB = coordinator.anonRssKiB();
     // A diagnostic beside the RSS figure: the V8 heap after a forced full GC.
     const onlineHeap = joined ? await coordinator.heapAfterGc() : undefined;
     const rssAfterGcKiB = onlineHeap ? coordinator.rssKiB() : NaN;
@@ -712,6 +718,9 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
         idleRssKiB,
         onlineRssKiB,
         bytesPerPeer: ((onlineRssKiB - idleRssKiB) * 1024) / n,
+        idleAnonKiB,
+        onlineAnonKiB,
+        anonBytesPerPeer: ((onlineAnonKiB - idleAnonKiB) * 1024) / n,
         rssAfterGcKiB,
         idleHeapBytes: idleHeap?.heapUsed ?? NaN,
         onlineHeapBytes: onlineHeap?.heapUsed ?? NaN,

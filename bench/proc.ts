@@ -31,7 +31,10 @@ export function cpuSeconds(pid: number | "self"): number {
 }
 
 /** One `Vm…` line of /proc/PID/status in KiB (`VmHWM` = peak RSS, `VmRSS` = now), or NaN. */
-export function statusKiB(pid: number | "self", field: "VmHWM" | "VmRSS"): number {
+export function statusKiB(
+  pid: number | "self",
+  field: "VmHWM" | "VmRSS" | "RssAnon" | "RssFile",
+): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));

@@ -356,12 +356,13 @@ export function renderReport(r: BenchResults): string {
     "sizes — the RSS one more online peer costs once the one-time costs of the first storm are paid",
     "(measured with `/proc/PID/smaps`: ≈ 8.5 MiB of the runtime's own code paged in on first use of",
     "its TCP and timer paths, plus V8 heap pages and allocator arenas grown for the storm's garbage).",
+    "_Anonymous RSS_ (`RssAnon`) leaves out pages mapped from files — the runtime's code among them.",
     "",
   );
   out.push(
-    "| N | variant | idle RSS | RSS, N online | **per peer (RSS)** | RSS after full GC | V8 heap, idle → N online | heap per peer | peak RSS |",
+    "| N | variant | idle RSS | RSS, N online | **per peer (RSS)** | per peer (anonymous RSS) | RSS after full GC | V8 heap, idle → N online | heap per peer | peak RSS |",
   );
-  out.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out.push("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const n of r.config.sizes) {
     for (const variant of r.config.variants) {
       const runs = storms(variant, n).filter((x) => x.joinS !== null);
@@ -372,12 +373,12 @@ export function renderReport(r: BenchResults): string {
         `| ${n} | ${VARIANT_LABEL[variant]} | ${mib((x) => x.coordinator.idleRssKiB)} | ${
           mib((x) => x.coordinator.onlineRssKiB)
         } | ${rangeText(runs.map((x) => x.coordinator.bytesPerPeer / 1024), "KiB", 1)} | ${
-          mib((x) => x.coordinator.rssAfterGcKiB)
-        } | ${num(median(runs.map((x) => x.coordinator.idleHeapBytes / 1048576)), 1)} → ${
-          num(median(runs.map((x) => x.coordinator.onlineHeapBytes / 1048576)), 1)
-        } MiB | ${rangeText(runs.map((x) => x.coordinator.heapBytesPerPeer / 1024), "KiB", 2)} | ${
-          mib((x) => x.coordinator.peakRssKiB)
-        } |`,
+          rangeText(runs.map((x) => (x.coordinator.anonBytesPerPeer ?? NaN) / 1024), "KiB", 1)
+        } | ${mib((x) => x.coordinator.rssAfterGcKiB)} | ${
+          num(median(runs.map((x) => x.coordinator.idleHeapBytes / 1048576)), 1)
+        } → ${num(median(runs.map((x) => x.coordinator.onlineHeapBytes / 1048576)), 1)} MiB | ${
+          rangeText(runs.map((x) => x.coordinator.heapBytesPerPeer / 1024), "KiB", 2)
+        } | ${mib((x) => x.coordinator.peakRssKiB)} |`,
       );
     }
   }
