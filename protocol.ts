@@ -310,8 +310,11 @@ export function checkName(name: string): string | undefined {
  * `alice` cannot both be online.
  */
 export function nameKey(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+  // ASCII needs no normalising (the call into ICU costs more than the rest of a lookup).
+  return NON_ASCII.test(name) ? name.normalize("NFC").toLowerCase() : name.toLowerCase();
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 // --- Endpoints ----------------------------------------------------------
 
