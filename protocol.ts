@@ -314,7 +314,7 @@ export function nameKey(name: string): string {
   return NON_ASCII.test(name) ? name.normalize("NFC").toLowerCase() : name.toLowerCase();
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 // --- Endpoints ----------------------------------------------------------
 
