@@ -398,11 +398,14 @@ export class Receiver {
   readonly #streams = new Map<string, InStream>();
   /** Packets that were already delivered or buffered. */
   duplicates = 0;
+  /** Hand-offs whose `deliver` threw (the message stayed held, to be tried again). */
+  deliverFailures = 0;
 
   /**
    * Creates the receiver for the peer named `name`. `deliver` must store the
-   * message before it returns; if it throws, the message is not acknowledged
-   * and the sender will send it again.
+   * message before it returns; if it throws, the message is not handed on —
+   * no acknowledgement covers it — and is tried again with the stream's next
+   * packet (the sender's resend, at the latest).
    */
   constructor(name: string, deliver: (message: IncomingMessage) => void) {
     this.#name = name;
@@ -431,7 +434,12 @@ export class Receiver {
       stream.buffer.set(packet.seq, packet);
     }
     // Also after a duplicate: an earlier attempt to store may have failed.
-    this.#drain(stream);
+    try {
+      this.#drain(stream);
+    } catch {
+      // Not stored (a full disk, say): it stays held, and the ack below says only what was.
+      this.deliverFailures++;
+    }
     return {
       type: "ack",
       name: this.#name,

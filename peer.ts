@@ -784,13 +784,9 @@ export class Peer {
       sender.flavor = PEERCHAT_FLAVOR;
     }
     const before = this.#receiver.duplicates;
-    let ack;
-    try {
-      ack = this.#receiver.onPacket(packet);
-    } catch {
-      this.#unshown.length = 0; // Shown below only once stored and acknowledged.
-      return; // Not stored (reported by #store): no ack, so the sender tries again.
-    }
+    // A message that cannot be stored (reported by #store) stays unacknowledged: the sender
+    // sends it again. The ack still confirms what was stored.
+    const ack = this.#receiver.onPacket(packet);
     if (this.#receiver.duplicates > before) this.stats.duplicates++;
     // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
     this.#udp.send(encodeMessage(ack), from);
