@@ -4,10 +4,20 @@ import { MAX_SENDS_IN_FLIGHT, UdpSocket } from "./udp.ts";
 
 const encoder = new TextEncoder();
 
-Deno.test("a burst beyond the sends in flight waits its turn, and close() sends all of it", async () => {
+/** Runs `body` with a socket on 127.0.0.1 and a raw receiver, closing both however it ends. */
+async function withSockets(body: (socket: UdpSocket, receiver: RawUdp) => Promise<void>) {
   const socket = UdpSocket.bind("127.0.0.1", 0);
   const receiver = new RawUdp();
   try {
+    await body(socket, receiver);
+  } finally {
+    await socket.close();
+    await receiver.close();
+  }
+}
+
+Deno.test("a burst beyond the sends in flight waits its turn, and close() sends all of it", () =>
+  withSockets(async (socket, receiver) => {
     const count = 3 * MAX_SENDS_IN_FLIGHT;
     for (let i = 0; i < count; i++) socket.send(encoder.encode(`n${i}`), receiver.endpoint);
     assert.equal(socket.queued, count - MAX_SENDS_IN_FLIGHT);
@@ -18,16 +28,10 @@ Deno.test("a burst beyond the sends in flight waits its turn, and close() sends 
     // Closed: further sends are dropped without an error.
     socket.send(encoder.encode("late"), receiver.endpoint);
     await assert.rejects(receiver.next(() => true, 200), /No matching datagram/);
-  } finally {
-    await socket.close();
-    await receiver.close();
-  }
-});
+  }));
 
-Deno.test("a reply goes ahead of fan-out still waiting to be sent", async () => {
-  const socket = UdpSocket.bind("127.0.0.1", 0);
-  const receiver = new RawUdp();
-  try {
+Deno.test("a reply goes ahead of fan-out still waiting to be sent", () =>
+  withSockets(async (socket, receiver) => {
     const fanOut = 3 * MAX_SENDS_IN_FLIGHT;
     for (let i = 0; i < fanOut; i++) socket.send(encoder.encode(`n${i}`), receiver.endpoint);
     socket.send(encoder.encode("reply"), receiver.endpoint, { reply: true });
@@ -37,26 +41,16 @@ Deno.test("a reply goes ahead of fan-out still waiting to be sent", async () => 
     // Without priority it would be the last; with it, it follows the first batch in flight.
     const position = order.indexOf("reply");
     assert.ok(position <= 2 * MAX_SENDS_IN_FLIGHT, `the reply came ${position + 1}th`);
-  } finally {
-    await socket.close();
-    await receiver.close();
-  }
-});
+  }));
 
-Deno.test("a send that fails is counted, not thrown, and the socket keeps sending", async () => {
-  const socket = UdpSocket.bind("127.0.0.1", 0);
-  const receiver = new RawUdp();
-  try {
+Deno.test("a send that fails is counted, not thrown, and the socket keeps sending", () =>
+  withSockets(async (socket, receiver) => {
     socket.send(encoder.encode("nowhere"), { host: "127.0.0.1", port: 0 });
     socket.send(encoder.encode("after"), receiver.endpoint);
     assert.equal((await receiver.next()).text, "after");
     await socket.close();
     assert.equal(socket.sendErrors, 1);
-  } finally {
-    await socket.close();
-    await receiver.close();
-  }
-});
+  }));
 
 Deno.test("the receive loop survives a handler that throws", async () => {
   const socket = UdpSocket.bind("127.0.0.1", 0);
