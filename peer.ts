@@ -47,6 +47,11 @@ export interface RosterEntry {
   flavor: string;
 }
 
+/** Whether a roster entry is a seed client (netcat, the C# client): plain `talk`, no delivery. */
+export function isSeedClient(entry: RosterEntry): boolean {
+  return entry.flavor !== PEERCHAT_FLAVOR;
+}
+
 /** What a peer reports, one object per happening (the `--json` lines). */
 export type PeerEvent =
   | { event: "ready"; name: string; endpoint: string; users: { name: string; endpoint: string }[] }
@@ -161,8 +166,11 @@ export class Peer {
   readonly #journal: Journal;
   readonly #ownJournal: boolean;
   readonly #roster = new Map<string, RosterEntry>();
-  /** Names this peer has exchanged messages with: they may be written to while offline. */
-  readonly #known = new Map<string, string>();
+  /**
+   * Everyone seen online or written with, by name key: their name as spelled, and whether they
+   * are a seed client. Peerchat peers among them may be written to while offline.
+   */
+  readonly #known = new Map<string, { name: string; seed: boolean }>();
   /** Encoding each seed client used last (the C# client speaks UTF-16LE). */
   readonly #encodings = new Map<string, TextEncoding>();
   readonly #sender: Sender;
@@ -266,6 +274,15 @@ export class Peer {
     return [...this.#roster.values()];
   }
 
+  /**
+   * The name as spelled by someone online now or written with before (case-insensitive lookup),
+   * or `undefined` for a stranger.
+   */
+  knownName(name: string): string | undefined {
+    const key = nameKey(name);
+    return this.#roster.get(key)?.name ?? this.#known.get(key)?.name;
+  }
+
   /** Looks a user up by name, case-insensitively. */
   user(name: string): RosterEntry | undefined {
     return this.#roster.get(nameKey(name));
@@ -305,7 +322,7 @@ export class Peer {
     for (const record of records) {
       if (record.t === "out" || record.t === "in") {
         const other = record.t === "out" ? record.to : record.from;
-        this.#known.set(nameKey(other), other);
+        this.#known.set(nameKey(other), { name: other, seed: record.stream === "talk" });
       }
       if (record.t === "out" && record.stream !== "talk") {
         const last = record.first + record.parts - 1;
@@ -316,7 +333,7 @@ export class Peer {
       }
     }
     for (const [key, stream] of streams(records)) {
-      const to = this.#known.get(key) ?? key;
+      const to = this.#known.get(key)?.name ?? key;
       this.#sender.openStream(to, stream, (lastSent.get(stream) ?? 0) + 1);
     }
     const now = Date.now();
@@ -509,7 +526,7 @@ export class Peer {
       return;
     }
     this.#roster.set(key, entry);
-    this.#known.set(key, entry.name);
+    this.#known.set(key, { name: entry.name, seed: isSeedClient(entry) });
     if (entry.flavor === UTF16_FLAVOR) this.#encodings.set(key, "utf-16le");
     this.#sender.kick(entry.name, Date.now());
     if (announce && !(known && sameEndpoint(known.endpoint, entry.endpoint))) {
@@ -753,7 +770,7 @@ export class Peer {
   #onTalk(message: Message & { type: "talk" }, encoding: TextEncoding): void {
     const key = nameKey(message.name);
     this.#encodings.set(key, encoding);
-    this.#known.set(key, message.name);
+    this.#known.set(key, { name: message.name, seed: true });
     const id = `talk-${this.#nextTalkId++}`;
     this.#store({
       t: "in",
@@ -780,7 +797,7 @@ export class Peer {
   #onPacket(packet: ChatMessage, from: Endpoint): void {
     // Only peerchat peers send msg: if the roster says otherwise, it missed the flavour.
     const sender = this.#roster.get(nameKey(packet.name));
-    if (sender && sender.flavor !== PEERCHAT_FLAVOR && sameEndpoint(sender.endpoint, from)) {
+    if (sender && isSeedClient(sender) && sameEndpoint(sender.endpoint, from)) {
       sender.flavor = PEERCHAT_FLAVOR;
     }
     const before = this.#receiver.duplicates;
@@ -800,7 +817,7 @@ export class Peer {
     ) {
       throw new Error("The message could not be stored.");
     }
-    this.#known.set(nameKey(message.from), message.from);
+    this.#known.set(nameKey(message.from), { name: message.from, seed: false });
     this.#unshown.push({
       event: "message",
       from: message.from,
@@ -866,11 +883,20 @@ export class Peer {
     const key = nameKey(to);
     if (key === nameKey(this.name)) return { ok: false, message: "That is you." };
     const user = this.#roster.get(key);
-    if (!user && !this.#known.has(key)) {
+    const known = this.#known.get(key);
+    if (!user && !known) {
       return { ok: false, message: `${to} is not online; /who lists who is.` };
     }
-    if (user && user.flavor !== PEERCHAT_FLAVOR) return this.#sendTalk(user, text);
-    const name = user?.name ?? this.#known.get(key)!;
+    if (user && isSeedClient(user)) return this.#sendTalk(user, text);
+    if (!user && known?.seed) {
+      // A seed client takes plain talk only while it is online: there is nothing to wait with.
+      return {
+        ok: false,
+        message: `${known.name} is offline and uses a seed client, which cannot get messages ` +
+          `later; write again when ${known.name} is back (/who lists who is online).`,
+      };
+    }
+    const name = user?.name ?? known!.name;
     if (!this.#sender.streamOf(name)) {
       const stream = randomToken();
       if (!this.#store({ t: "stream", to: name, stream, at: Date.now() })) {

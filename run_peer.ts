@@ -20,7 +20,7 @@ import {
 } from "./format.ts";
 import { defaultDataDir, Journal } from "./journal.ts";
 import { readLines, writeJsonLine } from "./output.ts";
-import { LoginError, Peer, type PeerEvent } from "./peer.ts";
+import { isSeedClient, LoginError, Peer, type PeerEvent } from "./peer.ts";
 import { checkName, type Endpoint, formatEndpoint } from "./protocol.ts";
 import type { ViewDriver } from "./view_driver.ts";
 import { formatTrace } from "./trace.ts";
@@ -47,7 +47,7 @@ export interface SessionState {
 export function handleLine(
   line: string,
   state: SessionState,
-  peer: Pick<Peer, "send" | "users" | "user" | "history" | "giveUp">,
+  peer: Pick<Peer, "send" | "users" | "user" | "knownName" | "history" | "giveUp">,
   sink: Sink,
 ): "quit" | undefined {
   const command = parseCommand(line);
@@ -85,7 +85,7 @@ export function handleLine(
       const users = peer.users().map((u) => ({
         name: u.name,
         endpoint: formatEndpoint(u.endpoint),
-        client: u.flavor ? "peerchat" : "seed",
+        client: isSeedClient(u) ? "seed" : "peerchat",
       }));
       const text = users.length === 0 ? "Nobody else is online." : `Online (${users.length}): ` +
         users.map((u) => `${u.name} ${u.endpoint}${u.client === "seed" ? " (seed client)" : ""}`)
@@ -96,16 +96,15 @@ export function handleLine(
     case "msg":
     case "text": {
       if (command.kind === "msg" && command.text === "") {
-        const user = peer.user(command.to);
-        const known = user || peer.history(command.to, 1).length > 0;
-        if (!known) {
+        const name = peer.knownName(command.to);
+        if (!name) {
           sink.event({
             event: "error",
             message: `${command.to} is not online; /who lists who is.`,
           });
           return;
         }
-        state.partner = user?.name ?? command.to;
+        state.partner = name;
         sink.info("partner", `Now talking to ${state.partner}.`, { with: state.partner });
         return;
       }

@@ -3,6 +3,7 @@ import { Coordinator } from "./coordinator.ts";
 import { Peer, type PeerEvent } from "./peer.ts";
 import { completeInput, handleLine, type SessionState } from "./run_peer.ts";
 import { painter } from "./format.ts";
+import { encodeUtf16 } from "./protocol.ts";
 import { RawUdp, waitFor } from "./testing.ts";
 
 function recordingSink() {
@@ -20,7 +21,13 @@ function recordingSink() {
 
 /** A coordinator, peer "me" and peer "Bob", and a netcat-like seed client "nc". */
 async function withChat(
-  fn: (me: Peer, bob: Peer, bobEvents: PeerEvent[]) => void | Promise<void>,
+  fn: (
+    me: Peer,
+    bob: Peer,
+    bobEvents: PeerEvent[],
+    nc: RawUdp,
+    coordinator: Coordinator,
+  ) => void | Promise<void>,
 ) {
   const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
   const nc = new RawUdp();
@@ -39,7 +46,7 @@ async function withChat(
   try {
     await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
     await waitFor(() => me.user("nc") !== undefined, "me to see nc");
-    await fn(me, bob, bobEvents);
+    await fn(me, bob, bobEvents, nc, coordinator);
   } finally {
     await me.close();
     await bob.close();
@@ -85,6 +92,51 @@ Deno.test("/who lists names, endpoints and seed clients; /help lists commands", 
     assert.equal(sink.infos[2].text, "No messages with bob yet.");
     handleLine("/giveup bob", {}, me, sink);
     assert.equal(sink.infos[3].text, "Nothing is waiting for bob.");
+  });
+});
+
+Deno.test("/who calls the C# client (UTF-16LE) a seed client too", async () => {
+  await withChat(async (me, _bob, _events, _nc, coordinator) => {
+    const csharp = new RawUdp();
+    try {
+      await csharp.send(encodeUtf16(`login,cs,${csharp.address}`), coordinator.udpAddress);
+      await waitFor(() => me.user("cs") !== undefined, "me to see cs");
+      const sink = recordingSink();
+      handleLine("/who", {}, me, sink);
+      const users = sink.infos[0].data!.users as { name: string; client: string }[];
+      assert.deepEqual(users.map((u) => [u.name, u.client]).sort(), [
+        ["Bob", "peerchat"],
+        ["cs", "seed"],
+        ["nc", "seed"],
+      ]);
+      assert.match(sink.infos[0].text, /cs 127\.0\.0\.1:\d+ \(seed client\)/);
+    } finally {
+      await csharp.close();
+    }
+  });
+});
+
+Deno.test("a seed client that went offline gets no queued message, and is still /msg-able", async () => {
+  await withChat(async (me, _bob, _events, nc, coordinator) => {
+    await nc.send(`logout,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => me.user("nc") === undefined, "nc to leave");
+    const sink = recordingSink();
+    const state: SessionState = {};
+    handleLine("/msg NC", state, me, sink);
+    assert.equal(state.partner, "nc", "known, with its own spelling");
+    const result = me.send("nc", "hello offline");
+    assert.equal(result.ok, false);
+    assert.match((result as { message: string }).message, /offline and uses a seed client/);
+    assert.equal(me.pending, 0);
+    // Back online: nothing was waiting for it (before, a reliable msg went out again and again).
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => me.user("nc") !== undefined, "nc to be back");
+    assert.equal(me.send("nc", "welcome back").ok, true);
+    assert.equal(
+      (await nc.next((t) => t.startsWith("talk,"))).text.split(",").at(-1),
+      "welcome back",
+    );
+    assert.deepEqual(nc.queued.filter((t) => t.startsWith("msg,")), []);
   });
 });
 

@@ -10,8 +10,7 @@
 import type { ChatScreen } from "./chat_screen.ts";
 import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
 import type { Painter } from "./format.ts";
-import type { Peer, PeerEvent } from "./peer.ts";
-import { PEERCHAT_FLAVOR } from "./protocol.ts";
+import { isSeedClient, type Peer, type PeerEvent } from "./peer.ts";
 import type { Sink } from "./run_peer.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
@@ -80,7 +79,7 @@ export class ViewDriver {
     if (!peer) return;
     this.show({
       event: "roster",
-      users: peer.users().map((u) => ({ name: u.name, seed: u.flavor !== PEERCHAT_FLAVOR })),
+      users: peer.users().map((u) => ({ name: u.name, seed: isSeedClient(u) })),
     });
   }
 
