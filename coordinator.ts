@@ -43,6 +43,7 @@ import {
   PEERCHAT_FLAVOR,
   type PingMessage,
   type ProtocolErrorCode,
+  randomToken,
   type RosterChange,
   type TextEncoding,
   userHash,
@@ -173,12 +174,6 @@ const DEFAULT_PEER_TIMEOUT_MS = 8000;
 const DEFAULT_RATE_LIMIT = 5000;
 const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
 const DEFAULT_SWEEP_INTERVAL_MS = 250;
-
-/** 16 random hex digits: a session or a ticket. */
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** A token bucket per source IP address; idle buckets are pruned. */
 class RateLimiter {
@@ -743,7 +738,7 @@ export class Coordinator {
     const now = performance.now();
     this.#pruneTickets(now);
     if (this.#tickets.size >= MAX_TICKETS) this.#dropTicket(this.#tickets.keys().next().value!);
-    const ticket = randomToken() + randomToken();
+    const ticket = randomToken(16);
     this.#tickets.set(ticket, { host, expires: now + TICKET_LIFETIME_MS });
     this.#ticketsPerHost.set(host, (this.#ticketsPerHost.get(host) ?? 0) + 1);
     return ticket;

@@ -17,6 +17,7 @@ import {
   formatEndpoint,
   isIPv4,
   parseDatagram,
+  randomToken,
 } from "./protocol.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
 
@@ -121,7 +122,7 @@ export async function discoverCoordinators(
   const bindHost = options.bindHost ?? "0.0.0.0";
   const port = options.port ?? DISCOVERY_PORT;
   const targets = options.targets ?? broadcastTargets(bindHost, localInterfaces());
-  const nonce = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  const nonce = randomToken();
   const found = new Map<string, FoundCoordinator>();
   const socket = UdpSocket.bind(bindHost, 0);
   socket.trace = options.trace;

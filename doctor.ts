@@ -31,6 +31,7 @@ import {
   nameKey,
   parseDatagram,
   parseList,
+  randomToken,
   sameEndpoint,
 } from "./protocol.ts";
 import { readToEnd } from "./tcp.ts";
@@ -202,10 +203,6 @@ function oneLine(result: CheckResult): CheckResult {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function nonce(): string {
-  return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 }
 
 // --- 1. Interfaces ---------------------------------------------------------
@@ -460,7 +457,7 @@ async function checkUdp(context: Context, base: Base): Promise<CheckResult> {
     return { ...base, status: "skip", detail: "no coordinator was found or given" };
   }
   const where = formatEndpoint(target);
-  const asked = nonce();
+  const asked = randomToken();
   const request = { to: target, bytes: encodeMessage({ type: "discover", nonce: asked }) };
   let answer: CoordinatorMessage | undefined;
   await exchange(context.bindHost, [request], context.timeoutMs, (message) => {
@@ -658,7 +655,7 @@ async function probePeers(
   entries: ListEntry[],
   timeoutMs: number,
 ): Promise<Set<ListEntry>> {
-  const base = nonce();
+  const base = randomToken();
   const byNonce = new Map(entries.map((entry, i) => [`${base}-${i}`, entry]));
   const requests = new Map<string, UdpRequest>();
   for (const [asked, entry] of byNonce) {

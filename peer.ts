@@ -28,6 +28,7 @@ import {
   parseDatagramWithEncoding,
   parseList,
   PEERCHAT_FLAVOR,
+  randomToken,
   rosterDigest,
   sameEndpoint,
   splitUtf8,
@@ -138,6 +139,8 @@ const LIST_FETCH_TIMEOUT_MS = 4000;
 const LIST_RETRY_MS = 500;
 /** How long a first login keeps retrying a list fetch that failed after an `Accept`. */
 const LIST_RETRY_WINDOW_MS = 30_000;
+/** Random bytes in a stream id (10 hex digits). */
+const STREAM_ID_BYTES = 5;
 
 /** The local time as `HH:MM:SS`, the `TIME` field of chat messages. */
 export function clockTime(date?: Date): string {
@@ -153,11 +156,6 @@ export function clockTime(date?: Date): string {
 }
 
 const lastClock = { second: NaN, text: "" };
-
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return [...bytes].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, 10);
-}
 
 /** A logged-in peer. Create one with {@linkcode Peer.start}. */
 export class Peer {
@@ -201,6 +199,8 @@ export class Peer {
   #refresh?: Promise<void>;
   #closed = false;
   #loggedOut = false;
+  /** `talk` messages have no stream: their ids are this run's own prefix and a counter. */
+  readonly #talkIds = `talk-${randomToken(STREAM_ID_BYTES)}-`;
   #nextTalkId = 1;
   /** Datagrams dropped as malformed or spoofed, duplicates, and journal failures. */
   readonly stats = { malformed: 0, spoofed: 0, duplicates: 0, storeErrors: 0 };
@@ -771,7 +771,7 @@ export class Peer {
     const key = nameKey(message.name);
     this.#encodings.set(key, encoding);
     this.#known.set(key, { name: message.name, seed: true });
-    const id = `talk-${this.#nextTalkId++}`;
+    const id = `${this.#talkIds}${this.#nextTalkId++}`;
     this.#store({
       t: "in",
       id,
@@ -898,7 +898,7 @@ export class Peer {
     }
     const name = user?.name ?? known!.name;
     if (!this.#sender.streamOf(name)) {
-      const stream = randomToken();
+      const stream = randomToken(STREAM_ID_BYTES);
       if (!this.#store({ t: "stream", to: name, stream, at: Date.now() })) {
         return { ok: false, message: "The message could not be stored; see the error above." };
       }
@@ -928,7 +928,7 @@ export class Peer {
   }
 
   #sendTalk(user: RosterEntry, text: string): SendResult {
-    const id = `talk-${this.#nextTalkId++}`;
+    const id = `${this.#talkIds}${this.#nextTalkId++}`;
     const time = clockTime();
     const encoding = this.#encodings.get(nameKey(user.name)) ?? "utf-8";
     for (const piece of splitUtf8(text, MAX_TALK_BYTES)) {
@@ -956,7 +956,7 @@ export class Peer {
     }
     // Later messages start a fresh stream, so they do not wait behind the abandoned ones.
     const to = dropped[0].to;
-    const stream = randomToken();
+    const stream = randomToken(STREAM_ID_BYTES);
     this.#store({ t: "stream", to, stream, at: Date.now() });
     this.#sender.openStream(to, stream, 1);
     this.#wakeSettled();

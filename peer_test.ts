@@ -208,6 +208,43 @@ Deno.test("a message to someone offline waits, and arrives when they are back â€
   }
 });
 
+Deno.test("talk with a seed client keeps its whole history across restarts", async () => {
+  const coordinator = startCoordinator();
+  const nc = new RawUdp();
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
+  const started: Recorded[] = [];
+  let journal = Journal.open(dir);
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    for (const run of [1, 2]) {
+      const alice = await startPeer(coordinator, "alice", { journal });
+      started.push(alice);
+      await waitFor(() => alice.peer.user("nc") !== undefined, "alice to see nc");
+      await nc.send(`talk,12:00:0${run},nc,from netcat ${run}`, alice.peer.endpoint);
+      assert.ok(alice.peer.send("nc", `to netcat ${run}`).ok);
+      await waitFor(() => eventsOf(alice, "message").length === 1, "the talk to arrive");
+      await alice.peer.close();
+      journal.close();
+      journal = Journal.open(dir);
+    }
+    // Each run numbers its talk from 1: the ids must still differ, or history drops run 2.
+    const alice = await startPeer(coordinator, "alice", { journal });
+    started.push(alice);
+    assert.deepEqual(alice.peer.history("nc").map((e) => e.body).sort(), [
+      "from netcat 1",
+      "from netcat 2",
+      "to netcat 1",
+      "to netcat 2",
+    ]);
+  } finally {
+    for (const { peer } of started) await peer.close();
+    journal.close();
+    await nc.close();
+    await coordinator.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a peer that vanishes without logout is timed out and everyone is told", async () => {
   const coordinator = startCoordinator({ peerTimeoutMs: 400, sweepIntervalMs: 50 });
   const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100 });

@@ -305,6 +305,18 @@ export function checkName(name: string): string | undefined {
   return undefined;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/**
+ * `2 × bytes` random hex digits: a session, ticket, stream id or nonce (all match the protocol's
+ * token pattern).
+ */
+export function randomToken(bytes = 8): string {
+  let token = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) token += HEX[b];
+  return token;
+}
+
 /**
  * The key two names collide on: Unicode NFC and case folded, so `Alice` and
  * `alice` cannot both be online.
