@@ -416,24 +416,29 @@ export class Peer {
 
   async #fetchList(port: number, ticket: string | undefined): Promise<ListEntry[]> {
     const where = formatEndpoint({ host: this.#options.coordinator.host, port });
+    // TCP resends lost segments slowly (its timer starts at 1 s and doubles), and a firewall that
+    // drops SYNs leaves a connect waiting for minutes: one limit covers the connect and the read,
+    // and every caller tries again on a fresh connection. (A web timer: see timers.ts.)
+    const limit = AbortSignal.timeout(LIST_FETCH_TIMEOUT_MS);
     let conn: Deno.TcpConn;
     try {
-      conn = await Deno.connect({ hostname: this.#options.coordinator.host, port });
+      conn = await Deno.connect({ hostname: this.#options.coordinator.host, port, signal: limit });
     } catch (error) {
+      const why = limit.aborted
+        ? `no answer within ${LIST_FETCH_TIMEOUT_MS / 1000} s`
+        : (error as Error).message;
       throw new LoginError(
         "list",
-        `Could not connect to the coordinator's list port ${where} over TCP (${
-          (error as Error).message
-        }). A firewall may pass UDP but block TCP.`,
+        `Could not connect to the coordinator's list port ${where} over TCP (${why}). ` +
+          "A firewall may pass UDP but block TCP.",
       );
     }
-    // TCP resends lost segments slowly (its timer starts at 1 s and doubles): rather than wait
-    // out a stalled fetch, give up soon — every caller tries again on a fresh connection.
-    const cancelLimit = after(LIST_FETCH_TIMEOUT_MS, () => {
+    const stall = () => {
       try {
         conn.close();
       } catch { /* already closed */ }
-    });
+    };
+    limit.addEventListener("abort", stall, { once: true });
     try {
       if (ticket) {
         const line = `${ticket}\n`;
@@ -466,7 +471,7 @@ export class Peer {
         `Reading the online list from ${where} failed: ${(error as Error).message}`,
       );
     } finally {
-      cancelLimit();
+      limit.removeEventListener("abort", stall);
       try {
         conn.close();
       } catch { /* already closed */ }
