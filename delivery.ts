@@ -251,8 +251,9 @@ export class Sender {
     if (ack.cumulative > stream.cumulative) {
       stream.cumulative = ack.cumulative;
       const finished: OutgoingMessage[] = [];
+      // Packets are kept in ascending order: stop at the first one still unacknowledged.
       for (const [seq, state] of stream.packets) {
-        if (seq > stream.cumulative) continue;
+        if (seq > stream.cumulative) break;
         stream.packets.delete(seq);
         const message = state.message;
         if (message.first + message.parts - 1 === seq) finished.push(message);
@@ -278,7 +279,10 @@ export class Sender {
     }
     // Acknowledgements prove the path works: losses now are random, not congestion, so
     // the backoff goes (as TCP resets it on new acks) and waiting packets go after one RTO.
-    for (const state of stream.packets.values()) {
+    // Only packets inside the window have been sent, so only they can have backed off.
+    const limit = this.#limit(stream);
+    for (const [seq, state] of stream.packets) {
+      if (seq > limit) break;
       if (state.backoff === 0 || state.sacked) continue;
       state.backoff = 0;
       state.dueAt = Math.min(state.dueAt, state.sentAt + stream.rto);
