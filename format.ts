@@ -116,7 +116,10 @@ export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string 
     : entry.status === "pending"
     ? paint("yellow", marks.pending)
     : paint("green", marks[entry.status]);
-  const day = new Date(entry.at).toISOString().slice(0, 10);
+  // The local date, as the time beside it is local too (an ISO string would be the UTC date).
+  const at = new Date(entry.at);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const day = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
   return `${paint("dim", `${day} ${entry.time}`)} ${mark} ${paint("bold", who)}: ${entry.body}`;
 }
 

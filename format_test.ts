@@ -88,3 +88,20 @@ Deno.test("coordinator events name the user and the reason", () => {
 Deno.test("a name keeps its colour", () => {
   assert.equal(nameStyle("张三"), nameStyle("张三"));
 });
+
+Deno.test("a history line's date is the local date, like its time", async () => {
+  // 2026-03-02 04:30 UTC is still 1 March in Los Angeles (UTC−8): run where that is local time.
+  const script = `import { formatHistoryEntry, painter } from ${
+    JSON.stringify(import.meta.resolve("./format.ts"))
+  };
+console.log(formatHistoryEntry({ id: "x", direction: "in", peer: "bob", time: "20:30:00",
+  at: Date.UTC(2026, 2, 2, 4, 30), kind: "text", body: "hi", status: "received" }, painter(false)));`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { TZ: "America/Los_Angeles", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(output.stderr), "");
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), "2026-03-01 20:30:00   bob: hi");
+});
