@@ -50,7 +50,11 @@ export class ViewDriver {
     this.sink = {
       paint,
       event: (event) => this.#onEvent(event),
-      info: (_kind, text) => this.show({ event: "info", text }),
+      info: (kind, text, data) => {
+        // "Now talking to X" belongs in X's conversation: switch before showing it.
+        if (kind === "partner") this.show({ event: "partner", name: String(data?.with) });
+        this.show({ event: "info", text });
+      },
     };
   }
 
@@ -65,6 +69,11 @@ export class ViewDriver {
       });
     }
     if (event.event === "message") this.#screen()?.bell();
+  }
+
+  /** The view as it stands. */
+  get state(): ViewState {
+    return this.#state;
   }
 
   /** Applies one input to the view and redraws. */
