@@ -186,6 +186,21 @@ const jsonSink: Sink = {
   },
 };
 
+/**
+ * Why `--trace` cannot run as asked, if it cannot: the trace goes to stderr so that it mixes with
+ * neither `--json` nor the chat screen, so with the screen stderr must go somewhere else.
+ */
+export function traceConflict(
+  trace: boolean,
+  chatScreen: boolean,
+  stderrIsTerminal: boolean,
+): string | undefined {
+  if (!trace || !chatScreen || !stderrIsTerminal) return undefined;
+  return "--trace writes to stderr, which is this terminal: it would scroll through the chat " +
+    "screen. Send it elsewhere and watch it in a second terminal: " +
+    "peerchat --trace 2>trace.log, then tail -f trace.log.";
+}
+
 /** Runs a peer until the user quits, input ends, or a signal arrives. Returns the exit code. */
 export async function runPeer(args: PeerArgs): Promise<number> {
   const env = (n: string) => Deno.env.get(n);
@@ -197,6 +212,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     else console.error(paint("red", message));
   };
 
+  const traceProblem = traceConflict(args.trace, interactive, Deno.stderr.isTerminal());
+  if (traceProblem) {
+    complain(traceProblem);
+    return 2;
+  }
   if (!interactive && args.name === undefined) {
     complain(
       "Missing --name: run peerchat peer --name NAME (or run it on a terminal to be asked).",

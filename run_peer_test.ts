@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Coordinator } from "./coordinator.ts";
 import { Peer, type PeerEvent } from "./peer.ts";
-import { completeInput, handleLine, type SessionState } from "./run_peer.ts";
+import { completeInput, handleLine, type SessionState, traceConflict } from "./run_peer.ts";
 import { painter } from "./format.ts";
 import { encodeUtf16 } from "./protocol.ts";
 import { RawUdp, waitFor } from "./testing.ts";
@@ -161,4 +161,11 @@ Deno.test("tab completes commands and names", () => {
     cursor: 9,
     candidates: [],
   });
+});
+
+Deno.test("--trace with the chat screen needs stderr off the terminal", () => {
+  assert.match(traceConflict(true, true, true)!, /2>trace\.log/);
+  assert.equal(traceConflict(true, true, false), undefined, "stderr redirected");
+  assert.equal(traceConflict(true, false, true), undefined, "--json or lines: no screen");
+  assert.equal(traceConflict(false, true, true), undefined);
 });
