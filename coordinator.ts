@@ -49,7 +49,7 @@ import {
   userHash,
   UTF16_FLAVOR,
 } from "./protocol.ts";
-import { readLine, writeAll } from "./tcp.ts";
+import { closeQuietly, readLine, writeAll } from "./tcp.ts";
 import { OnlineList } from "./online_list.ts";
 import { toEndpoint, type TraceSink, UdpSocket } from "./udp.ts";
 
@@ -904,14 +904,6 @@ function hostLabel(): string {
 /** A label fit for the wire: no commas or control characters, at most 64 characters. */
 function sanitizeLabel(label: string): string {
   return label.replace(/[,\p{Cc}]/gu, " ").trim().slice(0, MAX_LABEL_CHARS);
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
 }
 
 /** Throws a clear error for option values that cannot work. */

@@ -42,12 +42,8 @@ export const ALIVE_MS = 10_000;
 /** How long a selectively acknowledged packet waits before it is sent again anyway. */
 export const SACKED_RESEND_MS = 3000;
 
-/** A message as the sender keeps it (and as the journal stores it). */
-export interface OutgoingMessage {
-  /** `STREAM-FIRST`, unique per sender. */
-  id: string;
-  /** Recipient name. */
-  to: string;
+/** What a message is, on either side (and in the journal). */
+export interface MessageFields {
   stream: string;
   /** Packet number of its first part. */
   first: number;
@@ -55,20 +51,22 @@ export interface OutgoingMessage {
   kind: string;
   time: string;
   body: string;
+}
+
+/** A message as the sender keeps it (and as the journal stores it). */
+export interface OutgoingMessage extends MessageFields {
+  /** `STREAM-FIRST`, unique per sender. */
+  id: string;
+  /** Recipient name. */
+  to: string;
   /** When it was first sent (ms since epoch). */
   at: number;
 }
 
 /** A complete message handed on by the receiver, in order. */
-export interface IncomingMessage {
+export interface IncomingMessage extends MessageFields {
   id: string;
   from: string;
-  stream: string;
-  first: number;
-  parts: number;
-  kind: string;
-  time: string;
-  body: string;
 }
 
 /** Splits a body into the parts one message takes. */

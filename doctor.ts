@@ -34,7 +34,7 @@ import {
   randomToken,
   sameEndpoint,
 } from "./protocol.ts";
-import { readToEnd } from "./tcp.ts";
+import { closeQuietly, readToEnd } from "./tcp.ts";
 import { UdpSocket } from "./udp.ts";
 
 /** What `peerchat doctor` is told; every field has a default. */
@@ -530,14 +530,6 @@ async function readList(conn: Deno.TcpConn, timeoutMs: number): Promise<Fetch> {
   } finally {
     clearTimeout(timer);
     closeQuietly(conn);
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { IncomingMessage, OutgoingMessage } from "./delivery.ts";
+import type { IncomingMessage, MessageFields, OutgoingMessage } from "./delivery.ts";
 import { MAX_TEXT_BYTES, nameKey, utf8Length } from "./protocol.ts";
 
 /** This peer's outgoing stream id for a recipient. */
@@ -414,15 +414,6 @@ function toRecord(value: unknown): JournalRecord | undefined {
     default:
       return undefined;
   }
-}
-
-interface MessageFields {
-  stream: string;
-  first: number;
-  parts: number;
-  kind: string;
-  time: string;
-  body: string;
 }
 
 /** Copies exactly the message fields (no stray keys from the file). */

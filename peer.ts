@@ -36,7 +36,7 @@ import {
   UTF16_FLAVOR,
   utf8Length,
 } from "./protocol.ts";
-import { readToEnd, writeAll } from "./tcp.ts";
+import { closeQuietly, readToEnd, writeAll } from "./tcp.ts";
 import { after } from "./timers.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
 
@@ -433,11 +433,7 @@ export class Peer {
           "A firewall may pass UDP but block TCP.",
       );
     }
-    const stall = () => {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    };
+    const stall = () => closeQuietly(conn);
     limit.addEventListener("abort", stall, { once: true });
     try {
       if (ticket) {
@@ -472,9 +468,7 @@ export class Peer {
       );
     } finally {
       limit.removeEventListener("abort", stall);
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      closeQuietly(conn);
     }
   }
 

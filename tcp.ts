@@ -67,3 +67,12 @@ export async function readToEnd(conn: Deno.Conn, limit: number): Promise<Uint8Ar
   }
   return all;
 }
+
+/** Closes `conn`, ignoring one that is closed already. */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
