@@ -45,6 +45,7 @@ import {
   type ProtocolErrorCode,
   randomToken,
   type RosterChange,
+  sameEndpoint,
   type TextEncoding,
   userHash,
   UTF16_FLAVOR,
@@ -171,6 +172,7 @@ const MAX_BINARY_FETCHES_PER_IP = 16;
 const MAX_CONNECTIONS = 256;
 const MAX_RATE_BUCKETS = 65_536;
 const DEFAULT_PEER_TIMEOUT_MS = 8000;
+const DEFAULT_TCP_TIMEOUT_MS = 5000;
 const DEFAULT_RATE_LIMIT = 5000;
 const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
 const DEFAULT_SWEEP_INTERVAL_MS = 250;
@@ -238,6 +240,8 @@ export class Coordinator {
   readonly #tcp: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #options: CoordinatorOptions;
   readonly #peerTimeoutMs: number;
+  readonly #recentDigestMs: number;
+  readonly #tcpTimeoutMs: number;
   readonly #maxConnectionsPerIp: number;
   readonly #rateLimiter: RateLimiter;
   /** Online users by {@linkcode nameKey}, in login order. */
@@ -280,6 +284,8 @@ export class Coordinator {
     this.#tcp = tcp;
     this.#options = options;
     this.#peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.#recentDigestMs = options.recentDigestMs ?? RECENT_DIGEST_MS;
+    this.#tcpTimeoutMs = options.tcpTimeoutMs ?? DEFAULT_TCP_TIMEOUT_MS;
     this.#maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#sweeper = setInterval(
@@ -472,7 +478,7 @@ export class Coordinator {
     this.#emit({ event: "reject", name, from: formatEndpoint(from), reason });
     const bytes = encodeMessage({ type: "reject", reason }, encoding);
     this.#udp.send(bytes, from, REPLY);
-    if (named && !isUnspecified(named.host) && formatEndpoint(named) !== formatEndpoint(from)) {
+    if (named && !isUnspecified(named.host) && !sameEndpoint(named, from)) {
       this.#udp.send(bytes, named, REPLY);
     }
   }
@@ -567,7 +573,7 @@ export class Coordinator {
     this.#udp.send(bytes, from, REPLY);
     if (user.encoding !== "utf-16le") return;
     // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
-    if (user.endpointText !== formatEndpoint(from)) this.#udp.send(bytes, user.endpoint, REPLY);
+    if (!sameEndpoint(user.endpoint, from)) this.#udp.send(bytes, user.endpoint, REPLY);
     this.#expectBinaryFetch(from.host);
   }
 
@@ -582,7 +588,7 @@ export class Coordinator {
       this.#spoofed(from, `A ping for ${user.name} carried a session it does not hold.`);
       return unknown();
     }
-    if (user.endpointText !== formatEndpoint(from)) {
+    if (!sameEndpoint(user.endpoint, from)) {
       this.#spoofed(from, `A ping for ${user.name} came from an endpoint it did not log in on.`);
       return;
     }
@@ -591,7 +597,8 @@ export class Coordinator {
     // While the roster is changing, a peer's digest lags behind the batches in flight: that is
     // not staleness, and answering "stale" would send every peer to refetch the whole list in a
     // join storm. A digest the roster had after a recent batch is "behind"; any other is stale.
-    if (ping.digest === formatDigest(this.#digest) || this.#isRecentDigest(ping.digest)) {
+    const digest = parseInt(ping.digest, 16) >>> 0; // 8 hex digits, checked by the parser
+    if (digest === this.#digest || this.#isRecentDigest(digest)) {
       return this.#send({ type: "pong", name: user.name, status: "ok" }, encoding, from);
     }
     const ticket = this.#issueTicket(from.host);
@@ -608,9 +615,9 @@ export class Coordinator {
       if (logout.session) bye();
       return;
     }
-    const sameEndpoint = user.endpointText === formatEndpoint(logout.endpoint) ||
+    const named = sameEndpoint(user.endpoint, logout.endpoint) ||
       (isUnspecified(logout.endpoint.host) && logout.endpoint.port === user.endpoint.port);
-    if (!sameEndpoint || user.sourceHost !== from.host) {
+    if (!named || user.sourceHost !== from.host) {
       return this.#spoofed(
         from,
         `A logout for ${user.name} came from an address that did not log it in.`,
@@ -687,21 +694,18 @@ export class Coordinator {
     const now = performance.now();
     const recent = this.#recentDigests;
     recent.push({ digest: this.#digest, at: now });
-    const lifetime = this.#options.recentDigestMs ?? RECENT_DIGEST_MS;
     let old = 0;
-    while (old < recent.length && now - recent[old].at > lifetime) old++;
+    while (old < recent.length && now - recent[old].at > this.#recentDigestMs) old++;
     if (old > 0) recent.splice(0, old);
   }
 
-  /** Whether `digest` (8 hex digits) is the roster as of a batch still in flight. */
-  #isRecentDigest(digest: string): boolean {
+  /** Whether `digest` is the roster as of a batch still in flight. */
+  #isRecentDigest(digest: number): boolean {
     const now = performance.now();
-    const lifetime = this.#options.recentDigestMs ?? RECENT_DIGEST_MS;
-    const value = parseInt(digest, 16) >>> 0;
     for (let i = this.#recentDigests.length - 1; i >= 0; i--) {
       const recent = this.#recentDigests[i];
-      if (now - recent.at > lifetime) return false;
-      if (recent.digest === value) return true;
+      if (now - recent.at > this.#recentDigestMs) return false;
+      if (recent.digest === digest) return true;
     }
     return false;
   }
@@ -840,7 +844,7 @@ export class Coordinator {
     const remote = toEndpoint(conn.remoteAddr);
     const timer = setTimeout(
       () => this.#closeConn(conn, host),
-      this.#options.tcpTimeoutMs ?? 5000,
+      this.#tcpTimeoutMs,
     );
     try {
       let extended = false;
@@ -920,5 +924,9 @@ function checkOptions(options: CoordinatorOptions): void {
     if (value !== undefined && !(typeof value === "number" && value > 0)) {
       throw new RangeError(`The option ${name} must be a positive number, not ${value}.`);
     }
+  }
+  const recent = options.recentDigestMs;
+  if (recent !== undefined && !(typeof recent === "number" && recent >= 0)) {
+    throw new RangeError(`The option recentDigestMs must be 0 or more, not ${recent}.`);
   }
 }
