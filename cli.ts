@@ -5,6 +5,7 @@
  * @module
  */
 
+import { HELP } from "./commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
 import { DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
 import config from "./deno.json" with { type: "json" };
@@ -148,13 +149,7 @@ Options:
   -h, --help             this help
 
 Commands while chatting:
-  /who               who is online
-  /msg NAME TEXT     send TEXT to NAME; later plain lines go to NAME too
-  TEXT               send TEXT to the last person you wrote to
-  /history NAME [N]  the last N messages with NAME (default 20)
-  /giveup NAME       stop trying to deliver what NAME has not received
-  /help              list the commands
-  /quit              log out and exit (also end of input, Ctrl+C, SIGTERM)`;
+${HELP.replace(/^/gm, "  ")}`;
 
 function usageError(message: string): CliCommand {
   return { command: "usage-error", message };

@@ -30,7 +30,7 @@ export const HELP = [
   "/history NAME [N]  the last N messages with NAME (default 20)",
   "/giveup NAME       stop trying to deliver what NAME has not received",
   "/help              this list",
-  "/quit              log out and exit (also Ctrl+D, Ctrl+C)",
+  "/quit              log out and exit (also Ctrl+D or end of input, Ctrl+C, SIGTERM)",
 ].join("\n");
 
 /** Parses one line of user input. Never throws. */
