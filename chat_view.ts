@@ -18,7 +18,7 @@
  * @module
  */
 
-import { nameStyle, type Painter, type Style } from "./format.ts";
+import { clockTime, nameStyle, type Painter, type Style } from "./format.ts";
 import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
 import type { PeerEvent } from "./peer.ts";
 import { nameKey } from "./protocol.ts";
@@ -141,11 +141,6 @@ export function emptyView(me: string, coordinator: string): ViewState {
     hint: "",
     seq: 0,
   };
-}
-
-/** The local time as `HH:MM:SS`. */
-function clockTime(): string {
-  return new Date().toTimeString().slice(0, 8);
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   utf8Length,
 } from "./protocol.ts";
 import { closeQuietly, readToEnd, writeAll } from "./tcp.ts";
+import { clockTime } from "./format.ts";
 import { after } from "./timers.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
 
@@ -141,21 +142,6 @@ const LIST_RETRY_MS = 500;
 const LIST_RETRY_WINDOW_MS = 30_000;
 /** Random bytes in a stream id (10 hex digits). */
 const STREAM_ID_BYTES = 5;
-
-/** The local time as `HH:MM:SS`, the `TIME` field of chat messages. */
-export function clockTime(date?: Date): string {
-  if (date) return date.toTimeString().slice(0, 8);
-  // Formatting a date costs more than the rest of a send: reuse it within the same second.
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== lastClock.second) {
-    lastClock.second = second;
-    lastClock.text = new Date(now).toTimeString().slice(0, 8);
-  }
-  return lastClock.text;
-}
-
-const lastClock = { second: NaN, text: "" };
 
 /** A logged-in peer. Create one with {@linkcode Peer.start}. */
 export class Peer {
