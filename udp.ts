@@ -28,7 +28,7 @@ export type TraceSink = (entry: TraceEntry) => void;
 const RECEIVE_BUFFER_BYTES = 64 * 1024;
 
 /** Called for every datagram received; the bytes are valid only until it returns. */
-export type DatagramHandler = (bytes: Uint8Array, from: Endpoint) => void | Promise<void>;
+export type DatagramHandler = (bytes: Uint8Array, from: Endpoint) => void;
 
 /** Turns a Deno address into an {@linkcode Endpoint}. */
 export function toEndpoint(addr: Deno.Addr): Endpoint {
@@ -49,7 +49,8 @@ interface SendJob {
 
 /** A first-in first-out queue of send jobs. */
 class SendQueue {
-  #jobs: SendJob[] = [];
+  /** Jobs in order; those already done are `undefined` until the queue empties. */
+  #jobs: (SendJob | undefined)[] = [];
   #head = 0;
   #waiting = 0;
 
@@ -66,13 +67,17 @@ class SendQueue {
   /** Starts the next waiting send with `start`; false when nothing waits. */
   startNext(start: (bytes: Uint8Array<ArrayBuffer>, to: Endpoint) => void): boolean {
     if (this.#head === this.#jobs.length) return false;
-    const job = this.#jobs[this.#head];
+    const job = this.#jobs[this.#head]!;
     const count = job.datagrams.length;
     const index = job.started++;
     this.#waiting--;
-    if (job.started === count * job.recipients.length && ++this.#head === this.#jobs.length) {
-      this.#jobs = [];
-      this.#head = 0;
+    if (job.started === count * job.recipients.length) {
+      // Done: let go of its arrays now, not when the whole queue has drained.
+      this.#jobs[this.#head] = undefined;
+      if (++this.#head === this.#jobs.length) {
+        this.#jobs = [];
+        this.#head = 0;
+      }
     }
     start(job.datagrams[index % count], job.recipients[Math.floor(index / count)]);
     return true;
@@ -144,9 +149,7 @@ export class UdpSocket {
       }
       this.trace?.({ direction: "in", transport: "udp", remote: formatEndpoint(from), bytes });
       try {
-        // Awaited only when it is asynchronous: an extra turn per datagram shows in round trips.
-        const pending = handler(bytes, from);
-        if (pending) await pending;
+        handler(bytes, from);
       } catch (error) {
         console.error(
           `Internal error while handling a datagram from ${formatEndpoint(from)}:`,
@@ -187,18 +190,8 @@ export class UdpSocket {
         }
       }
     }
-    const job: SendJob = { datagrams, recipients, started: 0 };
-    const total = datagrams.length * recipients.length;
-    if (this.#later.length === 0) {
-      while (job.started < total && this.#inFlight < MAX_SENDS_IN_FLIGHT) {
-        const index = job.started++;
-        this.#start(
-          datagrams[index % datagrams.length],
-          recipients[Math.floor(index / datagrams.length)],
-        );
-      }
-    }
-    if (job.started < total) this.#later.push(job);
+    this.#later.push({ datagrams, recipients, started: 0 });
+    while (this.#inFlight < MAX_SENDS_IN_FLIGHT && this.#later.startNext(this.#startFn));
   }
 
   /** How many datagrams wait for a free place. */
