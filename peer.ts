@@ -150,6 +150,8 @@ export class Peer {
   readonly #journal: Journal;
   readonly #ownJournal: boolean;
   readonly #roster = new Map<string, RosterEntry>();
+  /** {@linkcode Peer.#digest} as last computed; cleared by every roster or endpoint change. */
+  #digestCache?: string;
   /**
    * Everyone seen online or written with, by name key: their name as spelled, and whether they
    * are a seed client. Peerchat peers among them may be written to while offline.
@@ -469,6 +471,7 @@ export class Peer {
     for (const entry of list) {
       if (nameKey(entry.name) === ownKey) {
         this.#endpoint = entry.endpoint;
+        this.#digestCache = undefined;
         continue;
       }
       next.set(nameKey(entry.name), {
@@ -480,6 +483,7 @@ export class Peer {
     for (const [key, known] of this.#roster) {
       if (next.has(key)) continue;
       this.#roster.delete(key);
+      this.#digestCache = undefined;
       if (!initial) {
         this.#emit({
           event: "leave",
@@ -511,6 +515,7 @@ export class Peer {
       return;
     }
     this.#roster.set(key, entry);
+    this.#digestCache = undefined;
     this.#known.set(key, { name: entry.name, seed: isSeedClient(entry) });
     if (entry.flavor === UTF16_FLAVOR) this.#encodings.set(key, "utf-16le");
     this.#sender.kick(entry.name, Date.now());
@@ -533,6 +538,7 @@ export class Peer {
     const known = this.#roster.get(key);
     if (!known || !sameEndpoint(known.endpoint, notice.endpoint)) return;
     this.#roster.delete(key);
+    this.#digestCache = undefined;
     if (announce) {
       this.#emit({
         event: "leave",
@@ -555,8 +561,12 @@ export class Peer {
     }
   }
 
+  /** The roster digest (this peer included), computed again only after the roster changed. */
   #digest(): string {
-    return rosterDigest([...this.#roster.values(), { name: this.name, endpoint: this.#endpoint }]);
+    return this.#digestCache ??= rosterDigest([
+      ...this.#roster.values(),
+      { name: this.name, endpoint: this.#endpoint },
+    ]);
   }
 
   #keepalive(interval: number): void {
