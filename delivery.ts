@@ -129,10 +129,9 @@ export class Sender {
     this.#hooks = hooks;
   }
 
-  /** The stream to `to`, if there is one. */
-  streamOf(to: string): { stream: string; nextSeq: number } | undefined {
-    const stream = this.#streams.get(nameKey(to));
-    return stream && { stream: stream.stream, nextSeq: stream.nextSeq };
+  /** Whether a stream to `to` is open. */
+  hasStream(to: string): boolean {
+    return this.#streams.has(nameKey(to));
   }
 
   /**
@@ -210,15 +209,32 @@ export class Sender {
 
   /** Messages to `to` not yet acknowledged, oldest first. */
   pending(to?: string): OutgoingMessage[] {
+    const streams = to === undefined
+      ? [...this.#streams.values()]
+      : [this.#streams.get(nameKey(to))].filter((s) => s !== undefined);
     const result: OutgoingMessage[] = [];
-    for (const stream of this.#streams.values()) {
-      if (to !== undefined && nameKey(stream.to) !== nameKey(to)) continue;
+    for (const stream of streams) {
       let last: OutgoingMessage | undefined;
       for (const state of stream.packets.values()) {
         if (state.message !== last) result.push(last = state.message);
       }
     }
     return result;
+  }
+
+  /** How many messages wait for an acknowledgement, to recipients `include` accepts (all). */
+  pendingCount(include: (to: string) => boolean = () => true): number {
+    let count = 0;
+    for (const stream of this.#streams.values()) {
+      if (stream.packets.size === 0 || !include(stream.to)) continue;
+      let last: OutgoingMessage | undefined;
+      for (const state of stream.packets.values()) {
+        if (state.message === last) continue;
+        count++;
+        last = state.message;
+      }
+    }
+    return count;
   }
 
   /** Drops everything queued to `to` and returns what was dropped (for `/giveup` and expiry). */
@@ -369,20 +385,6 @@ export class Sender {
       }
       this.#hooks.transmit(stream.to, state.packet);
     }
-  }
-
-  /** Milliseconds until the next packet is due, or `undefined` when nothing waits. */
-  nextDue(now: number): number | undefined {
-    let next: number | undefined;
-    for (const stream of this.#streams.values()) {
-      if (!this.#hooks.reachable(stream.to)) continue;
-      const limit = this.#limit(stream);
-      for (const [seq, state] of stream.packets) {
-        if (seq > limit) break;
-        next = next === undefined ? state.dueAt : Math.min(next, state.dueAt);
-      }
-    }
-    return next === undefined ? undefined : Math.max(0, next - now);
   }
 }
 

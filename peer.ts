@@ -278,12 +278,12 @@ export class Peer {
 
   /** Messages sent and not yet acknowledged (to anyone, online or not). */
   get pending(): number {
-    return this.#sender.pending().length;
+    return this.#sender.pendingCount();
   }
 
   /** Messages waiting for an acknowledgement from someone who is online now. */
   get inFlight(): number {
-    return this.#sender.pending().filter((m) => this.#roster.has(nameKey(m.to))).length;
+    return this.#sender.pendingCount((to) => this.#roster.has(nameKey(to)));
   }
 
   /** The last `limit` messages exchanged with `name`, oldest first. */
@@ -892,7 +892,7 @@ export class Peer {
       };
     }
     const name = user?.name ?? known!.name;
-    if (!this.#sender.streamOf(name)) {
+    if (!this.#sender.hasStream(name)) {
       const stream = randomToken(STREAM_ID_BYTES);
       if (!this.#store({ t: "stream", to: name, stream, at: Date.now() })) {
         return { ok: false, message: "The message could not be stored; see the error above." };
