@@ -42,7 +42,7 @@ import {
   parseMessage,
   PEERCHAT_FLAVOR,
   type PingMessage,
-  type ProtocolErrorCode,
+  type ProtocolError,
   randomToken,
   type RosterChange,
   sameEndpoint,
@@ -352,7 +352,7 @@ export class Coordinator {
       return;
     }
     this.#discovery.trace = this.#options.trace;
-    this.#discovery.listen((bytes, from) => this.#onDatagram(bytes, from));
+    this.#discovery.listen((bytes, from) => this.#onDatagram(bytes, from, "discovery"));
   }
 
   /** Answers a `discover` from the login socket, so the answer's source is the login address. */
@@ -410,7 +410,11 @@ export class Coordinator {
 
   // --- Datagrams ----------------------------------------------------------
 
-  #onDatagram(bytes: Uint8Array, from: Endpoint): void {
+  /**
+   * Handles one datagram. The discovery port (shared by every coordinator on the machine) takes
+   * `discover` only: a login there would reach whichever of them the kernel picks.
+   */
+  #onDatagram(bytes: Uint8Array, from: Endpoint, socket: "login" | "discovery" = "login"): void {
     this.stats.datagrams++;
     if (!this.#rateLimiter.allow(from.host, performance.now())) {
       this.stats.rateLimited++;
@@ -422,10 +426,16 @@ export class Coordinator {
     const parsed = parseMessage(text);
     if (!parsed.ok) {
       this.#malformed(from, parsed.error.message);
-      this.#answerBadLogin(text, encoding, parsed.error.code, parsed.error.message, from);
+      if (socket === "login") this.#answerBadLogin(text, encoding, parsed.error, from);
       return;
     }
     const message = parsed.value;
+    if (socket === "discovery" && message.type !== "discover") {
+      return this.#malformed(
+        from,
+        `The discovery port takes discover only, not "${message.type}".`,
+      );
+    }
     switch (message.type) {
       case "login":
         return this.#onLogin(message, encoding, from);
@@ -456,14 +466,16 @@ export class Coordinator {
   #answerBadLogin(
     text: string,
     encoding: TextEncoding,
-    code: ProtocolErrorCode,
-    reason: string,
+    error: ProtocolError,
     from: Endpoint,
   ): void {
-    if (!["bad-name", "bad-endpoint", "bad-flavor"].includes(code)) return;
-    if (!text.startsWith("login,")) return;
+    if (
+      error.type !== "login" || !["bad-name", "bad-endpoint", "bad-flavor"].includes(error.code)
+    ) {
+      return;
+    }
     const named = encoding === "utf-16le" ? parseEndpoint(text.split(",")[2]?.trim() ?? "") : null;
-    this.#reject("?", from, reason, encoding, named?.ok ? named.value : undefined);
+    this.#reject("?", from, error.message, encoding, named?.ok ? named.value : undefined);
   }
 
   /** Sends `Reject` to the login's source and, for the C# client, to the endpoint it named. */

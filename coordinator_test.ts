@@ -596,3 +596,15 @@ Deno.test("a digest the roster had at a recent batch is ok; any other mismatch i
     await coordinator.close();
   }
 });
+
+Deno.test("a login with spaces around its type is still a login: a bad one gets a Reject", async () => {
+  const coordinator = startCoordinator();
+  const user = new RawUdp();
+  try {
+    await user.send(`login ,bad name,${user.address}`, coordinator.udpAddress);
+    assert.match((await user.next()).text, /^Reject,A name may contain only/);
+  } finally {
+    await user.close();
+    await coordinator.close();
+  }
+});

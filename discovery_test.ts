@@ -107,3 +107,23 @@ Deno.test("a coordinator without discovery is not found; a unicast discover is a
     await hidden.close();
   }
 });
+
+Deno.test("the discovery port answers discover only; a login sent there is dropped", async () => {
+  const port = freePort();
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0, discoveryPort: port });
+  const user = new RawUdp();
+  try {
+    const shared = { host: "127.255.255.255", port };
+    await user.send(`login,stray,${user.address}`, shared);
+    await user.send("discover,n1", shared);
+    // The discover is answered (from the login socket); the login before it was not served.
+    const answer = await user.next((t) => t.startsWith("coordinator,"));
+    assert.deepEqual(answer.from, coordinator.udpAddress);
+    assert.equal(coordinator.online().length, 0);
+    assert.deepEqual(user.queued.filter((t) => t.startsWith("Accept,")), []);
+    assert.equal(coordinator.stats.malformed, 1);
+  } finally {
+    await user.close();
+    await coordinator.close();
+  }
+});

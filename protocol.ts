@@ -274,6 +274,8 @@ export type ProtocolErrorCode =
 export interface ProtocolError {
   code: ProtocolErrorCode;
   message: string;
+  /** The message type, when the type itself was read and the rest was wrong (`"login"`, …). */
+  type?: string;
 }
 
 /** The result of every parse function: never an exception. */
@@ -643,6 +645,13 @@ export function parseMessage(text: string): ParseResult<Message> {
   // netcat ends each line with a newline: drop one, except inside a msg part, whose body
   // is an exact slice of a longer text (and may well end with a newline).
   if (type !== "msg") text = stripNewline(text);
+  const parsed = parseTyped(type, text);
+  // Say which type was read, so a caller can answer a bad login (say) as a login.
+  if (!parsed.ok && parsed.error.code !== "unknown-type") parsed.error.type = type;
+  return parsed;
+}
+
+function parseTyped(type: string, text: string): ParseResult<Message> {
   switch (type) {
     case "login":
       return parseLogin(text);
