@@ -29,6 +29,7 @@ import {
   type Endpoint,
   formatDigest,
   formatEndpoint,
+  formatListEntry,
   frameBinaryWriter,
   isUnspecified,
   type LeaveReason,
@@ -144,14 +145,14 @@ interface OnlineUser {
   lastSeen: number;
 }
 
-/** `NAME,IP:PORT;`, a user's entry in the seed list. */
+/** A user's entry in the seed list. */
 function seedEntry(user: OnlineUser): string {
-  return `${user.name},${user.endpointText};`;
+  return formatListEntry(user.name, user.endpointText);
 }
 
-/** `NAME,IP:PORT,FLAVOUR;`, its entry in the extended list. */
+/** Its entry in the extended list (with the flavour). */
 function extendedEntry(user: OnlineUser): string {
-  return `${user.name},${user.endpointText},${user.flavor};`;
+  return formatListEntry(user.name, user.endpointText, user.flavor);
 }
 
 /** Shortest and longest wait before batched roster changes go out. */

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { encodeText } from "./protocol.ts";
+import { encodeText, LIST_END } from "./protocol.ts";
 
-const END = encodeText("end");
+const END = encodeText(LIST_END);
 /** Entries waiting to be appended; beyond this many a rebuild is as cheap. */
 const MAX_APPENDED = 1024;
 
@@ -42,7 +42,7 @@ export class OnlineList {
     if (!this.#bytes) {
       let text = "";
       for (const entry of this.#entries()) text += entry;
-      this.#bytes = encodeText(`${text}end`);
+      this.#bytes = encodeText(text + LIST_END);
       this.#appended = [];
     } else if (this.#appended.length > 0) {
       const added = encodeText(this.#appended.join(""));

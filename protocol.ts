@@ -1121,13 +1121,23 @@ function encodeShortLived(text: string): Uint8Array<ArrayBuffer> {
  * With `extended`, each entry carries its flavour: `n1,ep1,peerchat/1;…;end`.
  */
 export function formatList(entries: Iterable<ListEntry>, extended = false): string {
-  const parts: string[] = [];
+  let text = "";
   for (const entry of entries) {
-    const base = `${entry.name},${formatEndpoint(entry.endpoint)}`;
-    parts.push(extended ? `${base},${entry.flavor ?? ""}` : base);
+    const endpoint = formatEndpoint(entry.endpoint);
+    text += formatListEntry(entry.name, endpoint, extended ? entry.flavor ?? "" : undefined);
   }
-  parts.push("end");
-  return parts.join(";");
+  return text + LIST_END;
+}
+
+/** The last item of every online list. */
+export const LIST_END = "end";
+
+/**
+ * One online-list entry with its `;`: `NAME,IP:PORT;`, or with a `flavor` (the extended list)
+ * `NAME,IP:PORT,FLAVOUR;`.
+ */
+export function formatListEntry(name: string, endpoint: string, flavor?: string): string {
+  return flavor === undefined ? `${name},${endpoint};` : `${name},${endpoint},${flavor};`;
 }
 
 /** Parses the online list in either form; the text must end with `end`. */
