@@ -616,17 +616,12 @@ function checkedFlavor(field: string): ParseResult<string> {
     : fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
 }
 
-function nameAndEndpoint(
-  type: "login" | "logout",
-  fields: string[],
-): ParseResult<{ name: string; endpoint: Endpoint }> {
+function nameAndEndpoint(fields: string[]): ParseResult<{ name: string; endpoint: Endpoint }> {
   const name = checkedName(fields[1]);
   if (!name.ok) return name;
+  // (parseEndpoint takes ports 1–65535 only.)
   const endpoint = parseEndpoint(fields[2].trim());
   if (!endpoint.ok) return endpoint;
-  if (type === "login" && endpoint.value.port === 0) {
-    return fail("bad-endpoint", "A login endpoint needs a port.");
-  }
   return ok({ name: name.value, endpoint: endpoint.value });
 }
 
@@ -693,7 +688,7 @@ function parseLogin(text: string): ParseResult<Message> {
   if (fields.length < 3 || fields.length > 5) {
     return fail("wrong-field-count", "A login is login,NAME,IP:PORT.");
   }
-  const parsed = nameAndEndpoint("login", fields);
+  const parsed = nameAndEndpoint(fields);
   if (!parsed.ok) return parsed;
   const message: LoginMessage = { type: "login", ...parsed.value };
   if (fields.length >= 4) {
@@ -714,7 +709,7 @@ function parseLogout(text: string): ParseResult<Message> {
   if (fields.length !== 3 && fields.length !== 4) {
     return fail("wrong-field-count", "A logout is logout,NAME,IP:PORT.");
   }
-  const parsed = nameAndEndpoint("logout", fields);
+  const parsed = nameAndEndpoint(fields);
   if (!parsed.ok) return parsed;
   const message: LogoutMessage = { type: "logout", ...parsed.value };
   if (fields.length === 4) {
