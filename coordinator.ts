@@ -19,7 +19,7 @@
  * @module
  */
 
-import { discoveryListenHost, localInterfaces } from "./discovery.ts";
+import { discoveryListenHost, lanAddresses, localInterfaces } from "./discovery.ts";
 import {
   decodeDatagram,
   DISCOVERY_PORT,
@@ -316,11 +316,9 @@ export class Coordinator {
       udp: formatEndpoint(coordinator.udpAddress),
       tcp: formatEndpoint(coordinator.tcpAddress),
     });
-    if (host === "0.0.0.0") {
-      coordinator.#lanAddress = localInterfaces()
-        .find((i) => i.family === "IPv4" && !i.address.startsWith("127."))?.address;
-    }
-    coordinator.#startDiscovery(host);
+    const interfaces = localInterfaces();
+    if (host === "0.0.0.0") coordinator.#lanAddress = lanAddresses(interfaces)[0];
+    coordinator.#startDiscovery(host, interfaces);
     return coordinator;
   }
 
@@ -334,13 +332,13 @@ export class Coordinator {
     return source.startsWith("127.") && this.#lanAddress ? this.#lanAddress : source;
   }
 
-  #startDiscovery(host: string): void {
+  #startDiscovery(host: string, interfaces: Deno.NetworkInterfaceInfo[]): void {
     const port = this.#options.discoveryPort === undefined
       ? DISCOVERY_PORT
       : this.#options.discoveryPort;
     if (port === null) return;
     this.#label = sanitizeLabel(this.#options.label ?? hostLabel());
-    const listenHost = discoveryListenHost(host, localInterfaces());
+    const listenHost = discoveryListenHost(host, interfaces);
     try {
       this.#discovery = UdpSocket.bind(listenHost, port, { reuseAddress: true });
     } catch (error) {

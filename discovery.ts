@@ -95,6 +95,13 @@ export function localInterfaces(): Deno.NetworkInterfaceInfo[] {
   }
 }
 
+/** The IPv4 addresses of this machine's LAN interfaces (not loopback), from `interfaces`. */
+export function lanAddresses(interfaces = localInterfaces()): string[] {
+  return interfaces
+    .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    .map((i) => i.address);
+}
+
 /** Options for {@linkcode discoverCoordinators}. */
 export interface DiscoverOptions {
   /** The address the asking peer will use. Default `0.0.0.0`. */

@@ -6,6 +6,7 @@ import {
   describeCoordinator,
   discoverCoordinators,
   discoveryListenHost,
+  lanAddresses,
 } from "./discovery.ts";
 import { RawUdp } from "./testing.ts";
 
@@ -126,4 +127,9 @@ Deno.test("the discovery port answers discover only; a login sent there is dropp
     await user.close();
     await coordinator.close();
   }
+});
+
+Deno.test("lanAddresses: IPv4 addresses that are not loopback", () => {
+  assert.deepEqual(lanAddresses(interfaces), ["192.168.1.20", "10.8.3.7"]);
+  assert.deepEqual(lanAddresses([]), []);
 });

@@ -8,19 +8,9 @@
 import type { CoordinatorArgs } from "./cli.ts";
 import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
 import { formatCoordinatorEvent, painter, wantsColor } from "./format.ts";
+import { lanAddresses } from "./discovery.ts";
 import { formatTrace } from "./trace.ts";
 import { writeJsonLine } from "./output.ts";
-
-/** The IPv4 addresses of this machine's LAN interfaces (not loopback). */
-export function lanAddresses(): string[] {
-  try {
-    return Deno.networkInterfaces()
-      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
-      .map((i) => i.address);
-  } catch {
-    return [];
-  }
-}
 
 /**
  * Starts a coordinator; when its UDP port is taken and the port was not asked
