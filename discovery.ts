@@ -96,7 +96,9 @@ export function localInterfaces(): Deno.NetworkInterfaceInfo[] {
 }
 
 /** The IPv4 addresses of this machine's LAN interfaces (not loopback), from `interfaces`. */
-export function lanAddresses(interfaces = localInterfaces()): string[] {
+export function lanAddresses(
+  interfaces: readonly Pick<Deno.NetworkInterfaceInfo, "family" | "address">[] = localInterfaces(),
+): string[] {
   return interfaces
     .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
     .map((i) => i.address);
