@@ -11,7 +11,7 @@ import type { Coordinator } from "./coordinator.ts";
 import { loadPrompts } from "./deps.ts";
 import { describeCoordinator, discoverCoordinators, type FoundCoordinator } from "./discovery.ts";
 import { startWithFallback } from "./run_coordinator.ts";
-import { type Endpoint, formatEndpoint } from "./protocol.ts";
+import type { Endpoint } from "./protocol.ts";
 import type { TraceSink } from "./udp.ts";
 
 /** What to do with the discovery results. Pure, for tests. */
@@ -83,22 +83,17 @@ export async function findCoordinator(
       return { address: decision.coordinator.address };
     case "error":
       return { error: decision.message };
+    // decide() asks a person (choose, none) only when interactive: the prompts are loaded then.
     case "choose": {
-      const ui = prompts ?? await loadPrompts();
-      const answer = await ui.select({
+      const answer = await prompts!.select({
         message: "Several coordinators answered. Which one?",
-        options: decision.coordinators.map((c) => ({
-          value: formatEndpoint(c.address),
-          label: describeCoordinator(c),
-        })),
+        options: decision.coordinators.map((c) => ({ value: c, label: describeCoordinator(c) })),
       });
-      if (ui.isCancel(answer)) return "cancelled";
-      return {
-        address: decision.coordinators.find((c) => formatEndpoint(c.address) === answer)!.address,
-      };
+      if (prompts!.isCancel(answer)) return "cancelled";
+      return { address: answer.address };
     }
     case "none":
-      return await offerToStart(options, prompts ?? await loadPrompts());
+      return await offerToStart(options, prompts!);
   }
 }
 
