@@ -38,8 +38,8 @@ export interface CoordinatorArgs {
 export interface PeerArgs {
   command: "peer";
   name?: string;
-  /** As typed: `HOST[:PORT]`, resolved later. */
-  coordinator?: string;
+  /** From `HOST[:PORT]`; the host is resolved later. Discovered when absent. */
+  coordinator?: HostPort;
   host: string;
   port: number;
   json: boolean;
@@ -57,8 +57,8 @@ export interface PeerArgs {
 /** `peerchat doctor …` */
 export interface DoctorArgs {
   command: "doctor";
-  /** As typed: `HOST[:PORT]`; discovered when absent. */
-  coordinator?: string;
+  /** From `HOST[:PORT]`; the host is resolved later. Discovered when absent. */
+  coordinator?: HostPort;
   host: string;
   peer?: string;
   discoveryPort: number;
@@ -304,11 +304,8 @@ function parsePeer(args: string[]): CliCommand {
   if (values.help) return { command: "help", text: PEER_HELP };
   const port = portOption(values.port as string | undefined, "--port", 0);
   if (typeof port === "string") return usageError(port);
-  const coordinator = values.coordinator as string | undefined;
-  if (coordinator !== undefined) {
-    const target = parseHostPort(coordinator);
-    if ("error" in target) return usageError(target.error);
-  }
+  const coordinator = coordinatorOption(values.coordinator as string | undefined);
+  if (typeof coordinator === "string") return usageError(coordinator);
   const keepaliveMs = secondsOption(
     values.keepalive as string | undefined,
     "--keepalive",
@@ -342,11 +339,8 @@ function parseDoctor(args: string[]): CliCommand {
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat doctor --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: DOCTOR_HELP };
-  const coordinator = values.coordinator as string | undefined;
-  if (coordinator !== undefined) {
-    const target = parseHostPort(coordinator);
-    if ("error" in target) return usageError(target.error);
-  }
+  const coordinator = coordinatorOption(values.coordinator as string | undefined);
+  if (typeof coordinator === "string") return usageError(coordinator);
   const discoveryPort = discoveryPortOption(values);
   if (typeof discoveryPort === "string") return usageError(discoveryPort);
   return {
@@ -357,6 +351,19 @@ function parseDoctor(args: string[]): CliCommand {
     discoveryPort,
     json: values.json === true,
   };
+}
+
+/** A host (name or address, not yet resolved) and a port. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `--coordinator`, parsed; an error message when it is not `HOST[:PORT]`. */
+function coordinatorOption(text: string | undefined): HostPort | string | undefined {
+  if (text === undefined) return undefined;
+  const target = parseHostPort(text);
+  return "error" in target ? target.error : target;
 }
 
 /** Splits `HOST[:PORT]` or `[IPv6][:PORT]`; the port defaults to 8888. */

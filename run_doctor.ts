@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type DoctorArgs, parseHostPort, resolveHost } from "./cli.ts";
+import { type DoctorArgs, resolveHost } from "./cli.ts";
 import { doctorExitCode, formatResult, runChecks } from "./doctor.ts";
 import { painter, wantsColor } from "./format.ts";
 import { writeJsonLine } from "./output.ts";
@@ -15,11 +15,7 @@ export async function runDoctor(args: DoctorArgs): Promise<number> {
   const paint = painter(wantsColor(Deno.stdout.isTerminal(), (n) => Deno.env.get(n)));
   let coordinator;
   if (args.coordinator !== undefined) {
-    const target = parseHostPort(args.coordinator);
-    if ("error" in target) {
-      console.error(target.error);
-      return 2;
-    }
+    const target = args.coordinator;
     try {
       coordinator = { host: await resolveHost(target.host), port: target.port };
     } catch (error) {

@@ -7,7 +7,7 @@
  */
 
 import type { ChatScreen } from "./chat_screen.ts";
-import { parseHostPort, type PeerArgs, resolveHost } from "./cli.ts";
+import { type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "./commands.ts";
 import { loadPrompts } from "./deps.ts";
@@ -237,12 +237,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   let target: Endpoint;
   let started: Coordinator | undefined;
   if (args.coordinator !== undefined) {
-    const parsed = parseHostPort(args.coordinator);
-    if ("error" in parsed) {
-      complain(parsed.error);
-      return 2;
-    }
-    target = parsed;
+    target = args.coordinator;
   } else {
     const { findCoordinator } = await import("./find_coordinator.ts");
     const chosen = await findCoordinator({
