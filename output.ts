@@ -58,3 +58,8 @@ export async function* readLines(
     reader.releaseLock();
   }
 }
+
+/** The lines of a child process's output, as {@linkcode readLines}, overlong ones left out. */
+export async function* textLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  for await (const line of readLines(stream)) if (typeof line === "string") yield line;
+}

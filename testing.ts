@@ -7,6 +7,7 @@
  */
 
 import { type Endpoint, formatEndpoint } from "./protocol.ts";
+import { textLines } from "./output.ts";
 import { toEndpoint } from "./udp.ts";
 
 /** A raw UDP socket on 127.0.0.1 that sends and receives text, like `nc -u`. */
@@ -195,7 +196,7 @@ export class PeerchatProcess {
   }
 
   async #readStdout(): Promise<void> {
-    for await (const line of readTextLines(this.child.stdout)) {
+    for await (const line of textLines(this.child.stdout)) {
       try {
         this.events.push(JSON.parse(line));
       } catch {
@@ -205,7 +206,7 @@ export class PeerchatProcess {
   }
 
   async #readStderr(): Promise<void> {
-    for await (const line of readTextLines(this.child.stderr)) this.stderr += `${line}\n`;
+    for await (const line of textLines(this.child.stderr)) this.stderr += `${line}\n`;
   }
 
   /** Waits for the first event (from index `from`) matching `match`. */
@@ -260,19 +261,6 @@ export class PeerchatProcess {
     await this.exited();
     if (this.dataDir) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
   }
-}
-
-async function* readTextLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  if (buffer) yield buffer;
 }
 
 /** Starts `peerchat coordinator --json` on 127.0.0.1 with free ports; resolves once listening. */

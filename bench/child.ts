@@ -5,6 +5,7 @@
  * @module
  */
 
+import { textLines } from "../output.ts";
 import { withTimeout } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -61,7 +62,7 @@ export class Child {
   }
 
   async #readStdout(): Promise<void> {
-    for await (const line of lines(this.child.stdout)) {
+    for await (const line of textLines(this.child.stdout)) {
       this.#lines.push(line);
       this.#wake?.();
     }
@@ -113,24 +114,9 @@ export class Child {
   }
 }
 
-/** The lines of `stream` (UTF-8), as they come, until it ends. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  if (buffer) yield buffer;
-}
-
 /** The lines of stdin, as they come, until it ends. */
 export function stdinLines(): AsyncGenerator<string> {
-  return lines(Deno.stdin.readable);
+  return textLines(Deno.stdin.readable);
 }
 
 /** Resolves when stdin ends (the parent said stop) or after `maxMs`. */

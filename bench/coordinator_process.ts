@@ -8,6 +8,7 @@
  * @module
  */
 
+import { textLines } from "../output.ts";
 import { cpuSeconds, statusKiB } from "./proc.ts";
 import { withTimeout } from "./stats.ts";
 
@@ -139,44 +140,27 @@ export class CoordinatorProcess {
     let leaves = 0;
     let stderr = "";
     const readStdout = async () => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of child.stdout) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          if (line.startsWith('{"event":"join"')) joins++;
-          else if (line.startsWith('{"event":"leave"')) leaves++;
-          else if (line.startsWith('{"event":"listening"')) {
-            const event = JSON.parse(line);
-            listening.resolve({
-              udp: Number(String(event.udp).split(":").pop()),
-              tcp: Number(String(event.tcp).split(":").pop()),
-            });
-          }
-          if (self) {
-            self.joins = joins;
-            self.leaves = leaves;
-          }
+      for await (const line of textLines(child.stdout)) {
+        if (line.startsWith('{"event":"join"')) joins++;
+        else if (line.startsWith('{"event":"leave"')) leaves++;
+        else if (line.startsWith('{"event":"listening"')) {
+          const event = JSON.parse(line);
+          listening.resolve({
+            udp: Number(String(event.udp).split(":").pop()),
+            tcp: Number(String(event.tcp).split(":").pop()),
+          });
+        }
+        if (self) {
+          self.joins = joins;
+          self.leaves = leaves;
         }
       }
     };
     const gcReports: GcReport[] = [];
     const readStderr = async () => {
-      const decoder = new TextDecoder();
-      let pending = "";
-      for await (const chunk of child.stderr) {
-        const text = decoder.decode(chunk, { stream: true });
-        pending += text;
-        let newline: number;
-        while ((newline = pending.indexOf("\n")) >= 0) {
-          const line = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          if (line.startsWith('{"gc":')) gcReports.push(JSON.parse(line).gc);
-          else stderr += `${line}\n`;
-        }
+      for await (const line of textLines(child.stderr)) {
+        if (line.startsWith('{"gc":')) gcReports.push(JSON.parse(line).gc);
+        else stderr += `${line}\n`;
         if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
         if (self) self.stderr = stderr;
       }
