@@ -25,7 +25,7 @@ import {
   MAX_LIST_BYTES,
   parseList,
 } from "./protocol.ts";
-import { toEndpoint } from "./udp.ts";
+import { RawUdp } from "./testing.ts";
 
 /** One datagram the C# client received on its main socket. */
 export interface CSharpDatagram {
@@ -90,18 +90,14 @@ export class CSharpClient {
   listText = "";
   /** The raw bytes read from the TCP list connection. */
   listBytes: Uint8Array = new Uint8Array();
-  readonly #main: Deno.DatagramConn;
-  readonly #queue: CSharpDatagram[] = [];
-  readonly #loop: Promise<void>;
-  #waiter?: () => void;
-  #closed = false;
+  /** The main socket: a raw socket that reads what it receives as UTF-16LE. */
+  readonly #main: RawUdp;
 
-  private constructor(name: string, coordinator: Endpoint, main: Deno.DatagramConn) {
+  private constructor(name: string, coordinator: Endpoint, main: RawUdp) {
     this.name = name;
     this.coordinator = coordinator;
     this.#main = main;
-    this.endpoint = toEndpoint(main.addr);
-    this.#loop = this.#receive();
+    this.endpoint = main.endpoint;
   }
 
   /**
@@ -112,8 +108,7 @@ export class CSharpClient {
    * answers within `timeoutMs`. The main socket is closed again on failure.
    */
   static async login(name: string, coordinator: Endpoint, timeoutMs = 3000): Promise<CSharpClient> {
-    const main = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    const client = new CSharpClient(name, coordinator, main);
+    const client = new CSharpClient(name, coordinator, new RawUdp(0, utf16Decoder));
     try {
       await sendFromThrowAway(`login,${name},${formatEndpoint(client.endpoint)}`, coordinator);
       const answer = await client.next(
@@ -169,56 +164,20 @@ export class CSharpClient {
     this.list = parsed.value;
   }
 
-  async #receive(): Promise<void> {
-    while (!this.#closed) {
-      try {
-        const [bytes, addr] = await this.#main.receive();
-        this.#queue.push({ text: utf16Decoder.decode(bytes), bytes, from: toEndpoint(addr) });
-        this.#waiter?.();
-      } catch {
-        if (this.#closed) return;
-      }
-    }
-  }
-
   /** The next datagram whose text matches `filter`, or an error after `timeoutMs`. */
-  async next(
-    filter: (text: string) => boolean = () => true,
-    timeoutMs = 3000,
-  ): Promise<CSharpDatagram> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.#queue.findIndex((d) => filter(d.text));
-      if (index >= 0) return this.#queue.splice(index, 1)[0];
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        const seen = this.#queue.map((d) => d.text).join(" | ");
-        throw new Error(
-          `The C# client ${this.name} got no matching datagram within ${timeoutMs} ms; queued: ${
-            seen || "none"
-          }`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.#waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#waiter = undefined;
-    }
+  next(filter: (text: string) => boolean = () => true, timeoutMs = 3000): Promise<CSharpDatagram> {
+    return this.#main.next(filter, timeoutMs);
   }
 
   /** Texts received and not yet taken by {@linkcode CSharpClient.next}. */
   get queued(): string[] {
-    return this.#queue.map((d) => d.text);
+    return this.#main.queued;
   }
 
   /** Sends `talk,TIME,NAME,TEXT` in UTF-16LE from the main socket, once. */
   async sendTalk(to: Endpoint, text: string, time: Date = new Date()): Promise<void> {
     const bytes = encodeUtf16(`talk,${dotNetTime(time)},${this.name},${text}`);
-    await this.#main.send(bytes, { transport: "udp", hostname: to.host, port: to.port });
+    await this.#main.send(bytes, to);
   }
 
   /** Sends `logout,NAME,IP:PORT` in UTF-16LE from a throw-away socket; nothing answers. */
@@ -231,13 +190,6 @@ export class CSharpClient {
 
   /** Closes the main socket. Safe to call twice. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#main.close();
-    } catch {
-      // Already closed.
-    }
-    await this.#loop;
+    await this.#main.close();
   }
 }

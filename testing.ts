@@ -18,8 +18,12 @@ export class RawUdp {
   #loop: Promise<void>;
   #closed = false;
 
-  constructor(port = 0) {
+  readonly #decoder: TextDecoder;
+
+  /** Binds 127.0.0.1:`port`; received bytes are read as text with `decoder` (UTF-8). */
+  constructor(port = 0, decoder = new TextDecoder()) {
     this.conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+    this.#decoder = decoder;
     this.#loop = this.#receive();
   }
 
@@ -28,7 +32,7 @@ export class RawUdp {
       try {
         const [bytes, addr] = await this.conn.receive();
         this.#queue.push({
-          text: new TextDecoder().decode(bytes),
+          text: this.#decoder.decode(bytes),
           bytes,
           from: toEndpoint(addr),
         });
@@ -107,6 +111,7 @@ export class RawUdp {
 
   /** Closes the socket. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.conn.close();
     await this.#loop;
