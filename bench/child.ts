@@ -6,6 +6,7 @@
  */
 
 import { textLines } from "../output.ts";
+import { exitOrKill } from "./proc.ts";
 import { withTimeout } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -28,12 +29,23 @@ export class Child {
   readonly #lines: string[] = [];
   #wake?: () => void;
   #ended = false;
+  /** The end of what it wrote to stderr (for error messages). */
   stderr = "";
+  readonly #onStderrLine?: (line: string) => void;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reading: Promise<void>;
 
-  /** Runs `deno run -A bench/<script> <args>`, pinned to `cpu` when given. */
-  constructor(script: string, args: string[], cpu?: number) {
+  /**
+   * Runs `deno run -A bench/<script> <args>`, pinned to `cpu` when given; each stderr line also
+   * goes to `onStderrLine` (progress to pass on).
+   */
+  constructor(
+    script: string,
+    args: string[],
+    cpu?: number,
+    onStderrLine?: (line: string) => void,
+  ) {
+    this.#onStderrLine = onStderrLine;
     const command = [
       // Every simulated peer holds a socket: raise the open-files limit as far as allowed.
       "sh",
@@ -71,9 +83,9 @@ export class Child {
   }
 
   async #readStderr(): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of this.child.stderr) {
-      this.stderr += decoder.decode(chunk, { stream: true });
+    for await (const line of textLines(this.child.stderr)) {
+      this.#onStderrLine?.(line);
+      this.stderr += `${line}\n`;
       if (this.stderr.length > 20_000) this.stderr = this.stderr.slice(-10_000);
     }
   }
@@ -103,13 +115,7 @@ export class Child {
   /** Closes stdin, waits up to 15 s for the exit (then kills). */
   async stop(): Promise<void> {
     await this.#stdin.close().catch(() => {});
-    const exited = await withTimeout(this.child.status.then(() => true), 15_000, false);
-    if (!exited) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await this.child.status;
-    }
+    await exitOrKill(this.child, 15_000);
     await this.#reading;
   }
 }

@@ -9,8 +9,7 @@
  */
 
 import { textLines } from "../output.ts";
-import { cpuSeconds, statusKiB } from "./proc.ts";
-import { withTimeout } from "./stats.ts";
+import { cpuSeconds, exitOrKill, kill, statusKiB } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /**
@@ -180,9 +179,7 @@ export class CoordinatorProcess {
       self.stderr = stderr;
       return self;
     } catch (error) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
+      kill(child, "SIGKILL");
       await child.status;
       throw error;
     } finally {
@@ -230,18 +227,7 @@ export class CoordinatorProcess {
 
   /** Stops it with SIGTERM (a clean stop writes the CPU profile), SIGKILL after 15 s. */
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const exited = await withTimeout(this.child.status.then(() => true), 15_000, false);
-    if (!exited) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await this.child.status;
-    }
+    await exitOrKill(this.child, 15_000, "SIGTERM");
     await this.#reading;
   }
 }

@@ -619,6 +619,9 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     for (let p = 0; p < n; p++) joinMissing += n - counts[p];
     const portsOf = (list: SimPeer[]) => list.filter((p) => !p.closed).map((p) => p.port);
     counters.generatorUdpDrops = udpDrops(portsOf(peers));
+    // /proc counts drops per socket since it opened: the leave phase adds only what the staying
+    // half's sockets drop from now on.
+    const stayingDropsAtJoin = udpDrops(portsOf(peers.filter((p) => p.i % 2 === 0)));
     counters.coordinatorUdpDrops = udpDrops([coordinator.udpPort]);
     log(
       `  joined: ${joined ? `${((t1 - t0) / 1000).toFixed(2)} s` : "did not converge"}, ` +
@@ -690,7 +693,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
       await logouts;
       if (left) leaveS = (t3 - t2) / 1000;
       for (const p of staying) leaveMissing += Math.abs(counts[p.i] - target);
-      counters.generatorUdpDrops += udpDrops(portsOf(staying));
+      counters.generatorUdpDrops += udpDrops(portsOf(staying)) - stayingDropsAtJoin;
       counters.coordinatorUdpDrops = udpDrops([coordinator.udpPort]);
       log(
         `  left: ${left ? `${leaveS!.toFixed(2)} s` : "did not converge"}, ` +

@@ -102,19 +102,12 @@ const results: BenchResults = {
 
 /** Runs one bench script in its own process and returns its last stdout line as JSON. */
 async function inProcess<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
-  const child = new Child(script, args);
-  const relay = setInterval(() => {
-    // Pass progress lines through as they come.
-    const lines = child.stderr.split("\n");
-    child.stderr = lines.pop() ?? "";
-    for (const line of lines) if (line.trim()) log(line.trim());
-  }, 200);
+  // Progress lines pass through as they come; child.stderr keeps the end for error messages.
+  const child = new Child(script, args, undefined, (line) => line.trim() && log(line.trim()));
   try {
     return await child.next<T>(timeoutMs);
   } finally {
-    clearInterval(relay);
     await child.stop();
-    for (const line of child.stderr.split("\n")) if (line.trim()) log(line.trim());
   }
 }
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { cpuSeconds, loadAverage, selfCpu, statusKiB } from "./proc.ts";
+import { cpuSeconds, exitOrKill, loadAverage, selfCpu, statusKiB } from "./proc.ts";
 import { parseFlags, pool, Signal, sleep, withTimeout } from "./stats.ts";
 
 const HOST = "127.0.0.1";
@@ -135,16 +135,7 @@ export class Ngircd {
   }
 
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const exited = await withTimeout(this.child.status.then(() => true), 10_000, false);
-    if (!exited) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await this.child.status;
-    }
+    await exitOrKill(this.child, 10_000, "SIGTERM");
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
@@ -288,7 +279,6 @@ export interface NgircdResult {
   server: { cpuJoinS: number; cpuLeaveS: number; peakRssKiB: number; idleRssKiB: number };
   generator: { cpuJoinS: number; cpuLeaveS: number };
   load: number;
-  version: string;
 }
 
 /** Runs one IRC join storm against a fresh ngircd. */
@@ -448,7 +438,6 @@ export async function runNgircdStorm(options: NgircdOptions): Promise<NgircdResu
       },
       generator: { cpuJoinS: gen1 - gen0, cpuLeaveS: genLeaveS },
       load,
-      version: Ngircd.version() ?? "?",
     };
   } finally {
     for (const client of clients) client?.close();

@@ -1,10 +1,12 @@
 /**
  * Process accounting from /proc (Linux): CPU seconds, peak and current RSS,
- * UDP drop counters, the machine's description and load. Every benchmark
+ * UDP drop counters, the machine's description and load, stopping processes. Every benchmark
  * reads these for the process under test and for itself (the generator).
  *
  * @module
  */
+
+import { withTimeout } from "./stats.ts";
 
 /** Clock ticks per second for /proc/PID/stat times (`getconf CLK_TCK`; 100 on Linux/x86). */
 let clockTicks = 100;
@@ -122,5 +124,31 @@ function shell(script: string): string {
     return new TextDecoder().decode(out.stdout).trim();
   } catch {
     return "?";
+  }
+}
+
+/**
+ * Waits up to `graceMs` for `child` to exit, after sending it `signal` if one is given (stdin
+ * closing does for others); kills it after that. Resolves once it has exited.
+ */
+export async function exitOrKill(
+  child: Deno.ChildProcess,
+  graceMs: number,
+  signal?: Deno.Signal,
+): Promise<void> {
+  if (signal) kill(child, signal);
+  const exited = await withTimeout(child.status.then(() => true), graceMs, false);
+  if (!exited) {
+    kill(child, "SIGKILL");
+    await child.status;
+  }
+}
+
+/** Sends `signal`, ignoring a process that is gone already. */
+export function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already gone.
   }
 }

@@ -13,8 +13,8 @@
  */
 
 import { CoordinatorProcess, RUN_FLAGS } from "./coordinator_process.ts";
-import { loadAverage } from "./proc.ts";
-import { parseFlags, summarize, type Summary, withTimeout } from "./stats.ts";
+import { exitOrKill, loadAverage } from "./proc.ts";
+import { parseFlags, summarize, type Summary } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -67,13 +67,7 @@ async function peerReady(coordinatorPort: number, name: string): Promise<number>
     }
   })();
   const stderr = new Response(child.stderr).text();
-  const exited = await withTimeout(child.status.then(() => true), 20_000, false);
-  if (!exited) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-  }
+  await exitOrKill(child, 20_000);
   await reading;
   const errors = await stderr;
   await Deno.remove(data, { recursive: true }).catch(() => {});

@@ -103,15 +103,6 @@ export class Signal {
   }
 }
 
-/** Formats seconds for tables: 3 significant digits. */
-export function fmtSeconds(s: number): string {
-  if (!Number.isFinite(s)) return "—";
-  if (s >= 100) return s.toFixed(0);
-  if (s >= 10) return s.toFixed(1);
-  if (s >= 1) return s.toFixed(2);
-  return s.toFixed(3);
-}
-
 /**
  * Parses `--key value`, `--key=value`, `--flag` and `--no-flag` (no
  * third-party parser: the bench runs offline).
