@@ -18,7 +18,7 @@
  * @module
  */
 
-import { clockTime, nameStyle, type Painter, type Style } from "./format.ts";
+import { clockTime, nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
 import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
 import type { PeerEvent } from "./peer.ts";
 import { nameKey } from "./protocol.ts";
@@ -620,14 +620,6 @@ function* newestFirst(lists: (readonly Entry[])[]): Generator<Entry> {
   }
 }
 
-const MARKS: Readonly<Record<LineStatus, Span | undefined>> = {
-  pending: { text: "…", style: "yellow" },
-  sent: { text: "·", style: "dim" },
-  delivered: { text: "✓", style: "green" },
-  failed: { text: "✗", style: "red" },
-  received: undefined,
-};
-
 /** A name in its own colour. */
 function nameSpan(name: string): Span {
   const clean = cleanLine(name);
@@ -650,7 +642,7 @@ function chatRows(line: ChatLine, all: boolean, width: number): Row[] {
   const stamp = displayWidth(`[${cleanLine(line.time)}] `);
   const indent = stamp < width / 2 ? stamp : 0;
   const parts = cleanText(line.text).split("\n");
-  const mark = MARKS[line.status];
+  const mark = line.status === "received" ? undefined : STATUS_MARKS[line.status];
   return parts.flatMap((part, i) => {
     const head = i === 0 ? prefix : [span(" ".repeat(indent))];
     const tail = mark && i === parts.length - 1 ? [{ text: " ", glue: true }, mark] : [];

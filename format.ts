@@ -107,15 +107,25 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
   }
 }
 
+/**
+ * How a sent message's state shows, on the screen and in `/history`: waiting for an
+ * acknowledgement, handed to a client that cannot confirm, confirmed, given up.
+ */
+export const STATUS_MARKS: Readonly<
+  Record<"pending" | "sent" | "delivered" | "failed", { text: string; style: Style }>
+> = {
+  pending: { text: "…", style: "yellow" },
+  sent: { text: "·", style: "dim" },
+  delivered: { text: "✓", style: "green" },
+  failed: { text: "✗", style: "red" },
+};
+
 /** One line of `/history`: time, direction, status mark and text. */
 export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string {
-  const marks = { pending: "…", delivered: "✓", failed: "✗", received: " " } as const;
   const who = entry.direction === "out" ? `you → ${entry.peer}` : entry.peer;
-  const mark = entry.status === "failed"
-    ? paint("red", marks.failed)
-    : entry.status === "pending"
-    ? paint("yellow", marks.pending)
-    : paint("green", marks[entry.status]);
+  const mark = entry.status === "received"
+    ? " "
+    : paint(STATUS_MARKS[entry.status].style, STATUS_MARKS[entry.status].text);
   // The local date, as the time beside it is local too (an ISO string would be the UTC date).
   const at = new Date(entry.at);
   const two = (n: number) => String(n).padStart(2, "0");
