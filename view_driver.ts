@@ -31,7 +31,6 @@ export class ViewDriver {
   readonly #paint: Painter;
   readonly #screen: () => ChatScreen | undefined;
   readonly #peer: () => Peer | undefined;
-  readonly #coordinator: string;
   /** The sink run_peer writes to. */
   readonly sink: Sink;
 
@@ -46,7 +45,6 @@ export class ViewDriver {
     this.#paint = paint;
     this.#screen = screen;
     this.#peer = peer;
-    this.#coordinator = coordinator;
     this.sink = {
       paint,
       event: (event) => this.#onEvent(event),
@@ -61,13 +59,6 @@ export class ViewDriver {
   #onEvent(event: PeerEvent): void {
     this.show(event);
     if (event.event === "join" || event.event === "leave") this.syncRoster();
-    if (event.event === "status") {
-      this.show({
-        event: "coordinator",
-        address: this.#coordinator,
-        reachable: event.coordinator === "connected",
-      });
-    }
     if (event.event === "message") this.#screen()?.bell();
   }
 
