@@ -9,7 +9,7 @@
 
 import type { ChatScreen } from "./chat_screen.ts";
 import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
-import type { Painter } from "./format.ts";
+import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "./peer.ts";
 import type { Sink } from "./run_peer.ts";
 
@@ -46,7 +46,8 @@ export class ViewDriver {
     this.#screen = screen;
     this.#peer = peer;
     this.sink = {
-      paint,
+      // Command output becomes plain view lines (the view styles them): no colours to strip.
+      paint: painter(false),
       event: (event) => this.#onEvent(event),
       info: (kind, text, data) => {
         // "Now talking to X" belongs in X's conversation: switch before showing it.
