@@ -7,14 +7,11 @@
 
 import { HELP } from "./commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
-import { DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
+import { DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
 import config from "./deno.json" with { type: "json" };
 
 /** The program version, from deno.json. */
 export const VERSION: string = config.version;
-
-/** The default UDP port of a coordinator. */
-export const DEFAULT_COORDINATOR_PORT = 8888;
 
 /** `peerchat coordinator …` */
 export interface CoordinatorArgs {

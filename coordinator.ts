@@ -22,6 +22,7 @@
 import { discoveryListenHost, lanAddresses, localInterfaces } from "./discovery.ts";
 import {
   decodeDatagram,
+  DEFAULT_COORDINATOR_PORT,
   DISCOVERY_PORT,
   encodeMessage,
   encodeRosterBatches,
@@ -299,7 +300,7 @@ export class Coordinator {
   static start(options: CoordinatorOptions = {}): Coordinator {
     checkOptions(options);
     const host = options.host ?? "0.0.0.0";
-    const udp = UdpSocket.bind(host, options.port ?? 8888);
+    const udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
     let tcp: Deno.TcpListener;
     try {
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });

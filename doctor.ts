@@ -21,6 +21,7 @@ import {
 import type { Painter, Style } from "./format.ts";
 import {
   type CoordinatorMessage,
+  DEFAULT_COORDINATOR_PORT,
   DISCOVERY_PORT,
   encodeMessage,
   type Endpoint,
@@ -72,7 +73,6 @@ export interface CheckResult {
 }
 
 /** The default UDP login port of a coordinator. */
-const DEFAULT_COORDINATOR_PORT = 8888;
 /** Default wait of each network check. */
 const DEFAULT_TIMEOUT_MS = 1500;
 /** Most peers probed in one run. */

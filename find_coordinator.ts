@@ -6,12 +6,12 @@
  * @module
  */
 
-import { DEFAULT_COORDINATOR_PORT, parseHostPort } from "./cli.ts";
+import { parseHostPort } from "./cli.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { loadPrompts } from "./deps.ts";
 import { describeCoordinator, discoverCoordinators, type FoundCoordinator } from "./discovery.ts";
 import { startWithFallback } from "./run_coordinator.ts";
-import type { Endpoint } from "./protocol.ts";
+import { DEFAULT_COORDINATOR_PORT, type Endpoint } from "./protocol.ts";
 import type { TraceSink } from "./udp.ts";
 
 /** What to do with the discovery results. Pure, for tests. */

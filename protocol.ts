@@ -23,6 +23,8 @@ export const UTF16_FLAVOR = "seed/utf16";
 
 /** The UDP port coordinators listen on for `discover` broadcasts (shared: several may). */
 export const DISCOVERY_PORT = 8887;
+/** The UDP port a coordinator takes logins on unless told otherwise. */
+export const DEFAULT_COORDINATOR_PORT = 8888;
 /** Longest coordinator label, in characters. */
 export const MAX_LABEL_CHARS = 64;
 

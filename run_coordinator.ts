@@ -11,6 +11,7 @@ import { formatCoordinatorEvent, painter, wantsColor } from "./format.ts";
 import { lanAddresses } from "./discovery.ts";
 import { formatTrace } from "./trace.ts";
 import { writeJsonLine } from "./output.ts";
+import { DEFAULT_COORDINATOR_PORT } from "./protocol.ts";
 
 /**
  * Starts a coordinator; when its UDP port is taken and the port was not asked
@@ -92,7 +93,7 @@ function printBanner(
   const tcp = coordinator.tcpAddress;
   const everywhere = args.host === "0.0.0.0" || args.host === "::";
   const addresses = everywhere ? lanAddresses() : [args.host];
-  const port = udp.port === 8888 ? "" : `:${udp.port}`;
+  const port = udp.port === DEFAULT_COORDINATOR_PORT ? "" : `:${udp.port}`;
   console.log(paint("bold", "peerchat coordinator is running."));
   console.log(`  logins: UDP ${args.host}:${udp.port}   online list: TCP ${args.host}:${tcp.port}`);
   if (udp.port !== args.port) {
