@@ -862,7 +862,9 @@ export class Coordinator {
       let extended = false;
       if (this.#hasTicketFor(host)) {
         const line = await readLine(conn, TICKET_WAIT_MS);
-        if (line !== undefined) this.#traceTcp("in", remote, encodeText(`${line}\n`));
+        if (line !== undefined && this.#options.trace) {
+          this.#traceTcp("in", remote, encodeText(`${line}\n`));
+        }
         extended = line !== undefined && this.#redeemTicket(line.trim(), host);
       }
       const list = this.#listBytes(extended);
