@@ -13,15 +13,15 @@ import { cpuSeconds, exitOrKill, kill, statusKiB } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /**
- * The V8 flags of `deno task coordinator` (and of the compiled binary), read from deno.json so the
- * bench runs the coordinator as users do: a 1 MiB young generation keeps a storm's garbage from
- * growing the resident memory by ≈ 12 MiB (measured: 17.5 → 11.8 KiB per peer at N = 2000).
+ * The V8 flags of `deno task coordinator` (and of the compiled binary) in the checkout at `root`,
+ * read from its deno.json so the bench runs each coordinator as its users do (this one: a 1 MiB
+ * young generation, measured 17.5 → 11.8 KiB per peer at N = 2000).
  */
-export const COORDINATOR_V8_FLAGS: string[] = (() => {
-  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  const flags = /--v8-flags=(\S+)/.exec(config.tasks.coordinator)?.[1];
+function coordinatorV8Flags(root: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
+  const flags = /--v8-flags=(\S+)/.exec(config.tasks?.coordinator ?? "")?.[1];
   return flags ? flags.split(",") : [];
-})();
+}
 
 /** The permissions `deno task coordinator` grants. */
 export const RUN_FLAGS = [
@@ -104,10 +104,11 @@ export class CoordinatorProcess {
     if (options.cpuProfDir) denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
     const root = options.root ? `${options.root.replace(/\/$/, "")}/` : ROOT;
     const env: Record<string, string> = { NO_COLOR: "1" };
-    const v8Flags = [...COORDINATOR_V8_FLAGS, ...(options.v8Flags ?? [])];
-    if (options.gcProbe ?? true) v8Flags.push("--expose-gc");
+    const gcProbe = options.gcProbe ?? true;
+    const v8Flags = [...coordinatorV8Flags(root), ...(options.v8Flags ?? [])];
+    if (gcProbe) v8Flags.push("--expose-gc");
     if (v8Flags.length) denoArgs.push(`--v8-flags=${v8Flags.join(",")}`);
-    if (options.gcProbe ?? true) {
+    if (gcProbe) {
       denoArgs.push(`${ROOT}bench/coordinator_gc.ts`);
       env.PEERCHAT_BENCH_MAIN = new URL(`file://${root}main.ts`).href;
     } else {
