@@ -8,7 +8,7 @@ import {
   discoveryListenHost,
   lanAddresses,
 } from "./discovery.ts";
-import { RawUdp } from "./testing.ts";
+import { freeUdpPort, RawUdp } from "./testing.ts";
 
 const interfaces = [
   { family: "IPv4" as const, address: "127.0.0.1", netmask: "255.0.0.0" },
@@ -16,14 +16,6 @@ const interfaces = [
   { family: "IPv4" as const, address: "10.8.3.7", netmask: "255.255.240.0" },
   { family: "IPv6" as const, address: "fe80::1", netmask: "ffff:ffff:ffff:ffff::" },
 ];
-
-/** A UDP port nobody uses right now, so parallel runs do not hear each other. */
-function freePort(): number {
-  const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
 
 Deno.test("broadcast addresses from address and netmask", () => {
   assert.equal(broadcastAddress("192.168.1.20", "255.255.255.0"), "192.168.1.255");
@@ -45,7 +37,7 @@ Deno.test("discovery targets follow the address the peer binds to", () => {
 });
 
 Deno.test("two coordinators on one machine share the discovery port and both answer", async () => {
-  const port = freePort();
+  const port = freeUdpPort();
   const first = Coordinator.start({
     host: "127.0.0.1",
     port: 0,
@@ -83,14 +75,14 @@ Deno.test("two coordinators on one machine share the discovery port and both ans
 Deno.test("nobody there: discovery ends empty after its timeout", async () => {
   const found = await discoverCoordinators({
     bindHost: "127.0.0.1",
-    port: freePort(),
+    port: freeUdpPort(),
     timeoutMs: 300,
   });
   assert.deepEqual(found, []);
 });
 
 Deno.test("a coordinator without discovery is not found; a unicast discover is answered", async () => {
-  const port = freePort();
+  const port = freeUdpPort();
   const hidden = Coordinator.start({ host: "127.0.0.1", port: 0, discoveryPort: null });
   const asker = new RawUdp();
   try {
@@ -110,7 +102,7 @@ Deno.test("a coordinator without discovery is not found; a unicast discover is a
 });
 
 Deno.test("the discovery port answers discover only; a login sent there is dropped", async () => {
-  const port = freePort();
+  const port = freeUdpPort();
   const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0, discoveryPort: port });
   const user = new RawUdp();
   try {

@@ -9,15 +9,7 @@ import {
 } from "./doctor.ts";
 import { painter } from "./format.ts";
 import { Peer } from "./peer.ts";
-import { RawUdp } from "./testing.ts";
-
-/** A UDP port that was free a moment ago on 127.0.0.1. */
-function freeUdpPort(): number {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (socket.addr as Deno.NetAddr).port;
-  socket.close();
-  return port;
-}
+import { freeUdpPort, RawUdp } from "./testing.ts";
 
 /** A TCP port nobody listens on (it was free a moment ago). */
 function deadTcpPort(): number {

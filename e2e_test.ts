@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  freeUdpPort,
   type JsonEvent,
   PeerchatProcess,
   RawUdp,
@@ -300,14 +301,6 @@ Deno.test("kill -9 of the receiver mid-conversation: nothing lost, nothing shown
     await Deno.remove(bobData, { recursive: true });
   }
 });
-
-/** A UDP port nobody uses right now, so this run's discovery hears only its own coordinators. */
-function freeUdpPort(): number {
-  const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
 
 Deno.test("without --coordinator a peer finds the one coordinator by discovery", async () => {
   const discovery = String(freeUdpPort());

@@ -319,3 +319,11 @@ export async function spawnPeer(
   const ready = await process.waitFor((e) => e.event === "ready", `${name} to be ready`);
   return { process, ready };
 }
+
+/** A UDP port on 127.0.0.1 that nobody uses right now (so parallel runs do not hear each other). */
+export function freeUdpPort(): number {
+  const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return port;
+}
