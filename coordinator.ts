@@ -19,7 +19,7 @@
  * @module
  */
 
-import { discoveryListenHost, lanAddresses, localInterfaces } from "./discovery.ts";
+import { discoveryListenHost, lanAddresses, localInterfaces } from "./net/discovery.ts";
 import {
   decodeDatagram,
   DEFAULT_COORDINATOR_PORT,
@@ -52,9 +52,9 @@ import {
   userHash,
   UTF16_FLAVOR,
 } from "./protocol.ts";
-import { closeQuietly, readLine, writeAll } from "./tcp.ts";
-import { OnlineList } from "./online_list.ts";
-import { toEndpoint, type TraceSink, UdpSocket } from "./udp.ts";
+import { closeQuietly, readLine, writeAll } from "./net/tcp.ts";
+import { OnlineList } from "./core/online_list.ts";
+import { toEndpoint, type TraceSink, UdpSocket } from "./net/udp.ts";
 
 /** Options for {@linkcode Coordinator.start}. */
 export interface CoordinatorOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
 import { type Endpoint, rosterDigest } from "./protocol.ts";
-import { RawUdp, sleep, tcpRead, waitFor } from "./testing.ts";
+import { RawUdp, sleep, tcpRead, waitFor } from "./testing/helpers.ts";
 
 function startCoordinator(
   events: CoordinatorEvent[] = [],

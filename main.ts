@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseCli } from "./cli.ts";
+import { parseCli } from "./cli/cli.ts";
 
 /** Runs peerchat with the given arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -24,11 +24,11 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     // Each subcommand loads only its own modules: start-up time matters to a chat client.
     case "coordinator":
-      return await (await import("./run_coordinator.ts")).runCoordinator(command);
+      return await (await import("./cli/run_coordinator.ts")).runCoordinator(command);
     case "peer":
-      return await (await import("./run_peer.ts")).runPeer(command);
+      return await (await import("./cli/run_peer.ts")).runPeer(command);
     case "doctor":
-      return await (await import("./run_doctor.ts")).runDoctor(command);
+      return await (await import("./cli/run_doctor.ts")).runDoctor(command);
   }
 }
 

@@ -11,8 +11,8 @@
  * @module
  */
 
-import { type IncomingMessage, type OutgoingMessage, Receiver, Sender } from "./delivery.ts";
-import { history, type HistoryEntry, Journal, streams, unsettled } from "./journal.ts";
+import { type IncomingMessage, type OutgoingMessage, Receiver, Sender } from "./core/delivery.ts";
+import { history, type HistoryEntry, Journal, streams, unsettled } from "./store/journal.ts";
 import {
   type ChatMessage,
   encodeMessage,
@@ -36,10 +36,10 @@ import {
   UTF16_FLAVOR,
   utf8Length,
 } from "./protocol.ts";
-import { closeQuietly, readToEnd, writeAll } from "./tcp.ts";
-import { clockTime } from "./format.ts";
-import { after } from "./timers.ts";
-import { type TraceSink, UdpSocket } from "./udp.ts";
+import { closeQuietly, readToEnd, writeAll } from "./net/tcp.ts";
+import { clockTime } from "./ui/format.ts";
+import { after } from "./net/timers.ts";
+import { type TraceSink, UdpSocket } from "./net/udp.ts";
 
 /** Someone online, as this peer knows them. */
 export interface RosterEntry {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
-import { Journal } from "./journal.ts";
+import { Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
-import { RawUdp, sleep, waitFor } from "./testing.ts";
+import { RawUdp, sleep, waitFor } from "./testing/helpers.ts";
 
 interface Recorded {
   peer: Peer;

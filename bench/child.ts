@@ -5,7 +5,7 @@
  * @module
  */
 
-import { textLines } from "../output.ts";
+import { textLines } from "../ui/output.ts";
 import { exitOrKill } from "./proc.ts";
 import { withTimeout } from "./stats.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { textLines } from "../output.ts";
+import { textLines } from "../ui/output.ts";
 import { cpuSeconds, exitOrKill, kill, statusKiB } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

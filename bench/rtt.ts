@@ -22,7 +22,7 @@
  * @module
  */
 
-import { Journal } from "../journal.ts";
+import { Journal } from "../store/journal.ts";
 import { Peer } from "../peer.ts";
 import { Child, hasTaskset, stdinLines, untilStdinCloses } from "./child.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";

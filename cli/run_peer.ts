@@ -6,25 +6,25 @@
  * @module
  */
 
-import type { ChatScreen } from "./chat_screen.ts";
+import type { ChatScreen } from "../ui/chat_screen.ts";
 import { type PeerArgs, resolveHost } from "./cli.ts";
-import type { Coordinator } from "./coordinator.ts";
-import { COMMANDS, HELP, parseCommand } from "./commands.ts";
-import { loadPrompts } from "./deps.ts";
+import type { Coordinator } from "../coordinator.ts";
+import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
+import { loadPrompts } from "../deps.ts";
 import {
   formatHistoryEntry,
   formatPeerEvent,
   type Painter,
   painter,
   wantsColor,
-} from "./format.ts";
-import { defaultDataDir, Journal } from "./journal.ts";
-import { readLines, writeJsonLine } from "./output.ts";
-import { isSeedClient, LoginError, Peer, type PeerEvent } from "./peer.ts";
-import { checkName, type Endpoint, formatEndpoint } from "./protocol.ts";
-import type { ViewDriver } from "./view_driver.ts";
-import { formatTrace } from "./trace.ts";
-import type { TraceEntry } from "./udp.ts";
+} from "../ui/format.ts";
+import { defaultDataDir, Journal } from "../store/journal.ts";
+import { readLines, writeJsonLine } from "../ui/output.ts";
+import { isSeedClient, LoginError, Peer, type PeerEvent } from "../peer.ts";
+import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
+import type { ViewDriver } from "../ui/view_driver.ts";
+import { formatTrace } from "../ui/trace.ts";
+import type { TraceEntry } from "../net/udp.ts";
 
 /** How long `/quit` and end of input wait for unacknowledged messages. */
 const SETTLE_MS = 15_000;
@@ -259,7 +259,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   let screen: ChatScreen | undefined;
   const live: { peer?: Peer } = {};
   // The terminal UI is loaded only for the interactive chat: scripts start faster without it.
-  const ui = interactive ? await import("./view_driver.ts") : undefined;
+  const ui = interactive ? await import("../ui/view_driver.ts") : undefined;
   const view: ViewDriver | undefined = ui &&
     new ui.ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer);
   const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
@@ -329,7 +329,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const promptFor = () =>
     paint("bold", `${peer.name}${state.partner ? ` → ${state.partner}` : ""}> `);
   if (interactive) {
-    const { ChatScreen } = await import("./chat_screen.ts");
+    const { ChatScreen } = await import("../ui/chat_screen.ts");
     screen = new ChatScreen({
       input: Deno.stdin.readable,
       output: Deno.stdout,

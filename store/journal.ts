@@ -12,8 +12,8 @@
  * @module
  */
 
-import type { IncomingMessage, MessageFields, OutgoingMessage } from "./delivery.ts";
-import { MAX_TEXT_BYTES, nameKey, utf8Length } from "./protocol.ts";
+import type { IncomingMessage, MessageFields, OutgoingMessage } from "../core/delivery.ts";
+import { MAX_TEXT_BYTES, nameKey, utf8Length } from "../protocol.ts";
 
 /** This peer's outgoing stream id for a recipient. */
 export interface StreamRecord {

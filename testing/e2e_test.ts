@@ -13,7 +13,7 @@ import {
   spawnCoordinator,
   spawnPeer,
   tcpRead,
-} from "./testing.ts";
+} from "./helpers.ts";
 
 Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, SIGTERM", async () => {
   const { process: coordinator, udp } = await spawnCoordinator();
@@ -209,7 +209,7 @@ Deno.test("garbage datagrams at a coordinator and a peer leave both serving", as
 Deno.test("--help, --version and usage errors", async () => {
   const run = async (...args: string[]) => {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", new URL("./main.ts", import.meta.url).pathname, ...args],
+      args: ["run", "--allow-all", new URL("../main.ts", import.meta.url).pathname, ...args],
       stdin: "null",
     }).output();
     return {
@@ -246,7 +246,7 @@ Deno.test("deno bundle makes one runnable file (deno compile needs the internet,
   try {
     const out = `${dir}/peerchat.js`;
     const bundle = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--output", out, new URL("./main.ts", import.meta.url).pathname],
+      args: ["bundle", "--quiet", "--output", out, new URL("../main.ts", import.meta.url).pathname],
       stdin: "null",
     }).output();
     assert.equal(bundle.code, 0, new TextDecoder().decode(bundle.stderr));
@@ -338,7 +338,7 @@ Deno.test("without --coordinator: none or several answering is a clear error for
       args: [
         "run",
         "--allow-all",
-        new URL("./main.ts", import.meta.url).pathname,
+        new URL("../main.ts", import.meta.url).pathname,
         "peer",
         "--name",
         "lost",

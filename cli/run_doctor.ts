@@ -7,8 +7,8 @@
 
 import { type DoctorArgs, resolveHost } from "./cli.ts";
 import { doctorExitCode, formatResult, runChecks } from "./doctor.ts";
-import { painter, wantsColor } from "./format.ts";
-import { writeJsonLine } from "./output.ts";
+import { painter, wantsColor } from "../ui/format.ts";
+import { writeJsonLine } from "../ui/output.ts";
 
 /** Runs every check; returns 0 only when none failed. */
 export async function runDoctor(args: DoctorArgs): Promise<number> {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { Coordinator } from "./coordinator.ts";
-import { Peer, type PeerEvent } from "./peer.ts";
+import { Coordinator } from "../coordinator.ts";
+import { Peer, type PeerEvent } from "../peer.ts";
 import { completeInput, handleLine, type SessionState, traceConflict } from "./run_peer.ts";
-import { painter } from "./format.ts";
-import { encodeUtf16 } from "./protocol.ts";
-import { RawUdp, waitFor } from "./testing.ts";
+import { painter } from "../ui/format.ts";
+import { encodeUtf16 } from "../protocol.ts";
+import { RawUdp, waitFor } from "../testing/helpers.ts";
 
 function recordingSink() {
   const events: PeerEvent[] = [];

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Endpoint, formatEndpoint } from "./protocol.ts";
+import { type Endpoint, formatEndpoint } from "../protocol.ts";
 
 /** Sends a socket runs at once; more wait their turn. */
 export const MAX_SENDS_IN_FLIGHT = 64;

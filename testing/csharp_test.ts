@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Coordinator, type CoordinatorEvent } from "./coordinator.ts";
+import { Coordinator, type CoordinatorEvent } from "../coordinator.ts";
 import { CSharpClient, CSharpLoginRejected, dotNetTime } from "./csharp_client.ts";
-import { Peer, type PeerEvent } from "./peer.ts";
-import { encodeText, encodeUtf16, formatEndpoint, UTF16_FLAVOR } from "./protocol.ts";
-import { RawUdp, tcpRead, waitFor } from "./testing.ts";
+import { Peer, type PeerEvent } from "../peer.ts";
+import { encodeText, encodeUtf16, formatEndpoint, UTF16_FLAVOR } from "../protocol.ts";
+import { RawUdp, tcpRead, waitFor } from "./helpers.ts";
 
 function startCoordinator(events: CoordinatorEvent[] = []): Coordinator {
   return Coordinator.start({

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { type Endpoint, formatEndpoint } from "./protocol.ts";
-import { textLines } from "./output.ts";
-import { toEndpoint } from "./udp.ts";
+import { type Endpoint, formatEndpoint } from "../protocol.ts";
+import { textLines } from "../ui/output.ts";
+import { toEndpoint } from "../net/udp.ts";
 
 /** A raw UDP socket on 127.0.0.1 that sends and receives text, like `nc -u`. */
 export class RawUdp {
@@ -161,7 +161,7 @@ export function sleep(ms: number): Promise<void> {
 // deno-lint-ignore no-explicit-any
 export type JsonEvent = Record<string, any>;
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
  * `peerchat` run as a real subprocess (`deno run main.ts …`) with piped

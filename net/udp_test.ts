@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RawUdp } from "./testing.ts";
+import { RawUdp } from "../testing/helpers.ts";
 import { MAX_SENDS_IN_FLIGHT, UdpSocket } from "./udp.ts";
 
 const encoder = new TextEncoder();

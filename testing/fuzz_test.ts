@@ -5,8 +5,8 @@
  * with `FUZZ_SEED=<seed printed by the run> deno test --allow-all fuzz_test.ts`.
  */
 import assert from "node:assert/strict";
-import { Coordinator } from "./coordinator.ts";
-import { Peer, type PeerEvent } from "./peer.ts";
+import { Coordinator } from "../coordinator.ts";
+import { Peer, type PeerEvent } from "../peer.ts";
 import {
   decodeDatagram,
   encodeUtf16,
@@ -21,8 +21,8 @@ import {
   parseMessage,
   type ParseResult,
   type ProtocolErrorCode,
-} from "./protocol.ts";
-import { RawUdp, sleep, tcpRead, waitFor } from "./testing.ts";
+} from "../protocol.ts";
+import { RawUdp, sleep, tcpRead, waitFor } from "./helpers.ts";
 
 // --- A seeded PRNG ------------------------------------------------------------
 

@@ -7,8 +7,8 @@
  */
 
 import type { Painter } from "./format.ts";
-import { looksUtf16 } from "./protocol.ts";
-import type { TraceEntry } from "./udp.ts";
+import { looksUtf16 } from "../protocol.ts";
+import type { TraceEntry } from "../net/udp.ts";
 
 const lenient = new TextDecoder("utf-8");
 const lenient16 = new TextDecoder("utf-16le");

@@ -10,13 +10,13 @@
 
 import assert from "node:assert/strict";
 import { cleanupStaleLabs, createLab, type Lab, labAvailable } from "./lab.ts";
-import { type JsonEvent, PeerchatProcess } from "./testing.ts";
+import { type JsonEvent, PeerchatProcess } from "./helpers.ts";
 
 const availability = await labAvailable();
 if (availability.ok) {
   // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
   await new Deno.Command(Deno.execPath(), {
-    args: ["cache", new URL("./main.ts", import.meta.url).pathname],
+    args: ["cache", new URL("../main.ts", import.meta.url).pathname],
     stdout: "null",
     stderr: "null",
   }).output();

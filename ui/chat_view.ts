@@ -20,8 +20,8 @@
 
 import { clockTime, nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
 import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
-import type { PeerEvent } from "./peer.ts";
-import { nameKey } from "./protocol.ts";
+import type { PeerEvent } from "../peer.ts";
+import { nameKey } from "../protocol.ts";
 
 /** The most lines kept per conversation. */
 export const MAX_CONVERSATION_LINES = 1000;

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { CoordinatorEvent } from "./coordinator.ts";
-import type { HistoryEntry } from "./journal.ts";
-import type { PeerEvent } from "./peer.ts";
+import type { CoordinatorEvent } from "../coordinator.ts";
+import type { HistoryEntry } from "../store/journal.ts";
+import type { PeerEvent } from "../peer.ts";
 
 /** A text style: one of the ANSI styles in {@linkcode ANSI}. */
 export type Style =

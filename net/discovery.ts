@@ -18,7 +18,7 @@ import {
   isIPv4,
   parseDatagram,
   randomToken,
-} from "./protocol.ts";
+} from "../protocol.ts";
 import { type TraceSink, UdpSocket } from "./udp.ts";
 
 /** A coordinator that answered. */

@@ -11,9 +11,9 @@
 
 import assert from "node:assert/strict";
 import { createLab, type Lab, labAvailable } from "./lab.ts";
-import { PeerchatProcess } from "./testing.ts";
+import { PeerchatProcess } from "./helpers.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const lab = await labAvailable();
 const tmuxFound = (await new Deno.Command("sh", { args: ["-c", "command -v tmux"] }).output())
   .success;

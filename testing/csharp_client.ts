@@ -24,8 +24,8 @@ import {
   type ListEntry,
   MAX_LIST_BYTES,
   parseList,
-} from "./protocol.ts";
-import { RawUdp } from "./testing.ts";
+} from "../protocol.ts";
+import { RawUdp } from "./helpers.ts";
 
 /** One datagram the C# client received on its main socket. */
 export interface CSharpDatagram {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { encodeText, LIST_END } from "./protocol.ts";
+import { encodeText, LIST_END } from "../protocol.ts";
 
 const END = encodeText(LIST_END);
 /** Entries waiting to be appended; beyond this many a rebuild is as cheap. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Coordinator } from "./coordinator.ts";
+import { Coordinator } from "../coordinator.ts";
 import {
   type CheckResult,
   doctorExitCode,
@@ -7,9 +7,9 @@ import {
   formatResult,
   runChecks,
 } from "./doctor.ts";
-import { painter } from "./format.ts";
-import { Peer } from "./peer.ts";
-import { freeUdpPort, RawUdp } from "./testing.ts";
+import { painter } from "../ui/format.ts";
+import { Peer } from "../peer.ts";
+import { freeUdpPort, RawUdp } from "../testing/helpers.ts";
 
 /** A TCP port nobody listens on (it was free a moment ago). */
 function deadTcpPort(): number {

@@ -23,7 +23,7 @@ import {
   nameKey,
   type SeqRange,
   splitUtf8,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
 /** Packets in flight per stream. */
 export const WINDOW = 64;

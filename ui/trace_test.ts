@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { painter } from "./format.ts";
-import { encodeUtf16 } from "./protocol.ts";
+import { encodeUtf16 } from "../protocol.ts";
 import { formatTrace, printable } from "./trace.ts";
 
 Deno.test("trace lines show direction, transport, address and the decoded message", () => {

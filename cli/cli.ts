@@ -5,10 +5,10 @@
  * @module
  */
 
-import { HELP } from "./commands.ts";
+import { HELP } from "../ui/commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
-import { DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, isIPv4, parsePort } from "./protocol.ts";
-import config from "./deno.json" with { type: "json" };
+import { DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, isIPv4, parsePort } from "../protocol.ts";
+import config from "../deno.json" with { type: "json" };
 
 /** The program version, from deno.json. */
 export const VERSION: string = config.version;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Coordinator } from "./coordinator.ts";
+import { Coordinator } from "../coordinator.ts";
 import {
   broadcastAddress,
   broadcastTargets,
@@ -8,7 +8,7 @@ import {
   discoveryListenHost,
   lanAddresses,
 } from "./discovery.ts";
-import { freeUdpPort, RawUdp } from "./testing.ts";
+import { freeUdpPort, RawUdp } from "../testing/helpers.ts";
 
 const interfaces = [
   { family: "IPv4" as const, address: "127.0.0.1", netmask: "255.0.0.0" },

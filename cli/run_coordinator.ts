@@ -6,12 +6,12 @@
  */
 
 import type { CoordinatorArgs } from "./cli.ts";
-import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
-import { formatCoordinatorEvent, painter, wantsColor } from "./format.ts";
-import { lanAddresses } from "./discovery.ts";
-import { formatTrace } from "./trace.ts";
-import { writeJsonLine } from "./output.ts";
-import { DEFAULT_COORDINATOR_PORT } from "./protocol.ts";
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "../coordinator.ts";
+import { formatCoordinatorEvent, painter, wantsColor } from "../ui/format.ts";
+import { lanAddresses } from "../net/discovery.ts";
+import { formatTrace } from "../ui/trace.ts";
+import { writeJsonLine } from "../ui/output.ts";
+import { DEFAULT_COORDINATOR_PORT } from "../protocol.ts";
 
 /**
  * Starts a coordinator; when its UDP port is taken and the port was not asked

@@ -17,8 +17,8 @@ import {
   discoveryListenHost,
   type FoundCoordinator,
   localInterfaces,
-} from "./discovery.ts";
-import type { Painter, Style } from "./format.ts";
+} from "../net/discovery.ts";
+import type { Painter, Style } from "../ui/format.ts";
 import {
   type CoordinatorMessage,
   DEFAULT_COORDINATOR_PORT,
@@ -34,9 +34,9 @@ import {
   parseList,
   randomToken,
   sameEndpoint,
-} from "./protocol.ts";
-import { closeQuietly, readToEnd } from "./tcp.ts";
-import { UdpSocket } from "./udp.ts";
+} from "../protocol.ts";
+import { closeQuietly, readToEnd } from "../net/tcp.ts";
+import { UdpSocket } from "../net/udp.ts";
 
 /** What `peerchat doctor` is told; every field has a default. */
 export interface DoctorOptions {

@@ -7,12 +7,16 @@
  */
 
 import { parseHostPort } from "./cli.ts";
-import type { Coordinator } from "./coordinator.ts";
-import { loadPrompts } from "./deps.ts";
-import { describeCoordinator, discoverCoordinators, type FoundCoordinator } from "./discovery.ts";
+import type { Coordinator } from "../coordinator.ts";
+import { loadPrompts } from "../deps.ts";
+import {
+  describeCoordinator,
+  discoverCoordinators,
+  type FoundCoordinator,
+} from "../net/discovery.ts";
 import { startWithFallback } from "./run_coordinator.ts";
-import { DEFAULT_COORDINATOR_PORT, type Endpoint } from "./protocol.ts";
-import type { TraceSink } from "./udp.ts";
+import { DEFAULT_COORDINATOR_PORT, type Endpoint } from "../protocol.ts";
+import type { TraceSink } from "../net/udp.ts";
 
 /** What to do with the discovery results. Pure, for tests. */
 export type Decision =

@@ -19,7 +19,7 @@ import {
   formatMessage,
   MAX_TEXT_BYTES,
   parseMessage,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
 function prng(seed: number): () => number {
   let state = seed >>> 0;
