@@ -12,15 +12,13 @@
  */
 
 import { type IncomingMessage, type OutgoingMessage, Receiver, Sender } from "./core/delivery.ts";
-import { history, type HistoryEntry, Journal, streams, unsettled } from "./store/journal.ts";
+import { type HistoryEntry, Journal } from "./store/journal.ts";
 import {
   type ChatMessage,
   encodeMessage,
-  encodeText,
   type Endpoint,
   formatEndpoint,
   type ListEntry,
-  MAX_LIST_BYTES,
   MAX_TALK_BYTES,
   MAX_TEXT_BYTES,
   type Message,
@@ -36,7 +34,7 @@ import {
   UTF16_FLAVOR,
   utf8Length,
 } from "./protocol.ts";
-import { closeQuietly, readToEnd, writeAll } from "./net/tcp.ts";
+import { fetchList } from "./net/list_fetch.ts";
 import { clockTime } from "./ui/format.ts";
 import { after } from "./net/timers.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
@@ -289,7 +287,7 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#writeDeliveries();
-    return history(this.#journal.records(), name, limit);
+    return this.#journal.history(name, limit);
   }
 
   /** Whether the coordinator answers keep-alives. */
@@ -305,30 +303,16 @@ export class Peer {
 
   /** Rebuilds streams, unsent messages and delivery points from the journal. */
   #restore(): void {
-    const records = this.#journal.records();
-    const lastSent = new Map<string, number>();
-    for (const record of records) {
-      if (record.t === "out" || record.t === "in") {
-        const other = record.t === "out" ? record.to : record.from;
-        this.#known.set(nameKey(other), { name: other, seed: record.stream === "talk" });
-      }
-      if (record.t === "out" && record.stream !== "talk") {
-        const last = record.first + record.parts - 1;
-        lastSent.set(record.stream, Math.max(lastSent.get(record.stream) ?? 0, last));
-      }
-      if (record.t === "in" && record.stream !== "talk") {
-        this.#receiver.restore(record.from, record.stream, record.first + record.parts - 1);
-      }
+    const state = this.#journal.state();
+    for (const [key, contact] of state.contacts) this.#known.set(key, { ...contact });
+    for (const point of state.received) {
+      this.#receiver.restore(point.from, point.stream, point.last);
     }
-    for (const [key, stream] of streams(records)) {
-      const to = this.#known.get(key)?.name ?? key;
-      this.#sender.openStream(to, stream, (lastSent.get(stream) ?? 0) + 1);
+    for (const point of state.streams.values()) {
+      this.#sender.openStream(point.to, point.stream, point.nextSeq);
     }
     const now = Date.now();
-    for (const record of unsettled(records)) {
-      if (record.stream === "talk") continue;
-      this.#sender.enqueue({ ...record }, now);
-    }
+    for (const record of state.unsettled) this.#sender.enqueue({ ...record }, now);
   }
 
   /** Appends a record; on failure reports it and returns false. */
@@ -403,65 +387,38 @@ export class Peer {
   }
 
   async #fetchList(port: number, ticket: string | undefined): Promise<ListEntry[]> {
-    const where = formatEndpoint({ host: this.#options.coordinator.host, port });
-    // TCP resends lost segments slowly (its timer starts at 1 s and doubles), and a firewall that
-    // drops SYNs leaves a connect waiting for minutes: one limit covers the connect and the read,
-    // and every caller tries again on a fresh connection. (A web timer: see timers.ts.)
-    const limit = AbortSignal.timeout(LIST_FETCH_TIMEOUT_MS);
-    let conn: Deno.TcpConn;
-    try {
-      conn = await Deno.connect({ hostname: this.#options.coordinator.host, port, signal: limit });
-    } catch (error) {
-      const why = limit.aborted
-        ? `no answer within ${LIST_FETCH_TIMEOUT_MS / 1000} s`
-        : (error as Error).message;
+    const endpoint = { host: this.#options.coordinator.host, port };
+    const where = formatEndpoint(endpoint);
+    const got = await fetchList(endpoint, {
+      line: ticket ? `${ticket}\n` : undefined,
+      timeoutMs: LIST_FETCH_TIMEOUT_MS,
+      trace: this.#options.trace,
+    });
+    if (!got.ok) {
       throw new LoginError(
         "list",
-        `Could not connect to the coordinator's list port ${where} over TCP (${why}). ` +
-          "A firewall may pass UDP but block TCP.",
+        got.stage === "connect"
+          ? `Could not connect to the coordinator's list port ${where} over TCP (${got.reason}). ` +
+            "A firewall may pass UDP but block TCP."
+          : `Reading the online list from ${where} failed: ${got.reason}`,
       );
     }
-    const stall = () => closeQuietly(conn);
-    limit.addEventListener("abort", stall, { once: true });
-    try {
-      if (ticket) {
-        const line = `${ticket}\n`;
-        this.#traceTcp("out", where, line);
-        await writeAll(conn, encodeText(line));
-      }
-      const bytes = await readToEnd(conn, MAX_LIST_BYTES);
-      const text = new TextDecoder().decode(bytes);
-      this.#traceTcp("in", where, text);
-      const parsed = parseList(text);
-      if (!parsed.ok) {
-        throw new LoginError(
-          "list",
-          `The online list from ${where} is malformed: ${parsed.error.message}`,
-        );
-      }
-      if (ticket && parsed.value.some((entry) => entry.flavor === undefined)) {
-        // Our ticket reached the coordinator too late, so it sent the plain list: without the
-        // flavours every peer would look like a seed client. Fetch it again.
-        throw new LoginError(
-          "list",
-          `The coordinator at ${where} sent the plain list; trying again.`,
-        );
-      }
-      return parsed.value;
-    } catch (error) {
-      if (error instanceof LoginError) throw error;
+    const parsed = parseList(new TextDecoder().decode(got.bytes));
+    if (!parsed.ok) {
       throw new LoginError(
         "list",
-        `Reading the online list from ${where} failed: ${(error as Error).message}`,
+        `The online list from ${where} is malformed: ${parsed.error.message}`,
       );
-    } finally {
-      limit.removeEventListener("abort", stall);
-      closeQuietly(conn);
     }
-  }
-
-  #traceTcp(direction: "in" | "out", remote: string, text: string): void {
-    this.#options.trace?.({ direction, transport: "tcp", remote, bytes: encodeText(text) });
+    if (ticket && parsed.value.some((entry) => entry.flavor === undefined)) {
+      // Our ticket reached the coordinator too late, so it sent the plain list: without the
+      // flavours every peer would look like a seed client. Fetch it again.
+      throw new LoginError(
+        "list",
+        `The coordinator at ${where} sent the plain list; trying again.`,
+      );
+    }
+    return parsed.value;
   }
 
   /** Replaces the roster with `list` (then replays notices that raced it). */

@@ -27,7 +27,6 @@ import {
   type Endpoint,
   formatEndpoint,
   type ListEntry,
-  MAX_LIST_BYTES,
   type Message,
   nameKey,
   parseDatagram,
@@ -35,7 +34,8 @@ import {
   randomToken,
   sameEndpoint,
 } from "../protocol.ts";
-import { closeQuietly, readToEnd } from "../net/tcp.ts";
+import { errorText } from "../core/errors.ts";
+import { fetchList, type ListFetch } from "../net/list_fetch.ts";
 import { UdpSocket } from "../net/udp.ts";
 
 /** What `peerchat doctor` is told; every field has a default. */
@@ -199,10 +199,6 @@ function oneLine(result: CheckResult): CheckResult {
     detail: flat(result.detail),
     ...(result.advice === undefined ? {} : { advice: flat(result.advice) }),
   };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // --- 1. Interfaces ---------------------------------------------------------
@@ -487,52 +483,6 @@ async function checkUdp(context: Context, base: Base): Promise<CheckResult> {
 
 // --- 5. TCP to the coordinator -------------------------------------------------
 
-type Fetch =
-  | { ok: true; text: string }
-  | { ok: false; stage: "connect" | "read"; reason: string };
-
-/** Connects to `endpoint`, as a seed client does, and reads the list until the server closes. */
-async function fetchList(endpoint: Endpoint, timeoutMs: number): Promise<Fetch> {
-  let conn: Deno.TcpConn;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  try {
-    conn = await Deno.connect({
-      hostname: endpoint.host,
-      port: endpoint.port,
-      signal: abort.signal,
-    });
-  } catch (error) {
-    const reason = abort.signal.aborted
-      ? `no answer within ${timeoutMs} ms`
-      : error instanceof Deno.errors.ConnectionRefused
-      ? "connection refused"
-      : errorText(error);
-    return { ok: false, stage: "connect", reason };
-  } finally {
-    clearTimeout(timer);
-  }
-  return await readList(conn, timeoutMs + LIST_GRACE_MS);
-}
-
-async function readList(conn: Deno.TcpConn, timeoutMs: number): Promise<Fetch> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    closeQuietly(conn);
-  }, timeoutMs);
-  try {
-    const bytes = await readToEnd(conn, MAX_LIST_BYTES);
-    return { ok: true, text: new TextDecoder().decode(bytes) };
-  } catch (error) {
-    const reason = timedOut ? `the list did not arrive within ${timeoutMs} ms` : errorText(error);
-    return { ok: false, stage: "read", reason };
-  } finally {
-    clearTimeout(timer);
-    closeQuietly(conn);
-  }
-}
-
 async function checkTcp(context: Context, base: Base): Promise<CheckResult> {
   if (!context.target || context.tcpPort === undefined) {
     return {
@@ -545,9 +495,9 @@ async function checkTcp(context: Context, base: Base): Promise<CheckResult> {
   }
   const endpoint = { host: context.target.host, port: context.tcpPort };
   const where = formatEndpoint(endpoint);
-  const fetched = await fetchList(endpoint, context.timeoutMs);
+  const fetched = await fetchList(endpoint, { timeoutMs: context.timeoutMs + LIST_GRACE_MS });
   if (!fetched.ok) return tcpFailure(base, context, where, fetched);
-  const parsed = parseList(fetched.text);
+  const parsed = parseList(new TextDecoder().decode(fetched.bytes));
   if (!parsed.ok) {
     return {
       ...base,
@@ -577,7 +527,7 @@ function tcpFailure(
   base: Base,
   context: Context,
   where: string,
-  fetched: Extract<Fetch, { ok: false }>,
+  fetched: Extract<ListFetch, { ok: false }>,
 ): CheckResult {
   const port = context.tcpPort;
   const data = { endpoint: where, stage: fetched.stage, reason: fetched.reason };

@@ -27,3 +27,16 @@ export function after(ms: number, callback: () => void): () => void {
     live = false;
   };
 }
+
+/**
+ * Resolves after `ms` milliseconds (a Node timer: keeps the process alive while it runs).
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "./timers.ts";
+ * await sleep(1);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -14,6 +14,7 @@
 
 import type { IncomingMessage, MessageFields, OutgoingMessage } from "../core/delivery.ts";
 import { MAX_TEXT_BYTES, nameKey, utf8Length } from "../protocol.ts";
+import { errorText } from "../core/errors.ts";
 
 /** This peer's outgoing stream id for a recipient. */
 export interface StreamRecord {
@@ -65,6 +66,42 @@ export type JournalRecord =
   | InRecord
   | DeliveredRecord
   | FailedRecord;
+
+/** Someone this peer exchanged messages with. */
+export interface Contact {
+  /** The name as last written. */
+  name: string;
+  /** Whether the last message with them was plain `talk` (a seed client). */
+  seed: boolean;
+}
+
+/** This peer's outgoing stream to one recipient. */
+export interface OutStreamPoint {
+  to: string;
+  stream: string;
+  /** The number of the next packet to send on it. */
+  nextSeq: number;
+}
+
+/** How far one incoming stream was received and stored. */
+export interface ReceivePoint {
+  from: string;
+  stream: string;
+  /** The last packet number stored. */
+  last: number;
+}
+
+/** What {@linkcode Journal.state} returns. */
+export interface JournalState {
+  /** Everyone written with, by {@linkcode nameKey}. */
+  contacts: Map<string, Contact>;
+  /** The latest outgoing stream to each recipient, by {@linkcode nameKey}. */
+  streams: Map<string, OutStreamPoint>;
+  /** Every incoming stream and the last packet stored from it. */
+  received: ReceivePoint[];
+  /** Outgoing reliable messages neither delivered nor failed, oldest first. */
+  unsettled: OutRecord[];
+}
 
 /** The journal's file name inside its directory. */
 export const JOURNAL_FILE = "journal.jsonl";
@@ -142,6 +179,55 @@ export class Journal {
   /** All records loaded at open plus those appended since, in order. */
   records(): readonly JournalRecord[] {
     return this.#records;
+  }
+
+  /**
+   * What a restarting peer rebuilds its delivery state from: its contacts, its
+   * latest outgoing stream to each, the receive points of every stream it took
+   * messages on, and the messages still unsettled. Computed from the records.
+   */
+  state(): JournalState {
+    const records = this.#records;
+    const contacts = new Map<string, Contact>();
+    const lastSent = new Map<string, number>();
+    const received = new Map<string, ReceivePoint>();
+    for (const record of records) {
+      if (record.t === "out" || record.t === "in") {
+        const name = record.t === "out" ? record.to : record.from;
+        contacts.set(nameKey(name), { name, seed: record.stream === "talk" });
+      }
+      if (record.t === "out" && record.stream !== "talk") {
+        const last = record.first + record.parts - 1;
+        lastSent.set(record.stream, Math.max(lastSent.get(record.stream) ?? 0, last));
+      }
+      if (record.t === "in" && record.stream !== "talk") {
+        const key = `${nameKey(record.from)}\n${record.stream}`;
+        const last = record.first + record.parts - 1;
+        const point = received.get(key);
+        if (!point || point.last < last) {
+          received.set(key, { from: record.from, stream: record.stream, last });
+        }
+      }
+    }
+    const outStreams = new Map<string, OutStreamPoint>();
+    for (const [key, stream] of streams(records)) {
+      const to = contacts.get(key)?.name ?? key;
+      outStreams.set(key, { to, stream, nextSeq: (lastSent.get(stream) ?? 0) + 1 });
+    }
+    return {
+      contacts,
+      streams: outStreams,
+      received: [...received.values()],
+      unsettled: unsettled(records).filter((record) => record.stream !== "talk"),
+    };
+  }
+
+  /**
+   * The last `limit` messages exchanged with `name` (case-insensitive), oldest
+   * first, each with its status (see {@linkcode history}).
+   */
+  history(name: string, limit: number): HistoryEntry[] {
+    return history(this.#records, name, limit);
   }
 
   /**
@@ -507,10 +593,6 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   while (written < bytes.length) {
     written += file.writeSync(bytes.subarray(written));
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function describe(value: unknown): string {

@@ -9,6 +9,7 @@
 import { type Endpoint, formatEndpoint } from "../protocol.ts";
 import { textLines } from "../ui/output.ts";
 import { toEndpoint } from "../net/udp.ts";
+import { fetchList } from "../net/list_fetch.ts";
 
 /** A raw UDP socket on 127.0.0.1 that sends and receives text, like `nc -u`. */
 export class RawUdp {
@@ -120,21 +121,11 @@ export class RawUdp {
 
 /** Connects to 127.0.0.1:`port`, optionally writes `send`, and reads until the server closes. */
 export async function tcpRead(port: number, send?: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    if (send) await conn.write(new TextEncoder().encode(send));
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
-    const buffer = new Uint8Array(4096);
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      chunks.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
-    }
-    return chunks.join("") + decoder.decode();
-  } finally {
-    conn.close();
+  const got = await fetchList({ host: "127.0.0.1", port }, { line: send, timeoutMs: 10_000 });
+  if (!got.ok) {
+    throw new Error(`Reading TCP 127.0.0.1:${port} failed (${got.stage}): ${got.reason}`);
   }
+  return new TextDecoder().decode(got.bytes);
 }
 
 /** Polls `condition` every 10 ms until it is true, or throws after `timeoutMs`. */
@@ -152,10 +143,7 @@ export async function waitFor(
   }
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from "../net/timers.ts";
 
 /** Any JSON event line a peerchat process printed. */
 // deno-lint-ignore no-explicit-any

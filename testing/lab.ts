@@ -29,6 +29,9 @@
  * @module
  */
 
+import { errorText } from "../core/errors.ts";
+import { sleep } from "../net/timers.ts";
+
 /** One simulated host. */
 export interface LabHost {
   /** The host name given to {@linkcode createLab}. */
@@ -166,12 +169,6 @@ async function tryRun(cmd: string[]): Promise<RunResult | undefined> {
     return undefined;
   }
 }
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Names of all network namespaces (`ip netns list`). */
 async function listNetns(): Promise<string[]> {
