@@ -37,6 +37,7 @@ import {
   type ListEntry,
   type LoginMessage,
   type LogoutMessage,
+  type LookupMessage,
   MAX_LABEL_CHARS,
   type Message,
   nameKey,
@@ -443,6 +444,8 @@ export class Coordinator {
         return this.#onLogout(message, encoding, from);
       case "ping":
         return this.#onPing(message, encoding, from);
+      case "lookup":
+        return this.#onLookup(message, encoding, from);
       case "discover":
         return this.#onDiscover(message.nonce, from);
       default:
@@ -615,6 +618,29 @@ export class Coordinator {
     }
     const ticket = this.#issueTicket(from.host);
     this.#send({ type: "pong", name: user.name, status: "stale", ticket }, encoding, from);
+  }
+
+  /** A peer asks whether someone is online now (its roster may lag behind by a batch). */
+  #onLookup(lookup: LookupMessage, encoding: TextEncoding, from: Endpoint): void {
+    const user = this.#users.get(nameKey(lookup.name));
+    if (!user || user.session !== lookup.session || !sameEndpoint(user.endpoint, from)) {
+      this.#spoofed(from, `A lookup for ${lookup.name} carried a session it does not hold.`);
+      return;
+    }
+    this.#touch(user);
+    const found = this.#users.get(nameKey(lookup.who));
+    this.#send(
+      found
+        ? {
+          type: "found",
+          name: found.name,
+          endpoint: found.endpoint,
+          flavor: found.flavor || undefined,
+        }
+        : { type: "notfound", name: lookup.who },
+      encoding,
+      from,
+    );
   }
 
   // --- Logout --------------------------------------------------------------

@@ -220,6 +220,43 @@ Deno.test("peerchat logins get a session and a ticket for the extended list; see
   }
 });
 
+Deno.test("lookup: found with endpoint and flavour, notfound, and only for the session's holder", async () => {
+  const coordinator = startCoordinator();
+  const alice = new RawUdp();
+  const bob = new RawUdp();
+  const zed = new RawUdp();
+  const mallory = otherHostSocket();
+  try {
+    const server = coordinator.udpAddress;
+    const { session } = await loginPeerchat(alice, "alice", server);
+    await loginSeed(bob, "bob", server);
+    await loginPeerchat(zed, "Zed", server);
+    await alice.send(`lookup,alice,${session},zed`, server);
+    assert.equal(
+      (await alice.next((t) => t.startsWith("found,"))).text,
+      `found,Zed,${zed.address},peerchat/1`,
+    );
+    await alice.send(`lookup,alice,${session},BOB`, server);
+    assert.equal(
+      (await alice.next((t) => t.startsWith("found,"))).text,
+      `found,bob,${bob.address}`,
+    );
+    await alice.send(`lookup,alice,${session},nobody`, server);
+    assert.equal((await alice.next((t) => t.startsWith("notfound,"))).text, "notfound,nobody");
+    // A wrong session, or the right one from another address, gets nothing.
+    await alice.send(`lookup,alice,0123456789abcdef,zed`, server);
+    await sendFrom(mallory, `lookup,alice,${session},zed`, server);
+    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed lookups");
+    assert.deepEqual(alice.queued.filter((t) => /^(not)?found,/.test(t)), []);
+  } finally {
+    mallory.close();
+    await alice.close();
+    await bob.close();
+    await zed.close();
+    await coordinator.close();
+  }
+});
+
 Deno.test("ping: ok with the right digest, stale with a ticket, unknown without a session", async () => {
   const coordinator = startCoordinator([], { recentDigestMs: 0 });
   const alice = new RawUdp();

@@ -117,6 +117,35 @@ export interface PongMessage {
   ticket?: string;
 }
 
+/**
+ * `lookup,NAME,SESSION,WHO` — a peerchat peer asks whether `WHO` is online now, before it tells
+ * its user that `WHO` is not (the roster reaches peers in batches, a moment after a login).
+ */
+export interface LookupMessage {
+  type: "lookup";
+  name: string;
+  session: string;
+  /** The name asked about. */
+  who: string;
+}
+
+/**
+ * `found,WHO,IP:PORT[,FLAVOR]` — the coordinator's answer to a `lookup`: `WHO` is online there
+ * (no flavour: a seed client). The peer takes it as the `login` notice it stands for.
+ */
+export interface FoundMessage {
+  type: "found";
+  name: string;
+  endpoint: Endpoint;
+  flavor?: string;
+}
+
+/** `notfound,WHO` — the coordinator's answer to a `lookup`: nobody called `WHO` is online. */
+export interface NotFoundMessage {
+  type: "notfound";
+  name: string;
+}
+
 /** `bye,NAME` — the coordinator confirms a peerchat peer's logout. */
 export interface ByeMessage {
   type: "bye";
@@ -228,6 +257,9 @@ export type Message =
   | LogoutMessage
   | PingMessage
   | PongMessage
+  | LookupMessage
+  | FoundMessage
+  | NotFoundMessage
   | ByeMessage
   | RosterMessage
   | DiscoverMessage
@@ -662,6 +694,12 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parsePing(text);
     case "pong":
       return parsePong(text);
+    case "lookup":
+      return parseLookup(text);
+    case "found":
+      return parseFound(text);
+    case "notfound":
+      return parseNotFound(text);
     case "bye":
       return parseBye(text);
     case "roster":
@@ -789,6 +827,42 @@ function parsePong(text: string): ParseResult<Message> {
     message.ticket = ticket.value;
   }
   return ok(message);
+}
+
+function parseLookup(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 4) return fail("wrong-field-count", "A lookup is lookup,NAME,SESSION,WHO.");
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  const session = checkedToken(fields[2], "bad-session", "a session");
+  if (!session.ok) return session;
+  const who = checkedName(fields[3]);
+  if (!who.ok) return who;
+  return ok({ type: "lookup", name: name.value, session: session.value, who: who.value });
+}
+
+function parseFound(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 3 && fields.length !== 4) {
+    return fail("wrong-field-count", "A found is found,WHO,IP:PORT[,FLAVOR].");
+  }
+  const entry = nameAndEndpoint(fields);
+  if (!entry.ok) return entry;
+  const message: FoundMessage = { type: "found", ...entry.value };
+  if (fields.length === 4) {
+    const flavor = checkedFlavor(fields[3]);
+    if (!flavor.ok) return flavor;
+    message.flavor = flavor.value;
+  }
+  return ok(message);
+}
+
+function parseNotFound(text: string): ParseResult<Message> {
+  const fields = text.split(",");
+  if (fields.length !== 2) return fail("wrong-field-count", "A notfound is notfound,WHO.");
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  return ok({ type: "notfound", name: name.value });
 }
 
 function parseBye(text: string): ParseResult<Message> {
@@ -1055,6 +1129,14 @@ export function formatMessage(message: Message): string {
       return `ping,${message.name},${message.session},${message.digest}`;
     case "pong":
       return `pong,${message.name},${message.status}${message.ticket ? `,${message.ticket}` : ""}`;
+    case "lookup":
+      return `lookup,${message.name},${message.session},${message.who}`;
+    case "found": {
+      const base = `found,${message.name},${formatEndpoint(message.endpoint)}`;
+      return message.flavor ? `${base},${message.flavor}` : base;
+    }
+    case "notfound":
+      return `notfound,${message.name}`;
     case "bye":
       return `bye,${message.name}`;
     case "roster":
