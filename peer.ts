@@ -35,7 +35,7 @@ import {
   utf8Length,
 } from "./protocol.ts";
 import { fetchList } from "./net/list_fetch.ts";
-import { clockTime } from "./ui/format.ts";
+import { clockTime } from "./net/clock.ts";
 import { after } from "./net/timers.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
 

@@ -20,23 +20,15 @@ import {
 } from "../ui/format.ts";
 import { defaultDataDir, Journal } from "../store/journal.ts";
 import { readLines, writeJsonLine } from "../ui/output.ts";
-import { isSeedClient, LoginError, Peer, type PeerEvent } from "../peer.ts";
+import { isSeedClient, LoginError, Peer } from "../peer.ts";
 import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
 import type { ViewDriver } from "../ui/view_driver.ts";
+import type { Sink } from "../ui/sink.ts";
 import { formatTrace } from "../ui/trace.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
 /** How long `/quit` and end of input wait for unacknowledged messages. */
 const SETTLE_MS = 15_000;
-
-/** Where a running chat writes: JSON lines, plain lines, or the chat screen. */
-export interface Sink {
-  /** How this sink colours text (plain for JSON). */
-  paint: Painter;
-  event(event: PeerEvent): void;
-  /** Command output that is not a protocol event (`/who`, `/help`, hints). */
-  info(kind: string, text: string, data?: Record<string, unknown>): void;
-}
 
 /** The state of one chat session: who plain lines go to. */
 export interface SessionState {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { errorText } from "../core/errors.ts";
 import { type Endpoint, formatEndpoint } from "../protocol.ts";
 
 /** Sends a socket runs at once; more wait their turn. */
@@ -100,6 +101,12 @@ export class UdpSocket {
   sendErrors = 0;
   /** Where trace entries go, if anywhere. */
   trace?: TraceSink;
+  /**
+   * Told of what goes wrong inside the socket that no caller would otherwise hear of: a handler
+   * that threw, a receive that failed. The owner reports it (an event, a log line); library code
+   * never writes to the terminal itself.
+   */
+  onError?: (message: string) => void;
 
   private constructor(conn: Deno.DatagramConn) {
     this.#conn = conn;
@@ -151,9 +158,10 @@ export class UdpSocket {
       try {
         handler(bytes, from);
       } catch (error) {
-        console.error(
-          `Internal error while handling a datagram from ${formatEndpoint(from)}:`,
-          error,
+        this.onError?.(
+          `Internal error while handling a datagram from ${formatEndpoint(from)}: ${
+            errorText(error)
+          }`,
         );
       }
     }

@@ -18,7 +18,8 @@
  * @module
  */
 
-import { clockTime, nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
+import { clockTime } from "../net/clock.ts";
+import { nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
 import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
 import type { PeerEvent } from "../peer.ts";
 import { nameKey } from "../protocol.ts";

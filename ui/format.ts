@@ -8,6 +8,7 @@
 import type { CoordinatorEvent } from "../coordinator.ts";
 import type { HistoryEntry } from "../store/journal.ts";
 import type { PeerEvent } from "../peer.ts";
+import { clockTime } from "../net/clock.ts";
 
 /** A text style: one of the ANSI styles in {@linkcode ANSI}. */
 export type Style =
@@ -132,22 +133,6 @@ export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string 
   const day = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
   return `${paint("dim", `${day} ${entry.time}`)} ${mark} ${paint("bold", who)}: ${entry.body}`;
 }
-
-/**
- * The local time as `HH:MM:SS`: the `TIME` field of chat messages, and the stamp of screen lines.
- * Formatting a date costs more than the rest of a send, so it is reused within the same second.
- */
-export function clockTime(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== lastClock.second) {
-    lastClock.second = second;
-    lastClock.text = new Date(now).toTimeString().slice(0, 8);
-  }
-  return lastClock.text;
-}
-
-const lastClock = { second: NaN, text: "" };
 
 /** The human line for a coordinator event, or `undefined` for events people need not see. */
 export function formatCoordinatorEvent(

@@ -11,7 +11,7 @@ import type { ChatScreen } from "./chat_screen.ts";
 import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
 import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
-import type { Sink } from "../cli/run_peer.ts";
+import type { Sink } from "./sink.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
