@@ -55,6 +55,7 @@ import {
 } from "./protocol.ts";
 import { closeQuietly, readLine, writeAll } from "./net/tcp.ts";
 import { OnlineList } from "./core/online_list.ts";
+import { RateLimiter } from "./core/rate_limit.ts";
 import { toEndpoint, type TraceSink, UdpSocket } from "./net/udp.ts";
 
 /** Options for {@linkcode Coordinator.start}. */
@@ -173,52 +174,11 @@ const MAX_TICKETS = 100_000;
 const BINARY_FETCH_LIFETIME_MS = 30_000;
 const MAX_BINARY_FETCHES_PER_IP = 16;
 const MAX_CONNECTIONS = 256;
-const MAX_RATE_BUCKETS = 65_536;
 const DEFAULT_PEER_TIMEOUT_MS = 8000;
 const DEFAULT_TCP_TIMEOUT_MS = 5000;
 const DEFAULT_RATE_LIMIT = 5000;
 const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
 const DEFAULT_SWEEP_INTERVAL_MS = 250;
-
-/** A token bucket per source IP address; idle buckets are pruned. */
-class RateLimiter {
-  readonly #rate: number;
-  readonly #burst: number;
-  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
-
-  constructor(ratePerSecond: number) {
-    this.#rate = ratePerSecond / 1000;
-    this.#burst = 2 * ratePerSecond;
-  }
-
-  /** Takes one token for `host`; false when its bucket is empty. */
-  allow(host: string, now: number): boolean {
-    let bucket = this.#buckets.get(host);
-    if (!bucket) {
-      if (this.#buckets.size >= MAX_RATE_BUCKETS) this.prune(now, true);
-      bucket = { tokens: this.#burst, updated: now };
-      this.#buckets.set(host, bucket);
-    } else {
-      bucket.tokens = Math.min(this.#burst, bucket.tokens + (now - bucket.updated) * this.#rate);
-      bucket.updated = now;
-    }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
-  /** Forgets buckets that have refilled (their hosts went quiet); with `force`, the oldest too. */
-  prune(now: number, force = false): void {
-    for (const [host, bucket] of this.#buckets) {
-      if (bucket.tokens + (now - bucket.updated) * this.#rate >= this.#burst) {
-        this.#buckets.delete(host);
-      }
-    }
-    if (force && this.#buckets.size >= MAX_RATE_BUCKETS) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
-  }
-}
 
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
