@@ -232,7 +232,17 @@ if (quick) {
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
   const raw = `${ROOT}bench/results/${stamp}.json`;
   await Deno.writeTextFile(raw, JSON.stringify(results, null, 2));
-  await Deno.writeTextFile(out, report);
+  // Keep the before/after section of `deno task bench:compare` (bench/compare.ts), if there is one.
+  let kept = "";
+  try {
+    const previous = await Deno.readTextFile(out);
+    const start = previous.indexOf("<!-- compare:start -->");
+    const end = previous.indexOf("<!-- compare:end -->");
+    if (start >= 0 && end > start) {
+      kept = previous.slice(start, end + "<!-- compare:end -->".length);
+    }
+  } catch { /* no previous report */ }
+  await Deno.writeTextFile(out, kept ? report.replace(/\n## /, `\n${kept}\n\n## `) : report);
   // `deno task check` runs `deno fmt --check`, Markdown included: write it formatted.
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", out], cwd: ROOT })
     .output().catch(() => {});
