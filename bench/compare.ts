@@ -123,6 +123,7 @@ for (let run = 1; run <= runs; run++) {
         note("rtt p50", side, rtt.peerchat.p50us);
         note("rtt p99", side, rtt.peerchat.p99us);
         note("rtt udp p50", side, rtt.udp.p50us);
+        note("rtt ratio", side, rtt.peerchat.p50us / rtt.udp.p50us);
       } catch (error) {
         log(`rtt failed: ${(error as Error).message}`);
       }
@@ -136,6 +137,7 @@ for (let run = 1; run <= runs; run++) {
         ]);
         note("startup", side, startup.peerReadyMs.median);
         note("startup empty", side, startup.emptyRunMs.median);
+        note("startup ratio", side, startup.peerReadyMs.median / startup.emptyRunMs.median);
       } catch (error) {
         log(`start-up failed: ${(error as Error).message}`);
       }
@@ -159,8 +161,10 @@ const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
   { key: "rtt p50", label: "round trip p50, msg + ack (journal on disk)", unit: "µs", digits: 0 },
   { key: "rtt p99", label: "round trip p99", unit: "µs", digits: 0 },
   { key: "rtt udp p50", label: "raw UDP round trip p50 (reference)", unit: "µs", digits: 0 },
+  { key: "rtt ratio", label: "round trip p50 ÷ raw UDP p50, same run", unit: "×", digits: 2 },
   { key: "startup", label: "start-up to `ready`", unit: "ms", digits: 1 },
   { key: "startup empty", label: "empty `deno run` (reference)", unit: "ms", digits: 1 },
+  { key: "startup ratio", label: "start-up ÷ empty `deno run`, same run", unit: "×", digits: 2 },
 ];
 
 function cell(summary: Summary, unit: string, digits: number): string {
