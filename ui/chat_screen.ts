@@ -39,15 +39,12 @@
 import {
   applyKey,
   type Completer,
-  displayWidth,
   type EditorState,
   emptyEditor,
-  graphemes,
-  type Key,
-  KeyDecoder,
   renderInput,
-  stripAnsi,
 } from "./line_editor.ts";
+import { type Key, KeyDecoder } from "./keys.ts";
+import { displayWidth, graphemes, stripAnsi } from "./text_width.ts";
 
 /** Where the screen writes: `Deno.stdout` or anything with the same `writeSync`. */
 export interface ScreenOutput {

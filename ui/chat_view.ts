@@ -20,7 +20,7 @@
 
 import { clockTime } from "../net/clock.ts";
 import { nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
-import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
+import { displayWidth, graphemes, stripAnsi } from "./text_width.ts";
 import type { PeerEvent } from "../peer.ts";
 import { nameKey } from "../protocol.ts";
 

@@ -12,7 +12,7 @@ import {
   type ViewState,
 } from "./chat_view.ts";
 import { painter } from "./format.ts";
-import { displayWidth, stripAnsi } from "./line_editor.ts";
+import { displayWidth, stripAnsi } from "./text_width.ts";
 
 const plain = painter(false);
 
