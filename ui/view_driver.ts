@@ -8,7 +8,8 @@
  */
 
 import type { ChatScreen } from "./chat_screen.ts";
-import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
+import { emptyView, reduce, type ViewInput, type ViewState } from "./chat_state.ts";
+import { renderView } from "./chat_view.ts";
 import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
