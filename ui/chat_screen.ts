@@ -46,6 +46,7 @@ import {
 import { type Key, KeyDecoder } from "./keys.ts";
 import { displayWidth, graphemes, stripAnsi } from "./text_width.ts";
 import { LineQueue } from "./line_queue.ts";
+import { visible } from "./visible.ts";
 import { type SyncWriter, writeAllSync } from "./output.ts";
 
 /** Where the screen writes: `Deno.stdout` or anything with the same `writeSync`. */
@@ -393,8 +394,9 @@ export class ChatScreen implements Disposable {
    */
   #showCandidates(candidates: string[] | undefined): void {
     if (candidates && candidates.length > 1) {
-      if (this.fullScreen) this.#showAboveInput(candidates.join(" "));
-      else this.print(candidates.join(" "));
+      const list = visible(candidates.join(" "));
+      if (this.fullScreen) this.#showAboveInput(list);
+      else this.print(list);
       return;
     }
     if (candidates && candidates.length === 0) this.bell();

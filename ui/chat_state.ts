@@ -19,7 +19,7 @@
 import { clockTime } from "../net/clock.ts";
 import type { PeerEvent } from "../peer.ts";
 import { nameKey } from "../protocol.ts";
-import { stripAnsi } from "./text_width.ts";
+import { visibleLines } from "./visible.ts";
 
 /** The most lines kept per conversation. */
 export const MAX_CONVERSATION_LINES = 1000;
@@ -382,14 +382,16 @@ function onStatus(state: ViewState, connected: boolean, message: string): ViewSt
   return addSystem(next, "status", connected ? "good" : "warn", message);
 }
 
-// ---------------------------------------------------------------- text cleaning
+// ---------------------------------------------------------------- text on the screen
 
-// deno-lint-ignore no-control-regex -- removing control characters is the point.
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-
-/** Text safe to put on a terminal: colour codes and control characters removed, tabs as spaces. */
+/**
+ * Text from the network as the screen shows it: its lines kept (`\r\n` and a
+ * lone `\r` end a line too), tabs as four spaces, and every other control
+ * character, colour code included, written visibly (`\x1b[31m`) by
+ * {@linkcode visibleLines}: shown, never executed, never silently dropped.
+ */
 export function screenText(text: string): string {
-  return stripAnsi(text).replace(/\r\n?/g, "\n").replace(/\t/g, "    ").replace(CONTROL, "");
+  return visibleLines(text).join("\n").replace(/\t/g, "    ");
 }
 
 /** {@linkcode screenText} on one line: line breaks become spaces. */

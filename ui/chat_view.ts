@@ -175,7 +175,7 @@ function rosterEntry(
   const unread = state.unread.get(key) ?? 0;
   const left: Row = [
     isPartner ? span("▸ ", "bold") : span("  "),
-    offline ? span(user.name, "dim") : nameSpan(user.name),
+    offline ? span(screenLine(user.name), "dim") : nameSpan(user.name),
     ...(user.seed ? [span(" (seed)", "dim")] : []),
     ...(offline ? [span(" (offline)", "dim")] : []),
   ];

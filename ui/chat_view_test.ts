@@ -183,14 +183,47 @@ Deno.test("renderView returns exactly rows - 1 lines, each within the width (ran
   }
 });
 
-Deno.test("renderView copes with tiny screens and removes control characters", () => {
+Deno.test("renderView copes with tiny screens", () => {
   const view = apply(loggedIn(), [message("bob", "b1", "evil \x1b]0;title\x07 \x1b[2J text")]);
   assert.deepEqual(renderView(view, 80, 1, plain), []);
   assert.equal(renderView(view, 80, 2, plain).length, 1);
-  const lines = renderView(view, 80, 8, plain);
-  assert.ok(!lines.join("").includes("\x1b"), JSON.stringify(lines));
-  assert.ok(!lines.join("").includes("\x07"));
   for (const width of [1, 2, 5]) {
     for (const line of renderView(view, width, 5, plain)) assert.ok(displayWidth(line) <= width);
   }
+});
+
+/** Every terminal control a screen row could execute: C0, DEL, C1, bidi overrides. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point.
+const EXECUTABLE = /[\0-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/u;
+
+Deno.test("renderView shows control characters from the network escaped, never executed", () => {
+  const attack = "hello \x1b]0;PWNED\x07\x1b[2J\x1b[31mred\u202eevil\x9b";
+  const view = apply(loggedIn(), [
+    { event: "partner", name: "mallory" },
+    message("mallory", "m1", attack),
+    { event: "error", message: "bad \x1b[2J" },
+  ]);
+  const lines = renderView(view, 140, 8, plain);
+  for (const line of lines) assert.doesNotMatch(line, EXECUTABLE);
+  const all = lines.join("\n");
+  assert.ok(
+    all.includes("hello \\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mred\\u{202e}evil\\x9b"),
+    "the escaped form is shown, not silently dropped: " + all,
+  );
+  assert.ok(all.includes("bad \\x1b[2J"));
+  for (const line of renderView(view, 140, 8, painter(true))) {
+    assert.doesNotMatch(stripAnsi(line), EXECUTABLE, "the only escapes are the painter's");
+  }
+});
+
+Deno.test("renderView keeps the lines of a multi-line text, a carriage return included", () => {
+  const view = apply(loggedIn(), [
+    { event: "partner", name: "mallory" },
+    message("mallory", "m1", "first\r\nsecond\r[14:05:10] bob: hi\tx"),
+  ]);
+  assert.deepEqual(renderView(view, 60, 8, plain).slice(1, 4).map((line) => line.trimEnd()), [
+    " [14:05:09] mallory: first              │ Online (2)",
+    "            second                      │   bob",
+    "            [14:05:10] bob: hi    x     │   carol",
+  ]);
 });

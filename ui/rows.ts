@@ -12,8 +12,11 @@ import { graphemes, graphemeWidth as measure } from "./text_width.ts";
 
 /** A run of text in one style; a `glue` run is never a place to wrap (the space before a mark). */
 export interface Span {
+  /** The text, without colour codes. */
   text: string;
+  /** How it is painted; none for plain text. */
   style?: Style | Style[];
+  /** Whether a row must not wrap before this run. */
   glue?: boolean;
 }
 

@@ -35,6 +35,11 @@ export class ViewDriver {
   /** The sink run_peer writes to. */
   readonly sink: Sink;
 
+  /**
+   * A driver for `name`'s chat with the coordinator at `coordinator` (shown
+   * in the header). `screen` and `peer` are read at each use: both start
+   * later than the driver.
+   */
   constructor(
     name: string,
     coordinator: string,
@@ -58,6 +63,7 @@ export class ViewDriver {
     };
   }
 
+  /** A peer event: into the view; the roster follows joins and leaves; a message rings. */
   #onEvent(event: PeerEvent): void {
     this.show(event);
     if (event.event === "join" || event.event === "leave") this.syncRoster();
