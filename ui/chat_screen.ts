@@ -39,21 +39,18 @@
 import {
   applyKey,
   type Completer,
-  displayWidth,
   type EditorState,
   emptyEditor,
-  graphemes,
-  type Key,
-  KeyDecoder,
   renderInput,
-  stripAnsi,
 } from "./line_editor.ts";
+import { type Key, KeyDecoder } from "./keys.ts";
+import { displayWidth, graphemes, stripAnsi } from "./text_width.ts";
+import { LineQueue } from "./line_queue.ts";
+import { visible } from "./visible.ts";
+import { type SyncWriter, writeAllSync } from "./output.ts";
 
 /** Where the screen writes: `Deno.stdout` or anything with the same `writeSync`. */
-export interface ScreenOutput {
-  /** Writes some bytes and returns how many were written. */
-  writeSync(p: Uint8Array): number;
-}
+export type ScreenOutput = SyncWriter;
 
 /** Options for {@linkcode ChatScreen}. */
 export interface ChatScreenOptions {
@@ -120,6 +117,26 @@ function fitWidth(text: string, columns: number): string {
   return out;
 }
 
+/** A terminal dimension read with `read`, or `fallback` when that throws or is not positive. */
+function dimension(read: (() => number) | undefined, fallback: number): number {
+  try {
+    const value = read?.() ?? fallback;
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Cancels an input stream's reader (settling any pending read) and unlocks the stream. */
+function release(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  reader.cancel().catch(() => {});
+  try {
+    reader.releaseLock();
+  } catch {
+    // The stream is already released; nothing more to free.
+  }
+}
+
 /** Moves the cursor to the start of `row` (counted from 1) and clears that row. */
 function rowStart(row: number): string {
   return `\x1b[${row};1H\x1b[2K`;
@@ -138,12 +155,9 @@ export class ChatScreen implements Disposable {
   #keyDecoder = new KeyDecoder();
   #encoder = new TextEncoder();
   #state: EditorState;
-  #queue: string[] = [];
-  #waiters: (() => void)[] = [];
+  #lines = new LineQueue();
   #interruptHandlers: (() => void)[] = [];
-  #ended = false;
   #closed = false;
-  #error: unknown = undefined;
   /** The lines drawn by the last `setView` (full-screen mode); `undefined` rows are stale. */
   #view: (string | undefined)[] = [];
   /** The terminal size when the view was last drawn, as `rows x columns`. */
@@ -246,18 +260,8 @@ export class ChatScreen implements Disposable {
    * registered, when the input stream ends, or on {@linkcode close}. An error
    * from the input stream is thrown after the lines before it.
    */
-  async *lines(): AsyncGenerator<string, void, undefined> {
-    while (true) {
-      const line = this.#queue.shift();
-      if (line !== undefined) {
-        yield line;
-      } else if (this.#ended) {
-        if (this.#error !== undefined) throw this.#error;
-        return;
-      } else {
-        await new Promise<void>((resolve) => this.#waiters.push(resolve));
-      }
-    }
+  lines(): AsyncGenerator<string, void, undefined> {
+    return this.#lines.lines();
   }
 
   /**
@@ -286,8 +290,8 @@ export class ChatScreen implements Disposable {
       this.#write(PASTE_OFF + (this.fullScreen ? this.#leaveFullScreen() : "\r\n"));
       this.#options.setRaw?.(false);
     } finally {
-      this.#releaseInput();
-      this.#end();
+      release(this.#reader);
+      this.#lines.end();
     }
   }
 
@@ -303,38 +307,28 @@ export class ChatScreen implements Disposable {
     return SHOW_CURSOR + ALT_SCREEN_OFF + "\r" + kept;
   }
 
-  /** Cancels the input stream (settling any pending read) and unlocks it. */
-  #releaseInput(): void {
-    this.#reader.cancel().catch(() => {});
-    try {
-      this.#reader.releaseLock();
-    } catch {
-      // The stream is already released; nothing more to free.
-    }
-  }
-
   /** Reads and handles input until it ends, end of input is typed, or the screen closes. */
   async #run(): Promise<void> {
     try {
-      while (!this.#closed && !this.#ended) {
+      while (!this.#closed && !this.#lines.ended) {
         const { value, done } = await this.#reader.read();
         if (done) break;
         this.#handleKeys(this.#keyDecoder.push(this.#textDecoder.decode(value, { stream: true })));
       }
-      if (!this.#closed && !this.#ended) {
+      if (!this.#closed && !this.#lines.ended) {
         this.#handleKeys(this.#keyDecoder.push(this.#textDecoder.decode(), true));
       }
     } catch (error) {
-      if (!this.#closed) this.#error = error;
+      if (!this.#closed) this.#lines.end(error);
     } finally {
-      this.#end();
+      this.#lines.end();
     }
   }
 
   /** Applies keys in order, stopping once input has ended. */
   #handleKeys(keys: Key[]): void {
     for (const key of keys) {
-      if (this.#ended || this.#closed) return;
+      if (this.#lines.ended || this.#closed) return;
       this.#handleKey(key);
     }
   }
@@ -351,7 +345,7 @@ export class ChatScreen implements Disposable {
         this.#interrupt();
         break;
       case "eof":
-        this.#end();
+        this.#lines.end();
         break;
       case "complete":
         this.#showCandidates(result.candidates);
@@ -380,15 +374,14 @@ export class ChatScreen implements Disposable {
   /** Leaves or clears the submitted line, queues it and draws a fresh prompt. */
   #submit(line: string): void {
     this.#write(this.#options.keepSubmitted && !this.fullScreen ? "\r\n" : CLEAR_LINE);
-    this.#queue.push(line);
-    this.#wake();
+    this.#lines.push(line);
     this.#render();
   }
 
   /** Calls the interrupt handlers, or ends input when there are none. */
   #interrupt(): void {
     if (this.#interruptHandlers.length === 0) {
-      this.#end();
+      this.#lines.end();
       return;
     }
     for (const handler of [...this.#interruptHandlers]) handler();
@@ -401,8 +394,9 @@ export class ChatScreen implements Disposable {
    */
   #showCandidates(candidates: string[] | undefined): void {
     if (candidates && candidates.length > 1) {
-      if (this.fullScreen) this.#showAboveInput(candidates.join(" "));
-      else this.print(candidates.join(" "));
+      const list = visible(candidates.join(" "));
+      if (this.fullScreen) this.#showAboveInput(list);
+      else this.print(list);
       return;
     }
     if (candidates && candidates.length === 0) this.bell();
@@ -419,37 +413,14 @@ export class ChatScreen implements Disposable {
     this.#render();
   }
 
-  /** Marks input as ended and wakes anyone waiting in {@linkcode lines}. */
-  #end(): void {
-    this.#ended = true;
-    this.#wake();
-  }
-
-  /** Wakes every pending {@linkcode lines} iteration. */
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
   /** The terminal width, falling back to 80. */
   #columns(): number {
-    try {
-      const columns = this.#options.columns?.() ?? DEFAULT_COLUMNS;
-      return Number.isFinite(columns) && columns > 0 ? columns : DEFAULT_COLUMNS;
-    } catch {
-      return DEFAULT_COLUMNS;
-    }
+    return dimension(this.#options.columns, DEFAULT_COLUMNS);
   }
 
   /** The terminal height, falling back to 24. */
   #rows(): number {
-    try {
-      const rows = this.#options.rows?.() ?? DEFAULT_ROWS;
-      return Number.isFinite(rows) && rows > 0 ? Math.floor(rows) : DEFAULT_ROWS;
-    } catch {
-      return DEFAULT_ROWS;
-    }
+    return Math.floor(dimension(this.#options.rows, DEFAULT_ROWS));
   }
 
   /** Redraws the prompt and input line. */
@@ -463,14 +434,8 @@ export class ChatScreen implements Disposable {
     return home + renderInput(this.#state, this.#prompt, this.#columns());
   }
 
-  /** Writes all of `text`, looping over partial writes. */
+  /** Writes all of `text`. */
   #write(text: string): void {
-    const bytes = this.#encoder.encode(text);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const written = this.#options.output.writeSync(bytes.subarray(offset));
-      if (written <= 0) return;
-      offset += written;
-    }
+    writeAllSync(this.#options.output, this.#encoder.encode(text));
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ChatScreen, type ChatScreenOptions } from "./chat_screen.ts";
-import { displayWidth, graphemes, stripAnsi } from "./line_editor.ts";
+import { displayWidth, graphemes, stripAnsi } from "./text_width.ts";
 
 // ---------------------------------------------------------------- virtual terminal
 

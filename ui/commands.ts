@@ -22,7 +22,7 @@ export type Command =
 export const COMMANDS = ["/who", "/msg", "/history", "/giveup", "/help", "/quit"] as const;
 
 /** The help text shown by `/help` and for unknown commands. */
-export const HELP = [
+export const HELP: string = [
   "/who               who is online",
   "/msg NAME TEXT     send TEXT to NAME (later lines without a / go to NAME too)",
   "/msg NAME          talk to NAME from now on (the screen shows that conversation)",

@@ -2,6 +2,12 @@
  * Human-readable lines for peer and coordinator events, with colour only
  * where it helps and only when wanted (`NO_COLOR`, non-terminals).
  *
+ * Every name, text, reason and endpoint in an event may have come from the
+ * network, so each is shown with {@linkcode visible}: a terminal escape in a
+ * chat text is written as `\x1b[2J` and never clears the screen. A text of
+ * several lines keeps them, each line after the first indented, so a line
+ * break cannot forge a line that reads like someone else's message.
+ *
  * @module
  */
 
@@ -9,6 +15,10 @@ import type { CoordinatorEvent } from "../coordinator.ts";
 import type { HistoryEntry } from "../store/journal.ts";
 import type { PeerEvent } from "../peer.ts";
 import { clockTime } from "../net/clock.ts";
+import { displayWidth } from "./text_width.ts";
+import { visible, visibleLines } from "./visible.ts";
+
+export type { CoordinatorEvent, HistoryEntry, PeerEvent };
 
 /** A text style: one of the ANSI styles in {@linkcode ANSI}. */
 export type Style =
@@ -70,41 +80,74 @@ export function nameStyle(name: string): Style {
   return palette[hash % palette.length];
 }
 
-/** The human line for a peer event, or `undefined` for events people need not see. */
+/** The widest indent of a text's continuation lines, in columns. */
+const MAX_INDENT = 16;
+/** The indent of continuation lines that follow no time stamp. */
+const MIN_INDENT = 2;
+
+/**
+ * A text from the network as one entry of line-mode output: every line
+ * {@linkcode visible}, every line after the first indented as wide as
+ * `prefix` (within 2 to 16 columns), so that it cannot start like an entry.
+ */
+function block(text: string, prefix: string): string {
+  const lines = visibleLines(text);
+  if (lines.length === 1) return lines[0];
+  const width = Math.min(MAX_INDENT, Math.max(MIN_INDENT, displayWidth(prefix)));
+  return lines.join(`\n${" ".repeat(width)}`);
+}
+
+/**
+ * The human line for a peer event, or `undefined` for events people need not
+ * see. Every field from the network is shown {@linkcode visible}; a text of
+ * several lines gives several output lines, the later ones indented.
+ */
 export function formatPeerEvent(event: PeerEvent, paint: Painter): string | undefined {
-  const who = (name: string) => paint(["bold", nameStyle(name)], name);
+  const who = (name: string) => paint(["bold", nameStyle(name)], visible(name));
   switch (event.event) {
     case "ready": {
       const others = event.users.length === 0
         ? "nobody else is online yet"
         : `online: ${event.users.map((u) => who(u.name)).join(", ")}`;
-      return `${paint("green", "✓")} logged in as ${
-        who(event.name)
-      } (${event.endpoint}); ${others}. Type /help for commands.`;
+      return `${paint("green", "✓")} logged in as ${who(event.name)} (${
+        visible(event.endpoint)
+      }); ${others}. Type /help for commands.`;
     }
     case "join":
-      return paint("dim", `→ ${event.name} joined (${event.endpoint})`);
+      return paint("dim", `→ ${visible(event.name)} joined (${visible(event.endpoint)})`);
     case "leave":
       return paint(
         "dim",
-        `← ${event.name} left${event.reason === "logout" ? "" : ` (${event.reason})`}`,
+        `← ${visible(event.name)} left${
+          event.reason === "logout" ? "" : ` (${visible(event.reason)})`
+        }`,
       );
-    case "message":
-      return `${paint("dim", `[${event.time}]`)} ${who(event.from)}: ${event.text}`;
-    case "sent":
-      return `${paint("dim", `[you → ${event.to}]`)} ${event.text}${
+    case "message": {
+      const stamp = `[${visible(event.time)}]`;
+      return `${paint("dim", stamp)} ${who(event.from)}: ${block(event.text, `${stamp} `)}`;
+    }
+    case "sent": {
+      const stamp = `[you → ${visible(event.to)}]`;
+      return `${paint("dim", stamp)} ${block(event.text, `${stamp} `)}${
         event.reliable ? "" : paint("dim", " (sent; this client cannot confirm delivery)")
       }`;
+    }
     case "pending":
-      return paint("yellow", `… ${event.reason}`);
+      return paint("yellow", `… ${block(event.reason, "")}`);
     case "status":
-      return paint(event.coordinator === "connected" ? "green" : "yellow", event.message);
+      return paint(
+        event.coordinator === "connected" ? "green" : "yellow",
+        block(event.message, ""),
+      );
     case "delivered":
       return undefined;
     case "failed":
-      return paint("red", `✗ not delivered to ${event.to}: ${event.reason}`);
+      return paint(
+        "red",
+        `✗ not delivered to ${visible(event.to)}: ${block(event.reason, "")}`,
+      );
     case "error":
-      return paint("yellow", event.message);
+      return paint("yellow", block(event.message, ""));
   }
 }
 
@@ -121,9 +164,14 @@ export const STATUS_MARKS: Readonly<
   failed: { text: "✗", style: "red" },
 };
 
-/** One line of `/history`: time, direction, status mark and text. */
+/**
+ * One entry of `/history`: date, time, direction, status mark and text, the
+ * text's later lines indented under it. Names and texts are shown
+ * {@linkcode visible}.
+ */
 export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string {
-  const who = entry.direction === "out" ? `you → ${entry.peer}` : entry.peer;
+  const peer = visible(entry.peer);
+  const who = entry.direction === "out" ? `you → ${peer}` : peer;
   const mark = entry.status === "received"
     ? " "
     : paint(STATUS_MARKS[entry.status].style, STATUS_MARKS[entry.status].text);
@@ -131,10 +179,17 @@ export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string 
   const at = new Date(entry.at);
   const two = (n: number) => String(n).padStart(2, "0");
   const day = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
-  return `${paint("dim", `${day} ${entry.time}`)} ${mark} ${paint("bold", who)}: ${entry.body}`;
+  const stamp = `${day} ${visible(entry.time)}`;
+  // Later lines start under the name: stamp, space, one-column mark, space.
+  const body = visibleLines(entry.body).join(`\n${" ".repeat(displayWidth(stamp) + 3)}`);
+  return `${paint("dim", stamp)} ${mark} ${paint("bold", who)}: ${body}`;
 }
 
-/** The human line for a coordinator event, or `undefined` for events people need not see. */
+/**
+ * The human line for a coordinator event, or `undefined` for events people
+ * need not see. Names, endpoints and reasons are shown {@linkcode visible},
+ * line breaks included: one event, one line.
+ */
 export function formatCoordinatorEvent(
   event: CoordinatorEvent,
   paint: Painter,
@@ -144,13 +199,17 @@ export function formatCoordinatorEvent(
     case "listening":
       return undefined;
     case "join":
-      return `${stamp} ${paint("green", "+")} ${event.name} (${event.endpoint}${
-        event.flavor ? `, ${event.flavor}` : ", seed client"
+      return `${stamp} ${paint("green", "+")} ${visible(event.name)} (${visible(event.endpoint)}${
+        event.flavor ? `, ${visible(event.flavor)}` : ", seed client"
       })`;
     case "leave":
-      return `${stamp} ${paint("yellow", "-")} ${event.name} (${event.endpoint}): ${event.reason}`;
+      return `${stamp} ${paint("yellow", "-")} ${visible(event.name)} (${
+        visible(event.endpoint)
+      }): ${visible(event.reason)}`;
     case "reject":
-      return `${stamp} ${paint("red", "!")} refused a login from ${event.from}: ${event.reason}`;
+      return `${stamp} ${paint("red", "!")} refused a login from ${visible(event.from)}: ${
+        visible(event.reason)
+      }`;
     case "dropped":
     case "warning":
       return undefined;

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { styleText } from "node:util";
+import { stripAnsi } from "./text_width.ts";
+import type { CoordinatorEvent } from "../coordinator.ts";
 import {
   ANSI,
   formatCoordinatorEvent,
+  formatHistoryEntry,
   formatPeerEvent,
   nameStyle,
   painter,
@@ -104,4 +107,154 @@ console.log(formatHistoryEntry({ id: "x", direction: "in", peer: "bob", time: "2
   }).output();
   assert.equal(new TextDecoder().decode(output.stderr), "");
   assert.equal(new TextDecoder().decode(output.stdout).trim(), "2026-03-01 20:30:00   bob: hi");
+});
+
+// ---------------------------------------------------------------- text from the network
+
+/** What `[12:00:00] mallory: hello ^[]0;PWNED^G^[[2J` carries: a new title, a cleared screen. */
+const ATTACK = "hello \x1b]0;PWNED\x07\x1b[2J";
+/** The same, as it must be shown. */
+const SHOWN = "hello \\x1b]0;PWNED\\x07\\x1b[2J";
+
+/** Every terminal control a line could execute: C0 but line feeds, DEL, C1, bidi overrides. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point.
+const EXECUTABLE = /[\0-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Asserts that a formatted line executes nothing, and shows what was sent. */
+function assertShown(line: string | undefined, expected: string | RegExp): void {
+  assert.ok(line !== undefined);
+  assert.doesNotMatch(line, EXECUTABLE, JSON.stringify(line));
+  if (typeof expected === "string") assert.ok(line.includes(expected), JSON.stringify(line));
+  else assert.match(line, expected);
+}
+
+Deno.test("line mode shows a peer's terminal escapes instead of executing them", () => {
+  const plain = painter(false);
+  const line = formatPeerEvent({
+    event: "message",
+    from: "mallory",
+    id: "1",
+    time: "12:00:00",
+    text: ATTACK,
+    reliable: false,
+  }, plain);
+  assert.equal(line, `[12:00:00] mallory: ${SHOWN}`);
+  // With colour on, the only escapes left are the painter's own.
+  const colored = formatPeerEvent({
+    event: "message",
+    from: "mallory",
+    id: "1",
+    time: "12:00:00",
+    text: ATTACK,
+    reliable: false,
+  }, painter(true))!;
+  assert.ok(colored.includes(SHOWN));
+  assert.doesNotMatch(stripAnsi(colored), EXECUTABLE);
+});
+
+Deno.test("line mode escapes every field that came from the network", () => {
+  const plain = painter(false);
+  const evil = "x\x1b[2J\u202e";
+  assertShown(
+    formatPeerEvent({
+      event: "ready",
+      name: "me",
+      endpoint: evil,
+      users: [{ name: evil, endpoint: evil }],
+    }, plain),
+    "x\\x1b[2J\\u{202e}",
+  );
+  assertShown(formatPeerEvent({ event: "join", name: evil, endpoint: evil }, plain), /x\\x1b/);
+  assertShown(
+    formatPeerEvent({ event: "leave", name: evil, endpoint: "e", reason: evil }, plain),
+    /← x\\x1b\[2J\\u\{202e\} left \(x\\x1b\[2J\\u\{202e\}\)/,
+  );
+  assertShown(
+    formatPeerEvent({
+      event: "message",
+      from: evil,
+      id: "1",
+      time: evil,
+      text: "t",
+      reliable: true,
+    }, plain),
+    /^\[x\\x1b\[2J\\u\{202e\}\] x\\x1b/,
+  );
+  assertShown(
+    formatPeerEvent({ event: "sent", to: evil, id: "1", text: evil, reliable: true }, plain),
+    /^\[you → x\\x1b\[2J\\u\{202e\}\] x\\x1b/,
+  );
+  assertShown(
+    formatPeerEvent({ event: "pending", to: evil, id: "1", text: evil, reason: evil }, plain),
+    /x\\x1b/,
+  );
+  assertShown(
+    formatPeerEvent({ event: "failed", to: evil, id: "1", reason: evil }, plain),
+    /not delivered to x\\x1b\[2J\\u\{202e\}: x\\x1b/,
+  );
+  assertShown(formatPeerEvent({ event: "error", message: evil }, plain), /x\\x1b/);
+  assertShown(
+    formatPeerEvent({ event: "status", coordinator: "connected", message: evil }, plain),
+    /x\\x1b/,
+  );
+});
+
+Deno.test("a line break in a message cannot forge a line of its own", () => {
+  const plain = painter(false);
+  const forged = "see you\n[12:00:01] bob: my password is hunter2\r[12:00:02] carol: me too";
+  const line = formatPeerEvent({
+    event: "message",
+    from: "mallory",
+    id: "1",
+    time: "12:00:00",
+    text: forged,
+    reliable: true,
+  }, plain)!;
+  assert.deepEqual(line.split("\n"), [
+    "[12:00:00] mallory: see you",
+    "           [12:00:01] bob: my password is hunter2",
+    "           [12:00:02] carol: me too",
+  ]);
+  for (const continued of line.split("\n").slice(1)) assert.match(continued, /^ +\S/);
+  assert.doesNotMatch(line, /\r/);
+  const sent = formatPeerEvent(
+    { event: "sent", to: "bob", id: "1", text: "a\nb", reliable: true },
+    plain,
+  )!;
+  assert.deepEqual(sent.split("\n"), ["[you → bob] a", "            b"]);
+});
+
+Deno.test("a history line escapes the text and indents its later lines", () => {
+  const line = formatHistoryEntry({
+    id: "x",
+    direction: "in",
+    peer: "mallory",
+    time: "12:00:00",
+    at: new Date(2026, 2, 2, 12).getTime(),
+    kind: "text",
+    body: `${ATTACK}\n2026-03-02 12:00:01   bob: forged`,
+    status: "received",
+  }, painter(false));
+  assert.deepEqual(line.split("\n"), [
+    `2026-03-02 12:00:00   mallory: ${SHOWN}`,
+    "                      2026-03-02 12:00:01   bob: forged",
+  ]);
+  assert.doesNotMatch(line, EXECUTABLE);
+});
+
+Deno.test("coordinator log lines escape names, endpoints and reasons", () => {
+  const plain = painter(false);
+  const evil = "x\x1b]0;PWNED\x07\ny";
+  const events: CoordinatorEvent[] = [
+    { event: "join", name: evil, endpoint: evil, flavor: evil },
+    // Leave reasons are the coordinator's own words today; escaped all the same.
+    { event: "leave", name: evil, endpoint: evil, reason: evil } as unknown as CoordinatorEvent,
+    { event: "reject", name: evil, from: evil, reason: evil },
+  ];
+  for (const event of events) {
+    const line = formatCoordinatorEvent(event, plain)!;
+    assert.doesNotMatch(line, EXECUTABLE, JSON.stringify(line));
+    assert.ok(!line.includes("\n"), "one event, one line");
+    assert.ok(line.includes("x\\x1b]0;PWNED\\x07\\ny"), line);
+  }
 });

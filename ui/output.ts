@@ -6,16 +6,54 @@
 
 const encoder = new TextEncoder();
 
-/** Writes all of `text` to stdout synchronously, so lines never interleave. */
-export function writeStdout(text: string): void {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+/** Something written to synchronously: `Deno.stdout`, or a stand-in in tests. */
+export interface SyncWriter {
+  /** Writes some of `p` and returns how many bytes were written. */
+  writeSync(p: Uint8Array): number;
 }
 
-/** Writes one JSON object and a newline to stdout (`--json`). */
+/**
+ * Writes all of `bytes`, looping over partial writes; stops early if the writer writes nothing
+ * (a closed terminal), rather than spinning.
+ */
+export function writeAllSync(writer: SyncWriter, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = writer.writeSync(bytes.subarray(offset));
+    if (written <= 0) return;
+    offset += written;
+  }
+}
+
+/** Writes all of `text` to stdout synchronously, so lines never interleave. */
+export function writeStdout(text: string): void {
+  writeAllSync(Deno.stdout, encoder.encode(text));
+}
+
+/**
+ * What JSON.stringify leaves raw that a terminal may act on: DEL, the C1 controls (`\x9b` is a
+ * CSI on some terminals), the bidirectional embeddings, overrides and isolates, and the line and
+ * paragraph separators. It escapes C0 itself.
+ */
+const JSON_RAW = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * One value as a line of JSON: {@linkcode JSON.stringify}, with every control
+ * character and bidirectional override written as a `\uXXXX` escape, so that
+ * a `--json` stream shown on a terminal executes nothing. A JSON parser reads
+ * the exact same value back (they can occur only inside strings, where the
+ * escape means the character itself).
+ */
+export function jsonLine(value: unknown): string {
+  const json = JSON.stringify(value);
+  JSON_RAW.lastIndex = 0;
+  if (!JSON_RAW.test(json)) return json;
+  return json.replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Writes one JSON object and a newline to stdout (`--json`), as {@linkcode jsonLine} writes it. */
 export function writeJsonLine(value: unknown): void {
-  writeStdout(`${JSON.stringify(value)}\n`);
+  writeStdout(`${jsonLine(value)}\n`);
 }
 
 /** Longest input line accepted; longer ones are reported and skipped. */

@@ -11,6 +11,7 @@ import type { Painter } from "./format.ts";
 export interface Sink {
   /** How this sink colours text (plain for JSON). */
   paint: Painter;
+  /** Shows (or writes) one peer event. */
   event(event: PeerEvent): void;
   /** Command output that is not a protocol event (`/who`, `/help`, hints). */
   info(kind: string, text: string, data?: Record<string, unknown>): void;

@@ -9,20 +9,21 @@
 import type { Painter } from "./format.ts";
 import { looksUtf16 } from "../protocol.ts";
 import type { TraceEntry } from "../net/udp.ts";
+import { visible } from "./visible.ts";
+
+export type { TraceEntry };
 
 const lenient = new TextDecoder("utf-8");
 const lenient16 = new TextDecoder("utf-16le");
 
 /**
  * Makes bytes printable: UTF-16LE (the original C# client) or UTF-8, with
- * control characters as `\xNN` and newlines as `\n`.
+ * control characters and bidirectional overrides written as {@linkcode visible}
+ * writes them (`\x1b`, `\n`, `\u{202e}`), cut after `limit` characters.
  */
 export function printable(bytes: Uint8Array, limit = 300): string {
   const decoded = looksUtf16(bytes) ? `[UTF-16] ${lenient16.decode(bytes)}` : lenient.decode(bytes);
-  const text = decoded.replace(
-    /\p{Cc}/gu,
-    (c) => c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  const text = visible(decoded);
   return text.length > limit ? `${text.slice(0, limit)}… (${bytes.length} bytes)` : text;
 }
 

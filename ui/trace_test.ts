@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { painter } from "./format.ts";
 import { encodeUtf16 } from "../protocol.ts";
 import { formatTrace, printable } from "./trace.ts";
+import { visible } from "./visible.ts";
 
 Deno.test("trace lines show direction, transport, address and the decoded message", () => {
   const line = formatTrace(
@@ -27,4 +28,13 @@ Deno.test("control bytes are escaped and UTF-16LE is decoded, not shown as NULs"
     "[UTF-16] login,张三,10.0.0.7:9001",
   );
   assert.match(printable(new Uint8Array(400).fill(0x61)), /… \(400 bytes\)$/);
+});
+
+Deno.test("a traced datagram executes nothing: escapes, C1 controls and bidi overrides shown", () => {
+  const bytes = new TextEncoder().encode(
+    "talk,12:00:00,mallory,hi \x1b]0;PWNED\x07\x1b[2J\u202e\x9b",
+  );
+  const shown = printable(bytes);
+  assert.equal(shown, "talk,12:00:00,mallory,hi \\x1b]0;PWNED\\x07\\x1b[2J\\u{202e}\\x9b");
+  assert.equal(shown, visible(new TextDecoder().decode(bytes)), "one escaping, visible()'s");
 });

@@ -8,7 +8,8 @@
  */
 
 import type { ChatScreen } from "./chat_screen.ts";
-import { emptyView, reduce, renderView, type ViewInput, type ViewState } from "./chat_view.ts";
+import { emptyView, reduce, type ViewInput, type ViewState } from "./chat_state.ts";
+import { renderView } from "./chat_view.ts";
 import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
@@ -34,6 +35,11 @@ export class ViewDriver {
   /** The sink run_peer writes to. */
   readonly sink: Sink;
 
+  /**
+   * A driver for `name`'s chat with the coordinator at `coordinator` (shown
+   * in the header). `screen` and `peer` are read at each use: both start
+   * later than the driver.
+   */
   constructor(
     name: string,
     coordinator: string,
@@ -57,6 +63,7 @@ export class ViewDriver {
     };
   }
 
+  /** A peer event: into the view; the roster follows joins and leaves; a message rings. */
   #onEvent(event: PeerEvent): void {
     this.show(event);
     if (event.event === "join" || event.event === "leave") this.syncRoster();

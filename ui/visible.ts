@@ -24,6 +24,9 @@ export interface VisibleOptions {
   keepLines?: boolean;
 }
 
+/** For the lines of {@linkcode visibleLines}: tabs are harmless (they only move right). */
+const KEEP_TABS: VisibleOptions = { keepLines: true };
+
 /** How one unsafe character is written: `\xNN` up to U+00FF, `\u{NNNN}` above. */
 export function escapeChar(char: string): string {
   const code = char.codePointAt(0)!;
@@ -51,4 +54,21 @@ export function visible(text: string, options: VisibleOptions = {}): string {
   const pattern = options.keepLines ? UNSAFE_BUT_LINES : UNSAFE;
   pattern.lastIndex = 0;
   return pattern.test(text) ? text.replace(pattern, escapeChar) : text;
+}
+
+/**
+ * The lines of a text that may span several (a chat message), each made
+ * {@linkcode visible} with its tabs kept. `\n`, `\r\n` and a lone `\r` each end
+ * a line: a carriage return never takes the cursor back to overwrite what
+ * came before it. Callers indent every line after the first, so that no
+ * line of one person's text can pass for a line of its own.
+ *
+ * @example
+ * ```ts
+ * import { visibleLines } from "./visible.ts";
+ * visibleLines("hi\r\n[12:00:01] bob: \x1b[2Jforged"); // ["hi", "[12:00:01] bob: \\x1b[2Jforged"]
+ * ```
+ */
+export function visibleLines(text: string): string[] {
+  return text.split(/\r\n?|\n/).map((line) => visible(line, KEEP_TABS));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeChar, visible } from "./visible.ts";
+import { escapeChar, visible, visibleLines } from "./visible.ts";
 
 Deno.test("visible: terminal escapes are shown, not executed", () => {
   const attack = "hello \x1b]0;PWNED\x07\x1b[2J";
@@ -28,4 +28,16 @@ Deno.test("escapeChar names every control character as text", () => {
     assert.match(escapeChar(String.fromCharCode(code)), /^\\[xntr]/);
   }
   assert.equal(escapeChar("\u202e"), "\\u{202e}");
+});
+
+Deno.test("visibleLines: every line break ends a line, a carriage return included", () => {
+  assert.deepEqual(visibleLines("one\ntwo\r\nthree\rfour"), ["one", "two", "three", "four"]);
+  assert.deepEqual(visibleLines("a\tb\x1b[2J\u202e"), ["a\tb\\x1b[2J\\u{202e}"]);
+  assert.deepEqual(visibleLines(""), [""]);
+  assert.deepEqual(visibleLines("end\n"), ["end", ""]);
+  assert.deepEqual(
+    visibleLines("\x85next line"),
+    ["\\x85next line"],
+    "NEL is escaped, not a break",
+  );
 });

@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { MAX_CONVERSATION_LINES, MAX_SYSTEM_LINES, reduce, type ViewInput } from "./chat_state.ts";
+import { apply, conversation, join, loggedIn, message, sent } from "./chat_fixtures.ts";
+import { renderView } from "./chat_view.ts";
+import { painter } from "./format.ts";
+
+const plain = painter(false);
+
+Deno.test("reduce marks outgoing lines pending, then delivered by id", () => {
+  let view = apply(loggedIn(), [sent("bob", "m1", "one"), sent("bob", "m2", "two")]);
+  assert.deepEqual(conversation(view, "bob").map((l) => l.status), ["pending", "pending"]);
+  view = reduce(view, { event: "delivered", to: "bob", id: "m2" });
+  assert.deepEqual(conversation(view, "bob").map((l) => [l.text, l.status]), [
+    ["one", "pending"],
+    ["two", "delivered"],
+  ]);
+  view = reduce(view, { event: "delivered", to: "bob", id: "m1" });
+  assert.deepEqual(conversation(view, "bob").map((l) => l.status), ["delivered", "delivered"]);
+  assert.equal(conversation(view, "bob")[0].direction, "out");
+  assert.equal(conversation(view, "bob")[0].time, "14:00:00");
+  const same = reduce(view, { event: "delivered", to: "bob", id: "unknown" });
+  assert.deepEqual(conversation(same, "bob"), conversation(view, "bob"));
+});
+
+Deno.test("reduce marks a failed line and says why", () => {
+  const view = apply(loggedIn(), [
+    sent("bob", "m1", "lost"),
+    { event: "failed", to: "bob", id: "m1", reason: "Given up by you." },
+  ]);
+  assert.equal(conversation(view, "bob")[0].status, "failed");
+  const last = view.system.at(-1);
+  assert.equal(last?.text, "✗ not delivered to bob: Given up by you.");
+  assert.equal(last?.kind, "failed");
+  assert.equal(view.hint, "Not delivered to bob");
+  const lines = renderView({ ...view, partner: "bob" }, 60, 6, plain);
+  assert.ok(lines.some((line) => line.includes("you: lost ✗")), lines.join("\n"));
+});
+
+Deno.test("reduce shows unreliable messages as sent, never pending", () => {
+  const view = apply(loggedIn(), [sent("nc", "talk-1", "hello netcat", false)]);
+  assert.equal(conversation(view, "nc")[0].status, "sent");
+  assert.match(view.hint, /cannot confirm/);
+  const lines = renderView(view, 60, 6, plain);
+  assert.ok(lines.some((line) => line.includes("you → nc: hello netcat ·")), lines.join("\n"));
+});
+
+Deno.test("reduce keeps a pending line and says the reason once", () => {
+  const reason = "dave is offline; it will be delivered when dave is back.";
+  const view = apply(loggedIn(), [
+    sent("dave", "d1", "first"),
+    { event: "pending", to: "dave", id: "d1", text: "first", reason },
+    sent("dave", "d2", "second"),
+    { event: "pending", to: "dave", id: "d2", text: "second", reason },
+    { event: "pending", to: "dave", id: "d0", text: "from last run", reason },
+  ]);
+  assert.deepEqual(conversation(view, "dave").map((l) => [l.id, l.status]), [
+    ["d1", "pending"],
+    ["d2", "pending"],
+    ["d0", "pending"],
+  ], "an unknown id (restored from disk) gets its line");
+  const notices = view.system.filter((line) => line.kind === "pending");
+  assert.deepEqual(notices.map((line) => line.text), [`… ${reason}`]);
+  assert.equal(notices[0].tone, "dim");
+  const again = apply(view, [join("dave"), {
+    event: "leave",
+    name: "dave",
+    endpoint: "x",
+    reason: "logout",
+  }, {
+    event: "pending",
+    to: "dave",
+    id: "d3",
+    text: "third",
+    reason,
+  }]);
+  assert.equal(again.system.filter((line) => line.kind === "pending").length, 2);
+});
+
+Deno.test("reduce counts unread messages from others and clears them on a partner switch", () => {
+  let view = loggedIn();
+  view = apply(view, [message("bob", "b1", "hi"), message("bob", "b2", "there")]);
+  assert.equal(view.partner, undefined, "the sender does not become the partner by itself");
+  assert.equal(view.unread.get("bob"), 2);
+  assert.equal(view.hint, "New message from bob");
+  view = reduce(view, { event: "partner", name: "bob" });
+  assert.equal(view.partner, "bob");
+  assert.equal(view.unread.get("bob"), undefined);
+  view = apply(view, [message("bob", "b3", "welcome"), message("carol", "c1", "psst")]);
+  assert.equal(view.unread.get("bob"), undefined, "the partner's messages are read");
+  assert.equal(view.unread.get("carol"), 1);
+  view = reduce(view, { event: "partner", name: "Carol" });
+  assert.equal(view.unread.size, 0, "names compare without case");
+  assert.equal(conversation(view, "bob").length, 3);
+});
+
+Deno.test("reduce keeps the roster from ready, join, leave and roster", () => {
+  let view = loggedIn();
+  assert.deepEqual(view.roster, [{ name: "bob", seed: false }, { name: "carol", seed: false }]);
+  assert.match(view.system[0].text, /Logged in as alice .*online: bob, carol/);
+  view = reduce(view, {
+    event: "roster",
+    users: [{ name: "bob", seed: false }, { name: "nc", seed: true }],
+  });
+  assert.deepEqual(view.roster, [{ name: "bob", seed: false }, { name: "nc", seed: true }]);
+  view = apply(view, [join("nc"), join("Anna")]);
+  assert.deepEqual(view.roster, [
+    { name: "Anna", seed: false },
+    { name: "bob", seed: false },
+    { name: "nc", seed: true },
+  ], "sorted; a join of a known seed client keeps its mark");
+  view = reduce(view, { event: "leave", name: "BOB", endpoint: "x", reason: "timeout" });
+  assert.deepEqual(view.roster.map((u) => u.name), ["Anna", "nc"]);
+  assert.deepEqual(view.system.slice(-3).map((line) => line.text), [
+    "→ nc joined",
+    "→ Anna joined",
+    "← BOB left (timeout)",
+  ]);
+  assert.equal(view.hint, "BOB left (timeout)");
+});
+
+Deno.test("reduce adds info, error and status lines and follows the coordinator", () => {
+  let view = apply(loggedIn(), [
+    { event: "info", text: "line one\nline two" },
+    { event: "error", message: "nobody is not online; /who lists who is." },
+    { event: "status", coordinator: "unreachable", message: "The coordinator does not answer." },
+  ]);
+  assert.deepEqual(view.system.slice(-4).map((line) => [line.kind, line.text]), [
+    ["info", "line one"],
+    ["info", "line two"],
+    ["error", "nobody is not online; /who lists who is."],
+    ["status", "The coordinator does not answer."],
+  ]);
+  assert.equal(view.reachable, false);
+  assert.match(renderView(view, 80, 5, plain)[0], /coordinator 192\.168\.1\.5:8888 ✗/);
+  view = reduce(view, { event: "coordinator", address: "10.0.0.1:9999", reachable: true });
+  assert.equal(view.coordinator, "10.0.0.1:9999");
+  assert.match(renderView(view, 80, 5, plain)[0], /coordinator 10\.0\.0\.1:9999 ✓/);
+});
+
+Deno.test("reduce keeps at most 1000 lines per conversation and 500 system lines", () => {
+  let view = loggedIn();
+  for (let i = 0; i < MAX_CONVERSATION_LINES + 50; i++) {
+    view = reduce(view, message("bob", `b${i}`, `text ${i}`));
+  }
+  for (let i = 0; i < MAX_SYSTEM_LINES + 20; i++) {
+    view = reduce(view, { event: "info", text: `i${i}` });
+  }
+  assert.equal(conversation(view, "bob").length, 1000);
+  assert.equal(conversation(view, "bob")[0].text, "text 50", "the oldest lines go");
+  assert.equal(view.system.length, 500);
+  assert.equal(view.system.at(-1)?.text, `i${MAX_SYSTEM_LINES + 19}`);
+});
+
+Deno.test("reduce never changes the state it is given", () => {
+  const before = apply(loggedIn(), [message("bob", "b1", "hi"), sent("bob", "m1", "yo")]);
+  const copy = structuredClone(before);
+  const inputs: ViewInput[] = [
+    message("bob", "b2", "again"),
+    { event: "delivered", to: "bob", id: "m1" },
+    { event: "failed", to: "bob", id: "m1", reason: "x" },
+    { event: "partner", name: "bob" },
+    join("dave"),
+    { event: "leave", name: "carol", endpoint: "x", reason: "logout" },
+    { event: "roster", users: [] },
+    { event: "info", text: "x" },
+  ];
+  for (const input of inputs) {
+    const after = reduce(before, input);
+    assert.notEqual(after, before);
+    assert.deepEqual(before, copy, `after ${input.event}`);
+  }
+});
