@@ -53,7 +53,9 @@ export function decodeBinaryWriterString(bytes: Uint8Array): BinaryWriterString 
   for (;;) {
     if (offset >= bytes.length || shift > 28) return undefined;
     const byte = bytes[offset++];
-    length |= (byte & 0x7f) << shift;
+    // Not `|= … << shift`: the fifth byte reaches bit 31, and 32-bit arithmetic made the
+    // length negative (a "whole string" of size less than its own prefix).
+    length += (byte & 0x7f) * 2 ** shift;
     shift += 7;
     if ((byte & 0x80) === 0) break;
   }
