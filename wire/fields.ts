@@ -1,0 +1,85 @@
+/**
+ * The field checks every message family shares: splitting off leading fields,
+ * names, tokens (sessions, tickets, nonces, stream ids), flavours and
+ * `NAME,IP:PORT` pairs. Control fields are trimmed (`login, bob, 10.0.0.2:9001`
+ * is a login, as the C# article writes it); chat text never is.
+ *
+ * Internal to wire/: `protocol.ts` does not re-export it.
+ *
+ * @module
+ */
+
+import { type Endpoint, parseEndpoint } from "./endpoint.ts";
+import { MAX_ID_CHARS } from "./limits.ts";
+import { checkName } from "./names.ts";
+import { clip, fail, ok, type ParseResult } from "./result.ts";
+
+/** Any control character: C0, DEL and C1. Refused in every field that is shown to people. */
+export const CONTROL_CHARS: RegExp = /\p{Cc}/u;
+/** A flavour token such as `peerchat/1` or `seed/utf16`. */
+export const FLAVOR_PATTERN: RegExp = /^[a-z][a-z0-9]*\/[a-z0-9]+$/;
+const ID_PATTERN = /^[A-Za-z0-9_.\-]+$/;
+
+/** The first `count` comma-separated fields, and the rest of `text` after them, whole. */
+export interface SplitHead {
+  /** The leading fields (the type first), untrimmed. */
+  head: string[];
+  /** Everything after the `count`-th comma, commas included. */
+  rest: string;
+}
+
+/**
+ * Splits off the first `count` comma-separated fields; the rest stays whole. `undefined` when
+ * `text` has fewer than `count` commas.
+ */
+export function splitHead(text: string, count: number): SplitHead | undefined {
+  const head: string[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const comma = text.indexOf(",", start);
+    if (comma < 0) return undefined;
+    head.push(text.slice(start, comma));
+    start = comma + 1;
+  }
+  return { head, rest: text.slice(start) };
+}
+
+/** A name field, trimmed: `bad-name` with the reason {@linkcode checkName} gives. */
+export function checkedName(field: string): ParseResult<string> {
+  const name = field.trim();
+  const problem = checkName(name);
+  return problem ? fail("bad-name", problem) : ok(name);
+}
+
+/** A token field (session, ticket, nonce, stream id), trimmed: 1–64 of `A–Z a–z 0–9 _ . -`. */
+export function checkedToken(
+  field: string,
+  code: "bad-id" | "bad-session",
+  what: string,
+): ParseResult<string> {
+  const token = field.trim();
+  if (token.length === 0 || token.length > MAX_ID_CHARS || !ID_PATTERN.test(token)) {
+    return fail(code, `"${clip(token)}" is not ${what}.`);
+  }
+  return ok(token);
+}
+
+/** A flavour field, trimmed, that must not be empty. */
+export function checkedFlavor(field: string): ParseResult<string> {
+  const flavor = field.trim();
+  return FLAVOR_PATTERN.test(flavor)
+    ? ok(flavor)
+    : fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
+}
+
+/** A name and an endpoint: fields 1 and 2 of `login`, `logout` and `found`. */
+export function nameAndEndpoint(
+  fields: string[],
+): ParseResult<{ name: string; endpoint: Endpoint }> {
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  // (parseEndpoint takes ports 1–65535 only.)
+  const endpoint = parseEndpoint(fields[2].trim());
+  if (!endpoint.ok) return endpoint;
+  return ok({ name: name.value, endpoint: endpoint.value });
+}
