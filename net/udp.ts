@@ -187,13 +187,15 @@ export class UdpSocket {
    * {@linkcode MAX_SENDS_IN_FLIGHT} sends run at once; the rest wait in order
    * — a fan-out to thousands of peers would otherwise hold thousands of
    * runtime buffers at once. A `reply` (an answer someone waits for) goes
-   * ahead of every waiting fan-out datagram.
+   * ahead of every waiting fan-out datagram. When {@linkcode MAX_QUEUED_JOBS}
+   * jobs wait already, it is dropped and counted in `sendDropped`.
    */
   send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, options?: { reply?: boolean }): void {
     if (this.#closed) return;
+    const now = this.#inFlight < MAX_SENDS_IN_FLIGHT;
+    if (!now && this.#full(1)) return;
     this.trace?.({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
-    if (this.#inFlight < MAX_SENDS_IN_FLIGHT) return this.#start(bytes, to);
-    if (this.#full(1)) return;
+    if (now) return this.#start(bytes, to);
     (options?.reply ? this.#first : this.#later).push({
       datagrams: [bytes],
       recipients: [to],
@@ -203,10 +205,12 @@ export class UdpSocket {
 
   /**
    * Sends every one of `datagrams` to every one of `recipients` (recipient by recipient), as
-   * fan-out: behind replies, and queued as one job. Neither array may change afterwards.
+   * fan-out: behind replies, and queued as one job (dropped whole, and counted, when the queue is
+   * full). Neither array may change afterwards.
    */
   sendToMany(datagrams: readonly Uint8Array<ArrayBuffer>[], recipients: readonly Endpoint[]): void {
     if (this.#closed || datagrams.length === 0 || recipients.length === 0) return;
+    if (this.#full(datagrams.length * recipients.length)) return;
     if (this.trace) {
       for (const to of recipients) {
         for (const bytes of datagrams) {
@@ -214,7 +218,6 @@ export class UdpSocket {
         }
       }
     }
-    if (this.#full(datagrams.length * recipients.length)) return;
     this.#later.push({ datagrams, recipients, started: 0 });
     while (this.#inFlight < MAX_SENDS_IN_FLIGHT && this.#later.startNext(this.#startFn));
   }
