@@ -312,3 +312,65 @@ Deno.test("doctor: exit code is 0 unless a check failed", () => {
   assert.equal(doctorExitCode([result("ok"), result("warn"), result("skip")]), 0);
   assert.equal(doctorExitCode([result("ok"), result("fail")]), 1);
 });
+
+/**
+ * Answers every `discover` that reaches `ear` from `from`, as a coordinator would (its answer
+ * comes from its login socket), with `answer(nonce)`; ends when the sockets close.
+ */
+async function answerDiscovers(
+  ear: Deno.DatagramConn,
+  from: Deno.DatagramConn,
+  answer: (nonce: string) => string,
+): Promise<void> {
+  try {
+    for (;;) {
+      const [bytes, addr] = await ear.receive();
+      const [type, nonce] = new TextDecoder().decode(bytes).split(",");
+      if (type === "discover") await from.send(new TextEncoder().encode(answer(nonce)), addr);
+    }
+  } catch {
+    // Closed: the test is over.
+  }
+}
+
+Deno.test("doctor: a coordinator's label is shown escaped, never executed", async () => {
+  for (const label of ["evil\u202eLIVE", "lab\x1b]0;PWNED\x07\x1b[2J"]) {
+    const options = loopbackOptions();
+    // A fake coordinator: its login socket, and an ear on the loopback broadcast address.
+    const fake = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const ear = Deno.listenDatagram({
+      transport: "udp",
+      hostname: "127.255.255.255",
+      port: options.discoveryPort!,
+      reuseAddress: true,
+    });
+    const answer = (nonce: string) => `coordinator,${nonce},1,${deadTcpPort()},${label}`;
+    const serving = [answerDiscovers(ear, fake, answer), answerDiscovers(fake, fake, answer)];
+    try {
+      const results = await runChecks(options);
+      const shown = results.map((result) => formatResult(result, painter(false))).join("\n");
+      for (const raw of ["\x1b", "\x07", "\u202e"]) assert.ok(!shown.includes(raw), shown);
+      const checks = byId(results);
+      if (label.includes("\u202e")) {
+        // A right-to-left override is no control character: it passes the parser, and would
+        // make the rest of the line read backwards.
+        assert.match(
+          shown,
+          /Finding coordinators by broadcast: found 127\.0\.0\.1:\d+ \(evil\\u\{202e\}LIVE, 1 online\)/,
+        );
+        assert.match(
+          shown,
+          /UDP to the coordinator: 127\.0\.0\.1:\d+ answered \(evil\\u\{202e\}LIVE, 1 online/,
+        );
+        assert.equal(checks.udp.data?.label, label, "--json keeps the exact text");
+      } else {
+        // ESC and BEL are control characters: the answer is malformed, dropped, never shown.
+        assert.equal(checks.discovery.status, "fail");
+      }
+    } finally {
+      fake.close();
+      ear.close();
+      await Promise.all(serving);
+    }
+  }
+});

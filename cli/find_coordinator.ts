@@ -9,14 +9,20 @@
 import { parseHostPort } from "./cli.ts";
 import type { Coordinator } from "../coordinator.ts";
 import { loadPrompts } from "../deps.ts";
-import {
-  describeCoordinator,
-  discoverCoordinators,
-  type FoundCoordinator,
-} from "../net/discovery.ts";
+import { discoverCoordinators, type FoundCoordinator } from "../net/discovery.ts";
 import { startWithFallback } from "./run_coordinator.ts";
-import { DEFAULT_COORDINATOR_PORT, type Endpoint } from "../protocol.ts";
+import { DEFAULT_COORDINATOR_PORT, type Endpoint, formatEndpoint } from "../protocol.ts";
 import type { TraceSink } from "../net/udp.ts";
+import { visible } from "../ui/visible.ts";
+
+/**
+ * Describes a found coordinator for people: `10.0.0.5:8888 (lab-pc, 12 online)`. The label is
+ * free text from the network: anything a terminal would execute in it is shown escaped.
+ */
+export function describeCoordinator(found: FoundCoordinator): string {
+  const label = found.label ? `${visible(found.label)}, ` : "";
+  return `${formatEndpoint(found.address)} (${label}${found.users} online)`;
+}
 
 /** What to do with the discovery results. Pure, for tests. */
 export type Decision =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decide } from "./find_coordinator.ts";
+import { decide, describeCoordinator } from "./find_coordinator.ts";
 
 const lab = {
   address: { host: "10.0.0.5", port: 8888 },
@@ -33,5 +33,17 @@ Deno.test("none: a person is offered one here; a script is told what to do", () 
   assert.match(
     error.kind === "error" ? error.message : "",
     /No coordinator answered on this LAN \(discovery broadcast to UDP port 9999\)\. Start one with "peerchat coordinator"/,
+  );
+});
+
+Deno.test("describeCoordinator: the label a coordinator sent is shown, never executed", () => {
+  assert.equal(describeCoordinator(lab), "10.0.0.5:8888 (lab-pc, 12 online)");
+  assert.equal(describeCoordinator(spare), "10.0.0.9:8888 (0 online)");
+  // A label is free text: a right-to-left override passes the parser (it is no control
+  // character) and would make the line read backwards; ESC and BEL must never reach a terminal.
+  const hostile = { ...lab, label: "lab\u202e\x1b]0;PWNED\x07\x1b[2J" };
+  assert.equal(
+    describeCoordinator(hostile),
+    "10.0.0.5:8888 (lab\\u{202e}\\x1b]0;PWNED\\x07\\x1b[2J, 12 online)",
   );
 });

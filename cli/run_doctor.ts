@@ -6,6 +6,7 @@
  */
 
 import { type DoctorArgs, resolveHost } from "./cli.ts";
+import { errorText } from "../core/errors.ts";
 import { doctorExitCode, formatResult, runChecks } from "./doctor.ts";
 import { painter, wantsColor } from "../ui/format.ts";
 import { writeJsonLine } from "../ui/output.ts";
@@ -19,7 +20,7 @@ export async function runDoctor(args: DoctorArgs): Promise<number> {
     try {
       coordinator = { host: await resolveHost(target.host), port: target.port };
     } catch (error) {
-      console.error((error as Error).message);
+      console.error(errorText(error));
       return 1;
     }
   }

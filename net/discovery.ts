@@ -11,15 +11,15 @@
  */
 
 import {
+  type CoordinatorMessage,
   DISCOVERY_PORT,
   encodeMessage,
   type Endpoint,
-  formatEndpoint,
   isIPv4,
-  parseDatagram,
   randomToken,
 } from "../protocol.ts";
-import { type TraceSink, UdpSocket } from "./udp.ts";
+import { collectAnswers } from "./exchange.ts";
+import type { TraceSink } from "./udp.ts";
 
 /** A coordinator that answered. */
 export interface FoundCoordinator {
@@ -132,46 +132,42 @@ export async function discoverCoordinators(
   const port = options.port ?? DISCOVERY_PORT;
   const targets = options.targets ?? broadcastTargets(bindHost, localInterfaces());
   const nonce = randomToken();
-  const found = new Map<string, FoundCoordinator>();
-  const socket = UdpSocket.bind(bindHost, 0);
-  socket.trace = options.trace;
-  const { promise: firstAnswer, resolve: answered } = Promise.withResolvers<void>();
-  socket.listen((bytes, from) => {
-    const parsed = parseDatagram(bytes);
-    if (!parsed.ok || parsed.value.type !== "coordinator" || parsed.value.nonce !== nonce) return;
-    // One coordinator answers once per broadcast address it hears on (loopback and LAN, say):
-    // the same label and ports mean the same coordinator; keep its LAN address.
-    const { users, tcpPort, label } = parsed.value;
-    const key = `${label}|${from.port}|${tcpPort}`;
-    const known = found.get(key);
-    if (known && !(known.address.host.startsWith("127.") && !from.host.startsWith("127."))) return;
-    found.set(key, { address: from, users, tcpPort, label });
-    answered();
+  const bytes = encodeMessage({ type: "discover", nonce });
+  const answers = await collectAnswers<FoundCoordinator>({
+    bindHost,
+    requests: targets.map((host) => ({ to: { host, port }, bytes })),
+    timeoutMs: options.timeoutMs ?? 1500,
+    resendMs: 400,
+    graceMs: options.graceMs ?? 300,
+    trace: options.trace,
+    answer: (message, from) =>
+      message.type === "coordinator" && message.nonce === nonce
+        ? { value: { address: from, ...pick(message) } }
+        : undefined,
   });
-  const request = encodeMessage({ type: "discover", nonce });
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  try {
-    const send = () => targets.forEach((host) => socket.send(request, { host, port }));
-    send();
-    timers.push(setTimeout(send, 400));
-    const timeoutMs = options.timeoutMs ?? 1500;
-    const deadline = new Promise<void>((resolve) => timers.push(setTimeout(resolve, timeoutMs)));
-    await Promise.race([firstAnswer, deadline]);
-    if (found.size > 0) {
-      await Promise.race([
-        deadline,
-        new Promise<void>((resolve) => timers.push(setTimeout(resolve, options.graceMs ?? 300))),
-      ]);
-    }
-    return [...found.values()];
-  } finally {
-    timers.forEach(clearTimeout);
-    await socket.close();
-  }
+  return oncePerCoordinator(answers);
 }
 
-/** Describes a found coordinator for people: `10.0.0.5:8888 (lab-pc, 12 online)`. */
-export function describeCoordinator(found: FoundCoordinator): string {
-  const label = found.label ? `${found.label}, ` : "";
-  return `${formatEndpoint(found.address)} (${label}${found.users} online)`;
+function pick({ users, tcpPort, label }: CoordinatorMessage): Omit<FoundCoordinator, "address"> {
+  return { users, tcpPort, label };
+}
+
+/**
+ * One coordinator answers once per broadcast address it hears on (loopback and LAN, say): the
+ * same label and ports mean the same coordinator. Keeps each once, where it first answered, with
+ * its LAN address rather than its loopback one.
+ */
+function oncePerCoordinator(answers: FoundCoordinator[]): FoundCoordinator[] {
+  const found = new Map<string, FoundCoordinator>();
+  for (const answer of answers) {
+    const key = `${answer.label}|${answer.address.port}|${answer.tcpPort}`;
+    const known = found.get(key);
+    if (known && !(isLoopback(known.address) && !isLoopback(answer.address))) continue;
+    found.set(key, answer);
+  }
+  return [...found.values()];
+}
+
+function isLoopback(address: Endpoint): boolean {
+  return address.host.startsWith("127.");
 }

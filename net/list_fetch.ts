@@ -6,8 +6,9 @@
  * One time limit covers the connect and the read. TCP resends lost segments
  * slowly (its timer starts at 1 s and doubles), and a firewall that drops SYNs
  * leaves a connect waiting for minutes: the limit closes the connection, and
- * the caller tries again on a fresh one if it wants. The limit is a web timer
- * (see timers.ts), so the peer's start-up path loads no Node timers.
+ * the caller tries again on a fresh one if it wants. The limit is a
+ * {@linkcode Deadline} (a web timer, see timers.ts), so the peer's start-up
+ * path loads no Node timers.
  *
  * @module
  */
@@ -15,6 +16,7 @@
 import { errorText } from "../core/errors.ts";
 import { type Endpoint, formatEndpoint, MAX_LIST_BYTES } from "../protocol.ts";
 import { closeQuietly, readToEnd, writeAll } from "./tcp.ts";
+import { Deadline } from "./timers.ts";
 import type { TraceSink } from "./udp.ts";
 
 /** What {@linkcode fetchList} got: the list's bytes, or where and why it failed. */
@@ -54,21 +56,24 @@ export interface ListFetchOptions {
 export async function fetchList(endpoint: Endpoint, options: ListFetchOptions): Promise<ListFetch> {
   const { timeoutMs, trace } = options;
   const remote = formatEndpoint(endpoint);
-  const limit = AbortSignal.timeout(timeoutMs);
+  const limit = new Deadline(timeoutMs);
   const within = () => `no answer within ${seconds(timeoutMs)}`;
   let conn: Deno.TcpConn;
   try {
-    conn = await Deno.connect({ hostname: endpoint.host, port: endpoint.port, signal: limit });
+    conn = await Deno.connect({
+      hostname: endpoint.host,
+      port: endpoint.port,
+      signal: limit.signal,
+    });
   } catch (error) {
-    const reason = limit.aborted
+    const reason = limit.expired
       ? within()
       : error instanceof Deno.errors.ConnectionRefused
       ? "connection refused"
       : errorText(error);
     return { ok: false, stage: "connect", reason };
   }
-  const stall = () => closeQuietly(conn);
-  limit.addEventListener("abort", stall, { once: true });
+  const cancelStall = limit.onExpiry(() => closeQuietly(conn));
   try {
     if (options.line !== undefined) {
       const bytes = new TextEncoder().encode(options.line);
@@ -79,12 +84,12 @@ export async function fetchList(endpoint: Endpoint, options: ListFetchOptions): 
     if (bytes.length > 0) trace?.({ direction: "in", transport: "tcp", remote, bytes });
     return { ok: true, bytes };
   } catch (error) {
-    const reason = limit.aborted
+    const reason = limit.expired
       ? `the list did not arrive within ${seconds(timeoutMs)}`
       : errorText(error);
     return { ok: false, stage: "read", reason };
   } finally {
-    limit.removeEventListener("abort", stall);
+    cancelStall();
     closeQuietly(conn);
   }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { Deadline, TIMED_OUT } from "./timers.ts";
+
 /**
  * Reads one line (up to 256 bytes) from `conn`, or `undefined` when nothing
  * complete arrives within `waitMs`.
@@ -11,23 +13,11 @@
 export async function readLine(conn: Deno.TcpConn, waitMs: number): Promise<string | undefined> {
   const buffer = new Uint8Array(256);
   let filled = 0;
-  const deadline = Date.now() + waitMs;
+  const limit = new Deadline(waitMs);
   while (filled < buffer.length) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), remaining);
-    });
-    const reading = conn.read(buffer.subarray(filled));
-    const result = await Promise.race([reading, timedOut]);
-    clearTimeout(timer);
-    if (result === "timeout") {
-      // Leave the read pending; closing the connection ends it.
-      reading.catch(() => {});
-      return undefined;
-    }
-    if (result === null) return undefined;
+    // On time out the read is left pending: closing the connection ends it.
+    const result = await limit.race(conn.read(buffer.subarray(filled)));
+    if (result === TIMED_OUT || result === null) return undefined;
     filled += result;
     const newline = buffer.subarray(0, filled).indexOf(0x0a);
     if (newline >= 0) {
@@ -59,6 +49,14 @@ export async function readToEnd(conn: Deno.Conn, limit: number): Promise<Uint8Ar
     if (total > limit) throw new Error(`the list is larger than ${limit} bytes`);
     chunks.push(buffer.slice(0, n));
   }
+  return concatBytes(chunks, total);
+}
+
+/** `chunks` one after another in one array (`total`: their length together, if known). */
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  total = chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+): Uint8Array<ArrayBuffer> {
   const all = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {

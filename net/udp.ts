@@ -3,14 +3,41 @@
  * send is tracked so that `close()` leaves no operation behind, and a
  * receive loop hands each datagram to one handler whose errors are caught.
  *
+ * Both directions are bounded. Sends that wait for a free place form a queue
+ * of at most {@linkcode MAX_QUEUED_JOBS} jobs; beyond it new ones are dropped
+ * and counted. A receive that keeps failing (out of file descriptors, say)
+ * makes the loop back off instead of spinning a core. Either trouble is told
+ * to the owner through {@linkcode UdpSocket.onError} once when it starts and
+ * once when it is over, never once per datagram.
+ *
  * @module
  */
 
+import { Backoff } from "../core/backoff.ts";
 import { errorText } from "../core/errors.ts";
 import { type Endpoint, formatEndpoint } from "../protocol.ts";
+import { SendQueue } from "./send_queue.ts";
+import { sleep } from "./timers.ts";
 
 /** Sends a socket runs at once; more wait their turn. */
 export const MAX_SENDS_IN_FLIGHT = 64;
+
+/**
+ * Send jobs that may wait at once, replies and fan-out together. A reply is one job; a fan-out
+ * (`sendToMany`: a roster batch to every peer, a notice to every seed client) is one job however
+ * many recipients it has — so a join storm of 5,000 peers queues at most a few thousand (one
+ * seed notice per login and logout), far below this. Beyond it, sends are dropped and counted in
+ * {@linkcode UdpSocket.sendDropped}.
+ */
+export const MAX_QUEUED_JOBS = 65_536;
+
+/** Options for {@linkcode UdpSocket.bind}. */
+export interface UdpSocketOptions {
+  /** Let several sockets share the port (all get broadcasts). Default false. */
+  reuseAddress?: boolean;
+  /** Send jobs that may wait at once. Default {@linkcode MAX_QUEUED_JOBS}. */
+  maxQueuedJobs?: number;
+}
 
 /** One datagram or TCP exchange, for `--trace`. */
 export interface TraceEntry {
@@ -37,54 +64,6 @@ export function toEndpoint(addr: Deno.Addr): Endpoint {
   return { host: net.hostname, port: net.port };
 }
 
-/**
- * Datagrams waiting for a free place: every datagram of `datagrams` to every recipient, in
- * recipient order. A fan-out to thousands waits as one job, not as thousands of objects.
- */
-interface SendJob {
-  datagrams: readonly Uint8Array<ArrayBuffer>[];
-  recipients: readonly Endpoint[];
-  /** How many of its sends have started. */
-  started: number;
-}
-
-/** A first-in first-out queue of send jobs. */
-class SendQueue {
-  /** Jobs in order; those already done are `undefined` until the queue empties. */
-  #jobs: (SendJob | undefined)[] = [];
-  #head = 0;
-  #waiting = 0;
-
-  /** Sends not yet started. */
-  get length(): number {
-    return this.#waiting;
-  }
-
-  push(job: SendJob): void {
-    this.#jobs.push(job);
-    this.#waiting += job.datagrams.length * job.recipients.length - job.started;
-  }
-
-  /** Starts the next waiting send with `start`; false when nothing waits. */
-  startNext(start: (bytes: Uint8Array<ArrayBuffer>, to: Endpoint) => void): boolean {
-    if (this.#head === this.#jobs.length) return false;
-    const job = this.#jobs[this.#head]!;
-    const count = job.datagrams.length;
-    const index = job.started++;
-    this.#waiting--;
-    if (job.started === count * job.recipients.length) {
-      // Done: let go of its arrays now, not when the whole queue has drained.
-      this.#jobs[this.#head] = undefined;
-      if (++this.#head === this.#jobs.length) {
-        this.#jobs = [];
-        this.#head = 0;
-      }
-    }
-    start(job.datagrams[index % count], job.recipients[Math.floor(index / count)]);
-    return true;
-  }
-}
-
 /** A bound UDP socket with a receive loop. */
 export class UdpSocket {
   readonly #conn: Deno.DatagramConn;
@@ -92,31 +71,41 @@ export class UdpSocket {
   readonly #first = new SendQueue();
   /** Fan-out: roster batches and notices to many. */
   readonly #later = new SendQueue();
+  readonly #maxQueuedJobs: number;
   #inFlight = 0;
   /** Resolved when nothing is queued or in flight, for `close()`. */
   #idle?: PromiseWithResolvers<void>;
   #loop?: Promise<void>;
   #closed = false;
+  /** Aborted by `close()`: cuts short the receive loop's back-off. */
+  readonly #closing = new AbortController();
+  /** Datagrams dropped since the queue filled up; 0 while it has room. */
+  #droppedInEpisode = 0;
   /** Datagrams that could not be sent (unreachable host, firewall, …). */
   sendErrors = 0;
+  /** Datagrams dropped because the send queue was full ({@linkcode MAX_QUEUED_JOBS}). */
+  sendDropped = 0;
+  /** Receives that failed (the loop backs off while they keep failing). */
+  receiveErrors = 0;
   /** Where trace entries go, if anywhere. */
   trace?: TraceSink;
   /**
    * Told of what goes wrong inside the socket that no caller would otherwise hear of: a handler
-   * that threw, a receive that failed. The owner reports it (an event, a log line); library code
-   * never writes to the terminal itself.
+   * that threw, receives that fail, a full send queue — and when the last two are over. The
+   * owner reports it (an event, a log line); library code never writes to the terminal itself.
    */
   onError?: (message: string) => void;
 
-  private constructor(conn: Deno.DatagramConn) {
+  private constructor(conn: Deno.DatagramConn, maxQueuedJobs: number) {
     this.#conn = conn;
+    this.#maxQueuedJobs = maxQueuedJobs;
   }
 
   /**
    * Binds a UDP socket on `hostname:port` (port 0 picks a free one). With
    * `reuseAddress`, several sockets may share the port (all get broadcasts).
    */
-  static bind(hostname: string, port: number, options: { reuseAddress?: boolean } = {}): UdpSocket {
+  static bind(hostname: string, port: number, options: UdpSocketOptions = {}): UdpSocket {
     return new UdpSocket(
       Deno.listenDatagram({
         transport: "udp",
@@ -124,6 +113,7 @@ export class UdpSocket {
         port,
         reuseAddress: options.reuseAddress ?? false,
       }),
+      options.maxQueuedJobs ?? MAX_QUEUED_JOBS,
     );
   }
 
@@ -143,6 +133,7 @@ export class UdpSocket {
     // busy coordinator's memory grows with the churn. Handlers must not keep the bytes past
     // their own (synchronous) handling.
     const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
+    const backoff = new Backoff({ firstMs: 10, maxMs: 1000 });
     while (!this.#closed) {
       let bytes: Uint8Array;
       let from: Endpoint;
@@ -152,7 +143,18 @@ export class UdpSocket {
         from = toEndpoint(addr);
       } catch (error) {
         if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        continue; // A transient receive error (e.g. ICMP feedback) must not stop the loop.
+        // Out of file descriptors or memory, ICMP feedback on some systems: try again, but
+        // later and later while it lasts (a failing receive returns at once: a core would spin).
+        await this.#receiveFailed(backoff, error);
+        continue;
+      }
+      const failures = backoff.succeeded();
+      if (failures > 0) {
+        this.onError?.(
+          `Receiving on UDP ${formatEndpoint(this.local)} works again, after ${failures} ${
+            failures === 1 ? "failure" : "failures"
+          }.`,
+        );
       }
       this.trace?.({ direction: "in", transport: "udp", remote: formatEndpoint(from), bytes });
       try {
@@ -167,17 +169,33 @@ export class UdpSocket {
     }
   }
 
+  async #receiveFailed(backoff: Backoff, error: unknown): Promise<void> {
+    this.receiveErrors++;
+    const { waitMs, report } = backoff.failed();
+    if (report) {
+      this.onError?.(
+        `Receiving on UDP ${formatEndpoint(this.local)} failed: ${
+          errorText(error)
+        }; trying again, less and less often, until it works.`,
+      );
+    }
+    await sleep(waitMs, this.#closing.signal);
+  }
+
   /**
    * Sends one datagram; failures are counted, never thrown. At most
    * {@linkcode MAX_SENDS_IN_FLIGHT} sends run at once; the rest wait in order
    * — a fan-out to thousands of peers would otherwise hold thousands of
    * runtime buffers at once. A `reply` (an answer someone waits for) goes
-   * ahead of every waiting fan-out datagram.
+   * ahead of every waiting fan-out datagram. When {@linkcode MAX_QUEUED_JOBS}
+   * jobs wait already, it is dropped and counted in `sendDropped`.
    */
   send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, options?: { reply?: boolean }): void {
     if (this.#closed) return;
+    const now = this.#inFlight < MAX_SENDS_IN_FLIGHT;
+    if (!now && this.#full(1)) return;
     this.trace?.({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
-    if (this.#inFlight < MAX_SENDS_IN_FLIGHT) return this.#start(bytes, to);
+    if (now) return this.#start(bytes, to);
     (options?.reply ? this.#first : this.#later).push({
       datagrams: [bytes],
       recipients: [to],
@@ -187,10 +205,12 @@ export class UdpSocket {
 
   /**
    * Sends every one of `datagrams` to every one of `recipients` (recipient by recipient), as
-   * fan-out: behind replies, and queued as one job. Neither array may change afterwards.
+   * fan-out: behind replies, and queued as one job (dropped whole, and counted, when the queue is
+   * full). Neither array may change afterwards.
    */
   sendToMany(datagrams: readonly Uint8Array<ArrayBuffer>[], recipients: readonly Endpoint[]): void {
     if (this.#closed || datagrams.length === 0 || recipients.length === 0) return;
+    if (this.#full(datagrams.length * recipients.length)) return;
     if (this.trace) {
       for (const to of recipients) {
         for (const bytes of datagrams) {
@@ -207,6 +227,38 @@ export class UdpSocket {
     return this.#first.length + this.#later.length;
   }
 
+  /** How many send jobs wait (see {@linkcode MAX_QUEUED_JOBS}). */
+  get queuedJobs(): number {
+    return this.#first.jobs + this.#later.jobs;
+  }
+
+  /** True (and the `count` datagrams of a new job dropped and counted) when the queue is full. */
+  #full(count: number): boolean {
+    if (this.queuedJobs < this.#maxQueuedJobs) return false;
+    this.sendDropped += count;
+    if (this.#droppedInEpisode === 0) {
+      this.onError?.(
+        `The send queue of UDP ${
+          formatEndpoint(this.local)
+        } is full (${this.#maxQueuedJobs} waiting jobs): datagrams are dropped until it drains.`,
+      );
+    }
+    this.#droppedInEpisode += count;
+    return true;
+  }
+
+  /** Ends a full-queue episode once the queue has drained to half (so it is not told per send). */
+  #drained(): void {
+    if (this.queuedJobs > this.#maxQueuedJobs / 2) return;
+    const dropped = this.#droppedInEpisode;
+    this.#droppedInEpisode = 0;
+    this.onError?.(
+      `The send queue of UDP ${formatEndpoint(this.local)} has room again; ${dropped} ${
+        dropped === 1 ? "datagram was" : "datagrams were"
+      } dropped.`,
+    );
+  }
+
   #start(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void {
     this.#inFlight++;
     this.#conn
@@ -216,6 +268,7 @@ export class UdpSocket {
 
   readonly #sent = (): void => {
     this.#inFlight--;
+    if (this.#droppedInEpisode > 0) this.#drained();
     if (this.#first.startNext(this.#startFn) || this.#later.startNext(this.#startFn)) return;
     if (this.#inFlight === 0) this.#idle?.resolve();
   };
@@ -236,6 +289,7 @@ export class UdpSocket {
       await this.#idle.promise;
     }
     this.#closed = true;
+    this.#closing.abort();
     try {
       this.#conn.close();
     } catch {

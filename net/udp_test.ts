@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { RawUdp } from "../testing/helpers.ts";
-import { MAX_SENDS_IN_FLIGHT, UdpSocket } from "./udp.ts";
+import { freeUdpPort, RawUdp, sleep, waitFor } from "../testing/helpers.ts";
+import { breakReceives, type BrokenSocket, canBreakReceives } from "../testing/socket_fault.ts";
+import { MAX_QUEUED_JOBS, MAX_SENDS_IN_FLIGHT, UdpSocket } from "./udp.ts";
 
 const encoder = new TextEncoder();
 
@@ -106,5 +107,110 @@ Deno.test("sendToMany sends every datagram to every recipient, as one queued job
   } finally {
     await socket.close();
     for (const receiver of receivers) await receiver.close();
+  }
+});
+
+Deno.test({
+  name: "a receive that keeps failing backs off, is told once, and the loop recovers",
+  ignore: !canBreakReceives,
+  async fn() {
+    const socket = UdpSocket.bind("127.0.0.1", 0);
+    const sender = new RawUdp();
+    const errors: string[] = [];
+    const seen: string[] = [];
+    socket.onError = (message) => errors.push(message);
+    let broken: BrokenSocket | undefined;
+    try {
+      socket.listen((bytes) => seen.push(new TextDecoder().decode(bytes)));
+      await sender.send("first", socket.local);
+      await waitFor(() => seen.length === 1, "the first datagram");
+      // From now on every recvfrom(2) on the socket's descriptor fails at once (ENOTSOCK): the
+      // datagram below wakes the loop, which then fails as it would out of file descriptors.
+      broken = breakReceives(socket.local.port);
+      await sender.send("during", socket.local);
+      await waitFor(() => errors.length > 0, "the failure to be told");
+      await sleep(300);
+      // Without a back-off the loop fails thousands of times in 300 ms, spinning a core; with
+      // one (10 ms, doubling) it is about six. A slower machine only makes it fewer.
+      assert.ok(socket.receiveErrors < 30, `${socket.receiveErrors} failed receives`);
+      assert.equal(errors.length, 1, errors.join("\n"));
+      assert.match(
+        errors[0],
+        /^Receiving on UDP 127\.0\.0\.1:\d+ failed: Socket operation on non-socket.*; trying again/,
+      );
+      broken.repair();
+      await waitFor(() => seen.length === 2, "the datagram that waited");
+      await sender.send("after", socket.local);
+      await waitFor(() => seen.length === 3, "a datagram after the recovery");
+      assert.deepEqual(seen, ["first", "during", "after"]);
+      assert.equal(errors.length, 2, errors.join("\n"));
+      assert.match(
+        errors[1],
+        /^Receiving on UDP 127\.0\.0\.1:\d+ works again, after \d+ failures\.$/,
+      );
+    } finally {
+      broken?.repair();
+      await socket.close();
+      await sender.close();
+    }
+  },
+});
+
+Deno.test("a full send queue drops and counts new sends, tells once, and tells when it drains", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0, { maxQueuedJobs: 10 });
+  const receiver = new RawUdp();
+  const errors: string[] = [];
+  socket.onError = (message) => errors.push(message);
+  try {
+    const count = MAX_SENDS_IN_FLIGHT + 10 + 5;
+    for (let i = 0; i < count; i++) socket.send(encoder.encode(`n${i}`), receiver.endpoint);
+    assert.equal(socket.queuedJobs, 10);
+    assert.equal(socket.queued, 10);
+    assert.equal(socket.sendDropped, 5);
+    // A fan-out that finds the queue full is dropped whole: 2 datagrams × 3 recipients.
+    socket.sendToMany([encoder.encode("x"), encoder.encode("y")], [
+      receiver.endpoint,
+      receiver.endpoint,
+      receiver.endpoint,
+    ]);
+    assert.equal(socket.sendDropped, 11);
+    assert.equal(errors.length, 1, "one report for the whole episode");
+    assert.match(errors[0], /^The send queue of UDP 127\.0\.0\.1:\d+ is full \(10 waiting jobs\)/);
+    await socket.close();
+    assert.equal(errors.length, 2);
+    assert.match(errors[1], /has room again; 11 datagrams were dropped\.$/);
+    const got = new Set<string>();
+    for (let i = 0; i < count - 5; i++) got.add((await receiver.next()).text);
+    assert.equal(got.size, count - 5);
+  } finally {
+    await socket.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("the send queue's default bound holds, and a fan-out to thousands is one job", async () => {
+  const deadPort = freeUdpPort();
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  try {
+    const to = { host: "127.0.0.1", port: deadPort };
+    const bytes = encoder.encode("x");
+    for (let i = 0; i < MAX_SENDS_IN_FLIGHT + MAX_QUEUED_JOBS + 3; i++) socket.send(bytes, to);
+    assert.equal(socket.queuedJobs, MAX_QUEUED_JOBS);
+    assert.equal(socket.sendDropped, 3);
+    await socket.close();
+  } finally {
+    await socket.close();
+  }
+  // A roster batch of three datagrams to 5,000 peers, three times over: three jobs, none dropped.
+  const fanOut = UdpSocket.bind("127.0.0.1", 0, { maxQueuedJobs: 4 });
+  try {
+    const peers = Array.from({ length: 5000 }, () => ({ host: "127.0.0.1", port: deadPort }));
+    const batch = ["a", "b", "c"].map((t) => encoder.encode(t));
+    for (let i = 0; i < 3; i++) fanOut.sendToMany(batch, peers);
+    assert.equal(fanOut.queuedJobs, 3);
+    assert.equal(fanOut.queued, 3 * 3 * 5000 - MAX_SENDS_IN_FLIGHT);
+    assert.equal(fanOut.sendDropped, 0);
+  } finally {
+    await fanOut.close();
   }
 });

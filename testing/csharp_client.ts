@@ -26,6 +26,8 @@ import {
   parseList,
 } from "../protocol.ts";
 import { RawUdp } from "./helpers.ts";
+import { closeQuietly, concatBytes } from "../net/tcp.ts";
+import { Deadline } from "../net/timers.ts";
 
 /** One datagram the C# client received on its main socket. */
 export interface CSharpDatagram {
@@ -127,8 +129,9 @@ export class CSharpClient {
 
   /** Connects to the list port and reads one `BinaryWriter` string; never writes. */
   async #readList(at: Endpoint, timeoutMs: number): Promise<void> {
-    const conn = await Deno.connect({ hostname: at.host, port: at.port });
-    const timer = setTimeout(() => conn.close(), timeoutMs);
+    const limit = new Deadline(timeoutMs);
+    const conn = await Deno.connect({ hostname: at.host, port: at.port, signal: limit.signal });
+    const cancelStall = limit.onExpiry(() => closeQuietly(conn));
     let bytes = new Uint8Array(0);
     try {
       const buffer = new Uint8Array(64 * 1024);
@@ -145,18 +148,11 @@ export class CSharpClient {
           );
         }
         if (bytes.length + n > MAX_LIST_BYTES) throw new Error("The online list is too large.");
-        const grown = new Uint8Array(bytes.length + n);
-        grown.set(bytes);
-        grown.set(buffer.subarray(0, n), bytes.length);
-        bytes = grown;
+        bytes = concatBytes([bytes, buffer.subarray(0, n)]);
       }
     } finally {
-      clearTimeout(timer);
-      try {
-        conn.close();
-      } catch {
-        // The timer closed it.
-      }
+      cancelStall();
+      closeQuietly(conn);
     }
     this.listBytes = bytes;
     const parsed = parseList(this.listText);

@@ -1,6 +1,7 @@
 /**
  * Helpers for peerchat's own tests: raw sockets that speak the wire format
- * the way netcat would, and waiting with a deadline. Everything binds to
+ * the way netcat would, peerchat run as a subprocess, and waiting with a
+ * deadline ({@linkcode waitFor}, built on net/timers.ts's `Deadline`). Everything binds to
  * 127.0.0.1 and port 0.
  *
  * @module
@@ -10,6 +11,7 @@ import { type Endpoint, formatEndpoint } from "../protocol.ts";
 import { textLines } from "../ui/output.ts";
 import { toEndpoint } from "../net/udp.ts";
 import { fetchList } from "../net/list_fetch.ts";
+import { Deadline, sleep, TIMED_OUT } from "../net/timers.ts";
 
 /** A raw UDP socket on 127.0.0.1 that sends and receives text, like `nc -u`. */
 export class RawUdp {
@@ -65,23 +67,16 @@ export class RawUdp {
     filter: (text: string) => boolean = () => true,
     timeoutMs = 3000,
   ): Promise<{ text: string; bytes: Uint8Array; from: Endpoint }> {
-    const deadline = Date.now() + timeoutMs;
+    const limit = new Deadline(timeoutMs);
     for (;;) {
       const index = this.#queue.findIndex((d) => filter(d.text));
       if (index >= 0) return this.#queue.splice(index, 1)[0];
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
+      const arrived = new Promise<void>((resolve) => this.#waiter = resolve);
+      if (await limit.race(arrived) === TIMED_OUT) {
+        this.#waiter = undefined;
         const seen = this.#queue.map((d) => d.text).join(" | ");
         throw new Error(`No matching datagram within ${timeoutMs} ms; queued: ${seen || "none"}`);
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.#waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#waiter = undefined;
     }
   }
 
@@ -134,16 +129,14 @@ export async function waitFor(
   what: string,
   timeoutMs = 5000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const limit = new Deadline(timeoutMs);
   while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (limit.expired) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    await sleep(10);
   }
 }
 
-export { sleep } from "../net/timers.ts";
+export { sleep };
 
 /** Any JSON event line a peerchat process printed. */
 // deno-lint-ignore no-explicit-any

@@ -6,6 +6,7 @@
  */
 
 import { cleanupStaleLabs, createLab, type Lab, labAvailable } from "./lab.ts";
+import { waitFor } from "./helpers.ts";
 
 const availability = await labAvailable();
 const inCI = Deno.env.get("CI") !== undefined;
@@ -44,7 +45,6 @@ function assertEquals<T>(actual: T, expected: T, msg: string): void {
   if (a !== e) throw new Error(`Assertion failed: ${msg}: expected ${e}, got ${a}`);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const DENO = Deno.execPath();
 const PORT = 47_000;
 
@@ -88,18 +88,14 @@ async function waitForLine(
   what: string,
   ms = 5000,
 ): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const line = p.out.find(pred);
-    if (line !== undefined) return line;
-    if (Date.now() > until) {
-      throw new Error(
-        `Timed out after ${ms} ms waiting for ${what}; stdout: ${JSON.stringify(p.out)}, ` +
-          `stderr: ${JSON.stringify(p.err.slice(-10))}`,
-      );
-    }
-    await sleep(10);
-  }
+  let line: string | undefined;
+  await waitFor(() => (line = p.out.find(pred)) !== undefined, what, ms).catch((error) => {
+    throw new Error(
+      `${error.message} stdout: ${JSON.stringify(p.out)}, ` +
+        `stderr: ${JSON.stringify(p.err.slice(-10))}`,
+    );
+  });
+  return line!;
 }
 
 /** UDP echo server: binds host:port, prints READY, echoes everything (ignores send errors). */

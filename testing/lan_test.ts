@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { cleanupStaleLabs, createLab, type Lab, labAvailable } from "./lab.ts";
-import { type JsonEvent, PeerchatProcess } from "./helpers.ts";
+import { type JsonEvent, PeerchatProcess, waitFor } from "./helpers.ts";
 
 const availability = await labAvailable();
 if (availability.ok) {
@@ -107,7 +107,7 @@ Deno.test({
       }
       for (const name of PEERS) {
         const others = PEERS.filter((n) => n !== name);
-        await waitUntil(
+        await waitFor(
           () => others.every((o) => roster(peers[name]).has(o)),
           `${name} to see ${others.join(" and ")}`,
           30_000,
@@ -128,7 +128,7 @@ Deno.test({
       for (const name of PEERS) {
         const count = [...sent.keys()].filter((k) => k.startsWith(`${name}>`))
           .reduce((n, k) => n + sent.get(k)!.length, 0);
-        await waitUntil(
+        await waitFor(
           () => peers[name].events.filter((e) => e.event === "delivered").length >= count,
           `${name}'s ${count} messages to be acknowledged`,
           180_000,
@@ -180,7 +180,7 @@ Deno.test({
       );
       console.log(`  kill -9 c: coordinator dropped it after ${elapsed(started)}`);
       for (const name of ["a", "b"]) {
-        await waitUntil(() => !roster(peers[name]).has("c"), `${name} to drop c`, 30_000);
+        await waitFor(() => !roster(peers[name]).has("c"), `${name} to drop c`, 30_000);
       }
       console.log(`  kill -9 c: gone from every roster after ${elapsed(started)}`);
 
@@ -197,7 +197,7 @@ Deno.test({
           60_000,
         );
       }
-      await waitUntil(
+      await waitFor(
         () => roster(peers.a).has("b") && roster(peers.b).has("a"),
         "a and b to see each other after the restart",
         30_000,
@@ -248,16 +248,6 @@ async function historyWith(peer: PeerchatProcess, name: string): Promise<JsonEve
     `${name}'s history`,
   );
   return answer.entries;
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 Deno.test({
