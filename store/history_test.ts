@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { nameKey } from "../protocol.ts";
 import { collect, HISTORY_DIR, readLinesBackward } from "./history.ts";
-import { Journal, JOURNAL_FILE } from "./journal.ts";
+import { Journal, JOURNAL_FILE, LOCK_FILE } from "./journal.ts";
 import type { HistoryLine } from "./lines.ts";
 import { conversationFile, isConversationFile } from "./paths.ts";
 
@@ -149,7 +149,7 @@ Deno.test("hostile names: history files stay plain names inside DIR/history, eac
     assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["data"]);
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      [HISTORY_DIR, JOURNAL_FILE].sort(),
+      [HISTORY_DIR, JOURNAL_FILE, LOCK_FILE].sort(),
     );
     const files = [...Deno.readDirSync(join(dir, HISTORY_DIR))];
     assert.equal(files.length, HOSTILE_NAMES.length);

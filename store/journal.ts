@@ -87,6 +87,9 @@ export interface JournalFootprint {
   historyBytesRead: number;
 }
 
+/** The file a journal holds locked while it is open, in its directory. */
+export const LOCK_FILE = "journal.lock";
+
 /** Default {@linkcode JournalOptions.compactBytes}. */
 export const COMPACT_BYTES = 1 << 20;
 
@@ -102,6 +105,8 @@ export class Journal {
   readonly dir: string | undefined;
   #skipped = 0;
   #file: Deno.FsFile | undefined;
+  /** Held (locked) while the journal is open; closing it releases the lock. */
+  #lock: Deno.FsFile | undefined;
   #closed = false;
   /** A write failed part-way: the file may end in a torn line. */
   #torn = false;
@@ -136,12 +141,22 @@ export class Journal {
    * {@linkcode Journal.skipped}, never thrown. A compaction that fails (a full disk) leaves the
    * journal usable; see {@linkcode Journal.compactionError}.
    *
-   * @throws {Error} if the directory cannot be created or the log cannot be opened or read.
+   * @throws {Error} if the directory cannot be created or the log cannot be opened or read, or
+   * if another journal (in this process or another) has the directory open.
    */
   static open(dir: string, options: JournalOptions = {}): Journal {
     const journal = new Journal(dir, options);
     try {
       Deno.mkdirSync(dir, { recursive: true });
+      journal.#lock = Deno.openSync(joinPath(SEPARATOR, dir, LOCK_FILE), {
+        write: true,
+        create: true,
+      });
+      // A second process would compact the log under the first one's feet (its appends would
+      // go to the replaced file): one journal per directory at a time.
+      if (!journal.#lock.tryLockSync(true)) {
+        throw new Error("another peerchat is using it");
+      }
       recover(dir);
       const path = joinPath(SEPARATOR, dir, JOURNAL_FILE);
       journal.#file = Deno.openSync(path, { append: true, create: true, read: true });
@@ -150,6 +165,7 @@ export class Journal {
       return journal;
     } catch (error) {
       journal.#file?.close();
+      journal.#lock?.close();
       throw new Error(
         `Cannot open the message journal in ${dir}: ${errorText(error)}. ` +
           "Choose another directory with --data.",
@@ -365,6 +381,8 @@ export class Journal {
     const file = this.#file;
     this.#file = undefined;
     file?.close();
+    this.#lock?.close();
+    this.#lock = undefined;
   }
 
   /** Same as {@linkcode Journal.close}. */

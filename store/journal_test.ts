@@ -386,6 +386,36 @@ Deno.test("a journal whose directory cannot be made says so and suggests --data"
   });
 });
 
+Deno.test("a second journal on the same directory is refused while the first is open", async () => {
+  await withTempDir(async (dir) => {
+    const first = Journal.open(dir);
+    try {
+      first.append(out("a", "bob"));
+      assert.throws(
+        () => Journal.open(dir),
+        /^Error: Cannot open the message journal in .+: another peerchat is using it\. Choose another directory with --data\.$/,
+      );
+      // Another process too: its compaction at open would replace the log this one appends to.
+      const script = join(dir, "second.ts");
+      Deno.writeTextFileSync(
+        script,
+        `import { Journal } from ${JSON.stringify(JOURNAL_URL)};
+try { Journal.open(Deno.args[0]); console.log("opened"); } catch (error) { console.log(error.message); }`,
+      );
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "--no-config", script, dir],
+        stdin: "null",
+      }).output();
+      assert.match(new TextDecoder().decode(result.stdout), /another peerchat is using it/);
+      first.append(out("b", "bob"));
+    } finally {
+      first.close();
+    }
+    using again = Journal.open(dir);
+    assert.deepEqual(again.state().unsettled.map((r) => r.id), ["a", "b"]);
+  });
+});
+
 Deno.test("append refuses invalid records and appends after close; close is idempotent", async () => {
   await withTempDir((dir) => {
     const journal = Journal.open(dir);
