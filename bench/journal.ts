@@ -285,15 +285,6 @@ function figures(opens: OpenSample[], appends: AppendSample[]): JournalFigures {
   };
 }
 
-function dirSize(path: string): number {
-  let size = 0;
-  for (const entry of Deno.readDirSync(path)) {
-    const full = `${path}/${entry.name}`;
-    size += entry.isDirectory ? dirSize(full) : Deno.statSync(full).size;
-  }
-  return size;
-}
-
 /** Runs the journal bench (see the module doc). */
 export async function runJournal(options: {
   messages?: number;
@@ -320,7 +311,7 @@ export async function runJournal(options: {
     log(`journal: ${(size / (1 << 20)).toFixed(0)} MiB; migrating it once`);
     const migration = await child<OpenSample>("migrate", current, newDir);
     const activeLogKiB = Deno.statSync(`${newDir}/journal.jsonl`).size / 1024;
-    const historyMiB = dirSize(`${newDir}/history`) / (1 << 20);
+    const historyMiB = Deno.statSync(`${newDir}/history.jsonl`).size / (1 << 20);
     const opens = { before: [] as OpenSample[], after: [] as OpenSample[] };
     const appends = { before: [] as AppendSample[], after: [] as AppendSample[] };
     for (let run = 1; run <= runs; run++) {
@@ -390,7 +381,7 @@ export function renderJournal(result: JournalResult | { error: string } | undefi
     `journal before compaction wrote (everything in \`journal.jsonl\`). Before: that journal`,
     `(${r.oldSource}) on that file. After: this checkout's, on the same file after its one-time`,
     `migration (${f(r.migrationMs / 1000)} s; active log ${f(r.activeLogKiB)} KiB, history`,
-    `files ${f(r.historyMiB)} MiB). Each figure: median (min–max) of ${r.runs} runs, each in a`,
+    `file ${f(r.historyMiB)} MiB). Each figure: median (min–max) of ${r.runs} runs, each in a`,
     "fresh process, before and after alternating. Appends: 20,000 records (a message, then its",
     "delivery) into an empty journal on disk; the slowest one includes a compaction.",
     "",
@@ -400,7 +391,12 @@ export function renderJournal(result: JournalResult | { error: string } | undefi
   const row = (label: string, key: keyof JournalFigures, unit: string) => {
     const before = r.before[key];
     const after = r.after[key];
-    const ratio = before.median > 0 ? `${(after.median / before.median).toFixed(2)}×` : "—";
+    const x = after.median / before.median;
+    const ratio = !(before.median > 0)
+      ? "—"
+      : x < 0.1
+      ? `${x.toPrecision(2)}×`
+      : `${x.toFixed(2)}×`;
     out.push(`| ${label} | ${cell(before, unit)} | ${cell(after, unit)} | ${ratio} |`);
   };
   row("start-up: `Journal.open` + `state()`", "openMs", "ms");

@@ -1,32 +1,33 @@
 /**
  * Compaction on disk, safe against `kill -9` between any two steps:
  *
- * 1. `compacting.jsonl` (the intent) is started with the new generation `G`.
- * 2. Before a history file gets its first new line, its length is appended to the intent; then
- *    the segment's lines are appended to the history files (several times while migrating a
- *    long log).
- * 3. The history files are flushed to disk, and the new active log — a head line with `G`, the
- *    restart state, the unsettled messages — is written to `journal.jsonl.tmp`, flushed, and
- *    renamed over `journal.jsonl` (atomic: the old log or the new one, never a mix).
+ * 1. `compacting.json` (the intent) is written with the new generation `G` and the history
+ *    file's length.
+ * 2. The segment's lines are appended to the history file, one chunk per conversation
+ *    (several times while migrating a long log).
+ * 3. The history file is flushed to disk (one `fdatasync`, however many conversations), and the
+ *    new active log — a head line with `G`, the restart state with the new chunk places, the
+ *    unsettled messages — is written to `journal.jsonl.tmp`, flushed, and renamed over
+ *    `journal.jsonl` (atomic: the old log or the new one, never a mix).
  * 4. The intent is removed.
  *
  * At open, {@linkcode recover} finishes what a crash interrupted: if the log's head says `G`, the
- * rename happened and the intent is only removed; otherwise every history file it lists is cut
- * back to its recorded length — the old log is still there and will be compacted again, so no
- * history line is written twice and none is lost.
+ * rename happened and the intent is only removed; otherwise the history file is cut back to its
+ * recorded length — the old log is still there and is compacted again, so no history line is
+ * written twice and none is lost.
  *
  * @module
  */
 
 import { errorText } from "../core/errors.ts";
-import { HISTORY_DIR } from "./history.ts";
-import type { HistoryLine, StateLine } from "./lines.ts";
+import { type ChunkPlace, HISTORY_FILE } from "./history.ts";
+import type { ChunkLine, HistoryLine, StateLine } from "./lines.ts";
 import { readGeneration, writeAll } from "./log_file.ts";
-import { conversationFile, isConversationFile, joinPath, SEPARATOR } from "./paths.ts";
+import { joinPath, SEPARATOR } from "./paths.ts";
 import { JOURNAL_FILE, type StreamRecord } from "./records.ts";
 
 /** The intent file of a compaction under way. */
-export const INTENT_FILE = "compacting.jsonl";
+export const INTENT_FILE = "compacting.json";
 /** The new active log before it is renamed into place. */
 export const TEMP_FILE = JOURNAL_FILE + ".tmp";
 
@@ -34,31 +35,33 @@ export const TEMP_FILE = JOURNAL_FILE + ".tmp";
 export type CompactionStep = "intent" | "history" | "synced" | "written" | "renamed" | "done";
 
 const encoder = new TextEncoder();
-/** Lines are written in batches of about this many characters. */
+/** Lines are written in batches of about this many bytes. */
 const WRITE_BATCH = 256 * 1024;
 
 /** One compaction under way. Start with {@linkcode Compaction.begin}; end with finish or abort. */
 export class Compaction {
   readonly #dir: string;
-  readonly #historyDir: string;
   /** The generation the new log will carry. */
   readonly gen: number;
   readonly #onStep: (step: CompactionStep) => void;
-  readonly #intent: Deno.FsFile;
-  /** Each history file written to, with its length before. */
-  readonly #touched = new Map<string, number>();
-  #closed = false;
+  readonly #history: Deno.FsFile;
+  /** The history file's length before, and now. */
+  readonly #before: number;
+  #length: number;
+  /** The chunks this compaction wrote: each conversation's newest. */
+  readonly #tails = new Map<string, ChunkPlace>();
 
   private constructor(
     dir: string,
     gen: number,
-    intent: Deno.FsFile,
+    history: Deno.FsFile,
+    length: number,
     onStep: (step: CompactionStep) => void,
   ) {
     this.#dir = dir;
-    this.#historyDir = joinPath(SEPARATOR, dir, HISTORY_DIR);
     this.gen = gen;
-    this.#intent = intent;
+    this.#history = history;
+    this.#before = this.#length = length;
     this.#onStep = onStep;
   }
 
@@ -68,49 +71,73 @@ export class Compaction {
     gen: number,
     onStep: (step: CompactionStep) => void = () => {},
   ): Compaction {
-    Deno.mkdirSync(joinPath(SEPARATOR, dir, HISTORY_DIR), { recursive: true });
-    const intent = Deno.openSync(joinPath(SEPARATOR, dir, INTENT_FILE), {
-      write: true,
+    const history = Deno.openSync(joinPath(SEPARATOR, dir, HISTORY_FILE), {
+      append: true,
       create: true,
-      truncate: true,
     });
     try {
-      writeAll(intent, encoder.encode(JSON.stringify({ gen }) + "\n"));
+      const length = history.statSync().size;
+      writeAtomically(joinPath(SEPARATOR, dir, INTENT_FILE), JSON.stringify({ gen, length }));
+      const compaction = new Compaction(dir, gen, history, length, onStep);
+      onStep("intent");
+      return compaction;
     } catch (error) {
-      intent.close();
+      history.close();
       throw error;
     }
-    const compaction = new Compaction(dir, gen, intent, onStep);
-    onStep("intent");
-    return compaction;
   }
 
-  /** Appends the segment's lines to their history files. */
-  write(segments: ReadonlyMap<string, readonly HistoryLine[]>): void {
-    for (const [key, lines] of segments) {
-      if (lines.length === 0) continue;
-      const name = conversationFile(key);
-      const path = joinPath(SEPARATOR, this.#historyDir, name);
-      if (!this.#touched.has(name)) {
-        const length = sizeOf(path);
-        writeAll(this.#intent, encoder.encode(JSON.stringify({ file: name, length }) + "\n"));
-        this.#touched.set(name, length);
-      }
-      using file = Deno.openSync(path, { append: true, create: true });
-      writeLines(file, lines);
-      this.#onStep("history");
-    }
+  /** The chunks written so far: where each conversation's newest is. */
+  get tails(): ReadonlyMap<string, ChunkPlace> {
+    return this.#tails;
   }
 
   /**
-   * Flushes the history files, writes the new active log (`head`, then `lines`) and renames it
-   * into place, removes the intent. Returns the new log, open for appending, and its size.
+   * Appends the segment's lines to the history file, a chunk per conversation, each ending in
+   * a chunk line that points to the conversation's previous chunk (`tail(key)` before this
+   * compaction, or the chunk this compaction wrote before).
+   */
+  write(
+    segments: ReadonlyMap<string, readonly HistoryLine[]>,
+    tail: (key: string) => ChunkPlace | undefined,
+  ): void {
+    const batch: Uint8Array[] = [];
+    let batched = 0;
+    const flush = () => {
+      if (batched === 0) return;
+      const bytes = new Uint8Array(batched);
+      let at = 0;
+      for (const part of batch.splice(0)) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      writeAll(this.#history, bytes);
+      this.#length += batched;
+      batched = 0;
+      this.#onStep("history");
+    };
+    for (const [key, lines] of segments) {
+      if (lines.length === 0) continue;
+      const prev = this.#tails.get(key) ?? tail(key);
+      const chunk: ChunkLine = { t: "chunk", key, prev: prev ? [prev.start, prev.end] : null };
+      let text = "";
+      for (const line of lines) text += JSON.stringify(line) + "\n";
+      const bytes = encoder.encode(text + JSON.stringify(chunk) + "\n");
+      const start = this.#length + batched;
+      batch.push(bytes);
+      batched += bytes.length;
+      this.#tails.set(key, { start, end: start + bytes.length });
+      if (batched >= WRITE_BATCH) flush();
+    }
+    flush();
+  }
+
+  /**
+   * Flushes the history file, writes the new active log (a head line, then `lines`) and renames
+   * it into place, removes the intent. Returns the new log, open for appending, and its size.
    */
   finish(lines: Iterable<StateLine | StreamRecord>): { file: Deno.FsFile; size: number } {
-    for (const name of this.#touched.keys()) {
-      using file = Deno.openSync(joinPath(SEPARATOR, this.#historyDir, name), { write: true });
-      file.syncDataSync();
-    }
+    this.#history.syncDataSync();
     this.#onStep("synced");
     const temp = joinPath(SEPARATOR, this.#dir, TEMP_FILE);
     removeIfThere(temp);
@@ -128,7 +155,7 @@ export class Compaction {
     // Done: the new log is in place. An intent left behind is only removed by recover().
     this.#onStep("renamed");
     try {
-      this.#close();
+      this.#history.close();
       removeIfThere(joinPath(SEPARATOR, this.#dir, INTENT_FILE));
     } catch {
       // See above.
@@ -143,9 +170,13 @@ export class Compaction {
    * start before it ran.
    */
   abort(): boolean {
-    this.#close();
     try {
-      cutBack(this.#historyDir, this.#touched);
+      this.#history.close();
+    } catch {
+      // Closed already.
+    }
+    try {
+      Deno.truncateSync(joinPath(SEPARATOR, this.#dir, HISTORY_FILE), this.#before);
       removeIfThere(joinPath(SEPARATOR, this.#dir, TEMP_FILE));
       removeIfThere(joinPath(SEPARATOR, this.#dir, INTENT_FILE));
       return true;
@@ -153,77 +184,60 @@ export class Compaction {
       return false;
     }
   }
-
-  #close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#intent.close();
-  }
 }
 
 /**
  * Finishes or undoes a compaction a crash interrupted, in the data directory `dir` (see the
  * module doc). Call before the log is read. Does nothing when there is no intent.
  *
- * @throws {Error} if a history file cannot be cut back (the intent is kept for the next try).
+ * @throws {Error} if the history file cannot be cut back (the intent is kept for the next try).
  */
 export function recover(dir: string): void {
   removeIfThere(joinPath(SEPARATOR, dir, TEMP_FILE));
+  removeIfThere(joinPath(SEPARATOR, dir, INTENT_FILE + ".tmp"));
   const intentPath = joinPath(SEPARATOR, dir, INTENT_FILE);
-  let text: string;
+  let intent: Record<string, unknown> | undefined;
   try {
-    text = Deno.readTextFileSync(intentPath);
+    intent = parse(Deno.readTextFileSync(intentPath));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
     throw error;
   }
-  const lines = text.split("\n");
-  const head = parse(lines[0]);
-  const gen = head?.gen;
-  // A torn head: nothing was touched yet. A log of this generation: the rename happened.
-  if (typeof gen === "number" && readGeneration(joinPath(SEPARATOR, dir, JOURNAL_FILE)) < gen) {
-    const touched = new Map<string, number>();
-    for (const line of lines.slice(1)) {
-      const entry = parse(line);
-      // A torn last entry: its file was not touched yet (the entry is written first).
-      if (typeof entry?.file !== "string" || !isConversationFile(entry.file)) continue;
-      if (!Number.isSafeInteger(entry.length) || (entry.length as number) < 0) continue;
-      touched.set(entry.file, entry.length as number);
-    }
+  const gen = intent?.gen;
+  const length = intent?.length;
+  // An intent is written whole (renamed into place); a log of its generation: the rename happened.
+  if (
+    Number.isSafeInteger(gen) && Number.isSafeInteger(length) && (length as number) >= 0 &&
+    readGeneration(joinPath(SEPARATOR, dir, JOURNAL_FILE)) < (gen as number)
+  ) {
     try {
-      cutBack(joinPath(SEPARATOR, dir, HISTORY_DIR), touched);
+      Deno.truncateSync(joinPath(SEPARATOR, dir, HISTORY_FILE), length as number);
     } catch (error) {
-      throw new Error(
-        `Cannot undo an interrupted compaction of the history files: ${errorText(error)}`,
-        { cause: error },
-      );
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw new Error(
+          `Cannot undo an interrupted compaction of the history file: ${errorText(error)}`,
+          { cause: error },
+        );
+      }
     }
   }
   removeIfThere(intentPath);
 }
 
-/** Cuts each history file back to its length; a file that was new is removed. */
-function cutBack(historyDir: string, touched: ReadonlyMap<string, number>): void {
-  for (const [name, length] of touched) {
-    const path = joinPath(SEPARATOR, historyDir, name);
-    if (length === 0) removeIfThere(path);
-    else {
-      try {
-        Deno.truncateSync(path, length);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    }
-  }
-}
-
-function parse(line: string | undefined): Record<string, unknown> | undefined {
+function parse(text: string): Record<string, unknown> | undefined {
   try {
-    const value = JSON.parse(line ?? "");
+    const value = JSON.parse(text);
     return typeof value === "object" && value !== null ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Writes `text` to `path` through a temporary file and a rename: the old content or the new. */
+function writeAtomically(path: string, text: string): void {
+  const temp = path + ".tmp";
+  Deno.writeTextFileSync(temp, text);
+  Deno.renameSync(temp, path);
 }
 
 /** Writes each value as a JSON line, in batches; returns the bytes written. */
@@ -247,15 +261,6 @@ function writeLines(file: Deno.FsFile, values: Iterable<unknown>): number {
 function* withHead<T>(head: T, lines: Iterable<T>): Generator<T> {
   yield head;
   yield* lines;
-}
-
-function sizeOf(path: string): number {
-  try {
-    return Deno.statSync(path).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
 }
 
 function removeIfThere(path: string): void {

@@ -1,25 +1,30 @@
 /**
  * Reading a conversation's history: its lines newest first — the segment in
- * memory, then its history file read backwards from the end in chunks — until
- * `limit` messages are found. The cost is the lines shown (and the marks
- * among them), not the length of the history.
+ * memory, then its chunks of the history file, newest first, each read
+ * backwards — until `limit` messages are found. The cost is the lines shown
+ * (and the marks among them), not the length of the history, nor anyone
+ * else's.
  *
- * A history file is JSON lines ({@linkcode HistoryLine}): a message with the
- * status it had when it was compacted, and `mark` lines that settle a message
- * written earlier in the file. Reading backwards, a mark is met before the
- * message it settles.
+ * `DIR/history.jsonl` is JSON lines, appended to by compactions only. Each
+ * compaction appends one *chunk* per conversation: its {@linkcode HistoryLine}s
+ * — a message with the status it had when it was compacted, and `mark` lines
+ * that settle a message written earlier — then a {@linkcode ChunkLine} with the
+ * conversation's key and where its previous chunk is. The journal keeps where
+ * each conversation's newest chunk is (its *tail*; in memory, and in the active
+ * log's restart state). Reading backwards, a mark is met before the message it
+ * settles. No file name comes from a peer's name.
  *
  * @module
  */
 
 import { nameKey } from "../protocol.ts";
-import { type HistoryLine, toHistoryLine } from "./lines.ts";
-import { conversationFile, joinPath, SEPARATOR } from "./paths.ts";
+import { type HistoryLine, type TailLine, toChunkLine, toHistoryLine } from "./lines.ts";
+import { joinPath, SEPARATOR } from "./paths.ts";
 import type { HistoryEntry } from "./records.ts";
 
 /** Where compacted history lines live: files, or memory for a memory journal. */
 export interface HistoryStore {
-  /** The lines of the conversation with `key`, newest first (possibly with other keys' lines). */
+  /** The lines of the conversation with `key`, newest first. */
   linesBackward(key: string): Iterable<HistoryLine>;
 }
 
@@ -98,39 +103,105 @@ export function* backwards<T>(lines: readonly T[]): Generator<T> {
   for (let i = lines.length - 1; i >= 0; i--) yield lines[i];
 }
 
-/** The history directory's name inside the data directory. */
-export const HISTORY_DIR = "history";
+/** The history file's name inside the data directory. */
+export const HISTORY_FILE = "history.jsonl";
 
-/** History files in `DIR/history/`, one per conversation (see {@linkcode conversationFile}). */
+/** Where a chunk is in the history file: bytes `[start, end)`, its chunk line included. */
+export interface ChunkPlace {
+  start: number;
+  end: number;
+}
+
+/** The history file, `DIR/history.jsonl`, and where each conversation's newest chunk is. */
 export class FileHistory implements HistoryStore {
-  /** The history directory. */
-  readonly dir: string;
-  /** Bytes read from history files so far (for tests and the bench). */
+  /** The history file's path. */
+  readonly path: string;
+  /** Bytes read from the history file so far (for tests and the bench). */
   bytesRead = 0;
-  /** History lines skipped as torn or invalid while reading. */
+  /** Lines skipped as torn or invalid while reading (a broken chunk line ends that history). */
   skipped = 0;
+  readonly #tails = new Map<string, ChunkPlace>();
 
-  /** History files under `dataDir`. Nothing is touched until something is read. */
+  /** The history of the data directory `dataDir`. Nothing is touched until something is read. */
   constructor(dataDir: string) {
-    this.dir = joinPath(SEPARATOR, dataDir, HISTORY_DIR);
+    this.path = joinPath(SEPARATOR, dataDir, HISTORY_FILE);
   }
 
-  /** The path of the history file of the conversation with `key`. */
-  path(key: string): string {
-    return joinPath(SEPARATOR, this.dir, conversationFile(key));
+  /** Where the newest chunk of the conversation with `key` is. */
+  tail(key: string): ChunkPlace | undefined {
+    return this.#tails.get(key);
+  }
+
+  /** Takes over where chunks are (after a compaction wrote them, or from the restart state). */
+  setTails(tails: Iterable<[string, ChunkPlace]>): void {
+    for (const [key, place] of tails) this.#tails.set(key, place);
+  }
+
+  /** The tails as restart-state lines, with `newer` (a compaction's) in place of the known. */
+  *tailLines(newer: ReadonlyMap<string, ChunkPlace>): Generator<TailLine> {
+    for (const [key, place] of this.#tails) {
+      if (!newer.has(key)) yield { t: "tail", key, ...place };
+    }
+    for (const [key, place] of newer) yield { t: "tail", key, ...place };
+  }
+
+  /** How many conversations have history in the file. */
+  get conversations(): number {
+    return this.#tails.size;
   }
 
   *linesBackward(key: string): Generator<HistoryLine> {
-    for (const text of readLinesBackward(this.path(key), (n) => this.bytesRead += n)) {
-      let line: HistoryLine | undefined;
-      try {
-        line = toHistoryLine(JSON.parse(text));
-      } catch {
-        // Not JSON: counted below.
-      }
-      if (line === undefined) this.skipped++;
-      else yield line;
+    let place = this.#tails.get(key);
+    if (place === undefined) return;
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(this.path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
     }
+    try {
+      const size = file.statSync().size;
+      const onRead = (bytes: number) => this.bytesRead += bytes;
+      while (place !== undefined) {
+        if (place.end > size) {
+          this.skipped++; // The file was cut short behind peerchat's back: nothing to follow.
+          return;
+        }
+        let chunk = true;
+        let next: ChunkPlace | undefined;
+        for (const text of readLinesBackward(file, place.start, place.end, onRead)) {
+          const value = parse(text);
+          if (chunk) {
+            // The chunk line comes first, backwards: whose chunk, and where the one before is.
+            chunk = false;
+            const line = toChunkLine(value);
+            if (line === undefined || line.key !== key) {
+              this.skipped++;
+              return;
+            }
+            if (line.prev !== null && line.prev[1] <= place.start) {
+              next = { start: line.prev[0], end: line.prev[1] };
+            }
+            continue;
+          }
+          const line = toHistoryLine(value);
+          if (line === undefined) this.skipped++;
+          else yield line;
+        }
+        place = next;
+      }
+    } finally {
+      file.close();
+    }
+  }
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -157,53 +228,43 @@ const NEWLINE = 10;
 const decoder = new TextDecoder();
 
 /**
- * The non-empty lines of the file at `path`, last first, read backwards in 64 KiB chunks
- * (nothing if there is no file). `onRead` counts the bytes read. Closes the file when the
- * caller stops iterating.
+ * The non-empty lines of bytes `[start, end)` of `file`, last first, read backwards in pieces
+ * of at most 64 KiB (`start` must be a line start). `onRead` counts the bytes read.
  */
 export function* readLinesBackward(
-  path: string,
+  file: Deno.FsFile,
+  start: number,
+  end: number,
   onRead: (bytes: number) => void = () => {},
 ): Generator<string> {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  try {
-    let position = file.statSync().size;
-    let carry = new Uint8Array(0); // The start of a line whose beginning is further back.
-    while (position > 0) {
-      const size = Math.min(CHUNK, position);
-      position -= size;
-      const buffer = new Uint8Array(size + carry.length);
-      file.seekSync(position, Deno.SeekMode.Start);
-      readExactly(file, buffer.subarray(0, size));
-      onRead(size);
-      buffer.set(carry, size);
-      let end = buffer.length;
-      // (lastIndexOf with a negative start would search from the end again.)
-      for (let i = end - 1; i >= 0; i--) {
-        i = buffer.lastIndexOf(NEWLINE, i);
-        if (i < 0) break;
-        if (i + 1 < end) yield decoder.decode(buffer.subarray(i + 1, end));
-        end = i;
-      }
-      carry = buffer.slice(0, end);
+  let position = end;
+  let carry = new Uint8Array(0); // The start of a line whose beginning is further back.
+  while (position > start) {
+    const size = Math.min(CHUNK, position - start);
+    position -= size;
+    const buffer = new Uint8Array(size + carry.length);
+    file.seekSync(position, Deno.SeekMode.Start);
+    readExactly(file, buffer.subarray(0, size));
+    onRead(size);
+    buffer.set(carry, size);
+    let stop = buffer.length;
+    // (lastIndexOf with a negative start would search from the end again.)
+    for (let i = stop - 1; i >= 0; i--) {
+      i = buffer.lastIndexOf(NEWLINE, i);
+      if (i < 0) break;
+      if (i + 1 < stop) yield decoder.decode(buffer.subarray(i + 1, stop));
+      stop = i;
     }
-    if (carry.length > 0) yield decoder.decode(carry);
-  } finally {
-    file.close();
+    carry = buffer.slice(0, stop);
   }
+  if (carry.length > 0) yield decoder.decode(carry);
 }
 
 function readExactly(file: Deno.FsFile, buffer: Uint8Array): void {
   let filled = 0;
   while (filled < buffer.length) {
     const n = file.readSync(buffer.subarray(filled));
-    if (n === null) throw new Error("The history file shrank while it was read.");
+    if (n === null) throw new Error("The history file is shorter than the journal says.");
     filled += n;
   }
 }

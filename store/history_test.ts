@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { nameKey } from "../protocol.ts";
-import { collect, HISTORY_DIR, readLinesBackward } from "./history.ts";
-import { Journal, JOURNAL_FILE, LOCK_FILE } from "./journal.ts";
+import { collect, HISTORY_FILE, readLinesBackward } from "./history.ts";
+import { Journal, JOURNAL_FILE, type JournalRecord, LOCK_FILE } from "./journal.ts";
 import type { HistoryLine } from "./lines.ts";
-import { conversationFile, isConversationFile } from "./paths.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "peerchat_history_test_" });
@@ -15,32 +13,45 @@ async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<v
   }
 }
 
-Deno.test("readLinesBackward gives every line, last first, across chunks and long lines", async () => {
+/** All lines of bytes `[start, end)` of the file at `path`, last first. */
+function backwardsFrom(path: string, start?: number, end?: number, onRead?: (n: number) => void) {
+  using file = Deno.openSync(path, { read: true });
+  return [...readLinesBackward(file, start ?? 0, end ?? file.statSync().size, onRead)];
+}
+
+Deno.test("readLinesBackward gives every line of a range, last first, across pieces and long lines", async () => {
   await withTempDir((dir) => {
     const path = join(dir, "lines");
     const lines = [
       "short",
-      "张三".repeat(40_000), // 240,000 bytes: several chunks
+      "张三".repeat(40_000), // 240,000 bytes: several pieces
       "",
-      "x".repeat(65_535), // Ends right at a chunk edge, counting its newline.
+      "x".repeat(65_535), // Ends right at a piece edge, counting its newline.
       "😀".repeat(30_000),
       "last",
     ];
     Deno.writeTextFileSync(path, lines.join("\n") + "\n");
-    const read = [...readLinesBackward(path)];
-    assert.deepEqual(read, lines.filter((line) => line !== "").reverse());
+    assert.deepEqual(backwardsFrom(path), lines.filter((line) => line !== "").reverse());
+    // A range: the second and third lines only.
+    const encoder = new TextEncoder();
+    const start = encoder.encode("short\n").length;
+    const end = start + encoder.encode(lines[1] + "\n\n").length;
+    assert.deepEqual(backwardsFrom(path, start, end), [lines[1]]);
     // Without a final newline, the last line is still a line.
     Deno.writeTextFileSync(path, "a\nb");
-    assert.deepEqual([...readLinesBackward(path)], ["b", "a"]);
-    assert.deepEqual([...readLinesBackward(join(dir, "missing"))], []);
-    // Stopping early closes the file (the resource sanitizer checks).
+    assert.deepEqual(backwardsFrom(path), ["b", "a"]);
+    assert.deepEqual(backwardsFrom(path, 0, 0), []);
+    // Reading stops where the caller stops.
     let bytes = 0;
     Deno.writeTextFileSync(path, "line\n".repeat(100_000));
-    for (const line of readLinesBackward(path, (n) => bytes += n)) {
-      assert.equal(line, "line");
-      break;
+    {
+      using file = Deno.openSync(path, { read: true });
+      for (const line of readLinesBackward(file, 0, 500_000, (n) => bytes += n)) {
+        assert.equal(line, "line");
+        break;
+      }
     }
-    assert.equal(bytes, 64 * 1024, "one chunk read for the last line");
+    assert.equal(bytes, 64 * 1024, "one piece read for the last line");
   });
 });
 
@@ -125,7 +136,7 @@ const HOSTILE_NAMES = [
   "Bob",
 ];
 
-Deno.test("hostile names: history files stay plain names inside DIR/history, each with its own lines", async () => {
+Deno.test("hostile names: no file is named after them, and each conversation has its own lines", async () => {
   await withTempDir((parent) => {
     const dir = join(parent, "data");
     {
@@ -145,18 +156,13 @@ Deno.test("hostile names: history files stay plain names inside DIR/history, eac
         });
       });
     }
-    using journal = Journal.open(dir); // Compacts into the history files.
+    using journal = Journal.open(dir); // Compacts into the history file.
     assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["data"]);
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      [HISTORY_DIR, JOURNAL_FILE, LOCK_FILE].sort(),
+      [HISTORY_FILE, JOURNAL_FILE, LOCK_FILE].sort(),
+      "no file is named after a peer",
     );
-    const files = [...Deno.readDirSync(join(dir, HISTORY_DIR))];
-    assert.equal(files.length, HOSTILE_NAMES.length);
-    for (const file of files) {
-      assert.ok(file.isFile && isConversationFile(file.name), file.name);
-      assert.ok(file.name.length <= 45, file.name);
-    }
     HOSTILE_NAMES.forEach((name, i) => {
       const shown = journal.history(name, 10);
       assert.deepEqual(shown.map((e) => e.id), [`m${i}`], JSON.stringify(name));
@@ -166,18 +172,40 @@ Deno.test("hostile names: history files stay plain names inside DIR/history, eac
   });
 });
 
-Deno.test("conversationFile: one plain, case-folded, bounded name per key", () => {
-  for (const name of HOSTILE_NAMES) {
-    const file = conversationFile(nameKey(name));
-    assert.ok(isConversationFile(file), file);
-    assert.match(file, /^[a-z0-9-]+\.jsonl$/);
-  }
-  assert.equal(conversationFile(nameKey("BOB")), conversationFile(nameKey("bob")));
-  assert.match(conversationFile("bob"), /^bob-[0-9a-f]{14}\.jsonl$/);
-  assert.match(conversationFile("con"), /^con-/, "not a bare device name");
-  assert.match(conversationFile("张三"), /^[0-9a-f]{14}\.jsonl$/);
-  const files = new Set(Array.from({ length: 10_000 }, (_, i) => conversationFile(`peer${i}`)));
-  assert.equal(files.size, 10_000);
-  assert.ok(!isConversationFile("../journal.jsonl"));
-  assert.ok(!isConversationFile("bob.jsonl"));
+Deno.test("/history of a quiet conversation reads its own chunks, not a busy one's", async () => {
+  await withTempDir((dir) => {
+    const message = (i: number, from: string): JournalRecord => ({
+      t: "in",
+      id: `${from}-${i}`,
+      from,
+      stream: `s-${from}`,
+      first: i + 1,
+      parts: 1,
+      kind: "text",
+      time: "t",
+      body: `${from} says ${i} ${"b".repeat(200)}`,
+      at: i,
+    });
+    using journal = Journal.open(dir, { compactBytes: 16 * 1024 });
+    // Carol writes now and then; bob writes 200 times as much in between.
+    let carol = 0;
+    for (let i = 0; i < 20_000; i++) {
+      journal.append(message(i, "bob"));
+      if (i % 200 === 0) journal.append(message(carol++, "carol"));
+    }
+    assert.ok(journal.footprint.compactions > 100);
+    const before = journal.footprint.historyBytesRead;
+    const shown = journal.history("carol", 20);
+    assert.deepEqual(
+      shown.map((e) => e.id),
+      Array.from({ length: 20 }, (_, i) => `carol-${i + 80}`),
+    );
+    const read = journal.footprint.historyBytesRead - before;
+    // Twenty of carol's lines (~300 bytes each) and the chunk lines: nothing of bob's 4 MiB.
+    assert.ok(read < 20 * 600, `${read} bytes read`);
+    const size = Deno.statSync(join(dir, HISTORY_FILE)).size;
+    assert.ok(size > 4_000_000, `${size}`);
+    assert.equal(journal.history("carol", Infinity).length, carol);
+    assert.equal(journal.history("bob", 3)[2].id, "bob-19999");
+  });
 });

@@ -10,16 +10,19 @@
  * Settled messages do not stay there. A *compaction* — at open, and whenever
  * the active log passes {@linkcode JournalOptions.compactBytes} (and twice its
  * size after the last one) — appends every message of the log, its status
- * folded in, to its conversation's file in `DIR/history/`, and replaces the log
- * by what a restart needs: contacts, outgoing streams and packet numbers,
- * receive points, the unsettled messages. Its cost is the size of the active
- * log, never of all history; it survives `kill -9` between any two of its steps
- * (see `compaction.ts`). Memory holds the restart state, the unsettled messages
- * and the records since the last compaction; {@linkcode Journal.history} reads a
- * conversation's file backwards, as far as it shows.
+ * folded in, to `DIR/history.jsonl`, one chunk per conversation, each chunk
+ * pointing to the conversation's previous one; and it replaces the log by what
+ * a restart needs: contacts, outgoing streams and packet numbers, receive
+ * points, where each conversation's newest chunk is, the unsettled messages.
+ * Its cost is the size of the active log, never of all history, and one
+ * `fdatasync` of each file however many conversations; it survives `kill -9`
+ * between any two of its steps (see `compaction.ts`). Memory holds the restart
+ * state, the unsettled messages and the records since the last compaction;
+ * {@linkcode Journal.history} follows one conversation's chunks backwards, as
+ * far as it shows. No file name comes from a peer's name.
  *
  * A journal written before compaction existed (everything in `journal.jsonl`)
- * is read in chunks and compacted the first time it is opened.
+ * is read 1 MiB at a time and compacted the first time it is opened.
  *
  * @module
  */
@@ -70,6 +73,21 @@ export interface JournalOptions {
   onCompactionStep?: (step: CompactionStep) => void;
 }
 
+/**
+ * Opens and locks `path`: one journal per directory at a time. A second process would compact
+ * the log under the first one's feet (whose appends would go to the replaced file).
+ */
+function lock(path: string): Deno.FsFile {
+  const file = Deno.openSync(path, { write: true, create: true });
+  if (file.tryLockSync(true)) return file;
+  file.close();
+  throw new Error("another peerchat is using it");
+}
+
+function* concat<T>(...parts: Iterable<T>[]): Generator<T> {
+  for (const part of parts) yield* part;
+}
+
 /** The journal's size, for tests and the bench: what it holds in memory and on disk. */
 export interface JournalFootprint {
   /** Bytes in the active log (for a memory journal: an estimate of what it would be). */
@@ -83,7 +101,7 @@ export interface JournalFootprint {
   unsettled: number;
   /** Compactions since open (the one at open included). */
   compactions: number;
-  /** Bytes read from history files by {@linkcode Journal.history} so far. */
+  /** Bytes read from history file by {@linkcode Journal.history} so far. */
   historyBytesRead: number;
 }
 
@@ -113,7 +131,9 @@ export class Journal {
   /** Reused to encode each appended line (see #encodeLine). */
   readonly #scratch = new Uint8Array(4096);
   readonly #state = new ActiveState();
-  readonly #history: FileHistory | MemoryHistory;
+  /** The history: in the file (a journal on disk) or in memory. */
+  readonly #files: FileHistory | undefined;
+  readonly #memory: MemoryHistory | undefined;
   readonly #compactBytes: number;
   readonly #onStep: ((step: CompactionStep) => void) | undefined;
   /** The generation of the active log (0: never compacted). */
@@ -128,7 +148,8 @@ export class Journal {
 
   private constructor(dir: string | undefined, options: JournalOptions) {
     this.dir = dir;
-    this.#history = dir === undefined ? new MemoryHistory() : new FileHistory(dir);
+    this.#files = dir === undefined ? undefined : new FileHistory(dir);
+    this.#memory = dir === undefined ? new MemoryHistory() : undefined;
     this.#compactBytes = Math.max(1, options.compactBytes ?? COMPACT_BYTES);
     this.#onStep = options.onCompactionStep;
   }
@@ -148,15 +169,7 @@ export class Journal {
     const journal = new Journal(dir, options);
     try {
       Deno.mkdirSync(dir, { recursive: true });
-      journal.#lock = Deno.openSync(joinPath(SEPARATOR, dir, LOCK_FILE), {
-        write: true,
-        create: true,
-      });
-      // A second process would compact the log under the first one's feet (its appends would
-      // go to the replaced file): one journal per directory at a time.
-      if (!journal.#lock.tryLockSync(true)) {
-        throw new Error("another peerchat is using it");
-      }
+      journal.#lock = lock(joinPath(SEPARATOR, dir, LOCK_FILE));
       recover(dir);
       const path = joinPath(SEPARATOR, dir, JOURNAL_FILE);
       journal.#file = Deno.openSync(path, { append: true, create: true, read: true });
@@ -179,7 +192,7 @@ export class Journal {
     return new Journal(undefined, options);
   }
 
-  /** Reads the active log; a long one's history moves to the history files as it is read. */
+  /** Reads the active log; a long one's history moves to the history file as it is read. */
   #load(file: Deno.FsFile): void {
     let migration: Compaction | undefined;
     const read = readLines(file, (text) => {
@@ -188,6 +201,8 @@ export class Journal {
         this.#skipped++;
       } else if (line.t === "head") {
         this.#gen = line.gen;
+      } else if (line.t === "tail") {
+        this.#files?.setTails([[line.key, { start: line.start, end: line.end }]]);
       } else if (
         line.t === "contact" || line.t === "sent" || line.t === "recv" || line.t === "kept"
       ) {
@@ -209,12 +224,12 @@ export class Journal {
     }
   }
 
-  /** Moves the segment read so far to the history files, as part of the compaction at open. */
+  /** Moves the segment read so far to the history file, as part of the compaction at open. */
   #migrate(started: Compaction | undefined): Compaction | undefined {
     let compaction = started;
     try {
       compaction ??= Compaction.begin(this.dir!, this.#gen + 1, this.#onStep);
-      compaction.write(this.#state.segments());
+      compaction.write(this.#state.segments(), (key) => this.#files!.tail(key));
       this.#state.clearSegment();
       return compaction;
     } catch (error) {
@@ -240,7 +255,7 @@ export class Journal {
       segmentLines: this.#state.segmentLines,
       ...this.#state.counts(),
       compactions: this.#compactions,
-      historyBytesRead: this.#history instanceof FileHistory ? this.#history.bytesRead : 0,
+      historyBytesRead: this.#files?.bytesRead ?? 0,
     };
   }
 
@@ -266,7 +281,7 @@ export class Journal {
   history(name: string, limit: number): HistoryEntry[] {
     const key = nameKey(name);
     const segment = this.#state.segment(key);
-    const history = this.#history;
+    const history = this.#files ?? this.#memory!;
     function* newestFirst() {
       yield* backwards(segment);
       yield* history.linesBackward(key);
@@ -332,18 +347,23 @@ export class Journal {
 
   /** Moves the segment to the history and, on disk, replaces the active log by the state. */
   #compact(started: Compaction | undefined): void {
-    if (this.#history instanceof MemoryHistory) {
-      this.#history.add(this.#state.segments());
+    if (this.#files === undefined) {
+      this.#memory!.add(this.#state.segments());
       this.#state.clearSegment();
       this.#size = this.#base = 0;
       this.#compactions++;
       return;
     }
+    const files = this.#files!;
     let compaction = started;
     try {
       compaction ??= Compaction.begin(this.dir!, this.#gen + 1, this.#onStep);
-      compaction.write(this.#state.segments());
-      const { file, size } = compaction.finish(this.#state.snapshot());
+      compaction.write(this.#state.segments(), (key) => files.tail(key));
+      const tails = compaction.tails;
+      const { file, size } = compaction.finish(
+        concat(this.#state.snapshot(), files.tailLines(tails)),
+      );
+      files.setTails(tails);
       const old = this.#file;
       this.#file = file;
       old?.close();

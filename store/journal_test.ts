@@ -115,7 +115,7 @@ Deno.test("records of every kind survive close and reopen", async () => {
     assert.equal(text.split("\n").length, written.length + 1, "one line per record");
     assert.ok(text.endsWith("\n"));
 
-    // Reopening compacts: the same answers, from the history files and the new log.
+    // Reopening compacts: the same answers, from the history file and the new log.
     using again = Journal.open(dir);
     assert.equal(again.skipped, 0);
     assert.equal(again.footprint.compactions, 1);

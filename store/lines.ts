@@ -1,7 +1,7 @@
 /**
  * The lines the journal writes besides the peer's own records: the restart
- * state at the top of a compacted active log, and the lines of the
- * per-conversation history files. Each is validated when read, like a record.
+ * state at the top of a compacted active log, and the lines of the history
+ * file. Each is validated when read, like a record.
  *
  * @module
  */
@@ -46,8 +46,20 @@ export interface KeptLine extends OutgoingMessage {
   t: "kept";
 }
 
+/**
+ * Where the newest chunk of a conversation's history is in the history file: bytes
+ * `start` to `end` (see {@linkcode ChunkLine}).
+ */
+export interface TailLine {
+  t: "tail";
+  /** The conversation: the other peer's {@linkcode nameKey}. */
+  key: string;
+  start: number;
+  end: number;
+}
+
 /** A line of the active log that is restart state rather than a record. */
-export type StateLine = HeadLine | ContactLine | SentLine | RecvLine | KeptLine;
+export type StateLine = HeadLine | ContactLine | SentLine | RecvLine | KeptLine | TailLine;
 
 /** A message in a history file: a {@linkcode HistoryEntry} with its line type. */
 export interface EntryLine {
@@ -76,8 +88,20 @@ export interface MarkLine {
   at: number;
 }
 
-/** A line of a history file. */
+/** A line of the history file's chunks. */
 export type HistoryLine = EntryLine | MarkLine;
+
+/**
+ * The last line of a chunk of the history file: a compaction's lines of one conversation.
+ * It names the conversation and where its previous chunk is, so that a conversation's
+ * history is read backwards chunk by chunk, without touching anyone else's.
+ */
+export interface ChunkLine {
+  t: "chunk";
+  key: string;
+  /** The previous chunk of this conversation, bytes `[start, end)`, or null for the first. */
+  prev: [number, number] | null;
+}
 
 /** A fresh state line with only its fields, or undefined if `value` is not one. */
 export function toStateLine(value: unknown): StateLine | undefined {
@@ -95,6 +119,11 @@ export function toStateLine(value: unknown): StateLine | undefined {
     case "recv":
       if (!isString(v.from) || !isString(v.stream) || !isCount(v.last)) return undefined;
       return { t: "recv", from: v.from, stream: v.stream, last: v.last };
+    case "tail":
+      if (!isString(v.key) || !isCount(v.start) || !isCount(v.end) || v.end <= v.start) {
+        return undefined;
+      }
+      return { t: "tail", key: v.key, start: v.start, end: v.end };
     case "kept": {
       const record = toRecord({ ...v, t: "out" }) as OutRecord | undefined;
       return record && { ...record, t: "kept" };
@@ -140,4 +169,16 @@ export function toHistoryLine(value: unknown): HistoryLine | undefined {
     return line;
   }
   return undefined;
+}
+
+/** A fresh chunk line, or undefined if `value` is not one. */
+export function toChunkLine(value: unknown): ChunkLine | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.t !== "chunk" || !isString(v.key)) return undefined;
+  if (v.prev === null) return { t: "chunk", key: v.key, prev: null };
+  if (!Array.isArray(v.prev) || v.prev.length !== 2) return undefined;
+  const [start, end] = v.prev;
+  if (!isCount(start) || !isCount(end) || end <= start) return undefined;
+  return { t: "chunk", key: v.key, prev: [start, end] };
 }

@@ -1,8 +1,8 @@
 /**
- * Where the journal lives: the default data directory of a user, path
- * joining, and the file name of a conversation's history — derived from a
- * name that may be anything a hostile peer chose, yet always one plain file
- * name, the same on Linux, macOS and Windows, inside the history directory.
+ * Where the journal lives: the default data directory of a user (its last
+ * segment made from the user's own name, made safe for every file system), and
+ * path joining. No other file name is derived from a name: peers' names, which
+ * are anyone's choice, stay inside the files.
  *
  * @module
  */
@@ -78,41 +78,4 @@ export function safeName(name: string, windows: boolean): string {
     if (/[. ]$/.test(safe)) safe += "_";
   }
   return safe;
-}
-
-/** Longest readable part of a history file name. */
-const PREFIX_CHARS = 24;
-
-/**
- * The history file name of the conversation whose {@linkcode nameKey} is `key`:
- * the name's ASCII letters and digits (at most 24, for people looking into the
- * directory), a dash, and a 53-bit hash of the whole key in hex, then `.jsonl`.
- * Only `[a-z0-9-]` and one dot, so no name can climb out of the directory, hit
- * a Windows device name, or clash by case on a case-insensitive file system.
- * Two keys may share a file (a hash collision): every line holds the real name,
- * and readers keep only the lines of the name they look for.
- */
-export function conversationFile(key: string): string {
-  const prefix = key.replace(/[^a-z0-9]+/g, "").slice(0, PREFIX_CHARS);
-  return `${prefix}${prefix ? "-" : ""}${hash53(key)}.jsonl`;
-}
-
-/** Whether `name` is a file name {@linkcode conversationFile} makes. */
-export function isConversationFile(name: string): boolean {
-  return /^(?:[a-z0-9]{1,24}-)?[0-9a-f]{14}\.jsonl$/.test(name);
-}
-
-/** cyrb53 (a public-domain 53-bit string hash) of `text`, as 14 hex digits. Not cryptographic. */
-function hash53(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  const value = 4294967296 * (2097151 & h2) + (h1 >>> 0);
-  return value.toString(16).padStart(14, "0");
 }

@@ -4,7 +4,7 @@
  * unsettled messages) and the *segment* — the history lines of the records
  * appended since the last compaction, one list per conversation, with the
  * statuses of sent messages folded in. A compaction writes the segment to the
- * history files and {@linkcode ActiveState.snapshot} to the new active log.
+ * history file and {@linkcode ActiveState.snapshot} to the new active log.
  *
  * Pure: no file, no clock. Memory is the restart state (per conversation and
  * per stream, a bounded number of streams per sender), the unsettled
@@ -226,7 +226,7 @@ export class ActiveState {
     };
   }
 
-  /** Forgets the segment once it is safely in the history files. */
+  /** Forgets the segment once it is safely in the history file. */
   clearSegment(): void {
     this.#lines.clear();
     this.#outs.clear();
