@@ -120,6 +120,8 @@ export class FileHistory implements HistoryStore {
   bytesRead = 0;
   /** Lines skipped as torn or invalid while reading (a broken chunk line ends that history). */
   skipped = 0;
+  /** The last error reading the file met (reading stops there; what was read is shown). */
+  error: unknown;
   readonly #tails = new Map<string, ChunkPlace>();
 
   /** The history of the data directory `dataDir`. Nothing is touched until something is read. */
@@ -157,8 +159,8 @@ export class FileHistory implements HistoryStore {
     try {
       file = Deno.openSync(this.path, { read: true });
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      throw error;
+      if (!(error instanceof Deno.errors.NotFound)) this.error = error;
+      return;
     }
     try {
       const size = file.statSync().size;
@@ -191,6 +193,8 @@ export class FileHistory implements HistoryStore {
         }
         place = next;
       }
+    } catch (error) {
+      this.error = error; // What was read before is shown.
     } finally {
       file.close();
     }

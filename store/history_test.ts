@@ -209,3 +209,41 @@ Deno.test("/history of a quiet conversation reads its own chunks, not a busy one
     assert.equal(journal.history("bob", 3)[2].id, "bob-19999");
   });
 });
+
+Deno.test("a history file broken behind peerchat's back: /history shows what it can, never throws", async () => {
+  await withTempDir((dir) => {
+    const hello = (id: string): JournalRecord => ({
+      t: "in",
+      id,
+      from: "bob",
+      stream: "s",
+      first: Number(id.slice(1)),
+      parts: 1,
+      kind: "text",
+      time: "t",
+      body: `hello ${id}`,
+      at: 1,
+    });
+    {
+      using journal = Journal.open(dir);
+      journal.append(hello("m1"));
+      journal.append(hello("m2"));
+    }
+    const path = join(dir, HISTORY_FILE);
+    {
+      using journal = Journal.open(dir); // m1 and m2 go to the history file.
+      journal.append(hello("m3"));
+      assert.deepEqual(journal.history("bob", 10).map((e) => e.id), ["m1", "m2", "m3"]);
+      // Cut short: the chunk the journal knows of is not there any more.
+      Deno.truncateSync(path, 10);
+      assert.deepEqual(journal.history("bob", 10).map((e) => e.id), ["m3"]);
+      assert.equal(journal.historyError, undefined);
+      // Not a file at all: reading fails; the error is kept, not thrown.
+      Deno.removeSync(path);
+      Deno.mkdirSync(path);
+      assert.deepEqual(journal.history("bob", 10).map((e) => e.id), ["m3"]);
+      const error: unknown = journal.historyError;
+      assert.ok(error instanceof Error, String(error));
+    }
+  });
+});

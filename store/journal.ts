@@ -84,6 +84,15 @@ function lock(path: string): Deno.FsFile {
   throw new Error("another peerchat is using it");
 }
 
+/**
+ * The line as UTF-8, in `scratch` if it fits (the line is written synchronously, so the next
+ * append may overwrite it): allocating a buffer per record costs about a microsecond.
+ */
+function encodeLine(line: string, scratch: Uint8Array): Uint8Array {
+  if (line.length * 3 > scratch.length) return encoder.encode(line);
+  return scratch.subarray(0, encoder.encodeInto(line, scratch).written);
+}
+
 function* concat<T>(...parts: Iterable<T>[]): Generator<T> {
   for (const part of parts) yield* part;
 }
@@ -128,7 +137,7 @@ export class Journal {
   #closed = false;
   /** A write failed part-way: the file may end in a torn line. */
   #torn = false;
-  /** Reused to encode each appended line (see #encodeLine). */
+  /** Reused to encode each appended line (see encodeLine). */
   readonly #scratch = new Uint8Array(4096);
   readonly #state = new ActiveState();
   /** The history: in the file (a journal on disk) or in memory. */
@@ -248,6 +257,16 @@ export class Journal {
     return this.#compactionError;
   }
 
+  /** The last error reading the history file met: {@linkcode history} showed what it read before. */
+  get historyError(): Error | undefined {
+    const error = this.#files?.error;
+    return error === undefined
+      ? undefined
+      : error instanceof Error
+      ? error
+      : new Error(String(error));
+  }
+
   /** What the journal holds (see {@linkcode JournalFootprint}). */
   get footprint(): JournalFootprint {
     return {
@@ -276,7 +295,8 @@ export class Journal {
    * otherwise the last `failed` record gives the reason. A message recorded
    * twice (same peer and id) is listed once, where it was first recorded (for
    * copies further apart than the entries read, where the later one is). Reads
-   * the conversation's history file backwards only as far as it shows.
+   * the conversation's chunks of the history file backwards only as far as it
+   * shows. Never throws: a read error ends the listing (see {@linkcode historyError}).
    */
   history(name: string, limit: number): HistoryEntry[] {
     const key = nameKey(name);
@@ -292,7 +312,7 @@ export class Journal {
   /**
    * Appends one record as one line, synchronously: when this returns, the
    * line is in the kernel and survives a crash of the process. Only the
-   * fields of the record's type are kept. May compact the journal first-hand
+   * fields of the record's type are kept. May compact the journal before it returns
    * (a failed compaction does not fail the append; see {@linkcode compactionError}).
    *
    * @throws {TypeError} if the record is not a valid {@linkcode JournalRecord} (nothing is written).
@@ -313,7 +333,8 @@ export class Journal {
     }
     let size: number;
     if (this.#file !== undefined) {
-      const line = this.#encodeLine((this.#torn ? "\n" : "") + JSON.stringify(clean) + "\n");
+      const text = (this.#torn ? "\n" : "") + JSON.stringify(clean) + "\n";
+      const line = encodeLine(text, this.#scratch);
       try {
         writeAll(this.#file, line);
       } catch (error) {
@@ -334,15 +355,6 @@ export class Journal {
     if (this.#canCompact && this.#size > Math.max(this.#compactBytes, 2 * this.#base)) {
       this.#compact(undefined);
     }
-  }
-
-  /**
-   * The line as UTF-8, in a buffer reused by every append (it is written synchronously, so the
-   * next append may overwrite it): allocating a buffer per record costs about a microsecond.
-   */
-  #encodeLine(line: string): Uint8Array {
-    if (line.length * 3 > this.#scratch.length) return encoder.encode(line);
-    return this.#scratch.subarray(0, encoder.encodeInto(line, this.#scratch).written);
   }
 
   /** Moves the segment to the history and, on disk, replaces the active log by the state. */
