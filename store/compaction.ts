@@ -24,7 +24,7 @@ import { type ChunkPlace, HISTORY_FILE } from "./history.ts";
 import type { ChunkLine, HistoryLine, StateLine } from "./lines.ts";
 import { readGeneration, writeAll } from "./log_file.ts";
 import { joinPath, SEPARATOR } from "./paths.ts";
-import { JOURNAL_FILE, type StreamRecord } from "./records.ts";
+import { JOURNAL_FILE } from "./records.ts";
 
 /** The intent file of a compaction under way. */
 export const INTENT_FILE = "compacting.json";
@@ -136,7 +136,7 @@ export class Compaction {
    * Flushes the history file, writes the new active log (a head line, then `lines`) and renames
    * it into place, removes the intent. Returns the new log, open for appending, and its size.
    */
-  finish(lines: Iterable<StateLine | StreamRecord>): { file: Deno.FsFile; size: number } {
+  finish(lines: Iterable<StateLine>): { file: Deno.FsFile; size: number } {
     this.#history.syncDataSync();
     this.#onStep("synced");
     const temp = joinPath(SEPARATOR, this.#dir, TEMP_FILE);

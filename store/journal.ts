@@ -213,7 +213,8 @@ export class Journal {
       } else if (line.t === "tail") {
         this.#files?.setTails([[line.key, { start: line.start, end: line.end }]]);
       } else if (
-        line.t === "contact" || line.t === "sent" || line.t === "recv" || line.t === "kept"
+        line.t === "contact" || line.t === "latest" || line.t === "sent" || line.t === "recv" ||
+        line.t === "kept"
       ) {
         this.#state.restore(line);
       } else {

@@ -116,9 +116,18 @@ Deno.test("records of every kind survive close and reopen", async () => {
     assert.ok(text.endsWith("\n"));
 
     // Reopening compacts: the same answers, from the history file and the new log.
+    {
+      using again = Journal.open(dir);
+      assert.equal(again.skipped, 0);
+      assert.equal(again.footprint.compactions, 1);
+      assertSameAs(again, written, SAMPLE_NAMES);
+    }
+    // Opening a compacted log with nothing new in it rewrites nothing.
+    const compacted = Deno.readTextFileSync(join(dir, JOURNAL_FILE));
     using again = Journal.open(dir);
-    assert.equal(again.skipped, 0);
-    assert.equal(again.footprint.compactions, 1);
+    assert.equal(again.footprint.compactions, 0);
+    assert.equal(again.footprint.segmentLines, 0);
+    assert.equal(Deno.readTextFileSync(join(dir, JOURNAL_FILE)), compacted);
     assertSameAs(again, written, SAMPLE_NAMES);
   });
 });

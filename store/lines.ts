@@ -23,6 +23,14 @@ export interface ContactLine {
   seed: boolean;
 }
 
+/** This peer's latest outgoing stream to a recipient (its last `stream` record). */
+export interface LatestLine {
+  t: "latest";
+  to: string;
+  stream: string;
+  at: number;
+}
+
 /** The last packet number sent on an outgoing stream. */
 export interface SentLine {
   t: "sent";
@@ -59,7 +67,14 @@ export interface TailLine {
 }
 
 /** A line of the active log that is restart state rather than a record. */
-export type StateLine = HeadLine | ContactLine | SentLine | RecvLine | KeptLine | TailLine;
+export type StateLine =
+  | HeadLine
+  | ContactLine
+  | LatestLine
+  | SentLine
+  | RecvLine
+  | KeptLine
+  | TailLine;
 
 /** A message in a history file: a {@linkcode HistoryEntry} with its line type. */
 export interface EntryLine {
@@ -113,6 +128,9 @@ export function toStateLine(value: unknown): StateLine | undefined {
     case "contact":
       if (!isString(v.name) || typeof v.seed !== "boolean") return undefined;
       return { t: "contact", name: v.name, seed: v.seed };
+    case "latest":
+      if (!isString(v.to) || !isString(v.stream) || !isTime(v.at)) return undefined;
+      return { t: "latest", to: v.to, stream: v.stream, at: v.at };
     case "sent":
       if (!isString(v.stream) || !isCount(v.last)) return undefined;
       return { t: "sent", stream: v.stream, last: v.last };

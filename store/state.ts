@@ -82,6 +82,9 @@ export class ActiveState {
       case "contact":
         this.#contacts.set(nameKey(line.name), { name: line.name, seed: line.seed });
         return;
+      case "latest":
+        this.#streams.set(nameKey(line.to), { ...line, t: "stream" });
+        return;
       case "sent":
         this.#lastSent.set(line.stream, Math.max(this.#lastSent.get(line.stream) ?? 0, line.last));
         return;
@@ -244,11 +247,11 @@ export class ActiveState {
 
   /**
    * The restart state as lines for a new active log (after its head line): contacts,
-   * stream records, packet numbers, receive points, then the unsettled messages.
+   * latest streams, packet numbers, receive points, then the unsettled messages.
    */
-  *snapshot(): Generator<StateLine | StreamRecord> {
+  *snapshot(): Generator<StateLine> {
     for (const contact of this.#contacts.values()) yield { t: "contact", ...contact };
-    for (const record of this.#streams.values()) yield record;
+    for (const record of this.#streams.values()) yield { ...record, t: "latest" };
     for (const record of this.#streams.values()) {
       const last = this.#lastSent.get(record.stream);
       if (last !== undefined) yield { t: "sent", stream: record.stream, last };
