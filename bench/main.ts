@@ -12,7 +12,9 @@
  * storm phase), `--ngircd-cap 60` (phase limit for ngircd at N ≥ 5000),
  * `--rtt-count 5000`, `--startup-runs 10`, `--profile` (also profile the
  * coordinator through one storm of each variant at N = 2000 and 5000),
- * `--only storms,ngircd,rtt,startup`, `--out BENCHMARKS.md`,
+ * `--only storms,ngircd,rtt,startup,journal`, `--journal-messages 1000000`,
+ * `--old-journal-root DIR` (the journal before compaction from a checkout instead of
+ * `git show 9196e7f`), `--out BENCHMARKS.md`,
  * `--coordinator-root DIR` (storms against another checkout's coordinator,
  * e.g. a `git worktree` of an older commit, for before/after).
  *
@@ -25,6 +27,7 @@ import { Ngircd, type NgircdResult } from "./ngircd.ts";
 import { machineInfo } from "./proc.ts";
 import { summarizeProfile } from "./profile.ts";
 import { type BenchResults, type Failure, renderReport, type Variant } from "./report.ts";
+import { runJournal } from "./journal.ts";
 import { runRtt } from "./rtt.ts";
 import { runStartup } from "./startup.ts";
 import { parseFlags } from "./stats.ts";
@@ -42,7 +45,8 @@ const ngircdCapS = Number(flags["ngircd-cap"] ?? 60);
 const rttCount = Number(flags["rtt-count"] ?? (quick ? 300 : 5000));
 const rttWarmup = Number(flags["rtt-warmup"] ?? (quick ? 100 : 1000));
 const startupRuns = Number(flags["startup-runs"] ?? (quick ? 3 : 10));
-const only = new Set(list(flags.only, "storms,ngircd,rtt,startup"));
+const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal"));
+const journalMessages = Number(flags["journal-messages"] ?? (quick ? 20_000 : 1_000_000));
 const profile = flags.profile === true;
 const out = String(flags.out ?? `${ROOT}BENCHMARKS.md`);
 const coordinatorRoot = typeof flags["coordinator-root"] === "string"
@@ -189,6 +193,22 @@ if (only.has("startup")) {
   }
 }
 
+if (only.has("journal")) {
+  log(`journal: ${journalMessages} messages, ${runs} run(s)`);
+  try {
+    results.journal = await runJournal({
+      messages: journalMessages,
+      runs,
+      oldRoot: typeof flags["old-journal-root"] === "string"
+        ? flags["old-journal-root"]
+        : undefined,
+      log,
+    });
+  } catch (error) {
+    results.journal = { error: errorText(error) };
+  }
+}
+
 if (profile) {
   const dir = await Deno.makeTempDir({ prefix: "peerchat-bench-prof-" });
   for (const n of sizes.filter((n) => n >= 2000)) {
@@ -222,7 +242,8 @@ if (quick) {
   console.log(report);
   // The smoke run (CI): a run that failed fails it.
   const failed = [...results.storms, ...results.ngircd].filter((s) => "error" in s.result).length +
-    [...results.rtt, ...results.startup].filter((x) => "error" in x).length;
+    [...results.rtt, ...results.startup].filter((x) => "error" in x).length +
+    (results.journal && "error" in results.journal ? 1 : 0);
   if (failed > 0) {
     console.error(`bench: ${failed} run(s) failed; see "Runs that failed" above.`);
     Deno.exit(1);

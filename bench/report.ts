@@ -13,6 +13,7 @@
 import type { StormResult } from "./join_storm.ts";
 import type { NgircdResult } from "./ngircd.ts";
 import type { MachineInfo } from "./proc.ts";
+import { type JournalResult, renderJournal } from "./journal.ts";
 import type { HotSpot } from "./profile.ts";
 import type { RttResult, RttSeries } from "./rtt.ts";
 import type { StartupResult } from "./startup.ts";
@@ -51,6 +52,8 @@ export interface BenchResults {
   rtt: (RttResult | Failure)[];
   startup: (StartupResult | Failure)[];
   profiles: { label: string; file: string; totalMs: number; busyMs: number; spots: HotSpot[] }[];
+  /** The journal bench (`--only journal`); absent in results saved before it existed. */
+  journal?: JournalResult | Failure;
 }
 
 const VARIANT_LABEL: Record<Variant, string> = {
@@ -482,6 +485,7 @@ export function renderReport(r: BenchResults): string {
       out.push("");
     }
   }
+  out.push(...renderJournal(r.journal));
   out.push(
     "Raw results of every run: `bench/results/` (not committed). Regenerate with `deno task bench`.",
     "",
