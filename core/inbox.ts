@@ -1,0 +1,129 @@
+/**
+ * What the peer receives: `msg` packets from peerchat peers, handed on in
+ * order and once each, written to the journal before they are acknowledged
+ * and shown after; `talk` from seed clients, written and shown.
+ *
+ * Pure: the journal, the socket and the user are reached through
+ * {@linkcode InboxHooks}; time comes in as an {@linkcode Instant}. Delivery
+ * itself is {@link ./receiver.ts}'s {@linkcode Receiver}.
+ *
+ * @module
+ */
+
+import {
+  type ChatMessage,
+  type Endpoint,
+  type Message,
+  PEERCHAT_FLAVOR,
+  sameEndpoint,
+  type TalkMessage,
+  type TextEncoding,
+} from "../protocol.ts";
+import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
+import type { IncomingMessage, Instant } from "./message.ts";
+import { Receiver } from "./receiver.ts";
+import type { PeerEvent } from "./peer_events.ts";
+import { isSeedClient, type PeerRoster } from "./peer_roster.ts";
+
+/** What an {@linkcode Inbox} needs from the peer around it. */
+export interface InboxHooks {
+  /** Appends `record` to the journal; returns why it failed, or undefined once it is written. */
+  store(record: JournalRecord): string | undefined;
+  /** Tells the user. */
+  emit(event: PeerEvent): void;
+  /** Sends `message` (an acknowledgement) to `to`. */
+  send(message: Message, to: Endpoint): void;
+}
+
+/** Counters of what an {@linkcode Inbox} took. */
+export interface InboxStats {
+  /** `msg` packets already delivered or buffered. */
+  duplicates: number;
+}
+
+/** The receiving side of one peer's conversations. */
+export class Inbox {
+  readonly #roster: PeerRoster;
+  readonly #hooks: InboxHooks;
+  readonly #receiver: Receiver;
+  readonly #talkId: () => string;
+  /** Messages stored in this turn, shown once their acknowledgement is on its way. */
+  readonly #unshown: PeerEvent[] = [];
+  /** The wall clock of the packet being handled, for the record it writes. */
+  #wall = 0;
+  /** What this inbox took. */
+  readonly stats: InboxStats = { duplicates: 0 };
+
+  /** The inbox of the peer `name`, whose contacts are in `roster`. */
+  constructor(name: string, roster: PeerRoster, hooks: InboxHooks, talkId: () => string) {
+    this.#roster = roster;
+    this.#hooks = hooks;
+    this.#talkId = talkId;
+    this.#receiver = new Receiver(name, (message) => this.#onIncoming(message));
+  }
+
+  /** Restores how far each stream was stored (from the journal after a restart). */
+  restore(received: Iterable<ReceivePoint>): void {
+    for (const point of received) this.#receiver.restore(point.from, point.stream, point.last);
+  }
+
+  /** A `talk` from a seed client: stored and shown (never acknowledged). */
+  onTalk(message: TalkMessage, encoding: TextEncoding, at: Instant): void {
+    this.#roster.setEncoding(message.name, encoding);
+    this.#roster.remember(message.name, true);
+    const id = this.#talkId();
+    this.#hooks.store({
+      t: "in",
+      id,
+      from: message.name,
+      stream: "talk",
+      first: 0,
+      parts: 1,
+      kind: "text",
+      time: message.time,
+      body: message.text,
+      at: at.wall,
+    });
+    this.#hooks.emit({
+      event: "message",
+      from: message.name,
+      id,
+      time: message.time,
+      text: message.text,
+      reliable: false,
+    });
+  }
+
+  /** A `msg` packet from `from`: stored if it completes a message, acknowledged, then shown. */
+  onPacket(packet: ChatMessage, from: Endpoint, at: Instant): void {
+    this.#wall = at.wall;
+    // Only peerchat peers send msg: if the roster says otherwise, it missed the flavour.
+    const sender = this.#roster.get(packet.name);
+    if (sender && isSeedClient(sender) && sameEndpoint(sender.endpoint, from)) {
+      sender.flavor = PEERCHAT_FLAVOR;
+    }
+    const before = this.#receiver.duplicates;
+    // A message that cannot be stored stays unacknowledged: the sender sends it again. The
+    // ack still confirms what was stored.
+    const ack = this.#receiver.onPacket(packet);
+    if (this.#receiver.duplicates > before) this.stats.duplicates++;
+    // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
+    this.#hooks.send(ack, from);
+    for (const event of this.#unshown.splice(0)) this.#hooks.emit(event);
+  }
+
+  /** The receiver hands on a complete message: store it (or throw); it is shown after the ack. */
+  #onIncoming(message: IncomingMessage): void {
+    const why = this.#hooks.store({ t: "in", ...message, at: this.#wall });
+    if (why) throw new Error(`The message could not be stored: ${why}`);
+    this.#roster.remember(message.from, false);
+    this.#unshown.push({
+      event: "message",
+      from: message.from,
+      id: message.id,
+      time: message.time,
+      text: message.body,
+      reliable: true,
+    });
+  }
+}
