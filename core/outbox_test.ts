@@ -14,9 +14,8 @@ function makeOutbox(failStore = false) {
   const events: PeerEvent[] = [];
   const sent: string[] = [];
   const records: JournalRecord[] = [];
-  let outbox: Outbox | undefined;
   const roster = new PeerRoster("me", { host: "10.0.0.1", port: 1 }, {
-    updated: (entry) => outbox?.kick(entry, { now: 0, wall: 0 }),
+    updated() {},
     joined() {},
     left() {},
   });
@@ -24,7 +23,7 @@ function makeOutbox(failStore = false) {
     { name: "bob", endpoint: bob, flavor: "peerchat/1" },
     { name: "nc", endpoint: nc, flavor: "" },
   ], false);
-  outbox = new Outbox("me", roster, {
+  const outbox = new Outbox("me", roster, {
     store: (record) => {
       if (failStore) return "disk full";
       records.push(record);
