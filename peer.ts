@@ -21,6 +21,7 @@ import { Inbox } from "./core/inbox.ts";
 import { InboundGuard } from "./core/inbound_guard.ts";
 import { type Instant, talkIds } from "./core/message.ts";
 import { Outbox } from "./core/outbox.ts";
+import type { RoundTrip } from "./core/sender.ts";
 import { isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "./core/peer_events.ts";
 import { type HistoryEntry, Journal, type JournalRecord } from "./store/journal.ts";
@@ -33,7 +34,7 @@ import {
   type TextEncoding,
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
-import { clockTime } from "./net/clock.ts";
+import { clockTime, monotonic } from "./net/clock.ts";
 import { CoordinatorClient, LoginError } from "./net/coordinator_client.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
 
@@ -52,6 +53,7 @@ export type {
   StreamRecord,
 } from "./store/journal.ts";
 export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/delivery.ts";
+export type { RoundTrip };
 export type { TraceEntry } from "./net/udp.ts";
 
 /** Options for {@linkcode Peer.start}. */
@@ -101,10 +103,12 @@ export interface PeerStats {
 const TICK_MS = 20;
 const EXPIRY_CHECK_MS = 1000;
 
-/** Both clocks now: the journal's wall clock and the clock durations are measured on. */
+/**
+ * Both clocks now: the monotonic clock every duration is measured on (an NTP
+ * step never moves it), and the wall clock, only for what people read.
+ */
 function instant(): Instant {
-  const wall = Date.now();
-  return { now: wall, wall };
+  return { now: monotonic(), wall: Date.now() };
 }
 
 /** A logged-in peer. Create one with {@linkcode Peer.start}. */
@@ -238,6 +242,11 @@ export class Peer {
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
     return this.#journal.history(name, limit);
+  }
+
+  /** The round-trip estimate of the delivery stream to `name` (ms), if one is open. */
+  roundTrip(name: string): RoundTrip | undefined {
+    return this.#outbox.roundTrip(name);
   }
 
   /** Whether the coordinator answers keep-alives. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
-import { RawUdp, sleep, waitFor } from "./testing/helpers.ts";
+import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
 
 interface Recorded {
   peer: Peer;
@@ -393,5 +393,125 @@ Deno.test("a 64 KiB message with every kind of character crosses in parts, intac
     await alice.peer.close();
     await bob.peer.close();
     await coordinator.close();
+  }
+});
+
+// --- The wall clock steps (NTP) -------------------------------------------------------------
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** `waitFor` on the monotonic clock: the tests below move `Date.now` under it. */
+async function waitSteady(condition: () => boolean, what: string, timeoutMs = 5000) {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Replaces `Date.now` with the real clock plus a step the test moves; `restore` puts it back. */
+function steppedClock() {
+  const real = Date.now;
+  const clock = { offset: 0, restore: () => Date.now = real };
+  Date.now = () => real() + clock.offset;
+  return clock;
+}
+
+Deno.test("the wall clock stepped back an hour and forward a day mid-conversation: round trips, retransmission and expiry go on", async () => {
+  // The coordinator runs in its own process: only this process's clock steps.
+  const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "60"]);
+  const ghost = new RawUdp();
+  const started: Recorded[] = [];
+  let clock: ReturnType<typeof steppedClock> | undefined;
+  try {
+    const alice = await startPeer({ udpAddress: udp }, "alice", { expireMs: 1500 });
+    started.push(alice);
+    const bob = await startPeer({ udpAddress: udp }, "bob");
+    started.push(bob);
+    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, udp);
+    await waitSteady(() => !!alice.peer.user("bob") && !!alice.peer.user("ghost"), "the roster");
+    const delivered = (id: string) => eventsOf(alice, "delivered").some((e) => e.id === id);
+    const failed = (id: string) => eventsOf(alice, "failed").some((e) => e.id === id);
+    clock = steppedClock();
+
+    // The step falls between a message and its ack: the round trip stays a round trip.
+    for (const step of [-HOUR, DAY]) {
+      const sent = alice.peer.send("bob", `stepped by ${step} ms`);
+      assert.ok(sent.ok);
+      clock.offset += step;
+      await waitSteady(() => delivered(sent.id), "delivery to bob");
+      const { srtt, rto } = alice.peer.roundTrip("bob")!;
+      assert.ok(srtt !== undefined && srtt >= 0 && srtt < 1000, `smoothed round trip ${srtt} ms`);
+      assert.ok(rto < 1000, `retransmission timeout ${rto} ms`);
+    }
+
+    // A lost packet is sent again on time, though the clock went back an hour after it left.
+    const lost = alice.peer.send("ghost", "are you there?");
+    assert.ok(lost.ok);
+    clock.offset -= HOUR;
+    const copies = () => ghost.queued.filter((t) => t.startsWith("msg,alice,"));
+    await waitSteady(() => copies().length >= 2, "the retransmission", 3000);
+    const [, , stream, seq] = copies()[0].split(",");
+    await ghost.send(`ack,ghost,${stream},${seq}`, alice.peer.endpoint);
+    await waitSteady(() => delivered(lost.id), "delivery to ghost");
+
+    // Expiry (1.5 s) counts real time: a day forward expires nothing early…
+    const early = alice.peer.send("ghost", "expires in 1.5 s");
+    assert.ok(early.ok);
+    clock.offset += DAY;
+    await sleep(1200); // The expiry check runs every second.
+    assert.equal(failed(early.id), false, "expired early by a clock stepped forward");
+    await waitSteady(() => failed(early.id), "the expiry");
+    // …and an hour back delays nothing.
+    const late = alice.peer.send("ghost", "expires too");
+    assert.ok(late.ok);
+    clock.offset -= HOUR;
+    await waitSteady(() => failed(late.id), "the expiry after the clock went back");
+    assert.deepEqual(eventsOf(alice, "status"), [], "the coordinator never looked unreachable");
+  } finally {
+    clock?.restore();
+    for (const { peer } of started) await peer.close();
+    await ghost.close();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("the wall clock stepped during login and logout: neither gives up early nor hangs", async () => {
+  const silent = new RawUdp();
+  let clock = steppedClock();
+  try {
+    const login = Peer.start({
+      name: "alone",
+      coordinator: silent.endpoint,
+      host: "127.0.0.1",
+      loginTimeoutMs: 2000,
+    });
+    clock.offset += DAY;
+    await assert.rejects(() => login, LoginError);
+    const tries = silent.queued.filter((t) => t.startsWith("login,")).length;
+    assert.ok(tries >= 4, `${tries} login datagrams in 2 s (250 ms, then every 500 ms)`);
+  } finally {
+    clock.restore();
+    await silent.close();
+  }
+
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const alice = await startPeer({ udpAddress: udp }, "alice", { logoutTimeoutMs: 1000 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await coordinator.stop(); // Nobody will say bye: the logout ends at its deadline.
+    clock = steppedClock();
+    const closing = alice.peer.close();
+    clock.offset -= HOUR;
+    const hung = new Promise<string>((resolve) => timer = setTimeout(() => resolve("hung"), 6000));
+    assert.equal(await Promise.race([closing.then(() => "closed"), hung]), "closed");
+  } finally {
+    clearTimeout(timer);
+    clock.restore();
+    await alice.peer.close();
+    await coordinator.stop();
   }
 });

@@ -70,12 +70,20 @@ export class Outbox {
     });
   }
 
-  /** Reopens the streams and queues again what the journal says is unsettled. */
+  /**
+   * Reopens the streams and queues again what the journal says is unsettled.
+   * A message's age comes from its wall-clock `at`, once, here: from then on
+   * expiry measures on the monotonic clock (a wall clock set back does not
+   * make a message younger than new).
+   */
   restore(state: Pick<JournalState, "streams" | "unsettled">, at: Instant): void {
     for (const point of state.streams.values()) {
       this.#sender.openStream(point.to, point.stream, point.nextSeq);
     }
-    for (const record of state.unsettled) this.#sender.enqueue({ ...record }, at.now, record.at);
+    for (const record of state.unsettled) {
+      const age = Math.max(0, at.wall - record.at);
+      this.#sender.enqueue({ ...record }, at.now, at.now - age);
+    }
   }
 
   /** Messages sent and not yet acknowledged (to anyone, online or not). */

@@ -97,3 +97,52 @@ Deno.test("outbox: someone offline gets it later; giving up fails it and opens a
   const next = outbox.send("bob", "fresh", "t", { now: 2, wall: 2 });
   assert.ok(next.ok && result.ok && next.id.split("-")[0] !== result.id.split("-")[0]);
 });
+
+Deno.test("outbox: a restored message's age comes from its wall-clock time, once", () => {
+  const { outbox, events } = makeOutbox();
+  const record = (id: number, at: number) => ({
+    t: "out" as const,
+    id: `s1-${id}`,
+    to: "bob",
+    stream: "s1",
+    first: id,
+    parts: 1,
+    kind: "text",
+    time: "t",
+    body: `m${id}`,
+    at,
+  });
+  // Written 5 s ago (wall clock): restored at monotonic 100, it is 5 s old there.
+  outbox.restore({
+    streams: new Map([["bob", { to: "bob", stream: "s1", nextSeq: 2 }]]),
+    unsettled: [record(1, 1_000_000 - 5000)],
+  }, { now: 100, wall: 1_000_000 });
+  outbox.expire(6000, { now: 100, wall: 0 });
+  assert.equal(events.length, 0, "not yet 6 s old");
+  // The wall clock is not read again: setting it back a day changes nothing.
+  outbox.expire(6000, { now: 1101, wall: -86_400_000 });
+  assert.deepEqual(events.map((e) => e.event), ["failed"]);
+});
+
+Deno.test("outbox: a message from the future (a clock set back since) is new, not old", () => {
+  const { outbox, events } = makeOutbox();
+  outbox.restore({
+    streams: new Map([["bob", { to: "bob", stream: "s1", nextSeq: 2 }]]),
+    unsettled: [{
+      t: "out",
+      id: "s1-1",
+      to: "bob",
+      stream: "s1",
+      first: 1,
+      parts: 1,
+      kind: "text",
+      time: "t",
+      body: "x",
+      at: 5_000_000,
+    }],
+  }, { now: 0, wall: 1_000_000 });
+  outbox.expire(1000, { now: 999, wall: 0 });
+  assert.equal(events.length, 0);
+  outbox.expire(1000, { now: 1001, wall: 0 });
+  assert.equal(events.length, 1);
+});

@@ -23,6 +23,7 @@ import {
 import { CoordinatorLink, STALE_RECHECK_MS } from "../core/coordinator_link.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
+import { monotonic } from "./clock.ts";
 import { fetchList } from "./list_fetch.ts";
 import { after } from "./timers.ts";
 import type { TraceSink, UdpSocket } from "./udp.ts";
@@ -95,7 +96,7 @@ export class CoordinatorClient {
     this.#udp = udp;
     this.#roster = roster;
     this.#emit = emit;
-    this.#link = new CoordinatorLink(options, Date.now());
+    this.#link = new CoordinatorLink(options, monotonic());
   }
 
   /** The current session, if logged in. */
@@ -124,7 +125,7 @@ export class CoordinatorClient {
    * stall TCP) — logs in again, for up to 30 s in all. Emits `ready`.
    */
   async start(): Promise<void> {
-    const started = Date.now();
+    const started = monotonic();
     let deadline = started + this.#options.loginTimeoutMs;
     for (;;) {
       try {
@@ -132,7 +133,7 @@ export class CoordinatorClient {
         return;
       } catch (error) {
         const retry = error instanceof LoginError && error.kind === "list" &&
-          Date.now() < started + LIST_RETRY_WINDOW_MS;
+          monotonic() < started + LIST_RETRY_WINDOW_MS;
         if (!retry) throw error;
         deadline = Math.max(deadline, started + LIST_RETRY_WINDOW_MS);
         this.#roster.restartHolding();
@@ -159,7 +160,7 @@ export class CoordinatorClient {
   /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
   keepalive(): void {
     if (this.#closed || this.#loggedOut || this.#relogin) return;
-    const decision = this.#link.keepalive(Date.now());
+    const decision = this.#link.keepalive(monotonic());
     if (decision.unreachable) {
       this.#emit({
         event: "status",
@@ -182,7 +183,7 @@ export class CoordinatorClient {
       endpoint: this.#roster.endpoint,
       session: this.#link.session,
     });
-    const deadline = Date.now() + timeoutMs;
+    const deadline = monotonic() + timeoutMs;
     await new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = () => {
@@ -193,7 +194,7 @@ export class CoordinatorClient {
       this.#byeWaiter = finish;
       const tryOnce = () => {
         this.#udp.send(logout, this.#options.coordinator);
-        if (!this.#link.session || Date.now() >= deadline) return finish();
+        if (!this.#link.session || monotonic() >= deadline) return finish();
         timer = setTimeout(tryOnce, LOGOUT_RETRY_MS);
       };
       tryOnce();
@@ -230,10 +231,10 @@ export class CoordinatorClient {
         resolve(message);
       };
       const tryOnce = () => {
-        if (this.#closed || Date.now() >= deadline) return finish(undefined);
+        if (this.#closed || monotonic() >= deadline) return finish(undefined);
         this.#udp.send(login, coordinator);
         const wait = this.#link.loginWait(attempt++, initial);
-        cancelRetry = after(Math.min(wait, Math.max(1, deadline - Date.now())), tryOnce);
+        cancelRetry = after(Math.min(wait, Math.max(1, deadline - monotonic())), tryOnce);
       };
       this.#loginWaiter = finish;
       tryOnce();
@@ -250,7 +251,7 @@ export class CoordinatorClient {
       throw new LoginError("rejected", `The coordinator refused the login: ${answer.reason}`);
     }
     if (answer.type !== "accept") throw new LoginError("list", "Unexpected answer to login.");
-    const fresh = this.#link.accepted(answer.session, answer.port, Date.now());
+    const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
     this.#roster.holdNotices();
     const list = await fetchOnlineList(this.#options, answer.port, answer.ticket);
@@ -286,7 +287,7 @@ export class CoordinatorClient {
     const decision = this.#link.pong(
       status,
       ticket !== undefined,
-      Date.now(),
+      monotonic(),
       this.#refresh !== undefined,
       this.#recheck !== undefined,
     );
