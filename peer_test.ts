@@ -334,6 +334,9 @@ Deno.test("duplicated msg datagrams are shown once and acknowledged every time",
   const raw = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
+    // msg is taken only from the endpoint the roster lists for its name, as a peerchat peer.
+    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
     for (let i = 0; i < 3; i++) {
       await raw.send("msg,raw,s1,1,1/1,text,12:00:00,once", alice.peer.endpoint);
     }
@@ -389,6 +392,121 @@ Deno.test("a 64 KiB message with every kind of character crosses in parts, intac
     ]);
     const tooBig = alice.peer.send("bob", text + "x".repeat(100));
     assert.equal(tooBig.ok, false);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+// --- Roster poisoning --------------------------------------------------------------------
+
+/** A raw UDP socket on another loopback address (127.0.0.2, …): another machine on the LAN. */
+function otherHost(host: string): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname: host, port: 0 });
+}
+
+async function sendFrom(conn: Deno.DatagramConn, text: string, to: { host: string; port: number }) {
+  await conn.send(new TextEncoder().encode(text), {
+    transport: "udp",
+    hostname: to.host,
+    port: to.port,
+  });
+}
+
+Deno.test("a spoofed talk signed bob does not make bob a seed client: he still gets messages while offline", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await mallory.send("talk,12:00:00,bob,it is me, bob, really", alice.peer.endpoint);
+    await waitFor(
+      () => alice.peer.stats.spoofed === 1 || eventsOf(alice, "message").length > 0,
+      "the spoofed talk to arrive",
+    );
+    assert.deepEqual(eventsOf(alice, "message"), [], "not shown");
+    assert.deepEqual(alice.peer.history("bob"), [], "not stored");
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+    const sent = alice.peer.send("bob", "for when you are back");
+    assert.ok(sent.ok, "refused: bob was taken for a seed client");
+    assert.equal(eventsOf(alice, "pending").length, 1);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await mallory.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("msg only from the endpoint the roster lists for its name, as a peerchat peer", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const nc = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => !!alice.peer.user("bob") && !!alice.peer.user("nc"), "the roster");
+    // A msg signed bob from somewhere else: neither shown nor acknowledged.
+    await mallory.send("msg,bob,s9,1,1/1,text,12:00:00,forged", alice.peer.endpoint);
+    // A msg from the roster's seed client does not make it a peerchat peer.
+    await nc.send("msg,nc,s1,1,1/1,text,12:00:00,I speak peerchat now", alice.peer.endpoint);
+    await waitFor(() => alice.peer.stats.spoofed === 2, "both to be counted as spoofed");
+    assert.deepEqual(eventsOf(alice, "message"), []);
+    assert.equal(alice.peer.user("nc")?.flavor, "", "nc is still a seed client");
+    assert.ok(alice.peer.send("nc", "plain talk for you").ok);
+    assert.match((await nc.next((t) => t.startsWith("talk,"))).text, /plain talk for you$/);
+    await sleep(200);
+    assert.deepEqual(mallory.queued, [], "no ack to mallory");
+    assert.deepEqual(nc.queued.filter((t) => t.startsWith("ack,")), [], "no ack to nc");
+    // The real bob still gets through.
+    assert.ok(bob.peer.send("alice", "the real bob").ok);
+    await waitFor(() => eventsOf(alice, "message").length === 1, "bob's message");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await mallory.close();
+    await nc.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("talk only from the IP address the roster lists for its name (any port: netcat)", async () => {
+  const coordinator = startCoordinator();
+  const nc = new RawUdp();
+  const freshPort = new RawUdp();
+  const elsewhere = otherHost("127.0.0.2");
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("nc") !== undefined, "alice to see nc");
+    await sendFrom(elsewhere, "talk,12:00:00,nc,from another machine", alice.peer.endpoint);
+    await freshPort.send("talk,12:00:00,nc,from nc's machine", alice.peer.endpoint);
+    await waitFor(() => eventsOf(alice, "message").length === 1, "the talk from nc's machine");
+    await waitFor(() => alice.peer.stats.spoofed === 1, "the other to be counted as spoofed");
+    assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["from nc's machine"]);
+  } finally {
+    await alice.peer.close();
+    await nc.close();
+    await freshPort.close();
+    elsewhere.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a peer whose first message beats the roster batch announcing it loses nothing", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    // bob's list has alice at once; alice learns of bob a batch later and drops his first try.
+    const sent = bob.peer.send("alice", "hello at once");
+    assert.ok(sent.ok);
+    await waitFor(() => eventsOf(bob, "delivered").length === 1, "the resent message to arrive");
+    assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["hello at once"]);
   } finally {
     await alice.peer.close();
     await bob.peer.close();

@@ -1,9 +1,18 @@
 /**
  * Who may send the peer what. Datagrams from anyone on the LAN reach the
  * peer's socket; before one changes any state, its source is checked against
- * what it claims: roster notices, login answers and `pong`s only from the
- * coordinator; an `ack` only from the endpoint the roster lists for its name.
- * What fails is dropped and counted.
+ * what it claims, and only the coordinator's roster says who is where and
+ * what kind of client they are:
+ *
+ * - roster notices, login answers and `pong`s only from the coordinator;
+ * - `msg` and `ack` only from the endpoint the roster lists for their name,
+ *   as a peerchat peer (`ack`: any kind, as before);
+ * - `talk` only from the IP address the roster lists for its name, as a seed
+ *   client (netcat sends each line from a fresh port).
+ *
+ * What fails is dropped and counted as spoofed. A peer whose first message
+ * beats the roster batch that announces it loses nothing: it is not
+ * acknowledged, so it is sent again.
  *
  * Pure: no socket, no clock.
  *
@@ -11,7 +20,7 @@
  */
 
 import { type Endpoint, type Message, nameKey, sameEndpoint } from "../protocol.ts";
-import type { PeerRoster } from "./peer_roster.ts";
+import { isSeedClient, type PeerRoster } from "./peer_roster.ts";
 
 /** Datagrams an {@linkcode InboundGuard} dropped, by why. */
 export interface GuardStats {
@@ -60,11 +69,21 @@ export class InboundGuard {
         const user = this.#roster.get(message.name);
         return this.#count(user !== undefined && sameEndpoint(user.endpoint, from));
       }
+      case "msg": {
+        const user = this.#roster.get(message.name);
+        return this.#count(
+          user !== undefined && !isSeedClient(user) && sameEndpoint(user.endpoint, from),
+        );
+      }
+      case "talk": {
+        const user = this.#roster.get(message.name);
+        return this.#count(
+          user !== undefined && isSeedClient(user) && user.endpoint.host === from.host,
+        );
+      }
       case "ping":
         this.stats.malformed++; // Peers do not take keep-alives.
         return false;
-      case "talk":
-      case "msg":
       case "probe":
         return true;
       default:

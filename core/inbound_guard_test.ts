@@ -6,6 +6,7 @@ import type { Endpoint, Message } from "../protocol.ts";
 const coordinator: Endpoint = { host: "10.0.0.1", port: 8888 };
 const bob: Endpoint = { host: "10.0.0.2", port: 4000 };
 const mallory: Endpoint = { host: "10.0.0.66", port: 4000 };
+const nc: Endpoint = { host: "10.0.0.9", port: 5000 };
 
 function guarded() {
   const roster = new PeerRoster("me", { host: "10.0.0.3", port: 1 }, {
@@ -13,7 +14,10 @@ function guarded() {
     joined() {},
     left() {},
   });
-  roster.applyList([{ name: "bob", endpoint: bob, flavor: "peerchat/1" }], false);
+  roster.applyList([
+    { name: "bob", endpoint: bob, flavor: "peerchat/1" },
+    { name: "nc", endpoint: nc, flavor: "" },
+  ], false);
   return new InboundGuard("me", coordinator, roster);
 }
 
@@ -48,4 +52,36 @@ Deno.test("guard: a peer takes no keep-alives", () => {
   const guard = guarded();
   assert.equal(guard.accepts({ type: "ping", name: "x", session: "s", digest: "0" }, bob), false);
   assert.equal(guard.stats.malformed, 1);
+});
+
+Deno.test("guard: msg only from a peerchat peer's listed endpoint", () => {
+  const guard = guarded();
+  const msg = (name: string): Message => ({
+    type: "msg",
+    name,
+    stream: "s",
+    seq: 1,
+    part: 1,
+    parts: 1,
+    kind: "text",
+    time: "t",
+    body: "x",
+  });
+  assert.equal(guard.accepts(msg("BOB"), bob), true);
+  assert.equal(guard.accepts(msg("bob"), { ...bob, port: 4001 }), false, "another port");
+  assert.equal(guard.accepts(msg("bob"), mallory), false);
+  assert.equal(guard.accepts(msg("nc"), nc), false, "a seed client never sends msg");
+  assert.equal(guard.accepts(msg("stranger"), mallory), false);
+  assert.equal(guard.stats.spoofed, 4);
+});
+
+Deno.test("guard: talk only from a seed client's listed IP address, any port", () => {
+  const guard = guarded();
+  const talk = (name: string): Message => ({ type: "talk", time: "t", name, text: "x" });
+  assert.equal(guard.accepts(talk("nc"), nc), true);
+  assert.equal(guard.accepts(talk("nc"), { ...nc, port: 40_000 }), true, "netcat's fresh port");
+  assert.equal(guard.accepts(talk("nc"), mallory), false);
+  assert.equal(guard.accepts(talk("bob"), bob), false, "a peerchat peer never sends talk");
+  assert.equal(guard.accepts(talk("stranger"), mallory), false);
+  assert.equal(guard.stats.spoofed, 3);
 });

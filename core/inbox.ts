@@ -14,8 +14,6 @@ import {
   type ChatMessage,
   type Endpoint,
   type Message,
-  PEERCHAT_FLAVOR,
-  sameEndpoint,
   type TalkMessage,
   type TextEncoding,
 } from "../protocol.ts";
@@ -23,7 +21,7 @@ import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
 import type { IncomingMessage, Instant } from "./message.ts";
 import { Receiver } from "./receiver.ts";
 import type { PeerEvent } from "./peer_events.ts";
-import { isSeedClient, type PeerRoster } from "./peer_roster.ts";
+import type { PeerRoster } from "./peer_roster.ts";
 
 /** What an {@linkcode Inbox} needs from the peer around it. */
 export interface InboxHooks {
@@ -67,10 +65,13 @@ export class Inbox {
     for (const point of received) this.#receiver.restore(point.from, point.stream, point.last);
   }
 
-  /** A `talk` from a seed client: stored and shown (never acknowledged). */
+  /**
+   * A `talk` from a seed client (its source already checked against the
+   * roster): stored and shown, never acknowledged. It says which encoding the
+   * client speaks, never what kind of client it is: only the roster does.
+   */
   onTalk(message: TalkMessage, encoding: TextEncoding, at: Instant): void {
     this.#roster.setEncoding(message.name, encoding);
-    this.#roster.remember(message.name, true);
     const id = this.#talkId();
     this.#hooks.store({
       t: "in",
@@ -94,14 +95,12 @@ export class Inbox {
     });
   }
 
-  /** A `msg` packet from `from`: stored if it completes a message, acknowledged, then shown. */
+  /**
+   * A `msg` packet from `from` (its source already checked against the
+   * roster): stored if it completes a message, acknowledged, then shown.
+   */
   onPacket(packet: ChatMessage, from: Endpoint, at: Instant): void {
     this.#wall = at.wall;
-    // Only peerchat peers send msg: if the roster says otherwise, it missed the flavour.
-    const sender = this.#roster.get(packet.name);
-    if (sender && isSeedClient(sender) && sameEndpoint(sender.endpoint, from)) {
-      sender.flavor = PEERCHAT_FLAVOR;
-    }
     const before = this.#receiver.duplicates;
     // A message that cannot be stored stays unacknowledged: the sender sends it again. The
     // ack still confirms what was stored.
@@ -116,7 +115,6 @@ export class Inbox {
   #onIncoming(message: IncomingMessage): void {
     const why = this.#hooks.store({ t: "in", ...message, at: this.#wall });
     if (why) throw new Error(`The message could not be stored: ${why}`);
-    this.#roster.remember(message.from, false);
     this.#unshown.push({
       event: "message",
       from: message.from,

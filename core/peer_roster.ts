@@ -129,11 +129,6 @@ export class PeerRoster {
     for (const [key, contact] of contacts) this.#known.set(key, { ...contact });
   }
 
-  /** Remembers `name` as a contact of the given kind. */
-  remember(name: string, seed: boolean): void {
-    this.#known.set(nameKey(name), { name, seed });
-  }
-
   /** The encoding to write to `name` in (UTF-8 unless they spoke UTF-16LE). */
   encoding(name: string): TextEncoding {
     return this.#encodings.get(nameKey(name)) ?? "utf-8";
