@@ -10,13 +10,7 @@
  * @module
  */
 
-import {
-  type ChatMessage,
-  type Endpoint,
-  type Message,
-  type TalkMessage,
-  type TextEncoding,
-} from "../protocol.ts";
+import type { ChatMessage, Endpoint, Message, TalkMessage, TextEncoding } from "../protocol.ts";
 import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
 import type { IncomingMessage, Instant } from "./message.ts";
 import { Receiver } from "./receiver.ts";
