@@ -17,11 +17,12 @@
  * @module
  */
 
-import { Inbox } from "./core/inbox.ts";
-import { InboundGuard } from "./core/inbound_guard.ts";
+import { Inbox, type InboxStats } from "./core/inbox.ts";
+import { type GuardStats, InboundGuard } from "./core/inbound_guard.ts";
 import { type Instant, talkIds } from "./core/message.ts";
 import { Outbox } from "./core/outbox.ts";
 import type { RoundTrip } from "./core/sender.ts";
+import { DEFAULT_RECEIVER_LIMITS, type ReceiverLimits } from "./core/receiver.ts";
 import { isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "./core/peer_events.ts";
 import { type HistoryEntry, Journal, type JournalRecord } from "./store/journal.ts";
@@ -53,7 +54,8 @@ export type {
   StreamRecord,
 } from "./store/journal.ts";
 export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/delivery.ts";
-export type { RoundTrip };
+export type { GuardStats, InboxStats, ReceiverLimits, RoundTrip };
+export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
 
 /** Options for {@linkcode Peer.start}. */
@@ -86,18 +88,24 @@ export interface PeerOptions {
   resumeSession?: string;
   /** Called with each new session, so it can be kept for {@linkcode PeerOptions.resumeSession}. */
   onSession?: (session: string) => void;
+  /**
+   * Datagrams a second taken from one IP address (bursts of twice that); more are dropped
+   * unread. Default 5000, like the coordinator's. The coordinator itself is exempt.
+   */
+  rateLimit?: number;
+  /** What the receive side keeps at most. Default {@linkcode DEFAULT_RECEIVER_LIMITS}. */
+  receiveLimits?: Partial<ReceiverLimits>;
 }
 
-/** What a peer counted: datagrams it dropped, duplicates, journal failures. */
-export interface PeerStats {
-  /** Datagrams that did not parse (or that a peer never takes). */
-  malformed: number;
-  /** Datagrams from a source that may not send them. */
-  spoofed: number;
-  /** `msg` packets already delivered or buffered. */
-  duplicates: number;
+/**
+ * What a peer counted — datagrams it dropped and why, duplicates, journal
+ * failures — and what it holds now (receive streams, buffered bytes, contacts).
+ */
+export interface PeerStats extends GuardStats, InboxStats {
   /** Journal writes that failed. */
   storeErrors: number;
+  /** Contacts remembered (online now or written with). */
+  contacts: number;
 }
 
 const TICK_MS = 20;
@@ -150,8 +158,16 @@ export class Peer {
       send,
       settled: () => this.#wakeSettled(),
     }, talkId);
-    this.#inbox = new Inbox(options.name, this.#roster, { store, emit, send }, talkId);
-    this.#guard = new InboundGuard(options.name, options.coordinator, this.#roster);
+    this.#inbox = new Inbox(options.name, this.#roster, { store, emit, send }, talkId, {
+      ...DEFAULT_RECEIVER_LIMITS,
+      ...options.receiveLimits,
+    });
+    this.#guard = new InboundGuard(
+      options.name,
+      options.coordinator,
+      this.#roster,
+      options.rateLimit,
+    );
     this.#client = new CoordinatorClient(
       {
         name: options.name,
@@ -207,7 +223,12 @@ export class Peer {
 
   /** What this peer counted so far. */
   get stats(): PeerStats {
-    return { ...this.#guard.stats, ...this.#inbox.stats, storeErrors: this.#storeErrors };
+    return {
+      ...this.#guard.stats,
+      ...this.#inbox.stats,
+      storeErrors: this.#storeErrors,
+      contacts: this.#roster.contacts,
+    };
   }
 
   /** Everyone else online, in the order they became known. */
@@ -335,7 +356,10 @@ export class Peer {
   #startTimers(): void {
     const keepalive = this.#options.keepaliveMs ?? 1000;
     this.#timers.push(setInterval(() => this.#outbox.tick(instant()), TICK_MS));
-    this.#timers.push(setInterval(() => this.#client.keepalive(), keepalive));
+    this.#timers.push(setInterval(() => {
+      this.#client.keepalive();
+      this.#guard.prune(monotonic());
+    }, keepalive));
     const expireMs = this.#options.expireMs;
     if (expireMs) {
       this.#timers.push(
@@ -345,6 +369,8 @@ export class Peer {
   }
 
   #onDatagram(bytes: Uint8Array, from: Endpoint): void {
+    const at = instant();
+    if (!this.#guard.admit(from, at.now)) return;
     const parsed = parseDatagramWithEncoding(bytes);
     if (!parsed.ok) return this.#guard.malformed();
     const { message, encoding } = parsed.value;
@@ -361,11 +387,11 @@ export class Peer {
       case "roster":
         return this.#roster.batch(message.changes);
       case "talk":
-        return this.#inbox.onTalk(message, encoding, instant());
+        return this.#inbox.onTalk(message, encoding, at);
       case "msg":
-        return this.#inbox.onPacket(message, from, instant());
+        return this.#inbox.onPacket(message, from, at);
       case "ack":
-        return this.#outbox.onAck(message.name, message, instant());
+        return this.#outbox.onAck(message.name, message, at);
       case "probe":
         // `peerchat doctor` checks that this peer can be reached directly.
         return this.#send({ type: "probed", nonce: message.nonce, name: this.name }, from);

@@ -38,4 +38,9 @@ export {
   type SenderHooks,
   WINDOW,
 } from "./sender.ts";
-export { RECEIVE_BUFFER, Receiver } from "./receiver.ts";
+export {
+  DEFAULT_RECEIVER_LIMITS,
+  RECEIVE_BUFFER,
+  Receiver,
+  type ReceiverLimits,
+} from "./receiver.ts";

@@ -14,6 +14,12 @@
  * beats the roster batch that announces it loses nothing: it is not
  * acknowledged, so it is sent again.
  *
+ * Before any of that, each source IP address gets a token bucket
+ * (core/rate_limit.ts): beyond its rate a datagram is dropped unread, so a
+ * flood from one machine costs the peer little and cannot crowd out the
+ * others. The coordinator's own endpoint is exempt (its roster batches to a
+ * large class come in bursts).
+ *
  * Pure: no socket, no clock.
  *
  * @module
@@ -21,6 +27,10 @@
 
 import { type Endpoint, type Message, nameKey, sameEndpoint } from "../protocol.ts";
 import { isSeedClient, type PeerRoster } from "./peer_roster.ts";
+import { RateLimiter } from "./rate_limit.ts";
+
+/** Datagrams a second a peer takes from one IP address by default (bursts of twice that). */
+export const DEFAULT_PEER_RATE_LIMIT = 5000;
 
 /** Datagrams an {@linkcode InboundGuard} dropped, by why. */
 export interface GuardStats {
@@ -28,6 +38,8 @@ export interface GuardStats {
   malformed: number;
   /** Datagrams from a source that may not send them. */
   spoofed: number;
+  /** Datagrams dropped unread: their source IP address sent more than its rate. */
+  rateLimited: number;
 }
 
 /** Checks the source of every datagram a peer takes. */
@@ -35,14 +47,36 @@ export class InboundGuard {
   readonly #ownKey: string;
   readonly #coordinator: Endpoint;
   readonly #roster: PeerRoster;
+  readonly #limiter: RateLimiter;
   /** What was dropped. */
-  readonly stats: GuardStats = { malformed: 0, spoofed: 0 };
+  readonly stats: GuardStats = { malformed: 0, spoofed: 0, rateLimited: 0 };
 
-  /** The guard of the peer `name`, whose coordinator is at `coordinator`. */
-  constructor(name: string, coordinator: Endpoint, roster: PeerRoster) {
+  /**
+   * The guard of the peer `name`, whose coordinator is at `coordinator`,
+   * taking `ratePerSecond` datagrams a second from one IP address (bursts of twice that).
+   */
+  constructor(
+    name: string,
+    coordinator: Endpoint,
+    roster: PeerRoster,
+    ratePerSecond: number = DEFAULT_PEER_RATE_LIMIT,
+  ) {
     this.#ownKey = nameKey(name);
     this.#coordinator = coordinator;
     this.#roster = roster;
+    this.#limiter = new RateLimiter(ratePerSecond);
+  }
+
+  /** Whether a datagram from `from` at `now` (monotonic ms) is read at all; counts it when not. */
+  admit(from: Endpoint, now: number): boolean {
+    if (sameEndpoint(from, this.#coordinator) || this.#limiter.allow(from.host, now)) return true;
+    this.stats.rateLimited++;
+    return false;
+  }
+
+  /** Forgets the buckets of sources that went quiet. */
+  prune(now: number): void {
+    this.#limiter.prune(now);
   }
 
   /** Counts a datagram that did not parse. */

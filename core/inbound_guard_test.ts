@@ -85,3 +85,19 @@ Deno.test("guard: talk only from a seed client's listed IP address, any port", (
   assert.equal(guard.accepts(talk("stranger"), mallory), false);
   assert.equal(guard.stats.spoofed, 3);
 });
+
+Deno.test("guard: each source IP address gets its own rate; the coordinator none", () => {
+  const roster = new PeerRoster("me", { host: "10.0.0.3", port: 1 }, {
+    updated() {},
+    joined() {},
+    left() {},
+  });
+  const guard = new InboundGuard("me", coordinator, roster, 100);
+  let passed = 0;
+  for (let i = 0; i < 1000; i++) if (guard.admit(mallory, 0)) passed++;
+  assert.equal(passed, 200, "a burst of twice the rate");
+  assert.equal(guard.stats.rateLimited, 800);
+  assert.equal(guard.admit(bob, 0), true, "another address has its own bucket");
+  for (let i = 0; i < 1000; i++) assert.equal(guard.admit(coordinator, 0), true);
+  assert.equal(guard.admit(mallory, 10), true, "refilled: 100 a second");
+});

@@ -13,7 +13,7 @@
 import type { ChatMessage, Endpoint, Message, TalkMessage, TextEncoding } from "../protocol.ts";
 import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
 import type { IncomingMessage, Instant } from "./message.ts";
-import { Receiver } from "./receiver.ts";
+import { DEFAULT_RECEIVER_LIMITS, Receiver, type ReceiverLimits } from "./receiver.ts";
 import type { PeerEvent } from "./peer_events.ts";
 import type { PeerRoster } from "./peer_roster.ts";
 
@@ -27,10 +27,18 @@ export interface InboxHooks {
   send(message: Message, to: Endpoint): void;
 }
 
-/** Counters of what an {@linkcode Inbox} took. */
+/** Counters of what an {@linkcode Inbox} took and dropped, and what it holds now. */
 export interface InboxStats {
   /** `msg` packets already delivered or buffered. */
   duplicates: number;
+  /** `msg` packets dropped: they would open a stream beyond the limits. */
+  streamsRefused: number;
+  /** `msg` packets dropped: the receive buffers were full. */
+  bufferFull: number;
+  /** Receive streams kept now. */
+  receiveStreams: number;
+  /** Bytes of message bodies buffered now, waiting for earlier packets. */
+  bufferedBytes: number;
 }
 
 /** The receiving side of one peer's conversations. */
@@ -43,15 +51,31 @@ export class Inbox {
   readonly #unshown: PeerEvent[] = [];
   /** The wall clock of the packet being handled, for the record it writes. */
   #wall = 0;
-  /** What this inbox took. */
-  readonly stats: InboxStats = { duplicates: 0 };
 
-  /** The inbox of the peer `name`, whose contacts are in `roster`. */
-  constructor(name: string, roster: PeerRoster, hooks: InboxHooks, talkId: () => string) {
+  /** The inbox of the peer `name`, whose contacts are in `roster`, keeping within `limits`. */
+  constructor(
+    name: string,
+    roster: PeerRoster,
+    hooks: InboxHooks,
+    talkId: () => string,
+    limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS,
+  ) {
     this.#roster = roster;
     this.#hooks = hooks;
     this.#talkId = talkId;
-    this.#receiver = new Receiver(name, (message) => this.#onIncoming(message));
+    this.#receiver = new Receiver(name, (message) => this.#onIncoming(message), limits);
+  }
+
+  /** What this inbox took and dropped, and what it holds. */
+  get stats(): InboxStats {
+    const receiver = this.#receiver;
+    return {
+      duplicates: receiver.duplicates,
+      streamsRefused: receiver.streamsRefused,
+      bufferFull: receiver.bufferFull,
+      receiveStreams: receiver.streams,
+      bufferedBytes: receiver.bufferedBytes,
+    };
   }
 
   /** Restores how far each stream was stored (from the journal after a restart). */
@@ -95,13 +119,11 @@ export class Inbox {
    */
   onPacket(packet: ChatMessage, from: Endpoint, at: Instant): void {
     this.#wall = at.wall;
-    const before = this.#receiver.duplicates;
     // A message that cannot be stored stays unacknowledged: the sender sends it again. The
-    // ack still confirms what was stored.
+    // ack still confirms what was stored. A packet beyond the limits gets no ack at all.
     const ack = this.#receiver.onPacket(packet);
-    if (this.#receiver.duplicates > before) this.stats.duplicates++;
     // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
-    this.#hooks.send(ack, from);
+    if (ack) this.#hooks.send(ack, from);
     for (const event of this.#unshown.splice(0)) this.#hooks.emit(event);
   }
 

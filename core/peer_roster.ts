@@ -43,6 +43,9 @@ export function isSeedClient(entry: RosterEntry): boolean {
   return entry.flavor !== PEERCHAT_FLAVOR;
 }
 
+/** Contacts remembered at most; beyond it the one unseen longest (and offline) is forgotten. */
+export const MAX_CONTACTS = 10_000;
+
 /** Someone seen online or written with. */
 export interface Contact {
   /** The name as last seen. */
@@ -80,12 +83,28 @@ export class PeerRoster {
   /** Notices that arrive while the online list is being fetched. */
   #buffered?: RosterNotice[] = [];
 
-  /** The roster of the peer `name`, whose own endpoint is `endpoint` until the list says. */
-  constructor(name: string, endpoint: Endpoint, hooks: RosterHooks) {
+  readonly #maxContacts: number;
+
+  /**
+   * The roster of the peer `name`, whose own endpoint is `endpoint` until the
+   * list says, remembering at most `maxContacts` contacts.
+   */
+  constructor(
+    name: string,
+    endpoint: Endpoint,
+    hooks: RosterHooks,
+    maxContacts: number = MAX_CONTACTS,
+  ) {
     this.#name = name;
     this.#ownKey = nameKey(name);
     this.#endpoint = endpoint;
     this.#hooks = hooks;
+    this.#maxContacts = maxContacts;
+  }
+
+  /** How many contacts it remembers. */
+  get contacts(): number {
+    return this.#known.size;
   }
 
   /** This peer's endpoint as the coordinator lists it. */
@@ -126,7 +145,7 @@ export class PeerRoster {
 
   /** Takes the contacts the journal remembers (after a restart). */
   restoreContacts(contacts: Iterable<[string, Contact]>): void {
-    for (const [key, contact] of contacts) this.#known.set(key, { ...contact });
+    for (const [key, contact] of contacts) this.#remember(key, { ...contact });
   }
 
   /** The encoding to write to `name` in (UTF-8 unless they spoke UTF-16LE). */
@@ -134,9 +153,10 @@ export class PeerRoster {
     return this.#encodings.get(nameKey(name)) ?? "utf-8";
   }
 
-  /** Remembers the encoding `name` spoke last. */
+  /** Remembers the encoding `name` spoke last (someone online or a contact only). */
   setEncoding(name: string, encoding: TextEncoding): void {
-    this.#encodings.set(nameKey(name), encoding);
+    const key = nameKey(name);
+    if (this.#entries.has(key) || this.#known.has(key)) this.#encodings.set(key, encoding);
   }
 
   /** The roster digest (this peer included), computed again only after a change. */
@@ -232,11 +252,24 @@ export class PeerRoster {
     }
     this.#entries.set(key, entry);
     this.#digest = undefined;
-    this.#known.set(key, { name: entry.name, seed: isSeedClient(entry) });
+    this.#remember(key, { name: entry.name, seed: isSeedClient(entry) });
     if (entry.flavor === UTF16_FLAVOR) this.#encodings.set(key, "utf-16le");
     this.#hooks.updated(entry);
     if (announce && !(known && sameEndpoint(known.endpoint, entry.endpoint))) {
       this.#hooks.joined(entry);
     }
+  }
+
+  /** Remembers a contact, as the most recent; beyond the limit forgets the oldest offline one. */
+  #remember(key: string, contact: Contact): void {
+    if (!this.#known.delete(key) && this.#known.size >= this.#maxContacts) {
+      for (const old of this.#known.keys()) {
+        if (this.#entries.has(old)) continue;
+        this.#known.delete(old);
+        this.#encodings.delete(old);
+        break;
+      }
+    }
+    this.#known.set(key, contact);
   }
 }

@@ -79,3 +79,19 @@ Deno.test("roster: a failed fetch drops what was held; a later list announces di
   roster.applyList([{ name: "carol", endpoint: at(4), flavor: "peerchat/1" }], true);
   assert.deepEqual(log.slice(1), ["left alice gone", "updated carol", "joined carol"]);
 });
+
+Deno.test("roster: contacts are capped; the one unseen longest and offline goes first", () => {
+  const roster = new PeerRoster("me", at(1), { updated() {}, joined() {}, left() {} }, 3);
+  roster.applyList([{ name: "online", endpoint: at(2), flavor: "" }], false);
+  roster.restoreContacts([["a", { name: "a", seed: false }], ["b", { name: "b", seed: false }]]);
+  assert.equal(roster.contacts, 3);
+  roster.notice({ type: "login", name: "c", endpoint: at(3), flavor: "peerchat/1" });
+  assert.equal(roster.contacts, 3);
+  assert.equal(roster.knownName("a"), undefined, "a went");
+  assert.equal(roster.knownName("online"), "online", "someone online stays");
+  for (let i = 0; i < 10_000; i++) {
+    roster.notice({ type: "login", name: `u${i}`, endpoint: at(10 + i), flavor: "" });
+    roster.notice({ type: "logout", name: `u${i}`, endpoint: at(10 + i) });
+  }
+  assert.equal(roster.contacts, 3);
+});
