@@ -35,6 +35,7 @@ import {
   type TextEncoding,
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
+import { Episodes } from "./core/episodes.ts";
 import { clockTime, monotonic } from "./net/clock.ts";
 import { CoordinatorClient, LoginError } from "./net/coordinator_client.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
@@ -104,6 +105,8 @@ export interface PeerOptions {
 export interface PeerStats extends GuardStats, InboxStats {
   /** Journal writes that failed. */
   storeErrors: number;
+  /** Errors inside the socket's receive loop (a handler that threw, a failed receive). */
+  socketErrors: number;
   /** Contacts remembered (online now or written with). */
   contacts: number;
 }
@@ -134,6 +137,8 @@ export class Peer {
   #closed = false;
   readonly #guard: InboundGuard;
   #storeErrors = 0;
+  #socketErrors = 0;
+  readonly #episodes = new Episodes();
 
   private constructor(options: PeerOptions, udp: UdpSocket) {
     this.#options = options;
@@ -152,13 +157,15 @@ export class Peer {
     const send = (message: Message, to: Endpoint, encoding?: TextEncoding) =>
       this.#send(message, to, encoding);
     const talkId = talkIds();
+    const trouble = (kind: string, message: string) => this.#trouble(kind, message);
     this.#outbox = new Outbox(options.name, this.#roster, {
       store,
       emit,
       send,
       settled: () => this.#wakeSettled(),
+      trouble,
     }, talkId);
-    this.#inbox = new Inbox(options.name, this.#roster, { store, emit, send }, talkId, {
+    this.#inbox = new Inbox(options.name, this.#roster, { store, emit, send, trouble }, talkId, {
       ...DEFAULT_RECEIVER_LIMITS,
       ...options.receiveLimits,
     });
@@ -195,6 +202,7 @@ export class Peer {
     const udp = UdpSocket.bind(options.host ?? "0.0.0.0", options.port ?? 0);
     udp.trace = options.trace;
     const peer = new Peer(options, udp);
+    udp.onError = (message) => peer.#onSocketError(message);
     const state = peer.#journal.state();
     peer.#roster.restoreContacts(state.contacts);
     peer.#inbox.restore(state.received);
@@ -227,6 +235,7 @@ export class Peer {
       ...this.#guard.stats,
       ...this.#inbox.stats,
       storeErrors: this.#storeErrors,
+      socketErrors: this.#socketErrors,
       contacts: this.#roster.contacts,
     };
   }
@@ -331,16 +340,33 @@ export class Peer {
     this.#options.onEvent?.(event);
   }
 
-  /** Appends a record; on failure reports it and returns why. */
+  /** Appends a record; on failure counts it and returns why (the caller tells whom it must). */
   #store(record: JournalRecord): string | undefined {
     try {
       this.#journal.append(record);
+      this.#episodes.succeeded("store");
       return undefined;
     } catch (error) {
       this.#storeErrors++;
-      const message = errorText(error);
-      this.#emit({ event: "error", message });
-      return message;
+      return errorText(error);
+    }
+  }
+
+  /** Tells the user of trouble nobody else hears of: once per episode of each kind. */
+  #trouble(kind: string, message: string): void {
+    if (this.#episodes.failed(kind, monotonic())) this.#emit({ event: "error", message });
+  }
+
+  #onSocketError(message: string): void {
+    this.#socketErrors++;
+    try {
+      this.#trouble(
+        "socket",
+        `${message}. This is a bug in peerchat; please report it. The chat goes on, and more ` +
+          "errors like it within 10 s are only counted.",
+      );
+    } catch {
+      // The event handler itself threw: counted above, and there is nobody left to tell.
     }
   }
 

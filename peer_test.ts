@@ -399,6 +399,71 @@ Deno.test("a 64 KiB message with every kind of character crosses in parts, intac
   }
 });
 
+// --- Errors reach the event stream, once -------------------------------------------------
+
+Deno.test("a message that cannot be stored is not acknowledged, and the user is told once, with what to do", async () => {
+  const coordinator = startCoordinator();
+  const raw = new RawUdp();
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
+  const journal = Journal.open(dir);
+  const alice = await startPeer(coordinator, "alice", { journal });
+  try {
+    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
+    journal.close(); // Every write fails from now on.
+    for (let i = 0; i < 3; i++) {
+      await raw.send("msg,raw,s1,1,1/1,text,12:00:00,unstorable", alice.peer.endpoint);
+      const ack = await raw.next((t) => t.startsWith("ack,"));
+      assert.equal(ack.text, "ack,alice,s1,0,1", "held, not acknowledged");
+    }
+    const errors = eventsOf(alice, "error");
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(
+      errors[0].message,
+      /^A message from raw could not be stored: .*closed\. Open it again first\. It is not acknowledged, so raw's peerchat sends it again until it is\.$/,
+    );
+    assert.equal(eventsOf(alice, "message").length, 0);
+    assert.equal(alice.peer.stats.storeErrors, 3);
+  } finally {
+    await alice.peer.close();
+    await raw.close();
+    await coordinator.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an error while handling a datagram reaches the event stream, once", async () => {
+  const coordinator = startCoordinator();
+  const events: PeerEvent[] = [];
+  const alice = await Peer.start({
+    name: "alice",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === "message") throw new Error("the handler broke");
+    },
+  });
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => bob.peer.user("alice") !== undefined, "bob to see alice");
+    assert.ok(bob.peer.send("alice", "one").ok);
+    assert.ok(bob.peer.send("alice", "two").ok);
+    await waitFor(() => eventsOf(bob, "delivered").length === 2, "both acknowledged");
+    await waitFor(() => alice.stats.socketErrors === 2, "both errors counted");
+    const errors = events.filter((e) => e.event === "error");
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(
+      (errors[0] as { message: string }).message,
+      /the handler broke\. This is a bug in peerchat; please report it\./,
+    );
+  } finally {
+    await alice.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
 // --- Roster poisoning --------------------------------------------------------------------
 
 /** A raw UDP socket on another loopback address (127.0.0.2, …): another machine on the LAN. */

@@ -42,5 +42,6 @@ export {
   DEFAULT_RECEIVER_LIMITS,
   RECEIVE_BUFFER,
   Receiver,
+  type ReceiverHooks,
   type ReceiverLimits,
 } from "./receiver.ts";

@@ -15,6 +15,7 @@ import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
 import type { IncomingMessage, Instant } from "./message.ts";
 import { DEFAULT_RECEIVER_LIMITS, Receiver, type ReceiverLimits } from "./receiver.ts";
 import type { PeerEvent } from "./peer_events.ts";
+import { errorText } from "./errors.ts";
 import type { PeerRoster } from "./peer_roster.ts";
 
 /** What an {@linkcode Inbox} needs from the peer around it. */
@@ -25,6 +26,8 @@ export interface InboxHooks {
   emit(event: PeerEvent): void;
   /** Sends `message` (an acknowledgement) to `to`. */
   send(message: Message, to: Endpoint): void;
+  /** Something went wrong that no caller hears of: tell the user (once per episode). */
+  trouble(kind: "store", message: string): void;
 }
 
 /** Counters of what an {@linkcode Inbox} took and dropped, and what it holds now. */
@@ -63,7 +66,15 @@ export class Inbox {
     this.#roster = roster;
     this.#hooks = hooks;
     this.#talkId = talkId;
-    this.#receiver = new Receiver(name, (message) => this.#onIncoming(message), limits);
+    this.#receiver = new Receiver(name, {
+      deliver: (message) => this.#onIncoming(message),
+      failed: (error, message) =>
+        hooks.trouble(
+          "store",
+          `A message from ${message.from} could not be stored: ${errorText(error)} ` +
+            `It is not acknowledged, so ${message.from}'s peerchat sends it again until it is.`,
+        ),
+    }, limits);
   }
 
   /** What this inbox took and dropped, and what it holds. */
@@ -91,7 +102,7 @@ export class Inbox {
   onTalk(message: TalkMessage, encoding: TextEncoding, at: Instant): void {
     this.#roster.setEncoding(message.name, encoding);
     const id = this.#talkId();
-    this.#hooks.store({
+    const why = this.#hooks.store({
       t: "in",
       id,
       from: message.name,
@@ -103,6 +114,9 @@ export class Inbox {
       body: message.text,
       at: at.wall,
     });
+    if (why) {
+      this.#hooks.trouble("store", `A message from ${message.name} is not in /history: ${why}`);
+    }
     this.#hooks.emit({
       event: "message",
       from: message.name,
@@ -130,7 +144,7 @@ export class Inbox {
   /** The receiver hands on a complete message: store it (or throw); it is shown after the ack. */
   #onIncoming(message: IncomingMessage): void {
     const why = this.#hooks.store({ t: "in", ...message, at: this.#wall });
-    if (why) throw new Error(`The message could not be stored: ${why}`);
+    if (why) throw new Error(why);
     this.#unshown.push({
       event: "message",
       from: message.from,

@@ -28,6 +28,7 @@ function makeInbox(failStore: () => boolean = () => false) {
       log.push(`emit ${event.event}`);
     },
     send: (message: Message) => log.push(`send ${formatMessage(message)}`),
+    trouble: (_kind, message) => log.push(`trouble ${message}`),
   }, talkIds());
   return { inbox, log, events };
 }
@@ -56,7 +57,12 @@ Deno.test("inbox: not stored means not acknowledged; a resend is stored later", 
   let failing = true;
   const { inbox, log, events } = makeInbox(() => failing);
   inbox.onPacket(packet(1, "hi"), bob, { now: 0, wall: 0 });
-  assert.deepEqual(log, ["send ack,me,s1,0,1"]);
+  assert.deepEqual(log, [
+    "trouble A message from bob could not be stored: disk full It is not acknowledged, so " +
+    "bob's peerchat sends it again until it is.",
+    "send ack,me,s1,0,1",
+  ]);
+  log.splice(0, 1);
   failing = false;
   inbox.onPacket(packet(1, "hi"), bob, { now: 1, wall: 1 });
   assert.deepEqual(log.slice(1), ["store in", "send ack,me,s1,1", "emit message"]);

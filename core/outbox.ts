@@ -43,6 +43,8 @@ export interface OutboxHooks {
   send(message: Message, to: Endpoint, encoding?: TextEncoding): void;
   /** A message was delivered or given up: wake whoever waits for the peer to settle. */
   settled(): void;
+  /** Something went wrong that no caller hears of: tell the user (once per episode). */
+  trouble(kind: "store", message: string): void;
 }
 
 /** The sending side of one peer's conversations. */
@@ -121,7 +123,15 @@ export class Outbox {
 
   /** Writes the delivery marks that arrived since the last tick. */
   writeDeliveries(): void {
-    for (const record of this.#unwritten.splice(0)) this.#hooks.store(record);
+    for (const record of this.#unwritten.splice(0)) {
+      this.#record(record, `A delivery mark (to ${record.to}) could not be written`);
+    }
+  }
+
+  /** Writes a record no caller waits for; tells the user when it cannot. */
+  #record(record: JournalRecord, what: string): void {
+    const why = this.#hooks.store(record);
+    if (why) this.#hooks.trouble("store", `${what}: ${why}`);
   }
 
   /**
@@ -185,9 +195,10 @@ export class Outbox {
       );
     }
     const record = { id, to: user.name, stream: "talk", first: 0, parts: 1, kind: "text" };
-    this.#hooks.store({ t: "out", ...record, time, body: text, at: at.wall });
+    const lost = `The message to ${user.name} was sent but is not in /history`;
+    this.#record({ t: "out", ...record, time, body: text, at: at.wall }, lost);
     // A seed client cannot acknowledge: handing it to the network is all there is.
-    this.#hooks.store({ t: "delivered", id, to: user.name, at: at.wall });
+    this.#record({ t: "delivered", id, to: user.name, at: at.wall }, lost);
     this.#hooks.emit({ event: "sent", to: user.name, id, text, reliable: false });
     return { ok: true, id };
   }
@@ -206,14 +217,16 @@ export class Outbox {
   giveUp(name: string, reason: string, at: Instant): number {
     const dropped = this.#sender.abandon(name);
     if (dropped.length === 0) return 0;
+    const unrecorded = `Giving up on messages to ${dropped[0].to} could not be recorded`;
     for (const message of dropped) {
-      this.#hooks.store({ t: "failed", id: message.id, to: message.to, reason, at: at.wall });
+      const record = { t: "failed" as const, id: message.id, to: message.to, reason, at: at.wall };
+      this.#record(record, unrecorded);
       this.#hooks.emit({ event: "failed", to: message.to, id: message.id, reason });
     }
     // Later messages start a fresh stream, so they do not wait behind the abandoned ones.
     const to = dropped[0].to;
     const stream = randomToken(STREAM_ID_BYTES);
-    this.#hooks.store({ t: "stream", to, stream, at: at.wall });
+    this.#record({ t: "stream", to, stream, at: at.wall }, unrecorded);
     this.#sender.openStream(to, stream, 1);
     this.#hooks.settled();
     return dropped.length;
@@ -255,6 +268,7 @@ export class Outbox {
   }
 }
 
-function notStored(_why: string): SendResult {
-  return { ok: false, message: "The message could not be stored; see the error above." };
+/** A send refused because its record could not be written: the caller hears why. */
+function notStored(why: string): SendResult {
+  return { ok: false, message: `The message could not be stored, so it was not sent: ${why}` };
 }

@@ -14,6 +14,7 @@ function makeOutbox(failStore = false) {
   const events: PeerEvent[] = [];
   const sent: string[] = [];
   const records: JournalRecord[] = [];
+  const troubles: string[] = [];
   const roster = new PeerRoster("me", { host: "10.0.0.1", port: 1 }, {
     updated() {},
     joined() {},
@@ -32,8 +33,9 @@ function makeOutbox(failStore = false) {
     emit: (event) => events.push(event),
     send: (message: Message, to: Endpoint) => sent.push(`${to.port} ${formatMessage(message)}`),
     settled() {},
+    trouble: (_kind, message) => troubles.push(message),
   }, talkIds());
-  return { outbox, roster, events, sent, records };
+  return { outbox, roster, events, sent, records, troubles };
 }
 
 Deno.test("outbox: a reliable message is stored, then sent, then told", () => {
@@ -72,12 +74,19 @@ Deno.test("outbox: strangers, oneself, empty texts are refused; nothing is queue
   assert.equal(outbox.pending, 0);
 });
 
-Deno.test("outbox: a message that cannot be stored is refused and not sent", () => {
-  const { outbox, sent } = makeOutbox(true);
+Deno.test("outbox: a message that cannot be stored is refused, saying why, and not sent", () => {
+  const { outbox, sent, troubles } = makeOutbox(true);
   const result = outbox.send("bob", "hi", "t", { now: 0, wall: 0 });
-  assert.equal(result.ok, false);
+  assert.deepEqual(result, {
+    ok: false,
+    message: "The message could not be stored, so it was not sent: disk full",
+  });
   assert.deepEqual(sent, []);
   assert.equal(outbox.pending, 0);
+  assert.deepEqual(troubles, [], "the caller hears of it, not the event stream");
+  // A talk goes out all the same; that its record is missing is told.
+  assert.ok(outbox.send("nc", "hi", "t", { now: 0, wall: 0 }).ok);
+  assert.match(troubles[0], /^The message to nc was sent but is not in \/history: disk full$/);
 });
 
 Deno.test("outbox: someone offline gets it later; giving up fails it and opens a new stream", () => {

@@ -41,6 +41,17 @@ export const DEFAULT_RECEIVER_LIMITS: Readonly<ReceiverLimits> = {
   bufferedBytes: 4 * 1024 * 1024,
 };
 
+/** What a {@linkcode Receiver} hands complete messages to. */
+export interface ReceiverHooks {
+  /** Stores `message` before it returns; throws when it cannot (the message is then held). */
+  deliver(message: IncomingMessage): void;
+  /**
+   * `deliver` threw for `message`: it is held, unacknowledged, and tried again with the
+   * stream's next packet (the sender's resend, at the latest). Tell someone.
+   */
+  failed?(error: unknown, message: IncomingMessage): void;
+}
+
 interface InStream {
   /** The sender's name key. */
   sender: string;
@@ -58,7 +69,7 @@ interface InStream {
 /** The receiving half: hands complete messages on in order, once each. */
 export class Receiver {
   readonly #name: string;
-  readonly #deliver: (message: IncomingMessage) => void;
+  readonly #hooks: ReceiverHooks;
   readonly #limits: ReceiverLimits;
   readonly #streams = new Map<string, InStream>();
   /** Each sender's streams, by sender name key. */
@@ -75,18 +86,19 @@ export class Receiver {
   bufferFull = 0;
 
   /**
-   * Creates the receiver for the peer named `name`. `deliver` must store the
-   * message before it returns; if it throws, the message is not handed on —
-   * no acknowledgement covers it — and is tried again with the stream's next
-   * packet (the sender's resend, at the latest).
+   * Creates the receiver for the peer named `name`. `deliver` (or
+   * `hooks.deliver`) must store the message before it returns; if it throws,
+   * the message is not handed on — no acknowledgement covers it — and is
+   * tried again with the stream's next packet (the sender's resend, at the
+   * latest); `hooks.failed` hears of it.
    */
   constructor(
     name: string,
-    deliver: (message: IncomingMessage) => void,
+    hooks: ReceiverHooks | ((message: IncomingMessage) => void),
     limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS,
   ) {
     this.#name = name;
-    this.#deliver = deliver;
+    this.#hooks = typeof hooks === "function" ? { deliver: hooks } : hooks;
     this.#limits = limits;
   }
 
@@ -135,12 +147,7 @@ export class Receiver {
       }
     }
     // Also after a duplicate: an earlier attempt to store may have failed.
-    try {
-      this.#drain(stream);
-    } catch {
-      // Not stored (a full disk, say): it stays held, and the ack below says only what was.
-      this.deliverFailures++;
-    }
+    this.#drain(stream);
     return {
       type: "ack",
       name: this.#name,
@@ -225,7 +232,7 @@ export class Receiver {
         }
         bodies.push(part.body);
       }
-      this.#deliver({
+      const message: IncomingMessage = {
         id: messageId(stream.stream, head.seq),
         from: head.name,
         stream: stream.stream,
@@ -234,7 +241,15 @@ export class Receiver {
         kind: head.kind,
         time: head.time,
         body: bodies.join(""),
-      });
+      };
+      try {
+        this.#hooks.deliver(message);
+      } catch (error) {
+        // Not stored (a full disk, say): it stays held, and the ack says only what was.
+        this.deliverFailures++;
+        this.#hooks.failed?.(error, message);
+        return;
+      }
       for (let i = 0; i < head.parts; i++) this.#remove(stream, head.seq + i);
       stream.cumulative += head.parts;
     }

@@ -79,3 +79,22 @@ Deno.test("receiver: 100,000 packets with random streams and names leave it boun
   assert.ok(receiver.bufferedBytes <= 4 * 1024 * 1024, `${receiver.bufferedBytes} bytes`);
   assert.ok(receiver.streamsRefused > 90_000, `${receiver.streamsRefused} refused`);
 });
+
+Deno.test("receiver: a message its hook cannot store is reported, held and stored later", () => {
+  let failing = true;
+  const stored: string[] = [];
+  const failures: string[] = [];
+  const receiver = new Receiver("me", {
+    deliver: (m) => {
+      if (failing) throw new Error("disk full");
+      stored.push(m.body);
+    },
+    failed: (error, m) => failures.push(`${m.id} ${(error as Error).message}`),
+  });
+  assert.equal(receiver.onPacket(packet("bob", "s", 1, "hi"))!.cumulative, 0);
+  assert.equal(receiver.onPacket(packet("bob", "s", 1, "hi"))!.cumulative, 0);
+  assert.deepEqual(failures, ["s-1 disk full", "s-1 disk full"], "each failure reaches the hook");
+  failing = false;
+  assert.equal(receiver.onPacket(packet("bob", "s", 1, "hi"))!.cumulative, 1);
+  assert.deepEqual(stored, ["hi"]);
+});
