@@ -107,6 +107,8 @@ export interface PeerStats extends GuardStats, InboxStats {
   storeErrors: number;
   /** Errors inside the socket's receive loop (a handler that threw, a failed receive). */
   socketErrors: number;
+  /** Callers of {@linkcode Peer.settle} waiting now. */
+  settling: number;
   /** Contacts remembered (online now or written with). */
   contacts: number;
 }
@@ -132,12 +134,14 @@ export class Peer {
   readonly #outbox: Outbox;
   readonly #inbox: Inbox;
   readonly #client: CoordinatorClient;
-  #settleWaiters: (() => void)[] = [];
+  /** Callers of {@linkcode Peer.settle} still waiting. */
+  readonly #settleWaiters = new Waiters();
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
+  /** The one teardown under way: a second `close()` waits for it instead of starting another. */
+  #closing?: Promise<void>;
   readonly #guard: InboundGuard;
-  #storeErrors = 0;
-  #socketErrors = 0;
+  readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
   private constructor(options: PeerOptions, udp: UdpSocket) {
@@ -165,31 +169,15 @@ export class Peer {
       settled: () => this.#wakeSettled(),
       trouble,
     }, talkId);
-    this.#inbox = new Inbox(options.name, this.#roster, { store, emit, send, trouble }, talkId, {
-      ...DEFAULT_RECEIVER_LIMITS,
-      ...options.receiveLimits,
-    });
+    const inboxHooks = { store, emit, send, trouble };
+    this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
     this.#guard = new InboundGuard(
       options.name,
       options.coordinator,
       this.#roster,
       options.rateLimit,
     );
-    this.#client = new CoordinatorClient(
-      {
-        name: options.name,
-        coordinator: options.coordinator,
-        trace: options.trace,
-        keepaliveMs: options.keepaliveMs ?? 1000,
-        unreachableMs: options.unreachableMs,
-        loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
-        resumeSession: options.resumeSession,
-        onSession: options.onSession,
-      },
-      udp,
-      this.#roster,
-      emit,
-    );
+    this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
   }
 
   /**
@@ -234,15 +222,15 @@ export class Peer {
     return {
       ...this.#guard.stats,
       ...this.#inbox.stats,
-      storeErrors: this.#storeErrors,
-      socketErrors: this.#socketErrors,
+      ...this.#counts,
+      settling: this.#settleWaiters.size,
       contacts: this.#roster.contacts,
     };
   }
 
-  /** Everyone else online, in the order they became known. */
+  /** Everyone else online, in the order they became known (copies: change them freely). */
   users(): RosterEntry[] {
-    return [...this.#roster.entries()];
+    return [...this.#roster.entries()].map(copyEntry);
   }
 
   /**
@@ -253,9 +241,10 @@ export class Peer {
     return this.#roster.knownName(name);
   }
 
-  /** Looks a user up by name, case-insensitively. */
+  /** Looks a user up by name, case-insensitively (a copy). */
   user(name: string): RosterEntry | undefined {
-    return this.#roster.get(name);
+    const entry = this.#roster.get(name);
+    return entry && copyEntry(entry);
   }
 
   /** Messages sent and not yet acknowledged (to anyone, online or not). */
@@ -304,15 +293,8 @@ export class Peer {
 
   /** Resolves once no message to an online user awaits its acknowledgement, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#settleWaiters.push(done);
-    });
+    if (this.inFlight === 0 || this.#closed) return Promise.resolve();
+    return this.#settleWaiters.wait(timeoutMs);
   }
 
   /** Tells the coordinator this peer is leaving, retrying until it says `bye` (or gives up). */
@@ -321,15 +303,21 @@ export class Peer {
     await this.#client.logout(this.#options.logoutTimeoutMs ?? 3000);
   }
 
-  /** Logs out (unless told not to), stops every timer and closes the socket. */
-  async close(options: { logout?: boolean } = {}): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Logs out (unless told not to), stops every timer and closes the socket.
+   * Calling it again, also while the first call runs, waits for that one.
+   */
+  close(options: { logout?: boolean } = {}): Promise<void> {
+    return this.#closing ??= this.#shutdown(options.logout ?? true);
+  }
+
+  async #shutdown(logout: boolean): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
-    if ((options.logout ?? true) && !this.#client.relogging) await this.logout();
+    if (logout && !this.#client.relogging) await this.logout();
     this.#closed = true;
     const closing = this.#client.close();
-    for (const wake of this.#settleWaiters.splice(0)) wake();
+    this.#wakeSettled(true);
     await closing;
     await this.#udp.close();
     this.#outbox.writeDeliveries();
@@ -347,7 +335,7 @@ export class Peer {
       this.#episodes.succeeded("store");
       return undefined;
     } catch (error) {
-      this.#storeErrors++;
+      this.#counts.storeErrors++;
       return errorText(error);
     }
   }
@@ -358,13 +346,9 @@ export class Peer {
   }
 
   #onSocketError(message: string): void {
-    this.#socketErrors++;
+    this.#counts.socketErrors++;
     try {
-      this.#trouble(
-        "socket",
-        `${message}. This is a bug in peerchat; please report it. The chat goes on, and more ` +
-          "errors like it within 10 s are only counted.",
-      );
+      this.#trouble("socket", socketTrouble(message));
     } catch {
       // The event handler itself threw: counted above, and there is nobody left to tell.
     }
@@ -374,9 +358,9 @@ export class Peer {
     this.#udp.send(encodeMessage(message, encoding), to);
   }
 
-  #wakeSettled(): void {
-    if (this.#settleWaiters.length === 0 || this.inFlight > 0) return;
-    for (const wake of this.#settleWaiters.splice(0)) wake();
+  /** Wakes the callers of `settle()` once nothing is in flight (or, with `all`, at once). */
+  #wakeSettled(all = false): void {
+    if (this.#settleWaiters.size > 0 && (all || this.inFlight === 0)) this.#settleWaiters.wake();
   }
 
   #startTimers(): void {
@@ -423,4 +407,44 @@ export class Peer {
         return this.#send({ type: "probed", nonce: message.nonce, name: this.name }, from);
     }
   }
+}
+
+/** Callers waiting for something, each until it is woken or its own time is up. */
+class Waiters {
+  readonly #waiting = new Set<() => void>();
+
+  /** How many wait now. */
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  /** Resolves when woken, or after `timeoutMs`; either way it stops waiting (no leftovers). */
+  wait(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiting = this.#waiting;
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        waiting.delete(done);
+        resolve();
+      }
+      waiting.add(done);
+    });
+  }
+
+  /** Wakes everyone waiting. */
+  wake(): void {
+    for (const done of [...this.#waiting]) done();
+  }
+}
+
+/** A roster entry callers may change without changing the roster. */
+function copyEntry(entry: RosterEntry): RosterEntry {
+  return { name: entry.name, endpoint: { ...entry.endpoint }, flavor: entry.flavor };
+}
+
+/** What the user is told of an error inside the socket's receive loop. */
+function socketTrouble(message: string): string {
+  return `${message}. This is a bug in peerchat; please report it. The chat goes on, and more ` +
+    "errors like it within 10 s are only counted.";
 }

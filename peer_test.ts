@@ -399,6 +399,67 @@ Deno.test("a 64 KiB message with every kind of character crosses in parts, intac
   }
 });
 
+// --- Races and leaks ------------------------------------------------------------------------
+
+Deno.test("a second close while the first one runs waits for it", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    let firstDone = false;
+    const first = alice.peer.close().then(() => firstDone = true);
+    await alice.peer.close();
+    assert.ok(firstDone, "the second close returned while the first was still tearing down");
+    assert.deepEqual(coordinator.online(), [], "logged out");
+    await first;
+  } finally {
+    await alice.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("users() and user() hand out copies: changing them changes nothing inside", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    const [listed] = alice.peer.users();
+    listed.flavor = "";
+    listed.endpoint.port = 1;
+    alice.peer.user("BOB")!.flavor = "";
+    assert.deepEqual(alice.peer.user("bob"), {
+      name: "bob",
+      endpoint: bob.peer.endpoint,
+      flavor: "peerchat/1",
+    });
+    const sent = alice.peer.send("bob", "still a reliable message, to the right port");
+    assert.ok(sent.ok);
+    await waitFor(() => eventsOf(alice, "delivered").length === 1, "delivery");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("settle() that timed out leaves no waiter behind", async () => {
+  const coordinator = startCoordinator();
+  const ghost = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
+    assert.ok(alice.peer.send("ghost", "never acknowledged").ok);
+    await Promise.all(Array.from({ length: 100 }, () => alice.peer.settle(10)));
+    assert.equal(alice.peer.inFlight, 1);
+    assert.equal(alice.peer.stats.settling, 0);
+  } finally {
+    await alice.peer.close();
+    await ghost.close();
+    await coordinator.close();
+  }
+});
+
 // --- Errors reach the event stream, once -------------------------------------------------
 
 Deno.test("a message that cannot be stored is not acknowledged, and the user is told once, with what to do", async () => {

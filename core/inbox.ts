@@ -55,13 +55,16 @@ export class Inbox {
   /** The wall clock of the packet being handled, for the record it writes. */
   #wall = 0;
 
-  /** The inbox of the peer `name`, whose contacts are in `roster`, keeping within `limits`. */
+  /**
+   * The inbox of the peer `name`, whose contacts are in `roster`, keeping
+   * within `limits` (each one not given: {@linkcode DEFAULT_RECEIVER_LIMITS}).
+   */
   constructor(
     name: string,
     roster: PeerRoster,
     hooks: InboxHooks,
     talkId: () => string,
-    limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS,
+    limits: Partial<ReceiverLimits> = {},
   ) {
     this.#roster = roster;
     this.#hooks = hooks;
@@ -74,7 +77,7 @@ export class Inbox {
           `A message from ${message.from} could not be stored: ${errorText(error)} ` +
             `It is not acknowledged, so ${message.from}'s peerchat sends it again until it is.`,
         ),
-    }, limits);
+    }, { ...DEFAULT_RECEIVER_LIMITS, ...limits });
   }
 
   /** What this inbox took and dropped, and what it holds. */

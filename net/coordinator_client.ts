@@ -56,12 +56,12 @@ export interface CoordinatorClientOptions {
   coordinator: Endpoint;
   /** Receives the TCP exchanges, for `--trace`. */
   trace?: TraceSink;
-  /** Keep-alive interval in ms. */
-  keepaliveMs: number;
+  /** Keep-alive interval in ms. Default 1000. */
+  keepaliveMs?: number;
   /** Silence after which the coordinator is reported unreachable. */
   unreachableMs?: number;
-  /** How long the first login keeps trying. */
-  loginTimeoutMs: number;
+  /** How long the first login keeps trying. Default 10000 ms. */
+  loginTimeoutMs?: number;
   /** The session of this peer's previous run. */
   resumeSession?: string;
   /** Called with each new session. */
@@ -96,7 +96,10 @@ export class CoordinatorClient {
     this.#udp = udp;
     this.#roster = roster;
     this.#emit = emit;
-    this.#link = new CoordinatorLink(options, monotonic());
+    this.#link = new CoordinatorLink(
+      { ...options, keepaliveMs: options.keepaliveMs ?? 1000 },
+      monotonic(),
+    );
   }
 
   /** The current session, if logged in. */
@@ -126,7 +129,7 @@ export class CoordinatorClient {
    */
   async start(): Promise<void> {
     const started = monotonic();
-    let deadline = started + this.#options.loginTimeoutMs;
+    let deadline = started + (this.#options.loginTimeoutMs ?? 10_000);
     for (;;) {
       try {
         await this.#login(true, deadline);
