@@ -37,7 +37,8 @@ import {
 import { errorText } from "./core/errors.ts";
 import { Episodes } from "./core/episodes.ts";
 import { clockTime, monotonic } from "./net/clock.ts";
-import { CoordinatorClient, LoginError } from "./net/coordinator_client.ts";
+import { CoordinatorClient } from "./net/coordinator_client.ts";
+import { LoginError } from "./net/roster_fetch.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
 
 export { isSeedClient, LoginError };
@@ -247,6 +248,16 @@ export class Peer {
     return entry && copyEntry(entry);
   }
 
+  /**
+   * Asks the coordinator whether `name` is online, for a name the roster does
+   * not have (yet: roster changes come in batches, a moment after a login).
+   * Resolves true once the roster has it; false when nobody by that name is
+   * online, or the coordinator does not answer within about a second.
+   */
+  lookup(name: string): Promise<boolean> {
+    return this.#client.lookup(name);
+  }
+
   /** Messages sent and not yet acknowledged (to anyone, online or not). */
   get pending(): number {
     return this.#outbox.pending;
@@ -390,6 +401,8 @@ export class Peer {
       case "reject":
       case "pong":
       case "bye":
+      case "found":
+      case "notfound":
         return this.#client.onMessage(message);
       case "login":
       case "logout":

@@ -32,16 +32,41 @@ const SETTLE_MS = 15_000;
 
 /** The state of one chat session: who plain lines go to. */
 export interface SessionState {
+  /** The person you are talking to (the last one you wrote to or chose with `/msg NAME`). */
   partner?: string;
+  /** The last person who wrote to you: plain lines go there while there is no partner. */
+  lastFrom?: string;
 }
 
-/** Carries out one line of user input. Returns `"quit"` when the user asked to leave. */
-export function handleLine(
+/** `sink`, noting in `state` who wrote last (every `message` event passes through it). */
+export function sessionSink(state: SessionState, sink: Sink): Sink {
+  return {
+    paint: sink.paint,
+    event(event) {
+      if (event.event === "message") state.lastFrom = event.from;
+      sink.event(event);
+    },
+    info: (kind, text, data) => sink.info(kind, text, data),
+  };
+}
+
+/** What {@linkcode handleLine} needs of a peer. */
+export type LinePeer = Pick<
+  Peer,
+  "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp"
+>;
+
+/**
+ * Carries out one line of user input. Resolves `"quit"` when the user asked
+ * to leave. A name the roster does not have yet is asked of the coordinator
+ * first (someone who logged in a moment ago), so this may take up to a second.
+ */
+export async function handleLine(
   line: string,
   state: SessionState,
-  peer: Pick<Peer, "send" | "users" | "user" | "knownName" | "history" | "giveUp">,
+  peer: LinePeer,
   sink: Sink,
-): "quit" | undefined {
+): Promise<"quit" | undefined> {
   const command = parseCommand(line);
   switch (command.kind) {
     case "empty":
@@ -87,6 +112,8 @@ export function handleLine(
     }
     case "msg":
     case "text": {
+      let to = command.kind === "msg" ? command.to : state.partner;
+      if (command.kind === "msg" && peer.knownName(to!) === undefined) await peer.lookup(to!);
       if (command.kind === "msg" && command.text === "") {
         const name = peer.knownName(command.to);
         if (!name) {
@@ -100,7 +127,11 @@ export function handleLine(
         sink.info("partner", `Now talking to ${state.partner}.`, { with: state.partner });
         return;
       }
-      const to = command.kind === "msg" ? command.to : state.partner;
+      if (!to && state.lastFrom) {
+        // Nobody chosen yet: answer whoever wrote last, and say so.
+        to = state.lastFrom;
+        sink.info("partner", `→ ${to}, who wrote last.`, { with: to, reason: "wrote last" });
+      }
       if (!to) {
         sink.event({
           event: "error",
@@ -110,7 +141,7 @@ export function handleLine(
       }
       const result = peer.send(to, command.text);
       if (!result.ok) sink.event({ event: "error", message: result.message });
-      else state.partner = peer.user(to)?.name ?? to;
+      else state.partner = peer.user(to)?.name ?? peer.knownName(to) ?? to;
       return;
     }
   }
@@ -254,7 +285,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const ui = interactive ? await import("../ui/view_driver.ts") : undefined;
   const view: ViewDriver | undefined = ui &&
     new ui.ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer);
-  const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
+  const state: SessionState = {};
+  const sink = sessionSink(
+    state,
+    args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+  );
 
   let journal: Journal;
   try {
@@ -292,7 +327,6 @@ export async function runPeer(args: PeerArgs): Promise<number> {
 
   live.peer = peer;
   view?.syncRoster();
-  const state: SessionState = {};
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
     leaving ??= (async () => {
@@ -347,7 +381,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       continue;
     }
     const before = state.partner;
-    if (handleLine(line, state, peer, sink) === "quit") break;
+    if (await handleLine(line, state, peer, sink) === "quit") break;
     if (state.partner !== before) view?.show({ event: "partner", name: state.partner });
     screen?.setPrompt(promptFor());
   }

@@ -4,7 +4,7 @@
  * what it claims, and only the coordinator's roster says who is where and
  * what kind of client they are:
  *
- * - roster notices, login answers and `pong`s only from the coordinator;
+ * - roster notices, login and lookup answers and `pong`s only from the coordinator;
  * - `msg` and `ack` only from the endpoint the roster lists for their name,
  *   as a peerchat peer (`ack`: any kind, as before);
  * - `talk` only from the IP address the roster lists for its name, as a seed
@@ -92,6 +92,8 @@ export class InboundGuard {
       case "login":
       case "logout":
       case "roster":
+      case "found":
+      case "notfound":
         return this.#count(sameEndpoint(from, this.#coordinator));
       case "pong":
         return this.#count(

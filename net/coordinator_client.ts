@@ -14,39 +14,29 @@ import {
   encodeMessage,
   type Endpoint,
   formatEndpoint,
-  type ListEntry,
   type Message,
-  parseList,
+  nameKey,
   PEERCHAT_FLAVOR,
-  type PongStatus,
 } from "../protocol.ts";
-import { CoordinatorLink, STALE_RECHECK_MS } from "../core/coordinator_link.ts";
+import { CoordinatorLink } from "../core/coordinator_link.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
-import { fetchList } from "./list_fetch.ts";
+import { Keepalive } from "./keepalive.ts";
+import { fetchOnlineList, LoginError } from "./roster_fetch.ts";
 import { after } from "./timers.ts";
 import type { TraceSink, UdpSocket } from "./udp.ts";
 
-/** How one TCP list fetch may take. */
-const LIST_FETCH_TIMEOUT_MS = 4000;
+export { LoginError };
+
 /** How long a first login keeps retrying a list fetch that failed after an `Accept`. */
 const LIST_RETRY_WINDOW_MS = 30_000;
 /** Wait between logout tries. */
 const LOGOUT_RETRY_MS = 300;
-
-/** Why a login did not succeed. */
-export class LoginError extends Error {
-  /** `rejected`: the coordinator said no; `timeout`: it never answered; `list`: the list failed. */
-  readonly kind: "rejected" | "timeout" | "list";
-
-  /** Creates a login error of the given kind. */
-  constructor(kind: "rejected" | "timeout" | "list", message: string) {
-    super(message);
-    this.name = "LoginError";
-    this.kind = kind;
-  }
-}
+/** A lookup is asked again after this long without an answer… */
+const LOOKUP_RETRY_MS = 400;
+/** …and given up after this long. */
+const LOOKUP_LIMIT_MS = 1000;
 
 /** Options for {@linkcode CoordinatorClient}. */
 export interface CoordinatorClientOptions {
@@ -75,15 +65,15 @@ export class CoordinatorClient {
   readonly #roster: PeerRoster;
   readonly #emit: (event: PeerEvent) => void;
   readonly #link: CoordinatorLink;
+  readonly #keepalive: Keepalive;
   #loginWaiter?: (message: Message) => void;
   #byeWaiter?: () => void;
-  #recheck?: ReturnType<typeof setTimeout>;
   #relogin?: Promise<void>;
   /** Ends the re-login loop's wait early (on close). */
   #wakeRelogin?: () => void;
-  #refresh?: Promise<void>;
   #closed = false;
   #loggedOut = false;
+  readonly #lookups = new Lookups();
 
   /** A link over `udp` that fills `roster` and tells the user through `emit`. */
   constructor(
@@ -100,6 +90,11 @@ export class CoordinatorClient {
       { ...options, keepaliveMs: options.keepaliveMs ?? 1000 },
       monotonic(),
     );
+    this.#keepalive = new Keepalive(options, this.#link, udp, roster, {
+      active: () => !this.#closed && !this.#loggedOut && !this.#relogin,
+      relogin: () => this.#startRelogin(),
+      emit,
+    });
   }
 
   /** The current session, if logged in. */
@@ -144,7 +139,28 @@ export class CoordinatorClient {
     }
   }
 
-  /** A datagram from the coordinator's address (`Accept`, `Reject`, `pong`, `bye`). */
+  /**
+   * Asks the coordinator whether `who` is online (its roster batch may not
+   * have arrived yet): a `found` answer is applied as the login notice it
+   * stands for. Resolves whether the roster has `who` then; false at once
+   * without a session, and after about a second without an answer (the
+   * question is asked twice).
+   */
+  lookup(who: string): Promise<boolean> {
+    if (this.#roster.has(who)) return Promise.resolve(true);
+    const session = this.#link.session;
+    const { name, coordinator } = this.#options;
+    if (!session || this.#closed || this.#loggedOut || nameKey(who) === nameKey(name)) {
+      return Promise.resolve(false);
+    }
+    const question = encodeMessage({ type: "lookup", name, session, who });
+    return this.#lookups.ask(nameKey(who), () => this.#udp.send(question, coordinator));
+  }
+
+  /**
+   * A datagram from the coordinator's address (`Accept`, `Reject`, `pong`,
+   * `bye`, `found`, `notfound`).
+   */
   onMessage(message: Message): void {
     switch (message.type) {
       case "accept":
@@ -152,28 +168,24 @@ export class CoordinatorClient {
         this.#loginWaiter?.(message);
         return;
       case "pong":
-        this.#onPong(message.status, message.ticket);
+        this.#keepalive.onPong(message.status, message.ticket);
         return;
       case "bye":
         this.#byeWaiter?.();
         return;
+      case "found":
+        this.#roster.notice({
+          type: "login",
+          name: message.name,
+          endpoint: message.endpoint,
+          flavor: message.flavor,
+        });
+        this.#lookups.answer(nameKey(message.name), this.#roster.has(message.name));
+        return;
+      case "notfound":
+        this.#lookups.answer(nameKey(message.name), false);
+        return;
     }
-  }
-
-  /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
-  keepalive(): void {
-    if (this.#closed || this.#loggedOut || this.#relogin) return;
-    const decision = this.#link.keepalive(monotonic());
-    if (decision.unreachable) {
-      this.#emit({
-        event: "status",
-        coordinator: "unreachable",
-        message:
-          "The coordinator does not answer; chat with people already online still works. Retrying…",
-      });
-    }
-    if (decision.action === "relogin") this.#startRelogin();
-    else this.#ping();
   }
 
   /** Tells the coordinator this peer is leaving, retrying until it says `bye` or `timeoutMs`. */
@@ -204,14 +216,19 @@ export class CoordinatorClient {
     });
   }
 
+  /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
+  keepalive(): void {
+    this.#keepalive.tick();
+  }
+
   /** Stops every timer and waits for a login or list fetch under way to end. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#recheck);
+    this.#lookups.close();
     this.#loginWaiter?.({ type: "reject", reason: "closed" });
     this.#wakeRelogin?.();
     await this.#relogin?.catch(() => {});
-    await this.#refresh;
+    await this.#keepalive.close();
   }
 
   async #login(initial: boolean, deadline = Infinity): Promise<void> {
@@ -272,67 +289,6 @@ export class CoordinatorClient {
     }
   }
 
-  #ping(): void {
-    const session = this.#link.session;
-    if (!session || this.#closed || this.#loggedOut) return;
-    this.#udp.send(
-      encodeMessage({
-        type: "ping",
-        name: this.#options.name,
-        session,
-        digest: this.#roster.digest(),
-      }),
-      this.#options.coordinator,
-    );
-  }
-
-  #onPong(status: PongStatus, ticket: string | undefined): void {
-    const decision = this.#link.pong(
-      status,
-      ticket !== undefined,
-      monotonic(),
-      this.#refresh !== undefined,
-      this.#recheck !== undefined,
-    );
-    if (decision.reconnected) this.#reconnected();
-    switch (decision.action) {
-      case "refresh":
-        this.#refresh = this.#refreshList(ticket!).finally(() => this.#refresh = undefined);
-        return;
-      case "recheck":
-        this.#recheck = setTimeout(() => {
-          this.#recheck = undefined;
-          this.#ping();
-        }, STALE_RECHECK_MS);
-        return;
-      case "relogin":
-        this.#startRelogin();
-        return;
-    }
-  }
-
-  #reconnected(): void {
-    this.#emit({
-      event: "status",
-      coordinator: "connected",
-      message: "Connected to the coordinator again.",
-    });
-  }
-
-  /** The roster digest differs from the coordinator's: fetch the whole list again. */
-  async #refreshList(ticket: string): Promise<void> {
-    const port = this.#link.listPort;
-    if (!port) return;
-    this.#roster.holdNotices();
-    try {
-      const list = await fetchOnlineList(this.#options, port, ticket);
-      this.#roster.applyList(list, true);
-    } catch {
-      // Nothing to tell the user: the next keep-alive finds the roster still stale and retries.
-      this.#roster.stopHolding();
-    }
-  }
-
   #startRelogin(): void {
     if (this.#relogin || this.#closed || this.#loggedOut) return;
     this.#link.lost();
@@ -340,7 +296,7 @@ export class CoordinatorClient {
       while (!this.#closed && !this.#loggedOut) {
         try {
           await this.#login(false);
-          if (!this.#closed && this.#link.loggedInAgain()) this.#reconnected();
+          if (!this.#closed && this.#link.loggedInAgain()) this.#keepalive.reconnected();
           return;
         } catch (error) {
           this.#roster.stopHolding();
@@ -369,42 +325,41 @@ export class CoordinatorClient {
   }
 }
 
-/**
- * Reads the online list from the coordinator's TCP `port` (the extended list, with `ticket`).
- * Throws a {@linkcode LoginError} of kind `list` when it does not come through whole.
- */
-async function fetchOnlineList(
-  options: { coordinator: Endpoint; trace?: TraceSink },
-  port: number,
-  ticket: string | undefined,
-): Promise<ListEntry[]> {
-  const endpoint = { host: options.coordinator.host, port };
-  const where = formatEndpoint(endpoint);
-  const got = await fetchList(endpoint, {
-    line: ticket ? `${ticket}\n` : undefined,
-    timeoutMs: LIST_FETCH_TIMEOUT_MS,
-    trace: options.trace,
-  });
-  if (!got.ok) {
-    throw new LoginError(
-      "list",
-      got.stage === "connect"
-        ? `Could not connect to the coordinator's list port ${where} over TCP (${got.reason}). ` +
-          "A firewall may pass UDP but block TCP."
-        : `Reading the online list from ${where} failed: ${got.reason}`,
-    );
+/** Questions to the coordinator waiting for their answer, one per name asked about. */
+class Lookups {
+  readonly #waiting = new Map<
+    string,
+    { answers: ((found: boolean) => void)[]; timers: ReturnType<typeof setTimeout>[] }
+  >();
+
+  /**
+   * Asks about `key` with `send` (again after {@linkcode LOOKUP_RETRY_MS}), or joins the
+   * question already asked; resolves with the answer, or false after {@linkcode LOOKUP_LIMIT_MS}.
+   */
+  ask(key: string, send: () => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      const asked = this.#waiting.get(key);
+      if (asked) return asked.answers.push(resolve);
+      const timers = [
+        setTimeout(send, LOOKUP_RETRY_MS),
+        setTimeout(() => this.answer(key, false), LOOKUP_LIMIT_MS),
+      ];
+      this.#waiting.set(key, { answers: [resolve], timers });
+      send();
+    });
   }
-  const parsed = parseList(new TextDecoder().decode(got.bytes));
-  if (!parsed.ok) {
-    throw new LoginError(
-      "list",
-      `The online list from ${where} is malformed: ${parsed.error.message}`,
-    );
+
+  /** The answer about `key` came (or its time is up). */
+  answer(key: string, found: boolean): void {
+    const asked = this.#waiting.get(key);
+    if (!asked) return;
+    this.#waiting.delete(key);
+    for (const timer of asked.timers) clearTimeout(timer);
+    for (const resolve of asked.answers) resolve(found);
   }
-  if (ticket && parsed.value.some((entry) => entry.flavor === undefined)) {
-    // Our ticket reached the coordinator too late, so it sent the plain list: without the
-    // flavours every peer would look like a seed client. Fetch it again.
-    throw new LoginError("list", `The coordinator at ${where} sent the plain list; trying again.`);
+
+  /** Answers every question still open with false. */
+  close(): void {
+    for (const key of [...this.#waiting.keys()]) this.answer(key, false);
   }
-  return parsed.value;
 }
