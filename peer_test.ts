@@ -640,6 +640,23 @@ Deno.test("a peer whose first message beats the roster batch announcing it loses
   }
 });
 
+Deno.test("a found from anyone but the coordinator adds no one", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await mallory.send(`found,zed,${mallory.address},peerchat/1`, alice.peer.endpoint);
+    await waitFor(() => alice.peer.stats.spoofed === 1, "the spoofed found to be counted");
+    assert.equal(alice.peer.user("zed"), undefined);
+    assert.equal(await alice.peer.lookup("zed"), false, "the coordinator says: not online");
+    assert.equal(alice.peer.user("zed"), undefined);
+  } finally {
+    await alice.peer.close();
+    await mallory.close();
+    await coordinator.close();
+  }
+});
+
 // --- The wall clock steps (NTP) -------------------------------------------------------------
 
 const HOUR = 3_600_000;

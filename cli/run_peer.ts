@@ -25,6 +25,7 @@ import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
 import type { ViewDriver } from "../ui/view_driver.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatTrace } from "../ui/trace.ts";
+import { visible } from "../ui/visible.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
 /** How long `/quit` and end of input wait for unacknowledged messages. */
@@ -230,9 +231,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const interactive = !args.json && Deno.stdin.isTerminal();
   const paint = painter(wantsColor(Deno.stdout.isTerminal(), env));
   const tracePaint = painter(wantsColor(Deno.stderr.isTerminal(), env));
+  // What is printed may hold text from the network (a Reject reason, a coordinator's label):
+  // on a terminal its control characters are shown, never executed. JSON keeps the exact text.
   const complain = (message: string) => {
     if (args.json) writeJsonLine({ event: "error", message });
-    else console.error(paint("red", message));
+    else console.error(paint("red", visible(message)));
   };
 
   const traceProblem = traceConflict(args.trace, interactive, Deno.stderr.isTerminal());
@@ -268,7 +271,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       bindHost: args.host,
       discoveryPort: args.discoveryPort,
       trace,
-      say: (text) => args.json ? writeJsonLine({ event: "discovered", text }) : console.log(text),
+      say: (text) =>
+        args.json ? writeJsonLine({ event: "discovered", text }) : console.log(visible(text)),
     });
     if (chosen === "cancelled") return 130;
     if ("error" in chosen) {

@@ -329,3 +329,48 @@ Deno.test("peerchat peer in line mode says who a reply goes to", async () => {
     for (const p of running.reverse()) await p.stop();
   }
 });
+
+Deno.test("a Reject reason from the network is printed with its control characters visible", async () => {
+  const fake = new RawUdp(); // A "coordinator" that refuses everyone, with a hostile reason.
+  const reason = "Go away \u202egnp.exe\u202c \u2066now\u2069";
+  const answer = (async () => {
+    for (let i = 0; i < 2; i++) {
+      const login = await fake.next((t) => t.startsWith("login,"), 10_000);
+      await fake.send(`Reject,${reason}`, login.from);
+    }
+  })();
+  const runs: PeerchatProcess[] = [];
+  try {
+    for (const json of [false, true]) {
+      const dataDir = await Deno.makeTempDir({ prefix: "peerchat-reject-" });
+      const peer = new PeerchatProcess([
+        "peer",
+        "--name",
+        "alice",
+        "--coordinator",
+        fake.address,
+        "--host",
+        "127.0.0.1",
+        "--data",
+        dataDir,
+        ...(json ? ["--json"] : []),
+      ]);
+      peer.dataDir = dataDir;
+      runs.push(peer);
+      assert.equal((await peer.exited()).code, 1);
+      if (json) {
+        const error = peer.events.find((e) => e.event === "error");
+        assert.equal(error?.message, `The coordinator refused the login: ${reason}`, "exact");
+      } else {
+        assert.equal(
+          peer.stderr.trim(),
+          "The coordinator refused the login: Go away \\u{202e}gnp.exe\\u{202c} \\u{2066}now\\u{2069}",
+        );
+      }
+    }
+    await answer;
+  } finally {
+    for (const peer of runs) await peer.stop();
+    await fake.close();
+  }
+});

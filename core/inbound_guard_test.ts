@@ -30,6 +30,8 @@ Deno.test("guard: coordinator messages only from the coordinator's endpoint", ()
     { type: "reject", reason: "no" },
     { type: "roster", changes: [] },
     { type: "pong", name: "me", status: "ok" },
+    { type: "found", name: "zed", endpoint: mallory, flavor: "peerchat/1" },
+    { type: "notfound", name: "zed" },
   ];
   for (const message of notices) {
     assert.equal(guard.accepts(message, coordinator), true, message.type);
