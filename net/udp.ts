@@ -14,7 +14,9 @@ export const MAX_SENDS_IN_FLIGHT = 64;
 
 /** One datagram or TCP exchange, for `--trace`. */
 export interface TraceEntry {
+  /** `in`: received; `out`: sent. */
   direction: "in" | "out";
+  /** Which kind of socket. */
   transport: "udp" | "tcp";
   /** The other side, `IP:PORT`. */
   remote: string;
