@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
-import { RawUdp, sleep, waitFor } from "./testing/helpers.ts";
+import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
 
 interface Recorded {
   peer: Peer;
@@ -334,6 +334,9 @@ Deno.test("duplicated msg datagrams are shown once and acknowledged every time",
   const raw = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
+    // msg is taken only from the endpoint the roster lists for its name, as a peerchat peer.
+    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
     for (let i = 0; i < 3; i++) {
       await raw.send("msg,raw,s1,1,1/1,text,12:00:00,once", alice.peer.endpoint);
     }
@@ -393,5 +396,383 @@ Deno.test("a 64 KiB message with every kind of character crosses in parts, intac
     await alice.peer.close();
     await bob.peer.close();
     await coordinator.close();
+  }
+});
+
+// --- Races and leaks ------------------------------------------------------------------------
+
+Deno.test("a second close while the first one runs waits for it", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    let firstDone = false;
+    const first = alice.peer.close().then(() => firstDone = true);
+    await alice.peer.close();
+    assert.ok(firstDone, "the second close returned while the first was still tearing down");
+    assert.deepEqual(coordinator.online(), [], "logged out");
+    await first;
+  } finally {
+    await alice.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("users() and user() hand out copies: changing them changes nothing inside", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    const [listed] = alice.peer.users();
+    listed.flavor = "";
+    listed.endpoint.port = 1;
+    alice.peer.user("BOB")!.flavor = "";
+    assert.deepEqual(alice.peer.user("bob"), {
+      name: "bob",
+      endpoint: bob.peer.endpoint,
+      flavor: "peerchat/1",
+    });
+    const sent = alice.peer.send("bob", "still a reliable message, to the right port");
+    assert.ok(sent.ok);
+    await waitFor(() => eventsOf(alice, "delivered").length === 1, "delivery");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("settle() that timed out leaves no waiter behind", async () => {
+  const coordinator = startCoordinator();
+  const ghost = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
+    assert.ok(alice.peer.send("ghost", "never acknowledged").ok);
+    await Promise.all(Array.from({ length: 100 }, () => alice.peer.settle(10)));
+    assert.equal(alice.peer.inFlight, 1);
+    assert.equal(alice.peer.stats.settling, 0);
+  } finally {
+    await alice.peer.close();
+    await ghost.close();
+    await coordinator.close();
+  }
+});
+
+// --- Errors reach the event stream, once -------------------------------------------------
+
+Deno.test("a message that cannot be stored is not acknowledged, and the user is told once, with what to do", async () => {
+  const coordinator = startCoordinator();
+  const raw = new RawUdp();
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
+  const journal = Journal.open(dir);
+  const alice = await startPeer(coordinator, "alice", { journal });
+  try {
+    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
+    journal.close(); // Every write fails from now on.
+    for (let i = 0; i < 3; i++) {
+      await raw.send("msg,raw,s1,1,1/1,text,12:00:00,unstorable", alice.peer.endpoint);
+      const ack = await raw.next((t) => t.startsWith("ack,"));
+      assert.equal(ack.text, "ack,alice,s1,0,1", "held, not acknowledged");
+    }
+    const errors = eventsOf(alice, "error");
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(
+      errors[0].message,
+      /^A message from raw could not be stored: .*closed\. Open it again first\. It is not acknowledged, so raw's peerchat sends it again until it is\.$/,
+    );
+    assert.equal(eventsOf(alice, "message").length, 0);
+    assert.equal(alice.peer.stats.storeErrors, 3);
+  } finally {
+    await alice.peer.close();
+    await raw.close();
+    await coordinator.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an error while handling a datagram reaches the event stream, once", async () => {
+  const coordinator = startCoordinator();
+  const events: PeerEvent[] = [];
+  const alice = await Peer.start({
+    name: "alice",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === "message") throw new Error("the handler broke");
+    },
+  });
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => bob.peer.user("alice") !== undefined, "bob to see alice");
+    assert.ok(bob.peer.send("alice", "one").ok);
+    assert.ok(bob.peer.send("alice", "two").ok);
+    await waitFor(() => eventsOf(bob, "delivered").length === 2, "both acknowledged");
+    await waitFor(() => alice.stats.socketErrors === 2, "both errors counted");
+    const errors = events.filter((e) => e.event === "error");
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(
+      (errors[0] as { message: string }).message,
+      /the handler broke\. This is a bug in peerchat; please report it\./,
+    );
+  } finally {
+    await alice.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+// --- Roster poisoning --------------------------------------------------------------------
+
+/** A raw UDP socket on another loopback address (127.0.0.2, …): another machine on the LAN. */
+function otherHost(host: string): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname: host, port: 0 });
+}
+
+async function sendFrom(conn: Deno.DatagramConn, text: string, to: { host: string; port: number }) {
+  await conn.send(new TextEncoder().encode(text), {
+    transport: "udp",
+    hostname: to.host,
+    port: to.port,
+  });
+}
+
+Deno.test("a spoofed talk signed bob does not make bob a seed client: he still gets messages while offline", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await mallory.send("talk,12:00:00,bob,it is me, bob, really", alice.peer.endpoint);
+    await waitFor(
+      () => alice.peer.stats.spoofed === 1 || eventsOf(alice, "message").length > 0,
+      "the spoofed talk to arrive",
+    );
+    assert.deepEqual(eventsOf(alice, "message"), [], "not shown");
+    assert.deepEqual(alice.peer.history("bob"), [], "not stored");
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+    const sent = alice.peer.send("bob", "for when you are back");
+    assert.ok(sent.ok, "refused: bob was taken for a seed client");
+    assert.equal(eventsOf(alice, "pending").length, 1);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await mallory.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("msg only from the endpoint the roster lists for its name, as a peerchat peer", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const nc = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => !!alice.peer.user("bob") && !!alice.peer.user("nc"), "the roster");
+    // A msg signed bob from somewhere else: neither shown nor acknowledged.
+    await mallory.send("msg,bob,s9,1,1/1,text,12:00:00,forged", alice.peer.endpoint);
+    // A msg from the roster's seed client does not make it a peerchat peer.
+    await nc.send("msg,nc,s1,1,1/1,text,12:00:00,I speak peerchat now", alice.peer.endpoint);
+    await waitFor(() => alice.peer.stats.spoofed === 2, "both to be counted as spoofed");
+    assert.deepEqual(eventsOf(alice, "message"), []);
+    assert.equal(alice.peer.user("nc")?.flavor, "", "nc is still a seed client");
+    assert.ok(alice.peer.send("nc", "plain talk for you").ok);
+    assert.match((await nc.next((t) => t.startsWith("talk,"))).text, /plain talk for you$/);
+    await sleep(200);
+    assert.deepEqual(mallory.queued, [], "no ack to mallory");
+    assert.deepEqual(nc.queued.filter((t) => t.startsWith("ack,")), [], "no ack to nc");
+    // The real bob still gets through.
+    assert.ok(bob.peer.send("alice", "the real bob").ok);
+    await waitFor(() => eventsOf(alice, "message").length === 1, "bob's message");
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await mallory.close();
+    await nc.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("talk only from the IP address the roster lists for its name (any port: netcat)", async () => {
+  const coordinator = startCoordinator();
+  const nc = new RawUdp();
+  const freshPort = new RawUdp();
+  const elsewhere = otherHost("127.0.0.2");
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
+    await waitFor(() => alice.peer.user("nc") !== undefined, "alice to see nc");
+    await sendFrom(elsewhere, "talk,12:00:00,nc,from another machine", alice.peer.endpoint);
+    await freshPort.send("talk,12:00:00,nc,from nc's machine", alice.peer.endpoint);
+    await waitFor(() => eventsOf(alice, "message").length === 1, "the talk from nc's machine");
+    await waitFor(() => alice.peer.stats.spoofed === 1, "the other to be counted as spoofed");
+    assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["from nc's machine"]);
+  } finally {
+    await alice.peer.close();
+    await nc.close();
+    await freshPort.close();
+    elsewhere.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a peer whose first message beats the roster batch announcing it loses nothing", async () => {
+  const coordinator = startCoordinator();
+  const alice = await startPeer(coordinator, "alice");
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    // bob's list has alice at once; alice learns of bob a batch later and drops his first try.
+    const sent = bob.peer.send("alice", "hello at once");
+    assert.ok(sent.ok);
+    await waitFor(() => eventsOf(bob, "delivered").length === 1, "the resent message to arrive");
+    assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["hello at once"]);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("a found from anyone but the coordinator adds no one", async () => {
+  const coordinator = startCoordinator();
+  const mallory = new RawUdp();
+  const alice = await startPeer(coordinator, "alice");
+  try {
+    await mallory.send(`found,zed,${mallory.address},peerchat/1`, alice.peer.endpoint);
+    await waitFor(() => alice.peer.stats.spoofed === 1, "the spoofed found to be counted");
+    assert.equal(alice.peer.user("zed"), undefined);
+    assert.equal(await alice.peer.lookup("zed"), false, "the coordinator says: not online");
+    assert.equal(alice.peer.user("zed"), undefined);
+  } finally {
+    await alice.peer.close();
+    await mallory.close();
+    await coordinator.close();
+  }
+});
+
+// --- The wall clock steps (NTP) -------------------------------------------------------------
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** `waitFor` on the monotonic clock: the tests below move `Date.now` under it. */
+async function waitSteady(condition: () => boolean, what: string, timeoutMs = 5000) {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Replaces `Date.now` with the real clock plus a step the test moves; `restore` puts it back. */
+function steppedClock() {
+  const real = Date.now;
+  const clock = { offset: 0, restore: () => Date.now = real };
+  Date.now = () => real() + clock.offset;
+  return clock;
+}
+
+Deno.test("the wall clock stepped back an hour and forward a day mid-conversation: round trips, retransmission and expiry go on", async () => {
+  // The coordinator runs in its own process: only this process's clock steps.
+  const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "60"]);
+  const ghost = new RawUdp();
+  const started: Recorded[] = [];
+  let clock: ReturnType<typeof steppedClock> | undefined;
+  try {
+    const alice = await startPeer({ udpAddress: udp }, "alice", { expireMs: 1500 });
+    started.push(alice);
+    const bob = await startPeer({ udpAddress: udp }, "bob");
+    started.push(bob);
+    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, udp);
+    await waitSteady(() => !!alice.peer.user("bob") && !!alice.peer.user("ghost"), "the roster");
+    const delivered = (id: string) => eventsOf(alice, "delivered").some((e) => e.id === id);
+    const failed = (id: string) => eventsOf(alice, "failed").some((e) => e.id === id);
+    clock = steppedClock();
+
+    // The step falls between a message and its ack: the round trip stays a round trip.
+    for (const step of [-HOUR, DAY]) {
+      const sent = alice.peer.send("bob", `stepped by ${step} ms`);
+      assert.ok(sent.ok);
+      clock.offset += step;
+      await waitSteady(() => delivered(sent.id), "delivery to bob");
+      const { srtt, rto } = alice.peer.roundTrip("bob")!;
+      assert.ok(srtt !== undefined && srtt >= 0 && srtt < 1000, `smoothed round trip ${srtt} ms`);
+      assert.ok(rto < 1000, `retransmission timeout ${rto} ms`);
+    }
+
+    // A lost packet is sent again on time, though the clock went back an hour after it left.
+    const lost = alice.peer.send("ghost", "are you there?");
+    assert.ok(lost.ok);
+    clock.offset -= HOUR;
+    const copies = () => ghost.queued.filter((t) => t.startsWith("msg,alice,"));
+    await waitSteady(() => copies().length >= 2, "the retransmission", 3000);
+    const [, , stream, seq] = copies()[0].split(",");
+    await ghost.send(`ack,ghost,${stream},${seq}`, alice.peer.endpoint);
+    await waitSteady(() => delivered(lost.id), "delivery to ghost");
+
+    // Expiry (1.5 s) counts real time: a day forward expires nothing early…
+    const early = alice.peer.send("ghost", "expires in 1.5 s");
+    assert.ok(early.ok);
+    clock.offset += DAY;
+    await sleep(1200); // The expiry check runs every second.
+    assert.equal(failed(early.id), false, "expired early by a clock stepped forward");
+    await waitSteady(() => failed(early.id), "the expiry");
+    // …and an hour back delays nothing.
+    const late = alice.peer.send("ghost", "expires too");
+    assert.ok(late.ok);
+    clock.offset -= HOUR;
+    await waitSteady(() => failed(late.id), "the expiry after the clock went back");
+    assert.deepEqual(eventsOf(alice, "status"), [], "the coordinator never looked unreachable");
+  } finally {
+    clock?.restore();
+    for (const { peer } of started) await peer.close();
+    await ghost.close();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("the wall clock stepped during login and logout: neither gives up early nor hangs", async () => {
+  const silent = new RawUdp();
+  let clock = steppedClock();
+  try {
+    const login = Peer.start({
+      name: "alone",
+      coordinator: silent.endpoint,
+      host: "127.0.0.1",
+      loginTimeoutMs: 2000,
+    });
+    clock.offset += DAY;
+    await assert.rejects(() => login, LoginError);
+    const tries = silent.queued.filter((t) => t.startsWith("login,")).length;
+    assert.ok(tries >= 4, `${tries} login datagrams in 2 s (250 ms, then every 500 ms)`);
+  } finally {
+    clock.restore();
+    await silent.close();
+  }
+
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const alice = await startPeer({ udpAddress: udp }, "alice", { logoutTimeoutMs: 1000 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await coordinator.stop(); // Nobody will say bye: the logout ends at its deadline.
+    clock = steppedClock();
+    const closing = alice.peer.close();
+    clock.offset -= HOUR;
+    const hung = new Promise<string>((resolve) => timer = setTimeout(() => resolve("hung"), 6000));
+    assert.equal(await Promise.race([closing.then(() => "closed"), hung]), "closed");
+  } finally {
+    clearTimeout(timer);
+    clock.restore();
+    await alice.peer.close();
+    await coordinator.stop();
   }
 });

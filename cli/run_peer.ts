@@ -25,6 +25,7 @@ import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
 import type { ViewDriver } from "../ui/view_driver.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatTrace } from "../ui/trace.ts";
+import { visible } from "../ui/visible.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
 /** How long `/quit` and end of input wait for unacknowledged messages. */
@@ -32,16 +33,41 @@ const SETTLE_MS = 15_000;
 
 /** The state of one chat session: who plain lines go to. */
 export interface SessionState {
+  /** The person you are talking to (the last one you wrote to or chose with `/msg NAME`). */
   partner?: string;
+  /** The last person who wrote to you: plain lines go there while there is no partner. */
+  lastFrom?: string;
 }
 
-/** Carries out one line of user input. Returns `"quit"` when the user asked to leave. */
-export function handleLine(
+/** `sink`, noting in `state` who wrote last (every `message` event passes through it). */
+export function sessionSink(state: SessionState, sink: Sink): Sink {
+  return {
+    paint: sink.paint,
+    event(event) {
+      if (event.event === "message") state.lastFrom = event.from;
+      sink.event(event);
+    },
+    info: (kind, text, data) => sink.info(kind, text, data),
+  };
+}
+
+/** What {@linkcode handleLine} needs of a peer. */
+export type LinePeer = Pick<
+  Peer,
+  "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp"
+>;
+
+/**
+ * Carries out one line of user input. Resolves `"quit"` when the user asked
+ * to leave. A name the roster does not have yet is asked of the coordinator
+ * first (someone who logged in a moment ago), so this may take up to a second.
+ */
+export async function handleLine(
   line: string,
   state: SessionState,
-  peer: Pick<Peer, "send" | "users" | "user" | "knownName" | "history" | "giveUp">,
+  peer: LinePeer,
   sink: Sink,
-): "quit" | undefined {
+): Promise<"quit" | undefined> {
   const command = parseCommand(line);
   switch (command.kind) {
     case "empty":
@@ -87,6 +113,8 @@ export function handleLine(
     }
     case "msg":
     case "text": {
+      let to = command.kind === "msg" ? command.to : state.partner;
+      if (command.kind === "msg" && peer.knownName(to!) === undefined) await peer.lookup(to!);
       if (command.kind === "msg" && command.text === "") {
         const name = peer.knownName(command.to);
         if (!name) {
@@ -100,7 +128,11 @@ export function handleLine(
         sink.info("partner", `Now talking to ${state.partner}.`, { with: state.partner });
         return;
       }
-      const to = command.kind === "msg" ? command.to : state.partner;
+      if (!to && state.lastFrom) {
+        // Nobody chosen yet: answer whoever wrote last, and say so.
+        to = state.lastFrom;
+        sink.info("partner", `→ ${to}, who wrote last.`, { with: to, reason: "wrote last" });
+      }
       if (!to) {
         sink.event({
           event: "error",
@@ -110,7 +142,7 @@ export function handleLine(
       }
       const result = peer.send(to, command.text);
       if (!result.ok) sink.event({ event: "error", message: result.message });
-      else state.partner = peer.user(to)?.name ?? to;
+      else state.partner = peer.user(to)?.name ?? peer.knownName(to) ?? to;
       return;
     }
   }
@@ -199,9 +231,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const interactive = !args.json && Deno.stdin.isTerminal();
   const paint = painter(wantsColor(Deno.stdout.isTerminal(), env));
   const tracePaint = painter(wantsColor(Deno.stderr.isTerminal(), env));
+  // What is printed may hold text from the network (a Reject reason, a coordinator's label):
+  // on a terminal its control characters are shown, never executed. JSON keeps the exact text.
   const complain = (message: string) => {
     if (args.json) writeJsonLine({ event: "error", message });
-    else console.error(paint("red", message));
+    else console.error(paint("red", visible(message)));
   };
 
   const traceProblem = traceConflict(args.trace, interactive, Deno.stderr.isTerminal());
@@ -237,7 +271,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       bindHost: args.host,
       discoveryPort: args.discoveryPort,
       trace,
-      say: (text) => args.json ? writeJsonLine({ event: "discovered", text }) : console.log(text),
+      say: (text) =>
+        args.json ? writeJsonLine({ event: "discovered", text }) : console.log(visible(text)),
     });
     if (chosen === "cancelled") return 130;
     if ("error" in chosen) {
@@ -254,7 +289,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const ui = interactive ? await import("../ui/view_driver.ts") : undefined;
   const view: ViewDriver | undefined = ui &&
     new ui.ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer);
-  const sink = args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log);
+  const state: SessionState = {};
+  const sink = sessionSink(
+    state,
+    args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+  );
 
   let journal: Journal;
   try {
@@ -292,7 +331,6 @@ export async function runPeer(args: PeerArgs): Promise<number> {
 
   live.peer = peer;
   view?.syncRoster();
-  const state: SessionState = {};
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
     leaving ??= (async () => {
@@ -347,7 +385,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       continue;
     }
     const before = state.partner;
-    if (handleLine(line, state, peer, sink) === "quit") break;
+    if (await handleLine(line, state, peer, sink) === "quit") break;
     if (state.partner !== before) view?.show({ event: "partner", name: state.partner });
     screen?.setPrompt(promptFor());
   }

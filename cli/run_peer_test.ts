@@ -1,10 +1,22 @@
 import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
-import { completeInput, handleLine, type SessionState, traceConflict } from "./run_peer.ts";
+import {
+  completeInput,
+  handleLine,
+  sessionSink,
+  type SessionState,
+  traceConflict,
+} from "./run_peer.ts";
 import { painter } from "../ui/format.ts";
 import { encodeUtf16 } from "../protocol.ts";
-import { RawUdp, waitFor } from "../testing/helpers.ts";
+import {
+  PeerchatProcess,
+  RawUdp,
+  spawnCoordinator,
+  spawnPeer,
+  waitFor,
+} from "../testing/helpers.ts";
 
 function recordingSink() {
   const events: PeerEvent[] = [];
@@ -18,6 +30,13 @@ function recordingSink() {
       infos.push({ kind, text, data }),
   };
 }
+
+/** Passes every event of `peer` to `fn` (beside the peer's own handler) until stopped. */
+function watch(peer: Peer, fn: (event: PeerEvent) => void): () => void {
+  watchers.set(peer.name, fn);
+  return () => watchers.delete(peer.name);
+}
+const watchers = new Map<string, (event: PeerEvent) => void>();
 
 /** A coordinator, peer "me" and peer "Bob", and a netcat-like seed client "nc". */
 async function withChat(
@@ -42,6 +61,7 @@ async function withChat(
     name: "me",
     coordinator: coordinator.udpAddress,
     host: "127.0.0.1",
+    onEvent: (e) => watchers.get("me")?.(e),
   });
   try {
     await nc.send(`login,nc,${nc.address}`, coordinator.udpAddress);
@@ -59,10 +79,10 @@ Deno.test("plain lines go to the last /msg partner, with the partner's own spell
   await withChat(async (me, _bob, bobEvents) => {
     const sink = recordingSink();
     const state: SessionState = {};
-    handleLine("hello?", state, me, sink);
+    await handleLine("hello?", state, me, sink);
     assert.match((sink.events[0] as { message: string }).message, /Nobody to send to yet/);
-    handleLine("/msg bob first, with comma", state, me, sink);
-    handleLine("second", state, me, sink);
+    await handleLine("/msg bob first, with comma", state, me, sink);
+    await handleLine("second", state, me, sink);
     assert.equal(state.partner, "Bob");
     await waitFor(
       () => bobEvents.filter((e) => e.event === "message").length === 2,
@@ -70,27 +90,27 @@ Deno.test("plain lines go to the last /msg partner, with the partner's own spell
     );
     const texts = bobEvents.flatMap((e) => e.event === "message" ? [e.text] : []);
     assert.deepEqual(texts, ["first, with comma", "second"]);
-    handleLine("/msg nobody hi", state, me, sink);
+    await handleLine("/msg nobody hi", state, me, sink);
     assert.equal(state.partner, "Bob", "a failed /msg keeps the partner");
     assert.match((sink.events.at(-1) as { message: string }).message, /nobody is not online/);
-    assert.equal(handleLine("/quit", state, me, sink), "quit");
+    assert.equal(await handleLine("/quit", state, me, sink), "quit");
   });
 });
 
 Deno.test("/who lists names, endpoints and seed clients; /help lists commands", async () => {
-  await withChat((me, bob) => {
+  await withChat(async (me, bob) => {
     const sink = recordingSink();
-    handleLine("/who", {}, me, sink);
+    await handleLine("/who", {}, me, sink);
     const nc = me.user("nc")!;
     assert.equal(
       sink.infos[0].text,
       `Online (2): Bob 127.0.0.1:${bob.endpoint.port}, nc 127.0.0.1:${nc.endpoint.port} (seed client)`,
     );
-    handleLine("/help", {}, me, sink);
+    await handleLine("/help", {}, me, sink);
     assert.match(sink.infos[1].text, /\/msg NAME TEXT/);
-    handleLine("/history bob", {}, me, sink);
+    await handleLine("/history bob", {}, me, sink);
     assert.equal(sink.infos[2].text, "No messages with bob yet.");
-    handleLine("/giveup bob", {}, me, sink);
+    await handleLine("/giveup bob", {}, me, sink);
     assert.equal(sink.infos[3].text, "Nothing is waiting for bob.");
   });
 });
@@ -102,7 +122,7 @@ Deno.test("/who calls the C# client (UTF-16LE) a seed client too", async () => {
       await csharp.send(encodeUtf16(`login,cs,${csharp.address}`), coordinator.udpAddress);
       await waitFor(() => me.user("cs") !== undefined, "me to see cs");
       const sink = recordingSink();
-      handleLine("/who", {}, me, sink);
+      await handleLine("/who", {}, me, sink);
       const users = sink.infos[0].data!.users as { name: string; client: string }[];
       assert.deepEqual(users.map((u) => [u.name, u.client]).sort(), [
         ["Bob", "peerchat"],
@@ -122,7 +142,7 @@ Deno.test("a seed client that went offline gets no queued message, and is still 
     await waitFor(() => me.user("nc") === undefined, "nc to leave");
     const sink = recordingSink();
     const state: SessionState = {};
-    handleLine("/msg NC", state, me, sink);
+    await handleLine("/msg NC", state, me, sink);
     assert.equal(state.partner, "nc", "known, with its own spelling");
     const result = me.send("nc", "hello offline");
     assert.equal(result.ok, false);
@@ -168,4 +188,189 @@ Deno.test("--trace with the chat screen needs stderr off the terminal", () => {
   assert.equal(traceConflict(true, true, false), undefined, "stderr redirected");
   assert.equal(traceConflict(true, false, true), undefined, "--json or lines: no screen");
   assert.equal(traceConflict(false, true, true), undefined);
+});
+
+Deno.test("a plain line with nobody chosen answers whoever wrote last, and says so", async () => {
+  await withChat(async (me, bob) => {
+    const recorded = recordingSink();
+    const state: SessionState = {};
+    const sink = sessionSink(state, recorded);
+    const meEvents: PeerEvent[] = [];
+    // What runPeer does: every peer event passes through the session's sink.
+    const seen = (e: PeerEvent) => {
+      meEvents.push(e);
+      sink.event(e);
+    };
+    const stop = watch(me, seen);
+    try {
+      assert.ok(bob.send("me", "are you there?").ok);
+      await waitFor(() => state.lastFrom === "Bob", "Bob's message to pass the sink");
+      await handleLine("yes, here", state, me, sink);
+      assert.deepEqual(recorded.infos.at(-1), {
+        kind: "partner",
+        text: "→ Bob, who wrote last.",
+        data: { with: "Bob", reason: "wrote last" },
+      });
+      assert.equal(state.partner, "Bob", "and he is the partner from now on");
+      await handleLine("and again", state, me, sink);
+      assert.equal(recorded.infos.filter((i) => i.kind === "partner").length, 1, "said once");
+      assert.deepEqual(recorded.events.filter((e) => e.event === "error"), []);
+    } finally {
+      stop();
+    }
+  });
+});
+
+Deno.test("/msg to someone who logged in a moment ago asks the coordinator instead of refusing", async () => {
+  await withChat(async (me, _bob, _events, _nc, coordinator) => {
+    let caught = 0;
+    // The coordinator sends roster changes in batches, 20 ms or more after a login. Right after
+    // zed's Accept, "me" has not heard of zed yet: that moment is what this test needs. Should
+    // a busy machine let the batch in first, it tries again with another name.
+    for (let attempt = 0; attempt < 5 && caught === 0; attempt++) {
+      const zed = new RawUdp();
+      try {
+        const name = `zed${attempt}`;
+        await zed.send(`login,${name},${zed.address},peerchat/1`, coordinator.udpAddress);
+        await zed.next((t) => t.startsWith("Accept,"));
+        if (me.user(name) !== undefined) continue;
+        caught++;
+        const sink = recordingSink();
+        const state: SessionState = {};
+        await handleLine(`/msg ${name} hi, just arrived?`, state, me, sink);
+        assert.deepEqual(sink.events, [], "no error");
+        assert.equal(state.partner, name);
+        const msg = await zed.next((t) => t.startsWith("msg,me,"));
+        assert.match(msg.text, /,hi, just arrived\?$/);
+      } finally {
+        await zed.close();
+      }
+    }
+    assert.equal(caught, 1, "the roster batch beat the test five times");
+    // Someone nobody knows is still refused, after the coordinator said so.
+    const sink = recordingSink();
+    await handleLine("/msg nobody hi", {}, me, sink);
+    assert.match((sink.events[0] as { message: string }).message, /nobody is not online/);
+  });
+});
+
+Deno.test("a lookup the coordinator does not answer is asked twice and given up after a second", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const address = coordinator.udpAddress;
+  const me = await Peer.start({ name: "me", coordinator: address, host: "127.0.0.1" });
+  let silent: RawUdp | undefined;
+  try {
+    await coordinator.close();
+    silent = new RawUdp(address.port); // In the coordinator's place: it hears and says nothing.
+    assert.equal(await me.lookup("zed"), false);
+    assert.deepEqual(
+      silent.queued.filter((t) => t.startsWith("lookup,")).map((t) => t.split(",")[3]),
+      [
+        "zed",
+        "zed",
+      ],
+    );
+  } finally {
+    await me.close({ logout: false });
+    await silent?.close();
+  }
+});
+
+Deno.test("peerchat peer --json: a reply with nobody chosen goes to whoever wrote last, and says so", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const running: PeerchatProcess[] = [coordinator];
+  try {
+    const alice = (await spawnPeer("alice", udp)).process;
+    running.push(alice);
+    const bob = (await spawnPeer("bob", udp)).process;
+    running.push(bob);
+    await bob.writeLine("/msg alice are you there?");
+    await alice.waitFor((e) => e.event === "message" && e.from === "bob", "bob's message");
+    await alice.writeLine("yes, here");
+    const partner = await alice.waitFor((e) => e.event === "partner", "the partner event");
+    assert.deepEqual(partner, {
+      event: "partner",
+      text: "→ bob, who wrote last.",
+      with: "bob",
+      reason: "wrote last",
+    });
+    await bob.waitFor((e) => e.event === "message" && e.text === "yes, here", "the reply");
+    assert.equal(alice.events.some((e) => e.event === "error"), false);
+  } finally {
+    for (const p of running.reverse()) await p.stop();
+  }
+});
+
+Deno.test("peerchat peer in line mode says who a reply goes to", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const dataDir = await Deno.makeTempDir({ prefix: "peerchat-lines-" });
+  const alice = new PeerchatProcess([
+    "peer",
+    "--name",
+    "alice",
+    "--coordinator",
+    `${udp.host}:${udp.port}`,
+    "--host",
+    "127.0.0.1",
+    "--data",
+    dataDir,
+  ]);
+  alice.dataDir = dataDir;
+  const running: PeerchatProcess[] = [coordinator, alice];
+  try {
+    const bob = (await spawnPeer("bob", udp)).process;
+    running.push(bob);
+    await bob.writeLine("/msg alice hello?");
+    await alice.waitFor((e) => /bob: hello\?/.test(String(e.line)), "bob's line");
+    await alice.writeLine("hello, bob");
+    await alice.waitFor((e) => e.line === "→ bob, who wrote last.", "the line saying so");
+    await bob.waitFor((e) => e.event === "message" && e.text === "hello, bob", "the reply");
+  } finally {
+    for (const p of running.reverse()) await p.stop();
+  }
+});
+
+Deno.test("a Reject reason from the network is printed with its control characters visible", async () => {
+  const fake = new RawUdp(); // A "coordinator" that refuses everyone, with a hostile reason.
+  const reason = "Go away \u202egnp.exe\u202c \u2066now\u2069";
+  const answer = (async () => {
+    for (let i = 0; i < 2; i++) {
+      const login = await fake.next((t) => t.startsWith("login,"), 10_000);
+      await fake.send(`Reject,${reason}`, login.from);
+    }
+  })();
+  const runs: PeerchatProcess[] = [];
+  try {
+    for (const json of [false, true]) {
+      const dataDir = await Deno.makeTempDir({ prefix: "peerchat-reject-" });
+      const peer = new PeerchatProcess([
+        "peer",
+        "--name",
+        "alice",
+        "--coordinator",
+        fake.address,
+        "--host",
+        "127.0.0.1",
+        "--data",
+        dataDir,
+        ...(json ? ["--json"] : []),
+      ]);
+      peer.dataDir = dataDir;
+      runs.push(peer);
+      assert.equal((await peer.exited()).code, 1);
+      if (json) {
+        const error = peer.events.find((e) => e.event === "error");
+        assert.equal(error?.message, `The coordinator refused the login: ${reason}`, "exact");
+      } else {
+        assert.equal(
+          peer.stderr.trim(),
+          "The coordinator refused the login: Go away \\u{202e}gnp.exe\\u{202c} \\u{2066}now\\u{2069}",
+        );
+      }
+    }
+    await answer;
+  } finally {
+    for (const peer of runs) await peer.stop();
+    await fake.close();
+  }
 });

@@ -41,7 +41,9 @@ export interface UdpSocketOptions {
 
 /** One datagram or TCP exchange, for `--trace`. */
 export interface TraceEntry {
+  /** `in`: received; `out`: sent. */
   direction: "in" | "out";
+  /** Which kind of socket. */
   transport: "udp" | "tcp";
   /** The other side, `IP:PORT`. */
   remote: string;

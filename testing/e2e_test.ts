@@ -401,8 +401,11 @@ Deno.test({
   name: "a full disk: the receiver acknowledges only what it stored, and shows all of that",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const { process: coordinator, udp } = await spawnCoordinator();
+    const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "300"]);
     const sender = new RawUdp();
+    // A peer takes msg only from a peerchat peer the roster lists: the raw sender logs in first.
+    await sender.send(`login,raw,${sender.address},peerchat/1`, udp);
+    await sender.next((t) => t.startsWith("Accept,"));
     const dataDir = await Deno.makeTempDir({ prefix: "peerchat-full-" });
     // The file size limit (ulimit -f, in KiB) stands in for a full disk: past it write() fails
     // with EFBIG once SIGXFSZ is ignored. 24 KiB hold a few dozen of these messages.

@@ -1,0 +1,365 @@
+/**
+ * The peer's link to its coordinator, carried out: the login (retried, with
+ * a deadline), the online list over TCP, keep-alives and what their `pong`s
+ * ask for, logging in again after a coordinator restart, and the logout.
+ *
+ * The decisions are {@link ../core/coordinator_link.ts}'s; the roster they
+ * fill is {@link ../core/peer_roster.ts}'s. This module owns the timers and
+ * the I/O around them.
+ *
+ * @module
+ */
+
+import {
+  encodeMessage,
+  type Endpoint,
+  formatEndpoint,
+  type Message,
+  nameKey,
+  PEERCHAT_FLAVOR,
+} from "../protocol.ts";
+import { CoordinatorLink } from "../core/coordinator_link.ts";
+import type { PeerRoster } from "../core/peer_roster.ts";
+import type { PeerEvent } from "../core/peer_events.ts";
+import { monotonic } from "./clock.ts";
+import { Keepalive } from "./keepalive.ts";
+import { fetchOnlineList, LoginError } from "./roster_fetch.ts";
+import { after } from "./timers.ts";
+import type { TraceSink, UdpSocket } from "./udp.ts";
+
+export { LoginError };
+
+/** How long a first login keeps retrying a list fetch that failed after an `Accept`. */
+const LIST_RETRY_WINDOW_MS = 30_000;
+/** Wait between logout tries. */
+const LOGOUT_RETRY_MS = 300;
+/** A lookup is asked again after this long without an answer… */
+const LOOKUP_RETRY_MS = 400;
+/** …and given up after this long. */
+const LOOKUP_LIMIT_MS = 1000;
+
+/** Options for {@linkcode CoordinatorClient}. */
+export interface CoordinatorClientOptions {
+  /** The peer's name. */
+  name: string;
+  /** The coordinator's UDP login address. */
+  coordinator: Endpoint;
+  /** Receives the TCP exchanges, for `--trace`. */
+  trace?: TraceSink;
+  /** Keep-alive interval in ms. Default 1000. */
+  keepaliveMs?: number;
+  /** Silence after which the coordinator is reported unreachable. */
+  unreachableMs?: number;
+  /** How long the first login keeps trying. Default 10000 ms. */
+  loginTimeoutMs?: number;
+  /** The session of this peer's previous run. */
+  resumeSession?: string;
+  /** Called with each new session. */
+  onSession?: (session: string) => void;
+}
+
+/** A peer's link to its coordinator: login, list, keep-alive, re-login, logout. */
+export class CoordinatorClient {
+  readonly #options: CoordinatorClientOptions;
+  readonly #udp: UdpSocket;
+  readonly #roster: PeerRoster;
+  readonly #emit: (event: PeerEvent) => void;
+  readonly #link: CoordinatorLink;
+  readonly #keepalive: Keepalive;
+  #loginWaiter?: (message: Message) => void;
+  #byeWaiter?: () => void;
+  #relogin?: Promise<void>;
+  /** Ends the re-login loop's wait early (on close). */
+  #wakeRelogin?: () => void;
+  #closed = false;
+  #loggedOut = false;
+  readonly #lookups = new Lookups();
+
+  /** A link over `udp` that fills `roster` and tells the user through `emit`. */
+  constructor(
+    options: CoordinatorClientOptions,
+    udp: UdpSocket,
+    roster: PeerRoster,
+    emit: (event: PeerEvent) => void,
+  ) {
+    this.#options = options;
+    this.#udp = udp;
+    this.#roster = roster;
+    this.#emit = emit;
+    this.#link = new CoordinatorLink(
+      { ...options, keepaliveMs: options.keepaliveMs ?? 1000 },
+      monotonic(),
+    );
+    this.#keepalive = new Keepalive(options, this.#link, udp, roster, {
+      active: () => !this.#closed && !this.#loggedOut && !this.#relogin,
+      relogin: () => this.#startRelogin(),
+      emit,
+    });
+  }
+
+  /** The current session, if logged in. */
+  get session(): string | undefined {
+    return this.#link.session;
+  }
+
+  /** Whether the coordinator answers keep-alives. */
+  get reachable(): boolean {
+    return this.#link.reachable;
+  }
+
+  /** Whether this peer logged out (or began to). */
+  get loggedOut(): boolean {
+    return this.#loggedOut;
+  }
+
+  /** Whether a new login is under way. */
+  get relogging(): boolean {
+    return this.#relogin !== undefined;
+  }
+
+  /**
+   * The first login: tries until the login deadline, and — when the
+   * coordinator answered but the list did not come through (a lossy link can
+   * stall TCP) — logs in again, for up to 30 s in all. Emits `ready`.
+   */
+  async start(): Promise<void> {
+    const started = monotonic();
+    let deadline = started + (this.#options.loginTimeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await this.#login(true, deadline);
+        return;
+      } catch (error) {
+        const retry = error instanceof LoginError && error.kind === "list" &&
+          monotonic() < started + LIST_RETRY_WINDOW_MS;
+        if (!retry) throw error;
+        deadline = Math.max(deadline, started + LIST_RETRY_WINDOW_MS);
+        this.#roster.restartHolding();
+      }
+    }
+  }
+
+  /**
+   * Asks the coordinator whether `who` is online (its roster batch may not
+   * have arrived yet): a `found` answer is applied as the login notice it
+   * stands for. Resolves whether the roster has `who` then; false at once
+   * without a session, and after about a second without an answer (the
+   * question is asked twice).
+   */
+  lookup(who: string): Promise<boolean> {
+    if (this.#roster.has(who)) return Promise.resolve(true);
+    const session = this.#link.session;
+    const { name, coordinator } = this.#options;
+    if (!session || this.#closed || this.#loggedOut || nameKey(who) === nameKey(name)) {
+      return Promise.resolve(false);
+    }
+    const question = encodeMessage({ type: "lookup", name, session, who });
+    return this.#lookups.ask(nameKey(who), () => this.#udp.send(question, coordinator));
+  }
+
+  /**
+   * A datagram from the coordinator's address (`Accept`, `Reject`, `pong`,
+   * `bye`, `found`, `notfound`).
+   */
+  onMessage(message: Message): void {
+    switch (message.type) {
+      case "accept":
+      case "reject":
+        this.#loginWaiter?.(message);
+        return;
+      case "pong":
+        this.#keepalive.onPong(message.status, message.ticket);
+        return;
+      case "bye":
+        this.#byeWaiter?.();
+        return;
+      case "found":
+        this.#roster.notice({
+          type: "login",
+          name: message.name,
+          endpoint: message.endpoint,
+          flavor: message.flavor,
+        });
+        this.#lookups.answer(nameKey(message.name), this.#roster.has(message.name));
+        return;
+      case "notfound":
+        this.#lookups.answer(nameKey(message.name), false);
+        return;
+    }
+  }
+
+  /** Tells the coordinator this peer is leaving, retrying until it says `bye` or `timeoutMs`. */
+  async logout(timeoutMs: number): Promise<void> {
+    if (this.#loggedOut || this.#closed) return;
+    this.#loggedOut = true;
+    const logout = encodeMessage({
+      type: "logout",
+      name: this.#options.name,
+      endpoint: this.#roster.endpoint,
+      session: this.#link.session,
+    });
+    const deadline = monotonic() + timeoutMs;
+    await new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        clearTimeout(timer);
+        this.#byeWaiter = undefined;
+        resolve();
+      };
+      this.#byeWaiter = finish;
+      const tryOnce = () => {
+        this.#udp.send(logout, this.#options.coordinator);
+        if (!this.#link.session || monotonic() >= deadline) return finish();
+        timer = setTimeout(tryOnce, LOGOUT_RETRY_MS);
+      };
+      tryOnce();
+    });
+  }
+
+  /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
+  keepalive(): void {
+    this.#keepalive.tick();
+  }
+
+  /** Stops every timer and waits for a login or list fetch under way to end. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#lookups.close();
+    this.#loginWaiter?.({ type: "reject", reason: "closed" });
+    this.#wakeRelogin?.();
+    await this.#relogin?.catch(() => {});
+    await this.#keepalive.close();
+  }
+
+  async #login(initial: boolean, deadline = Infinity): Promise<void> {
+    const { name, coordinator } = this.#options;
+    const local = this.#udp.local;
+    const login = encodeMessage({
+      type: "login",
+      name,
+      endpoint: { host: local.host, port: local.port },
+      flavor: PEERCHAT_FLAVOR,
+      resume: this.#link.lastSession,
+    });
+    const answer = await new Promise<Message | undefined>((resolve) => {
+      let attempt = 0;
+      // Web timers (timers.ts): the first Node timer would cost the start-up ≈ 8 ms.
+      let cancelRetry: (() => void) | undefined;
+      const finish = (message: Message | undefined) => {
+        cancelRetry?.();
+        this.#loginWaiter = undefined;
+        resolve(message);
+      };
+      const tryOnce = () => {
+        if (this.#closed || monotonic() >= deadline) return finish(undefined);
+        this.#udp.send(login, coordinator);
+        const wait = this.#link.loginWait(attempt++, initial);
+        cancelRetry = after(Math.min(wait, Math.max(1, deadline - monotonic())), tryOnce);
+      };
+      this.#loginWaiter = finish;
+      tryOnce();
+    });
+    const where = formatEndpoint(coordinator);
+    if (!answer) {
+      if (!initial) return; // Closed while logging in again.
+      throw new LoginError(
+        "timeout",
+        `The coordinator at ${where} did not answer. Check that it is running and that UDP port ${coordinator.port} is not blocked.`,
+      );
+    }
+    if (answer.type === "reject") {
+      throw new LoginError("rejected", `The coordinator refused the login: ${answer.reason}`);
+    }
+    if (answer.type !== "accept") throw new LoginError("list", "Unexpected answer to login.");
+    const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
+    if (fresh) this.#options.onSession?.(fresh);
+    this.#roster.holdNotices();
+    const list = await fetchOnlineList(this.#options, answer.port, answer.ticket);
+    this.#roster.applyList(list, !initial);
+    if (initial) {
+      this.#emit({
+        event: "ready",
+        name,
+        endpoint: formatEndpoint(this.#roster.endpoint),
+        users: [...this.#roster.entries()].map((u) => ({
+          name: u.name,
+          endpoint: formatEndpoint(u.endpoint),
+        })),
+      });
+    }
+  }
+
+  #startRelogin(): void {
+    if (this.#relogin || this.#closed || this.#loggedOut) return;
+    this.#link.lost();
+    this.#relogin = (async () => {
+      while (!this.#closed && !this.#loggedOut) {
+        try {
+          await this.#login(false);
+          if (!this.#closed && this.#link.loggedInAgain()) this.#keepalive.reconnected();
+          return;
+        } catch (error) {
+          this.#roster.stopHolding();
+          if (this.#closed) return;
+          // The coordinator answered but the list did not come through (lossy TCP): it is up,
+          // so try again soon. A refusal backs off, 1 s doubling to 10 s.
+          const listFailed = error instanceof LoginError && error.kind === "list";
+          if (!listFailed) {
+            this.#emit({
+              event: "error",
+              message: `Logging in again failed: ${(error as Error).message}`,
+            });
+          }
+          const wait = this.#link.reloginFailed(listFailed);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.#wakeRelogin = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#wakeRelogin = undefined;
+        }
+      }
+    })().finally(() => this.#relogin = undefined);
+  }
+}
+
+/** Questions to the coordinator waiting for their answer, one per name asked about. */
+class Lookups {
+  readonly #waiting = new Map<
+    string,
+    { answers: ((found: boolean) => void)[]; timers: ReturnType<typeof setTimeout>[] }
+  >();
+
+  /**
+   * Asks about `key` with `send` (again after {@linkcode LOOKUP_RETRY_MS}), or joins the
+   * question already asked; resolves with the answer, or false after {@linkcode LOOKUP_LIMIT_MS}.
+   */
+  ask(key: string, send: () => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      const asked = this.#waiting.get(key);
+      if (asked) return asked.answers.push(resolve);
+      const timers = [
+        setTimeout(send, LOOKUP_RETRY_MS),
+        setTimeout(() => this.answer(key, false), LOOKUP_LIMIT_MS),
+      ];
+      this.#waiting.set(key, { answers: [resolve], timers });
+      send();
+    });
+  }
+
+  /** The answer about `key` came (or its time is up). */
+  answer(key: string, found: boolean): void {
+    const asked = this.#waiting.get(key);
+    if (!asked) return;
+    this.#waiting.delete(key);
+    for (const timer of asked.timers) clearTimeout(timer);
+    for (const resolve of asked.answers) resolve(found);
+  }
+
+  /** Answers every question still open with false. */
+  close(): void {
+    for (const key of [...this.#waiting.keys()]) this.answer(key, false);
+  }
+}
