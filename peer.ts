@@ -48,6 +48,7 @@ export type {
   DeliveredRecord,
   FailedRecord,
   InRecord,
+  JournalFootprint,
   JournalRecord,
   JournalState,
   OutRecord,

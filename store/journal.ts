@@ -103,10 +103,13 @@ export interface JournalFootprint {
   activeBytes: number;
   /** History lines in memory that are not compacted yet. */
   segmentLines: number;
-  /** Contacts, outgoing streams, receive points and unsettled messages held. */
+  /** Contacts held (everyone written with). */
   contacts: number;
+  /** Outgoing streams held (one per recipient). */
   streams: number;
+  /** Receive points held (incoming streams). */
   receivePoints: number;
+  /** Unsettled outgoing messages held. */
   unsettled: number;
   /** Compactions since open (the one at open included). */
   compactions: number;

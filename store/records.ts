@@ -11,8 +11,11 @@ import { MAX_TEXT_BYTES, utf8Length } from "../protocol.ts";
 
 /** This peer's outgoing stream id for a recipient. */
 export interface StreamRecord {
+  /** The record type. */
   t: "stream";
+  /** The recipient. */
   to: string;
+  /** The stream id. */
   stream: string;
   /** `Date.now()` when written. */
   at: number;
@@ -24,19 +27,25 @@ export interface StreamRecord {
  * UTF-8 bytes; `at` is `Date.now()` when written).
  */
 export interface OutRecord extends OutgoingMessage {
+  /** The record type. */
   t: "out";
 }
 
 /** A message received, written before it is acknowledged (`at`: `Date.now()` when written). */
 export interface InRecord extends IncomingMessage {
+  /** The record type. */
   t: "in";
+  /** `Date.now()` when written. */
   at: number;
 }
 
 /** The recipient acknowledged the sent message `id`. */
 export interface DeliveredRecord {
+  /** The record type. */
   t: "delivered";
+  /** The sent message's id. */
   id: string;
+  /** Its recipient. */
   to: string;
   /** `Date.now()` when written. */
   at: number;
@@ -44,9 +53,13 @@ export interface DeliveredRecord {
 
 /** This peer gave up on the sent message `id`. */
 export interface FailedRecord {
+  /** The record type. */
   t: "failed";
+  /** The sent message's id. */
   id: string;
+  /** Its recipient. */
   to: string;
+  /** Why it was given up, for people. */
   reason: string;
   /** `Date.now()` when written. */
   at: number;
@@ -70,7 +83,9 @@ export interface Contact {
 
 /** This peer's outgoing stream to one recipient. */
 export interface OutStreamPoint {
+  /** The recipient. */
   to: string;
+  /** The stream id. */
   stream: string;
   /** The number of the next packet to send on it. */
   nextSeq: number;
@@ -78,7 +93,9 @@ export interface OutStreamPoint {
 
 /** How far one incoming stream was received and stored. */
 export interface ReceivePoint {
+  /** The sender. */
   from: string;
+  /** The stream id. */
   stream: string;
   /** The last packet number stored. */
   last: number;
@@ -98,14 +115,19 @@ export interface JournalState {
 
 /** One sent or received message of a conversation, with its status. */
 export interface HistoryEntry {
+  /** The message id. */
   id: string;
+  /** `out` for sent, `in` for received. */
   direction: "in" | "out";
   /** The other peer, as written in the record. */
   peer: string;
+  /** The message's `TIME` field. */
   time: string;
   /** `Date.now()` when the message's record was written. */
   at: number;
+  /** What the body is (`text`). */
   kind: string;
+  /** The text. */
   body: string;
   /** `received` for incoming messages; `pending`, `delivered` or `failed` for sent ones. */
   status: "pending" | "delivered" | "failed" | "received";
