@@ -275,7 +275,9 @@ export type TextEncoding = "utf-8" | "utf-16le";
 
 /** One entry of the online list. */
 export interface ListEntry {
+  /** The user's name. */
   name: string;
+  /** Where the user receives datagrams. */
   endpoint: Endpoint;
   /** Only in the extended list: `peerchat/1`, `seed/utf16`, or empty for a plain seed client. */
   flavor?: string;

@@ -14,7 +14,9 @@ export const MAX_SENDS_IN_FLIGHT = 64;
 
 /** One datagram or TCP exchange, for `--trace`. */
 export interface TraceEntry {
+  /** Received (`in`) or sent (`out`). */
   direction: "in" | "out";
+  /** Which protocol carried it. */
   transport: "udp" | "tcp";
   /** The other side, `IP:PORT`. */
   remote: string;
