@@ -126,6 +126,7 @@ export class Coordinator {
       respond: (host, line) => this.#registry.listFor(host, line, monotonic()),
       onServed: () => this.stats.listsServed++,
       onRefused: () => this.stats.connectionsRefused++,
+      onWarning: (message) => this.#warn(message),
       trace: options.trace,
     });
     this.#registry = new Registry({

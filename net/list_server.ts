@@ -4,10 +4,16 @@
  * the bytes its owner chooses and closes. Every connection is closed after a deadline, and
  * `close()` leaves nothing behind.
  *
+ * When `accept` keeps failing (the process is out of file descriptors, say), the loop does not
+ * spin: it backs off ({@linkcode Backoff}: 10 ms doubling to 1 s), reports once per episode and
+ * reports the recovery, both through `onWarning`, and goes on by itself.
+ *
  * @module
  */
 
+import { Backoff } from "../core/backoff.ts";
 import { ConnectionLimits } from "../core/connection_limits.ts";
+import { errorText } from "../core/errors.ts";
 import { encodeText, type Endpoint, formatEndpoint } from "../protocol.ts";
 import { closeQuietly, readLine, writeAll } from "./tcp.ts";
 import { toEndpoint, type TraceSink } from "./udp.ts";
@@ -28,6 +34,8 @@ export interface ListServerOptions {
   onServed(): void;
   /** Called for a connection closed at once because of a limit. */
   onRefused(): void;
+  /** Told when accepting fails (once per episode) and when it works again. */
+  onWarning(message: string): void;
   /** Receives every exchange, for `--trace`. */
   trace?: TraceSink;
 }
@@ -40,7 +48,10 @@ export class ListServer {
   /** Open connections and the address each came from. */
   readonly #connections = new Map<Deno.TcpConn, string>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #backoff = new Backoff({ firstMs: 10, maxMs: 1000 });
   readonly #loop: Promise<void>;
+  /** Ends the wait after a failed accept at once (for `close()`). */
+  #wake?: () => void;
   #closed = false;
 
   /** Starts accepting on `listener`, which it then owns. */
@@ -68,7 +79,16 @@ export class ListServer {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#closed || error instanceof Deno.errors.BadResource) return;
+        await this.#failed(error);
         continue;
+      }
+      const ended = this.#backoff.succeeded();
+      if (ended > 0) {
+        this.#options.onWarning(
+          `Accepting list connections again (after ${ended} failed attempt${
+            ended === 1 ? "" : "s"
+          }).`,
+        );
       }
       const host = toEndpoint(conn.remoteAddr).host;
       if (!this.#limits.admit(host)) {
@@ -81,6 +101,26 @@ export class ListServer {
       this.#tasks.add(task);
       task.finally(() => this.#tasks.delete(task));
     }
+  }
+
+  /** After a failed accept: report it if it starts an episode, then wait before the next. */
+  async #failed(error: unknown): Promise<void> {
+    const { waitMs, report } = this.#backoff.failed();
+    if (report) {
+      this.#options.onWarning(
+        `Cannot accept list connections (${
+          errorText(error)
+        }); retrying with backoff, up to once a second, until it works again.`,
+      );
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, waitMs);
+    this.#wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    await promise;
+    this.#wake = undefined;
   }
 
   /** Serves one connection: waits for its line if its address is waited on, writes, closes. */
@@ -124,6 +164,7 @@ export class ListServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wake?.();
     this.#listener.close();
     for (const conn of [...this.#connections.keys()]) this.#close(conn);
     await this.#loop;
