@@ -42,6 +42,7 @@ import {
 import { errorText } from "./core/errors.ts";
 import { RateLimiter } from "./core/rate_limit.ts";
 import { type CoordinatorEvent, type CoordinatorStats, Registry } from "./core/registry.ts";
+import { ReportThrottle } from "./core/report_throttle.ts";
 import { monotonic } from "./net/clock.ts";
 import { ListServer } from "./net/list_server.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
@@ -105,6 +106,8 @@ export class Coordinator {
   #label = "";
   readonly #options: CoordinatorOptions;
   readonly #rateLimiter: RateLimiter;
+  /** Thins out reports of errors inside the datagram handler. */
+  readonly #errors = new ReportThrottle();
   #flushTimer?: ReturnType<typeof setTimeout>;
   readonly #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
@@ -176,9 +179,10 @@ export class Coordinator {
     return coordinator;
   }
 
-  /** Hands `socket`'s datagrams to the handler. */
+  /** Hands `socket`'s datagrams to the handler; errors inside it become `warning` events. */
   #listen(socket: UdpSocket, kind: "login" | "discovery"): void {
     socket.trace = this.#options.trace;
+    socket.onError = (message) => this.#internalError(message);
     socket.listen((bytes, from) => this.#onDatagram(bytes, from, kind));
   }
 
@@ -232,6 +236,21 @@ export class Coordinator {
 
   #warn(message: string): void {
     this.#emit({ event: "warning", message });
+  }
+
+  /** A throw inside the datagram handler: a `warning`, at most one a second (with a count). */
+  #internalError(message: string): void {
+    const held = this.#errors.admit(monotonic());
+    if (held > 0) this.#reportErrors(`${held} more internal errors while handling datagrams.`);
+    if (held >= 0) this.#reportErrors(message);
+  }
+
+  #reportErrors(message: string): void {
+    try {
+      this.#warn(message);
+    } catch {
+      // The event sink itself throws: there is nowhere left to report to.
+    }
   }
 
   /**
@@ -289,11 +308,13 @@ export class Coordinator {
     this.#udp.send(answer, from, REPLY);
   }
 
-  /** Logs out silent peers, forgets what expired. */
+  /** Logs out silent peers, forgets what expired, reports errors held back. */
   #sweep(): void {
     const now = monotonic();
     this.#registry.sweep(now);
     this.#rateLimiter.prune(now);
+    const held = this.#errors.held(now);
+    if (held > 0) this.#reportErrors(`${held} more internal errors while handling datagrams.`);
   }
 
   /** Stops serving: closes both sockets and every open connection. Online users are not told. */

@@ -747,3 +747,39 @@ Deno.test("out of file descriptors, the accept loop backs off, warns once and re
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an error inside the datagram handler becomes a warning event, at most one a second", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = startCoordinator(events, {
+    onEvent: (event) => {
+      if (event.event === "join" && event.name.startsWith("boom")) {
+        throw new Error("the event sink broke");
+      }
+      events.push(event);
+    },
+  });
+  const raw = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    for (let i = 0; i < 200; i++) {
+      await raw.send(`login,boom${i},127.0.0.1:${20000 + i},peerchat/1`, server);
+    }
+    await raw.send(`login,fine,${raw.address}`, server);
+    await raw.next((t) => t === `Accept,${coordinator.tcpAddress.port}`);
+    await waitFor(
+      () => events.some((e) => e.event === "warning" && /^\d+ more internal/.test(e.message)),
+      "the errors held back to be counted",
+    );
+    const warnings = events.flatMap((e) => e.event === "warning" ? [e.message] : []);
+    assert.ok(warnings.length <= 3, `${warnings.length} warnings for 200 errors`);
+    assert.match(
+      warnings[0],
+      /^Internal error while handling a datagram from 127\.0\.0\.1:\d+: the event sink broke/,
+    );
+    const counted = warnings.map((w) => Number(/(\d+) more/.exec(w)?.[1] ?? 1));
+    assert.equal(counted.reduce((a, b) => a + b), 200, `every error counted: ${warnings}`);
+  } finally {
+    await raw.close();
+    await coordinator.close();
+  }
+});
