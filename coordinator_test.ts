@@ -783,3 +783,26 @@ Deno.test("an error inside the datagram handler becomes a warning event, at most
     await coordinator.close();
   }
 });
+
+Deno.test("online() hands out copies: changing them changes nothing inside", async () => {
+  const coordinator = startCoordinator();
+  const alice = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    const { session } = await loginPeerchat(alice, "alice", server);
+    const online = coordinator.online();
+    online[0].name = "mallory";
+    online[0].endpoint.host = "127.0.0.9";
+    online[0].endpoint.port = 1;
+    online.length = 0;
+    assert.deepEqual(coordinator.online(), [
+      { name: "alice", endpoint: alice.endpoint, flavor: "peerchat/1" },
+    ]);
+    // The coordinator still answers alice where she is.
+    await alice.send(`ping,alice,${session},${coordinator.digest}`, server);
+    assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
+  } finally {
+    await alice.close();
+    await coordinator.close();
+  }
+});
