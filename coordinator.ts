@@ -71,6 +71,8 @@ export interface CoordinatorOptions {
   rateLimit?: number;
   /** Concurrent TCP list connections allowed from one IP address. Default 16. */
   maxConnectionsPerIp?: number;
+  /** Users online from one IP address; more logins from it are refused. Default 10,000. */
+  maxUsersPerIp?: number;
   /** How often silent peers, old tickets and idle rate buckets are swept. Default 250 ms. */
   sweepIntervalMs?: number;
   /** The UDP port to answer `discover` on (shared with other coordinators); `null`: none. Default 8887. */
@@ -136,6 +138,7 @@ export class Coordinator {
       tcpPort: this.#list.address.port,
       peerTimeoutMs: options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS,
       recentDigestMs: options.recentDigestMs,
+      maxUsersPerHost: options.maxUsersPerIp,
       lanAddress,
     }, {
       send: (bytes, to) => udp.send(bytes, to, REPLY),
@@ -349,6 +352,7 @@ function checkOptions(options: CoordinatorOptions): void {
     "peerTimeoutMs",
     "rateLimit",
     "maxConnectionsPerIp",
+    "maxUsersPerIp",
     "sweepIntervalMs",
     "tcpTimeoutMs",
   ];

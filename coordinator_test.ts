@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
-import { type Endpoint, rosterDigest } from "./protocol.ts";
+import { type Endpoint, formatEndpoint, rosterDigest } from "./protocol.ts";
+import { toEndpoint } from "./net/udp.ts";
 import { PeerchatProcess, RawUdp, sleep, tcpRead, waitFor } from "./testing/helpers.ts";
 import { closeQuietly, readToEnd } from "./net/tcp.ts";
 
@@ -803,6 +804,30 @@ Deno.test("online() hands out copies: changing them changes nothing inside", asy
     assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
   } finally {
     await alice.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("one address cannot fill the coordinator: users online per IP are capped", async () => {
+  const coordinator = startCoordinator([], { maxUsersPerIp: 3 });
+  const flooder = new RawUdp();
+  const other = otherHostSocket();
+  try {
+    const server = coordinator.udpAddress;
+    for (let i = 0; i < 50; i++) await flooder.send(`login,u${i},127.0.0.1:${30000 + i}`, server);
+    for (let i = 0; i < 3; i++) await flooder.next((t) => t.startsWith("Accept,"));
+    assert.equal(
+      (await flooder.next((t) => t.startsWith("Reject,"))).text,
+      "Reject,3 users are online from 127.0.0.1 already; log one of them out first.",
+    );
+    await waitFor(() => coordinator.stats.rejected === 47, "47 logins refused");
+    assert.deepEqual(coordinator.online().map((u) => u.name), ["u0", "u1", "u2"]);
+    // Another address still logs in.
+    await sendFrom(other, `login,guest,${formatEndpoint(toEndpoint(other.addr))}`, server);
+    await waitFor(() => coordinator.online().length === 4, "the guest online");
+  } finally {
+    await flooder.close();
+    other.close();
     await coordinator.close();
   }
 });

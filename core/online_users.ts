@@ -1,6 +1,6 @@
 /**
  * Who is online, as the coordinator keeps it: every user by name (case does not matter) and by
- * the endpoint it receives on, the peerchat peers in last-seen order (so the silent ones are found
+ * the endpoint it receives on, how many each source address has online, the peerchat peers in last-seen order (so the silent ones are found
  * from the front), the seed clients apart (they get each change at once), the XOR digest of the
  * whole roster, and the online list as bytes, kept between changes.
  *
@@ -53,6 +53,8 @@ export class OnlineUsers {
   readonly #liveness = new Map<string, OnlineUser>();
   /** Users without a session (seed clients). */
   readonly #seeds = new Set<OnlineUser>();
+  /** How many users each source address has online. */
+  readonly #perHost = new Map<string, number>();
   #digest = 0;
   /** Every peerchat peer's endpoint, for roster batches; rebuilt after a join or leave. */
   #peerEndpoints?: Endpoint[];
@@ -72,6 +74,11 @@ export class OnlineUsers {
   /** XOR of every online user's `hash` (unsigned 32 bits). */
   get digest(): number {
     return this.#digest;
+  }
+
+  /** How many users logged in from `host` are online. */
+  countFrom(host: string): number {
+    return this.#perHost.get(host) ?? 0;
   }
 
   /** The user online under `name` (case does not matter). */
@@ -95,6 +102,7 @@ export class OnlineUsers {
     this.#byEndpoint.set(user.endpointText, user);
     if (user.session) this.#liveness.set(user.key, user);
     else this.#seeds.add(user);
+    this.#perHost.set(user.sourceHost, this.countFrom(user.sourceHost) + 1);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList.append(formatListEntry(user.name, user.endpointText));
     this.#extendedList.append(formatListEntry(user.name, user.endpointText, user.flavor));
@@ -110,6 +118,9 @@ export class OnlineUsers {
     }
     this.#liveness.delete(user.key);
     this.#seeds.delete(user);
+    const count = this.countFrom(user.sourceHost);
+    if (count > 1) this.#perHost.set(user.sourceHost, count - 1);
+    else this.#perHost.delete(user.sourceHost);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList.invalidate();
     this.#extendedList.invalidate();

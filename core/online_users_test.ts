@@ -51,6 +51,8 @@ Deno.test("online users: found by name (any case) and endpoint; digest and lists
   assert.equal(users.remove(bob), false, "removing twice does nothing");
   assert.equal(users.atEndpoint("10.0.0.1:4001"), undefined);
   assert.equal(users.seeds().size, 0);
+  assert.equal(users.countFrom("10.0.0.1"), 1);
+  assert.equal(users.countFrom("10.0.0.2"), 0);
   assert.equal(users.digest.toString(16).padStart(8, "0"), rosterDigest([ann]));
   assert.equal(text(users.listBytes(false)), "Ann,10.0.0.1:4000;end");
   // A stale record (its name now held by someone else) does not remove the new holder.
@@ -118,5 +120,6 @@ Deno.test("online users: random joins, leaves and touches keep every index consi
     assert.equal(users.peerCount, [...model.values()].filter((u) => u.session).length);
     assert.equal(users.peerEndpoints().length, users.peerCount);
     assert.equal(users.seeds().size, users.size - users.peerCount);
+    assert.equal(users.countFrom("10.0.0.1"), users.size);
   }
 });

@@ -80,6 +80,22 @@ export interface CoordinatorStats {
   connectionsRefused: number;
 }
 
+/** Every counter at zero. */
+function newStats(): CoordinatorStats {
+  return {
+    datagrams: 0,
+    malformed: 0,
+    spoofed: 0,
+    rejected: 0,
+    listsServed: 0,
+    pings: 0,
+    timeouts: 0,
+    rateLimited: 0,
+    connectionsRefused: 0,
+    discoveries: 0,
+  };
+}
+
 /** Where a {@linkcode Registry}'s effects go. */
 export interface RegistryHooks {
   /** Sends an answer (Accept, Reject, pong, bye, found): ahead of any fan-out waiting. */
@@ -102,9 +118,23 @@ export interface RegistryConfig {
   recentDigestMs?: number;
   /** This machine's LAN address, for peers that log in over loopback naming 0.0.0.0. */
   lanAddress?: string;
+  /** Most users online from one source address. Default {@linkcode MAX_USERS_PER_HOST}. */
+  maxUsersPerHost?: number;
+  /** Most users online in all. Default {@linkcode MAX_USERS}. */
+  maxUsers?: number;
   /** Makes a token of `bytes` random bytes as hex (sessions: 8, tickets: 16). */
   newToken?: (bytes: number) => string;
 }
+
+/**
+ * Most users online from one source address, by default: logins are cheap to forge, and seed
+ * clients never time out, so without it one machine could fill the coordinator's memory and
+ * every peer's roster. High, because a class may run thousands of peers on one machine (the join
+ * storm benchmark logs in 5000 from 127.0.0.1).
+ */
+export const MAX_USERS_PER_HOST = 10_000;
+/** Most users online in all, by default (the online list then stays well under 8 MiB). */
+export const MAX_USERS = 50_000;
 
 /** `login` parse errors answered with a `Reject` (the others are dropped silently). */
 const BAD_LOGIN_CODES: ReadonlySet<string> = new Set(["bad-name", "bad-endpoint", "bad-flavor"]);
@@ -118,19 +148,8 @@ export class Registry {
   readonly #config: RegistryConfig;
   readonly #hooks: RegistryHooks;
   readonly #newToken: (bytes: number) => string;
-  /** Counters since start. */
-  readonly stats: CoordinatorStats = {
-    datagrams: 0,
-    malformed: 0,
-    spoofed: 0,
-    rejected: 0,
-    listsServed: 0,
-    pings: 0,
-    timeouts: 0,
-    rateLimited: 0,
-    connectionsRefused: 0,
-    discoveries: 0,
-  };
+  /** Counters since start (the coordinator counts datagrams, lists and refusals here too). */
+  readonly stats: CoordinatorStats = newStats();
 
   /** A registry with nobody online. */
   constructor(config: RegistryConfig, hooks: RegistryHooks) {
@@ -195,8 +214,7 @@ export class Registry {
     switch (judgeLogin(holder, from.host, endpointText, flavor, encoding, login.resume)) {
       case "taken": {
         const reason = `The name ${holder!.name} is already online; choose another name.`;
-        const named = encoding === "utf-16le" ? endpoint : undefined;
-        return this.#reject(login.name, from, reason, encoding, named);
+        return this.#reject(login.name, from, reason, encoding, utf16(encoding, endpoint));
       }
       case "again":
         // A repeated login (a retry whose Accept was lost): answer again, change nothing.
@@ -208,6 +226,10 @@ export class Registry {
     // A new login on an endpoint someone else still holds means that someone is gone.
     const previous = this.#users.atEndpoint(endpointText);
     if (previous) this.#remove(previous, "replaced");
+    else if (!holder) {
+      const full = this.#full(from.host);
+      if (full) return this.#reject(login.name, from, full, encoding, utf16(encoding, endpoint));
+    }
     const user: OnlineUser = {
       name: login.name,
       key,
@@ -224,6 +246,19 @@ export class Registry {
     this.#accept(user, from, now);
     this.#hooks.emit({ event: "join", name: user.name, endpoint: endpointText, flavor });
     this.#notifyOthers(user, "login");
+  }
+
+  /** Why one more user from `host` cannot be added, or `undefined` when it can. */
+  #full(host: string): string | undefined {
+    const perHost = this.#config.maxUsersPerHost ?? MAX_USERS_PER_HOST;
+    if (this.#users.countFrom(host) >= perHost) {
+      return `${perHost} users are online from ${host} already; log one of them out first.`;
+    }
+    const total = this.#config.maxUsers ?? MAX_USERS;
+    if (this.#users.size >= total) {
+      return `The coordinator is full (${total} users online); try again later.`;
+    }
+    return undefined;
   }
 
   /**
@@ -392,4 +427,9 @@ export class Registry {
     this.#tickets.prune(now);
     this.#binaryFetches.prune(now);
   }
+}
+
+/** The endpoint a UTF-16LE (C#) login named, where it also waits for a `Reject`; else none. */
+function utf16(encoding: TextEncoding, endpoint: Endpoint): Endpoint | undefined {
+  return encoding === "utf-16le" ? endpoint : undefined;
 }

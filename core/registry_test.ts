@@ -38,11 +38,18 @@ class Harness {
   readonly registry: Registry;
   #tokens = 0;
 
-  constructor(options: { peerTimeoutMs?: number; lanAddress?: string } = {}) {
+  constructor(
+    options: {
+      peerTimeoutMs?: number;
+      lanAddress?: string;
+      maxUsersPerHost?: number;
+      maxUsers?: number;
+    } = {},
+  ) {
     this.registry = new Registry({
+      ...options,
       tcpPort: 7000,
       peerTimeoutMs: options.peerTimeoutMs ?? 8000,
-      lanAddress: options.lanAddress,
       newToken: (bytes) => `${bytes === 8 ? "s" : "t"}${this.#tokens++}`,
     }, {
       send: (bytes, to) => this.#record(bytes, to, false),
@@ -256,6 +263,35 @@ Deno.test("registry: 0.0.0.0 means the source; over loopback, this machine's LAN
     "10.0.0.1:4000",
     "192.168.1.5:4001",
   ]);
+});
+
+Deno.test("registry: users online are capped per source address and in all", () => {
+  const h = new Harness({ maxUsersPerHost: 3, maxUsers: 5 });
+  const flooder = at("10.6.6.6");
+  for (let i = 0; i < 1000; i++) h.receive(`login,u${i},10.6.6.6:${1000 + i}`, flooder);
+  assert.deepEqual(h.registry.online().map((u) => u.name), ["u0", "u1", "u2"]);
+  const answers = h.answers(flooder);
+  assert.equal(answers.length, 1000);
+  assert.equal(
+    answers[3],
+    "Reject,3 users are online from 10.6.6.6 already; log one of them out first.",
+  );
+  // At the cap, a retry, a replacement on a held endpoint and a resumed session still work.
+  h.receive("login,u0,10.6.6.6:1000", flooder);
+  h.receive("login,v1,10.6.6.6:1001", flooder);
+  assert.deepEqual(h.answers(flooder), ["Accept,7000", "Accept,7000"]);
+  // One logged out: room for one more.
+  h.receive("logout,u2,10.6.6.6:1002", flooder);
+  h.receive("login,w,10.6.6.6:2000", flooder);
+  assert.deepEqual(h.answers(flooder), ["Accept,7000"]);
+  // Others are not stopped by the flooder; the total is capped too.
+  h.receive("login,ann,10.0.0.1:4000", at("10.0.0.1"));
+  h.receive("login,bob,10.0.0.2:4000", at("10.0.0.2"));
+  h.receive("login,cy,10.0.0.3:4000", at("10.0.0.3"));
+  assert.deepEqual(h.answers(at("10.0.0.3")), [
+    "Reject,The coordinator is full (5 users online); try again later.",
+  ]);
+  assert.equal(h.registry.size, 5);
 });
 
 Deno.test("registry: online() hands out copies", () => {
