@@ -372,7 +372,8 @@ export class Registry {
    */
   #notifyOthers(changed: OnlineUser, type: "login" | "logout", reason?: LeaveReason): void {
     const { name, endpoint } = changed;
-    if (this.#users.seeds().size > 0) this.#noticeSeeds(changed, { type, name, endpoint });
+    const seeds = this.#users.seeds();
+    if (seeds.size > 0) noticeSeeds(seeds, changed, { type, name, endpoint }, this.#hooks);
     const delay = this.#roster.add(
       type === "login"
         ? { op: "join", name, endpoint, flavor: changed.flavor }
@@ -380,20 +381,6 @@ export class Registry {
       this.#users.peerCount,
     );
     if (delay >= 0) this.#hooks.schedule(delay);
-  }
-
-  /** Sends one seed notice to every seed client but `changed`, encoded once per encoding. */
-  #noticeSeeds(changed: OnlineUser, notice: Message): void {
-    const byEncoding = new Map<TextEncoding, Endpoint[]>();
-    for (const user of this.#users.seeds()) {
-      if (user === changed) continue;
-      const group = byEncoding.get(user.encoding);
-      if (group) group.push(user.endpoint);
-      else byEncoding.set(user.encoding, [user.endpoint]);
-    }
-    for (const [encoding, recipients] of byEncoding) {
-      this.#hooks.fanOut([encodeMessage(notice, encoding)], recipients);
-    }
   }
 
   /** Sends the batched changes to every peerchat peer: the same few datagrams to each. */
@@ -432,4 +419,23 @@ export class Registry {
 /** The endpoint a UTF-16LE (C#) login named, where it also waits for a `Reject`; else none. */
 function utf16(encoding: TextEncoding, endpoint: Endpoint): Endpoint | undefined {
   return encoding === "utf-16le" ? endpoint : undefined;
+}
+
+/** Sends one seed notice to every seed client but `changed`, encoded once per encoding in use. */
+function noticeSeeds(
+  seeds: ReadonlySet<OnlineUser>,
+  changed: OnlineUser,
+  notice: Message,
+  hooks: RegistryHooks,
+): void {
+  const byEncoding = new Map<TextEncoding, Endpoint[]>();
+  for (const user of seeds) {
+    if (user === changed) continue;
+    const group = byEncoding.get(user.encoding);
+    if (group) group.push(user.endpoint);
+    else byEncoding.set(user.encoding, [user.endpoint]);
+  }
+  for (const [encoding, recipients] of byEncoding) {
+    hooks.fanOut([encodeMessage(notice, encoding)], recipients);
+  }
 }
