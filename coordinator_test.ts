@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
-import { type Endpoint, rosterDigest } from "./protocol.ts";
-import { RawUdp, sleep, tcpRead, waitFor } from "./testing/helpers.ts";
+import { type Endpoint, formatEndpoint, rosterDigest } from "./protocol.ts";
+import { toEndpoint } from "./net/udp.ts";
+import { PeerchatProcess, RawUdp, sleep, tcpRead, waitFor } from "./testing/helpers.ts";
+import { closeQuietly, readToEnd } from "./net/tcp.ts";
 
 function startCoordinator(
   events: CoordinatorEvent[] = [],
@@ -642,6 +644,190 @@ Deno.test("a login with spaces around its type is still a login: a bad one gets 
     assert.match((await user.next()).text, /^Reject,A name may contain only/);
   } finally {
     await user.close();
+    await coordinator.close();
+  }
+});
+
+/** A coordinator in its own process that can use up its file descriptors and give them back. */
+const FD_HOG = `
+import { Coordinator } from ${JSON.stringify(new URL("./coordinator.ts", import.meta.url).href)};
+const coordinator = Coordinator.start({
+  host: "127.0.0.1",
+  port: 0,
+  discoveryPort: null,
+  onEvent: (event) => console.log(JSON.stringify(event)),
+});
+const stdin = Deno.stdin.readable.getReader();
+// As \`peerchat coordinator\` does (SIGINT, SIGTERM): Deno sets up its signal handling, which needs
+// a descriptor, on first use; a first use once the descriptors are gone would crash the runtime.
+const noop = () => {};
+Deno.addSignalListener("SIGUSR2", noop);
+const hoard = [];
+try {
+  for (;;) hoard.push(Deno.openSync("/dev/null"));
+} catch {
+  // Out of descriptors: every accept fails with EMFILE from now on.
+}
+console.log(JSON.stringify({ event: "exhausted", files: hoard.length }));
+await stdin.read();
+for (const file of hoard) file.close();
+console.log(JSON.stringify({ event: "released" }));
+while (!(await stdin.read()).done);
+Deno.removeSignalListener("SIGUSR2", noop);
+await coordinator.close();
+`;
+
+/** utime + stime of a process, in clock ticks (1/100 s). */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of proc(5)
+}
+
+Deno.test("out of file descriptors, the accept loop backs off, warns once and recovers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-fd-" });
+  const script = `${dir}/fd_hog.ts`;
+  await Deno.writeTextFile(script, FD_HOG);
+  const config = new URL("./deno.json", import.meta.url).pathname;
+  const hog = new PeerchatProcess([], {}, (_command, env) =>
+    new Deno.Command("sh", {
+      args: [
+        "-c",
+        'ulimit -n 256 && exec "$0" "$@"',
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--config",
+        config,
+        script,
+      ],
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn());
+  const waiting: Deno.TcpConn[] = [];
+  try {
+    const listening = await hog.waitFor((e) => e.event === "listening", "listening", 30_000);
+    const tcpPort = Number(String(listening.tcp).split(":")[1]);
+    await hog.waitFor((e) => e.event === "exhausted", "the descriptors used up");
+    // The kernel completes these connections; the coordinator cannot accept them.
+    for (let i = 0; i < 3; i++) {
+      waiting.push(await Deno.connect({ hostname: "127.0.0.1", port: tcpPort }));
+    }
+    await sleep(200);
+    const before = await cpuTicks(hog.child.pid);
+    await sleep(2000);
+    const used = (await cpuTicks(hog.child.pid)) - before;
+    assert.ok(used < 40, `${used} ticks of CPU in 200: the accept loop spins`);
+    const warnings = hog.events.filter((e) => e.event === "warning");
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0].message, /Cannot accept list connections \(.+\); retrying/);
+
+    await hog.writeLine("release");
+    await hog.waitFor((e) => e.event === "released", "the descriptors given back");
+    // The connections that waited are served, and new ones too.
+    for (const conn of waiting) {
+      const list = new TextDecoder().decode(await readToEnd(conn, 1 << 16));
+      assert.equal(list, "end");
+    }
+    assert.equal(await tcpRead(tcpPort), "end");
+    const recovered = await hog.waitFor(
+      (e) => e.event === "warning" && /^Accepting/.test(e.message),
+      "the recovery reported",
+    );
+    assert.match(
+      recovered.message,
+      /^Accepting list connections again \(after \d+ failed attempts?\)\.$/,
+    );
+    await hog.closeStdin();
+    assert.equal((await hog.exited()).code, 0, hog.stderr);
+  } finally {
+    for (const conn of waiting) closeQuietly(conn);
+    await hog.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an error inside the datagram handler becomes a warning event, at most one a second", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = startCoordinator(events, {
+    onEvent: (event) => {
+      if (event.event === "join" && event.name.startsWith("boom")) {
+        throw new Error("the event sink broke");
+      }
+      events.push(event);
+    },
+  });
+  const raw = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    for (let i = 0; i < 200; i++) {
+      await raw.send(`login,boom${i},127.0.0.1:${20000 + i},peerchat/1`, server);
+    }
+    await raw.send(`login,fine,${raw.address}`, server);
+    await raw.next((t) => t === `Accept,${coordinator.tcpAddress.port}`);
+    await waitFor(
+      () => events.some((e) => e.event === "warning" && /^\d+ more internal/.test(e.message)),
+      "the errors held back to be counted",
+    );
+    const warnings = events.flatMap((e) => e.event === "warning" ? [e.message] : []);
+    assert.ok(warnings.length <= 3, `${warnings.length} warnings for 200 errors`);
+    assert.match(
+      warnings[0],
+      /^Internal error while handling a datagram from 127\.0\.0\.1:\d+: the event sink broke/,
+    );
+    const counted = warnings.map((w) => Number(/(\d+) more/.exec(w)?.[1] ?? 1));
+    assert.equal(counted.reduce((a, b) => a + b), 200, `every error counted: ${warnings}`);
+  } finally {
+    await raw.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("online() hands out copies: changing them changes nothing inside", async () => {
+  const coordinator = startCoordinator();
+  const alice = new RawUdp();
+  try {
+    const server = coordinator.udpAddress;
+    const { session } = await loginPeerchat(alice, "alice", server);
+    const online = coordinator.online();
+    online[0].name = "mallory";
+    online[0].endpoint.host = "127.0.0.9";
+    online[0].endpoint.port = 1;
+    online.length = 0;
+    assert.deepEqual(coordinator.online(), [
+      { name: "alice", endpoint: alice.endpoint, flavor: "peerchat/1" },
+    ]);
+    // The coordinator still answers alice where she is.
+    await alice.send(`ping,alice,${session},${coordinator.digest}`, server);
+    assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
+  } finally {
+    await alice.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("one address cannot fill the coordinator: users online per IP are capped", async () => {
+  const coordinator = startCoordinator([], { maxUsersPerIp: 3 });
+  const flooder = new RawUdp();
+  const other = otherHostSocket();
+  try {
+    const server = coordinator.udpAddress;
+    for (let i = 0; i < 50; i++) await flooder.send(`login,u${i},127.0.0.1:${30000 + i}`, server);
+    for (let i = 0; i < 3; i++) await flooder.next((t) => t.startsWith("Accept,"));
+    assert.equal(
+      (await flooder.next((t) => t.startsWith("Reject,"))).text,
+      "Reject,3 users are online from 127.0.0.1 already; log one of them out first.",
+    );
+    await waitFor(() => coordinator.stats.rejected === 47, "47 logins refused");
+    assert.deepEqual(coordinator.online().map((u) => u.name), ["u0", "u1", "u2"]);
+    // Another address still logs in.
+    await sendFrom(other, `login,guest,${formatEndpoint(toEndpoint(other.addr))}`, server);
+    await waitFor(() => coordinator.online().length === 4, "the guest online");
+  } finally {
+    await flooder.close();
+    other.close();
     await coordinator.close();
   }
 });

@@ -11,6 +11,7 @@ import { formatCoordinatorEvent, painter, wantsColor } from "../ui/format.ts";
 import { lanAddresses } from "../net/discovery.ts";
 import { formatTrace } from "../ui/trace.ts";
 import { writeJsonLine } from "../ui/output.ts";
+import { visible } from "../ui/visible.ts";
 import { DEFAULT_COORDINATOR_PORT } from "../protocol.ts";
 
 /**
@@ -36,10 +37,10 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       return;
     }
     if (event.event === "warning") {
-      console.error(paint("yellow", event.message));
+      console.error(paint("yellow", visible(event.message)));
       return;
     }
-    const line = formatCoordinatorEvent(event, paint);
+    const line = formatCoordinatorEvent(visibleEvent(event), paint);
     if (line) console.log(line);
   };
   let coordinator: Coordinator;
@@ -69,6 +70,16 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
   await coordinator.close();
   if (!args.json) console.log("Coordinator stopped.");
   return 0;
+}
+
+/**
+ * The event with the text that came from the network (a refused login's name and reason, which
+ * quotes what was wrong) made visible: a terminal shows control characters and bidi overrides
+ * and never executes them. `--json` keeps the exact text (JSON escapes it).
+ */
+function visibleEvent(event: CoordinatorEvent): CoordinatorEvent {
+  if (event.event !== "reject") return event; // joins and leaves carry checked names and endpoints
+  return { ...event, name: visible(event.name), reason: visible(event.reason) };
 }
 
 function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {

@@ -1,0 +1,117 @@
+/**
+ * Who may do what with a name at the coordinator: the rules of PROTOCOL.md ("Rules and checks,
+ * Coordinator") as pure decisions. Each function looks at the user online under the name (if any)
+ * and at the datagram, and returns a verdict as a string; the coordinator carries it out (sends
+ * the answer, changes the roster, counts and reports). Nothing here allocates on the way to a
+ * verdict, so the hot path (logins and keep-alives in a join storm) pays nothing for the split.
+ *
+ * @module
+ */
+
+import {
+  type Endpoint,
+  isUnspecified,
+  PEERCHAT_FLAVOR,
+  sameEndpoint,
+  type TextEncoding,
+  UTF16_FLAVOR,
+} from "../protocol.ts";
+import type { OnlineUser } from "./online_users.ts";
+
+/**
+ * The flavour a login gets: the C# client speaks UTF-16LE and is `seed/utf16` whatever else it
+ * says; otherwise the flavour it named (one shared copy of `peerchat/1`), or empty.
+ */
+export function loginFlavor(encoding: TextEncoding, named: string | undefined): string {
+  if (encoding === "utf-16le") return UTF16_FLAVOR;
+  return named === PEERCHAT_FLAVOR ? PEERCHAT_FLAVOR : named ?? "";
+}
+
+/** Why a login with this flavour is refused, or `undefined` when the flavour is fine. */
+export function flavorProblem(encoding: TextEncoding, flavor: string): string | undefined {
+  if (encoding !== "utf-8" || flavor !== UTF16_FLAVOR) return undefined;
+  return `The flavour ${UTF16_FLAVOR} is for clients that send UTF-16LE; ` +
+    `log in with ${PEERCHAT_FLAVOR} or with no flavour.`;
+}
+
+/** Whether a login of this flavour and encoding opens a session (peerchat peers only). */
+export function opensSession(encoding: TextEncoding, flavor: string): boolean {
+  return encoding === "utf-8" && flavor !== "";
+}
+
+/**
+ * What to do with a valid login:
+ *
+ * - `join`: nobody holds the name: add the user (after removing whoever holds its endpoint);
+ * - `again`: a repeat from the same socket as the same kind of client (a retry whose `Accept` was
+ *   lost): answer again, change nothing;
+ * - `replace`: the holder is gone — the same socket logs in as another kind of client, or a
+ *   restarted peer proves with its previous session that the holder is its own dead self: remove
+ *   the holder (reason `replaced`), then join;
+ * - `taken`: someone else holds the name: reject.
+ */
+export type LoginVerdict = "join" | "again" | "replace" | "taken";
+
+/** Judges a login for a name that `holder` holds (or nobody, when `undefined`). */
+export function judgeLogin(
+  holder: OnlineUser | undefined,
+  sourceHost: string,
+  endpointText: string,
+  flavor: string,
+  encoding: TextEncoding,
+  resume: string | undefined,
+): LoginVerdict {
+  if (!holder) return "join";
+  const sameSocket = holder.sourceHost === sourceHost && holder.endpointText === endpointText;
+  if (sameSocket) {
+    return holder.flavor === flavor && holder.encoding === encoding ? "again" : "replace";
+  }
+  return resume !== undefined && holder.session === resume ? "replace" : "taken";
+}
+
+/**
+ * What to do with a logout:
+ *
+ * - `gone`: nobody holds the name (already gone, or the coordinator restarted): confirm with `bye`
+ *   when it carries a session, so a peerchat peer stops retrying;
+ * - `wrong-address`: it did not come from the address that logged the name in, for its endpoint;
+ * - `wrong-session`: it does not carry the holder's session;
+ * - `ok`: remove the holder (and confirm with `bye` when it has a session).
+ */
+export type LogoutVerdict = "gone" | "wrong-address" | "wrong-session" | "ok";
+
+/** Judges a logout of `holder`'s name naming `endpoint`, with `session`, from `sourceHost`. */
+export function judgeLogout(
+  holder: OnlineUser | undefined,
+  endpoint: Endpoint,
+  session: string | undefined,
+  sourceHost: string,
+): LogoutVerdict {
+  if (!holder) return "gone";
+  const named = sameEndpoint(holder.endpoint, endpoint) ||
+    (isUnspecified(endpoint.host) && endpoint.port === holder.endpoint.port);
+  if (!named || holder.sourceHost !== sourceHost) return "wrong-address";
+  return holder.session === session ? "ok" : "wrong-session";
+}
+
+/**
+ * What to do with a keep-alive (`ping`) or a `lookup`, which count only with the holder's session
+ * and from its registered endpoint:
+ *
+ * - `unknown`: nobody holds the name: answer `pong,NAME,unknown` (a ping) or drop (a lookup);
+ * - `wrong-session`: spoofed; a ping is still answered `unknown`;
+ * - `wrong-endpoint`: the session is right but the source is not: spoofed, not answered;
+ * - `ok`: the holder is alive (touch it) and gets its answer.
+ */
+export type SessionVerdict = "unknown" | "wrong-session" | "wrong-endpoint" | "ok";
+
+/** Judges a datagram claiming `holder`'s session from `from`. */
+export function judgeSession(
+  holder: OnlineUser | undefined,
+  session: string,
+  from: Endpoint,
+): SessionVerdict {
+  if (!holder) return "unknown";
+  if (holder.session !== session) return "wrong-session";
+  return sameEndpoint(holder.endpoint, from) ? "ok" : "wrong-endpoint";
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import {
+  flavorProblem,
+  judgeLogin,
+  judgeLogout,
+  judgeSession,
+  loginFlavor,
+  opensSession,
+} from "./sessions.ts";
+import type { OnlineUser } from "./online_users.ts";
+
+const holder: OnlineUser = {
+  name: "Ann",
+  key: "ann",
+  endpoint: { host: "10.0.0.5", port: 4000 },
+  endpointText: "10.0.0.5:4000",
+  sourceHost: "10.0.0.5",
+  flavor: "peerchat/1",
+  encoding: "utf-8",
+  session: "s1",
+  hash: 1,
+  lastSeen: 0,
+};
+
+Deno.test("sessions: flavours by encoding; seed/utf16 over UTF-8 is refused", () => {
+  assert.equal(loginFlavor("utf-16le", undefined), "seed/utf16");
+  assert.equal(loginFlavor("utf-16le", "peerchat/1"), "seed/utf16", "the C# client is a seed");
+  assert.equal(loginFlavor("utf-8", "peerchat/1"), "peerchat/1");
+  assert.equal(loginFlavor("utf-8", undefined), "");
+  assert.match(flavorProblem("utf-8", "seed/utf16")!, /is for clients that send UTF-16LE/);
+  assert.equal(flavorProblem("utf-16le", "seed/utf16"), undefined);
+  assert.equal(flavorProblem("utf-8", "peerchat/1"), undefined);
+  assert.equal(opensSession("utf-8", "peerchat/1"), true);
+  assert.equal(opensSession("utf-8", ""), false);
+  assert.equal(opensSession("utf-16le", "seed/utf16"), false);
+});
+
+Deno.test("sessions: login verdicts", () => {
+  const login = (host: string, endpoint: string, flavor = "peerchat/1", resume?: string) =>
+    judgeLogin(holder, host, endpoint, flavor, "utf-8", resume);
+  assert.equal(judgeLogin(undefined, "10.0.0.9", "10.0.0.9:1", "", "utf-8", undefined), "join");
+  assert.equal(login("10.0.0.5", "10.0.0.5:4000"), "again", "a retry whose Accept was lost");
+  assert.equal(login("10.0.0.5", "10.0.0.5:4000", ""), "replace", "same socket, another kind");
+  assert.equal(
+    judgeLogin(holder, "10.0.0.5", "10.0.0.5:4000", "seed/utf16", "utf-16le", undefined),
+    "replace",
+  );
+  assert.equal(login("10.0.0.6", "10.0.0.5:4000"), "taken", "same endpoint, other source");
+  assert.equal(login("10.0.0.5", "10.0.0.5:4001"), "taken");
+  assert.equal(login("10.0.0.6", "10.0.0.6:4000", "peerchat/1", "s1"), "replace", "resumed");
+  assert.equal(login("10.0.0.6", "10.0.0.6:4000", "peerchat/1", "s2"), "taken");
+  const seed = { ...holder, session: undefined, flavor: "" };
+  assert.equal(judgeLogin(seed, "10.0.0.6", "10.0.0.6:1", "", "utf-8", undefined), "taken");
+});
+
+Deno.test("sessions: logout verdicts", () => {
+  const ep = { host: "10.0.0.5", port: 4000 };
+  assert.equal(judgeLogout(undefined, ep, "s1", "10.0.0.5"), "gone");
+  assert.equal(judgeLogout(holder, ep, "s1", "10.0.0.5"), "ok");
+  assert.equal(judgeLogout(holder, { host: "0.0.0.0", port: 4000 }, "s1", "10.0.0.5"), "ok");
+  assert.equal(
+    judgeLogout(holder, { host: "0.0.0.0", port: 4001 }, "s1", "10.0.0.5"),
+    "wrong-address",
+  );
+  assert.equal(judgeLogout(holder, ep, "s1", "10.0.0.6"), "wrong-address");
+  assert.equal(judgeLogout(holder, ep, "s2", "10.0.0.5"), "wrong-session");
+  assert.equal(judgeLogout(holder, ep, undefined, "10.0.0.5"), "wrong-session");
+  const seed = { ...holder, session: undefined };
+  assert.equal(judgeLogout(seed, ep, undefined, "10.0.0.5"), "ok");
+});
+
+Deno.test("sessions: keep-alive and lookup verdicts", () => {
+  const from = { host: "10.0.0.5", port: 4000 };
+  assert.equal(judgeSession(undefined, "s1", from), "unknown");
+  assert.equal(judgeSession(holder, "s1", from), "ok");
+  assert.equal(judgeSession(holder, "s2", from), "wrong-session");
+  assert.equal(judgeSession(holder, "s1", { host: "10.0.0.5", port: 4001 }), "wrong-endpoint");
+  const seed = { ...holder, session: undefined };
+  assert.equal(judgeSession(seed, "s1", from), "wrong-session", "seed clients have no session");
+});
