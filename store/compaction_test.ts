@@ -299,8 +299,9 @@ Deno.test("kill -9 at any step of a compaction, or at random, loses no acknowled
       const status = await child.status;
       const errors = await stderr;
       const note = `round ${round} (${plan.step} #${plan.nth}), ${reported} acknowledged`;
-      if (reported < count) {
-        assert.equal(status.signal, "SIGKILL", `${note}: ${errors}`);
+      if (killed) {
+        // The kill may land after the last line was read, while the child is exiting.
+        assert.ok(status.signal === "SIGKILL" || status.code === 0, `${note}: ${errors}`);
       } else {
         assert.equal(status.code, 0, `${note}: ${errors}`);
       }
