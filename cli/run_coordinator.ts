@@ -40,7 +40,7 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       console.error(paint("yellow", visible(event.message)));
       return;
     }
-    const line = formatCoordinatorEvent(visibleEvent(event), paint);
+    const line = formatCoordinatorEvent(event, paint);
     if (line) console.log(line);
   };
   let coordinator: Coordinator;
@@ -70,16 +70,6 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
   await coordinator.close();
   if (!args.json) console.log("Coordinator stopped.");
   return 0;
-}
-
-/**
- * The event with the text that came from the network (a refused login's name and reason, which
- * quotes what was wrong) made visible: a terminal shows control characters and bidi overrides
- * and never executes them. `--json` keeps the exact text (JSON escapes it).
- */
-function visibleEvent(event: CoordinatorEvent): CoordinatorEvent {
-  if (event.event !== "reject") return event; // joins and leaves carry checked names and endpoints
-  return { ...event, name: visible(event.name), reason: visible(event.reason) };
 }
 
 function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {

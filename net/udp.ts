@@ -158,8 +158,8 @@ export class UdpSocket {
           }.`,
         );
       }
-      this.trace?.({ direction: "in", transport: "udp", remote: formatEndpoint(from), bytes });
       try {
+        this.trace?.({ direction: "in", transport: "udp", remote: formatEndpoint(from), bytes });
         handler(bytes, from);
       } catch (error) {
         this.onError?.(

@@ -214,3 +214,31 @@ Deno.test("the send queue's default bound holds, and a fan-out to thousands is o
     await fanOut.close();
   }
 });
+
+Deno.test("a trace sink that throws does not end the receive loop", async () => {
+  const socket = UdpSocket.bind("127.0.0.1", 0);
+  const sender = new RawUdp();
+  const errors: string[] = [];
+  socket.onError = (message) => errors.push(message);
+  let traced = 0;
+  socket.trace = () => {
+    if (traced++ === 0) throw new Error("trace failed");
+  };
+  try {
+    const seen: string[] = [];
+    const { promise, resolve } = Promise.withResolvers<void>();
+    socket.listen((bytes) => {
+      seen.push(new TextDecoder().decode(bytes));
+      if (seen.length === 1) resolve();
+    });
+    await sender.send("first", socket.local);
+    await sender.send("second", socket.local);
+    await promise;
+    assert.deepEqual(seen, ["second"]);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /trace failed/);
+  } finally {
+    await socket.close();
+    await sender.close();
+  }
+});
