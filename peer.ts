@@ -272,7 +272,11 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
-    return this.#journal.history(name, limit);
+    const entries = this.#journal.history(name, limit);
+    const broken = this.#journal.historyError;
+    if (broken) this.#trouble("history", `/history shows only part: ${broken.message}`);
+    else this.#episodes.succeeded("history");
+    return entries;
   }
 
   /** The round-trip estimate of the delivery stream to `name` (ms), if one is open. */
@@ -345,6 +349,11 @@ export class Peer {
     try {
       this.#journal.append(record);
       this.#episodes.succeeded("store");
+      // A compaction runs inside an append now and then; when it fails, the append still
+      // succeeded (nothing is lost) but the user should know the disk is in trouble.
+      const compaction = this.#journal.compactionError;
+      if (compaction) this.#trouble("compaction", compaction.message);
+      else this.#episodes.succeeded("compaction");
       return undefined;
     } catch (error) {
       this.#counts.storeErrors++;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
-import { Journal } from "./store/journal.ts";
+import { HISTORY_FILE, Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
 import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
 
@@ -488,6 +488,34 @@ Deno.test("a message that cannot be stored is not acknowledged, and the user is 
   } finally {
     await alice.peer.close();
     await raw.close();
+    await coordinator.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a compaction that fails inside an append is told once; nothing is lost", async () => {
+  const coordinator = startCoordinator();
+  const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
+  // The history file cannot be written (a directory stands in its place): every compaction
+  // fails, while appends to the active log go on.
+  await Deno.mkdir(`${dir}/${HISTORY_FILE}`);
+  const journal = Journal.open(dir, { compactBytes: 2048 });
+  const alice = await startPeer(coordinator, "alice", { journal });
+  const bob = await startPeer(coordinator, "bob");
+  try {
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    for (let i = 0; i < 40; i++) assert.ok(alice.peer.send("bob", `message ${i}`).ok);
+    await waitFor(() => eventsOf(alice, "delivered").length === 40, "40 deliveries");
+    await alice.peer.settle(5000);
+    assert.ok(journal.compactionError, "the compaction failed");
+    const errors = eventsOf(alice, "error");
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0].message, /^Cannot compact the message journal in .*Nothing is lost/);
+    assert.equal(alice.peer.history("bob", 100).length, 40);
+  } finally {
+    await alice.peer.close();
+    await bob.peer.close();
+    journal.close();
     await coordinator.close();
     await Deno.remove(dir, { recursive: true });
   }

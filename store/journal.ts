@@ -58,6 +58,7 @@ export type {
   StreamRecord,
 } from "./records.ts";
 export { JOURNAL_FILE, MAX_BODY_BYTES } from "./records.ts";
+export { HISTORY_FILE } from "./history.ts";
 export { defaultDataDir, joinPath } from "./paths.ts";
 export type { CompactionStep } from "./compaction.ts";
 
