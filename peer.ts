@@ -164,21 +164,17 @@ export class Peer {
       this.#send(message, to, encoding);
     const talkId = talkIds();
     const trouble = (kind: string, message: string) => this.#trouble(kind, message);
-    this.#outbox = new Outbox(options.name, this.#roster, {
-      store,
-      emit,
-      send,
-      settled: () => this.#wakeSettled(),
-      trouble,
-    }, talkId);
+    const settled = () => this.#wakeSettled();
+    this.#outbox = new Outbox(
+      options.name,
+      this.#roster,
+      { store, emit, send, settled, trouble },
+      talkId,
+    );
     const inboxHooks = { store, emit, send, trouble };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
-    this.#guard = new InboundGuard(
-      options.name,
-      options.coordinator,
-      this.#roster,
-      options.rateLimit,
-    );
+    const { name, coordinator, rateLimit } = options;
+    this.#guard = new InboundGuard(name, coordinator, this.#roster, rateLimit);
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
   }
 
@@ -273,9 +269,7 @@ export class Peer {
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
     const entries = this.#journal.history(name, limit);
-    const broken = this.#journal.historyError;
-    if (broken) this.#trouble("history", `/history shows only part: ${broken.message}`);
-    else this.#episodes.succeeded("history");
+    this.#trouble("history", this.#journal.historyError, "/history shows only part: ");
     return entries;
   }
 
@@ -349,11 +343,7 @@ export class Peer {
     try {
       this.#journal.append(record);
       this.#episodes.succeeded("store");
-      // A compaction runs inside an append now and then; when it fails, the append still
-      // succeeded (nothing is lost) but the user should know the disk is in trouble.
-      const compaction = this.#journal.compactionError;
-      if (compaction) this.#trouble("compaction", compaction.message);
-      else this.#episodes.succeeded("compaction");
+      this.#trouble("compaction", this.#journal.compactionError); // nothing lost: just tell
       return undefined;
     } catch (error) {
       this.#counts.storeErrors++;
@@ -361,8 +351,13 @@ export class Peer {
     }
   }
 
-  /** Tells the user of trouble nobody else hears of: once per episode of each kind. */
-  #trouble(kind: string, message: string): void {
+  /**
+   * Tells the user of trouble nobody else hears of, once per episode of each kind; no `error`
+   * means that kind works (again).
+   */
+  #trouble(kind: string, error: Error | string | undefined, prefix = ""): void {
+    if (error === undefined) return this.#episodes.succeeded(kind);
+    const message = prefix + (typeof error === "string" ? error : error.message);
     if (this.#episodes.failed(kind, monotonic())) this.#emit({ event: "error", message });
   }
 
