@@ -299,6 +299,30 @@ Deno.test("after a coordinator restart peers log in again; chat works while it i
   }
 });
 
+Deno.test("a re-login that keeps being refused is told once, not at every retry", async () => {
+  let coordinator = startCoordinator();
+  const address = coordinator.udpAddress;
+  const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100, unreachableMs: 500 });
+  const thief = new RawUdp();
+  try {
+    await coordinator.close();
+    coordinator = startCoordinator({ port: address.port });
+    // Someone else takes the name on the restarted coordinator: every re-login is refused.
+    await thief.send(`login,alice,${thief.address}`, address);
+    await thief.next((t) => t.startsWith("Accept,"));
+    await waitFor(() => coordinator.stats.rejected >= 3, "three refused re-logins", 10_000);
+    const refused = eventsOf(alice, "error").filter((e) =>
+      /Logging in again failed/.test(e.message)
+    );
+    assert.equal(refused.length, 1, JSON.stringify(refused));
+    assert.match(refused[0].message, /already online.*Retrying by itself\.$/);
+  } finally {
+    await alice.peer.close();
+    await thief.close();
+    await coordinator.close();
+  }
+});
+
 Deno.test("a seed client gets plain talk once, and its talk reaches the peer", async () => {
   const coordinator = startCoordinator();
   const nc = new RawUdp();

@@ -293,6 +293,8 @@ export class CoordinatorClient {
     if (this.#relogin || this.#closed || this.#loggedOut) return;
     this.#link.lost();
     this.#relogin = (async () => {
+      // Told once per reason while this re-login lasts, not at every retry.
+      let told: string | undefined;
       while (!this.#closed && !this.#loggedOut) {
         try {
           await this.#login(false);
@@ -304,11 +306,10 @@ export class CoordinatorClient {
           // The coordinator answered but the list did not come through (lossy TCP): it is up,
           // so try again soon. A refusal backs off, 1 s doubling to 10 s.
           const listFailed = error instanceof LoginError && error.kind === "list";
-          if (!listFailed) {
-            this.#emit({
-              event: "error",
-              message: `Logging in again failed: ${(error as Error).message}`,
-            });
+          const message = `Logging in again failed: ${(error as Error).message}`;
+          if (!listFailed && message !== told) {
+            told = message;
+            this.#emit({ event: "error", message: `${message} Retrying by itself.` });
           }
           const wait = this.#link.reloginFailed(listFailed);
           await new Promise<void>((resolve) => {
