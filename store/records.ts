@@ -150,12 +150,36 @@ export function toRecord(value: unknown): JournalRecord | undefined {
     case "stream":
       if (!isString(v.to) || !isString(v.stream)) return undefined;
       return { t: "stream", to: v.to, stream: v.stream, at: v.at };
+    // The fields written out (not spread): no stray keys from a file, and one object, not two
+    // (this runs for every record appended, on the path of every message sent and received).
     case "out":
       if (!isString(v.id) || !isString(v.to) || !isMessage(v)) return undefined;
-      return { t: "out", id: v.id, to: v.to, ...messageFields(v), at: v.at };
+      return {
+        t: "out",
+        id: v.id,
+        to: v.to,
+        stream: v.stream,
+        first: v.first,
+        parts: v.parts,
+        kind: v.kind,
+        time: v.time,
+        body: v.body,
+        at: v.at,
+      };
     case "in":
       if (!isString(v.id) || !isString(v.from) || !isMessage(v)) return undefined;
-      return { t: "in", id: v.id, from: v.from, ...messageFields(v), at: v.at };
+      return {
+        t: "in",
+        id: v.id,
+        from: v.from,
+        stream: v.stream,
+        first: v.first,
+        parts: v.parts,
+        kind: v.kind,
+        time: v.time,
+        body: v.body,
+        at: v.at,
+      };
     case "delivered":
       if (!isString(v.id) || !isString(v.to)) return undefined;
       return { t: "delivered", id: v.id, to: v.to, at: v.at };
@@ -165,12 +189,6 @@ export function toRecord(value: unknown): JournalRecord | undefined {
     default:
       return undefined;
   }
-}
-
-/** Copies exactly the message fields (no stray keys from the file). */
-function messageFields(v: MessageFields): MessageFields {
-  const { stream, first, parts, kind, time, body } = v;
-  return { stream, first, parts, kind, time, body };
 }
 
 function isMessage(v: Record<string, unknown>): v is Record<string, unknown> & MessageFields {

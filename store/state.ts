@@ -43,6 +43,8 @@ export class ActiveState {
   readonly #lastSent = new Map<string, number>();
   /** Receive points by sender key, then stream id; least recently advanced first. */
   readonly #received = new Map<string, Map<string, ReceivePoint>>();
+  /** The stream each sender advanced last (the last one in its map's order). */
+  readonly #advanced = new Map<string, string>();
   /** Unsettled reliable messages by {@linkcode messageKey}, oldest first. */
   readonly #pending = new Map<string, OutRecord>();
 
@@ -54,12 +56,31 @@ export class ActiveState {
   readonly #ins = new Set<string>();
   /** Messages settled in this segment (a copy recorded after its settlement is not pending). */
   readonly #settled = new Set<string>();
+  /** Records taken but not folded in yet (see {@linkcode apply}). */
+  #unfolded: JournalRecord[] = [];
   #segmentSize = 0;
   #segmentLines = 0;
 
-  /** Folds in one record; `size` is its line length, counted towards {@linkcode segmentSize}. */
+  /**
+   * Takes one record; `size` is its line length, counted towards {@linkcode segmentSize}. The
+   * record is folded in when something is next read (state, segment, snapshot, counts): an
+   * append is on the path of every message sent and received, and should cost no more than
+   * keeping the record. What waits is bounded like the segment (a compaction folds it).
+   */
   apply(record: JournalRecord, size: number): void {
     this.#segmentSize += size;
+    this.#unfolded.push(record);
+  }
+
+  /** Folds in the records taken since the last read. */
+  #fold(): void {
+    if (this.#unfolded.length === 0) return;
+    const records = this.#unfolded;
+    this.#unfolded = [];
+    for (const record of records) this.#foldOne(record);
+  }
+
+  #foldOne(record: JournalRecord): void {
     switch (record.t) {
       case "stream":
         this.#streams.set(nameKey(record.to), record);
@@ -76,6 +97,7 @@ export class ActiveState {
 
   /** Restores one line of a compacted log's restart state. */
   restore(line: StateLine): void {
+    this.#fold();
     switch (line.t) {
       case "head":
         return;
@@ -99,9 +121,17 @@ export class ActiveState {
     }
   }
 
+  /** Notes a contact; most records change nothing, and then nothing is allocated. */
+  #contact(conversation: string, name: string, seed: boolean): void {
+    const known = this.#contacts.get(conversation);
+    if (known === undefined || known.name !== name || known.seed !== seed) {
+      this.#contacts.set(conversation, { name, seed });
+    }
+  }
+
   #applyOut(record: OutRecord): void {
     const conversation = nameKey(record.to);
-    this.#contacts.set(conversation, { name: record.to, seed: record.stream === "talk" });
+    this.#contact(conversation, record.to, record.stream === "talk");
     if (record.stream !== "talk") {
       const last = record.first + record.parts - 1;
       this.#lastSent.set(record.stream, Math.max(this.#lastSent.get(record.stream) ?? 0, last));
@@ -116,7 +146,7 @@ export class ActiveState {
 
   #applyIn(record: InRecord): void {
     const conversation = nameKey(record.from);
-    this.#contacts.set(conversation, { name: record.from, seed: record.stream === "talk" });
+    this.#contact(conversation, record.from, record.stream === "talk");
     if (record.stream !== "talk") {
       this.#receivePoint(record.from, record.stream, record.first + record.parts - 1);
     }
@@ -149,7 +179,8 @@ export class ActiveState {
       );
     } else if (record.t === "delivered") {
       entry.status = "delivered";
-      delete entry.reason;
+      // (`delete` on an object that has no such key would still cost it its fast shape.)
+      if (entry.reason !== undefined) delete entry.reason;
     } else if (entry.status !== "delivered") {
       entry.status = "failed";
       entry.reason = record.reason;
@@ -162,8 +193,13 @@ export class ActiveState {
     if (points === undefined) this.#received.set(sender, points = new Map());
     const point = points.get(stream);
     if (point !== undefined && point.last >= last) return;
+    if (point !== undefined && point.from === from && this.#advanced.get(sender) === stream) {
+      point.last = last; // Already the most recently advanced: it stays last in the order.
+      return;
+    }
     points.delete(stream); // Most recently advanced last.
     points.set(stream, { from, stream, last });
+    this.#advanced.set(sender, stream);
     if (points.size > MAX_STREAMS_PER_SENDER) points.delete(points.keys().next().value!);
   }
 
@@ -176,6 +212,7 @@ export class ActiveState {
 
   /** See {@linkcode Journal.state}: fresh objects, the caller may keep and change them. */
   state(): JournalState {
+    this.#fold();
     const contacts = new Map<string, Contact>();
     for (const [key, contact] of this.#contacts) contacts.set(key, { ...contact });
     const streams = new Map<string, OutStreamPoint>();
@@ -194,11 +231,13 @@ export class ActiveState {
 
   /** The segment's lines of the conversation with `key`, oldest first (live: do not change). */
   segment(key: string): readonly HistoryLine[] {
+    this.#fold();
     return this.#lines.get(key) ?? [];
   }
 
   /** The whole segment by conversation key (live: do not change). */
   segments(): ReadonlyMap<string, readonly HistoryLine[]> {
+    this.#fold();
     return this.#lines;
   }
 
@@ -209,6 +248,7 @@ export class ActiveState {
 
   /** How many history lines the segment holds. */
   get segmentLines(): number {
+    this.#fold();
     return this.#segmentLines;
   }
 
@@ -219,6 +259,7 @@ export class ActiveState {
 
   /** Sizes of what is held, for tests and the bench. */
   counts(): { contacts: number; streams: number; receivePoints: number; unsettled: number } {
+    this.#fold();
     let receivePoints = 0;
     for (const points of this.#received.values()) receivePoints += points.size;
     return {
@@ -231,6 +272,7 @@ export class ActiveState {
 
   /** Forgets the segment once it is safely in the history file. */
   clearSegment(): void {
+    this.#fold();
     this.#lines.clear();
     this.#outs.clear();
     this.#ins.clear();
@@ -250,6 +292,7 @@ export class ActiveState {
    * latest streams, packet numbers, receive points, then the unsettled messages.
    */
   *snapshot(): Generator<StateLine> {
+    this.#fold();
     for (const contact of this.#contacts.values()) yield { t: "contact", ...contact };
     for (const record of this.#streams.values()) yield { ...record, t: "latest" };
     for (const record of this.#streams.values()) {
