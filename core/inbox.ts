@@ -11,7 +11,7 @@
  */
 
 import type { ChatMessage, Endpoint, Message, TalkMessage, TextEncoding } from "../protocol.ts";
-import type { JournalRecord, ReceivePoint } from "../store/journal.ts";
+import type { JournalRecord, ReceivePoint } from "./records.ts";
 import type { IncomingMessage, Instant } from "./message.ts";
 import { DEFAULT_RECEIVER_LIMITS, Receiver, type ReceiverLimits } from "./receiver.ts";
 import type { PeerEvent } from "./peer_events.ts";

@@ -24,7 +24,7 @@ import {
   type TextEncoding,
   utf8Length,
 } from "../protocol.ts";
-import type { JournalRecord, JournalState } from "../store/journal.ts";
+import type { JournalRecord, JournalState } from "./records.ts";
 import type { Instant, OutgoingMessage } from "./message.ts";
 import { type RoundTrip, Sender } from "./sender.ts";
 import type { PeerEvent, SendResult } from "./peer_events.ts";

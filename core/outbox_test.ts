@@ -3,7 +3,7 @@ import { Outbox } from "./outbox.ts";
 import { PeerRoster } from "./peer_roster.ts";
 import type { PeerEvent } from "./peer_events.ts";
 import { type Endpoint, formatMessage, type Message } from "../protocol.ts";
-import type { JournalRecord } from "../store/journal.ts";
+import type { JournalRecord } from "./records.ts";
 import { talkIds } from "./message.ts";
 
 const bob: Endpoint = { host: "10.0.0.2", port: 4000 };

@@ -4,7 +4,11 @@
  * - no production file over {@linkcode MAX_FILE_LINES} lines (tests and `bench/` excepted);
  * - no class over {@linkcode MAX_CLASS_LINES} lines;
  * - no import cycle between the project's modules — type-only and dynamic imports count, since a
- *   cycle of types is still two modules that cannot be understood one without the other.
+ *   cycle of types is still two modules that cannot be understood one without the other;
+ * - layers: a module imports only from its own folder or from a lower layer of
+ *   {@linkcode LAYERS} (`wire/` knows nothing, `core/` knows the wire, `net/` and `store/` know the
+ *   cores, the shells `peer.ts` and `coordinator.ts` wire them, `ui/` shows them, `cli/` runs it
+ *   all). Tests, `testing/` and `bench/` may import anything.
  *
  * Imports are read from the source text (comments removed), so the check needs no network and no
  * type checker, and it covers every file, tests and benchmarks included.
@@ -22,9 +26,27 @@ export const MAX_FILE_LINES = 500;
 /** The longest class, in lines from `class X {` to its closing brace. */
 export const MAX_CLASS_LINES = 300;
 
+/**
+ * The layers, lowest first: where a module lives (its folder, or its file name at the top) and
+ * its rank. A module may import from its own folder and from any place of a lower rank.
+ */
+export const LAYERS: Readonly<Record<string, number>> = {
+  "wire": 0,
+  "deps.ts": 0,
+  "protocol.ts": 1, // wire/ re-exported
+  "core": 2,
+  "net": 3,
+  "store": 3,
+  "peer.ts": 4,
+  "coordinator.ts": 4,
+  "ui": 5,
+  "cli": 6,
+  "main.ts": 7,
+};
+
 /** One rule broken. */
 export interface Problem {
-  rule: "file-size" | "class-size" | "import-cycle";
+  rule: "file-size" | "class-size" | "import-cycle" | "layer";
   /** What and where, for people. */
   message: string;
 }
@@ -146,6 +168,22 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
   return cycles;
 }
 
+/** Where a path lives, for {@linkcode LAYERS}: its folder, or its own name at the top. */
+function place(path: string): string {
+  return path.includes("/") ? path.slice(0, path.indexOf("/")) : path;
+}
+
+/** Why `from` may not import `to`, or undefined when it may. */
+export function layerProblem(from: string, to: string): string | undefined {
+  if (!isProduction(from) || from.startsWith("testing/")) return undefined;
+  const [here, there] = [place(from), place(to)];
+  if (here === there) return undefined;
+  const [mine, theirs] = [LAYERS[here], LAYERS[there]];
+  if (mine === undefined || theirs === undefined || theirs < mine) return undefined;
+  return `${from} imports ${to}: ${here} may use only what lies below it ` +
+    `(${Object.keys(LAYERS).filter((key) => LAYERS[key] < mine).join(", ") || "nothing"}).`;
+}
+
 /** Checks every rule on the tree at `root`; returns what is broken (nothing: all is well). */
 export function checkArchitecture(root: string): Problem[] {
   const problems: Problem[] = [];
@@ -153,6 +191,10 @@ export function checkArchitecture(root: string): Problem[] {
   for (const path of sourceFiles(root)) {
     const text = Deno.readTextFileSync(`${root}/${path}`);
     graph.set(path, importsOf(path, text));
+    for (const target of graph.get(path)!) {
+      const why = layerProblem(path, target);
+      if (why) problems.push({ rule: "layer", message: why });
+    }
     if (!isProduction(path)) continue;
     const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
     if (lines > MAX_FILE_LINES) {
@@ -187,7 +229,7 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   console.log(
-    `architecture: ${sourceFiles(root).length} files, no import cycle, no production file over ` +
-      `${MAX_FILE_LINES} lines, no class over ${MAX_CLASS_LINES}.`,
+    `architecture: ${sourceFiles(root).length} files, no import cycle, every import down the ` +
+      `layers, no production file over ${MAX_FILE_LINES} lines, no class over ${MAX_CLASS_LINES}.`,
   );
 }

@@ -3,6 +3,7 @@ import {
   checkArchitecture,
   importCycles,
   importsOf,
+  layerProblem,
   longClasses,
   MAX_CLASS_LINES,
   MAX_FILE_LINES,
@@ -79,6 +80,7 @@ Deno.test("architecture: a tree with a cycle, a long file and a long class fails
       "class-size",
       "file-size",
       "import-cycle",
+      "layer", // peer.ts imports ui/format.ts
     ]);
     assert.match(
       problems.find((p) => p.rule === "import-cycle")!.message,
@@ -101,4 +103,21 @@ Deno.test("architecture: a clean tree passes", () => {
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
+});
+
+Deno.test("architecture: imports go down the layers, never up or sideways; tests may import anything", () => {
+  assert.equal(layerProblem("core/outbox.ts", "wire/chat.ts"), undefined);
+  assert.equal(layerProblem("core/outbox.ts", "protocol.ts"), undefined);
+  assert.equal(layerProblem("ui/format.ts", "peer.ts"), undefined);
+  assert.equal(layerProblem("cli/run_peer.ts", "ui/format.ts"), undefined);
+  assert.equal(layerProblem("core/outbox.ts", "core/sender.ts"), undefined);
+  assert.match(layerProblem("core/outbox.ts", "store/journal.ts")!, /core may use only .*wire/);
+  assert.match(layerProblem("peer.ts", "ui/format.ts")!, /^peer\.ts imports ui\/format\.ts/);
+  assert.match(layerProblem("store/journal.ts", "net/udp.ts")!, /store may use only/);
+  assert.match(
+    layerProblem("wire/chat.ts", "protocol.ts")!,
+    /wire may use only what lies below it \(nothing\)/,
+  );
+  assert.equal(layerProblem("core/outbox_test.ts", "store/journal.ts"), undefined);
+  assert.equal(layerProblem("testing/helpers.ts", "cli/cli.ts"), undefined);
 });
