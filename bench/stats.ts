@@ -31,10 +31,7 @@ export function summarize(values: number[]): Summary {
   return { median, min: clean[0], max: clean[clean.length - 1], n: clean.length };
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from "../net/timers.ts";
 
 /**
  * Runs `task(i)` for i = 0…count-1 with at most `limit` running at once;

@@ -6,6 +6,8 @@
 
 import { Deadline, TIMED_OUT } from "./timers.ts";
 
+export { writeAll } from "./write.ts";
+
 /**
  * Reads one line (up to 256 bytes) from `conn`, or `undefined` when nothing
  * complete arrives within `waitMs`.
@@ -29,12 +31,6 @@ export async function readLine(conn: Deno.TcpConn, waitMs: number): Promise<stri
     }
   }
   return undefined;
-}
-
-/** Writes every byte of `data` to `conn`. */
-export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) written += await conn.write(data.subarray(written));
 }
 
 /** Reads `conn` until the other side closes it, refusing more than `limit` bytes. */

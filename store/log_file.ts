@@ -6,17 +6,18 @@
  * @module
  */
 
+import { writeAllSync } from "../net/write.ts";
 import { type StateLine, toStateLine } from "./lines.ts";
 import { type JournalRecord, toRecord } from "./records.ts";
 
 const NEWLINE = 10;
 const READ_CHUNK = 1 << 20;
 
-/** Writes all of `bytes`, synchronously. */
+/** Writes all of `bytes`, synchronously; a file that takes nothing is an error, never a loop. */
 export function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) {
-    written += file.writeSync(bytes.subarray(written));
+  const written = writeAllSync(file, bytes);
+  if (written < bytes.length) {
+    throw new Error(`only ${written} of ${bytes.length} bytes could be written`);
   }
 }
 

@@ -6,24 +6,8 @@
 
 const encoder = new TextEncoder();
 
-/** Something written to synchronously: `Deno.stdout`, or a stand-in in tests. */
-export interface SyncWriter {
-  /** Writes some of `p` and returns how many bytes were written. */
-  writeSync(p: Uint8Array): number;
-}
-
-/**
- * Writes all of `bytes`, looping over partial writes; stops early if the writer writes nothing
- * (a closed terminal), rather than spinning.
- */
-export function writeAllSync(writer: SyncWriter, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const written = writer.writeSync(bytes.subarray(offset));
-    if (written <= 0) return;
-    offset += written;
-  }
-}
+export { type SyncWriter, writeAllSync } from "../net/write.ts";
+import { writeAllSync } from "../net/write.ts";
 
 /** Writes all of `text` to stdout synchronously, so lines never interleave. */
 export function writeStdout(text: string): void {
