@@ -22,6 +22,7 @@ import { parseFlags, summarize, type Summary } from "./stats.ts";
 import type { StormResult } from "./join_storm.ts";
 import type { RttResult } from "./rtt.ts";
 import type { StartupResult } from "./startup.ts";
+import { type JournalResult, renderJournal } from "./journal.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const flags = parseFlags(Deno.args);
@@ -35,7 +36,8 @@ const sizes = String(flags.sizes ?? "2000,5000").split(",").map(Number);
 const rttCount = Number(flags["rtt-count"] ?? 5000);
 const rttWarmup = Number(flags["rtt-warmup"] ?? 1000);
 const startupRuns = Number(flags["startup-runs"] ?? 10);
-const only = new Set(String(flags.only ?? "storms,rtt,startup").split(","));
+const only = new Set(String(flags.only ?? "storms,rtt,startup,journal").split(","));
+const journalMessages = Number(flags["journal-messages"] ?? 1_000_000);
 const out = String(flags.out ?? `${ROOT}/BENCHMARKS.md`);
 
 const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -199,6 +201,22 @@ for (const row of ROWS) {
       cell(after, row.unit, row.digits)
     } | ${ratio} |`,
   );
+}
+if (only.has("journal")) {
+  // The journal bench alternates the journal before compaction and this one itself.
+  log(`journal: ${journalMessages} messages, ${runs} runs`);
+  let journal: JournalResult | { error: string };
+  try {
+    journal = await runJson<JournalResult>(ROOT, "journal.ts", [
+      "--messages",
+      String(journalMessages),
+      "--runs",
+      String(runs),
+    ]);
+  } catch (error) {
+    journal = { error: (error as Error).message };
+  }
+  lines.push("", ...renderJournal(journal).map((line) => line.replace(/^## /, "### ")));
 }
 lines.push("", "<!-- compare:end -->");
 const section = lines.join("\n");
