@@ -108,6 +108,7 @@ for (let run = 1; run <= runs; run++) {
           note(`storm ${n} leave`, side, storm.leaveS);
           note(`storm ${n} cpu`, side, storm.coordinator.cpuJoinS + storm.coordinator.cpuLeaveS);
           note(`storm ${n} rss`, side, storm.coordinator.bytesPerPeer / 1024);
+          note(`storm ${n} heap`, side, storm.coordinator.heapBytesPerPeer / 1024);
         } catch (error) {
           log(`storm failed: ${(error as Error).message}`);
         }
@@ -158,6 +159,7 @@ const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
       { key: `storm ${n} leave`, label: `leave storm N=${n}: all rosters empty`, unit: "s" },
       { key: `storm ${n} cpu`, label: `coordinator CPU, N=${n} join + leave`, unit: "s" },
       { key: `storm ${n} rss`, label: `coordinator memory, N=${n} online`, unit: "KiB/peer" },
+      { key: `storm ${n} heap`, label: `coordinator V8 heap, N=${n} online`, unit: "KiB/peer" },
     ].map((row) => ({ ...row, digits: 2 }))
   ),
   { key: "rtt p50", label: "round trip p50, msg + ack (journal on disk)", unit: "µs", digits: 0 },
@@ -230,7 +232,15 @@ const start = report.indexOf("<!-- compare:start -->");
 const end = report.indexOf("<!-- compare:end -->");
 const updated = start >= 0 && end > start
   ? report.slice(0, start) + section + report.slice(end + "<!-- compare:end -->".length)
-  : report.replace(/\n## /, `\n${section}\n\n## `);
+  : insertAtTop(report, section);
 Deno.writeTextFileSync(out, updated || `${section}\n`);
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", out], cwd: ROOT }).output();
 log(`wrote the comparison into ${out}`);
+
+/** `section` after the report's title and opening paragraph, before its first table or heading. */
+function insertAtTop(report: string, section: string): string {
+  const first = report.search(/\n(\| |## )/);
+  return first < 0
+    ? `${report}\n${section}\n`
+    : `${report.slice(0, first)}\n${section}\n${report.slice(first)}`;
+}

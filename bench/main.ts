@@ -263,7 +263,11 @@ if (quick) {
       kept = previous.slice(start, end + "<!-- compare:end -->".length);
     }
   } catch { /* no previous report */ }
-  await Deno.writeTextFile(out, kept ? report.replace(/\n## /, `\n${kept}\n\n## `) : report);
+  const top = report.search(/\n(\| |## )/);
+  await Deno.writeTextFile(
+    out,
+    kept && top >= 0 ? `${report.slice(0, top)}\n${kept}\n${report.slice(top)}` : report,
+  );
   // `deno task check` runs `deno fmt --check`, Markdown included: write it formatted.
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", out], cwd: ROOT })
     .output().catch(() => {});
