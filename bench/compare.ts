@@ -36,7 +36,9 @@ const sizes = String(flags.sizes ?? "2000,5000").split(",").map(Number);
 const rttCount = Number(flags["rtt-count"] ?? 5000);
 const rttWarmup = Number(flags["rtt-warmup"] ?? 1000);
 const startupRuns = Number(flags["startup-runs"] ?? 10);
-const only = new Set(String(flags.only ?? "storms,rtt,startup,journal").split(","));
+const only = new Set(
+  String(flags.only ?? "storms,rtt,startup,instructions,journal").split(","),
+);
 const journalMessages = Number(flags["journal-messages"] ?? 1_000_000);
 const out = String(flags.out ?? `${ROOT}/BENCHMARKS.md`);
 
@@ -148,6 +150,57 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 
+/**
+ * Instructions (valgrind's callgrind) of bench/exchange.ts with `count` messages on one side:
+ * deterministic, unlike times, so a small difference means something.
+ */
+async function instructions(side: Side, count: number): Promise<number> {
+  const out = await Deno.makeTempFile({ prefix: "peerchat-callgrind-" });
+  try {
+    const run = await new Deno.Command("valgrind", {
+      args: [
+        "--tool=callgrind",
+        "--smc-check=all-non-file",
+        `--callgrind-out-file=${out}`,
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--unstable-net",
+        `${ROOT}/bench/exchange.ts`,
+        sides[side].root,
+        "--count",
+        String(count),
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(run.stderr);
+    const collected = /Collected : (\d+)/.exec(text);
+    if (!run.success || !collected) throw new Error(`callgrind failed: ${text.slice(-800)}`);
+    return Number(collected[1]);
+  } finally {
+    await Deno.remove(out).catch(() => {});
+  }
+}
+
+if (only.has("instructions")) {
+  const [small, large] = [200, 2200];
+  for (let run = 1; run <= runs; run++) {
+    for (const side of (run % 2 === 1 ? ["before", "after"] : ["after", "before"]) as Side[]) {
+      log(`run ${run}/${runs}: ${side}: instructions (callgrind, ${small} and ${large} messages)`);
+      try {
+        const few = await instructions(side, small);
+        const many = await instructions(side, large);
+        const perRoundTrip = (many - few) / (large - small);
+        note("instructions rt", side, perRoundTrip / 1000);
+        note("instructions start", side, (few - small * perRoundTrip) / 1e6);
+      } catch (error) {
+        log(`instructions failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
 const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
   ...sizes.flatMap((n) =>
     [
@@ -166,6 +219,18 @@ const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
   { key: "rtt p99", label: "round trip p99", unit: "µs", digits: 0 },
   { key: "rtt udp p50", label: "raw UDP round trip p50 (reference)", unit: "µs", digits: 0 },
   { key: "rtt ratio", label: "round trip p50 ÷ raw UDP p50, same run", unit: "×", digits: 2 },
+  {
+    key: "instructions rt",
+    label: "instructions per round trip, both peers (callgrind, journals in memory)",
+    unit: "k",
+    digits: 1,
+  },
+  {
+    key: "instructions start",
+    label: "instructions to start a coordinator and two peers (callgrind)",
+    unit: "M",
+    digits: 1,
+  },
   { key: "startup", label: "start-up to `ready`", unit: "ms", digits: 1 },
   { key: "startup empty", label: "empty `deno run` (reference)", unit: "ms", digits: 1 },
   { key: "startup ratio", label: "start-up ÷ empty `deno run`, same run", unit: "×", digits: 2 },

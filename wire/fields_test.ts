@@ -50,3 +50,12 @@ Deno.test("CONTROL_CHARS: C0, DEL and C1, not printable text", () => {
     assert.equal(CONTROL_CHARS.test(text), false, JSON.stringify(text));
   }
 });
+
+Deno.test("CONTROL_CHARS is exactly Unicode's Cc, over every code point", () => {
+  const cc = /\p{Cc}/u;
+  for (let code = 0; code <= 0x10ffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const char = String.fromCodePoint(code);
+    if (CONTROL_CHARS.test(char) !== cc.test(char)) assert.fail(`U+${code.toString(16)}`);
+  }
+});

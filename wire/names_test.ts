@@ -30,3 +30,11 @@ Deno.test("randomToken: 2 × bytes hex digits, a valid token, never the same twi
   const seen = new Set(Array.from({ length: 1000 }, () => randomToken()));
   assert.equal(seen.size, 1000);
 });
+
+Deno.test("names: the ASCII fast path agrees with the Unicode pattern on every ASCII character", () => {
+  const unicode = /^[\p{L}\p{M}\p{N}_.\-]+$/u;
+  for (let code = 0; code < 0x80; code++) {
+    const name = `a${String.fromCharCode(code)}b`;
+    assert.equal(checkName(name) === undefined, unicode.test(name), JSON.stringify(name));
+  }
+});
