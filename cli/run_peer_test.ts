@@ -318,6 +318,8 @@ Deno.test("peerchat peer in line mode says who a reply goes to", async () => {
   alice.dataDir = dataDir;
   const running: PeerchatProcess[] = [coordinator, alice];
   try {
+    // Alice logs in first: a /msg to someone not online yet is refused (after a lookup).
+    await alice.waitFor((e) => /logged in as alice/.test(String(e.line)), "alice to log in");
     const bob = (await spawnPeer("bob", udp)).process;
     running.push(bob);
     await bob.writeLine("/msg alice hello?");
