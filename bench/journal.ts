@@ -299,7 +299,13 @@ export async function runJournal(options: {
   const log = options.log ?? ((line: string) => console.error(line));
   const work = await Deno.makeTempDir({ prefix: "peerchat-bench-journal-" });
   try {
-    const old = oldModule(work, options.oldRoot);
+    // A shallow clone (a CI checkout, say) has no old commit to show: measure this one alone.
+    let old: { url: string; source: string } | undefined;
+    try {
+      old = oldModule(work, options.oldRoot);
+    } catch (error) {
+      log(`journal: ${(error as Error).message} Measuring this checkout's journal alone.`);
+    }
     const current = new URL(`file://${ROOT}store/journal.ts`).href;
     const oldDir = `${work}/old`;
     const newDir = `${work}/new`;
@@ -318,9 +324,9 @@ export async function runJournal(options: {
       // Alternating, so that drift on the machine hits both alike.
       for (
         const [which, module, dir] of [
-          ["before", old.url, oldDir],
-          ["after", current, newDir],
-        ] as const
+          ...(old ? [["before", old.url, oldDir] as const] : []),
+          ["after", current, newDir] as const,
+        ]
       ) {
         log(`journal: run ${run}/${runs}, ${which}: open, history`);
         opens[which].push(await child<OpenSample>("open", module, dir));
@@ -341,7 +347,7 @@ export async function runJournal(options: {
       historyMiB,
       before: figures(opens.before, appends.before),
       after: figures(opens.after, appends.after),
-      oldSource: old.source,
+      oldSource: old?.source ?? "(not available: no old commit in this clone)",
     };
   } finally {
     await Deno.remove(work, { recursive: true });
