@@ -20,7 +20,7 @@
 import { nameKey } from "../protocol.ts";
 import { type HistoryLine, type TailLine, toChunkLine, toHistoryLine } from "./lines.ts";
 import { joinPath, SEPARATOR } from "./paths.ts";
-import type { HistoryEntry } from "./records.ts";
+import type { HistoryEntry } from "../core/records.ts";
 
 /** Where compacted history lines live: files, or memory for a memory journal. */
 export interface HistoryStore {

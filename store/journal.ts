@@ -33,15 +33,8 @@ import { Compaction, type CompactionStep, recover } from "./compaction.ts";
 import { backwards, collect, FileHistory, MemoryHistory } from "./history.ts";
 import { parseLogLine, readLines, writeAll } from "./log_file.ts";
 import { joinPath, SEPARATOR } from "./paths.ts";
-import {
-  describe,
-  type HistoryEntry,
-  JOURNAL_FILE,
-  type JournalRecord,
-  type JournalState,
-  MAX_BODY_BYTES,
-  toRecord,
-} from "./records.ts";
+import type { HistoryEntry, JournalRecord, JournalState } from "../core/records.ts";
+import { describe, JOURNAL_FILE, MAX_BODY_BYTES, toRecord } from "./records.ts";
 import { ActiveState } from "./state.ts";
 
 export type {
@@ -56,7 +49,7 @@ export type {
   OutStreamPoint,
   ReceivePoint,
   StreamRecord,
-} from "./records.ts";
+} from "../core/records.ts";
 export { JOURNAL_FILE, MAX_BODY_BYTES } from "./records.ts";
 export { HISTORY_FILE } from "./history.ts";
 export { defaultDataDir, joinPath } from "./paths.ts";

@@ -7,7 +7,8 @@
  */
 
 import type { OutgoingMessage } from "../core/delivery.ts";
-import { isCount, isString, isTime, type OutRecord, toRecord } from "./records.ts";
+import type { OutRecord } from "../core/records.ts";
+import { isCount, isString, isTime, toRecord } from "./records.ts";
 
 /** First line of a compacted active log: which compaction wrote it. */
 export interface HeadLine {

@@ -8,7 +8,8 @@
 
 import { writeAllSync } from "../net/write.ts";
 import { type StateLine, toStateLine } from "./lines.ts";
-import { type JournalRecord, toRecord } from "./records.ts";
+import type { JournalRecord } from "../core/records.ts";
+import { toRecord } from "./records.ts";
 
 const NEWLINE = 10;
 const READ_CHUNK = 1 << 20;

@@ -6,22 +6,8 @@
  */
 
 import type { MessageFields } from "../core/delivery.ts";
-import { MAX_TEXT_BYTES, utf8Length } from "../protocol.ts";
-
-export type {
-  Contact,
-  DeliveredRecord,
-  FailedRecord,
-  HistoryEntry,
-  InRecord,
-  JournalRecord,
-  JournalState,
-  OutRecord,
-  OutStreamPoint,
-  ReceivePoint,
-  StreamRecord,
-} from "../core/records.ts";
 import type { JournalRecord } from "../core/records.ts";
+import { MAX_TEXT_BYTES, utf8Length } from "../protocol.ts";
 
 /** The journal's file name inside its directory: the active log. */
 export const JOURNAL_FILE = "journal.jsonl";

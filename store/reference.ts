@@ -16,7 +16,7 @@ import type {
   OutRecord,
   OutStreamPoint,
   ReceivePoint,
-} from "./records.ts";
+} from "../core/records.ts";
 
 /** The last `limit` entries of the conversation with `name`, as the old journal listed them. */
 export function referenceHistory(

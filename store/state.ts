@@ -24,7 +24,7 @@ import type {
   OutStreamPoint,
   ReceivePoint,
   StreamRecord,
-} from "./records.ts";
+} from "../core/records.ts";
 
 /**
  * Receive points kept per sender: the most recently advanced streams. A sender
