@@ -254,3 +254,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "tmux: plain text goes to whoever wrote last, and the screen says so; a name just online is found",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["coord", "student", "friend", "late"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    try {
+      const coordinator = spawnIn(net, "coord", ["coordinator", "--json"]);
+      processes.push(coordinator);
+      await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 20_000);
+      const peer = async (host: string, name: string) => {
+        const data = await Deno.makeTempDir({ prefix: `peerchat-tmux-${name}-` });
+        const process = spawnIn(net, host, ["peer", "--json", "--name", name, "--data", data]);
+        process.dataDir = data;
+        processes.push(process);
+        await process.waitFor((e) => e.event === "ready", name, 20_000);
+        return process;
+      };
+      const bob = await peer("friend", "bob");
+
+      terminal = await Terminal.start(net, "student", run.command);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("alice", "Enter");
+      await terminal.waitFor(/Online \(1\)/, "the chat screen");
+
+      // Nobody chosen yet: bob writes, and a plain line goes back to him, saying so.
+      await bob.writeLine("/msg alice are you there?");
+      await terminal.waitFor(/bob: are you there\?/, "bob's message");
+      terminal.keys("yes, here", "Enter");
+      const shown = await terminal.waitFor(/who wrote last/, "where the reply went");
+      assert.match(shown, /→ bob, who wrote last/);
+      await bob.waitFor((e) => e.event === "message" && e.text === "yes, here", "bob gets it");
+
+      // Someone who logged in a moment ago is written to by name, at once.
+      const zed = await peer("late", "zed");
+      terminal.keys("/msg zed welcome", "Enter");
+      await zed.waitFor((e) => e.event === "message" && e.text === "welcome", "zed gets it");
+      assert.doesNotMatch(terminal.screen(), /zed is not online/);
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+    }
+  },
+});
