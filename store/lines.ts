@@ -7,7 +7,7 @@
  */
 
 import type { OutgoingMessage } from "../core/delivery.ts";
-import type { OutRecord } from "../core/records.ts";
+import type { HistoryEntry, OutRecord } from "../core/records.ts";
 import { isCount, isString, isTime, toRecord } from "./records.ts";
 
 /** First line of a compacted active log: which compaction wrote it. */
@@ -78,17 +78,9 @@ export type StateLine =
   | TailLine;
 
 /** A message in a history file: a {@linkcode HistoryEntry} with its line type. */
-export interface EntryLine {
+export interface EntryLine extends HistoryEntry {
+  /** The line type. */
   t: "msg";
-  id: string;
-  direction: "in" | "out";
-  peer: string;
-  time: string;
-  at: number;
-  kind: string;
-  body: string;
-  status: "pending" | "delivered" | "failed" | "received";
-  reason?: string;
 }
 
 /**

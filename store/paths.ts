@@ -69,7 +69,7 @@ const UNSAFE_CHARS = /[\/\\:*?"<>|\x00-\x1f\x7f]/g;
 const WINDOWS_DEVICES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 
 /** `name` made safe as one path segment (for the data directory, which keeps the name readable). */
-export function safeName(name: string, windows: boolean): string {
+function safeName(name: string, windows: boolean): string {
   let safe = name.replace(UNSAFE_CHARS, "_");
   if (safe === "" || safe === "." || safe === "..") safe = "_" + safe;
   if (windows) {

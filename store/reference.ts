@@ -64,7 +64,7 @@ export function referenceHistory(
 }
 
 /** Outgoing messages neither delivered nor failed, oldest first, as the old journal found them. */
-export function referenceUnsettled(records: readonly JournalRecord[]): OutRecord[] {
+function referenceUnsettled(records: readonly JournalRecord[]): OutRecord[] {
   const pending = new Map<string, OutRecord>();
   const settled = new Set<string>();
   for (const record of records) {

@@ -307,7 +307,7 @@ export class ActiveState {
 }
 
 /** The key of a sent message: its recipient's {@linkcode nameKey} and its id. */
-export function messageKey(to: string, id: string): string {
+function messageKey(to: string, id: string): string {
   return `${nameKey(to)}\n${id}`;
 }
 
