@@ -34,6 +34,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   "wire": 0,
   "deps.ts": 0,
   "protocol.ts": 1, // wire/ re-exported
+  "crypto": 1, // primitives, Noise, identities: pure functions over bytes
   "core": 2,
   "net": 3,
   "store": 4,
