@@ -8,10 +8,18 @@
 
 /** What a peer reports, one object per happening (the `--json` lines). */
 export type PeerEvent =
-  | { event: "ready"; name: string; endpoint: string; users: { name: string; endpoint: string }[] }
-  | { event: "join"; name: string; endpoint: string }
+  | {
+    event: "ready";
+    name: string;
+    endpoint: string;
+    /** This user's own key fingerprint (short form). */
+    fingerprint?: string;
+    users: { name: string; endpoint: string; fingerprint?: string }[];
+  }
+  /** `fingerprint`: the key fingerprint of a peerchat user (absent for seed clients: no key). */
+  | { event: "join"; name: string; endpoint: string; fingerprint?: string }
   | { event: "leave"; name: string; endpoint: string; reason: string }
-  | { event: "sent"; to: string; id: string; text: string; reliable: boolean }
+  | { event: "sent"; to: string; id: string; text: string; reliable: boolean; encrypted?: boolean }
   | { event: "pending"; to: string; id: string; text: string; reason: string }
   | { event: "delivered"; to: string; id: string }
   | { event: "failed"; to: string; id: string; reason: string }
@@ -22,7 +30,16 @@ export type PeerEvent =
     time: string;
     text: string;
     reliable: boolean;
+    /** False only for seed clients (netcat, the C# client): their `talk` travels in plain text. */
+    encrypted?: boolean;
   }
+  /**
+   * The key of a pinned name changed (`old` and `new` are fingerprints). Nothing goes to or is
+   * shown from the new key until the user accepts it with `/trust NAME`.
+   */
+  | { event: "key-changed"; name: string; old: string; new: string }
+  /** A datagram claimed to be from `name`, a key holder, without that key: dropped. `from`: IP:PORT. */
+  | { event: "impostor"; name: string; from: string }
   | { event: "status"; coordinator: "unreachable" | "connected"; message: string }
   | { event: "error"; message: string };
 
