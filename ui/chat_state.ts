@@ -177,6 +177,16 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
       return onStatus(state, input.coordinator === "connected", input.message);
     case "error":
       return addSystem({ ...state, hint: input.message }, "error", "warn", input.message);
+    case "key-changed": {
+      const text = `The key of ${input.name} changed (${input.old} -> ${input.new}). Nothing ` +
+        `goes to or comes from them until you check it and type /trust ${input.name}.`;
+      return addSystem({ ...state, hint: text }, "error", "warn", text, input.name);
+    }
+    case "impostor": {
+      const text = `Dropped a message from ${input.from} claiming to be ${input.name} ` +
+        "without their key: someone may be impersonating them.";
+      return addSystem({ ...state, hint: text }, "error", "warn", text, input.name);
+    }
     case "info":
       return addInfo(state, input.text);
   }
