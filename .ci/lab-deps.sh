@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the network lab (lab.ts, lab_test.ts, lan_test.ts) and the
 # terminal tests (tmux_test.ts) need on a Debian machine: iproute2 (ip,
-# bridge), nftables (nft) and tmux. Idempotent: installs only
+# bridge), nftables (nft), tmux and tcpdump (the ciphertext-only capture test). Idempotent: installs only
 # what is missing and runs `apt-get update` only when something is. Then checks
 # that a network namespace can be created. Run as root. Exits non-zero, loudly,
 # on any failure.
@@ -20,7 +20,7 @@ command -v apt-get >/dev/null || fail "apt-get not found: this script supports D
 
 # package:command pairs; a package counts as present when dpkg has it installed
 # and its command is on PATH (root's PATH includes /usr/sbin).
-PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux")
+PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()

@@ -21,6 +21,12 @@
 import { parseFlags, summarize, type Summary } from "./stats.ts";
 import type { StormResult } from "./join_storm.ts";
 import type { RttResult } from "./rtt.ts";
+
+/** What bench/burst.ts prints. */
+interface BurstResult {
+  perSecond: number;
+  firstP50Ms: number;
+}
 import type { StartupResult } from "./startup.ts";
 import { type JournalResult, renderJournal } from "./journal.ts";
 
@@ -36,8 +42,9 @@ const sizes = String(flags.sizes ?? "2000,5000").split(",").map(Number);
 const rttCount = Number(flags["rtt-count"] ?? 5000);
 const rttWarmup = Number(flags["rtt-warmup"] ?? 1000);
 const startupRuns = Number(flags["startup-runs"] ?? 10);
+const burstCount = Number(flags["burst-count"] ?? 10_000);
 const only = new Set(
-  String(flags.only ?? "storms,rtt,startup,instructions,journal").split(","),
+  String(flags.only ?? "storms,rtt,burst,startup,instructions,journal").split(","),
 );
 const journalMessages = Number(flags["journal-messages"] ?? 1_000_000);
 const out = String(flags.out ?? `${ROOT}/BENCHMARKS.md`);
@@ -114,6 +121,21 @@ for (let run = 1; run <= runs; run++) {
         } catch (error) {
           log(`storm failed: ${(error as Error).message}`);
         }
+      }
+    }
+    if (only.has("burst")) {
+      log(`run ${run}/${runs}: ${side}: burst of ${burstCount} and first messages`);
+      try {
+        // This checkout's script on each side's peer.ts: the Peer API is the same.
+        const burst = await runJson<BurstResult>(ROOT, "burst.ts", [
+          sides[side].root,
+          "--count",
+          String(burstCount),
+        ]);
+        note("burst rate", side, burst.perSecond);
+        note("first p50", side, burst.firstP50Ms);
+      } catch (error) {
+        log(`burst failed: ${(error as Error).message}`);
       }
     }
     if (only.has("rtt")) {
@@ -219,6 +241,18 @@ const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
   { key: "rtt p99", label: "round trip p99", unit: "µs", digits: 0 },
   { key: "rtt udp p50", label: "raw UDP round trip p50 (reference)", unit: "µs", digits: 0 },
   { key: "rtt ratio", label: "round trip p50 ÷ raw UDP p50, same run", unit: "×", digits: 2 },
+  {
+    key: "burst rate",
+    label: "burst of 10,000 messages, one process, journals in memory",
+    unit: "msg/s",
+    digits: 0,
+  },
+  {
+    key: "first p50",
+    label: "first message to a new contact, send to shown, p50",
+    unit: "ms",
+    digits: 2,
+  },
   {
     key: "instructions rt",
     label: "instructions per round trip, both peers (callgrind, journals in memory)",

@@ -1,0 +1,149 @@
+/**
+ * A hostile UDP relay for tests: it listens on a port of 127.0.0.1 and
+ * forwards what arrives to one target, but, with a seeded PRNG, also drops,
+ * duplicates, holds back (reorders), flips bits in, and replays earlier
+ * datagrams. Peers that advertise the proxy's port as their endpoint get all
+ * their incoming traffic through it.
+ *
+ * Real sockets; the faults are deterministic for a seed, the timing is not.
+ *
+ * @module
+ */
+
+/** Chances per datagram, each 0..1. */
+export interface Faults {
+  drop: number;
+  duplicate: number;
+  /** Held back and sent after the next few datagrams. */
+  reorder: number;
+  /** One random bit flipped (the datagram is sent that way instead of intact). */
+  flip: number;
+  /** After forwarding, one earlier datagram (up to 500 back) is sent again. */
+  replay: number;
+}
+
+/** What the proxy did. */
+export interface ProxyStats {
+  received: number;
+  forwarded: number;
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  flipped: number;
+  replayed: number;
+}
+
+/** A seeded PRNG (mulberry32): the same seed gives the same faults. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A relay from its own port to `target`, with faults. */
+export class TamperProxy {
+  readonly #socket: Deno.DatagramConn;
+  readonly #target: Deno.NetAddr;
+  readonly #faults: Faults;
+  readonly #random: () => number;
+  readonly #history: Uint8Array[] = [];
+  #held: Uint8Array[] = [];
+  readonly #loop: Promise<void>;
+  /** What was done so far. */
+  readonly stats: ProxyStats = {
+    received: 0,
+    forwarded: 0,
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    flipped: 0,
+    replayed: 0,
+  };
+
+  /** Starts relaying to `target` (127.0.0.x only) with `faults`, seeded by `seed`. */
+  constructor(target: { host: string; port: number }, faults: Faults, seed: number) {
+    if (!target.host.startsWith("127.")) throw new Error("The proxy relays on loopback only.");
+    this.#socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    this.#target = { transport: "udp", hostname: target.host, port: target.port };
+    this.#faults = faults;
+    this.#random = seeded(seed);
+    this.#loop = this.#run();
+  }
+
+  /** Where the proxy listens. */
+  get endpoint(): { host: string; port: number } {
+    const addr = this.#socket.addr as Deno.NetAddr;
+    return { host: addr.hostname, port: addr.port };
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for await (const [bytes] of this.#socket) await this.#relay(bytes);
+    } catch {
+      // Closed.
+    }
+  }
+
+  async #relay(bytes: Uint8Array): Promise<void> {
+    this.stats.received++;
+    const f = this.#faults;
+    const chance = (p: number) => this.#random() < p;
+    this.#history.push(bytes);
+    if (this.#history.length > 500) this.#history.shift();
+    if (chance(f.drop)) {
+      this.stats.dropped++;
+      return;
+    }
+    if (chance(f.reorder)) {
+      this.stats.reordered++;
+      this.#held.push(bytes);
+      return;
+    }
+    let out = bytes;
+    if (chance(f.flip)) {
+      this.stats.flipped++;
+      out = bytes.slice();
+      const bit = Math.floor(this.#random() * out.length * 8);
+      out[bit >> 3] ^= 1 << (bit & 7);
+    }
+    await this.#send(out);
+    if (chance(f.duplicate)) {
+      this.stats.duplicated++;
+      await this.#send(bytes);
+    }
+    if (this.#held.length > 0 && chance(0.5)) {
+      const held = this.#held;
+      this.#held = [];
+      for (const late of held.reverse()) await this.#send(late);
+    }
+    if (chance(f.replay)) {
+      this.stats.replayed++;
+      const old = this.#history[Math.floor(this.#random() * this.#history.length)];
+      await this.#send(old);
+    }
+  }
+
+  async #send(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#socket.send(bytes, this.#target);
+      this.stats.forwarded++;
+    } catch {
+      // The target went away: the test is ending.
+    }
+  }
+
+  /** Stops relaying and closes the socket. */
+  async close(): Promise<void> {
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#loop;
+  }
+}
