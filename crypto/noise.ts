@@ -18,8 +18,8 @@
  * byte for byte (noise_test.ts).
  *
  * Nothing here throws on hostile input: a message that does not authenticate, is too short, or
- * carries a key of small order makes {@linkcode HandshakeState.readMessage} answer `undefined`,
- * and the handshake must then be discarded.
+ * carries a key of small order makes {@linkcode HandshakeState.readMessage} answer `undefined`
+ * and leaves the handshake as it was.
  *
  * @example
  * ```ts
@@ -377,13 +377,32 @@ export class HandshakeState {
 
   /**
    * ReadMessage(message): the payload, or `undefined` when the message is malformed or does
-   * not authenticate. After `undefined` the handshake is dead: discard it.
+   * not authenticate. A message that fails leaves the state as it was before it (as if it never
+   * arrived), so a forged message cannot end a handshake that the real message would complete;
+   * Noise's rule to discard a failed HandshakeState holds for the copy that read it.
    */
   readMessage(message: Uint8Array): Uint8Array | undefined {
     const tokens = this.#check(false);
+    const symmetric = this.#symmetric;
+    const before = {
+      ck: symmetric.ck,
+      h: symmetric.h,
+      k: symmetric.cipher.key,
+      n: symmetric.cipher.n,
+      re: this.#re,
+      rs: this.#rs,
+    };
     const payload = message.length > MAX_MESSAGE_BYTES ? undefined : this.#read(tokens, message);
-    if (payload === undefined) this.#failed = true;
-    else this.#next++;
+    if (payload === undefined) {
+      symmetric.ck = before.ck;
+      symmetric.h = before.h;
+      symmetric.cipher.initializeKey(before.k);
+      symmetric.cipher.n = before.n;
+      this.#re = before.re;
+      this.#rs = before.rs;
+    } else {
+      this.#next++;
+    }
     return payload;
   }
 
