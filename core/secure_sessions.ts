@@ -137,6 +137,8 @@ export class SecureSessions {
   readonly #hooks: SecureHooks;
   readonly #table: PeerTable;
   readonly #timestamps: InitTimestamps;
+  /** The latest `now` passed in. */
+  #now = -Infinity;
   readonly #counts = {
     handshakesStarted: 0,
     handshakesRetried: 0,
@@ -172,9 +174,13 @@ export class SecureSessions {
     if (plaintext.length > MAX_DATA_PLAINTEXT_BYTES) {
       throw new RangeError(`${plaintext.length} bytes do not fit one frame.`);
     }
-    const keyBytes = parseKey(to.key);
-    if (keyBytes === undefined) throw new RangeError(`"${to.key}" is not a key.`);
-    const peer = this.#table.obtain(to.key, keyBytes, to.endpoint, at.now);
+    this.#now = Math.max(this.#now, at.now);
+    let peer = this.#table.get(to.key);
+    if (peer === undefined) {
+      const keyBytes = parseKey(to.key);
+      if (keyBytes === undefined) throw new RangeError(`"${to.key}" is not a key.`);
+      peer = this.#table.obtain(to.key, keyBytes, to.endpoint, at.now);
+    }
     peer.endpoint = to.endpoint;
     peer.name = to.name;
     const session = this.#sendable(peer, at.now);
@@ -193,6 +199,7 @@ export class SecureSessions {
 
   /** Handles one frame (the caller checked `isSecureFrame`). */
   receive(bytes: Uint8Array, from: Endpoint, at: SecureTime): void {
+    this.#now = Math.max(this.#now, at.now);
     const parsed = parseSecureFrame(bytes);
     if (!parsed.ok) return this.#drop("malformed", from);
     const frame = parsed.value;
@@ -204,6 +211,7 @@ export class SecureSessions {
   /** Handshake retries, rekeys, expiry of old sessions and of queued plaintext: call every ~20 ms. */
   tick(at: SecureTime): void {
     const limits = this.#limits, now = at.now;
+    this.#now = Math.max(this.#now, now);
     for (const peer of this.#table.all()) {
       const pending = peer.handshake;
       if (pending !== undefined && now >= pending.retryAt) {
@@ -246,9 +254,10 @@ export class SecureSessions {
     if (peer !== undefined) this.#table.forget(peer);
   }
 
-  /** Whether a confirmed session with `key` is up. */
+  /** Whether a confirmed session with `key` is up (as of the latest time passed in). */
   established(key: string): boolean {
-    return this.#table.get(key)?.current !== undefined;
+    const peer = this.#table.get(key);
+    return peer !== undefined && this.#sendable(peer, this.#now) !== undefined;
   }
 
   /** Handshakes, frames dropped by reason, sessions, queued plaintexts. */

@@ -409,12 +409,17 @@ Deno.test("the responder does not send on an unconfirmed session; the keep-alive
   assert.deepEqual(bob.delivered.map((d) => d.text), ["first"]);
   assert.deepEqual(alice.delivered.map((d) => d.text), ["from bob"]);
 
-  // With nothing queued, the initiator's keep-alive confirms the session; it is not delivered.
-  const quiet = new Net(PERFECT, 3);
-  quiet.alice.send(quiet.bob, new Uint8Array(0));
+  // With nothing queued (a rekey: the message went on the old session), the initiator's
+  // keep-alive confirms the new session; the keep-alive is not delivered.
+  const quiet = new Net(PERFECT, 3, { rekeyAfterMs: 500 });
+  quiet.alice.send(quiet.bob, "one");
+  quiet.run(600);
+  quiet.alice.send(quiet.bob, "two");
+  assert.equal(quiet.alice.sessions.stats.queued, 0);
   quiet.run(50);
-  assert.ok(quiet.bob.sessions.established(quiet.alice.key));
-  assert.deepEqual(quiet.bob.delivered, [], "empty frames are not delivered");
+  assert.equal(quiet.alice.sessions.stats.handshakesStarted, 2, "the rekey");
+  assert.equal(quiet.bob.sessions.stats.handshakesConfirmed, 2, "confirmed by the keep-alive");
+  assert.deepEqual(quiet.bob.delivered.map((d) => d.text), ["one", "two"]);
 });
 
 Deno.test("simultaneous initiation: both end up with working sessions, no more handshakes", () => {
@@ -688,7 +693,7 @@ Deno.test("handshake retries back off, give up after the limit, and a new send s
   assert.equal(bob.delivered.at(-1)?.text, "try again");
 });
 
-Deno.test("bounded: queues per peer and in all, peers, timestamps", () => {
+Deno.test("bounded: queues per peer and in all, peers on both sides", () => {
   const limits = { queuePerPeer: 10, queueTotal: 25, maxPeers: 4 };
   const net = new Net({ ...PERFECT, loss: 1 }, 15, limits);
   const { alice } = net;
@@ -708,6 +713,21 @@ Deno.test("bounded: queues per peer and in all, peers, timestamps", () => {
   for (let p = 4; p < 20; p++) alice.sessions.send(target(p), utf8("z"), net.at());
   assert.equal(alice.sessions.stats.peers, 4, "the least recently active evicted");
   assert.ok(alice.sessions.stats.queued <= 25);
+
+  // A responder answering inits from many keys keeps at most maxPeers of them.
+  const { bob } = new Net(PERFECT, 16, limits);
+  for (let i = 0; i < 12; i++) {
+    const initiator = new SecureSessions({ name: `i${i}`, identity: identity(200 + i) }, {
+      send: (bytes) => bob.sessions.receive(bytes, { host: "10.0.2.1", port: 1000 + i }, net.at()),
+      deliver: () => {},
+      dropped: () => {},
+      authorize: () => "ok",
+    });
+    initiator.send({ name: "bob", key: bob.key, endpoint: bob.endpoint }, utf8("hi"), net.at());
+  }
+  assert.equal(bob.sessions.stats.handshakesAnswered, 12);
+  assert.equal(bob.sessions.stats.peers, 4);
+  assert.equal(bob.sessions.stats.sessions, 4);
 });
 
 Deno.test("forget drops sessions and queue; sending needs a new handshake", () => {
