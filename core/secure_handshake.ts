@@ -9,6 +9,8 @@
 
 import type { Identity } from "../crypto/identity.ts";
 import { HandshakeState, IK, keyPairFromPrivate } from "../crypto/noise.ts";
+import { encodeKey } from "../wire/keys.ts";
+import { encodeInitPayload, type InitPayload, parseInitPayload } from "../wire/secure_frame.ts";
 
 /**
  * The Noise prologue of every peerchat handshake: both sides hash it in, so a handshake of
@@ -40,6 +42,49 @@ export function responderHandshake(identity: Identity, random: RandomBytes): Han
     prologue: SECURE_PROLOGUE,
     generate: () => keyPairFromPrivate(random(32)),
   });
+}
+
+/**
+ * An init towards `remoteKey` carrying `payload`: the state that waits for the response, and
+ * the Noise message; `undefined` when the key is of small order (no handshake can succeed).
+ */
+export function writeInit(
+  identity: Identity,
+  remoteKey: Uint8Array,
+  random: RandomBytes,
+  payload: InitPayload,
+): { state: HandshakeState; message: Uint8Array } | undefined {
+  const state = initiatorHandshake(identity, remoteKey, random);
+  try {
+    return { state, message: state.writeMessage(encodeInitPayload(payload)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An init read and authenticated: the initiator, its payload, and the state to answer with. */
+export interface ReceivedInit extends InitPayload {
+  /** The responder's state, ready to write the response. */
+  state: HandshakeState;
+  /** The initiator's static key. */
+  keyBytes: Uint8Array;
+  /** The same, base64url. */
+  key: string;
+}
+
+/** Reads an init's Noise message: who sent it and what it says, or why it is dropped. */
+export function readInit(
+  identity: Identity,
+  random: RandomBytes,
+  message: Uint8Array,
+): ReceivedInit | "bad-handshake" | "malformed" {
+  const state = responderHandshake(identity, random);
+  const decrypted = state.readMessage(message);
+  if (decrypted === undefined) return "bad-handshake";
+  const payload = parseInitPayload(decrypted);
+  if (!payload.ok) return "malformed";
+  const keyBytes = state.remoteStatic!;
+  return { state, keyBytes, key: encodeKey(keyBytes), ...payload.value };
 }
 
 /** A u32 from `random`. */

@@ -45,7 +45,12 @@ export class PeerTable {
   }
 
   /** The peer with `key`, made if new (evicting the least recently active beyond the limit). */
-  obtain(key: string, keyBytes: Uint8Array, endpoint: Endpoint | undefined, now: number) {
+  obtain(
+    key: string,
+    keyBytes: Uint8Array,
+    endpoint: Endpoint | undefined,
+    now: number,
+  ): PeerState {
     let peer = this.#peers.get(key);
     if (peer !== undefined) return peer;
     if (this.#peers.size >= this.#limits.maxPeers) this.#evict();

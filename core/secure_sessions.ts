@@ -26,30 +26,46 @@
  * monotonic ms; `wall`, ms since the epoch, only for init timestamps); frames go out through
  * {@linkcode SecureHooks.send}; {@linkcode SecureSessions.tick} runs the timers.
  *
+ * @example
+ * ```ts
+ * import { SecureSessions } from "./secure_sessions.ts";
+ * import { generateIdentity, publicIdentity } from "../crypto/identity.ts";
+ *
+ * const bob = publicIdentity(generateIdentity());
+ * const sessions = new SecureSessions({ name: "alice", identity: generateIdentity() }, {
+ *   send: (_bytes, _to) => {}, // Onto the UDP socket.
+ *   deliver: (plaintext, origin) => console.log(origin.name, new TextDecoder().decode(plaintext)),
+ *   dropped: (_reason, _from) => {},
+ *   authorize: (_name, _key, _from) => "ok", // Ask the pins.
+ * });
+ * const at = { now: performance.now(), wall: Date.now() };
+ * const to = { name: "bob", key: bob.dh, endpoint: { host: "127.0.0.1", port: 9001 } };
+ * sessions.send(to, new TextEncoder().encode("hello"), at); // Queued: the handshake starts.
+ * console.assert(sessions.stats.queued === 1 && sessions.stats.handshakesStarted === 1);
+ * ```
+ *
  * @module
  */
 
 import type { Identity } from "../crypto/identity.ts";
 import { randomBytes } from "../crypto/primitives.ts";
 import type { Endpoint } from "../wire/endpoint.ts";
-import { encodeKey, parseKey } from "../wire/keys.ts";
+import { parseKey } from "../wire/keys.ts";
 import {
   type DataFrame,
   encodeInit,
-  encodeInitPayload,
   encodeResponse,
   type InitFrame,
   MAX_DATA_PLAINTEXT_BYTES,
-  parseInitPayload,
   parseSecureFrame,
   type ResponseFrame,
 } from "../wire/secure_frame.ts";
 import {
-  initiatorHandshake,
   InitTimestamps,
   type RandomBytes,
   randomUnit,
-  responderHandshake,
+  readInit,
+  writeInit,
 } from "./secure_handshake.ts";
 import { PeerTable } from "./secure_peers.ts";
 import {
@@ -215,11 +231,8 @@ export class SecureSessions {
     for (const peer of this.#table.all()) {
       const pending = peer.handshake;
       if (pending !== undefined && now >= pending.retryAt) {
-        if (now - pending.firstAt >= limits.handshakeGiveUpMs) {
-          this.#table.setHandshake(peer, undefined);
-          this.#table.expireQueue(peer, now, 0);
-          this.#counts.handshakesAbandoned++;
-        } else {
+        if (now - pending.firstAt >= limits.handshakeGiveUpMs) this.#abandon(peer, now);
+        else {
           this.#counts.handshakesRetried++;
           this.#startHandshake(peer, at, { firstAt: pending.firstAt, delay: pending.delay * 2 });
         }
@@ -300,6 +313,13 @@ export class SecureSessions {
     }
   }
 
+  /** Gives the peer's handshake up, and drops what waited for it. */
+  #abandon(peer: PeerState, now: number): void {
+    this.#table.setHandshake(peer, undefined);
+    this.#table.expireQueue(peer, now, 0);
+    this.#counts.handshakesAbandoned++;
+  }
+
   #ensureHandshake(peer: PeerState, at: SecureTime): void {
     if (peer.handshake !== undefined) return;
     // The peer's own handshake is about to be confirmed: give it a retry interval first.
@@ -317,39 +337,25 @@ export class SecureSessions {
       this.#limits.handshakeRetryMaxMs,
     );
     if (retry === undefined) this.#counts.handshakesStarted++;
-    const state = initiatorHandshake(this.#identity, peer.keyBytes, this.#random);
-    let message: Uint8Array;
-    try {
-      const payload = { timestamp: this.#timestamps.next(at.wall), name: this.#name };
-      message = state.writeMessage(encodeInitPayload(payload));
-    } catch {
-      // A peer key of small order: no handshake can succeed with it.
-      this.#table.setHandshake(peer, undefined);
-      this.#table.expireQueue(peer, at.now, 0);
-      this.#counts.handshakesAbandoned++;
-      return;
-    }
+    const payload = { timestamp: this.#timestamps.next(at.wall), name: this.#name };
+    const init = writeInit(this.#identity, peer.keyBytes, this.#random, payload);
+    if (init === undefined) return this.#abandon(peer, at.now);
     const localIndex = this.#table.newIndex();
     this.#table.setHandshake(peer, {
-      state,
+      state: init.state,
       localIndex,
       peer,
       firstAt,
       delay,
       retryAt: at.now + delay,
     });
-    this.#hooks.send(encodeInit(localIndex, message), peer.endpoint!);
+    this.#hooks.send(encodeInit(localIndex, init.message), peer.endpoint!);
   }
 
   #onInit(frame: InitFrame, from: Endpoint, now: number): void {
-    const state = responderHandshake(this.#identity, this.#random);
-    const decrypted = state.readMessage(frame.handshake);
-    if (decrypted === undefined) return this.#drop("bad-handshake", from);
-    const payload = parseInitPayload(decrypted);
-    if (!payload.ok) return this.#drop("malformed", from);
-    const keyBytes = state.remoteStatic!;
-    const key = encodeKey(keyBytes);
-    const { name, timestamp } = payload.value;
+    const init = readInit(this.#identity, this.#random, frame.handshake);
+    if (typeof init === "string") return this.#drop(init, from);
+    const { name, timestamp, key, keyBytes, state } = init;
     if (!this.#timestamps.fresh(key, timestamp)) return this.#drop("stale-init", from);
     const verdict = this.#hooks.authorize(name, key, from);
     if (verdict !== "ok") {
