@@ -308,6 +308,7 @@ const ERROR_CODES: Record<ProtocolErrorCode, true> = {
   "bad-part": true,
   "bad-kind": true,
   "bad-list": true,
+  "bad-frame": true,
 };
 const MESSAGE_TYPES = [
   "login",

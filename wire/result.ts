@@ -27,7 +27,8 @@ export type ProtocolErrorCode =
   | "bad-seq"
   | "bad-part"
   | "bad-kind"
-  | "bad-list";
+  | "bad-list"
+  | "bad-frame";
 
 /** A parse failure: a machine-readable code and a sentence for people. */
 export interface ProtocolError {
