@@ -136,6 +136,11 @@ Logs in to a coordinator, then chats with other peers directly. Without
 --coordinator it finds one on the LAN (UDP broadcast); on a terminal it lets
 you pick when there are several, and offers to start one when there is none.
 
+The first run with a data directory creates your identity there (your keys;
+"peerchat identity --help" moves it to another machine). peerchat pins the
+first key it sees for each name and warns when it changes: compare keys with
+/verify NAME, accept a changed one with /trust NAME.
+
 Options:
   --name NAME            your name: 1-32 letters, digits, _ - . (asked for on a terminal)
   --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}); found by
