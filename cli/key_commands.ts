@@ -12,8 +12,10 @@
 
 import type { Command } from "../ui/commands.ts";
 import type { KeyCommands } from "../core/trust.ts";
+import { nameKey } from "../protocol.ts";
 import {
   fingerprintText,
+  introducedText,
   keyMark,
   ownFingerprintText,
   safetyNumberText,
@@ -109,4 +111,32 @@ export function answerWho(
     ? "Nobody else is online."
     : `Online (${users.length}):\n${entries.map((entry) => `  ${entry}`).join("\n")}`;
   sink.info("who", text, { users });
+}
+
+/** Senders introduced at most; then the set starts again (a sender is introduced again). */
+const MAX_INTRODUCED = 10_000;
+
+/**
+ * `sink`, introducing each sender's key before their first (encrypted) message of the session:
+ * an `introduce` info with its fingerprint and state (`name`, `fingerprint`, `state`), so a name
+ * that first shows up in a message comes with its key, as in a join line.
+ */
+export function introducingSink(sink: Sink, keys: () => KeyCommands | undefined): Sink {
+  const introduced = new Set<string>();
+  return {
+    paint: sink.paint,
+    event(event) {
+      if (event.event === "message" && event.encrypted !== false) {
+        const id = nameKey(event.from);
+        const status = introduced.has(id) ? undefined : keys()?.status(event.from);
+        if (status !== undefined) {
+          if (introduced.size >= MAX_INTRODUCED) introduced.clear();
+          introduced.add(id);
+          sink.info("introduce", introducedText(status), { ...status });
+        }
+      }
+      sink.event(event);
+    },
+    info: (kind, text, data) => sink.info(kind, text, data),
+  };
 }

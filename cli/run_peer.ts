@@ -11,7 +11,7 @@ import { type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "../coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
 import type { KeyCommands } from "../core/trust.ts";
-import { answerKeyCommand, answerWho } from "./key_commands.ts";
+import { answerKeyCommand, answerWho, introducingSink } from "./key_commands.ts";
 import { openPeerKeys, type PeerKeys } from "./peer_keys.ts";
 import { loadPrompts } from "../deps.ts";
 import {
@@ -320,7 +320,10 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   const state: SessionState = {};
   const sink = sessionSink(
     state,
-    args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+    introducingSink(
+      args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+      () => live.keys,
+    ),
   );
 
   let journal: Journal;

@@ -124,7 +124,8 @@ export interface ViewState {
 export type ViewInput =
   | PeerEvent
   | { event: "partner"; name: string | undefined }
-  | { event: "info"; text: string }
+  /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
+  | { event: "info"; text: string; about?: string }
   | { event: "roster"; users: { name: string; seed: boolean; key?: KeyState }[] }
   | { event: "coordinator"; address: string; reachable: boolean };
 
@@ -199,7 +200,7 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
       return addSystem({ ...state, hint: text }, "security", "bad", text, input.name);
     }
     case "info":
-      return addInfo(state, input.text);
+      return addInfo(state, input.text, input.about);
   }
 }
 
@@ -247,8 +248,8 @@ function addSystem(
 }
 
 /** Command output: one system line per line of text. */
-function addInfo(state: ViewState, text: string): ViewState {
-  return addSystem(state, "info", "plain", text.replace(/\r\n?/g, "\n"));
+function addInfo(state: ViewState, text: string, about?: string): ViewState {
+  return addSystem(state, "info", "plain", text.replace(/\r\n?/g, "\n"), about);
 }
 
 /** Appends a chat line to its conversation, keeping at most the cap. */

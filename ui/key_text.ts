@@ -96,6 +96,17 @@ export function safetyNumberText(view: SafetyNumberView): string {
   return lines.join("\n");
 }
 
+/** A sender's key, introduced at their first message of the session. */
+export function introducedText(status: KeyStatus): string {
+  const name = whoName(status);
+  const how = status.state === "verified"
+    ? "verified ✓"
+    : status.state === "changed"
+    ? "⚠ a new key waits for /trust"
+    : `unverified: /verify ${name} compares it`;
+  return `${name}'s key ${status.fingerprint} (${how}).`;
+}
+
 /** `/verify NAME yes`: done. */
 export function verifiedText(status: KeyStatus): string {
   return `${whoName(status)}'s key ${status.fingerprint} is verified ✓. ` +

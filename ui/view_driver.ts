@@ -62,7 +62,11 @@ export class ViewDriver {
       info: (kind, text, data) => {
         // "Now talking to X" belongs in X's conversation: switch before showing it.
         if (kind === "partner") this.show({ event: "partner", name: String(data?.with) });
-        this.show({ event: "info", text });
+        // A sender's key, introduced at their first message: in their conversation.
+        const about = kind === "introduce" && typeof data?.name === "string"
+          ? data.name
+          : undefined;
+        this.show(about === undefined ? { event: "info", text } : { event: "info", text, about });
         // A key accepted or verified: the roster's mark changes.
         if (kind === "trusted" || kind === "verified") this.syncRoster();
       },

@@ -60,6 +60,10 @@ Deno.test("on the chat screen: key marks in the roster follow /verify, key chang
     assert.match(warned, /⚠ The key of Bob changed/);
     assert.match(warned, /Bob ⚠ key/);
 
+    // A sender's key, introduced at their first message, goes in their conversation.
+    driver.sink.info("introduce", "Bob's key …", { name: "Bob" });
+    assert.equal(driver.state.system.at(-1)?.about, "bob");
+
     answerKeyCommand({ kind: "trust", name: "bob" }, trust, driver.sink);
     assert.equal(driver.state.roster[0].key, "unverified");
     assert.match(renderView(driver.state, 100, 14, plain).join("\n"), /You accepted Bob's new key/);
