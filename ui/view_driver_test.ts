@@ -38,11 +38,18 @@ Deno.test("on the chat screen: key marks in the roster follow /verify, key chang
     host: "127.0.0.1",
   });
   try {
-    let driver: ViewDriver | undefined;
+    const screen: { driver?: ViewDriver } = {};
     const trust = PinFile.memory().trust({ name: "me", key: newKey() }, {
-      keyChanged: (change) => driver!.sink.event({ event: "key-changed", ...change }),
+      keyChanged: (change) => screen.driver!.sink.event({ event: "key-changed", ...change }),
     });
-    driver = new ViewDriver("me", "127.0.0.1:8888", plain, () => undefined, () => me, () => trust);
+    const driver = screen.driver = new ViewDriver(
+      "me",
+      "127.0.0.1:8888",
+      plain,
+      () => undefined,
+      () => me,
+      () => trust,
+    );
     trust.seen("Bob", newKey(), 0);
     driver.syncRoster();
     assert.deepEqual(driver.state.roster, [{ name: "Bob", seed: false, key: "unverified" }]);
