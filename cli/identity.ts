@@ -210,6 +210,7 @@ async function readPassphrase(args: IdentityArgs, confirm: boolean): Promise<str
   const ask = async (message: string) => {
     const answer = await prompts.password({
       message,
+      mask: "", // Not even its length is shown, as sudo does.
       validate: (value) => value ? tooShort(value) : "The passphrase is empty.",
     });
     if (prompts.isCancel(answer)) throw new Stop("Cancelled.", 130);

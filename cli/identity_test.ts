@@ -319,3 +319,62 @@ Deno.test("identity import: a changed file, no terminal for the passphrase, a ru
     }
   });
 });
+
+const tmuxFound = (await new Deno.Command("sh", { args: ["-c", "command -v tmux"] }).output())
+  .success;
+
+Deno.test({
+  name: "identity export on a terminal: the passphrase is asked twice and never shown",
+  ignore: !tmuxFound,
+  async fn() {
+    await withDir(async (dir) => {
+      const coordinator = await spawnCoordinator();
+      try {
+        const peer = await spawnPeer("alice", coordinator.udp, ["--data", `${dir}/here`]);
+        await peer.process.stop();
+      } finally {
+        await coordinator.process.stop();
+      }
+      const socket = `${dir}/tmux.sock`;
+      const tmux = (...args: string[]) =>
+        new Deno.Command("tmux", { args: ["-S", socket, ...args] }).outputSync();
+      const screen = () => new TextDecoder().decode(tmux("capture-pane", "-p", "-t", "id").stdout);
+      const command = `cd ${dir} && NO_COLOR=1 ${Deno.execPath()} run --allow-all ${MAIN} ` +
+        `identity export alice.id --data here; echo "EXITED $?"; sleep 60`;
+      assert.ok(tmux("new-session", "-d", "-s", "id", "-x", "100", "-y", "20", command).success);
+      try {
+        const waitScreen = async (pattern: RegExp) => {
+          for (let i = 0; i < 200 && !pattern.test(screen()); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          assert.match(screen(), pattern);
+        };
+        await waitScreen(/Choose a passphrase/);
+        tmux("send-keys", "-t", "id", "-l", "tangerine sunrise");
+        tmux("send-keys", "-t", "id", "Enter");
+        await waitScreen(/The same passphrase again/);
+        tmux("send-keys", "-t", "id", "-l", "tangerine sunrise");
+        tmux("send-keys", "-t", "id", "Enter");
+        await waitScreen(/EXITED \d+/);
+        const shown = screen();
+        assert.match(shown, /EXITED 0/);
+        assert.doesNotMatch(shown, /tangerine|▪/, "neither the passphrase nor its length");
+      } finally {
+        tmux("kill-server");
+      }
+      // The file opens with that passphrase.
+      Deno.writeTextFileSync(`${dir}/pass`, "tangerine sunrise\n");
+      const imported = await peerchat(
+        dir,
+        "identity",
+        "import",
+        "alice.id",
+        "--data",
+        "there",
+        "--passphrase-file",
+        "pass",
+      );
+      assert.equal(imported.code, 0, imported.stderr);
+    });
+  },
+});
