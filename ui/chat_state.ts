@@ -296,9 +296,9 @@ function onReady(
     next,
     "ready",
     "good",
-    `✓ Logged in as ${ready.name} (${ready.endpoint}${
-      ready.fingerprint ? `, your key ${visible(ready.fingerprint)}` : ""
-    }); ${others}.`,
+    `✓ Logged in as ${ready.name} (${ready.endpoint})${
+      ready.fingerprint ? `; your key ${visible(ready.fingerprint)}` : ""
+    }; ${others}.`,
   );
 }
 

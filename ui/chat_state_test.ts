@@ -248,6 +248,6 @@ Deno.test("the ready line names this user's key, as the ready event carries it",
   });
   assert.match(
     view.system.at(-1)!.text,
-    /Logged in as alice \(192\.168\.1\.20:40001, your key abcd-efgh-jkmn-pqrs\)/,
+    /Logged in as alice \(192\.168\.1\.20:40001\); your key abcd-efgh-jkmn-pqrs;/,
   );
 });

@@ -113,17 +113,17 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       const others = event.users.length === 0
         ? "nobody else is online yet"
         : `online: ${event.users.map((u) => who(u.name)).join(", ")}`;
-      const key = event.fingerprint ? `, your key ${visible(event.fingerprint)}` : "";
+      const key = event.fingerprint ? `; your key ${visible(event.fingerprint)}` : "";
       return `${paint("green", "✓")} logged in as ${who(event.name)} (${
         visible(event.endpoint)
-      }${key}); ${others}. Type /help for commands.`;
+      })${key}; ${others}. Type /help for commands.`;
     }
     case "join":
       return paint(
         "dim",
-        `→ ${visible(event.name)} joined (${visible(event.endpoint)}${
+        `→ ${visible(event.name)} joined (${visible(event.endpoint)})${
           event.fingerprint ? `, key ${visible(event.fingerprint)}` : ""
-        })`,
+        }`,
       );
     case "leave":
       return paint(

@@ -278,7 +278,7 @@ Deno.test("keys in line mode: fingerprints on ready and join, warnings, plain te
       { event: "join", name: "bob", endpoint: "10.0.0.3:9", fingerprint: "7k3m-qx2a-9d0e-hwr5" },
       plain,
     ),
-    "→ bob joined (10.0.0.3:9, key 7k3m-qx2a-9d0e-hwr5)",
+    "→ bob joined (10.0.0.3:9), key 7k3m-qx2a-9d0e-hwr5",
   );
   assert.match(
     formatPeerEvent(
@@ -291,7 +291,7 @@ Deno.test("keys in line mode: fingerprints on ready and join, warnings, plain te
       },
       plain,
     )!,
-    /^✓ logged in as a \(1\.2\.3\.4:5, your key abcd-efgh-jkmn-pqrs\); nobody/,
+    /^✓ logged in as a \(1\.2\.3\.4:5\); your key abcd-efgh-jkmn-pqrs; nobody/,
   );
   const changed = formatPeerEvent(
     { event: "key-changed", name: "bob", old: "aaaa-aaaa-aaaa-aaaa", new: "bbbb-bbbb-bbbb-bbbb" },
