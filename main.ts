@@ -29,6 +29,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/run_peer.ts")).runPeer(command);
     case "doctor":
       return await (await import("./cli/run_doctor.ts")).runDoctor(command);
+    case "identity":
+      return await (await import("./cli/identity.ts")).runIdentity(command);
   }
 }
 

@@ -7,6 +7,7 @@
 
 import { HELP } from "../ui/commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
+import { type IdentityArgs, parseIdentityArgs } from "./identity_args.ts";
 import { DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, isIPv4, parsePort } from "../protocol.ts";
 import config from "../deno.json" with { type: "json" };
 
@@ -69,11 +70,14 @@ export const DEFAULT_KEEPALIVE_S = 1;
 /** Default datagrams per second the coordinator takes from one IP address. */
 export const DEFAULT_RATE_LIMIT = 5000;
 
+export type { IdentityArgs };
+
 /** What the command line asks for. */
 export type CliCommand =
   | CoordinatorArgs
   | PeerArgs
   | DoctorArgs
+  | IdentityArgs
   | { command: "help"; text: string }
   | { command: "version"; text: string }
   | { command: "usage-error"; message: string };
@@ -87,15 +91,18 @@ Usage:
   peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [--host ADDR] [--port 0] [--json]
                 [--trace] [--data DIR]
   peerchat doctor [--coordinator HOST[:PORT]] [--peer NAME] [--json]
+  peerchat identity show|export FILE|import FILE (--name NAME | --data DIR)
   peerchat --help | --version
 
 A coordinator knows who is online and where; peers chat with each other
 directly. Start one coordinator on the LAN, then a peer per person: peers
 find the coordinator by themselves (UDP broadcast to port ${DISCOVERY_PORT}).
-When something does not connect, "peerchat doctor" says why.
+When something does not connect, "peerchat doctor" says why. Chat between
+peerchat peers is end-to-end encrypted; "peerchat identity" shows your key and
+moves it to another machine.
 
-Run "peerchat coordinator --help", "peerchat peer --help" or
-"peerchat doctor --help" for details.`;
+Run "peerchat coordinator --help", "peerchat peer --help",
+"peerchat doctor --help" or "peerchat identity --help" for details.`;
 
 /** Help for `peerchat coordinator`. */
 export const COORDINATOR_HELP = `Usage: peerchat coordinator [options]
@@ -129,6 +136,11 @@ Logs in to a coordinator, then chats with other peers directly. Without
 --coordinator it finds one on the LAN (UDP broadcast); on a terminal it lets
 you pick when there are several, and offers to start one when there is none.
 
+The first run with a data directory creates your identity there (your keys;
+"peerchat identity --help" moves it to another machine). peerchat pins the
+first key it sees for each name and warns when it changes: compare keys with
+/verify NAME, accept a changed one with /trust NAME.
+
 Options:
   --name NAME            your name: 1-32 letters, digits, _ - . (asked for on a terminal)
   --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}); found by
@@ -136,7 +148,8 @@ Options:
   --discovery-port N     UDP port discovery broadcasts go to (default ${DISCOVERY_PORT})
   --host ADDR            address to bind this peer's UDP socket to (default 0.0.0.0)
   --port N               UDP port to chat on (default 0 = any free port)
-  --data DIR             where history and unsent messages are kept
+  --data DIR             where history, unsent messages, your identity (keys) and the
+                         keys you trust are kept
                          (default: ~/.local/share/peerchat/NAME, or %LOCALAPPDATA%\\peerchat\\NAME)
   --keepalive S          seconds between keep-alives to the coordinator (default ${DEFAULT_KEEPALIVE_S})
   --expire S             give up on undelivered messages after S seconds
@@ -221,6 +234,7 @@ export function parseCli(args: string[], interactive = false): CliCommand {
   if (first === "coordinator") return parseCoordinator(rest);
   if (first === "peer") return parsePeer(rest);
   if (first === "doctor") return parseDoctor(rest);
+  if (first === "identity") return parseIdentityArgs(rest);
   return usageError(`Unknown command "${first}". Run peerchat --help to see the commands.`);
 }
 

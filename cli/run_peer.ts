@@ -10,6 +10,9 @@ import type { ChatScreen } from "../ui/chat_screen.ts";
 import { type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "../coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
+import type { KeyCommands } from "../core/trust.ts";
+import { answerKeyCommand, answerWho, introducingSink } from "./key_commands.ts";
+import { openPeerKeys, type PeerKeys } from "./peer_keys.ts";
 import { loadPrompts } from "../deps.ts";
 import {
   formatHistoryEntry,
@@ -51,11 +54,27 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
   };
 }
 
-/** What {@linkcode handleLine} needs of a peer. */
-export type LinePeer = Pick<
-  Peer,
-  "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp"
->;
+/** What {@linkcode handleLine} needs of a peer: its chat, and its key decisions (`keys`). */
+export type LinePeer =
+  & Pick<Peer, "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp">
+  & { readonly keys: KeyCommands };
+
+/**
+ * `peer` with `keys` beside it, as {@linkcode handleLine} takes it.
+ * (Until `Peer` exposes its key decisions as `peer.keys` itself.)
+ */
+export function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
+  return {
+    send: (to, text) => peer.send(to, text),
+    users: () => peer.users(),
+    user: (name) => peer.user(name),
+    knownName: (name) => peer.knownName(name),
+    lookup: (name) => peer.lookup(name),
+    history: (name, limit) => peer.history(name, limit),
+    giveUp: (name, reason) => peer.giveUp(name, reason),
+    keys,
+  };
+}
 
 /**
  * Carries out one line of user input. Resolves `"quit"` when the user asked
@@ -103,14 +122,16 @@ export async function handleLine(
       const users = peer.users().map((u) => ({
         name: u.name,
         endpoint: formatEndpoint(u.endpoint),
-        client: isSeedClient(u) ? "seed" : "peerchat",
+        seed: isSeedClient(u),
       }));
-      const text = users.length === 0 ? "Nobody else is online." : `Online (${users.length}): ` +
-        users.map((u) => `${u.name} ${u.endpoint}${u.client === "seed" ? " (seed client)" : ""}`)
-          .join(", ");
-      sink.info("who", text, { users });
+      answerWho(users, peer.keys, sink);
       return;
     }
+    case "fingerprint":
+    case "verify":
+    case "trust":
+      answerKeyCommand(command, peer.keys, sink);
+      return;
     case "msg":
     case "text": {
       let to = command.kind === "msg" ? command.to : state.partner;
@@ -284,21 +305,39 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
 
   let screen: ChatScreen | undefined;
-  const live: { peer?: Peer } = {};
+  const live: { peer?: Peer; keys?: KeyCommands } = {};
   // The terminal UI is loaded only for the interactive chat: scripts start faster without it.
   const ui = interactive ? await import("../ui/view_driver.ts") : undefined;
   const view: ViewDriver | undefined = ui &&
-    new ui.ViewDriver(name, formatEndpoint(target), paint, () => screen, () => live.peer);
+    new ui.ViewDriver(
+      name,
+      formatEndpoint(target),
+      paint,
+      () => screen,
+      () => live.peer,
+      () => live.keys,
+    );
   const state: SessionState = {};
   const sink = sessionSink(
     state,
-    args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+    introducingSink(
+      args.json ? jsonSink : view ? view.sink : lineSink(paint, console.log),
+      () => live.keys,
+    ),
   );
 
   let journal: Journal;
+  let keys: PeerKeys;
   try {
     const dir = args.data ?? defaultDataDir(name, env, Deno.build.os);
     journal = Journal.open(dir);
+    try {
+      keys = openPeerKeys(dir, name, sink);
+      live.keys = keys.trust;
+    } catch (error) {
+      journal.close();
+      throw error;
+    }
   } catch (error) {
     await started?.close();
     complain((error as Error).message);
@@ -314,7 +353,13 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       coordinator: { host, port: target.port },
       host: args.host,
       port: args.port,
-      onEvent: (event) => sink.event(event),
+      // The identity's fingerprint on `ready`, as the data directory has it.
+      onEvent: (event) =>
+        sink.event(
+          event.event === "ready" && event.fingerprint === undefined
+            ? { ...event, fingerprint: keys.trust.fingerprint() }
+            : event,
+        ),
       trace,
       journal,
       keepaliveMs: args.keepaliveMs,
@@ -323,6 +368,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       onSession: (session) => writeSession(journal.dir, session),
     });
   } catch (error) {
+    keys.pins.close();
     journal.close();
     await started?.close();
     complain(error instanceof LoginError ? error.message : bindErrorMessage(error, args));
@@ -330,6 +376,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
 
   live.peer = peer;
+  const chat = chatPeer(peer, keys.trust);
   view?.syncRoster();
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
@@ -342,6 +389,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
         ? `${peer.pending} undelivered message(s) are kept in ${journal.dir}; they go out when you next start peerchat and the recipient is online.`
         : undefined;
       await peer.close();
+      keys.pins.close();
       journal.close();
       await started?.close();
       if (screen) {
@@ -385,7 +433,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       continue;
     }
     const before = state.partner;
-    if (await handleLine(line, state, peer, sink) === "quit") break;
+    if (await handleLine(line, state, chat, sink) === "quit") break;
     if (state.partner !== before) view?.show({ event: "partner", name: state.partner });
     screen?.setPrompt(promptFor());
   }

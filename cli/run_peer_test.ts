@@ -2,14 +2,21 @@ import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
 import {
+  chatPeer,
   completeInput,
   handleLine,
+  type LinePeer,
   sessionSink,
   type SessionState,
   traceConflict,
 } from "./run_peer.ts";
 import { painter } from "../ui/format.ts";
 import { encodeUtf16 } from "../protocol.ts";
+import type { Trust } from "../core/trust.ts";
+import { PinFile } from "../store/pins.ts";
+import { x25519Generate } from "../crypto/primitives.ts";
+import { encodeKey } from "../wire/keys.ts";
+import { fingerprint, safetyNumber } from "../crypto/fingerprint.ts";
 import {
   PeerchatProcess,
   RawUdp,
@@ -17,6 +24,17 @@ import {
   spawnPeer,
   waitFor,
 } from "../testing/helpers.ts";
+
+/** Key decisions per peer (a real Trust over pins in memory), beside the peer as runPeer does. */
+const trusts = new WeakMap<Peer, Trust>();
+function chat(peer: Peer): LinePeer {
+  let trust = trusts.get(peer);
+  if (trust === undefined) {
+    trust = PinFile.memory().trust({ name: peer.name, key: encodeKey(x25519Generate().publicKey) });
+    trusts.set(peer, trust);
+  }
+  return chatPeer(peer, trust);
+}
 
 function recordingSink() {
   const events: PeerEvent[] = [];
@@ -79,10 +97,10 @@ Deno.test("plain lines go to the last /msg partner, with the partner's own spell
   await withChat(async (me, _bob, bobEvents) => {
     const sink = recordingSink();
     const state: SessionState = {};
-    await handleLine("hello?", state, me, sink);
+    await handleLine("hello?", state, chat(me), sink);
     assert.match((sink.events[0] as { message: string }).message, /Nobody to send to yet/);
-    await handleLine("/msg bob first, with comma", state, me, sink);
-    await handleLine("second", state, me, sink);
+    await handleLine("/msg bob first, with comma", state, chat(me), sink);
+    await handleLine("second", state, chat(me), sink);
     assert.equal(state.partner, "Bob");
     await waitFor(
       () => bobEvents.filter((e) => e.event === "message").length === 2,
@@ -90,27 +108,28 @@ Deno.test("plain lines go to the last /msg partner, with the partner's own spell
     );
     const texts = bobEvents.flatMap((e) => e.event === "message" ? [e.text] : []);
     assert.deepEqual(texts, ["first, with comma", "second"]);
-    await handleLine("/msg nobody hi", state, me, sink);
+    await handleLine("/msg nobody hi", state, chat(me), sink);
     assert.equal(state.partner, "Bob", "a failed /msg keeps the partner");
     assert.match((sink.events.at(-1) as { message: string }).message, /nobody is not online/);
-    assert.equal(await handleLine("/quit", state, me, sink), "quit");
+    assert.equal(await handleLine("/quit", state, chat(me), sink), "quit");
   });
 });
 
 Deno.test("/who lists names, endpoints and seed clients; /help lists commands", async () => {
   await withChat(async (me, bob) => {
     const sink = recordingSink();
-    await handleLine("/who", {}, me, sink);
+    await handleLine("/who", {}, chat(me), sink);
     const nc = me.user("nc")!;
     assert.equal(
       sink.infos[0].text,
-      `Online (2): Bob 127.0.0.1:${bob.endpoint.port}, nc 127.0.0.1:${nc.endpoint.port} (seed client)`,
+      `Online (2):\n  Bob 127.0.0.1:${bob.endpoint.port} (no key yet)\n` +
+        `  nc 127.0.0.1:${nc.endpoint.port} (seed client, not encrypted)`,
     );
-    await handleLine("/help", {}, me, sink);
+    await handleLine("/help", {}, chat(me), sink);
     assert.match(sink.infos[1].text, /\/msg NAME TEXT/);
-    await handleLine("/history bob", {}, me, sink);
+    await handleLine("/history bob", {}, chat(me), sink);
     assert.equal(sink.infos[2].text, "No messages with bob yet.");
-    await handleLine("/giveup bob", {}, me, sink);
+    await handleLine("/giveup bob", {}, chat(me), sink);
     assert.equal(sink.infos[3].text, "Nothing is waiting for bob.");
   });
 });
@@ -122,14 +141,14 @@ Deno.test("/who calls the C# client (UTF-16LE) a seed client too", async () => {
       await csharp.send(encodeUtf16(`login,cs,${csharp.address}`), coordinator.udpAddress);
       await waitFor(() => me.user("cs") !== undefined, "me to see cs");
       const sink = recordingSink();
-      await handleLine("/who", {}, me, sink);
+      await handleLine("/who", {}, chat(me), sink);
       const users = sink.infos[0].data!.users as { name: string; client: string }[];
       assert.deepEqual(users.map((u) => [u.name, u.client]).sort(), [
         ["Bob", "peerchat"],
         ["cs", "seed"],
         ["nc", "seed"],
       ]);
-      assert.match(sink.infos[0].text, /cs 127\.0\.0\.1:\d+ \(seed client\)/);
+      assert.match(sink.infos[0].text, /cs 127\.0\.0\.1:\d+ \(seed client, not encrypted\)/);
     } finally {
       await csharp.close();
     }
@@ -142,7 +161,7 @@ Deno.test("a seed client that went offline gets no queued message, and is still 
     await waitFor(() => me.user("nc") === undefined, "nc to leave");
     const sink = recordingSink();
     const state: SessionState = {};
-    await handleLine("/msg NC", state, me, sink);
+    await handleLine("/msg NC", state, chat(me), sink);
     assert.equal(state.partner, "nc", "known, with its own spelling");
     const result = me.send("nc", "hello offline");
     assert.equal(result.ok, false);
@@ -205,14 +224,14 @@ Deno.test("a plain line with nobody chosen answers whoever wrote last, and says 
     try {
       assert.ok(bob.send("me", "are you there?").ok);
       await waitFor(() => state.lastFrom === "Bob", "Bob's message to pass the sink");
-      await handleLine("yes, here", state, me, sink);
+      await handleLine("yes, here", state, chat(me), sink);
       assert.deepEqual(recorded.infos.at(-1), {
         kind: "partner",
         text: "→ Bob, who wrote last.",
         data: { with: "Bob", reason: "wrote last" },
       });
       assert.equal(state.partner, "Bob", "and he is the partner from now on");
-      await handleLine("and again", state, me, sink);
+      await handleLine("and again", state, chat(me), sink);
       assert.equal(recorded.infos.filter((i) => i.kind === "partner").length, 1, "said once");
       assert.deepEqual(recorded.events.filter((e) => e.event === "error"), []);
     } finally {
@@ -237,7 +256,7 @@ Deno.test("/msg to someone who logged in a moment ago asks the coordinator inste
         caught++;
         const sink = recordingSink();
         const state: SessionState = {};
-        await handleLine(`/msg ${name} hi, just arrived?`, state, me, sink);
+        await handleLine(`/msg ${name} hi, just arrived?`, state, chat(me), sink);
         assert.deepEqual(sink.events, [], "no error");
         assert.equal(state.partner, name);
         const msg = await zed.next((t) => t.startsWith("msg,me,"));
@@ -249,7 +268,7 @@ Deno.test("/msg to someone who logged in a moment ago asks the coordinator inste
     assert.equal(caught, 1, "the roster batch beat the test five times");
     // Someone nobody knows is still refused, after the coordinator said so.
     const sink = recordingSink();
-    await handleLine("/msg nobody hi", {}, me, sink);
+    await handleLine("/msg nobody hi", {}, chat(me), sink);
     assert.match((sink.events[0] as { message: string }).message, /nobody is not online/);
   });
 });
@@ -375,4 +394,86 @@ Deno.test("a Reject reason from the network is printed with its control characte
     for (const peer of runs) await peer.stop();
     await fake.close();
   }
+});
+
+Deno.test("key commands: /fingerprint, /verify in two steps, a key change, /trust, and /who's marks", async () => {
+  await withChat(async (me) => {
+    const sink = recordingSink();
+    const own = { name: "me", key: encodeKey(x25519Generate().publicKey) };
+    const trust = PinFile.memory().trust(own, {
+      keyChanged: (change) => sink.event({ event: "key-changed", ...change }),
+    });
+    const line = chatPeer(me, trust);
+    const bobKey = encodeKey(x25519Generate().publicKey);
+    const laptop = encodeKey(x25519Generate().publicKey);
+    // What the peer does when the roster gives Bob's key (the peer wires it): the first pins.
+    assert.equal(trust.seen("Bob", bobKey, Date.now()), "new");
+    const last = () => sink.infos.at(-1)!;
+    const lastError = () => (sink.events.at(-1) as { message: string }).message;
+    const whoOf = async (name: string) => {
+      await handleLine("/who", {}, line, sink);
+      const users = last().data!.users as Record<string, string>[];
+      return users.find((u) => u.name === name)!;
+    };
+
+    await handleLine("/fingerprint", {}, line, sink);
+    assert.deepEqual(last().data, { fingerprint: fingerprint(own.key) });
+    assert.match(last().text, new RegExp(`^Your key fingerprint: ${fingerprint(own.key)}\\.`));
+    assert.deepEqual(await whoOf("Bob"), {
+      name: "Bob",
+      endpoint: `127.0.0.1:${me.user("Bob")!.endpoint.port}`,
+      client: "peerchat",
+      key: "unverified",
+      fingerprint: fingerprint(bobKey),
+    });
+    assert.match(
+      last().text,
+      new RegExp(`Bob 127\\.0\\.0\\.1:\\d+ key ${fingerprint(bobKey)} \\(unverified\\)`),
+    );
+    assert.equal((await whoOf("nc")).key, "seed");
+
+    await handleLine("/verify bob yes", {}, line, sink);
+    assert.match(lastError(), /Compare first: \/verify Bob shows the safety number/);
+    await handleLine("/verify bob", {}, line, sink);
+    assert.equal(last().kind, "verify");
+    const number = safetyNumber({ name: "me", key: own.key }, { name: "Bob", key: bobKey });
+    assert.equal(last().data!.safetyNumber, number);
+    assert.ok(last().text.includes(number.slice(0, 35)), "the first six groups on one row");
+    assert.match(last().text, /if they match on both screens, type \/verify Bob yes\./i);
+    await handleLine("/verify bob yes", {}, line, sink);
+    assert.equal(last().kind, "verified");
+    assert.equal((await whoOf("Bob")).key, "verified");
+    assert.match(last().text, /key .* \(verified ✓\)/);
+
+    // Bob's key changes: reported once, /who says so, /verify yes refuses, /trust accepts.
+    const errors = sink.events.length;
+    assert.equal(trust.seen("Bob", laptop, Date.now()), "changed");
+    assert.deepEqual(sink.events.slice(errors), [
+      { event: "key-changed", name: "Bob", old: fingerprint(bobKey), new: fingerprint(laptop) },
+    ]);
+    const changed = await whoOf("Bob");
+    assert.equal(changed.key, "changed");
+    assert.equal(changed.newFingerprint, fingerprint(laptop));
+    assert.match(last().text, /⚠ KEY CHANGED to .*: \/verify Bob, then \/trust Bob/);
+    await handleLine("/verify bob yes", {}, line, sink);
+    assert.match(lastError(), /changed and is not accepted yet/);
+    await handleLine("/verify bob", {}, line, sink);
+    assert.equal(last().data!.changed, true);
+    assert.match(last().text, /for the NEW key.*type \/trust Bob to accept/s);
+    await handleLine("/trust bob", {}, line, sink);
+    assert.equal(last().kind, "trusted");
+    assert.deepEqual(last().data, {
+      name: "Bob",
+      fingerprint: fingerprint(laptop),
+      state: "unverified",
+    });
+    await handleLine("/trust bob", {}, line, sink);
+    assert.match(lastError(), /Nothing to accept/);
+    await handleLine("/fingerprint Bob", {}, line, sink);
+    assert.equal(last().data!.fingerprint, fingerprint(laptop));
+    await handleLine("/fingerprint nc", {}, line, sink);
+    assert.match(lastError(), /No key is known for nc: seed clients have none/);
+    await handleLine("/verify me", {}, line, sink);
+    assert.match(lastError(), /That is you/);
+  });
 });

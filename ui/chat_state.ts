@@ -19,7 +19,9 @@
 import { clockTime } from "../net/clock.ts";
 import type { PeerEvent } from "../peer.ts";
 import { nameKey } from "../protocol.ts";
-import { visibleLines } from "./visible.ts";
+import { visible, visibleLines } from "./visible.ts";
+import type { KeyState } from "../core/trust.ts";
+import { impostorText, keyChangedText } from "./key_text.ts";
 
 /** The most lines kept per conversation. */
 export const MAX_CONVERSATION_LINES = 1000;
@@ -32,6 +34,8 @@ export interface RosterUser {
   readonly name: string;
   /** Whether this is a seed client, which cannot confirm delivery. */
   readonly seed: boolean;
+  /** Where the user's key stands (peerchat users whose key is known). */
+  readonly key?: KeyState;
 }
 
 /**
@@ -57,6 +61,8 @@ export interface ChatLine {
   readonly text: string;
   /** Delivery status (outgoing) or `received` (incoming). */
   readonly status: LineStatus;
+  /** Sent or received in plain text (a seed client): the screen marks it. */
+  readonly plain?: boolean;
 }
 
 /** How a system line is coloured: plain, dim, green, yellow or red. */
@@ -71,7 +77,8 @@ export type SystemKind =
   | "error"
   | "info"
   | "pending"
-  | "failed";
+  | "failed"
+  | "security";
 
 /** A line that is not a chat message: a join, a leave, a status, an error, command output. */
 export interface SystemLine {
@@ -117,8 +124,9 @@ export interface ViewState {
 export type ViewInput =
   | PeerEvent
   | { event: "partner"; name: string | undefined }
-  | { event: "info"; text: string }
-  | { event: "roster"; users: { name: string; seed: boolean }[] }
+  /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
+  | { event: "info"; text: string; about?: string }
+  | { event: "roster"; users: { name: string; seed: boolean; key?: KeyState }[] }
   | { event: "coordinator"; address: string; reachable: boolean };
 
 /** The state before anything happened: nobody online, no partner, coordinator assumed reachable. */
@@ -147,14 +155,17 @@ export function emptyView(me: string, coordinator: string): ViewState {
  * - `pending` keeps the line "…" (adding it when unknown) and adds the reason once;
  * - `message` adds an incoming line and counts it unread unless it is from the partner;
  * - `partner` switches the conversation and clears its unread count;
- * - `ready`, `join`, `leave` and `roster` update the roster; system lines say what happened.
+ * - `ready`, `join`, `leave` and `roster` update the roster; system lines say what happened,
+ *   with the key fingerprints the events carry;
+ * - `key-changed` and `impostor` are warnings, in red, in the conversation with that name; a
+ *   changed key marks the name in the roster until the roster is synced again.
  */
 export function reduce(state: ViewState, input: ViewInput, time: string = clockTime()): ViewState {
   switch (input.event) {
     case "ready":
       return onReady(state, input);
     case "join":
-      return onJoin(state, input.name);
+      return onJoin(state, input.name, input.fingerprint);
     case "leave":
       return onLeave(state, input.name, input.reason);
     case "roster":
@@ -178,23 +189,25 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
     case "error":
       return addSystem({ ...state, hint: input.message }, "error", "warn", input.message);
     case "key-changed": {
-      const text = `The key of ${input.name} changed (${input.old} -> ${input.new}). Nothing ` +
-        `goes to or comes from them until you check it and type /trust ${input.name}.`;
-      return addSystem({ ...state, hint: text }, "error", "warn", text, input.name);
+      const text = keyChangedText(input);
+      const roster = state.roster.map((user) =>
+        sameName(user.name, input.name) ? { ...user, key: "changed" as const } : user
+      );
+      return addSystem({ ...state, roster, hint: text }, "security", "bad", text, input.name);
     }
     case "impostor": {
-      const text = `Dropped a message from ${input.from} claiming to be ${input.name} ` +
-        "without their key: someone may be impersonating them.";
-      return addSystem({ ...state, hint: text }, "error", "warn", text, input.name);
+      const text = impostorText(input);
+      return addSystem({ ...state, hint: text }, "security", "bad", text, input.name);
     }
     case "info":
-      return addInfo(state, input.text);
+      return addInfo(state, input.text, input.about);
   }
 }
 
 /** A roster entry with a cleaned name. */
-function cleanUser(user: { name: string; seed: boolean }): RosterUser {
-  return { name: screenLine(user.name), seed: user.seed };
+function cleanUser(user: { name: string; seed: boolean; key?: KeyState }): RosterUser {
+  const clean: RosterUser = { name: screenLine(user.name), seed: user.seed };
+  return user.key === undefined ? clean : { ...clean, key: user.key };
 }
 
 /** The roster sorted by name key, so it does not jump around. */
@@ -235,8 +248,8 @@ function addSystem(
 }
 
 /** Command output: one system line per line of text. */
-function addInfo(state: ViewState, text: string): ViewState {
-  return addSystem(state, "info", "plain", text.replace(/\r\n?/g, "\n"));
+function addInfo(state: ViewState, text: string, about?: string): ViewState {
+  return addSystem(state, "info", "plain", text.replace(/\r\n?/g, "\n"), about);
 }
 
 /** Appends a chat line to its conversation, keeping at most the cap. */
@@ -266,11 +279,14 @@ function setStatus(state: ViewState, to: string, id: string, status: LineStatus)
 /** Logged in: the roster comes from the online list, with a line saying so. */
 function onReady(
   state: ViewState,
-  ready: { name: string; endpoint: string; users: { name: string }[] },
+  ready: { name: string; endpoint: string; fingerprint?: string; users: { name: string }[] },
 ): ViewState {
-  const seeds = new Set(state.roster.filter((u) => u.seed).map((u) => nameKey(u.name)));
+  const known = new Map(state.roster.map((u) => [nameKey(u.name), u]));
   const roster = sortRoster(
-    ready.users.map((u) => cleanUser({ name: u.name, seed: seeds.has(nameKey(u.name)) })),
+    ready.users.map((u) => {
+      const before = known.get(nameKey(u.name));
+      return cleanUser({ name: u.name, seed: before?.seed ?? false, key: before?.key });
+    }),
   );
   const others = roster.length === 0
     ? "nobody else is online yet"
@@ -280,20 +296,25 @@ function onReady(
     next,
     "ready",
     "good",
-    `✓ Logged in as ${ready.name} (${ready.endpoint}); ${others}.`,
+    `✓ Logged in as ${ready.name} (${ready.endpoint})${
+      ready.fingerprint ? `; your key ${visible(ready.fingerprint)}` : ""
+    }; ${others}.`,
   );
 }
 
-/** Someone came online (or moved): into the roster, keeping a known seed mark. */
-function onJoin(state: ViewState, name: string): ViewState {
+/** Someone came online (or moved): into the roster, keeping known marks; their key's fingerprint. */
+function onJoin(state: ViewState, name: string, fingerprint?: string): ViewState {
   const known = state.roster.find((u) => sameName(u.name, name));
   const others = state.roster.filter((u) => !sameName(u.name, name));
-  const roster = sortRoster([...others, cleanUser({ name, seed: known?.seed ?? false })]);
+  const roster = sortRoster([
+    ...others,
+    cleanUser({ name, seed: known?.seed ?? false, key: known?.key }),
+  ]);
   return addSystem(
     { ...state, roster, hint: `${name} joined` },
     "join",
     "dim",
-    `→ ${name} joined`,
+    `→ ${name} joined${fingerprint ? ` (key ${visible(fingerprint)})` : ""}`,
     name,
   );
 }
@@ -322,7 +343,7 @@ function onPartner(state: ViewState, name: string | undefined): ViewState {
 /** A message went out: an outgoing line, "…" until confirmed, "·" when it cannot be. */
 function onSent(
   state: ViewState,
-  sent: { to: string; id: string; text: string; reliable: boolean },
+  sent: { to: string; id: string; text: string; reliable: boolean; encrypted?: boolean },
   time: string,
 ): ViewState {
   const next = addChat(state, {
@@ -332,6 +353,7 @@ function onSent(
     time,
     text: sent.text,
     status: sent.reliable ? "pending" : "sent",
+    ...(sent.encrypted === false ? { plain: true } : {}),
   });
   return sent.reliable ? next : { ...next, hint: `Sent; ${sent.to} cannot confirm delivery` };
 }
@@ -370,7 +392,7 @@ function onPending(
 /** An incoming message: into its conversation, unread unless it is from the partner. */
 function onMessage(
   state: ViewState,
-  message: { from: string; id: string; time: string; text: string },
+  message: { from: string; id: string; time: string; text: string; encrypted?: boolean },
 ): ViewState {
   const next = addChat(state, {
     direction: "in",
@@ -379,6 +401,7 @@ function onMessage(
     time: message.time,
     text: message.text,
     status: "received",
+    ...(message.encrypted === false ? { plain: true } : {}),
   });
   if (sameName(state.partner, message.from)) return next;
   const key = nameKey(message.from);

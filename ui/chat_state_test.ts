@@ -170,3 +170,84 @@ Deno.test("reduce never changes the state it is given", () => {
     assert.deepEqual(before, copy, `after ${input.event}`);
   }
 });
+
+Deno.test("keys on the screen: fingerprints on joining, warnings in red, plain text marked", () => {
+  const view = apply(loggedIn(), [
+    {
+      event: "join",
+      name: "dave",
+      endpoint: "192.168.1.30:4000",
+      fingerprint: "7k3m-qx2a-9d0e-hwr5",
+    },
+    {
+      event: "roster",
+      users: [
+        { name: "bob", seed: false, key: "verified" },
+        { name: "carol", seed: false, key: "unverified" },
+        { name: "dave", seed: false },
+        { name: "nc", seed: true },
+      ],
+    },
+    { event: "key-changed", name: "bob", old: "aaaa-aaaa-aaaa-aaaa", new: "bbbb-bbbb-bbbb-bbbb" },
+    { event: "impostor", name: "carol", from: "192.168.1.66:4000" },
+    {
+      event: "message",
+      from: "nc",
+      id: "t1",
+      time: "14:05:09",
+      text: "hi",
+      reliable: false,
+      encrypted: false,
+    },
+    { event: "sent", to: "nc", id: "t2", text: "yo", reliable: false, encrypted: false },
+    {
+      event: "message",
+      from: "dave",
+      id: "d1",
+      time: "14:05:10",
+      text: "safe",
+      reliable: true,
+      encrypted: true,
+    },
+  ]);
+  assert.ok(view.system.some((line) => line.text === "→ dave joined (key 7k3m-qx2a-9d0e-hwr5)"));
+  const warnings = view.system.filter((line) => line.kind === "security");
+  assert.equal(warnings.length, 2);
+  assert.ok(warnings.every((line) => line.tone === "bad"));
+  assert.match(warnings[0].text, /^⚠ The key of bob changed \(aaaa-aaaa-aaaa-aaaa → bbbb/);
+  assert.equal(warnings[0].about, "bob");
+  assert.match(warnings[1].text, /claimed to be carol/);
+  assert.equal(view.roster.find((u) => u.name === "bob")?.key, "changed");
+  assert.equal(conversation(view, "nc").every((line) => line.plain === true), true);
+  assert.equal(conversation(view, "dave")[0].plain, undefined);
+
+  const all = renderView({ ...view, partner: undefined }, 100, 16, plain).join("\n");
+  assert.match(all, /\[14:05:09\] nc \(not encrypted\): hi/);
+  assert.match(all, /you → nc \(not encrypted\): yo/);
+  assert.match(all, /\[14:05:10\] dave: safe/);
+  assert.match(all, /bob ⚠ key/, "the roster marks the changed key");
+  assert.match(all, /nc \(seed\)/);
+  // In bob's conversation, the warning shows.
+  const bob = renderView({ ...view, partner: "bob" }, 100, 12, plain).join("\n");
+  assert.match(bob, /⚠ The key of bob changed/);
+  // A verified contact is marked.
+  const verified = apply(view, [{
+    event: "roster",
+    users: [{ name: "bob", seed: false, key: "verified" }],
+  }]);
+  assert.match(renderView(verified, 80, 8, plain).join("\n"), /bob ✓/);
+});
+
+Deno.test("the ready line names this user's key, as the ready event carries it", () => {
+  const view = reduce(loggedIn(), {
+    event: "ready",
+    name: "alice",
+    endpoint: "192.168.1.20:40001",
+    fingerprint: "abcd-efgh-jkmn-pqrs",
+    users: [],
+  });
+  assert.match(
+    view.system.at(-1)!.text,
+    /Logged in as alice \(192\.168\.1\.20:40001\); your key abcd-efgh-jkmn-pqrs;/,
+  );
+});

@@ -27,7 +27,7 @@ import {
   type Tone,
   type ViewState,
 } from "./chat_state.ts";
-import { nameStyle, type Painter, STATUS_MARKS, type Style } from "./format.ts";
+import { nameStyle, NOT_ENCRYPTED, type Painter, STATUS_MARKS, type Style } from "./format.ts";
 import { fitRow, paintRow, type Row, rowWidth, type Span, span, wrapRow } from "./rows.ts";
 import { displayWidth } from "./text_width.ts";
 import { nameKey } from "../protocol.ts";
@@ -94,7 +94,8 @@ function chatPrefix(line: ChatLine, all: boolean): Row {
     : all
     ? [span("you", "bold"), span(" → "), nameSpan(line.with)]
     : [span("you", "bold")];
-  return [span(`[${screenLine(line.time)}]`, "dim"), span(" "), ...who, span(": ")];
+  const plain: Row = line.plain ? [span(` ${NOT_ENCRYPTED}`, "yellow")] : [];
+  return [span(`[${screenLine(line.time)}]`, "dim"), span(" "), ...who, ...plain, span(": ")];
 }
 
 /** The rows of one chat line wrapped to `width`; text lines after the first are indented. */
@@ -163,7 +164,14 @@ export function rosterWidth(columns: number): number {
   return columns < ROSTER_MIN_COLUMNS ? 0 : Math.min(ROSTER_MAX_WIDTH, Math.floor(columns / 3));
 }
 
-/** One roster entry: partner mark, name, seed or offline mark, and unread count on the right. */
+/** The roster's mark of a key: verified, or changed (a new key waits for `/trust`). */
+function keySpans(user: RosterUser): Span[] {
+  if (user.key === "verified") return [span(" ✓", "green")];
+  if (user.key === "changed") return [span(" ⚠ key", ["bold", "red"])];
+  return [];
+}
+
+/** One roster entry: partner mark, name, key, seed or offline mark, and unread count on the right. */
 function rosterEntry(
   user: RosterUser,
   state: ViewState,
@@ -176,6 +184,7 @@ function rosterEntry(
   const left: Row = [
     isPartner ? span("▸ ", "bold") : span("  "),
     offline ? span(screenLine(user.name), "dim") : nameSpan(user.name),
+    ...keySpans(user),
     ...(user.seed ? [span(" (seed)", "dim")] : []),
     ...(offline ? [span(" (offline)", "dim")] : []),
   ];

@@ -1,5 +1,6 @@
 /**
  * The chat commands a user types: `/who`, `/msg NAME TEXT`, plain text,
+ * `/history`, `/giveup`, the key commands (`/fingerprint`, `/verify`, `/trust`),
  * `/help` and `/quit`. Parsing is pure so that every path is tested without
  * a terminal.
  *
@@ -13,13 +14,29 @@ export type Command =
   | { kind: "text"; text: string }
   | { kind: "history"; with: string; limit: number }
   | { kind: "giveup"; to: string }
+  /** `/fingerprint [NAME]`: this user's key fingerprint, or NAME's. */
+  | { kind: "fingerprint"; name?: string }
+  /** `/verify NAME`: the safety number to compare; `/verify NAME yes` (`confirm`) records it. */
+  | { kind: "verify"; name: string; confirm: boolean }
+  /** `/trust NAME`: accept NAME's new key. */
+  | { kind: "trust"; name: string }
   | { kind: "help" }
   | { kind: "quit" }
   | { kind: "empty" }
   | { kind: "invalid"; message: string };
 
 /** The command names, for help and completion. */
-export const COMMANDS = ["/who", "/msg", "/history", "/giveup", "/help", "/quit"] as const;
+export const COMMANDS = [
+  "/who",
+  "/msg",
+  "/history",
+  "/giveup",
+  "/fingerprint",
+  "/verify",
+  "/trust",
+  "/help",
+  "/quit",
+] as const;
 
 /** The help text shown by `/help` and for unknown commands. */
 export const HELP: string = [
@@ -30,6 +47,11 @@ export const HELP: string = [
   "                   whoever wrote to you last (peerchat says so)",
   "/history NAME [N]  the last N messages with NAME (default 20)",
   "/giveup NAME       stop trying to deliver what NAME has not received",
+  "/fingerprint [NAME] your key's short fingerprint (or NAME's)",
+  "/verify NAME       the safety number to read aloud with NAME (in person or by phone); if it",
+  "                   matches on both screens, /verify NAME yes records NAME's key as verified",
+  "/trust NAME        accept NAME's new key after a key-change warning (compare it first with",
+  "                   /verify NAME); until then nothing goes to or comes from the new key",
   "/help              this list",
   "/quit              log out and exit (also Ctrl+D or end of input, Ctrl+C, SIGTERM)",
 ].join("\n");
@@ -81,6 +103,34 @@ export function parseCommand(line: string): Command {
         return { kind: "invalid", message: "Usage: /giveup NAME — for example /giveup bob" };
       }
       return { kind: "giveup", to: rest };
+    }
+    case "/fingerprint":
+    case "/fp": {
+      if (/\s/.test(rest)) {
+        return {
+          kind: "invalid",
+          message: "Usage: /fingerprint [NAME] — for example /fingerprint",
+        };
+      }
+      return rest === "" ? { kind: "fingerprint" } : { kind: "fingerprint", name: rest };
+    }
+    case "/verify": {
+      const [name, confirm, extra] = rest.split(/\s+/);
+      if (
+        !name || extra !== undefined || (confirm !== undefined && confirm.toLowerCase() !== "yes")
+      ) {
+        return {
+          kind: "invalid",
+          message: "Usage: /verify NAME, then /verify NAME yes once the numbers match",
+        };
+      }
+      return { kind: "verify", name, confirm: confirm !== undefined };
+    }
+    case "/trust": {
+      if (!rest || /\s/.test(rest)) {
+        return { kind: "invalid", message: "Usage: /trust NAME — for example /trust bob" };
+      }
+      return { kind: "trust", name: rest };
     }
     default:
       return {

@@ -50,3 +50,31 @@ Deno.test("/history and /giveup take a name (and a count)", () => {
     assert.equal(parseCommand(line).kind, "invalid", line);
   }
 });
+
+Deno.test("the key commands: /fingerprint [NAME], /verify NAME [yes], /trust NAME", () => {
+  assert.deepEqual(parseCommand("/fingerprint"), { kind: "fingerprint" });
+  assert.deepEqual(parseCommand("/fp bob"), { kind: "fingerprint", name: "bob" });
+  assert.deepEqual(parseCommand("/verify bob"), { kind: "verify", name: "bob", confirm: false });
+  assert.deepEqual(parseCommand("/VERIFY 张三  YES"), {
+    kind: "verify",
+    name: "张三",
+    confirm: true,
+  });
+  assert.deepEqual(parseCommand("/trust bob"), { kind: "trust", name: "bob" });
+  for (
+    const line of [
+      "/verify",
+      "/verify bob no",
+      "/verify bob yes please",
+      "/trust",
+      "/trust a b",
+      "/fingerprint a b",
+    ]
+  ) {
+    const command = parseCommand(line);
+    assert.equal(command.kind, "invalid", line);
+    if (command.kind === "invalid") {
+      assert.match(command.message, /^Usage: \/(verify|trust|fingerprint)/);
+    }
+  }
+});

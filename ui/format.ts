@@ -17,6 +17,7 @@ import type { PeerEvent } from "../peer.ts";
 import { clockTime } from "../net/clock.ts";
 import { displayWidth } from "./text_width.ts";
 import { visible, visibleLines } from "./visible.ts";
+import { impostorText, keyChangedText } from "./key_text.ts";
 
 export type { CoordinatorEvent, HistoryEntry, PeerEvent };
 
@@ -80,6 +81,9 @@ export function nameStyle(name: string): Style {
   return palette[hash % palette.length];
 }
 
+/** The mark of a message that travelled in plain text (to or from a seed client). */
+export const NOT_ENCRYPTED = "(not encrypted)";
+
 /** The widest indent of a text's continuation lines, in columns. */
 const MAX_INDENT = 16;
 /** The indent of continuation lines that follow no time stamp. */
@@ -109,12 +113,18 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       const others = event.users.length === 0
         ? "nobody else is online yet"
         : `online: ${event.users.map((u) => who(u.name)).join(", ")}`;
+      const key = event.fingerprint ? `; your key ${visible(event.fingerprint)}` : "";
       return `${paint("green", "✓")} logged in as ${who(event.name)} (${
         visible(event.endpoint)
-      }); ${others}. Type /help for commands.`;
+      })${key}; ${others}. Type /help for commands.`;
     }
     case "join":
-      return paint("dim", `→ ${visible(event.name)} joined (${visible(event.endpoint)})`);
+      return paint(
+        "dim",
+        `→ ${visible(event.name)} joined (${visible(event.endpoint)})${
+          event.fingerprint ? `, key ${visible(event.fingerprint)}` : ""
+        }`,
+      );
     case "leave":
       return paint(
         "dim",
@@ -124,14 +134,26 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       );
     case "message": {
       const stamp = `[${visible(event.time)}]`;
-      return `${paint("dim", stamp)} ${who(event.from)}: ${block(event.text, `${stamp} `)}`;
+      const plain = event.encrypted === false ? ` ${paint("yellow", NOT_ENCRYPTED)}` : "";
+      return `${paint("dim", stamp)} ${who(event.from)}${plain}: ${block(event.text, `${stamp} `)}`;
     }
     case "sent": {
       const stamp = `[you → ${visible(event.to)}]`;
+      const notes = [
+        ...(event.encrypted === false ? ["not encrypted"] : []),
+        ...(event.reliable ? [] : ["sent; this client cannot confirm delivery"]),
+      ];
       return `${paint("dim", stamp)} ${block(event.text, `${stamp} `)}${
-        event.reliable ? "" : paint("dim", " (sent; this client cannot confirm delivery)")
+        notes.length === 0 ? "" : paint(
+          event.encrypted === false ? "yellow" : "dim",
+          ` (${notes.join("; ")})`,
+        )
       }`;
     }
+    case "key-changed":
+      return paint(["bold", "red"], keyChangedText(event));
+    case "impostor":
+      return paint(["bold", "red"], impostorText(event));
     case "pending":
       return paint("yellow", `… ${block(event.reason, "")}`);
     case "status":

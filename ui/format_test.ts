@@ -194,6 +194,18 @@ Deno.test("line mode escapes every field that came from the network", () => {
   );
   assertShown(formatPeerEvent({ event: "error", message: evil }, plain), /x\\x1b/);
   assertShown(
+    formatPeerEvent({ event: "key-changed", name: evil, old: evil, new: evil }, plain),
+    /key of x\\x1b\[2J\\u\{202e\} changed \(x\\x1b/,
+  );
+  assertShown(
+    formatPeerEvent({ event: "impostor", name: evil, from: evil }, plain),
+    /from x\\x1b\[2J\\u\{202e\} that claimed to be x\\x1b/,
+  );
+  assertShown(
+    formatPeerEvent({ event: "join", name: "b", endpoint: "e", fingerprint: evil }, plain),
+    /key x\\x1b/,
+  );
+  assertShown(
     formatPeerEvent({ event: "status", coordinator: "connected", message: evil }, plain),
     /x\\x1b/,
   );
@@ -257,4 +269,62 @@ Deno.test("coordinator log lines escape names, endpoints and reasons", () => {
     assert.ok(!line.includes("\n"), "one event, one line");
     assert.ok(line.includes("x\\x1b]0;PWNED\\x07\\ny"), line);
   }
+});
+
+Deno.test("keys in line mode: fingerprints on ready and join, warnings, plain text marked", () => {
+  const plain = painter(false);
+  assert.equal(
+    formatPeerEvent(
+      { event: "join", name: "bob", endpoint: "10.0.0.3:9", fingerprint: "7k3m-qx2a-9d0e-hwr5" },
+      plain,
+    ),
+    "→ bob joined (10.0.0.3:9), key 7k3m-qx2a-9d0e-hwr5",
+  );
+  assert.match(
+    formatPeerEvent(
+      {
+        event: "ready",
+        name: "a",
+        endpoint: "1.2.3.4:5",
+        fingerprint: "abcd-efgh-jkmn-pqrs",
+        users: [],
+      },
+      plain,
+    )!,
+    /^✓ logged in as a \(1\.2\.3\.4:5\); your key abcd-efgh-jkmn-pqrs; nobody/,
+  );
+  const changed = formatPeerEvent(
+    { event: "key-changed", name: "bob", old: "aaaa-aaaa-aaaa-aaaa", new: "bbbb-bbbb-bbbb-bbbb" },
+    plain,
+  )!;
+  assert.match(changed, /^⚠ The key of bob changed \(aaaa-aaaa-aaaa-aaaa → bbbb-bbbb-bbbb-bbbb\)/);
+  assert.match(changed, /\/verify bob .*\/trust bob\.$/);
+  assert.match(
+    formatPeerEvent({ event: "impostor", name: "bob", from: "10.0.0.66:4000" }, plain)!,
+    /^⚠ Dropped a message from 10\.0\.0\.66:4000 that claimed to be bob without bob's key/,
+  );
+  // A seed client's message and a message to one: marked; an encrypted one is not.
+  const message = { event: "message", from: "nc", id: "1", time: "12:00:00", text: "hi" } as const;
+  assert.equal(
+    formatPeerEvent({ ...message, reliable: false, encrypted: false }, plain),
+    "[12:00:00] nc (not encrypted): hi",
+  );
+  assert.equal(
+    formatPeerEvent({ ...message, reliable: true, encrypted: true }, plain),
+    "[12:00:00] nc: hi",
+  );
+  assert.equal(
+    formatPeerEvent(
+      { event: "sent", to: "nc", id: "1", text: "yo", reliable: false, encrypted: false },
+      plain,
+    ),
+    "[you → nc] yo (not encrypted; sent; this client cannot confirm delivery)",
+  );
+  assert.equal(
+    formatPeerEvent(
+      { event: "sent", to: "bob", id: "1", text: "yo", reliable: true, encrypted: true },
+      plain,
+    ),
+    "[you → bob] yo",
+  );
 });

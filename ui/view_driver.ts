@@ -13,6 +13,7 @@ import { renderView } from "./chat_view.ts";
 import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
+import type { KeyCommands } from "../core/trust.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
@@ -32,13 +33,14 @@ export class ViewDriver {
   readonly #paint: Painter;
   readonly #screen: () => ChatScreen | undefined;
   readonly #peer: () => Peer | undefined;
+  readonly #keys: () => KeyCommands | undefined;
   /** The sink run_peer writes to. */
   readonly sink: Sink;
 
   /**
    * A driver for `name`'s chat with the coordinator at `coordinator` (shown
-   * in the header). `screen` and `peer` are read at each use: both start
-   * later than the driver.
+   * in the header). `screen`, `peer` and `keys` (the key decisions, for the
+   * roster's marks) are read at each use: they start later than the driver.
    */
   constructor(
     name: string,
@@ -46,11 +48,13 @@ export class ViewDriver {
     paint: Painter,
     screen: () => ChatScreen | undefined,
     peer: () => Peer | undefined,
+    keys: () => KeyCommands | undefined = () => undefined,
   ) {
     this.#state = emptyView(name, coordinator);
     this.#paint = paint;
     this.#screen = screen;
     this.#peer = peer;
+    this.#keys = keys;
     this.sink = {
       // Command output becomes plain view lines (the view styles them): no colours to strip.
       paint: painter(false),
@@ -58,7 +62,13 @@ export class ViewDriver {
       info: (kind, text, data) => {
         // "Now talking to X" belongs in X's conversation: switch before showing it.
         if (kind === "partner") this.show({ event: "partner", name: String(data?.with) });
-        this.show({ event: "info", text });
+        // A sender's key, introduced at their first message: in their conversation.
+        const about = kind === "introduce" && typeof data?.name === "string"
+          ? data.name
+          : undefined;
+        this.show(about === undefined ? { event: "info", text } : { event: "info", text, about });
+        // A key accepted or verified: the roster's mark changes.
+        if (kind === "trusted" || kind === "verified") this.syncRoster();
       },
     };
   }
@@ -66,7 +76,9 @@ export class ViewDriver {
   /** A peer event: into the view; the roster follows joins and leaves; a message rings. */
   #onEvent(event: PeerEvent): void {
     this.show(event);
-    if (event.event === "join" || event.event === "leave") this.syncRoster();
+    if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
+      this.syncRoster();
+    }
     if (event.event === "message") this.#screen()?.bell();
   }
 
@@ -81,13 +93,18 @@ export class ViewDriver {
     this.redraw();
   }
 
-  /** Copies the peer's roster (with who is a seed client) into the view. */
+  /** Copies the peer's roster (with who is a seed client, and each key's state) into the view. */
   syncRoster(): void {
     const peer = this.#peer();
     if (!peer) return;
+    const keys = this.#keys();
     this.show({
       event: "roster",
-      users: peer.users().map((u) => ({ name: u.name, seed: isSeedClient(u) })),
+      users: peer.users().map((u) => {
+        const seed = isSeedClient(u);
+        const key = seed ? undefined : keys?.status(u.name)?.state;
+        return key === undefined ? { name: u.name, seed } : { name: u.name, seed, key };
+      }),
     });
   }
 

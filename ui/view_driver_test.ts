@@ -2,6 +2,12 @@ import assert from "node:assert/strict";
 import { renderView } from "./chat_view.ts";
 import { painter } from "./format.ts";
 import { ViewDriver } from "./view_driver.ts";
+import { Coordinator } from "../coordinator.ts";
+import { Peer } from "../peer.ts";
+import { PinFile } from "../store/pins.ts";
+import { answerKeyCommand } from "../cli/key_commands.ts";
+import { x25519Generate } from "../crypto/primitives.ts";
+import { encodeKey } from "../wire/keys.ts";
 
 const plain = painter(false);
 
@@ -16,4 +22,61 @@ Deno.test("\"Now talking to X\" lands in X's conversation, not the previous one'
   driver.sink.info("partner", "Now talking to bob.", { with: "bob" });
   const bobPane = renderView(driver.state, 80, 12, plain).join("\n");
   assert.doesNotMatch(bobPane, /Now talking to carol\./);
+});
+
+Deno.test("on the chat screen: key marks in the roster follow /verify, key changes and /trust", async () => {
+  const newKey = () => encodeKey(x25519Generate().publicKey);
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const bob = await Peer.start({
+    name: "Bob",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+  });
+  const me = await Peer.start({
+    name: "me",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+  });
+  try {
+    const screen: { driver?: ViewDriver } = {};
+    const trust = PinFile.memory().trust({ name: "me", key: newKey() }, {
+      keyChanged: (change) => screen.driver!.sink.event({ event: "key-changed", ...change }),
+    });
+    const driver = screen.driver = new ViewDriver(
+      "me",
+      "127.0.0.1:8888",
+      plain,
+      () => undefined,
+      () => me,
+      () => trust,
+    );
+    trust.seen("Bob", newKey(), 0);
+    driver.syncRoster();
+    assert.deepEqual(driver.state.roster, [{ name: "Bob", seed: false, key: "unverified" }]);
+
+    answerKeyCommand({ kind: "verify", name: "bob", confirm: false }, trust, driver.sink);
+    const shown = renderView(driver.state, 100, 14, plain).join("\n");
+    assert.match(shown, /Safety number with Bob:\s*│?.*\n.*\d{5} \d{5} \d{5} \d{5} \d{5} \d{5}/);
+    answerKeyCommand({ kind: "verify", name: "bob", confirm: true }, trust, driver.sink);
+    assert.equal(driver.state.roster[0].key, "verified");
+    assert.match(renderView(driver.state, 100, 14, plain).join("\n"), /Bob ✓/);
+
+    trust.seen("Bob", newKey(), 1);
+    assert.equal(driver.state.roster[0].key, "changed");
+    const warned = renderView(driver.state, 100, 14, plain).join("\n");
+    assert.match(warned, /⚠ The key of Bob changed/);
+    assert.match(warned, /Bob ⚠ key/);
+
+    // A sender's key, introduced at their first message, goes in their conversation.
+    driver.sink.info("introduce", "Bob's key …", { name: "Bob" });
+    assert.equal(driver.state.system.at(-1)?.about, "bob");
+
+    answerKeyCommand({ kind: "trust", name: "bob" }, trust, driver.sink);
+    assert.equal(driver.state.roster[0].key, "unverified");
+    assert.match(renderView(driver.state, 100, 14, plain).join("\n"), /You accepted Bob's new key/);
+  } finally {
+    await me.close();
+    await bob.close();
+    await coordinator.close();
+  }
 });
