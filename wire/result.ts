@@ -27,7 +27,9 @@ export type ProtocolErrorCode =
   | "bad-seq"
   | "bad-part"
   | "bad-kind"
-  | "bad-list";
+  | "bad-list"
+  | "bad-key"
+  | "bad-auth";
 
 /** A parse failure: a machine-readable code and a sentence for people. */
 export interface ProtocolError {
