@@ -18,7 +18,7 @@
 import type { AuthMessage } from "../protocol.ts";
 import { LinkMac } from "../crypto/link_mac.ts";
 import { secretsEqual, sha256 } from "../crypto/primitives.ts";
-import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
+import { bytesEqual, decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
 
 /** How far behind the highest `SEQ` seen a datagram may still arrive (reordering on the way). */
 export const REPLAY_WINDOW = 256;
@@ -67,6 +67,7 @@ const AUTH_PREFIX = "auth,";
 export class LinkAuth {
   #sendMac: LinkMac;
   #receiveMac: LinkMac;
+  #sendKey: Uint8Array;
   #nextSeq = 1;
   #window = new ReplayWindow();
 
@@ -74,10 +75,17 @@ export class LinkAuth {
   constructor(keys: LinkAuthKeys) {
     this.#sendMac = new LinkMac(keys.send);
     this.#receiveMac = new LinkMac(keys.receive);
+    this.#sendKey = keys.send;
   }
 
-  /** New keys (a new login of the same user): counting starts over in both directions. */
+  /**
+   * New keys (a new login of the same user): counting starts over in both directions. The same
+   * keys again (a login repeated with the same proof) change nothing: a number is never reused
+   * under one key.
+   */
   rekey(keys: LinkAuthKeys): void {
+    if (bytesEqual(keys.send, this.#sendKey)) return;
+    this.#sendKey = keys.send;
     this.#sendMac = new LinkMac(keys.send);
     this.#receiveMac = new LinkMac(keys.receive);
     this.#nextSeq = 1;

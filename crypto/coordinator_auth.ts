@@ -1,9 +1,10 @@
 /**
  * The cryptography of a peer's login to its coordinator (PROTOCOL.md, "Logging in with proof"):
  *
- * - the coordinator's stateless challenge nonce: an HMAC, under a secret of its process, of a
- *   time bucket, the login's source and the name — nothing is stored per login, so a flood of
- *   spoofed logins costs no memory;
+ * - the coordinator's stateless challenge nonce: 8 random bytes and 8 bytes of an HMAC, under a
+ *   secret of its process, of them, a time bucket, the login's source and the name. Nothing is
+ *   stored per login (a flood of spoofed logins costs no memory), yet every challenge is new, so
+ *   no two logins derive the same link keys;
  * - the peer's Ed25519 signature of the login (the text is wire/auth.ts's `loginProofText`);
  * - the link keys both ends derive: `HKDF-SHA-256(ikm = X25519(coordinator, peer), salt = NONCE,
  *   info = "peerchat/2 coordinator\n" + NAME, 64 bytes)`, the first 32 for what the coordinator
@@ -16,7 +17,15 @@
  */
 
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
-import { ed25519Sign, ed25519Verify, hkdfSha256, hmacSha256, x25519 } from "./primitives.ts";
+import {
+  ed25519Sign,
+  ed25519Verify,
+  hkdfSha256,
+  hmacSha256,
+  randomBytes,
+  secretsEqual,
+  x25519,
+} from "./primitives.ts";
 
 /** Bytes of a challenge nonce. */
 export const NONCE_BYTES = 16;
@@ -54,18 +63,46 @@ export function deriveLinkKeys(
 }
 
 /**
- * The challenge nonce for a login of the name whose name key is `nameKey` from `source`
- * (`IP:PORT`) in time bucket `bucket`: the first 16 bytes of
- * `HMAC-SHA-256(secret, "BUCKET\nSOURCE\nNAMEKEY")`, base64url.
+ * A challenge nonce for a login of the name whose name key is `nameKey` from `source` (`IP:PORT`)
+ * in time bucket `bucket`: `R ‖ first 8 bytes of HMAC-SHA-256(secret, R ‖ "BUCKET\nSOURCE\nNAMEKEY")`
+ * for 8 bytes `R` (random unless given), base64url (22 characters).
  */
 export function challengeNonce(
   secret: Uint8Array,
   bucket: number,
   source: string,
   nameKey: string,
+  random: Uint8Array = randomBytes(NONCE_BYTES / 2),
 ): string {
-  const mac = hmacSha256(secret, encoder.encode(`${bucket}\n${source}\n${nameKey}`));
-  return encodeBase64Url(mac.subarray(0, NONCE_BYTES));
+  const nonce = new Uint8Array(NONCE_BYTES);
+  nonce.set(random.subarray(0, NONCE_BYTES / 2));
+  nonce.set(nonceMac(secret, nonce.subarray(0, NONCE_BYTES / 2), bucket, source, nameKey), 8);
+  return encodeBase64Url(nonce);
+}
+
+/** Whether `nonce` is one {@linkcode challengeNonce} made with these arguments (any `R`). */
+export function isChallengeNonce(
+  nonce: string,
+  secret: Uint8Array,
+  bucket: number,
+  source: string,
+  nameKey: string,
+): boolean {
+  const bytes = decodeBase64Url(nonce);
+  if (bytes?.length !== NONCE_BYTES) return false;
+  const mac = nonceMac(secret, bytes.subarray(0, NONCE_BYTES / 2), bucket, source, nameKey);
+  return secretsEqual(mac, bytes.subarray(NONCE_BYTES / 2));
+}
+
+function nonceMac(
+  secret: Uint8Array,
+  random: Uint8Array,
+  bucket: number,
+  source: string,
+  nameKey: string,
+): Uint8Array {
+  const mac = hmacSha256(secret, random, encoder.encode(`${bucket}\n${source}\n${nameKey}`));
+  return mac.subarray(0, NONCE_BYTES / 2);
 }
 
 /** The Ed25519 signature of `text` (UTF-8) under `signPrivate`, base64url (86 characters). */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   challengeNonce,
   deriveLinkKeys,
+  isChallengeNonce,
   LINK_INFO,
   signLogin,
   verifyLogin,
@@ -51,19 +52,26 @@ Deno.test("coordinator auth: both ends derive the same two keys; another name, n
   );
 });
 
-Deno.test("coordinator auth: nonces depend on secret, bucket, source and name", () => {
+Deno.test("coordinator auth: every nonce is new, and checks only for its secret, bucket, source and name", () => {
   const secret = new Uint8Array(32).fill(1);
   const nonce = challengeNonce(secret, 7, "10.0.0.1:4000", "bob");
   assert.equal(nonce.length, 22);
-  assert.equal(challengeNonce(secret, 7, "10.0.0.1:4000", "bob"), nonce);
-  for (
-    const other of [
-      challengeNonce(new Uint8Array(32).fill(2), 7, "10.0.0.1:4000", "bob"),
-      challengeNonce(secret, 8, "10.0.0.1:4000", "bob"),
-      challengeNonce(secret, 7, "10.0.0.1:4001", "bob"),
-      challengeNonce(secret, 7, "10.0.0.1:4000", "bo"),
-    ]
-  ) assert.notEqual(other, nonce);
+  assert.notEqual(challengeNonce(secret, 7, "10.0.0.1:4000", "bob"), nonce, "random: never twice");
+  const fixed = new Uint8Array(8).fill(9);
+  assert.equal(
+    challengeNonce(secret, 7, "10.0.0.1:4000", "bob", fixed),
+    challengeNonce(secret, 7, "10.0.0.1:4000", "bob", fixed),
+  );
+  assert.equal(isChallengeNonce(nonce, secret, 7, "10.0.0.1:4000", "bob"), true);
+  assert.equal(
+    isChallengeNonce(nonce, new Uint8Array(32).fill(2), 7, "10.0.0.1:4000", "bob"),
+    false,
+  );
+  assert.equal(isChallengeNonce(nonce, secret, 8, "10.0.0.1:4000", "bob"), false);
+  assert.equal(isChallengeNonce(nonce, secret, 7, "10.0.0.1:4001", "bob"), false);
+  assert.equal(isChallengeNonce(nonce, secret, 7, "10.0.0.1:4000", "bo"), false);
+  assert.equal(isChallengeNonce("A".repeat(22), secret, 7, "10.0.0.1:4000", "bob"), false);
+  assert.equal(isChallengeNonce("short", secret, 7, "10.0.0.1:4000", "bob"), false);
 });
 
 Deno.test("coordinator auth: a login signature verifies for its text and key only", () => {
