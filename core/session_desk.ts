@@ -127,22 +127,26 @@ export class SessionDesk {
     }
     const user = this.#context.users.get(inner.name);
     const link = user ? user.link : this.#departed.get(nameKey(inner.name));
-    if (!link) {
-      // Nobody with a link holds the name (the coordinator restarted, or timed the peer out):
-      // a ping is told so in plain — the peer logs in again, with proof — the rest is dropped.
-      if (inner.type === "ping" && !user) return this.#pong(inner.name, "unknown", "utf-8", from);
-      return this.#context.drop(
-        "spoofed",
-        from,
-        `An auth for ${inner.name} came with no link to check.`,
-      );
-    }
-    const verdict = link.open(message);
+    const verdict = link ? link.open(message) : "unchecked";
     if (verdict !== "ok") {
-      this.#context.count(verdict);
-      const what = verdict === "forged" ? "a tag that does not verify" : "a number seen before";
-      return this.#context.drop("spoofed", from, `An auth for ${inner.name} came with ${what}.`);
+      // Not this name's session (the coordinator restarted, timed the peer out, or someone else
+      // holds the name now): a ping is told "unknown" in plain — the peer logs in again, with
+      // proof, which is all a spoofed "unknown" could make it do anyway. The rest is dropped.
+      if (verdict !== "unchecked") this.#context.count(verdict);
+      if (verdict !== "unchecked" || user) {
+        const what = verdict === "forged"
+          ? "a tag that does not verify"
+          : verdict === "replayed"
+          ? "a number seen before"
+          : "no link to check it with";
+        this.#context.drop("spoofed", from, `An auth for ${inner.name} came with ${what}.`);
+      }
+      if (inner.type === "ping" && verdict !== "replayed") {
+        this.#pong(inner.name, "unknown", "utf-8", from);
+      }
+      return;
     }
+    if (!link) return;
     if (inner.type === "ping") return this.#ping(inner, "utf-8", from, now, link);
     if (inner.type === "lookup") return this.#lookup(inner, "utf-8", from, now, link);
     this.#logout(inner, "utf-8", from, link);
