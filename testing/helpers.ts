@@ -168,12 +168,21 @@ export class PeerchatProcess {
   /**
    * Runs `peerchat ARGS`; `spawn`, if given, starts the command instead (for
    * example inside a network namespace) and must pipe stdin, stdout and stderr.
+   * A coordinator not given `--data` gets a fresh temporary one (removed by
+   * `stop()`): it never registers test names in the user's own directory.
    */
   constructor(
     args: string[],
     env: Record<string, string> = {},
     spawn?: (command: string[], env: Record<string, string>) => Deno.ChildProcess,
   ) {
+    if (
+      args[0] === "coordinator" && args[1] !== "release" && !args.includes("--data") &&
+      !args.includes("--help")
+    ) {
+      this.dataDir = Deno.makeTempDirSync({ prefix: "peerchat-coordinator-" });
+      args = [...args, "--data", this.dataDir];
+    }
     const command = [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
     const fullEnv = { NO_COLOR: "1", ...env };
     this.child = spawn ? spawn(command, fullEnv) : new Deno.Command(command[0], {
