@@ -187,12 +187,15 @@ export class OnlineUsers {
 
   /** Everyone online, in login order, as copies the caller may keep and change. */
   snapshot(): ListEntry[] {
-    return Array.from(this.#byKey.values(), (user) => ({
-      name: user.name,
-      endpoint: { host: user.endpoint.host, port: user.endpoint.port },
-      flavor: user.flavor || undefined,
-      key: user.dhKey,
-    }));
+    return Array.from(this.#byKey.values(), (user) => {
+      const entry: ListEntry = {
+        name: user.name,
+        endpoint: { host: user.endpoint.host, port: user.endpoint.port },
+        flavor: user.flavor || undefined,
+      };
+      if (user.dhKey) entry.key = user.dhKey;
+      return entry;
+    });
   }
 
   *#entries(extended: boolean): Iterable<string> {

@@ -333,6 +333,7 @@ const MESSAGE_TYPES = [
   "ping",
   "pong",
   "bye",
+  "found",
   "talk",
   "msg",
   "ack",

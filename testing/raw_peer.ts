@@ -134,3 +134,33 @@ export async function loginRaw(
   const [, port, ticket, session] = answer.text.split(",");
   return { port: Number(port), ticket, session };
 }
+
+/**
+ * {@linkcode loginRaw} over a bare socket that nothing else reads from (it waits on it until the
+ * coordinator answers): login, challenge, proof, `Accept`.
+ */
+export async function loginConn(
+  conn: Deno.DatagramConn,
+  name: string,
+  server: Endpoint,
+  keys: PeerKeys = new PeerKeys(),
+): Promise<RawAccept> {
+  const { hostname, port } = conn.addr as Deno.NetAddr;
+  const endpoint = { host: hostname, port };
+  const to = { transport: "udp" as const, hostname: server.host, port: server.port };
+  const next = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const text = keys.open(new TextDecoder().decode((await conn.receive())[0]));
+      if (text.startsWith(prefix) || text.startsWith("Reject,")) return text;
+    }
+  };
+  await conn.send(new TextEncoder().encode(keys.login(name, `${hostname}:${port}`)), to);
+  const first = await next("challenge,");
+  const challenge = parseMessage(first);
+  if (!challenge.ok || challenge.value.type !== "challenge") throw new Error(first);
+  await conn.send(new TextEncoder().encode(keys.prove(name, endpoint, challenge.value)), to);
+  const answer = await next("Accept,");
+  if (!answer.startsWith("Accept,")) throw new Error(answer);
+  const [, listPort, ticket, session] = answer.split(",");
+  return { port: Number(listPort), ticket, session };
+}
