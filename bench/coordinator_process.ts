@@ -142,7 +142,7 @@ export class CoordinatorProcess {
     let dataDir: string | undefined;
     if (hasNameRegistry(root)) {
       dataDir = Deno.makeTempDirSync({ prefix: "peerchat-bench-coordinator-" });
-      denoArgs.push("--data", dataDir, "--registrations", "1000000000");
+      denoArgs.push("--data", dataDir, "--registrations", "100000000");
     }
     const command = [...(options.prefix ?? []), Deno.execPath(), ...denoArgs];
     const child = new Deno.Command(command[0], {

@@ -334,8 +334,17 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
         relogging: false,
       });
     }
-    const hashes = new Uint32Array(n);
-    for (const p of peers) hashes[p.i] = userHash(p.name, { host: HOST, port: p.port });
+    // A coordinator that challenges logins (peerchat/2) lists each peer with its key, and the
+    // roster digest covers it; an older one does not. Which one this is, the first challenge
+    // says — before any roster change arrives.
+    const plainHashes = new Uint32Array(n);
+    const keyedHashes = new Uint32Array(n);
+    for (const p of peers) {
+      const endpoint = { host: HOST, port: p.port };
+      plainHashes[p.i] = userHash(p.name, endpoint);
+      keyedHashes[p.i] = userHash(p.name, endpoint, p.keys.dhKey);
+    }
+    let hashes = plainHashes;
 
     const setCount = (p: number, count: number) => {
       if (participant[p]) {
@@ -395,6 +404,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     const onChallenge = (peer: SimPeer, b: Uint8Array) => {
       const parsed = parseMessage(decoder.decode(b));
       if (!parsed.ok || parsed.value.type !== "challenge") return void counters.unexpected++;
+      hashes = keyedHashes;
       const challenge: ChallengeMessage = parsed.value;
       const keys = peer.keys;
       const derived = deriveLinkKeys(

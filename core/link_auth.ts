@@ -29,24 +29,30 @@ export const REPLAY_WINDOW = 256;
  */
 export class ReplayWindow {
   #highest = 0;
-  readonly #seen = new Uint8Array(REPLAY_WINDOW);
+  /** One bit per number, `seq % REPLAY_WINDOW`, for the numbers of the window. */
+  readonly #seen = new Uint32Array(REPLAY_WINDOW / 32);
 
   /** Whether `seq` is new: above the window's floor and not seen yet. */
   check(seq: number): boolean {
     if (seq > this.#highest) return true;
     if (seq <= this.#highest - REPLAY_WINDOW || seq <= 0) return false;
-    return this.#seen[seq % REPLAY_WINDOW] === 0;
+    const bit = seq % REPLAY_WINDOW;
+    return (this.#seen[bit >>> 5] & (1 << (bit & 31))) === 0;
   }
 
   /** Marks `seq` seen (call only after its tag verified). */
   mark(seq: number): void {
     if (seq > this.#highest) {
-      const gap = seq - this.#highest;
-      if (gap >= REPLAY_WINDOW) this.#seen.fill(0);
-      else for (let n = this.#highest + 1; n < seq; n++) this.#seen[n % REPLAY_WINDOW] = 0;
+      if (seq - this.#highest >= REPLAY_WINDOW) this.#seen.fill(0);
+      else for (let n = this.#highest + 1; n < seq; n++) this.#clear(n % REPLAY_WINDOW);
       this.#highest = seq;
     }
-    this.#seen[seq % REPLAY_WINDOW] = 1;
+    const bit = seq % REPLAY_WINDOW;
+    this.#seen[bit >>> 5] |= 1 << (bit & 31);
+  }
+
+  #clear(bit: number): void {
+    this.#seen[bit >>> 5] &= ~(1 << (bit & 31));
   }
 }
 

@@ -184,24 +184,23 @@ export const LINK_TAG_BYTES = 16;
  * once, for messages of exactly {@linkcode MAC_INPUT_BYTES} bytes.
  */
 export class LinkMac {
-  readonly #inner = new Uint32Array(8);
-  readonly #outer = new Uint32Array(8);
-  readonly #state = new Uint32Array(8);
-  readonly #block = new Uint8Array(64);
-  readonly #input = new Uint8Array(MAC_INPUT_BYTES);
+  /** The HMAC's inner state (words 0–7) and outer state (words 8–15) for this key. */
+  readonly #pads = new Uint32Array(16);
 
   /** Precomputes HMAC-SHA-256 under `key` (at most 64 bytes). */
   constructor(key: Uint8Array) {
     if (key.length > 64) throw new RangeError("An HMAC key here is at most 64 bytes.");
     const block = new Uint8Array(64);
-    this.#inner.set(IV);
+    const inner = this.#pads.subarray(0, 8);
+    const outer = this.#pads.subarray(8);
+    inner.set(IV);
     block.fill(0x36);
     for (let i = 0; i < key.length; i++) block[i] = key[i] ^ 0x36;
-    compress(this.#inner, block, 0);
-    this.#outer.set(IV);
+    compress(inner, block, 0);
+    outer.set(IV);
     block.fill(0x5c);
     for (let i = 0; i < key.length; i++) block[i] = key[i] ^ 0x5c;
-    compress(this.#outer, block, 0);
+    compress(outer, block, 0);
   }
 
   /** HMAC-SHA-256 of `input` ({@linkcode MAC_INPUT_BYTES} bytes): all 32 bytes. */
@@ -209,15 +208,16 @@ export class LinkMac {
     if (input.length !== MAC_INPUT_BYTES) {
       throw new RangeError(`A link MAC covers ${MAC_INPUT_BYTES} bytes, not ${input.length}.`);
     }
-    const block = this.#block;
-    const state = this.#state;
+    // Scratch space shared by every key: one call at a time (JavaScript runs one thread here).
+    const block = SCRATCH_BLOCK;
+    const state = SCRATCH_STATE;
     block.set(input);
     pad(block, MAC_INPUT_BYTES, 64 + MAC_INPUT_BYTES);
-    state.set(this.#inner);
+    state.set(this.#pads.subarray(0, 8));
     compress(state, block, 0);
     writeState(state, block, 0);
     pad(block, 32, 64 + 32);
-    state.set(this.#outer);
+    state.set(this.#pads.subarray(8));
     compress(state, block, 0);
     const out = new Uint8Array(32);
     writeState(state, out, 0);
@@ -229,7 +229,7 @@ export class LinkMac {
    * {@linkcode LINK_TAG_BYTES} bytes of HMAC-SHA-256(key, `seq` as 8 bytes big-endian ‖ `digest`).
    */
   tag(seq: number, digest: Uint8Array): Uint8Array {
-    const input = this.#input;
+    const input = SCRATCH_INPUT;
     const high = Math.floor(seq / 2 ** 32);
     const low = seq >>> 0;
     input[0] = high >>> 24;
@@ -244,3 +244,7 @@ export class LinkMac {
     return this.mac(input).subarray(0, LINK_TAG_BYTES);
   }
 }
+
+const SCRATCH_BLOCK = new Uint8Array(64);
+const SCRATCH_STATE = new Uint32Array(8);
+const SCRATCH_INPUT = new Uint8Array(MAC_INPUT_BYTES);
