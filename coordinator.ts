@@ -5,8 +5,11 @@
  *
  * Three kinds of user are served, each in its own words:
  *
- * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/1`) get a session, send
- *   keep-alives (`ping`) and are logged out when they fall silent;
+ * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/2`) answer a `challenge`
+ *   with a login that proves their identity keys, get a session, send
+ *   keep-alives (`ping`) and are logged out when they fall silent. Their name
+ *   is registered to their keys; everything between them and the coordinator
+ *   after the proof is authenticated (`auth`);
  * - **seed clients** (netcat, anything written from the article) speak UTF-8
  *   and never time out;
  * - **the original C# client** speaks UTF-16LE and reads the online list as a
@@ -16,8 +19,11 @@
  * (`net/list_server.ts`), the timers and the events to pure cores that keep
  * the state and make every decision — `core/registry.ts` (logins, logouts,
  * keep-alives, lookups, roster batches, the list each connection gets) built
- * from `core/online_users.ts`, `core/sessions.ts`, `core/tickets.ts` and
- * `core/roster_batch.ts`, and `core/rate_limit.ts` in front of them.
+ * from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
+ * `core/session_desk.ts`, `core/tickets.ts` and `core/roster_batch.ts`, and
+ * `core/rate_limit.ts` in front of them — and to the name registry on disk
+ * (`store/name_registry.ts`, SQLite) with the coordinator's key
+ * (`store/coordinator_files.ts`).
  *
  * Per-datagram work is O(1) apart from the fan-out of notices: users are
  * found by name and by endpoint, tickets are held per IP, and silent peers
@@ -46,6 +52,9 @@ import { ReportThrottle } from "./core/report_throttle.ts";
 import { monotonic } from "./net/clock.ts";
 import { ListServer } from "./net/list_server.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
+import { type KeyPair, x25519Generate } from "./crypto/primitives.ts";
+import { NameRegistry } from "./store/name_registry.ts";
+import { dataFile, loadCoordinatorKey, REGISTRY_FILE } from "./store/coordinator_files.ts";
 
 export type { CoordinatorEvent, CoordinatorStats } from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
@@ -85,6 +94,16 @@ export interface CoordinatorOptions {
    * Default 3000 ms.
    */
   recentDigestMs?: number;
+  /**
+   * The data directory: `registry.db` (the names registered to keys) and `coordinator.key` (this
+   * coordinator's key, which peers pin), created on first run. Default: none — the registry lives
+   * in memory and the key is new at every start (tests, benchmarks).
+   */
+  data?: string;
+  /** A registered name unused for this long is freed. Default 180 days. */
+  nameTtlMs?: number;
+  /** New names one IP address may register a minute (and in one burst). Default 100. */
+  registrationsPerMinute?: number;
 }
 
 /** Send option of answers (Accept, reject, pong, bye): ahead of waiting fan-out. */
@@ -112,6 +131,7 @@ export class Coordinator {
   readonly #errors = new ReportThrottle();
   #flushTimer?: ReturnType<typeof setTimeout>;
   readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #names: NameRegistry;
   #closed = false;
 
   private constructor(
@@ -119,8 +139,10 @@ export class Coordinator {
     tcp: Deno.TcpListener,
     options: CoordinatorOptions,
     lanAddress: string | undefined,
+    keys: { names: NameRegistry; identity: KeyPair },
   ) {
     this.#udp = udp;
+    this.#names = keys.names;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#list = new ListServer(tcp, {
@@ -140,9 +162,13 @@ export class Coordinator {
       recentDigestMs: options.recentDigestMs,
       maxUsersPerHost: options.maxUsersPerIp,
       lanAddress,
+      identity: keys.identity,
+      names: keys.names,
+      nameTtlMs: options.nameTtlMs,
+      registrationsPerMinute: options.registrationsPerMinute,
     }, {
       send: (bytes, to) => udp.send(bytes, to, REPLY),
-      fanOut: (datagrams, recipients) => udp.sendToMany(datagrams, recipients),
+      fanOut: (datagrams, recipients, seal) => udp.sendToMany(datagrams, recipients, seal),
       emit: (event) => this.#emit(event),
       schedule: (delayMs) => {
         this.#flushTimer = setTimeout(() => {
@@ -157,21 +183,29 @@ export class Coordinator {
     );
   }
 
-  /** Binds the UDP and TCP sockets and starts serving. */
+  /**
+   * Opens the data directory (if any), binds the UDP and TCP sockets and starts serving. Throws
+   * when the data directory's files cannot be used, or a socket cannot be bound.
+   */
   static start(options: CoordinatorOptions = {}): Coordinator {
     checkOptions(options);
+    const data = options.data;
+    const identity = data ? loadCoordinatorKey(data) : x25519Generate();
+    const names = NameRegistry.open(data ? dataFile(data, REGISTRY_FILE) : ":memory:");
     const host = options.host ?? "0.0.0.0";
-    const udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
+    let udp: UdpSocket | undefined;
     let tcp: Deno.TcpListener;
     try {
+      udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });
     } catch (error) {
-      udp.close();
+      udp?.close();
+      names.close();
       throw error;
     }
     const interfaces = localInterfaces();
     const lanAddress = host === "0.0.0.0" ? lanAddresses(interfaces)[0] : undefined;
-    const coordinator = new Coordinator(udp, tcp, options, lanAddress);
+    const coordinator = new Coordinator(udp, tcp, options, lanAddress, { names, identity });
     coordinator.#listen(udp, "login");
     coordinator.#emit({
       event: "listening",
@@ -226,6 +260,11 @@ export class Coordinator {
   /** Everyone online now, in login order: copies, which the caller may keep and change. */
   online(): ListEntry[] {
     return this.#registry.online();
+  }
+
+  /** This coordinator's X25519 public key (base64url): what peers pin on first contact. */
+  get publicKey(): string {
+    return this.#registry.publicKey;
   }
 
   /** The roster digest a peer with an up-to-date list computes (see `rosterDigest`). */
@@ -285,6 +324,8 @@ export class Coordinator {
     switch (message.type) {
       case "login":
         return registry.login(message, encoding, from, now);
+      case "auth":
+        return registry.auth(message, from, now);
       case "logout":
         return registry.logout(message, encoding, from);
       case "ping":
@@ -329,6 +370,7 @@ export class Coordinator {
     await this.#list.close();
     await this.#discovery?.close();
     await this.#udp.close();
+    this.#names.close();
   }
 }
 
@@ -355,6 +397,8 @@ function checkOptions(options: CoordinatorOptions): void {
     "maxUsersPerIp",
     "sweepIntervalMs",
     "tcpTimeoutMs",
+    "nameTtlMs",
+    "registrationsPerMinute",
   ];
   for (const name of positive) {
     const value = options[name];

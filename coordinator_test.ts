@@ -4,6 +4,7 @@ import { type Endpoint, formatEndpoint, rosterDigest } from "./protocol.ts";
 import { toEndpoint } from "./net/udp.ts";
 import { PeerchatProcess, RawUdp, sleep, tcpRead, waitFor } from "./testing/helpers.ts";
 import { closeQuietly, readToEnd } from "./net/tcp.ts";
+import { loginRaw, PeerKeys, type RawAccept } from "./testing/raw_peer.ts";
 
 function startCoordinator(
   events: CoordinatorEvent[] = [],
@@ -18,21 +19,27 @@ function startCoordinator(
   });
 }
 
-/** What a peerchat login is answered with. */
-interface Accepted {
-  port: number;
-  ticket: string;
-  session: string;
+/** What a peerchat login is answered with, and the keys of the peer that logged in. */
+interface Accepted extends RawAccept {
+  keys: PeerKeys;
 }
 
-/** Logs `raw` in as a peerchat peer and returns the fields of its `Accept`. */
-async function loginPeerchat(raw: RawUdp, name: string, server: Endpoint): Promise<Accepted> {
-  await raw.send(`login,${name},${raw.address},peerchat/1`, server);
-  const fields = (await raw.next((t) => t.startsWith("Accept,") || t.startsWith("Reject,"))).text
-    .split(",");
-  assert.equal(fields[0], "Accept", `${name} was not accepted: ${fields.join(",")}`);
-  assert.equal(fields.length, 4, "a peerchat Accept is Accept,TCPPORT,TICKET,SESSION");
-  return { port: Number(fields[1]), ticket: fields[2], session: fields[3] };
+/**
+ * Logs `raw` in as a peerchat/2 peer (login, challenge, proof) and returns the fields of its
+ * `Accept`; from then on `raw` shows what the coordinator seals for it as the message inside.
+ */
+async function loginPeerchat(
+  raw: RawUdp,
+  name: string,
+  server: Endpoint,
+  keys: PeerKeys = new PeerKeys(),
+): Promise<Accepted> {
+  return { ...await loginRaw(raw, name, server, keys), keys };
+}
+
+/** Sends `text` from `raw` sealed with the link of `keys`' last login, as a peerchat/2 peer does. */
+function sealed(raw: RawUdp, keys: PeerKeys, text: string, server: Endpoint): Promise<void> {
+  return raw.send(keys.seal(text), server);
 }
 
 /** Logs `raw` in as a seed client and waits for its `Accept`. */
@@ -144,7 +151,7 @@ Deno.test("a repeated peerchat login keeps its session and gets a fresh ticket",
   try {
     const first = await loginPeerchat(peer, "carol", coordinator.udpAddress);
     assert.match(first.session, /^[0-9a-f]{16}$/);
-    const second = await loginPeerchat(peer, "carol", coordinator.udpAddress);
+    const second = await loginPeerchat(peer, "carol", coordinator.udpAddress, first.keys);
     assert.equal(second.session, first.session);
     assert.notEqual(second.ticket, first.ticket);
     assert.equal(coordinator.online().length, 1);
@@ -152,7 +159,7 @@ Deno.test("a repeated peerchat login keeps its session and gets a fresh ticket",
     for (const ticket of [first.ticket, second.ticket]) {
       assert.equal(
         await tcpRead(first.port, `${ticket}\n`),
-        `carol,${peer.address},peerchat/1;end`,
+        `carol,${peer.address},peerchat/2,${first.keys.dhKey};end`,
       );
     }
   } finally {
@@ -204,12 +211,15 @@ Deno.test("peerchat logins get a session and a ticket for the extended list; see
   try {
     const server = coordinator.udpAddress;
     await loginSeed(seed, "old", server);
-    const { port, ticket, session } = await loginPeerchat(modern, "new", server);
+    const { port, ticket, session, keys } = await loginPeerchat(modern, "new", server);
     assert.equal(port, coordinator.tcpAddress.port);
     assert.match(ticket, /^[A-Za-z0-9_.-]{1,64}$/);
     assert.match(session, /^[0-9a-f]{16}$/);
     const extended = await tcpRead(port, `${ticket}\n`);
-    assert.equal(extended, `old,${seed.address},;new,${modern.address},peerchat/1;end`);
+    assert.equal(
+      extended,
+      `old,${seed.address},;new,${modern.address},peerchat/2,${keys.dhKey};end`,
+    );
     // A ticket is good once.
     const again = await tcpRead(port, `${ticket}\n`);
     assert.equal(again, `old,${seed.address};new,${modern.address};end`);
@@ -230,25 +240,26 @@ Deno.test("lookup: found with endpoint and flavour, notfound, and only for the s
   const mallory = otherHostSocket();
   try {
     const server = coordinator.udpAddress;
-    const { session } = await loginPeerchat(alice, "alice", server);
+    const { session, keys } = await loginPeerchat(alice, "alice", server);
     await loginSeed(bob, "bob", server);
-    await loginPeerchat(zed, "Zed", server);
-    await alice.send(`lookup,alice,${session},zed`, server);
+    const zedKeys = (await loginPeerchat(zed, "Zed", server)).keys;
+    await sealed(alice, keys, `lookup,alice,${session},zed`, server);
     assert.equal(
       (await alice.next((t) => t.startsWith("found,"))).text,
-      `found,Zed,${zed.address},peerchat/1`,
+      `found,Zed,${zed.address},peerchat/2,${zedKeys.dhKey}`,
     );
-    await alice.send(`lookup,alice,${session},BOB`, server);
+    await sealed(alice, keys, `lookup,alice,${session},BOB`, server);
     assert.equal(
       (await alice.next((t) => t.startsWith("found,"))).text,
       `found,bob,${bob.address}`,
     );
-    await alice.send(`lookup,alice,${session},nobody`, server);
+    await sealed(alice, keys, `lookup,alice,${session},nobody`, server);
     assert.equal((await alice.next((t) => t.startsWith("notfound,"))).text, "notfound,nobody");
-    // A wrong session, or the right one from another address, gets nothing.
-    await alice.send(`lookup,alice,0123456789abcdef,zed`, server);
+    // A wrong session, the right one unsealed, or from another address, gets nothing.
+    await sealed(alice, keys, `lookup,alice,0123456789abcdef,zed`, server);
+    await alice.send(`lookup,alice,${session},zed`, server);
     await sendFrom(mallory, `lookup,alice,${session},zed`, server);
-    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed lookups");
+    await waitFor(() => coordinator.stats.spoofed === 3, "three spoofed lookups");
     assert.deepEqual(alice.queued.filter((t) => /^(not)?found,/.test(t)), []);
   } finally {
     mallory.close();
@@ -266,33 +277,35 @@ Deno.test("ping: ok with the right digest, stale with a ticket, unknown without 
   const mallory = otherHostSocket();
   try {
     const server = coordinator.udpAddress;
-    const { session } = await loginPeerchat(alice, "alice", server);
+    const { session, keys } = await loginPeerchat(alice, "alice", server);
     await loginSeed(bob, "bob", server);
     await alice.nextRosterItem(`+bob,${bob.address},`);
     const digest = rosterDigest(coordinator.online());
     assert.equal(digest, coordinator.digest);
 
-    await alice.send(`ping,alice,${session},${digest}`, server);
+    await sealed(alice, keys, `ping,alice,${session},${digest}`, server);
     const ok = await alice.next((t) => t.startsWith("pong,"));
     assert.equal(ok.text, "pong,alice,ok");
     assert.equal(ok.from.port, server.port);
 
     // A roster that misses bob is stale: the ticket fetches the extended list.
-    const aliceOnly = rosterDigest([{ name: "alice", endpoint: alice.endpoint }]);
-    await alice.send(`ping,alice,${session},${aliceOnly}`, server);
+    const aliceOnly = rosterDigest([
+      { name: "alice", endpoint: alice.endpoint, key: keys.dhKey },
+    ]);
+    await sealed(alice, keys, `ping,alice,${session},${aliceOnly}`, server);
     const stale = (await alice.next((t) => t.startsWith("pong,"))).text.split(",");
     assert.deepEqual(stale.slice(0, 3), ["pong", "alice", "stale"]);
     assert.equal(stale.length, 4);
     assert.equal(
       await tcpRead(coordinator.tcpAddress.port, `${stale[3]}\n`),
-      `alice,${alice.address},peerchat/1;bob,${bob.address},;end`,
+      `alice,${alice.address},peerchat/2,${keys.dhKey};bob,${bob.address},;end`,
     );
 
     // Not online at all: unknown, and no spoof counted.
     await alice.send(`ping,nobody,${session},${digest}`, server);
     assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,nobody,unknown");
     assert.equal(coordinator.stats.spoofed, 0);
-    // Online, but the session is wrong: unknown, counted as spoofed.
+    // Online, but the session is wrong (or the ping not sealed): unknown or nothing, counted.
     await sendFrom(mallory, `ping,alice,0123456789abcdef,${digest}`, server);
     await alice.send(`ping,bob,0123456789abcdef,${digest}`, server);
     assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,bob,unknown");
@@ -322,10 +335,10 @@ Deno.test("a silent peerchat peer times out; pinging peers and seed clients stay
     const server = coordinator.udpAddress;
     await loginSeed(seed, "seed", server);
     await loginPeerchat(silent, "silent", server);
-    const { session } = await loginPeerchat(pinger, "pinger", server);
+    const { session, keys } = await loginPeerchat(pinger, "pinger", server);
     pingLoop = (async () => {
       while (pinging) {
-        await pinger.send(`ping,pinger,${session},00000000`, server);
+        await sealed(pinger, keys, `ping,pinger,${session},00000000`, server);
         await sleep(100);
       }
     })();
@@ -366,16 +379,17 @@ Deno.test("a peerchat logout needs its session; it is confirmed with bye", async
     const server = coordinator.udpAddress;
     await loginPeerchat(watcher, "watcher", server);
     await loginSeed(seed, "seed", server);
-    const { session } = await loginPeerchat(alice, "alice", server);
+    const { session, keys } = await loginPeerchat(alice, "alice", server);
 
-    await alice.send(`logout,alice,${alice.address}`, server); // no session
-    await alice.send(`logout,alice,${alice.address},ffffffffffffffff`, server); // wrong session
-    await waitFor(() => coordinator.stats.spoofed === 2, "two spoofed logouts");
+    await sealed(alice, keys, `logout,alice,${alice.address}`, server); // no session
+    await sealed(alice, keys, `logout,alice,${alice.address},ffffffffffffffff`, server); // wrong
+    await alice.send(`logout,alice,${alice.address},${session}`, server); // not sealed
+    await waitFor(() => coordinator.stats.spoofed === 3, "three spoofed logouts");
     await sleep(50);
     assert.equal(alice.queued.filter((t) => t.startsWith("bye,")).length, 0);
     assert.equal(coordinator.online().length, 3);
 
-    await alice.send(`logout,alice,${alice.address},${session}`, server);
+    await sealed(alice, keys, `logout,alice,${alice.address},${session}`, server);
     const bye = await alice.next((t) => t.startsWith("bye,"));
     assert.equal(bye.text, "bye,alice");
     await watcher.nextRosterItem(`-alice,${alice.address},logout`);
@@ -385,8 +399,8 @@ Deno.test("a peerchat logout needs its session; it is confirmed with bye", async
     );
     assert.ok(events.some((e) => e.event === "leave" && e.reason === "logout"));
 
-    // A retry after the name is gone (or after a coordinator restart) is confirmed too.
-    await alice.send(`logout,alice,${alice.address},${session}`, server);
+    // A retry after the name is gone is confirmed too (sealed: the link of its login is kept).
+    await sealed(alice, keys, `logout,alice,${alice.address},${session}`, server);
     assert.equal((await alice.next((t) => t.startsWith("bye,"))).text, "bye,alice");
     await alice.send(`logout,ghost,${alice.address},0123456789abcdef`, server);
     assert.equal((await alice.next((t) => t.startsWith("bye,"))).text, "bye,ghost");
@@ -561,20 +575,26 @@ Deno.test("a restarted peer takes its name back with its previous session, nobod
   const watcher = new RawUdp();
   try {
     const server = coordinator.udpAddress;
-    await watcher.send(`login,watcher,${watcher.address},peerchat/1`, server);
-    await watcher.next((t) => t.startsWith("Accept,"));
-    await first.send(`login,bob,${first.address},peerchat/1`, server);
-    const session = (await first.next((t) => t.startsWith("Accept,"))).text.split(",")[3];
-    await watcher.nextRosterItem(`+bob,${first.address},peerchat/1`);
-    // The first bob "crashes"; a new process on another port cannot simply log in ...
-    await impostor.send(`login,bob,${impostor.address},peerchat/1,0000000000000000`, server);
-    assert.match((await impostor.next()).text, /^Reject,The name bob is already online/);
+    await loginPeerchat(watcher, "watcher", server);
+    const bob = new PeerKeys();
+    const { session } = await loginPeerchat(first, "bob", server, bob);
+    await watcher.nextRosterItem(`+bob,${first.address},peerchat/2,${bob.dhKey}`);
+    // The first bob "crashes"; a new process on another port cannot simply log in, even with
+    // bob's keys and a made-up session ...
+    await assert.rejects(
+      () => loginRaw(impostor, "bob", server, bob, { resume: "0000000000000000" }),
+      /^Error: Reject,The name bob is already online/,
+    );
     // ... but with the session it had, it replaces its dead self at once.
-    await restarted.send(`login,bob,${restarted.address},peerchat/1,${session}`, server);
-    assert.match((await restarted.next()).text, /^Accept,/);
+    await loginRaw(restarted, "bob", server, bob, { resume: session });
     await watcher.nextRosterItem(
       `-bob,${first.address},replaced`,
-      `+bob,${restarted.address},peerchat/1`,
+      `+bob,${restarted.address},peerchat/2,${bob.dhKey}`,
+    );
+    // Someone else's keys with the session (seen on the LAN): refused, the name is registered.
+    await assert.rejects(
+      () => loginRaw(impostor, "bob", server, new PeerKeys(), { resume: session }),
+      /registered to another identity/,
     );
     assert.deepEqual(coordinator.online().map((u) => u.name), ["watcher", "bob"]);
   } finally {
@@ -594,8 +614,9 @@ Deno.test("peerchat peers get changes batched in roster datagrams; seed clients 
     await loginSeed(seed, "seed", server);
     await watcher.nextRosterItem(`+seed,${seed.address},`);
     // A burst of logins, as in a classroom at nine o'clock.
-    await Promise.all(joiners.map((j, i) => j.send(`login,j${i},${j.address},peerchat/1`, server)));
-    const items = joiners.map((j, i) => `+j${i},${j.address},peerchat/1`);
+    const keys = joiners.map(() => new PeerKeys());
+    await Promise.all(joiners.map((j, i) => loginPeerchat(j, `j${i}`, server, keys[i])));
+    const items = joiners.map((j, i) => `+j${i},${j.address},peerchat/2,${keys[i].dhKey}`);
     const rosterDatagrams = await watcher.nextRosterItem(...items);
     assert.ok(rosterDatagrams < joiners.length, `${rosterDatagrams} datagrams for 5 changes`);
     for (const [i, j] of joiners.entries()) {
@@ -613,21 +634,23 @@ Deno.test("a digest the roster had at a recent batch is ok; any other mismatch i
   const bob = new RawUdp();
   try {
     const server = coordinator.udpAddress;
-    const { session } = await loginPeerchat(alice, "alice", server);
-    await alice.nextRosterItem(`+alice,${alice.address},peerchat/1`);
+    const { session, keys } = await loginPeerchat(alice, "alice", server);
+    await alice.nextRosterItem(`+alice,${alice.address},peerchat/2,${keys.dhKey}`);
     await loginSeed(bob, "bob", server);
     await alice.nextRosterItem(`+bob,${bob.address},`);
     // Alice alone was the roster after the first batch: a peer behind by the batches in flight
     // (a join storm, say) is not sent to refetch the list.
-    const aliceOnly = rosterDigest([{ name: "alice", endpoint: alice.endpoint }]);
-    await alice.send(`ping,alice,${session},${aliceOnly}`, server);
+    const aliceOnly = rosterDigest([
+      { name: "alice", endpoint: alice.endpoint, key: keys.dhKey },
+    ]);
+    await sealed(alice, keys, `ping,alice,${session},${aliceOnly}`, server);
     assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
     // A digest the roster never had is stale at once.
-    await alice.send(`ping,alice,${session},00000000`, server);
+    await sealed(alice, keys, `ping,alice,${session},00000000`, server);
     assert.match((await alice.next((t) => t.startsWith("pong,"))).text, /^pong,alice,stale,\w+$/);
     // Once no batch could still be in flight, the old digest is stale too.
     await sleep(450);
-    await alice.send(`ping,alice,${session},${aliceOnly}`, server);
+    await sealed(alice, keys, `ping,alice,${session},${aliceOnly}`, server);
     assert.match((await alice.next((t) => t.startsWith("pong,"))).text, /^pong,alice,stale,\w+$/);
   } finally {
     await alice.close();
@@ -763,7 +786,7 @@ Deno.test("an error inside the datagram handler becomes a warning event, at most
   try {
     const server = coordinator.udpAddress;
     for (let i = 0; i < 200; i++) {
-      await raw.send(`login,boom${i},127.0.0.1:${20000 + i},peerchat/1`, server);
+      await raw.send(`login,boom${i},127.0.0.1:${20000 + i}`, server);
     }
     await raw.send(`login,fine,${raw.address}`, server);
     await raw.next((t) => t === `Accept,${coordinator.tcpAddress.port}`);
@@ -790,17 +813,18 @@ Deno.test("online() hands out copies: changing them changes nothing inside", asy
   const alice = new RawUdp();
   try {
     const server = coordinator.udpAddress;
-    const { session } = await loginPeerchat(alice, "alice", server);
+    const { session, keys } = await loginPeerchat(alice, "alice", server);
     const online = coordinator.online();
     online[0].name = "mallory";
     online[0].endpoint.host = "127.0.0.9";
     online[0].endpoint.port = 1;
+    online[0].key = undefined;
     online.length = 0;
     assert.deepEqual(coordinator.online(), [
-      { name: "alice", endpoint: alice.endpoint, flavor: "peerchat/1" },
+      { name: "alice", endpoint: alice.endpoint, flavor: "peerchat/2", key: keys.dhKey },
     ]);
     // The coordinator still answers alice where she is.
-    await alice.send(`ping,alice,${session},${coordinator.digest}`, server);
+    await sealed(alice, keys, `ping,alice,${session},${coordinator.digest}`, server);
     assert.equal((await alice.next((t) => t.startsWith("pong,"))).text, "pong,alice,ok");
   } finally {
     await alice.close();

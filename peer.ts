@@ -37,8 +37,10 @@ import {
 import { errorText } from "./core/errors.ts";
 import { Episodes } from "./core/episodes.ts";
 import { clockTime, monotonic } from "./net/clock.ts";
-import { CoordinatorClient } from "./net/coordinator_client.ts";
-import { LoginError } from "./net/roster_fetch.ts";
+import { CoordinatorClient, type LinkStats } from "./net/coordinator_client.ts";
+import type { PinVerdict } from "./core/login_proof.ts";
+import type { Identity, KeyPair } from "./crypto/identity.ts";
+import { LoginError, type LoginErrorKind } from "./net/roster_fetch.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
 
 export { isSeedClient, LoginError };
@@ -57,7 +59,8 @@ export type {
   StreamRecord,
 } from "./store/journal.ts";
 export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/delivery.ts";
-export type { GuardStats, InboxStats, ReceiverLimits, RoundTrip };
+export type { GuardStats, InboxStats, LinkStats, ReceiverLimits, RoundTrip };
+export type { Identity, KeyPair, LoginErrorKind, PinVerdict };
 export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
 
@@ -98,13 +101,21 @@ export interface PeerOptions {
   rateLimit?: number;
   /** What the receive side keeps at most. Default {@linkcode DEFAULT_RECEIVER_LIMITS}. */
   receiveLimits?: Partial<ReceiverLimits>;
+  /** This user's identity: what the login proves. Default: a new one, in memory only. */
+  identity?: Identity;
+  /**
+   * Judges the coordinator's key at each login (`endpoint` is `IP:PORT`, `key` base64url):
+   * `"ok"` pins it on first contact, `"changed"` when another one is pinned — the login then
+   * fails with a {@linkcode LoginError} that says so. Default: always `"ok"`.
+   */
+  pinCoordinator?: (endpoint: string, key: string) => PinVerdict;
 }
 
 /**
  * What a peer counted — datagrams it dropped and why, duplicates, journal
  * failures — and what it holds now (receive streams, buffered bytes, contacts).
  */
-export interface PeerStats extends GuardStats, InboxStats {
+export interface PeerStats extends GuardStats, InboxStats, LinkStats {
   /** Journal writes that failed. */
   storeErrors: number;
   /** Errors inside the socket's receive loop (a handler that threw, a failed receive). */
@@ -174,7 +185,13 @@ export class Peer {
     const inboxHooks = { store, emit, send, trouble };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
     const { name, coordinator, rateLimit } = options;
-    this.#guard = new InboundGuard(name, coordinator, this.#roster, rateLimit);
+    this.#guard = new InboundGuard(
+      name,
+      coordinator,
+      this.#roster,
+      rateLimit,
+      () => this.#client.linked,
+    );
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
   }
 
@@ -219,6 +236,7 @@ export class Peer {
   get stats(): PeerStats {
     return {
       ...this.#guard.stats,
+      ...this.#client.stats,
       ...this.#inbox.stats,
       ...this.#counts,
       settling: this.#settleWaiters.size,
@@ -402,18 +420,12 @@ export class Peer {
     const { message, encoding } = parsed.value;
     if (!this.#guard.accepts(message, from)) return;
     switch (message.type) {
+      case "challenge":
+      case "auth":
       case "accept":
       case "reject":
       case "pong":
-      case "bye":
-      case "found":
-      case "notfound":
         return this.#client.onMessage(message);
-      case "login":
-      case "logout":
-        return this.#roster.notice(message);
-      case "roster":
-        return this.#roster.batch(message.changes);
       case "talk":
         return this.#inbox.onTalk(message, encoding, at);
       case "msg":
@@ -458,7 +470,7 @@ class Waiters {
 
 /** A roster entry callers may change without changing the roster. */
 function copyEntry(entry: RosterEntry): RosterEntry {
-  return { name: entry.name, endpoint: { ...entry.endpoint }, flavor: entry.flavor };
+  return { ...entry, endpoint: { ...entry.endpoint } };
 }
 
 /** What the user is told of an error inside the socket's receive loop. */

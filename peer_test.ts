@@ -3,6 +3,8 @@ import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { HISTORY_FILE, Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
 import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
+import { loginRaw } from "./testing/raw_peer.ts";
+import { generateIdentity, type Identity, publicIdentity } from "./crypto/identity.ts";
 
 interface Recorded {
   peer: Peer;
@@ -13,17 +15,26 @@ function startCoordinator(options: CoordinatorOptions = {}): Coordinator {
   return Coordinator.start({ host: "127.0.0.1", port: 0, ...options });
 }
 
+/**
+ * Each test user's identity, the same across its restarts (as its data directory keeps it): the
+ * coordinator registers a name to the keys of its first login.
+ */
+const identities = new Map<string, Identity>();
+
 async function startPeer(
   coordinator: Coordinator | { udpAddress: { host: string; port: number } },
   name: string,
   options: Partial<PeerOptions> = {},
 ): Promise<Recorded> {
   const events: PeerEvent[] = [];
+  const key = name.toLowerCase();
+  if (!identities.has(key)) identities.set(key, generateIdentity());
   const peer = await Peer.start({
     name,
     coordinator: coordinator.udpAddress,
     host: "127.0.0.1",
     onEvent: (e) => events.push(e),
+    identity: identities.get(key),
     ...options,
   });
   return { peer, events };
@@ -85,12 +96,27 @@ Deno.test("a duplicate name is rejected and the socket is released", async () =>
   const coordinator = startCoordinator();
   const alice = await startPeer(coordinator, "alice");
   try {
+    // alice's own identity, on a second machine: the name is online already.
     await assert.rejects(
       () => startPeer(coordinator, "Alice"),
       (error) => {
         assert.ok(error instanceof LoginError);
         assert.equal(error.kind, "rejected");
         assert.match(error.message, /already online/);
+        return true;
+      },
+    );
+    // Anyone else's (a fresh identity): the name is registered to alice, online or not.
+    await alice.peer.close();
+    await assert.rejects(
+      () => startPeer(coordinator, "ALICE", { identity: generateIdentity() }),
+      (error) => {
+        assert.ok(error instanceof LoginError);
+        assert.equal(error.kind, "rejected");
+        assert.match(
+          error.message,
+          /^The coordinator refused the login: The name is registered to another identity: use the one that registered it \(peerchat identity import\), or ask the teacher to run: peerchat coordinator release ALICE$/,
+        );
         return true;
       },
     );
@@ -130,7 +156,7 @@ Deno.test("an unacknowledged message stays pending and is resent, until given up
   const alice = await startPeer(coordinator, "alice");
   try {
     // A raw socket logs in claiming to be a peerchat peer but never acks.
-    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await loginRaw(ghost, "ghost", coordinator.udpAddress);
     await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
     const sent = alice.peer.send("ghost", "anyone?");
     assert.ok(sent.ok);
@@ -157,7 +183,7 @@ Deno.test("with an expiry, an undelivered message fails by itself", async () => 
   const ghost = new RawUdp();
   const alice = await startPeer(coordinator, "alice", { expireMs: 300 });
   try {
-    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await loginRaw(ghost, "ghost", coordinator.udpAddress);
     await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
     alice.peer.send("ghost", "one");
     alice.peer.send("ghost", "two");
@@ -359,7 +385,7 @@ Deno.test("duplicated msg datagrams are shown once and acknowledged every time",
   const alice = await startPeer(coordinator, "alice");
   try {
     // msg is taken only from the endpoint the roster lists for its name, as a peerchat peer.
-    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await loginRaw(raw, "raw", coordinator.udpAddress);
     await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
     for (let i = 0; i < 3; i++) {
       await raw.send("msg,raw,s1,1,1/1,text,12:00:00,once", alice.peer.endpoint);
@@ -454,7 +480,8 @@ Deno.test("users() and user() hand out copies: changing them changes nothing ins
     assert.deepEqual(alice.peer.user("bob"), {
       name: "bob",
       endpoint: bob.peer.endpoint,
-      flavor: "peerchat/1",
+      flavor: "peerchat/2",
+      key: publicIdentity(identities.get("bob")!).dh,
     });
     const sent = alice.peer.send("bob", "still a reliable message, to the right port");
     assert.ok(sent.ok);
@@ -471,7 +498,7 @@ Deno.test("settle() that timed out leaves no waiter behind", async () => {
   const ghost = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
-    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, coordinator.udpAddress);
+    await loginRaw(ghost, "ghost", coordinator.udpAddress);
     await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
     assert.ok(alice.peer.send("ghost", "never acknowledged").ok);
     await Promise.all(Array.from({ length: 100 }, () => alice.peer.settle(10)));
@@ -493,7 +520,7 @@ Deno.test("a message that cannot be stored is not acknowledged, and the user is 
   const journal = Journal.open(dir);
   const alice = await startPeer(coordinator, "alice", { journal });
   try {
-    await raw.send(`login,raw,${raw.address},peerchat/1`, coordinator.udpAddress);
+    await loginRaw(raw, "raw", coordinator.udpAddress);
     await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
     journal.close(); // Every write fails from now on.
     for (let i = 0; i < 3; i++) {
@@ -697,7 +724,7 @@ Deno.test("a found from anyone but the coordinator adds no one", async () => {
   const mallory = new RawUdp();
   const alice = await startPeer(coordinator, "alice");
   try {
-    await mallory.send(`found,zed,${mallory.address},peerchat/1`, alice.peer.endpoint);
+    await mallory.send(`found,zed,${mallory.address}`, alice.peer.endpoint);
     await waitFor(() => alice.peer.stats.spoofed === 1, "the spoofed found to be counted");
     assert.equal(alice.peer.user("zed"), undefined);
     assert.equal(await alice.peer.lookup("zed"), false, "the coordinator says: not online");
@@ -744,7 +771,7 @@ Deno.test("the wall clock stepped back an hour and forward a day mid-conversatio
     started.push(alice);
     const bob = await startPeer({ udpAddress: udp }, "bob");
     started.push(bob);
-    await ghost.send(`login,ghost,${ghost.address},peerchat/1`, udp);
+    await loginRaw(ghost, "ghost", udp);
     await waitSteady(() => !!alice.peer.user("bob") && !!alice.peer.user("ghost"), "the roster");
     const delivered = (id: string) => eventsOf(alice, "delivered").some((e) => e.id === id);
     const failed = (id: string) => eventsOf(alice, "failed").some((e) => e.id === id);

@@ -14,7 +14,9 @@
  *
  * - `wire/message.ts`: the {@linkcode Message} union, {@linkcode parseMessage} (one `switch` on
  *   the type), {@linkcode formatMessage}, {@linkcode encodeMessage}, {@linkcode parseDatagram};
- * - `wire/login.ts`: `login`, `Accept`, `Reject`, `logout`, `bye`;
+ * - `wire/login.ts`: `login` (with its proof), `challenge`, `Accept`, `Reject`, `logout`, `bye`;
+ * - `wire/auth.ts`: `auth` (a message between a peer and its coordinator, authenticated), the
+ *   text a login proof signs, and the checks of keys, nonces, tags and signatures;
  * - `wire/roster.ts`: the batched `roster` changes, `ping`/`pong`, `lookup`/`found`/`notfound`,
  *   and the roster digest;
  * - `wire/discover.ts`: `discover`/`coordinator` (finding coordinators), `probe`/`probed`;
@@ -57,11 +59,19 @@ export {
 export {
   type AcceptMessage,
   type ByeMessage,
+  type ChallengeMessage,
   type LeaveReason,
   type LoginMessage,
+  type LoginProof,
   type LogoutMessage,
   type RejectMessage,
 } from "./wire/login.ts";
+export {
+  type AuthMessage,
+  formatAuth,
+  type LoginProofFields,
+  loginProofText,
+} from "./wire/auth.ts";
 export {
   encodeRosterBatches,
   formatDigest,
@@ -128,7 +138,10 @@ export {
   MAX_TALK_BYTES,
   MAX_TEXT_BYTES,
   MAX_TIME_CHARS,
+  NONCE_CHARS,
   PEERCHAT_FLAVOR,
+  SIGNATURE_CHARS,
+  TAG_CHARS,
   UTF16_FLAVOR,
 } from "./wire/limits.ts";
 export { type ParseResult, type ProtocolError, type ProtocolErrorCode } from "./wire/result.ts";

@@ -23,6 +23,15 @@ function coordinatorV8Flags(root: string): string[] {
   return flags ? flags.split(",") : [];
 }
 
+/** Whether the checkout at `root` has the coordinator's name registry (`--data`, `--registrations`). */
+function hasNameRegistry(root: string): boolean {
+  try {
+    return Deno.statSync(`${root}store/name_registry.ts`).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** The permissions `deno task coordinator` grants. */
 export const RUN_FLAGS = [
   "--allow-net",
@@ -79,6 +88,8 @@ export class CoordinatorProcess {
   readonly #reading: Promise<void>;
 
   readonly #gcReports: GcReport[];
+  /** Its data directory, removed when it stops. */
+  #dataDir?: string;
 
   private constructor(
     child: Deno.ChildProcess,
@@ -125,6 +136,14 @@ export class CoordinatorProcess {
       "1000000",
       ...(options.args ?? []),
     );
+    // A coordinator with a name registry (issue 10) gets a fresh data directory (never the
+    // user's own) and no cap on the names one address registers: every simulated peer shares
+    // 127.0.0.1. An older checkout has neither option.
+    let dataDir: string | undefined;
+    if (hasNameRegistry(root)) {
+      dataDir = Deno.makeTempDirSync({ prefix: "peerchat-bench-coordinator-" });
+      denoArgs.push("--data", dataDir, "--registrations", "100000000");
+    }
     const command = [...(options.prefix ?? []), Deno.execPath(), ...denoArgs];
     const child = new Deno.Command(command[0], {
       args: command.slice(1),
@@ -177,11 +196,13 @@ export class CoordinatorProcess {
     try {
       const ports = await listening.promise;
       self = new CoordinatorProcess(child, ports.udp, ports.tcp, reading, gcReports);
+      self.#dataDir = dataDir;
       self.stderr = stderr;
       return self;
     } catch (error) {
       kill(child, "SIGKILL");
       await child.status;
+      if (dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       throw error;
     } finally {
       clearTimeout(timer);
@@ -230,5 +251,6 @@ export class CoordinatorProcess {
   async stop(): Promise<void> {
     await exitOrKill(this.child, 15_000, "SIGTERM");
     await this.#reading;
+    if (this.#dataDir) await Deno.remove(this.#dataDir, { recursive: true }).catch(() => {});
   }
 }

@@ -13,11 +13,18 @@
  *   as done when a designated remaining peer (p0) sees its notice, and is
  *   resent after 1 s otherwise (a seed client would not resend; the count
  *   of resends is reported).
- * - `peerchat`: peerchat's protocol, as peer.ts speaks it. `login,…,peerchat/1`
- *   → `Accept,PORT,TICKET,SESSION` → TCP `TICKET\n` → extended list → batched
- *   `roster,+NAME,IP:PORT,FLAVOUR;-NAME,IP:PORT,REASON;…` datagrams (and the
- *   older one-per-change `login`/`logout` notices with flavour and reason,
- *   which peer.ts still understands). With keep-alives (the default) every peer sends
+ * - `peerchat`: peerchat's protocol, as peer.ts speaks it. `login,…,peerchat/2`
+ *   → `challenge,NAME,NONCE,COORDKEY` → the login again with its proof (each
+ *   simulated peer has its own identity, made before the clock starts, and
+ *   signs its challenge and derives its link keys as peer.ts does) → sealed
+ *   `auth,SEQ,TAG,Accept,PORT,TICKET,SESSION` → TCP `TICKET\n` → extended list →
+ *   sealed batches `auth,SEQ,TAG,roster,+NAME,IP:PORT,FLAVOUR,KEY;-NAME,IP:PORT,REASON;…`.
+ *   What the coordinator seals is not checked (counting needs only the message
+ *   inside); what a simulated peer sends after its proof (`ping`, `logout`) is
+ *   sealed, or the coordinator would drop it. Against an older coordinator (a
+ *   baseline without challenges: a plain `Accept`) the same generator speaks
+ *   plain peerchat/1-style datagrams, flavour `peerchat/2`, so one generator
+ *   measures both sides. With keep-alives (the default) every peer sends
  *   `ping,NAME,SESSION,DIGEST` every second once logged in, and does what
  *   peer.ts does with the answer: after one `stale` it asks again in 250 ms,
  *   after two in a row it fetches the extended list again with the ticket;
@@ -39,7 +46,16 @@
  * @module
  */
 
-import { userHash } from "../protocol.ts";
+import {
+  type ChallengeMessage,
+  loginProofText,
+  parseMessage,
+  PEERCHAT_FLAVOR,
+  userHash,
+} from "../protocol.ts";
+import { deriveLinkKeys, signLogin } from "../crypto/coordinator_auth.ts";
+import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
+import { LinkAuth } from "../core/link_auth.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";
 import { loadAverage, selfCpu, udpDrops } from "./proc.ts";
 import { parseFlags, pool, Signal, sleep } from "./stats.ts";
@@ -170,6 +186,8 @@ const C = {
   A: 65,
   R: 82,
   b: 98,
+  a: 97,
+  c: 99,
   zero: 48,
   nine: 57,
 };
@@ -201,6 +219,17 @@ interface AcceptInfo {
   session?: string;
 }
 
+/** A simulated peer's keys: its identity, its public keys as text, and its link once proven. */
+interface SimKeys {
+  identity: Identity;
+  signKey: string;
+  dhKey: string;
+  /** The link of the current login, from its challenge (none against an older coordinator). */
+  link?: LinkAuth;
+  /** The login datagram to (re)send: the plain login, then the one that proves the keys. */
+  login?: string;
+}
+
 /** One simulated peer. */
 interface SimPeer {
   i: number;
@@ -221,6 +250,7 @@ interface SimPeer {
   relogging: boolean;
   keepalive?: ReturnType<typeof setInterval>;
   loop?: Promise<void>;
+  keys: SimKeys;
 }
 
 /** Runs one storm against a fresh coordinator process and returns its figures. */
@@ -283,11 +313,14 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     /** Waiters for "p0 saw j leave" (pacing seed logouts). */
     const leaveSeen = new Map<number, () => void>();
 
-    // Every simulated peer: its own socket, bound before the clock starts.
+    // Every simulated peer: its own socket and identity, made before the clock starts.
     for (let i = 0; i < n; i++) {
       const conn = Deno.listenDatagram({ transport: "udp", hostname: HOST, port: 0 });
       const port = (conn.addr as Deno.NetAddr).port;
+      const identity = generateIdentity();
+      const { sign, dh } = publicIdentity(identity);
       peers.push({
+        keys: { identity, signKey: sign, dhKey: dh },
         i,
         name: `p${i}`,
         conn,
@@ -301,8 +334,17 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
         relogging: false,
       });
     }
-    const hashes = new Uint32Array(n);
-    for (const p of peers) hashes[p.i] = userHash(p.name, { host: HOST, port: p.port });
+    // A coordinator that challenges logins (peerchat/2) lists each peer with its key, and the
+    // roster digest covers it; an older one does not. Which one this is, the first challenge
+    // says — before any roster change arrives.
+    const plainHashes = new Uint32Array(n);
+    const keyedHashes = new Uint32Array(n);
+    for (const p of peers) {
+      const endpoint = { host: HOST, port: p.port };
+      plainHashes[p.i] = userHash(p.name, endpoint);
+      keyedHashes[p.i] = userHash(p.name, endpoint, p.keys.dhKey);
+    }
+    let hashes = plainHashes;
 
     const setCount = (p: number, count: number) => {
       if (participant[p]) {
@@ -350,6 +392,44 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     const send = (peer: SimPeer, text: string) => {
       if (peer.closed) return;
       peer.conn.send(encoder.encode(text), coordinatorAddr).catch(() => {});
+    };
+    /** Sends what a peer says after its login: sealed with its link, as peer.ts does. */
+    const sendSealed = (peer: SimPeer, text: string) => {
+      if (peer.closed) return;
+      const link = peer.keys.link;
+      const bytes = encoder.encode(text);
+      peer.conn.send(link ? link.seal(bytes) : bytes, coordinatorAddr).catch(() => {});
+    };
+    /** Answers a challenge with the login that proves the peer's keys (resent on retries). */
+    const onChallenge = (peer: SimPeer, b: Uint8Array) => {
+      const parsed = parseMessage(decoder.decode(b));
+      if (!parsed.ok || parsed.value.type !== "challenge") return void counters.unexpected++;
+      hashes = keyedHashes;
+      const challenge: ChallengeMessage = parsed.value;
+      const keys = peer.keys;
+      const derived = deriveLinkKeys(
+        keys.identity.dh.privateKey,
+        challenge.key,
+        challenge.nonce,
+        peer.name,
+      );
+      if (!derived) return void counters.unexpected++;
+      keys.link = new LinkAuth({ send: derived.toCoordinator, receive: derived.toPeer });
+      const endpoint = { host: HOST, port: peer.port };
+      const fields = {
+        name: peer.name,
+        endpoint,
+        signKey: keys.signKey,
+        dhKey: keys.dhKey,
+        nonce: challenge.nonce,
+      };
+      const signature = signLogin(
+        keys.identity.sign.privateKey,
+        loginProofText(fields, challenge.key),
+      );
+      keys.login = `login,${peer.name},${peer.endpoint},${PEERCHAT_FLAVOR},-,${keys.signKey},` +
+        `${keys.dhKey},${challenge.nonce},${signature}`;
+      send(peer, keys.login);
     };
 
     /** Parses `login,pJ,…` / `logout,pJ,…` in place; applies or buffers it. */
@@ -404,7 +484,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
           digits++;
         }
         if (digits === 0 || b[k] !== C.comma || j >= n) return void counters.unexpected++;
-        // Skip the endpoint; look at the third field; on to the next item.
+        // Skip the endpoint; look at the third field (and a join's key); on to the next item.
         let commas = 0;
         while (k < b.length && b[k] !== C.semicolon) {
           if (b[k] === C.comma && ++commas === 2 && sign === C.minus && b[k + 1] === C.t) {
@@ -412,7 +492,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
           }
           k++;
         }
-        if (commas !== 2) return void counters.unexpected++;
+        if (commas !== 2 && !(commas === 3 && sign === C.plus)) return void counters.unexpected++;
         k++; // past ";"
         counters.noticesIn++;
         if (j === peer.i) continue;
@@ -424,6 +504,14 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     };
 
     const onDatagram = (peer: SimPeer, b: Uint8Array) => {
+      if (b[0] === C.a) {
+        // auth,SEQ,TAG,MESSAGE: what is inside counts (the tag is not checked here).
+        let commas = 0;
+        let k = 0;
+        while (k < b.length && commas < 3) if (b[k++] === C.comma) commas++;
+        if (commas < 3) return void counters.unexpected++;
+        b = b.subarray(k);
+      } else if (b[0] === C.c) return onChallenge(peer, b);
       const first = b[0];
       if (first === C.l && b[1] === C.o && b[2] === C.g) return onNotice(peer, b);
       if (first === C.r && b[1] === C.o) return onRoster(peer, b);
@@ -505,7 +593,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     let deadline = 0;
     const loginText = (peer: SimPeer) =>
       peerchat
-        ? `login,${peer.name},${peer.endpoint},peerchat/1`
+        ? peer.keys.login ?? `login,${peer.name},${peer.endpoint},${PEERCHAT_FLAVOR}`
         : `login,${peer.name},${peer.endpoint}`;
 
     /** Sends login until Accept (or Reject, or the deadline). */
@@ -532,6 +620,8 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     const login = async (peer: SimPeer): Promise<boolean> => {
       while (!peer.closed && performance.now() < deadline) {
         peer.buffered = [];
+        peer.keys.login = undefined; // a new login: a new challenge, a new link
+        peer.keys.link = undefined;
         const accept = await askLogin(peer);
         if (!accept) break;
         peer.session = accept.session;
@@ -556,7 +646,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
     const ping = (peer: SimPeer) => {
       if (!peer.session || peer.closed || peer.relogging) return;
       const digest = digests[peer.i].toString(16).padStart(8, "0");
-      send(peer, `ping,${peer.name},${peer.session},${digest}`);
+      sendSealed(peer, `ping,${peer.name},${peer.session},${digest}`);
     };
     const refetch = async (peer: SimPeer, ticket: string) => {
       peer.refreshing = true;
@@ -666,7 +756,7 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
           const stop = Math.min(deadline, performance.now() + LOGOUT_TIMEOUT_MS);
           for (let attempt = 0; !bye.done && performance.now() < stop; attempt++) {
             if (attempt > 0) counters.logoutResends++;
-            send(peer, text);
+            sendSealed(peer, text);
             await bye.wait(LOGOUT_RETRY_MS);
           }
         } else {

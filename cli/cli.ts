@@ -8,6 +8,22 @@
 import { HELP } from "../ui/commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
 import { type IdentityArgs, parseIdentityArgs } from "./identity_args.ts";
+import {
+  COORDINATOR_HELP,
+  DEFAULT_NAME_TTL,
+  DEFAULT_PEER_TIMEOUT_S,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_REGISTRATIONS,
+  parseDuration,
+  releaseName,
+} from "./coordinator_args.ts";
+
+export {
+  COORDINATOR_HELP,
+  DEFAULT_PEER_TIMEOUT_S,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_REGISTRATIONS,
+} from "./coordinator_args.ts";
 import { DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, isIPv4, parsePort } from "../protocol.ts";
 import config from "../deno.json" with { type: "json" };
 
@@ -30,6 +46,14 @@ export interface CoordinatorArgs {
   portGiven: boolean;
   /** UDP port to answer discovery on; null with --no-discovery. */
   discoveryPort: number | null;
+  /** The data directory (registry.db, coordinator.key); default per OS. */
+  data?: string;
+  /** A registered name unused for this long is freed (ms). */
+  nameTtlMs: number;
+  /** New names one IP address may register a minute. */
+  registrationsPerMinute: number;
+  /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
+  release?: string;
 }
 
 /** `peerchat peer …` */
@@ -50,6 +74,8 @@ export interface PeerArgs {
   expireMs: number;
   /** UDP port discovery broadcasts go to. */
   discoveryPort: number;
+  /** `--trust-coordinator`: accept the coordinator's key even if another one is pinned. */
+  trustCoordinator: boolean;
 }
 
 /** `peerchat doctor …` */
@@ -63,12 +89,8 @@ export interface DoctorArgs {
   json: boolean;
 }
 
-/** Default seconds of silence after which the coordinator logs a peer out. */
-export const DEFAULT_PEER_TIMEOUT_S = 8;
 /** Default keep-alive interval, in seconds. */
 export const DEFAULT_KEEPALIVE_S = 1;
-/** Default datagrams per second the coordinator takes from one IP address. */
-export const DEFAULT_RATE_LIMIT = 5000;
 
 export type { IdentityArgs };
 
@@ -88,8 +110,10 @@ export const MAIN_HELP = `peerchat ${VERSION} — peer-to-peer chat for a LAN
 Usage:
   peerchat                                  on a terminal: asks your name, finds the coordinator, chats
   peerchat coordinator [--host 0.0.0.0] [--port 8888] [--tcp-port 0] [--json] [--trace]
+                       [--data DIR] [--name-ttl 180d]
+  peerchat coordinator release NAME [--data DIR]
   peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [--host ADDR] [--port 0] [--json]
-                [--trace] [--data DIR]
+                [--trace] [--data DIR] [--trust-coordinator]
   peerchat doctor [--coordinator HOST[:PORT]] [--peer NAME] [--json]
   peerchat identity show|export FILE|import FILE (--name NAME | --data DIR)
   peerchat --help | --version
@@ -103,31 +127,6 @@ moves it to another machine.
 
 Run "peerchat coordinator --help", "peerchat peer --help",
 "peerchat doctor --help" or "peerchat identity --help" for details.`;
-
-/** Help for `peerchat coordinator`. */
-export const COORDINATOR_HELP = `Usage: peerchat coordinator [options]
-
-Keeps the list of who is online and tells every peer when someone joins or
-leaves. Chat never passes through it. If UDP 8888 is taken (another
-coordinator on this machine) and --port is not given, it picks a free port
-and says which; peers find it either way.
-
-Options:
-  --host ADDR      address to listen on (default 0.0.0.0: every interface)
-  --port N         UDP port for logins (default ${DEFAULT_COORDINATOR_PORT}; 0 = any free port)
-  --tcp-port N     TCP port for the online list (default 0 = any free port;
-                   peers learn it from the Accept reply)
-  --peer-timeout S log out a peerchat peer that sent nothing for S seconds
-                   (default ${DEFAULT_PEER_TIMEOUT_S}; seed clients never time out)
-  --rate-limit N   datagrams per second taken from one IP address (default ${DEFAULT_RATE_LIMIT});
-                   the rest are dropped so one flooder cannot stop others
-  --discovery-port N
-                   UDP port to answer peers' discovery broadcasts on (default ${DISCOVERY_PORT};
-                   several coordinators on one machine share it)
-  --no-discovery   do not answer discovery (peers must be given --coordinator)
-  --json           one JSON object per line on stdout, for scripts
-  --trace          print every datagram and TCP exchange to stderr
-  -h, --help       this help`;
 
 /** Help for `peerchat peer`. */
 export const PEER_HELP = `Usage: peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [options]
@@ -152,6 +151,9 @@ Options:
                          keys you trust are kept
                          (default: ~/.local/share/peerchat/NAME, or %LOCALAPPDATA%\\peerchat\\NAME)
   --keepalive S          seconds between keep-alives to the coordinator (default ${DEFAULT_KEEPALIVE_S})
+  --trust-coordinator    accept the coordinator's key though another one was pinned
+                         when this peer first used it (after the coordinator was
+                         reinstalled or lost its data: check with the teacher)
   --expire S             give up on undelivered messages after S seconds
                          (default 0: keep them until delivered or /giveup)
   --json                 one JSON object per line on stdout; commands still come from stdin
@@ -242,29 +244,76 @@ function parseFlags(
   args: string[],
   strings: string[],
   booleans: string[] = ["json", "trace"],
-): { values: Record<string, string | boolean | undefined> } | { error: string } {
+  positional = 0,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } | {
+  error: string;
+} {
   try {
     const { values, positionals } = parseFlagList(args, {
       strings,
       booleans: [...booleans, "help"],
       short: { h: "help" },
     });
-    if (positionals.length > 0) return { error: `Unexpected argument "${positionals[0]}".` };
-    return { values };
+    if (positionals.length > positional) {
+      return { error: `Unexpected argument "${positionals[positional]}".` };
+    }
+    return { values, positionals };
   } catch (error) {
     return { error: (error as Error).message };
   }
 }
 
+/** `peerchat coordinator release NAME [--data DIR]`. */
+function parseRelease(args: string[]): CliCommand {
+  const parsed = parseFlags(args, ["data"], [], 2);
+  if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
+  if (parsed.values.help) return { command: "help", text: COORDINATOR_HELP };
+  const name = releaseName(parsed.positionals);
+  if (typeof name !== "string") return usageError(name.error);
+  const data = parsed.values.data as string | undefined;
+  if (data === "") return usageError("--data needs a directory.");
+  return { ...parseCoordinatorFlags([]) as CoordinatorArgs, data, release: name };
+}
+
 function parseCoordinator(args: string[]): CliCommand {
+  return args[0] === "release" ? parseRelease(args.slice(1)) : parseCoordinatorFlags(args);
+}
+
+function parseCoordinatorFlags(args: string[]): CliCommand {
   const parsed = parseFlags(
     args,
-    ["host", "port", "tcp-port", "peer-timeout", "rate-limit", "discovery-port"],
+    [
+      "host",
+      "port",
+      "tcp-port",
+      "peer-timeout",
+      "rate-limit",
+      "discovery-port",
+      "data",
+      "name-ttl",
+      "registrations",
+    ],
     ["json", "trace", "no-discovery"],
   );
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: COORDINATOR_HELP };
+  const nameTtlMs = parseDuration(
+    (values["name-ttl"] as string | undefined) ?? DEFAULT_NAME_TTL,
+    "--name-ttl",
+  );
+  if (typeof nameTtlMs === "string") return usageError(nameTtlMs);
+  const registrationsText = (values.registrations as string | undefined) ?? "";
+  const registrationsPerMinute = registrationsText === ""
+    ? DEFAULT_REGISTRATIONS
+    : Number(registrationsText);
+  if (!/^\d{0,9}$/.test(registrationsText) || registrationsPerMinute < 1) {
+    return usageError(
+      `--registrations must be a whole number of names a minute, not "${registrationsText}".`,
+    );
+  }
+  const data = values.data as string | undefined;
+  if (data === "") return usageError("--data needs a directory.");
   const port = portOption(values.port as string | undefined, "--port", DEFAULT_COORDINATOR_PORT);
   if (typeof port === "string") return usageError(port);
   const tcpPort = portOption(values["tcp-port"] as string | undefined, "--tcp-port", 0);
@@ -296,6 +345,9 @@ function parseCoordinator(args: string[]): CliCommand {
     rateLimit,
     portGiven: values.port !== undefined,
     discoveryPort: values["no-discovery"] ? null : discovery,
+    data,
+    nameTtlMs,
+    registrationsPerMinute,
   };
 }
 
@@ -309,7 +361,7 @@ function parsePeer(args: string[]): CliCommand {
     "keepalive",
     "expire",
     "discovery-port",
-  ]);
+  ], ["json", "trace", "trust-coordinator"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat peer --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: PEER_HELP };
@@ -342,6 +394,7 @@ function parsePeer(args: string[]): CliCommand {
     keepaliveMs,
     expireMs,
     discoveryPort,
+    trustCoordinator: values["trust-coordinator"] === true,
   };
 }
 

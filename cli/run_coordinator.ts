@@ -1,6 +1,9 @@
 /**
- * `peerchat coordinator`: starts a coordinator, tells people how to reach it,
- * prints joins and leaves (or JSON lines), and stops cleanly on a signal.
+ * `peerchat coordinator`: starts a coordinator on its data directory (the
+ * name registry and its key), tells people how to reach it, prints joins and
+ * leaves (or JSON lines), and stops cleanly on a signal. `peerchat
+ * coordinator release NAME` frees a registered name, beside a running
+ * coordinator or not.
  *
  * @module
  */
@@ -12,7 +15,10 @@ import { lanAddresses } from "../net/discovery.ts";
 import { formatTrace } from "../ui/trace.ts";
 import { writeJsonLine } from "../ui/output.ts";
 import { visible } from "../ui/visible.ts";
-import { DEFAULT_COORDINATOR_PORT } from "../protocol.ts";
+import { DEFAULT_COORDINATOR_PORT, nameKey } from "../protocol.ts";
+import { dataFile, defaultCoordinatorDir, REGISTRY_FILE } from "../store/coordinator_files.ts";
+import { NameRegistry } from "../store/name_registry.ts";
+import { errorText } from "../core/errors.ts";
 
 /**
  * Starts a coordinator; when its UDP port is taken and the port was not asked
@@ -27,8 +33,44 @@ export function startWithFallback(options: CoordinatorOptions, portGiven: boolea
   }
 }
 
+/** The data directory: `--data`, else the default of this system. */
+function dataDir(args: CoordinatorArgs): string {
+  return args.data ?? defaultCoordinatorDir((key) => Deno.env.get(key), Deno.build.os);
+}
+
+/**
+ * `peerchat coordinator release NAME`: frees the name in the registry of the data directory
+ * (a running coordinator on it sees the change at that name's next login). Exit code 0 when it
+ * was registered, 1 when it was not or the registry cannot be opened.
+ */
+export function runRelease(args: CoordinatorArgs & { release: string }): number {
+  const path = dataFile(dataDir(args), REGISTRY_FILE);
+  let registry: NameRegistry;
+  try {
+    Deno.statSync(path);
+    registry = NameRegistry.open(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "there is no name registry there (use --data for the coordinator's directory)"
+      : errorText(error);
+    console.error(`Cannot release ${visible(args.release)}: ${visible(why)}`);
+    return 1;
+  }
+  try {
+    if (registry.release(nameKey(args.release))) {
+      console.log(`Released ${visible(args.release)}: anyone may register it at their next login.`);
+      return 0;
+    }
+    console.error(`${visible(args.release)} is not registered in ${visible(path)}.`);
+    return 1;
+  } finally {
+    registry.close();
+  }
+}
+
 /** Runs the coordinator until SIGINT or SIGTERM; returns the exit code. */
 export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
+  if (args.release !== undefined) return runRelease({ ...args, release: args.release });
   const paint = painter(wantsColor(Deno.stdout.isTerminal(), (n) => Deno.env.get(n)));
   const tracePaint = painter(wantsColor(Deno.stderr.isTerminal(), (n) => Deno.env.get(n)));
   const onEvent = (event: CoordinatorEvent) => {
@@ -54,6 +96,9 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       peerTimeoutMs: args.peerTimeoutMs,
       rateLimit: args.rateLimit,
       discoveryPort: args.discoveryPort,
+      data: dataDir(args),
+      nameTtlMs: args.nameTtlMs,
+      registrationsPerMinute: args.registrationsPerMinute,
     }, args.portGiven);
   } catch (error) {
     console.error(bindErrorMessage(error, args));
@@ -82,7 +127,7 @@ function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {
   if (error instanceof Deno.errors.PermissionDenied) {
     return `Not allowed to listen on port ${args.port}. Ports below 1024 need root; use the default 8888.`;
   }
-  return `Cannot start the coordinator: ${(error as Error).message}`;
+  return `Cannot start the coordinator: ${errorText(error)}`;
 }
 
 function printBanner(
@@ -121,5 +166,6 @@ function printBanner(
       console.log(`    ${paint("cyan", `peerchat peer --coordinator ${address}${port}`)}`);
     }
   }
+  console.log(`  Its key, which peers pin: ${coordinator.publicKey}`);
   console.log("  Press Ctrl+C to stop.");
 }

@@ -17,6 +17,7 @@ import { PinFile } from "../store/pins.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
 import { encodeKey } from "../wire/keys.ts";
 import { fingerprint, safetyNumber } from "../crypto/fingerprint.ts";
+import { loginRaw } from "../testing/raw_peer.ts";
 import {
   PeerchatProcess,
   RawUdp,
@@ -250,8 +251,7 @@ Deno.test("/msg to someone who logged in a moment ago asks the coordinator inste
       const zed = new RawUdp();
       try {
         const name = `zed${attempt}`;
-        await zed.send(`login,${name},${zed.address},peerchat/1`, coordinator.udpAddress);
-        await zed.next((t) => t.startsWith("Accept,"));
+        await loginRaw(zed, name, coordinator.udpAddress);
         if (me.user(name) !== undefined) continue;
         caught++;
         const sink = recordingSink();
@@ -282,13 +282,10 @@ Deno.test("a lookup the coordinator does not answer is asked twice and given up 
     await coordinator.close();
     silent = new RawUdp(address.port); // In the coordinator's place: it hears and says nothing.
     assert.equal(await me.lookup("zed"), false);
-    assert.deepEqual(
-      silent.queued.filter((t) => t.startsWith("lookup,")).map((t) => t.split(",")[3]),
-      [
-        "zed",
-        "zed",
-      ],
-    );
+    // Sealed with the link of its login, under a new number each time.
+    const asked = silent.queued.filter((t) => /^auth,\d+,[\w-]{22},lookup,/.test(t));
+    assert.deepEqual(asked.map((t) => t.split(",")[6]), ["zed", "zed"]);
+    assert.notEqual(asked[0].split(",")[1], asked[1].split(",")[1]);
   } finally {
     await me.close({ logout: false });
     await silent?.close();

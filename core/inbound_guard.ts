@@ -4,7 +4,12 @@
  * what it claims, and only the coordinator's roster says who is where and
  * what kind of client they are:
  *
- * - roster notices, login and lookup answers and `pong`s only from the coordinator;
+ * - what the coordinator says only from the coordinator, and — but for its
+ *   `challenge`, a `pong,NAME,unknown` (a hint to log in again, which proves
+ *   itself anew) and an answer to a login before its proof — only sealed
+ *   (`auth`: the tag is checked by net/coordinator_client.ts). A plain roster
+ *   change, `pong`, `bye`, `found` or `notfound`, even from the coordinator's
+ *   address, is dropped and counted as unauthenticated;
  * - `msg` and `ack` only from the endpoint the roster lists for their name,
  *   as a peerchat peer (`ack`: any kind, as before);
  * - `talk` only from the IP address the roster lists for its name, as a seed
@@ -38,6 +43,8 @@ export interface GuardStats {
   malformed: number;
   /** Datagrams from a source that may not send them. */
   spoofed: number;
+  /** Plain datagrams from the coordinator's address of a kind it only sends sealed (`auth`). */
+  unauthenticated: number;
   /** Datagrams dropped unread: their source IP address sent more than its rate. */
   rateLimited: number;
 }
@@ -48,23 +55,28 @@ export class InboundGuard {
   readonly #coordinator: Endpoint;
   readonly #roster: PeerRoster;
   readonly #limiter: RateLimiter;
+  readonly #linked: () => boolean;
   /** What was dropped. */
-  readonly stats: GuardStats = { malformed: 0, spoofed: 0, rateLimited: 0 };
+  readonly stats: GuardStats = { malformed: 0, spoofed: 0, unauthenticated: 0, rateLimited: 0 };
 
   /**
    * The guard of the peer `name`, whose coordinator is at `coordinator`,
    * taking `ratePerSecond` datagrams a second from one IP address (bursts of twice that).
+   * `linked` says whether the peer has proven its login (from then on even `Accept` and
+   * `Reject` count only sealed).
    */
   constructor(
     name: string,
     coordinator: Endpoint,
     roster: PeerRoster,
     ratePerSecond: number = DEFAULT_PEER_RATE_LIMIT,
+    linked: () => boolean = () => false,
   ) {
     this.#ownKey = nameKey(name);
     this.#coordinator = coordinator;
     this.#roster = roster;
     this.#limiter = new RateLimiter(ratePerSecond);
+    this.#linked = linked;
   }
 
   /** Whether a datagram from `from` at `now` (monotonic ms) is read at all; counts it when not. */
@@ -87,20 +99,23 @@ export class InboundGuard {
   /** Whether `message` from `from` may be taken; counts it when not. */
   accepts(message: Message, from: Endpoint): boolean {
     switch (message.type) {
+      case "challenge":
+      case "auth":
+        return this.#count(sameEndpoint(from, this.#coordinator));
       case "accept":
       case "reject":
+        return this.#plain(from, !this.#linked());
       case "login":
       case "logout":
       case "roster":
       case "found":
       case "notfound":
-        return this.#count(sameEndpoint(from, this.#coordinator));
-      case "pong":
-        return this.#count(
-          sameEndpoint(from, this.#coordinator) && nameKey(message.name) === this.#ownKey,
-        );
       case "bye":
-        return sameEndpoint(from, this.#coordinator);
+        return this.#plain(from, false);
+      case "pong":
+        return nameKey(message.name) === this.#ownKey
+          ? this.#plain(from, message.status === "unknown")
+          : this.#count(false);
       case "ack": {
         const user = this.#roster.get(message.name);
         return this.#count(user !== undefined && sameEndpoint(user.endpoint, from));
@@ -130,5 +145,15 @@ export class InboundGuard {
   #count(ok: boolean): boolean {
     if (!ok) this.stats.spoofed++;
     return ok;
+  }
+
+  /**
+   * A plain datagram of the coordinator's: spoofed from anywhere else; from the coordinator's
+   * address, taken only when `allowed` (else counted as unauthenticated).
+   */
+  #plain(from: Endpoint, allowed: boolean): boolean {
+    if (!sameEndpoint(from, this.#coordinator)) return this.#count(false);
+    if (!allowed) this.stats.unauthenticated++;
+    return allowed;
   }
 }

@@ -8,37 +8,64 @@ const bob: Endpoint = { host: "10.0.0.2", port: 4000 };
 const mallory: Endpoint = { host: "10.0.0.66", port: 4000 };
 const nc: Endpoint = { host: "10.0.0.9", port: 5000 };
 
-function guarded() {
+function guarded(linked = () => false) {
   const roster = new PeerRoster("me", { host: "10.0.0.3", port: 1 }, {
     updated() {},
     joined() {},
     left() {},
   });
   roster.applyList([
-    { name: "bob", endpoint: bob, flavor: "peerchat/1" },
+    { name: "bob", endpoint: bob, flavor: "peerchat/2", key: "A".repeat(42) + "E" },
     { name: "nc", endpoint: nc, flavor: "" },
   ], false);
-  return new InboundGuard("me", coordinator, roster);
+  return new InboundGuard("me", coordinator, roster, undefined, linked);
 }
 
-Deno.test("guard: coordinator messages only from the coordinator's endpoint", () => {
-  const guard = guarded();
-  const notices: Message[] = [
-    { type: "login", name: "x", endpoint: mallory },
-    { type: "logout", name: "bob", endpoint: bob },
-    { type: "accept", port: 1 },
-    { type: "reject", reason: "no" },
-    { type: "roster", changes: [] },
-    { type: "pong", name: "me", status: "ok" },
-    { type: "found", name: "zed", endpoint: mallory, flavor: "peerchat/1" },
-    { type: "notfound", name: "zed" },
-  ];
-  for (const message of notices) {
+Deno.test("guard: coordinator messages only from the coordinator's endpoint, and only sealed", () => {
+  let linked = false;
+  const guard = guarded(() => linked);
+  // Sealed, or a challenge: taken from the coordinator (the client checks the tag).
+  const auth: Message = { type: "auth", seq: 1, tag: "t".repeat(21) + "w", inner: "pong,me,ok" };
+  const challenge: Message = {
+    type: "challenge",
+    name: "me",
+    nonce: "n".repeat(21) + "w",
+    key: "A".repeat(42) + "E",
+  };
+  for (const message of [auth, challenge]) {
     assert.equal(guard.accepts(message, coordinator), true, message.type);
     assert.equal(guard.accepts(message, mallory), false, message.type);
   }
-  assert.equal(guard.accepts({ type: "pong", name: "other", status: "ok" }, coordinator), false);
-  assert.equal(guard.stats.spoofed, notices.length + 1);
+  // Plain: never a roster change, a pong that is not "unknown", a bye, found or notfound — even
+  // from the coordinator's own address (a spoofed source).
+  const plain: Message[] = [
+    { type: "login", name: "x", endpoint: mallory },
+    { type: "logout", name: "bob", endpoint: bob },
+    { type: "roster", changes: [] },
+    { type: "pong", name: "me", status: "ok" },
+    { type: "pong", name: "me", status: "stale", ticket: "t" },
+    { type: "bye", name: "me" },
+    { type: "found", name: "zed", endpoint: mallory, flavor: "peerchat/2" },
+    { type: "notfound", name: "zed" },
+  ];
+  for (const message of plain) {
+    assert.equal(guard.accepts(message, coordinator), false, message.type);
+    assert.equal(guard.accepts(message, mallory), false, message.type);
+  }
+  assert.equal(guard.stats.unauthenticated, plain.length);
+  // "unknown" is a hint to log in again (which proves itself anew): taken in plain.
+  assert.equal(guard.accepts({ type: "pong", name: "me", status: "unknown" }, coordinator), true);
+  assert.equal(
+    guard.accepts({ type: "pong", name: "other", status: "unknown" }, coordinator),
+    false,
+  );
+  // Accept and Reject in plain only before the login's proof (an old or refusing coordinator).
+  const answers: Message[] = [{ type: "accept", port: 1 }, { type: "reject", reason: "no" }];
+  for (const message of answers) assert.equal(guard.accepts(message, coordinator), true);
+  linked = true;
+  for (const message of answers) assert.equal(guard.accepts(message, coordinator), false);
+  assert.equal(guard.stats.unauthenticated, plain.length + 2);
+  assert.equal(guard.stats.spoofed, 2 + plain.length + 1);
 });
 
 Deno.test("guard: an ack only from the endpoint the roster lists for its name", () => {

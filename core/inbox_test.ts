@@ -16,7 +16,7 @@ function makeInbox(failStore: () => boolean = () => false) {
     joined() {},
     left() {},
   });
-  roster.applyList([{ name: "bob", endpoint: bob, flavor: "peerchat/1" }], false);
+  roster.applyList([{ name: "bob", endpoint: bob, flavor: "peerchat/2" }], false);
   const inbox = new Inbox("me", roster, {
     store: (record: JournalRecord) => {
       if (failStore()) return "disk full";

@@ -17,7 +17,14 @@ import {
   nameKey,
   type TextEncoding,
 } from "../protocol.ts";
+import type { LinkAuth } from "./link_auth.ts";
 import { OnlineList } from "./online_list.ts";
+
+/** Where a roster batch goes: a peer's endpoint, and the link that seals what it is sent. */
+export interface Recipient extends Endpoint {
+  /** The peer's end of its link (peerchat/2 peers; other session peers get plain batches). */
+  readonly link?: LinkAuth;
+}
 
 /** One online user, as the coordinator knows it. */
 export interface OnlineUser {
@@ -31,8 +38,12 @@ export interface OnlineUser {
   readonly endpointText: string;
   /** The IP address the login datagram came from: only it may log the name out. */
   readonly sourceHost: string;
-  /** `peerchat/1` for peerchat peers, `seed/utf16` for the C# client, empty for seed clients. */
+  /** `peerchat/2` for peerchat peers, `seed/utf16` for the C# client, empty for seed clients. */
   readonly flavor: string;
+  /** A peerchat/2 user's X25519 public key (base64url), as its login proved it. */
+  readonly dhKey?: string;
+  /** A peerchat/2 user's end of the authenticated link: rekeyed (not replaced) by a new login. */
+  readonly link?: LinkAuth;
   /** How this user's datagrams are encoded. */
   readonly encoding: TextEncoding;
   /** The session of a peerchat peer; seed clients have none and never time out. */
@@ -56,8 +67,8 @@ export class OnlineUsers {
   /** How many users each source address has online. */
   readonly #perHost = new Map<string, number>();
   #digest = 0;
-  /** Every peerchat peer's endpoint, for roster batches; rebuilt after a join or leave. */
-  #peerEndpoints?: Endpoint[];
+  /** Every peerchat peer's endpoint and link, for roster batches; rebuilt after a join or leave. */
+  #recipients?: Recipient[];
   readonly #seedList = new OnlineList(() => this.#entries(false));
   readonly #extendedList = new OnlineList(() => this.#entries(true));
 
@@ -105,8 +116,10 @@ export class OnlineUsers {
     this.#perHost.set(user.sourceHost, this.countFrom(user.sourceHost) + 1);
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList.append(formatListEntry(user.name, user.endpointText));
-    this.#extendedList.append(formatListEntry(user.name, user.endpointText, user.flavor));
-    this.#peerEndpoints = undefined;
+    this.#extendedList.append(
+      formatListEntry(user.name, user.endpointText, user.flavor, user.dhKey),
+    );
+    this.#recipients = undefined;
   }
 
   /** Removes `user`; false when it is not the one online under its name (already gone). */
@@ -124,7 +137,7 @@ export class OnlineUsers {
     this.#digest = (this.#digest ^ user.hash) >>> 0;
     this.#seedList.invalidate();
     this.#extendedList.invalidate();
-    this.#peerEndpoints = undefined;
+    this.#recipients = undefined;
     return true;
   }
 
@@ -149,10 +162,22 @@ export class OnlineUsers {
     return this.#seeds;
   }
 
-  /** Every peerchat peer's endpoint, kept until the next join or leave. Do not change it. */
-  peerEndpoints(): readonly Endpoint[] {
-    this.#peerEndpoints ??= Array.from(this.#liveness.values(), (user) => user.endpoint);
-    return this.#peerEndpoints;
+  /**
+   * Every peerchat peer's endpoint and link, kept until the next join or leave. Do not change it.
+   */
+  recipients(): readonly Recipient[] {
+    this.#recipients ??= Array.from(
+      this.#liveness.values(),
+      (user) => ({ host: user.endpoint.host, port: user.endpoint.port, link: user.link }),
+    );
+    return this.#recipients;
+  }
+
+  /** The name keys of the peerchat/2 users online (they hold registered names). */
+  keyHolders(): string[] {
+    const keys: string[] = [];
+    for (const user of this.#liveness.values()) if (user.dhKey) keys.push(user.key);
+    return keys;
   }
 
   /** The online list as bytes (see {@linkcode OnlineList}); `extended` adds each flavour. */
@@ -162,16 +187,22 @@ export class OnlineUsers {
 
   /** Everyone online, in login order, as copies the caller may keep and change. */
   snapshot(): ListEntry[] {
-    return Array.from(this.#byKey.values(), (user) => ({
-      name: user.name,
-      endpoint: { host: user.endpoint.host, port: user.endpoint.port },
-      flavor: user.flavor || undefined,
-    }));
+    return Array.from(this.#byKey.values(), (user) => {
+      const entry: ListEntry = {
+        name: user.name,
+        endpoint: { host: user.endpoint.host, port: user.endpoint.port },
+        flavor: user.flavor || undefined,
+      };
+      if (user.dhKey) entry.key = user.dhKey;
+      return entry;
+    });
   }
 
   *#entries(extended: boolean): Iterable<string> {
     for (const user of this.#byKey.values()) {
-      yield formatListEntry(user.name, user.endpointText, extended ? user.flavor : undefined);
+      yield extended
+        ? formatListEntry(user.name, user.endpointText, user.flavor, user.dhKey)
+        : formatListEntry(user.name, user.endpointText);
     }
   }
 }

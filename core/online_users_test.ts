@@ -9,23 +9,30 @@ import {
   userHash,
 } from "../protocol.ts";
 
+const KEY = "A".repeat(42) + "E";
+
 function user(name: string, port: number, session?: string, now = 0): OnlineUser {
   const endpoint: Endpoint = { host: "10.0.0.1", port };
+  const dhKey = session ? KEY : undefined;
   return {
     name,
     key: nameKey(name),
     endpoint,
     endpointText: formatEndpoint(endpoint),
     sourceHost: "10.0.0.1",
-    flavor: session ? "peerchat/1" : "",
+    flavor: session ? "peerchat/2" : "",
+    dhKey,
     encoding: "utf-8",
     session,
-    hash: userHash(name, endpoint),
+    hash: userHash(name, endpoint, dhKey),
     lastSeen: now,
   };
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+/** Online users as the digest sees them: `key` is their X25519 key (`OnlineUser.key` is the name's). */
+const digestOf = (users: Iterable<OnlineUser>) =>
+  rosterDigest([...users].map((u) => ({ name: u.name, endpoint: u.endpoint, key: u.dhKey })));
 
 Deno.test("online users: found by name (any case) and endpoint; digest and lists follow", () => {
   const users = new OnlineUsers();
@@ -39,12 +46,13 @@ Deno.test("online users: found by name (any case) and endpoint; digest and lists
   assert.equal(users.size, 2);
   assert.equal(users.peerCount, 1);
   assert.deepEqual([...users.seeds()], [bob]);
-  assert.deepEqual(users.peerEndpoints(), [ann.endpoint]);
-  assert.equal(users.digest.toString(16).padStart(8, "0"), rosterDigest([ann, bob]));
+  assert.deepEqual(users.recipients(), [{ ...ann.endpoint, link: undefined }]);
+  assert.deepEqual(users.keyHolders(), ["ann"]);
+  assert.equal(users.digest.toString(16).padStart(8, "0"), digestOf([ann, bob]));
   assert.equal(text(users.listBytes(false)), "Ann,10.0.0.1:4000;bob,10.0.0.1:4001;end");
   assert.equal(
     text(users.listBytes(true)),
-    "Ann,10.0.0.1:4000,peerchat/1;bob,10.0.0.1:4001,;end",
+    `Ann,10.0.0.1:4000,peerchat/2,${KEY};bob,10.0.0.1:4001,;end`,
   );
 
   assert.equal(users.remove(bob), true);
@@ -53,7 +61,7 @@ Deno.test("online users: found by name (any case) and endpoint; digest and lists
   assert.equal(users.seeds().size, 0);
   assert.equal(users.countFrom("10.0.0.1"), 1);
   assert.equal(users.countFrom("10.0.0.2"), 0);
-  assert.equal(users.digest.toString(16).padStart(8, "0"), rosterDigest([ann]));
+  assert.equal(users.digest.toString(16).padStart(8, "0"), digestOf([ann]));
   assert.equal(text(users.listBytes(false)), "Ann,10.0.0.1:4000;end");
   // A stale record (its name now held by someone else) does not remove the new holder.
   users.remove(ann);
@@ -88,7 +96,12 @@ Deno.test("online users: snapshots are copies the caller may change", () => {
   snapshot[0].endpoint.port = 1;
   snapshot.pop();
   assert.deepEqual(users.snapshot(), [
-    { name: "ann", endpoint: { host: "10.0.0.1", port: 4000 }, flavor: "peerchat/1" },
+    {
+      name: "ann",
+      endpoint: { host: "10.0.0.1", port: 4000 },
+      flavor: "peerchat/2",
+      key: KEY,
+    },
   ]);
   assert.equal(users.atEndpoint("10.0.0.1:4000")?.name, "ann");
 });
@@ -116,9 +129,9 @@ Deno.test("online users: random joins, leaves and touches keep every index consi
     const list = parseList(text(users.listBytes(true)));
     assert.ok(list.ok);
     assert.deepEqual(list.value.map((e) => e.name), [...model.values()].map((u) => u.name));
-    assert.equal(users.digest.toString(16).padStart(8, "0"), rosterDigest(model.values()));
+    assert.equal(users.digest.toString(16).padStart(8, "0"), digestOf(model.values()));
     assert.equal(users.peerCount, [...model.values()].filter((u) => u.session).length);
-    assert.equal(users.peerEndpoints().length, users.peerCount);
+    assert.equal(users.recipients().length, users.peerCount);
     assert.equal(users.seeds().size, users.size - users.peerCount);
     assert.equal(users.countFrom("10.0.0.1"), users.size);
   }

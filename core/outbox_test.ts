@@ -21,7 +21,7 @@ function makeOutbox(failStore = false) {
     left() {},
   });
   roster.applyList([
-    { name: "bob", endpoint: bob, flavor: "peerchat/1" },
+    { name: "bob", endpoint: bob, flavor: "peerchat/2" },
     { name: "nc", endpoint: nc, flavor: "" },
   ], false);
   const outbox = new Outbox("me", roster, {

@@ -17,7 +17,6 @@
 import {
   type Endpoint,
   type ListEntry,
-  type LoginMessage,
   type LogoutMessage,
   nameKey,
   PEERCHAT_FLAVOR,
@@ -34,8 +33,13 @@ export interface RosterEntry {
   name: string;
   /** Where they receive datagrams. */
   endpoint: Endpoint;
-  /** `peerchat/1` for peerchat peers, `seed/utf16` for the C# client, empty for other seed clients. */
+  /** `peerchat/2` for peerchat peers, `seed/utf16` for the C# client, empty for other seed clients. */
   flavor: string;
+  /**
+   * A peerchat/2 user's X25519 public key (base64url), as the coordinator's list, batch or
+   * `found` said; absent for seed clients. (The coordinator is not trusted for it: peers pin it.)
+   */
+  key?: string;
 }
 
 /** Whether a roster entry is a seed client (netcat, the C# client): plain `talk`, no delivery. */
@@ -54,8 +58,22 @@ export interface Contact {
   seed: boolean;
 }
 
+/** Someone came online (or moved), as a `roster` item or a `found` says. */
+export interface JoinNotice {
+  /** The notice type. */
+  type: "login";
+  /** Who. */
+  name: string;
+  /** Where they receive datagrams. */
+  endpoint: Endpoint;
+  /** Their flavour; absent or empty for a plain seed client. */
+  flavor?: string;
+  /** A peerchat/2 user's X25519 key. */
+  key?: string;
+}
+
 /** A roster change as the coordinator announces it (a `roster` item is applied as one). */
-export type RosterNotice = LoginMessage | LogoutMessage;
+export type RosterNotice = JoinNotice | LogoutMessage;
 
 /** What a roster change means for the rest of the peer. */
 export interface RosterHooks {
@@ -71,6 +89,8 @@ export interface RosterHooks {
 export class PeerRoster {
   readonly #name: string;
   readonly #ownKey: string;
+  /** This peer's own X25519 key, as the online list says (its digest covers it). */
+  #ownDhKey?: string;
   readonly #hooks: RosterHooks;
   #endpoint: Endpoint;
   readonly #entries = new Map<string, RosterEntry>();
@@ -163,7 +183,7 @@ export class PeerRoster {
   digest(): string {
     return this.#digest ??= rosterDigest([
       ...this.#entries.values(),
-      { name: this.#name, endpoint: this.#endpoint },
+      { name: this.#name, endpoint: this.#endpoint, key: this.#ownDhKey },
     ]);
   }
 
@@ -193,7 +213,13 @@ export class PeerRoster {
     for (const change of changes) {
       this.notice(
         change.op === "join"
-          ? { type: "login", name: change.name, endpoint: change.endpoint, flavor: change.flavor }
+          ? {
+            type: "login",
+            name: change.name,
+            endpoint: change.endpoint,
+            flavor: change.flavor,
+            key: change.key,
+          }
           : { type: "logout", name: change.name, endpoint: change.endpoint, reason: change.reason },
       );
     }
@@ -209,10 +235,11 @@ export class PeerRoster {
       const key = nameKey(entry.name);
       if (key === this.#ownKey) {
         this.#endpoint = entry.endpoint;
+        this.#ownDhKey = entry.key;
         this.#digest = undefined;
         continue;
       }
-      next.set(key, { name: entry.name, endpoint: entry.endpoint, flavor: entry.flavor ?? "" });
+      next.set(key, entryOf(entry));
     }
     for (const [key, known] of this.#entries) {
       if (next.has(key)) continue;
@@ -229,13 +256,7 @@ export class PeerRoster {
   #apply(notice: RosterNotice, announce: boolean): void {
     const key = nameKey(notice.name);
     if (key === this.#ownKey) return;
-    if (notice.type === "login") {
-      this.#add(
-        { name: notice.name, endpoint: notice.endpoint, flavor: notice.flavor ?? "" },
-        announce,
-      );
-      return;
-    }
+    if (notice.type === "login") return this.#add(entryOf(notice), announce);
     const known = this.#entries.get(key);
     if (!known || !sameEndpoint(known.endpoint, notice.endpoint)) return;
     this.#entries.delete(key);
@@ -247,7 +268,10 @@ export class PeerRoster {
   #add(entry: RosterEntry, announce: boolean): void {
     const key = nameKey(entry.name);
     const known = this.#entries.get(key);
-    if (known && sameEndpoint(known.endpoint, entry.endpoint) && known.flavor === entry.flavor) {
+    if (
+      known && sameEndpoint(known.endpoint, entry.endpoint) && known.flavor === entry.flavor &&
+      known.key === entry.key
+    ) {
       return;
     }
     this.#entries.set(key, entry);
@@ -272,4 +296,17 @@ export class PeerRoster {
     }
     this.#known.set(key, contact);
   }
+}
+
+/** A roster entry from a list entry or a join notice (no key field when there is no key). */
+function entryOf(
+  from: { name: string; endpoint: Endpoint; flavor?: string; key?: string },
+): RosterEntry {
+  const entry: RosterEntry = {
+    name: from.name,
+    endpoint: from.endpoint,
+    flavor: from.flavor ?? "",
+  };
+  if (from.key) entry.key = from.key;
+  return entry;
 }

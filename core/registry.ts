@@ -1,8 +1,10 @@
 /**
- * The coordinator's state machine: who is online ({@linkcode OnlineUsers}), the rules of who may
- * log in, out, ping or look up (`sessions.ts`), the list tickets and C# list fetches
- * (`tickets.ts`) and the batched roster changes (`roster_batch.ts`), put together as one
- * {@linkcode Registry} that takes parsed messages and answers them.
+ * The coordinator's state machine: who is online ({@linkcode OnlineUsers}), who gets past the door
+ * (`admission.ts`: challenges, proofs, owned names), the rules of who may log in, out, ping or look
+ * up (`sessions.ts`), the list tickets and C# list fetches (`tickets.ts`) and the batched roster
+ * changes (`roster_batch.ts`), put together as one {@linkcode Registry} that takes parsed messages
+ * and answers them. Everything it sends a peerchat/2 peer after the proof is sealed with that
+ * peer's link (`link_auth.ts`); what such a peer sends counts only sealed the same way.
  *
  * Pure: nothing here touches a socket, a clock or a timer. Time is a monotonic `now` passed in;
  * effects go out through {@linkcode RegistryHooks} (send a reply, fan out, report an event, ask
@@ -13,6 +15,7 @@
  */
 
 import {
+  type AuthMessage,
   encodeMessage,
   encodeRosterBatches,
   type Endpoint,
@@ -28,24 +31,22 @@ import {
   nameKey,
   parseEndpoint,
   type PingMessage,
-  type PongStatus,
   type ProtocolError,
   randomToken,
   sameEndpoint,
   type TextEncoding,
   userHash,
 } from "../protocol.ts";
-import { type OnlineUser, OnlineUsers } from "./online_users.ts";
+import { type Admission, Door, type DoorConfig } from "./admission.ts";
+import { LinkAuth, type LinkAuthKeys } from "./link_auth.ts";
+import { type OnlineUser, OnlineUsers, type Recipient } from "./online_users.ts";
 import { RosterBatch } from "./roster_batch.ts";
-import {
-  flavorProblem,
-  judgeLogin,
-  judgeLogout,
-  judgeSession,
-  loginFlavor,
-  opensSession,
-} from "./sessions.ts";
+import { type Seal, sealEach, sealed, SessionDesk } from "./session_desk.ts";
+import { judgeLogin, opensSession } from "./sessions.ts";
 import { BinaryFetches, Tickets } from "./tickets.ts";
+
+export type { Recipient } from "./online_users.ts";
+export type { Seal } from "./session_desk.ts";
 
 /** What the coordinator reports, one object per happening. */
 export type CoordinatorEvent =
@@ -62,8 +63,19 @@ export interface CoordinatorStats {
   datagrams: number;
   /** Datagrams that did not parse, or are not for a coordinator. */
   malformed: number;
-  /** Logouts and pings with a wrong session or from a wrong address. */
+  /**
+   * Logouts, pings and lookups with a wrong session, from a wrong address, without the tag of
+   * their link, with a tag that does not verify, or replayed.
+   */
   spoofed: number;
+  /** Of those: `auth` datagrams whose tag did not verify. */
+  forged: number;
+  /** Of those: `auth` datagrams whose number was seen before (or is too old). */
+  replayed: number;
+  /** Challenges sent (answers to peerchat/2 logins without a proof, or with a stale nonce). */
+  challenges: number;
+  /** Names registered (first logins of a free name). */
+  registrations: number;
   /** Logins answered with `Reject`. */
   rejected: number;
   /** Online lists written over TCP, in any of the three forms. */
@@ -86,6 +98,10 @@ function newStats(): CoordinatorStats {
     datagrams: 0,
     malformed: 0,
     spoofed: 0,
+    forged: 0,
+    replayed: 0,
+    challenges: 0,
+    registrations: 0,
     rejected: 0,
     listsServed: 0,
     pings: 0,
@@ -100,8 +116,15 @@ function newStats(): CoordinatorStats {
 export interface RegistryHooks {
   /** Sends an answer (Accept, Reject, pong, bye, found): ahead of any fan-out waiting. */
   send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void;
-  /** Sends every datagram to every recipient, as fan-out. Neither array may change afterwards. */
-  fanOut(datagrams: readonly Uint8Array<ArrayBuffer>[], recipients: readonly Endpoint[]): void;
+  /**
+   * Sends every datagram to every recipient, as fan-out, each through `seal` (if given) just
+   * before it goes out: a roster batch gets each peer's tag. Neither array may change afterwards.
+   */
+  fanOut(
+    datagrams: readonly Uint8Array<ArrayBuffer>[],
+    recipients: readonly Recipient[],
+    seal?: Seal,
+  ): void;
   /** Reports an event. */
   emit(event: CoordinatorEvent): void;
   /** A roster batch has started: call {@linkcode Registry.flush} in `delayMs`. */
@@ -109,7 +132,7 @@ export interface RegistryHooks {
 }
 
 /** What a {@linkcode Registry} needs to know. */
-export interface RegistryConfig {
+export interface RegistryConfig extends DoorConfig {
   /** The TCP port the online list is served on (named in `Accept`). */
   tcpPort: number;
   /** A peerchat peer silent for longer than this (ms) is logged out by {@linkcode Registry.sweep}. */
@@ -145,6 +168,8 @@ export class Registry {
   readonly #tickets: Tickets;
   readonly #binaryFetches = new BinaryFetches();
   readonly #roster: RosterBatch;
+  readonly #door: Door;
+  readonly #desk: SessionDesk;
   readonly #config: RegistryConfig;
   readonly #hooks: RegistryHooks;
   readonly #newToken: (bytes: number) => string;
@@ -158,6 +183,16 @@ export class Registry {
     this.#newToken = config.newToken ?? randomToken;
     this.#tickets = new Tickets(() => this.#newToken(16));
     this.#roster = new RosterBatch(config.recentDigestMs);
+    this.#door = new Door(config);
+    this.#desk = new SessionDesk({
+      users: this.#users,
+      tickets: this.#tickets,
+      roster: this.#roster,
+      count: (kind) => this.stats[kind]++,
+      drop: (kind, from, reason) => this.drop(kind, from, reason),
+      remove: (user, reason) => this.#remove(user, reason),
+      send: (bytes, to) => this.#hooks.send(bytes, to),
+    });
   }
 
   /** How many users are online. */
@@ -168,6 +203,11 @@ export class Registry {
   /** XOR of every online user's hash: the roster digest as a number. */
   get digest(): number {
     return this.#users.digest;
+  }
+
+  /** The coordinator's public key (base64url): what every `challenge` carries and peers pin. */
+  get publicKey(): string {
+    return this.#door.publicKey;
   }
 
   /** Everyone online now, in login order: copies, which the caller may keep and change. */
@@ -188,63 +228,109 @@ export class Registry {
     this.#reject("?", from, error.message, encoding, named?.ok ? named.value : undefined);
   }
 
-  /** Sends `Reject` to the login's source and, for the C# client, to the endpoint it named. */
-  #reject(name: string, from: Endpoint, reason: string, encoding: TextEncoding, named?: Endpoint) {
+  /**
+   * Sends `Reject` to the login's source and, for the C# client, to the endpoint it named; sealed
+   * with the link `keys` of a proven login.
+   */
+  #reject(
+    name: string,
+    from: Endpoint,
+    reason: string,
+    encoding: TextEncoding,
+    named?: Endpoint,
+    keys?: LinkAuthKeys,
+  ): void {
     this.stats.rejected++;
     this.#hooks.emit({ event: "reject", name, from: formatEndpoint(from), reason });
-    const bytes = encodeMessage({ type: "reject", reason }, encoding);
+    const reject: Message = { type: "reject", reason };
+    const bytes = keys
+      ? new LinkAuth(keys).seal(encodeMessage(reject))
+      : encodeMessage(reject, encoding);
     this.#hooks.send(bytes, from);
     if (named && !isUnspecified(named.host) && !sameEndpoint(named, from)) {
       this.#hooks.send(bytes, named);
     }
   }
 
-  /** Takes a valid login: accepts, repeats the answer, replaces a holder, or rejects. */
+  /**
+   * Takes a valid login: challenges it, accepts it, repeats the answer, replaces a holder, or
+   * rejects it.
+   */
   login(login: LoginMessage, encoding: TextEncoding, from: Endpoint, now: number): void {
+    const admitted = this.#door.admit(login, encoding, from, now);
+    if (admitted.kind === "challenge") {
+      this.stats.challenges++;
+      return this.#hooks.send(encodeMessage(admitted.challenge), from);
+    }
     // A peer bound to every interface names 0.0.0.0: it means "the address you see me at".
     const endpoint = isUnspecified(login.endpoint.host)
       ? { host: this.#reachableHost(from.host), port: login.endpoint.port }
       : login.endpoint;
+    const named = utf16(encoding, endpoint);
+    const reject = (reason: string) =>
+      this.#reject(login.name, from, reason, encoding, named, admitted.keys);
+    if (admitted.kind === "reject") return reject(admitted.reason);
     const endpointText = formatEndpoint(endpoint);
-    const flavor = loginFlavor(encoding, login.flavor);
-    const problem = flavorProblem(encoding, flavor);
-    if (problem) return this.#reject(login.name, from, problem, encoding);
     const key = nameKey(login.name);
     const holder = this.#users.byKey(key);
-    switch (judgeLogin(holder, from.host, endpointText, flavor, encoding, login.resume)) {
-      case "taken": {
-        const reason = `The name ${holder!.name} is already online; choose another name.`;
-        return this.#reject(login.name, from, reason, encoding, utf16(encoding, endpoint));
-      }
-      case "again":
-        // A repeated login (a retry whose Accept was lost): answer again, change nothing.
-        this.#users.touch(holder!, now);
-        return this.#accept(holder!, from, now);
-      case "replace":
-        this.#remove(holder!, "replaced");
+    const { flavor } = admitted;
+    let verdict = judgeLogin(holder, from.host, endpointText, flavor, encoding, login.resume);
+    // The same socket with another key (its name was released meanwhile): a new user.
+    if (verdict === "again" && holder!.dhKey !== admitted.key) verdict = "replace";
+    if (verdict === "taken") {
+      return reject(`The name ${holder!.name} is already online; choose another name.`);
     }
     // A new login on an endpoint someone else still holds means that someone is gone.
+    if (!holder && !this.#users.atEndpoint(endpointText)) {
+      const full = this.#full(from.host);
+      if (full) return reject(full);
+    }
+    if (verdict !== "again" || admitted.owner === "free") {
+      const problem = this.#door.claim(admitted, login.name, from.host, now);
+      if (problem) return reject(problem);
+      if (admitted.owner === "free" && admitted.proof) this.stats.registrations++;
+    }
+    this.#desk.returned(key);
+    if (verdict === "again") {
+      // A repeated login (a retry whose Accept was lost): answer again, change nothing.
+      if (admitted.keys) holder!.link!.rekey(admitted.keys);
+      this.#users.touch(holder!, now);
+      return this.#accept(holder!, from, now);
+    }
+    if (verdict === "replace") this.#remove(holder!, "replaced");
     const previous = this.#users.atEndpoint(endpointText);
     if (previous) this.#remove(previous, "replaced");
-    else if (!holder) {
-      const full = this.#full(from.host);
-      if (full) return this.#reject(login.name, from, full, encoding, utf16(encoding, endpoint));
-    }
+    this.#join(login.name, key, endpoint, endpointText, from, encoding, admitted, now);
+  }
+
+  #join(
+    name: string,
+    key: string,
+    endpoint: Endpoint,
+    endpointText: string,
+    from: Endpoint,
+    encoding: TextEncoding,
+    admitted: Admission & { kind: "admit" },
+    now: number,
+  ): void {
+    const { flavor, keys } = admitted;
     const user: OnlineUser = {
-      name: login.name,
+      name,
       key,
       endpoint,
       endpointText,
       sourceHost: from.host,
       flavor,
+      dhKey: admitted.key,
+      link: keys && new LinkAuth(keys),
       encoding,
       session: opensSession(encoding, flavor) ? this.#newToken(8) : undefined,
-      hash: userHash(login.name, endpoint),
+      hash: userHash(name, endpoint, admitted.key),
       lastSeen: now,
     };
     this.#users.add(user);
     this.#accept(user, from, now);
-    this.#hooks.emit({ event: "join", name: user.name, endpoint: endpointText, flavor });
+    this.#hooks.emit({ event: "join", name, endpoint: endpointText, flavor });
     this.#notifyOthers(user, "login");
   }
 
@@ -276,7 +362,7 @@ export class Registry {
     if (user.session) {
       const ticket = this.#tickets.issue(from.host, now);
       const accept: Message = { type: "accept", port, ticket, session: user.session };
-      return this.#hooks.send(encodeMessage(accept, user.encoding), from);
+      return this.#hooks.send(sealed(accept, user.encoding, user.link), from);
     }
     const bytes = encodeMessage({ type: "accept", port }, user.encoding);
     this.#hooks.send(bytes, from);
@@ -286,81 +372,32 @@ export class Registry {
     this.#binaryFetches.expect(from.host, now);
   }
 
-  /** Takes a keep-alive: `pong` ok, stale (with a ticket) or unknown; spoofed ones are dropped. */
-  ping(ping: PingMessage, encoding: TextEncoding, from: Endpoint, now: number): void {
-    const user = this.#users.get(ping.name);
-    const verdict = judgeSession(user, ping.session, from);
-    if (verdict === "wrong-session") {
-      this.drop("spoofed", from, `A ping for ${user!.name} carried a session it does not hold.`);
-    } else if (verdict === "wrong-endpoint") {
-      const reason = `A ping for ${user!.name} came from an endpoint it did not log in on.`;
-      return this.drop("spoofed", from, reason);
-    }
-    if (verdict !== "ok") return this.#pong(ping.name, "unknown", encoding, from);
-    this.stats.pings++;
-    this.#users.touch(user!, now);
-    // While the roster is changing, a peer's digest lags behind the batches in flight: that is
-    // not staleness, and answering "stale" would send every peer to refetch the whole list in a
-    // join storm. A digest the roster had after a recent batch is "behind"; any other is stale.
-    const digest = parseInt(ping.digest, 16) >>> 0; // 8 hex digits, checked by the parser
-    if (digest === this.#users.digest || this.#roster.isRecent(digest, now)) {
-      return this.#pong(user!.name, "ok", encoding, from);
-    }
-    this.#pong(user!.name, "stale", encoding, from, this.#tickets.issue(from.host, now));
+  /**
+   * Takes an `auth` datagram: a peerchat/2 peer's `ping`, `lookup` or `logout`, sealed with the
+   * link of its login. It counts only when the tag verifies and its number is new.
+   */
+  auth(message: AuthMessage, from: Endpoint, now: number): void {
+    this.#desk.auth(message, from, now);
   }
 
-  #pong(
-    name: string,
-    status: PongStatus,
-    encoding: TextEncoding,
-    to: Endpoint,
-    ticket?: string,
-  ): void {
-    this.#hooks.send(encodeMessage({ type: "pong", name, status, ticket }, encoding), to);
+  /** Takes a keep-alive: `pong` ok, stale (with a ticket) or unknown; spoofed ones are dropped. */
+  ping(ping: PingMessage, encoding: TextEncoding, from: Endpoint, now: number): void {
+    this.#desk.ping(ping, encoding, from, now);
   }
 
   /** Answers whether someone is online now (the asker's roster may lag behind by a batch). */
   lookup(lookup: LookupMessage, encoding: TextEncoding, from: Endpoint, now: number): void {
-    const user = this.#users.get(lookup.name);
-    if (judgeSession(user, lookup.session, from) !== "ok") {
-      const reason = `A lookup for ${lookup.name} carried a session it does not hold.`;
-      return this.drop("spoofed", from, reason);
-    }
-    this.#users.touch(user!, now);
-    const found = this.#users.get(lookup.who);
-    const answer: Message = found
-      ? {
-        type: "found",
-        name: found.name,
-        endpoint: found.endpoint,
-        flavor: found.flavor || undefined,
-      }
-      : { type: "notfound", name: lookup.who };
-    this.#hooks.send(encodeMessage(answer, encoding), from);
+    this.#desk.lookup(lookup, encoding, from, now);
   }
 
   /** Takes a logout: removes the user and confirms with `bye`, or drops a spoofed one. */
   logout(logout: LogoutMessage, encoding: TextEncoding, from: Endpoint): void {
-    const user = this.#users.get(logout.name);
-    const verdict = judgeLogout(user, logout.endpoint, logout.session, from.host);
-    if (verdict === "wrong-address") {
-      const reason = `A logout for ${user!.name} came from an address that did not log it in.`;
-      return this.drop("spoofed", from, reason);
-    }
-    if (verdict === "wrong-session") {
-      const reason = `A logout for ${user!.name} carried a session it does not hold.`;
-      return this.drop("spoofed", from, reason);
-    }
-    if (verdict === "ok") this.#remove(user!, "logout");
-    // Confirmed to peerchat peers; when already gone (or the coordinator restarted) too, so a
-    // peerchat peer stops retrying.
-    if (verdict === "ok" ? user!.session : logout.session) {
-      this.#hooks.send(encodeMessage({ type: "bye", name: logout.name }, encoding), from);
-    }
+    this.#desk.logout(logout, encoding, from);
   }
 
   #remove(user: OnlineUser, reason: LeaveReason): void {
     if (!this.#users.remove(user)) return;
+    this.#desk.departed(user);
     this.#hooks.emit({ event: "leave", name: user.name, endpoint: user.endpointText, reason });
     this.#notifyOthers(user, "logout", reason);
   }
@@ -376,18 +413,22 @@ export class Registry {
     if (seeds.size > 0) noticeSeeds(seeds, changed, { type, name, endpoint }, this.#hooks);
     const delay = this.#roster.add(
       type === "login"
-        ? { op: "join", name, endpoint, flavor: changed.flavor }
+        ? { op: "join", name, endpoint, flavor: changed.flavor, key: changed.dhKey }
         : { op: "leave", name, endpoint, reason: reason ?? "logout" },
       this.#users.peerCount,
     );
     if (delay >= 0) this.#hooks.schedule(delay);
   }
 
-  /** Sends the batched changes to every peerchat peer: the same few datagrams to each. */
+  /**
+   * Sends the batched changes to every peerchat peer: the same few datagrams to each, sealed for
+   * each peerchat/2 peer as it goes out (one hash per datagram, one short HMAC per peer).
+   */
   flush(now: number): void {
     const changes = this.#roster.take(this.#users.digest, now);
     if (changes.length === 0) return;
-    this.#hooks.fanOut(encodeRosterBatches(changes), this.#users.peerEndpoints());
+    const datagrams = encodeRosterBatches(changes);
+    this.#hooks.fanOut(datagrams, this.#users.recipients(), sealEach());
   }
 
   /** Whether a list connection from `host` is to be waited on for a ticket line. */
@@ -405,7 +446,10 @@ export class Registry {
     return !extended && this.#binaryFetches.take(host, now) ? frameBinaryWriter(list) : list;
   }
 
-  /** Logs out silent peers; forgets expired tickets and C# fetches. */
+  /**
+   * Logs out silent peers; forgets expired tickets and C# fetches; now and then marks the names
+   * of users online as used and frees names unused for the name TTL.
+   */
   sweep(now: number): void {
     for (let user; (user = this.#users.silent(now, this.#config.peerTimeoutMs));) {
       this.stats.timeouts++;
@@ -413,6 +457,8 @@ export class Registry {
     }
     this.#tickets.prune(now);
     this.#binaryFetches.prune(now);
+    const trouble = this.#door.upkeep(now, () => this.#users.keyHolders());
+    if (trouble) this.#hooks.emit({ event: "warning", message: trouble });
   }
 }
 

@@ -6,7 +6,7 @@ const join = (name: string): RosterChange => ({
   op: "join",
   name,
   endpoint: { host: "10.0.0.1", port: 4000 },
-  flavor: "peerchat/1",
+  flavor: "peerchat/2",
 });
 
 Deno.test("roster batch: the first change starts a batch, later ones join it", () => {

@@ -20,18 +20,28 @@ import type { OnlineUser } from "./online_users.ts";
 
 /**
  * The flavour a login gets: the C# client speaks UTF-16LE and is `seed/utf16` whatever else it
- * says; otherwise the flavour it named (one shared copy of `peerchat/1`), or empty.
+ * says; otherwise the flavour it named (one shared copy of `peerchat/2`), or empty.
  */
 export function loginFlavor(encoding: TextEncoding, named: string | undefined): string {
   if (encoding === "utf-16le") return UTF16_FLAVOR;
   return named === PEERCHAT_FLAVOR ? PEERCHAT_FLAVOR : named ?? "";
 }
 
-/** Why a login with this flavour is refused, or `undefined` when the flavour is fine. */
+/**
+ * Why a login with this flavour is refused, or `undefined` when the flavour is fine: `seed/utf16`
+ * from a client that speaks UTF-8, and any other peerchat version than this one (a peerchat/1
+ * peer cannot prove its keys: it must be updated).
+ */
 export function flavorProblem(encoding: TextEncoding, flavor: string): string | undefined {
-  if (encoding !== "utf-8" || flavor !== UTF16_FLAVOR) return undefined;
-  return `The flavour ${UTF16_FLAVOR} is for clients that send UTF-16LE; ` +
-    `log in with ${PEERCHAT_FLAVOR} or with no flavour.`;
+  if (encoding === "utf-8" && flavor === UTF16_FLAVOR) {
+    return `The flavour ${UTF16_FLAVOR} is for clients that send UTF-16LE; ` +
+      `log in with ${PEERCHAT_FLAVOR} or with no flavour.`;
+  }
+  if (flavor.startsWith("peerchat/") && flavor !== PEERCHAT_FLAVOR) {
+    return `This coordinator speaks ${PEERCHAT_FLAVOR} and your peerchat speaks ${flavor}: ` +
+      "update peerchat to log in.";
+  }
+  return undefined;
 }
 
 /** Whether a login of this flavour and encoding opens a session (peerchat peers only). */

@@ -29,7 +29,10 @@ Deno.test("sessions: flavours by encoding; seed/utf16 over UTF-8 is refused", ()
   assert.equal(loginFlavor("utf-8", undefined), "");
   assert.match(flavorProblem("utf-8", "seed/utf16")!, /is for clients that send UTF-16LE/);
   assert.equal(flavorProblem("utf-16le", "seed/utf16"), undefined);
-  assert.equal(flavorProblem("utf-8", "peerchat/1"), undefined);
+  assert.equal(flavorProblem("utf-8", "peerchat/2"), undefined);
+  assert.match(flavorProblem("utf-8", "peerchat/1")!, /update peerchat/);
+  assert.match(flavorProblem("utf-8", "peerchat/3")!, /speaks peerchat\/3/);
+  assert.equal(flavorProblem("utf-8", "other/1"), undefined);
   assert.equal(opensSession("utf-8", "peerchat/1"), true);
   assert.equal(opensSession("utf-8", ""), false);
   assert.equal(opensSession("utf-16le", "seed/utf16"), false);

@@ -1,30 +1,38 @@
 /**
  * The peer's link to its coordinator, carried out: the login (retried, with
- * a deadline), the online list over TCP, keep-alives and what their `pong`s
- * ask for, logging in again after a coordinator restart, and the logout.
+ * a deadline) and its proof (the answer to the coordinator's `challenge`),
+ * the online list over TCP, keep-alives and what their `pong`s ask for,
+ * logging in again after a coordinator restart, and the logout. After the
+ * proof, everything it sends the coordinator is sealed, and what the
+ * coordinator sends counts only sealed (`auth`).
  *
- * The decisions are {@link ../core/coordinator_link.ts}'s; the roster they
- * fill is {@link ../core/peer_roster.ts}'s. This module owns the timers and
- * the I/O around them.
+ * The decisions are {@link ../core/coordinator_link.ts}'s and
+ * {@link ../core/login_proof.ts}'s; the roster they fill is
+ * {@link ../core/peer_roster.ts}'s. This module owns the timers and the I/O
+ * around them.
  *
  * @module
  */
 
 import {
+  type AuthMessage,
   encodeMessage,
   type Endpoint,
   formatEndpoint,
+  type LoginMessage,
   type Message,
   nameKey,
   PEERCHAT_FLAVOR,
 } from "../protocol.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
+import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
+import { generateIdentity, type Identity } from "../crypto/identity.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
 import { Keepalive } from "./keepalive.ts";
 import { fetchOnlineList, LoginError } from "./roster_fetch.ts";
-import { after } from "./timers.ts";
+import { exchangeLogin } from "./login_exchange.ts";
 import type { TraceSink, UdpSocket } from "./udp.ts";
 
 export { LoginError };
@@ -56,6 +64,22 @@ export interface CoordinatorClientOptions {
   resumeSession?: string;
   /** Called with each new session. */
   onSession?: (session: string) => void;
+  /** This peer's identity: what its login proves. Default: a new one, in memory only. */
+  identity?: Identity;
+  /**
+   * Judges the coordinator's key (base64url) each `challenge` carries, for the coordinator at
+   * `endpoint` (`IP:PORT`): `"ok"` pins it on first contact, `"changed"` when another key is
+   * pinned (the login then fails, saying so). Default: always `"ok"`.
+   */
+  pinCoordinator?: (endpoint: string, key: string) => PinVerdict;
+}
+
+/** What the coordinator's link counted: sealed datagrams that did not count. */
+export interface LinkStats {
+  /** Sealed datagrams from the coordinator whose tag did not verify. */
+  forged: number;
+  /** Sealed datagrams from the coordinator whose number was seen before (or too old). */
+  replayed: number;
 }
 
 /** A peer's link to its coordinator: login, list, keep-alive, re-login, logout. */
@@ -66,7 +90,10 @@ export class CoordinatorClient {
   readonly #emit: (event: PeerEvent) => void;
   readonly #link: CoordinatorLink;
   readonly #keepalive: Keepalive;
-  #loginWaiter?: (message: Message) => void;
+  readonly #proof: LoginProof;
+  /** What the link counted. */
+  readonly stats: LinkStats = { forged: 0, replayed: 0 };
+  #loginWaiter?: (message: Message, sealed: boolean) => void;
   #byeWaiter?: () => void;
   #relogin?: Promise<void>;
   /** Ends the re-login loop's wait early (on close). */
@@ -90,11 +117,27 @@ export class CoordinatorClient {
       { ...options, keepaliveMs: options.keepaliveMs ?? 1000 },
       monotonic(),
     );
-    this.#keepalive = new Keepalive(options, this.#link, udp, roster, {
+    const where = formatEndpoint(options.coordinator);
+    this.#proof = new LoginProof(
+      options.identity ?? generateIdentity(),
+      (key) => options.pinCoordinator?.(where, key) ?? "ok",
+    );
+    this.#keepalive = new Keepalive(options, this.#link, roster, {
       active: () => !this.#closed && !this.#loggedOut && !this.#relogin,
       relogin: () => this.#startRelogin(),
       emit,
+      send: (message) => this.#send(message),
     });
+  }
+
+  /** Whether this peer's login was proven: the coordinator's answers then count only sealed. */
+  get linked(): boolean {
+    return this.#proof.linked;
+  }
+
+  /** Sends `message` to the coordinator: sealed once the login was proven. */
+  #send(message: Message): void {
+    this.#udp.send(this.#proof.seal(encodeMessage(message)), this.#options.coordinator);
   }
 
   /** The current session, if logged in. */
@@ -149,23 +192,43 @@ export class CoordinatorClient {
   lookup(who: string): Promise<boolean> {
     if (this.#roster.has(who)) return Promise.resolve(true);
     const session = this.#link.session;
-    const { name, coordinator } = this.#options;
+    const { name } = this.#options;
     if (!session || this.#closed || this.#loggedOut || nameKey(who) === nameKey(name)) {
       return Promise.resolve(false);
     }
-    const question = encodeMessage({ type: "lookup", name, session, who });
-    return this.#lookups.ask(nameKey(who), () => this.#udp.send(question, coordinator));
+    // Sealed anew at each try: a sealed datagram is good once.
+    return this.#lookups.ask(
+      nameKey(who),
+      () => this.#send({ type: "lookup", name, session, who }),
+    );
   }
 
   /**
-   * A datagram from the coordinator's address (`Accept`, `Reject`, `pong`,
-   * `bye`, `found`, `notfound`).
+   * A datagram from the coordinator's address that the guard let through: a
+   * `challenge`, a sealed message (`auth`: its tag is checked here), or one
+   * of the few it takes in plain (an answer to a login before its proof, a
+   * `pong,NAME,unknown`).
    */
   onMessage(message: Message): void {
+    if (message.type === "auth") return this.#onSealed(message);
+    this.#handle(message, false);
+  }
+
+  #onSealed(message: AuthMessage): void {
+    const opened = this.#proof.open(message);
+    if (opened.verdict === "ok") return this.#handle(opened.message, true);
+    if (opened.verdict !== "malformed") this.stats[opened.verdict]++;
+  }
+
+  #handle(message: Message, sealed: boolean): void {
     switch (message.type) {
+      case "challenge":
       case "accept":
       case "reject":
-        this.#loginWaiter?.(message);
+        this.#loginWaiter?.(message, sealed);
+        return;
+      case "roster":
+        this.#roster.batch(message.changes);
         return;
       case "pong":
         this.#keepalive.onPong(message.status, message.ticket);
@@ -179,6 +242,7 @@ export class CoordinatorClient {
           name: message.name,
           endpoint: message.endpoint,
           flavor: message.flavor,
+          key: message.key,
         });
         this.#lookups.answer(nameKey(message.name), this.#roster.has(message.name));
         return;
@@ -192,12 +256,12 @@ export class CoordinatorClient {
   async logout(timeoutMs: number): Promise<void> {
     if (this.#loggedOut || this.#closed) return;
     this.#loggedOut = true;
-    const logout = encodeMessage({
+    const logout: Message = {
       type: "logout",
       name: this.#options.name,
       endpoint: this.#roster.endpoint,
       session: this.#link.session,
-    });
+    };
     const deadline = monotonic() + timeoutMs;
     await new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -208,7 +272,7 @@ export class CoordinatorClient {
       };
       this.#byeWaiter = finish;
       const tryOnce = () => {
-        this.#udp.send(logout, this.#options.coordinator);
+        this.#send(logout); // sealed anew at each try
         if (!this.#link.session || monotonic() >= deadline) return finish();
         timer = setTimeout(tryOnce, LOGOUT_RETRY_MS);
       };
@@ -225,7 +289,7 @@ export class CoordinatorClient {
   async close(): Promise<void> {
     this.#closed = true;
     this.#lookups.close();
-    this.#loginWaiter?.({ type: "reject", reason: "closed" });
+    this.#loginWaiter?.({ type: "reject", reason: "closed" }, true);
     this.#wakeRelogin?.();
     await this.#relogin?.catch(() => {});
     await this.#keepalive.close();
@@ -234,43 +298,26 @@ export class CoordinatorClient {
   async #login(initial: boolean, deadline = Infinity): Promise<void> {
     const { name, coordinator } = this.#options;
     const local = this.#udp.local;
-    const login = encodeMessage({
+    const login: LoginMessage = {
       type: "login",
       name,
       endpoint: { host: local.host, port: local.port },
       flavor: PEERCHAT_FLAVOR,
       resume: this.#link.lastSession,
+    };
+    this.#proof.reset();
+    const answer = await exchangeLogin({
+      udp: this.#udp,
+      coordinator,
+      login,
+      proof: this.#proof,
+      link: this.#link,
+      initial,
+      deadline,
+      closed: () => this.#closed,
+      wait: (handler) => this.#loginWaiter = handler,
     });
-    const answer = await new Promise<Message | undefined>((resolve) => {
-      let attempt = 0;
-      // Web timers (timers.ts): the first Node timer would cost the start-up ≈ 8 ms.
-      let cancelRetry: (() => void) | undefined;
-      const finish = (message: Message | undefined) => {
-        cancelRetry?.();
-        this.#loginWaiter = undefined;
-        resolve(message);
-      };
-      const tryOnce = () => {
-        if (this.#closed || monotonic() >= deadline) return finish(undefined);
-        this.#udp.send(login, coordinator);
-        const wait = this.#link.loginWait(attempt++, initial);
-        cancelRetry = after(Math.min(wait, Math.max(1, deadline - monotonic())), tryOnce);
-      };
-      this.#loginWaiter = finish;
-      tryOnce();
-    });
-    const where = formatEndpoint(coordinator);
-    if (!answer) {
-      if (!initial) return; // Closed while logging in again.
-      throw new LoginError(
-        "timeout",
-        `The coordinator at ${where} did not answer. Check that it is running and that UDP port ${coordinator.port} is not blocked.`,
-      );
-    }
-    if (answer.type === "reject") {
-      throw new LoginError("rejected", `The coordinator refused the login: ${answer.reason}`);
-    }
-    if (answer.type !== "accept") throw new LoginError("list", "Unexpected answer to login.");
+    if (!answer) return; // Closed while logging in again.
     const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
     this.#roster.holdNotices();

@@ -7,13 +7,13 @@
  * @module
  */
 
-import { encodeMessage, type Endpoint, type PongStatus } from "../protocol.ts";
+import type { Endpoint, Message, PongStatus } from "../protocol.ts";
 import { type CoordinatorLink, STALE_RECHECK_MS } from "../core/coordinator_link.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
 import { fetchOnlineList } from "./roster_fetch.ts";
-import type { TraceSink, UdpSocket } from "./udp.ts";
+import type { TraceSink } from "./udp.ts";
 
 /** What a {@linkcode Keepalive} needs from the link it keeps alive. */
 export interface KeepaliveHost {
@@ -23,30 +23,29 @@ export interface KeepaliveHost {
   relogin(): void;
   /** Tells the user. */
   emit(event: PeerEvent): void;
+  /** Sends a message to the coordinator (sealed, once the login was proven). */
+  send(message: Message): void;
 }
 
 /** Keep-alives to the coordinator, and what their answers ask for. */
 export class Keepalive {
   readonly #options: { name: string; coordinator: Endpoint; trace?: TraceSink };
   readonly #link: CoordinatorLink;
-  readonly #udp: UdpSocket;
   readonly #roster: PeerRoster;
   readonly #host: KeepaliveHost;
   #recheck?: ReturnType<typeof setTimeout>;
   #refresh?: Promise<void>;
   #closed = false;
 
-  /** Keep-alives for the peer `options.name`, over `udp`, keeping `roster` whole. */
+  /** Keep-alives for the peer `options.name`, sent through `host`, keeping `roster` whole. */
   constructor(
     options: { name: string; coordinator: Endpoint; trace?: TraceSink },
     link: CoordinatorLink,
-    udp: UdpSocket,
     roster: PeerRoster,
     host: KeepaliveHost,
   ) {
     this.#options = options;
     this.#link = link;
-    this.#udp = udp;
     this.#roster = roster;
     this.#host = host;
   }
@@ -77,15 +76,12 @@ export class Keepalive {
   #ping(): void {
     const session = this.#link.session;
     if (!session || this.#closed || !this.#host.active()) return;
-    this.#udp.send(
-      encodeMessage({
-        type: "ping",
-        name: this.#options.name,
-        session,
-        digest: this.#roster.digest(),
-      }),
-      this.#options.coordinator,
-    );
+    this.#host.send({
+      type: "ping",
+      name: this.#options.name,
+      session,
+      digest: this.#roster.digest(),
+    });
   }
 
   /** A `pong` from the coordinator. */

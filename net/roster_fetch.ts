@@ -13,13 +13,19 @@ import type { TraceSink } from "./udp.ts";
 /** How long one TCP list fetch may take. */
 const LIST_FETCH_TIMEOUT_MS = 4000;
 
+/**
+ * Why a login did not succeed: `rejected`, the coordinator said no; `timeout`, it never
+ * answered; `list`, the list failed; `coordinator-key`, its key is not the one pinned.
+ */
+export type LoginErrorKind = "rejected" | "timeout" | "list" | "coordinator-key";
+
 /** Why a login did not succeed. */
 export class LoginError extends Error {
-  /** `rejected`: the coordinator said no; `timeout`: it never answered; `list`: the list failed. */
-  readonly kind: "rejected" | "timeout" | "list";
+  /** What went wrong (see {@linkcode LoginErrorKind}). */
+  readonly kind: LoginErrorKind;
 
   /** Creates a login error of the given kind. */
-  constructor(kind: "rejected" | "timeout" | "list", message: string) {
+  constructor(kind: LoginErrorKind, message: string) {
     super(message);
     this.name = "LoginError";
     this.kind = kind;

@@ -18,6 +18,8 @@ export interface SendJob {
   recipients: readonly Endpoint[];
   /** How many of its sends have started. */
   started: number;
+  /** Makes each datagram into what goes to one recipient, as its send starts (a per-peer tag). */
+  seal?: (bytes: Uint8Array<ArrayBuffer>, to: Endpoint) => Uint8Array<ArrayBuffer>;
 }
 
 /** A first-in first-out queue of send jobs. */
@@ -58,7 +60,9 @@ export class SendQueue {
         this.#head = 0;
       }
     }
-    start(job.datagrams[index % count], job.recipients[Math.floor(index / count)]);
+    const bytes = job.datagrams[index % count];
+    const to = job.recipients[Math.floor(index / count)];
+    start(job.seal ? job.seal(bytes, to) : bytes, to);
     return true;
   }
 }

@@ -208,19 +208,35 @@ export class UdpSocket {
   /**
    * Sends every one of `datagrams` to every one of `recipients` (recipient by recipient), as
    * fan-out: behind replies, and queued as one job (dropped whole, and counted, when the queue is
-   * full). Neither array may change afterwards.
+   * full). With `seal`, each datagram goes to each recipient as `seal(datagram, recipient)`, made
+   * when its send starts (so a queued fan-out holds no per-recipient bytes). Neither array may
+   * change afterwards.
    */
-  sendToMany(datagrams: readonly Uint8Array<ArrayBuffer>[], recipients: readonly Endpoint[]): void {
+  sendToMany<T extends Endpoint>(
+    datagrams: readonly Uint8Array<ArrayBuffer>[],
+    recipients: readonly T[],
+    seal?: (bytes: Uint8Array<ArrayBuffer>, to: T) => Uint8Array<ArrayBuffer>,
+  ): void {
     if (this.#closed || datagrams.length === 0 || recipients.length === 0) return;
     if (this.#full(datagrams.length * recipients.length)) return;
-    if (this.trace) {
+    if (this.trace && !seal) {
       for (const to of recipients) {
         for (const bytes of datagrams) {
           this.trace({ direction: "out", transport: "udp", remote: formatEndpoint(to), bytes });
         }
       }
     }
-    this.#later.push({ datagrams, recipients, started: 0 });
+    const sealAndTrace = seal && ((bytes: Uint8Array<ArrayBuffer>, to: Endpoint) => {
+      const sealed = seal(bytes, to as T);
+      this.trace?.({
+        direction: "out",
+        transport: "udp",
+        remote: formatEndpoint(to),
+        bytes: sealed,
+      });
+      return sealed;
+    });
+    this.#later.push({ datagrams, recipients, started: 0, seal: sealAndTrace });
     while (this.#inFlight < MAX_SENDS_IN_FLIGHT && this.#later.startNext(this.#startFn));
   }
 

@@ -4,6 +4,7 @@ import { CSharpClient, CSharpLoginRejected, dotNetTime } from "./csharp_client.t
 import { Peer, type PeerEvent } from "../peer.ts";
 import { encodeText, encodeUtf16, formatEndpoint, UTF16_FLAVOR } from "../protocol.ts";
 import { RawUdp, tcpRead, waitFor } from "./helpers.ts";
+import { loginRaw, PeerKeys } from "./raw_peer.ts";
 
 function startCoordinator(events: CoordinatorEvent[] = []): Coordinator {
   return Coordinator.start({
@@ -92,8 +93,8 @@ Deno.test("peerchat peers see the C# client as seed/utf16; its logout is honoure
     const server = coordinator.udpAddress;
     cs = await CSharpClient.login("cs", server);
     const csAddress = formatEndpoint(cs.endpoint);
-    await modern.send(`login,modern,${modern.address},peerchat/1`, server);
-    const [, port, ticket] = (await modern.next((t) => t.startsWith("Accept,"))).text.split(",");
+    const keys = new PeerKeys();
+    const { port, ticket } = await loginRaw(modern, "modern", server, keys);
 
     // The C# client hears of the peerchat peer in the seed form, in UTF-16LE.
     const join = await cs.next((t) => t.startsWith("login,"));
@@ -108,7 +109,7 @@ Deno.test("peerchat peers see the C# client as seed/utf16; its logout is honoure
     await modern.nextRosterItem(`+cs2,${cs2Address},${UTF16_FLAVOR}`);
     assert.equal(
       await tcpRead(Number(port), `${ticket}\n`),
-      `cs,${csAddress},${UTF16_FLAVOR};modern,${modern.address},peerchat/1;` +
+      `cs,${csAddress},${UTF16_FLAVOR};modern,${modern.address},peerchat/2,${keys.dhKey};` +
         `cs2,${cs2Address},${UTF16_FLAVOR};end`,
     );
 

@@ -15,6 +15,7 @@ import {
   tcpRead,
 } from "./helpers.ts";
 
+import { loginRaw } from "./raw_peer.ts";
 Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, SIGTERM", async () => {
   const { process: coordinator, udp } = await spawnCoordinator();
   const running: PeerchatProcess[] = [coordinator];
@@ -75,7 +76,8 @@ Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, S
     assert.equal(received.text, chinese);
     await carol.process.waitFor((e) => e.event === "delivered", "delivery of the Chinese message");
 
-    // A second "bob" is refused, and the process says why and exits non-zero.
+    // A second "bob" (another data directory: another identity) is refused, and the process says
+    // why and exits non-zero.
     const duplicateData = await Deno.makeTempDir({ prefix: "peerchat-dup-" });
     const duplicate = new PeerchatProcess([
       "peer",
@@ -94,7 +96,10 @@ Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, S
     const status = await duplicate.exited();
     assert.equal(status.code, 1);
     const refusal = duplicate.events.find((e) => e.event === "error");
-    assert.match(refusal?.message, /refused the login: The name bob is already online/);
+    assert.match(
+      refusal?.message,
+      /refused the login: The name is registered to another identity: .* release BOB$/,
+    );
 
     // SIGTERM: bob logs out and everyone sees him leave.
     bob.process.signal("SIGTERM");
@@ -383,14 +388,24 @@ Deno.test("--trace shows the seed flow on stderr and leaves --json stdout clean"
     const where = `127.0.0.1:${udp.port}`;
     assert.match(
       peer.stderr,
-      new RegExp(`-> UDP ${where} +login,tracer,127\\.0\\.0\\.1:\\d+,peerchat/1`),
+      new RegExp(`-> UDP ${where} +login,tracer,127\\.0\\.0\\.1:\\d+,peerchat/2\n`),
     );
-    assert.match(peer.stderr, new RegExp(`<- UDP ${where} +Accept,${tcpPort},`));
     assert.match(
       peer.stderr,
-      new RegExp(`<- TCP 127\\.0\\.0\\.1:${tcpPort} +tracer,127\\.0\\.0\\.1:\\d+,peerchat/1;end`),
+      new RegExp(`<- UDP ${where} +challenge,tracer,[\\w-]{22},[\\w-]{43}`),
     );
-    assert.match(peer.stderr, /-> UDP .* logout,tracer,/);
+    assert.match(
+      peer.stderr,
+      new RegExp(`-> UDP ${where} +login,tracer,127\\.0\\.0\\.1:\\d+,peerchat/2,-,[\\w-]{43},`),
+    );
+    assert.match(peer.stderr, new RegExp(`<- UDP ${where} +auth,1,[\\w-]{22},Accept,${tcpPort},`));
+    assert.match(
+      peer.stderr,
+      new RegExp(
+        `<- TCP 127\\.0\\.0\\.1:${tcpPort} +tracer,127\\.0\\.0\\.1:\\d+,peerchat/2,[\\w-]{43};end`,
+      ),
+    );
+    assert.match(peer.stderr, /-> UDP .* auth,\d+,[\w-]{22},logout,tracer,/);
   } finally {
     await peer?.stop();
     await coordinator.stop();
@@ -404,8 +419,7 @@ Deno.test({
     const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "300"]);
     const sender = new RawUdp();
     // A peer takes msg only from a peerchat peer the roster lists: the raw sender logs in first.
-    await sender.send(`login,raw,${sender.address},peerchat/1`, udp);
-    await sender.next((t) => t.startsWith("Accept,"));
+    await loginRaw(sender, "raw", udp);
     const dataDir = await Deno.makeTempDir({ prefix: "peerchat-full-" });
     // The file size limit (ulimit -f, in KiB) stands in for a full disk: past it write() fails
     // with EFBIG once SIGXFSZ is ignored. 24 KiB hold a few dozen of these messages.

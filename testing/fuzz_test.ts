@@ -116,14 +116,26 @@ const anyEndpoint: EndpointSource = (rng) =>
     () => `host.example:80`,
   ])();
 
+const BASE64URL = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"];
+
 function validMessage(rng: Rng, endpoint: EndpointSource): string {
   const name = () => rng.pick(NAMES);
   const ep = () => endpoint(rng);
   const token = () => hex(rng, 1 + rng.int(20));
   const seq = () => String(1 + rng.int(1000));
+  const base64 = (chars: number) =>
+    Array.from({ length: chars - 1 }, () => rng.pick(BASE64URL)).join("") + rng.pick(["A", "Q"]);
+  const key = () => base64(43);
+  const nonce = () => base64(22);
+  const signature = () => base64(86);
   const kinds: (() => string)[] = [
     () => `login,${name()},${ep()}`,
-    () => `login,${name()},${ep()},peerchat/1`,
+    () => `login,${name()},${ep()},peerchat/2`,
+    () => `login,${name()},${ep()},peerchat/2,-,${key()},${key()},${nonce()},${signature()}`,
+    () => `challenge,${name()},${nonce()},${key()}`,
+    () => `auth,${seq()},${nonce()},pong,${name()},ok`,
+    () => `auth,${seq()},${nonce()},roster,+${name()},${ep()},peerchat/2,${key()}`,
+    () => `found,${name()},${ep()},peerchat/2,${key()}`,
     () => ` login , ${name()} , ${ep()} `,
     () => `logout,${name()},${ep()}`,
     () => `logout,${name()},${ep()},${hex(rng, 16)}`,
@@ -151,7 +163,7 @@ function validMessage(rng: Rng, endpoint: EndpointSource): string {
         () =>
           rng.chance(0.5)
             ? `${name()},${ep()}`
-            : `${name()},${ep()},${rng.pick(["peerchat/1", "", "seed/utf16"])}`,
+            : `${name()},${ep()},${rng.pick(["peerchat/2", "", "seed/utf16"])}`,
       );
       return [...entries, "end"].join(";");
     },
@@ -309,15 +321,20 @@ const ERROR_CODES: Record<ProtocolErrorCode, true> = {
   "bad-kind": true,
   "bad-list": true,
   "bad-frame": true,
+  "bad-key": true,
+  "bad-auth": true,
 };
 const MESSAGE_TYPES = [
   "login",
+  "challenge",
+  "auth",
   "logout",
   "accept",
   "reject",
   "ping",
   "pong",
   "bye",
+  "found",
   "talk",
   "msg",
   "ack",

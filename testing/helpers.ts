@@ -22,6 +22,11 @@ export class RawUdp {
   #closed = false;
 
   readonly #decoder: TextDecoder;
+  /**
+   * What the text of each datagram received becomes (testing/raw_peer.ts's `loginRaw` sets it:
+   * a sealed `auth` datagram from the coordinator shows as the message inside).
+   */
+  unseal?: (text: string) => string;
 
   /** Binds 127.0.0.1:`port`; received bytes are read as text with `decoder` (UTF-8). */
   constructor(port = 0, decoder = new TextDecoder()) {
@@ -34,8 +39,9 @@ export class RawUdp {
     while (!this.#closed) {
       try {
         const [bytes, addr] = await this.conn.receive();
+        const text = this.#decoder.decode(bytes);
         this.#queue.push({
-          text: this.#decoder.decode(bytes),
+          text: this.unseal ? this.unseal(text) : text,
           bytes,
           from: toEndpoint(addr),
         });
@@ -83,7 +89,7 @@ export class RawUdp {
   /**
    * Waits until `roster` datagrams (the coordinator's batched changes to
    * peerchat peers) have carried every one of `items`, in any batching —
-   * e.g. `+bob,127.0.0.1:4000,peerchat/1`, `-bob,127.0.0.1:4000,logout`.
+   * e.g. `+nc,127.0.0.1:4000,`, `-bob,127.0.0.1:4000,logout`.
    * Returns how many datagrams that took.
    */
   async nextRosterItem(...items: string[]): Promise<number> {
@@ -162,12 +168,21 @@ export class PeerchatProcess {
   /**
    * Runs `peerchat ARGS`; `spawn`, if given, starts the command instead (for
    * example inside a network namespace) and must pipe stdin, stdout and stderr.
+   * A coordinator not given `--data` gets a fresh temporary one (removed by
+   * `stop()`): it never registers test names in the user's own directory.
    */
   constructor(
     args: string[],
     env: Record<string, string> = {},
     spawn?: (command: string[], env: Record<string, string>) => Deno.ChildProcess,
   ) {
+    if (
+      args[0] === "coordinator" && args[1] !== "release" && !args.includes("--data") &&
+      !args.includes("--help")
+    ) {
+      this.dataDir = Deno.makeTempDirSync({ prefix: "peerchat-coordinator-" });
+      args = [...args, "--data", this.dataDir];
+    }
     const command = [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
     const fullEnv = { NO_COLOR: "1", ...env };
     this.child = spawn ? spawn(command, fullEnv) : new Deno.Command(command[0], {

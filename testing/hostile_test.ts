@@ -24,6 +24,7 @@ import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
 import { type JsonEvent, PeerchatProcess, sleep, waitFor } from "./helpers.ts";
+import { loginConn } from "./raw_peer.ts";
 
 const VICTIM = new URL("./hostile_victim.ts", import.meta.url).pathname;
 const FLOOD = 100_000;
@@ -103,7 +104,7 @@ Deno.test({
           port: coordinator.udpAddress.port,
         });
       await login(evil, `login,evil,${address(evil)}`);
-      await login(mole, `login,mole,${address(mole)},peerchat/1`);
+      await loginConn(mole, "mole", coordinator.udpAddress);
       const joined = (name: string) => (e: JsonEvent) => e.event === "join" && e.name === name;
       for (const name of ["friend", "evil", "mole"]) {
         await victim.waitFor(joined(name), `the victim to see ${name}`);

@@ -20,7 +20,7 @@ import { clip, fail, ok, type ParseResult } from "./result.ts";
  */
 // deno-lint-ignore no-control-regex -- matching control characters is the point.
 export const CONTROL_CHARS: RegExp = /[\0-\x1f\x7f-\x9f]/;
-/** A flavour token such as `peerchat/1` or `seed/utf16`. */
+/** A flavour token such as `peerchat/2` or `seed/utf16`. */
 export const FLAVOR_PATTERN: RegExp = /^[a-z][a-z0-9]*\/[a-z0-9]+$/;
 const ID_PATTERN = /^[A-Za-z0-9_.\-]+$/;
 
@@ -73,7 +73,7 @@ export function checkedFlavor(field: string): ParseResult<string> {
   const flavor = field.trim();
   return FLAVOR_PATTERN.test(flavor)
     ? ok(flavor)
-    : fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
+    : fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/2.`);
 }
 
 /** A name and an endpoint: fields 1 and 2 of `login`, `logout` and `found`. */

@@ -6,8 +6,11 @@
  * @module
  */
 
-/** The flavour token a peerchat peer appends to its `login`. */
-export const PEERCHAT_FLAVOR = "peerchat/1";
+/**
+ * The flavour token a peerchat peer appends to its `login`: `peerchat/2` since logins prove an
+ * identity key (issue 10). A `peerchat/1` login is refused with a reason that says to update.
+ */
+export const PEERCHAT_FLAVOR = "peerchat/2";
 /** The flavour the coordinator gives a seed client that speaks UTF-16LE (the original C# client). */
 export const UTF16_FLAVOR = "seed/utf16";
 
@@ -42,5 +45,11 @@ export const MAX_LIST_BYTES: number = 8 * 1024 * 1024;
 export const MAX_ROSTER_BYTES = 1400;
 /** Largest packet number of a stream: fits a double exactly, and far beyond any stream's life. */
 export const MAX_SEQ: number = 2 ** 48;
+/** Characters of a login challenge's nonce: 16 bytes in unpadded base64url. */
+export const NONCE_CHARS = 22;
+/** Characters of an `auth` tag: 16 bytes (a truncated HMAC-SHA-256) in unpadded base64url. */
+export const TAG_CHARS = 22;
+/** Characters of an Ed25519 signature: 64 bytes in unpadded base64url. */
+export const SIGNATURE_CHARS = 86;
 /** Most `SACK` ranges one `ack` may carry. */
 export const MAX_SACK_RANGES = 64;

@@ -1,13 +1,15 @@
 /**
  * The online list the coordinator writes over TCP after a login:
  * `NAME,IP:PORT;…;end` for seed clients, and the extended form with a third
- * field, the flavour, for peerchat peers that sent their ticket. (The C#
- * client gets it framed as a `BinaryWriter` string: binary_writer.ts.)
+ * field, the flavour, and for peerchat/2 users a fourth, their X25519 key, for
+ * peerchat peers that sent their ticket. (The C# client gets it framed as a
+ * `BinaryWriter` string: binary_writer.ts.)
  *
  * @module
  */
 
 import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
+import { checkedKey } from "./auth.ts";
 import { checkedName, FLAVOR_PATTERN } from "./fields.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
 import { stripNewline } from "./text.ts";
@@ -18,8 +20,10 @@ export interface ListEntry {
   name: string;
   /** Where they receive datagrams. */
   endpoint: Endpoint;
-  /** Only in the extended list: `peerchat/1`, `seed/utf16`, or empty for a plain seed client. */
+  /** Only in the extended list: `peerchat/2`, `seed/utf16`, or empty for a plain seed client. */
   flavor?: string;
+  /** Only in the extended list, for peerchat/2 users: their X25519 public key (base64url). */
+  key?: string;
 }
 
 /** The last item of every online list. */
@@ -27,23 +31,32 @@ export const LIST_END = "end";
 
 /**
  * Formats the online list: `n1,ep1;n2,ep2;…;end` (an empty list is `end`).
- * With `extended`, each entry carries its flavour: `n1,ep1,peerchat/1;…;end`.
+ * With `extended`, each entry carries its flavour and key:
+ * `n1,ep1,peerchat/2,KEY;n2,ep2,;…;end`.
  */
 export function formatList(entries: Iterable<ListEntry>, extended = false): string {
   let text = "";
   for (const entry of entries) {
     const endpoint = formatEndpoint(entry.endpoint);
-    text += formatListEntry(entry.name, endpoint, extended ? entry.flavor ?? "" : undefined);
+    text += extended
+      ? formatListEntry(entry.name, endpoint, entry.flavor ?? "", entry.key)
+      : formatListEntry(entry.name, endpoint);
   }
   return text + LIST_END;
 }
 
 /**
  * One online-list entry with its `;`: `NAME,IP:PORT;`, or with a `flavor` (the extended list)
- * `NAME,IP:PORT,FLAVOUR;`.
+ * `NAME,IP:PORT,FLAVOUR;`, and with a `key` too `NAME,IP:PORT,FLAVOUR,KEY;`.
  */
-export function formatListEntry(name: string, endpoint: string, flavor?: string): string {
-  return flavor === undefined ? `${name},${endpoint};` : `${name},${endpoint},${flavor};`;
+export function formatListEntry(
+  name: string,
+  endpoint: string,
+  flavor?: string,
+  key?: string,
+): string {
+  if (flavor === undefined) return `${name},${endpoint};`;
+  return key ? `${name},${endpoint},${flavor},${key};` : `${name},${endpoint},${flavor};`;
 }
 
 /** Parses the online list in either form; the text must end with `end`. */
@@ -57,7 +70,7 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
   const entries: ListEntry[] = [];
   for (const item of items.slice(0, -1)) {
     const fields = item.split(",");
-    if (fields.length !== 2 && fields.length !== 3) {
+    if (fields.length < 2 || fields.length > 4) {
       return fail("bad-list", `List entry "${clip(item)}" is not NAME,IP:PORT.`);
     }
     const name = checkedName(fields[0]);
@@ -65,13 +78,21 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
     const endpoint = parseEndpoint(fields[1].trim());
     if (!endpoint.ok) return endpoint;
     const entry: ListEntry = { name: name.value, endpoint: endpoint.value };
-    if (fields.length === 3) {
+    if (fields.length >= 3) {
       // The extended list: a flavour for every entry, empty for plain seed clients.
       const flavor = fields[2].trim();
       if (flavor && !FLAVOR_PATTERN.test(flavor)) {
-        return fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/1.`);
+        return fail("bad-flavor", `"${clip(flavor)}" is not a flavour such as peerchat/2.`);
       }
       entry.flavor = flavor;
+    }
+    if (fields.length === 4) {
+      // A key only after a flavour: a peerchat/2 user's.
+      const key = checkedKey(fields[3]);
+      if (!entry.flavor || !key.ok) {
+        return fail("bad-list", `List entry "${clip(item)}" has a key that is not one.`);
+      }
+      entry.key = key.value;
     }
     entries.push(entry);
   }

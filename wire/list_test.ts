@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { formatList, formatListEntry, LIST_END, parseList } from "./list.ts";
 import type { ProtocolErrorCode } from "./result.ts";
 
+const KEY = "A".repeat(42) + "E";
+
 Deno.test("online list: seed and extended forms round-trip", () => {
   const entries = [
     { name: "alice", endpoint: { host: "10.0.0.1", port: 9001 } },
@@ -18,6 +20,16 @@ Deno.test("online list: seed and extended forms round-trip", () => {
   const extended = formatList(withFlavor, true);
   assert.equal(extended, "alice,10.0.0.1:9001,peerchat/1;张三,10.0.0.2:9002,;end");
   assert.deepEqual(parseList(extended), { ok: true, value: withFlavor });
+
+  // A peerchat/2 user's entry carries its key; the seed list never does.
+  const withKey = [{ ...entries[0], flavor: "peerchat/2", key: KEY }, {
+    ...entries[1],
+    flavor: "",
+  }];
+  const keyed = formatList(withKey, true);
+  assert.equal(keyed, `alice,10.0.0.1:9001,peerchat/2,${KEY};张三,10.0.0.2:9002,;end`);
+  assert.deepEqual(parseList(keyed), { ok: true, value: withKey });
+  assert.equal(formatList(withKey), seed);
 });
 
 Deno.test("online list: a cut-short or malformed list is an error", () => {
@@ -26,7 +38,11 @@ Deno.test("online list: a cut-short or malformed list is an error", () => {
     ["alice,10.0.0.1:9001", "bad-list"],
     ["alice,10.0.0.1:9001;", "bad-list"],
     ["alice;end", "bad-list"],
-    ["alice,10.0.0.1:9001,x,y;end", "bad-list"],
+    ["alice,10.0.0.1:9001,x,y;end", "bad-flavor"],
+    [`alice,10.0.0.1:9001,peerchat/2,${KEY},more;end`, "bad-list"],
+    ["alice,10.0.0.1:9001,peerchat/2,notakey;end", "bad-list"],
+    [`alice,10.0.0.1:9001,peerchat/2,${KEY.slice(0, 42)}F;end`, "bad-list"],
+    [`alice,10.0.0.1:9001,,${KEY};end`, "bad-list"],
     ["alice,nowhere;end", "bad-endpoint"],
     [",10.0.0.1:9001;end", "bad-name"],
   ];

@@ -1,9 +1,10 @@
 /**
- * Joining and leaving: `login`, `Accept`, `Reject`, `logout` and `bye`. The
- * seed design's forms (`login,NAME,IP:PORT`, `Accept,TCPPORT`, …) are kept
- * exactly; a peerchat peer adds its flavour and session in further fields.
- * The same `login`/`logout` forms are the coordinator's notices to seed
- * clients.
+ * Joining and leaving: `login`, `challenge`, `Accept`, `Reject`, `logout` and
+ * `bye`. The seed design's forms (`login,NAME,IP:PORT`, `Accept,TCPPORT`, …)
+ * are kept exactly; a peerchat peer adds its flavour and session in further
+ * fields, and answers the coordinator's `challenge` with a login that proves
+ * its identity keys. The same `login`/`logout` forms are the coordinator's
+ * notices to seed clients.
  *
  * @module
  */
@@ -17,13 +18,31 @@ import {
   nameAndEndpoint,
   splitHead,
 } from "./fields.ts";
+import { checkedKey, checkedNonce, checkedSignature } from "./auth.ts";
 import { MAX_REASON_CHARS } from "./limits.ts";
 import { fail, ok, type ParseResult } from "./result.ts";
 
 /**
+ * What a peerchat peer adds to its login to answer the coordinator's `challenge`: its public keys,
+ * the challenge's nonce, and its Ed25519 signature of `loginProofText` (wire/auth.ts).
+ */
+export interface LoginProof {
+  /** The Ed25519 public key that signed (base64url, 43 characters). */
+  signKey: string;
+  /** The X25519 public key: what the roster carries and peers pin (base64url, 43 characters). */
+  dhKey: string;
+  /** The nonce of the `challenge` this answers (22 characters). */
+  nonce: string;
+  /** The signature (base64url, 86 characters). */
+  signature: string;
+}
+
+/**
  * `login,NAME,IP:PORT[,FLAVOR[,SESSION]]` — a peer asks to join (or a login
  * notice). A peerchat peer restarting after a crash adds the session it had,
- * to take its name back from its dead self at once.
+ * to take its name back from its dead self at once. Answering a `challenge`,
+ * it proves its keys:
+ * `login,NAME,IP:PORT,peerchat/2,SESSION-or--,SIGNKEY,DHKEY,NONCE,SIGNATURE`.
  */
 export interface LoginMessage {
   /** The message type. */
@@ -32,10 +51,27 @@ export interface LoginMessage {
   name: string;
   /** Where the peer receives datagrams (`0.0.0.0:PORT`: the address the datagram came from). */
   endpoint: Endpoint;
-  /** `peerchat/1` for peerchat peers; absent for seed clients. */
+  /** `peerchat/2` for peerchat peers; absent for seed clients. */
   flavor?: string;
   /** The session of this peer's previous login, to resume (peerchat peers only). */
   resume?: string;
+  /** The proof of its keys, answering a `challenge` (peerchat/2 peers only). */
+  proof?: LoginProof;
+}
+
+/**
+ * `challenge,NAME,NONCE,COORDKEY` — the coordinator's answer to a peerchat login without a proof:
+ * sign this nonce. `COORDKEY` is the coordinator's X25519 public key, which the peer pins.
+ */
+export interface ChallengeMessage {
+  /** The message type. */
+  type: "challenge";
+  /** The name of the login this answers. */
+  name: string;
+  /** 16 random-looking bytes, base64url (22 characters), good for about 30 seconds. */
+  nonce: string;
+  /** The coordinator's X25519 public key (base64url, 43 characters). */
+  key: string;
 }
 
 /** `Accept,TCPPORT[,TICKET,SESSION]` — the coordinator accepts a login. */
@@ -90,10 +126,13 @@ export interface ByeMessage {
   name: string;
 }
 
+/** Fields of a login that proves its keys. */
+const PROOF_FIELDS = 9;
+
 /** Parses a whole `login,…` message (the type field is not looked at). */
 export function parseLogin(text: string): ParseResult<LoginMessage> {
   const fields = text.split(",");
-  if (fields.length < 3 || fields.length > 5) {
+  if ((fields.length < 3 || fields.length > 5) && fields.length !== PROOF_FIELDS) {
     return fail("wrong-field-count", "A login is login,NAME,IP:PORT.");
   }
   const parsed = nameAndEndpoint(fields);
@@ -104,12 +143,50 @@ export function parseLogin(text: string): ParseResult<LoginMessage> {
     if (!flavor.ok) return flavor;
     message.flavor = flavor.value;
   }
-  if (fields.length === 5) {
+  // With a proof, "-" stands for no session (a session is never "-": it is a hex token).
+  if (fields.length >= 5 && !(fields.length === PROOF_FIELDS && fields[4].trim() === "-")) {
     const session = checkedToken(fields[4], "bad-session", "a session");
     if (!session.ok) return session;
     message.resume = session.value;
   }
+  if (fields.length === PROOF_FIELDS) {
+    const proof = parseProof(fields);
+    if (!proof.ok) return proof;
+    message.proof = proof.value;
+  }
   return ok(message);
+}
+
+function parseProof(fields: string[]): ParseResult<LoginProof> {
+  const signKey = checkedKey(fields[5], "a signing key");
+  if (!signKey.ok) return signKey;
+  const dhKey = checkedKey(fields[6], "a key");
+  if (!dhKey.ok) return dhKey;
+  const nonce = checkedNonce(fields[7]);
+  if (!nonce.ok) return nonce;
+  const signature = checkedSignature(fields[8]);
+  if (!signature.ok) return signature;
+  return ok({
+    signKey: signKey.value,
+    dhKey: dhKey.value,
+    nonce: nonce.value,
+    signature: signature.value,
+  });
+}
+
+/** Parses a whole `challenge,NAME,NONCE,COORDKEY` message. */
+export function parseChallenge(text: string): ParseResult<ChallengeMessage> {
+  const fields = text.split(",");
+  if (fields.length !== 4) {
+    return fail("wrong-field-count", "A challenge is challenge,NAME,NONCE,COORDKEY.");
+  }
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  const nonce = checkedNonce(fields[2]);
+  if (!nonce.ok) return nonce;
+  const key = checkedKey(fields[3], "the coordinator's key");
+  if (!key.ok) return key;
+  return ok({ type: "challenge", name: name.value, nonce: nonce.value, key: key.value });
 }
 
 /** Parses a whole `logout,…` message: its fourth field is a leave reason or else a session. */
@@ -177,13 +254,26 @@ export function parseBye(text: string): ParseResult<ByeMessage> {
   return ok({ type: "bye", name: name.value });
 }
 
-/** The text form of a `login`: the flavour only with a flavour, the session only after it. */
+/**
+ * The text form of a `login`: the flavour only with a flavour, the session only after it; a proof
+ * after both (`-` for no session).
+ */
 export function formatLogin(message: LoginMessage): string {
   const base = `login,${message.name},${formatEndpoint(message.endpoint)}`;
   if (!message.flavor) return base;
+  const proof = message.proof;
+  if (proof) {
+    return `${base},${message.flavor},${message.resume ?? "-"},${proof.signKey},${proof.dhKey},` +
+      `${proof.nonce},${proof.signature}`;
+  }
   return message.resume
     ? `${base},${message.flavor},${message.resume}`
     : `${base},${message.flavor}`;
+}
+
+/** The text form of a `challenge`. */
+export function formatChallenge(message: ChallengeMessage): string {
+  return `challenge,${message.name},${message.nonce},${message.key}`;
 }
 
 /** The text form of a `logout`: with its session, else its reason, else neither. */

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { type AuthMessage, formatAuth, parseAuth } from "./auth.ts";
 import {
   type AckMessage,
   type ChatMessage,
@@ -41,8 +42,10 @@ import { MAX_DATAGRAM_BYTES } from "./limits.ts";
 import {
   type AcceptMessage,
   type ByeMessage,
+  type ChallengeMessage,
   formatAccept,
   formatBye,
+  formatChallenge,
   formatLogin,
   formatLogout,
   formatReject,
@@ -50,6 +53,7 @@ import {
   type LogoutMessage,
   parseAccept,
   parseBye,
+  parseChallenge,
   parseLogin,
   parseLogout,
   parseReject,
@@ -81,6 +85,8 @@ import { decodeDatagram, encodeUtf16, stripNewline, type TextEncoding } from "./
 /** Any single-datagram message. */
 export type Message =
   | LoginMessage
+  | ChallengeMessage
+  | AuthMessage
   | AcceptMessage
   | RejectMessage
   | LogoutMessage
@@ -134,6 +140,10 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parseLogin(text);
     case "logout":
       return parseLogout(text);
+    case "challenge":
+      return parseChallenge(text);
+    case "auth":
+      return parseAuth(text);
     case "Accept":
       return parseAccept(text);
     case "Reject":
@@ -194,6 +204,10 @@ export function formatMessage(message: Message): string {
       return formatLogin(message);
     case "logout":
       return formatLogout(message);
+    case "challenge":
+      return formatChallenge(message);
+    case "auth":
+      return formatAuth(message);
     case "accept":
       return formatAccept(message);
     case "reject":

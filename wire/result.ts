@@ -28,7 +28,9 @@ export type ProtocolErrorCode =
   | "bad-part"
   | "bad-kind"
   | "bad-list"
-  | "bad-frame";
+  | "bad-frame"
+  | "bad-key"
+  | "bad-auth";
 
 /** A parse failure: a machine-readable code and a sentence for people. */
 export interface ProtocolError {

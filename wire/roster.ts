@@ -15,6 +15,7 @@ import {
   FLAVOR_PATTERN,
   nameAndEndpoint,
 } from "./fields.ts";
+import { checkedKey } from "./auth.ts";
 import { MAX_ROSTER_BYTES } from "./limits.ts";
 import { LEAVE_REASONS, type LeaveReason } from "./login.ts";
 import { nameKey } from "./names.ts";
@@ -67,8 +68,9 @@ export interface LookupMessage {
 }
 
 /**
- * `found,WHO,IP:PORT[,FLAVOR]` — the coordinator's answer to a `lookup`: `WHO` is online there
- * (no flavour: a seed client). The peer takes it as the `login` notice it stands for.
+ * `found,WHO,IP:PORT[,FLAVOR[,KEY]]` — the coordinator's answer to a `lookup`: `WHO` is online
+ * there (no flavour: a seed client; `KEY`: the X25519 key of a peerchat/2 user). The peer takes it
+ * as the roster change it stands for.
  */
 export interface FoundMessage {
   /** The message type. */
@@ -79,6 +81,8 @@ export interface FoundMessage {
   endpoint: Endpoint;
   /** `WHO`'s flavour; absent for a plain seed client. */
   flavor?: string;
+  /** `WHO`'s X25519 public key (base64url): peerchat/2 users only. */
+  key?: string;
 }
 
 /** `notfound,WHO` — the coordinator's answer to a `lookup`: nobody called `WHO` is online. */
@@ -89,16 +93,19 @@ export interface NotFoundMessage {
   name: string;
 }
 
-/** One change of the roster, as batched in a {@linkcode RosterMessage}. */
+/**
+ * One change of the roster, as batched in a {@linkcode RosterMessage}. A join of a peerchat/2
+ * user carries its X25519 public key (`key`); seed clients have none.
+ */
 export type RosterChange =
-  | { op: "join"; name: string; endpoint: Endpoint; flavor: string }
+  | { op: "join"; name: string; endpoint: Endpoint; flavor: string; key?: string }
   | { op: "leave"; name: string; endpoint: Endpoint; reason: LeaveReason };
 
 /**
  * `roster,ITEM;ITEM;…` — the coordinator's batched roster changes to
- * peerchat peers: `+NAME,IP:PORT,FLAVOUR` for a join (flavour empty for a
- * plain seed client), `-NAME,IP:PORT,REASON` for a leave. One datagram
- * carries many changes (names never contain `,` or `;`).
+ * peerchat peers: `+NAME,IP:PORT,FLAVOUR[,KEY]` for a join (flavour empty for
+ * a plain seed client, `KEY` for a peerchat/2 user), `-NAME,IP:PORT,REASON`
+ * for a leave. One datagram carries many changes (names never contain `,` or `;`).
  */
 export interface RosterMessage {
   /** The message type. */
@@ -154,19 +161,24 @@ export function parseLookup(text: string): ParseResult<LookupMessage> {
   return ok({ type: "lookup", name: name.value, session: session.value, who: who.value });
 }
 
-/** Parses a whole `found,WHO,IP:PORT[,FLAVOR]` message. */
+/** Parses a whole `found,WHO,IP:PORT[,FLAVOR[,KEY]]` message. */
 export function parseFound(text: string): ParseResult<FoundMessage> {
   const fields = text.split(",");
-  if (fields.length !== 3 && fields.length !== 4) {
-    return fail("wrong-field-count", "A found is found,WHO,IP:PORT[,FLAVOR].");
+  if (fields.length < 3 || fields.length > 5) {
+    return fail("wrong-field-count", "A found is found,WHO,IP:PORT[,FLAVOR[,KEY]].");
   }
   const entry = nameAndEndpoint(fields);
   if (!entry.ok) return entry;
   const message: FoundMessage = { type: "found", ...entry.value };
-  if (fields.length === 4) {
+  if (fields.length >= 4) {
     const flavor = checkedFlavor(fields[3]);
     if (!flavor.ok) return flavor;
     message.flavor = flavor.value;
+  }
+  if (fields.length === 5) {
+    const key = checkedKey(fields[4]);
+    if (!key.ok) return key;
+    message.key = key.value;
   }
   return ok(message);
 }
@@ -188,10 +200,12 @@ export function parseRoster(text: string): ParseResult<RosterMessage> {
   for (const item of text.slice(comma + 1).split(";")) {
     const op = item[0];
     const fields = item.slice(1).split(",");
-    if ((op !== "+" && op !== "-") || fields.length !== 3) {
+    if (
+      (op !== "+" && op !== "-") || !(fields.length === 3 || (op === "+" && fields.length === 4))
+    ) {
       return fail(
         "wrong-field-count",
-        `Roster item "${clip(item)}" is not +NAME,IP:PORT,FLAVOUR or -NAME,IP:PORT,REASON.`,
+        `Roster item "${clip(item)}" is not +NAME,IP:PORT,FLAVOUR[,KEY] or -NAME,IP:PORT,REASON.`,
       );
     }
     const name = checkedName(fields[0]);
@@ -201,9 +215,20 @@ export function parseRoster(text: string): ParseResult<RosterMessage> {
     const last = fields[2].trim();
     if (op === "+") {
       if (last && !FLAVOR_PATTERN.test(last)) {
-        return fail("bad-flavor", `"${clip(last)}" is not a flavour such as peerchat/1.`);
+        return fail("bad-flavor", `"${clip(last)}" is not a flavour such as peerchat/2.`);
       }
-      changes.push({ op: "join", name: name.value, endpoint: endpoint.value, flavor: last });
+      const join: RosterChange = {
+        op: "join",
+        name: name.value,
+        endpoint: endpoint.value,
+        flavor: last,
+      };
+      if (fields.length === 4) {
+        const key = checkedKey(fields[3]);
+        if (!key.ok) return key;
+        join.key = key.value;
+      }
+      changes.push(join);
     } else {
       if (!LEAVE_REASONS.includes(last)) {
         return fail("bad-reason", `"${clip(last)}" is not logout, timeout or replaced.`);
@@ -234,10 +259,11 @@ export function formatLookup(message: LookupMessage): string {
   return `lookup,${message.name},${message.session},${message.who}`;
 }
 
-/** The text form of a `found`: the flavour only when there is one. */
+/** The text form of a `found`: the flavour only when there is one, the key only after it. */
 export function formatFound(message: FoundMessage): string {
   const base = `found,${message.name},${formatEndpoint(message.endpoint)}`;
-  return message.flavor ? `${base},${message.flavor}` : base;
+  if (!message.flavor) return base;
+  return message.key ? `${base},${message.flavor},${message.key}` : `${base},${message.flavor}`;
 }
 
 /** The text form of a `notfound`. */
@@ -253,7 +279,8 @@ export function formatRoster(message: RosterMessage): string {
 /** One roster change as an item of a `roster` message. */
 export function formatRosterChange(change: RosterChange): string {
   const head = `${change.name},${formatEndpoint(change.endpoint)}`;
-  return change.op === "join" ? `+${head},${change.flavor}` : `-${head},${change.reason}`;
+  if (change.op === "leave") return `-${head},${change.reason}`;
+  return change.key ? `+${head},${change.flavor},${change.key}` : `+${head},${change.flavor}`;
 }
 
 /**
@@ -291,9 +318,13 @@ function fnv1a(text: string): number {
   return hash;
 }
 
-/** One user's contribution to {@linkcode rosterDigest}. */
-export function userHash(name: string, endpoint: Endpoint): number {
-  return fnv1a(`${nameKey(name)},${formatEndpoint(endpoint)}`);
+/**
+ * One user's contribution to {@linkcode rosterDigest}: the hash of `nameKey(NAME),IP:PORT`, and
+ * `,KEY` after it for a user with a key — so a `pong,…,ok` vouches for the keys too.
+ */
+export function userHash(name: string, endpoint: Endpoint, key?: string): number {
+  const base = `${nameKey(name)},${formatEndpoint(endpoint)}`;
+  return fnv1a(key ? `${base},${key}` : base);
 }
 
 /**
@@ -301,9 +332,13 @@ export function userHash(name: string, endpoint: Endpoint): number {
  * hex digits. Order does not matter, and adding or removing one user is one
  * XOR, so both sides keep it up to date in O(1).
  */
-export function rosterDigest(users: Iterable<{ name: string; endpoint: Endpoint }>): string {
+export function rosterDigest(
+  users: Iterable<{ name: string; endpoint: Endpoint; key?: string }>,
+): string {
   let digest = 0;
-  for (const user of users) digest = (digest ^ userHash(user.name, user.endpoint)) >>> 0;
+  for (const user of users) {
+    digest = (digest ^ userHash(user.name, user.endpoint, user.key)) >>> 0;
+  }
   return formatDigest(digest);
 }
 

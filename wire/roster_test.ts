@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import {
   encodeRosterBatches,
   formatDigest,
+  formatFound,
   formatPong,
+  formatRoster,
+  parseFound,
   parsePong,
   parseRoster,
   rosterDigest,
@@ -68,4 +71,45 @@ Deno.test("pong: the ticket only with a stale roster; statuses are exact", () =>
     const parsed = parsePong(`pong,bob,${status}`);
     assert.equal(!parsed.ok && parsed.error.code, "bad-status", JSON.stringify(status));
   }
+});
+
+Deno.test("roster, found and the digest carry a peerchat/2 user's key", () => {
+  const key = "A".repeat(42) + "E";
+  const endpoint = { host: "10.0.0.1", port: 4000 };
+  const text =
+    `roster,+alice,10.0.0.1:4000,peerchat/2,${key};+nc,10.0.0.9:5000,;-bob,10.0.0.2:4000,logout`;
+  const parsed = parseRoster(text);
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value.changes[0], {
+    op: "join",
+    name: "alice",
+    endpoint,
+    flavor: "peerchat/2",
+    key,
+  });
+  assert.equal(formatRoster(parsed.value), text);
+  for (
+    const bad of [
+      `roster,+alice,10.0.0.1:4000,peerchat/2,${key}x`,
+      `roster,-alice,10.0.0.1:4000,logout,${key}`,
+      `roster,+alice,10.0.0.1:4000,peerchat/2,${key},more`,
+    ]
+  ) {
+    assert.equal(parseRoster(bad).ok, false, bad);
+  }
+  const found = parseFound(`found,alice,10.0.0.1:4000,peerchat/2,${key}`);
+  assert.ok(found.ok);
+  assert.equal(found.value.key, key);
+  assert.equal(formatFound(found.value), `found,alice,10.0.0.1:4000,peerchat/2,${key}`);
+  assert.equal(parseFound(`found,alice,10.0.0.1:4000,peerchat/2,${key},x`).ok, false);
+  // The key is part of the digest: a roster with another key for alice is stale.
+  assert.notEqual(userHash("alice", endpoint, key), userHash("alice", endpoint));
+  assert.notEqual(
+    rosterDigest([{ name: "alice", endpoint, key }]),
+    rosterDigest([{ name: "alice", endpoint, key: "B".repeat(42) + "A" }]),
+  );
+  assert.equal(
+    rosterDigest([{ name: "alice", endpoint }]),
+    rosterDigest([{ name: "alice", endpoint, key: undefined }]),
+  );
 });

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { parseDuration, releaseName } from "./coordinator_args.ts";
+import { parseCli } from "./cli.ts";
+
+Deno.test("coordinator args: durations with a unit", () => {
+  assert.equal(parseDuration("180d", "--name-ttl"), 180 * 24 * 3600 * 1000);
+  assert.equal(parseDuration("12h", "--name-ttl"), 12 * 3600 * 1000);
+  assert.equal(parseDuration("30m", "--name-ttl"), 30 * 60 * 1000);
+  assert.equal(parseDuration("45s", "--name-ttl"), 45 * 1000);
+  for (const bad of ["180", "0d", "-1d", "1.5h", "d", "1w", "10000000d", ""]) {
+    assert.match(String(parseDuration(bad, "--name-ttl")), /^--name-ttl must be a whole number/);
+  }
+});
+
+Deno.test("coordinator args: release NAME, one valid name", () => {
+  assert.equal(releaseName(["张三"]), "张三");
+  assert.deepEqual(releaseName([]), {
+    error: "Usage: peerchat coordinator release NAME [--data DIR]",
+  });
+  assert.match((releaseName(["a,b"]) as { error: string }).error, /is not a name/);
+});
+
+Deno.test("coordinator command line: --data, --name-ttl, --registrations and release", () => {
+  const run = parseCli([
+    "coordinator",
+    "--data",
+    "/tmp/c",
+    "--name-ttl",
+    "30d",
+    "--registrations",
+    "5",
+  ]);
+  assert.equal(run.command, "coordinator");
+  if (run.command !== "coordinator") return;
+  assert.equal(run.data, "/tmp/c");
+  assert.equal(run.nameTtlMs, 30 * 24 * 3600 * 1000);
+  assert.equal(run.registrationsPerMinute, 5);
+  assert.equal(run.release, undefined);
+  const defaults = parseCli(["coordinator"]);
+  assert.ok(defaults.command === "coordinator" && defaults.nameTtlMs === 180 * 24 * 3600 * 1000);
+  assert.ok(defaults.command === "coordinator" && defaults.registrationsPerMinute === 100);
+  const release = parseCli(["coordinator", "release", "bob", "--data", "/tmp/c"]);
+  assert.ok(release.command === "coordinator" && release.release === "bob");
+  assert.ok(release.command === "coordinator" && release.data === "/tmp/c");
+  for (
+    const bad of [
+      ["coordinator", "--name-ttl", "forever"],
+      ["coordinator", "--registrations", "0"],
+      ["coordinator", "release"],
+      ["coordinator", "release", "a", "b"],
+      ["coordinator", "stray"],
+      ["coordinator", "--data", ""],
+    ]
+  ) {
+    assert.equal(parseCli(bad).command, "usage-error", bad.join(" "));
+  }
+  const peer = parseCli(["peer", "--trust-coordinator"]);
+  assert.ok(peer.command === "peer" && peer.trustCoordinator === true);
+  const plain = parseCli(["peer"]);
+  assert.ok(plain.command === "peer" && plain.trustCoordinator === false);
+});

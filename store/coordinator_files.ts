@@ -1,0 +1,78 @@
+/**
+ * The coordinator's data directory (`--data DIR`): `registry.db`, the name registry
+ * (name_registry.ts), and `coordinator.key`, its X25519 private key — created on first run, file
+ * mode 0600, kept across restarts so that peers, which pin the coordinator's key on first contact,
+ * find the same key again.
+ *
+ * @module
+ */
+
+import { type KeyPair, x25519Generate, x25519PublicKey } from "../crypto/primitives.ts";
+import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
+import { defaultDataDir, joinPath, SEPARATOR } from "./paths.ts";
+
+/** The registry's file name in the data directory. */
+export const REGISTRY_FILE = "registry.db";
+/** The key's file name in the data directory. */
+export const KEY_FILE = "coordinator.key";
+
+const KEY_HEADER = "# peerchat coordinator: X25519 private key (base64url). Keep it secret.";
+
+/**
+ * The coordinator's default data directory: `peerchat-coordinator` beside the peers' `peerchat`
+ * folder — `$XDG_DATA_HOME/peerchat-coordinator`, else `~/.local/share/peerchat-coordinator`; on
+ * Windows `%LOCALAPPDATA%\peerchat-coordinator` (never a user's own folder, whatever their name).
+ */
+export function defaultCoordinatorDir(
+  env: (key: string) => string | undefined,
+  os: string,
+): string {
+  const peerDir = defaultDataDir("_", env, os); // …/peerchat/_
+  return `${peerDir.slice(0, -2)}-coordinator`;
+}
+
+/** The path of `file` in the data directory `dir`. */
+export function dataFile(dir: string, file: string): string {
+  return joinPath(SEPARATOR, dir, file);
+}
+
+/**
+ * The coordinator's key pair from `DIR/coordinator.key`, made (with the directory, mode 0700) on
+ * first use. Throws an error that names the file when it cannot be read, written or parsed.
+ */
+export function loadCoordinatorKey(dir: string): KeyPair {
+  const path = dataFile(dir, KEY_FILE);
+  let text: string | undefined;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new Error(`Cannot read the coordinator's key ${path}: ${(error as Error).message}`);
+    }
+  }
+  if (text === undefined) return createKey(dir, path);
+  const line = text.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("#"));
+  const privateKey = line ? decodeBase64Url(line) : undefined;
+  if (privateKey?.length !== 32) {
+    throw new Error(
+      `The coordinator's key file ${path} is damaged (no 32-byte key in it). Restore it from a ` +
+        "backup, or delete it to make a new key (every peer will then warn that the key changed).",
+    );
+  }
+  return { privateKey, publicKey: x25519PublicKey(privateKey) };
+}
+
+function createKey(dir: string, path: string): KeyPair {
+  const pair = x25519Generate();
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.writeTextFileSync(path, `${KEY_HEADER}\n${encodeBase64Url(pair.privateKey)}\n`, {
+      createNew: true,
+      mode: 0o600,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return loadCoordinatorKey(dir); // a race
+    throw new Error(`Cannot write the coordinator's key ${path}: ${(error as Error).message}`);
+  }
+  return pair;
+}
