@@ -18,7 +18,7 @@
  */
 
 import { Inbox, type InboxStats } from "./core/inbox.ts";
-import { type GuardStats, InboundGuard } from "./core/inbound_guard.ts";
+import type { GuardStats } from "./core/inbound_guard.ts";
 import { type Instant, talkIds } from "./core/message.ts";
 import { Outbox } from "./core/outbox.ts";
 import type { RoundTrip } from "./core/sender.ts";
@@ -27,11 +27,9 @@ import { isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.t
 import type { PeerEvent, SendResult } from "./core/peer_events.ts";
 import { type HistoryEntry, Journal, type JournalRecord } from "./store/journal.ts";
 import {
-  encodeMessage,
   type Endpoint,
   formatEndpoint,
   type Message,
-  parseDatagramWithEncoding,
   type TextEncoding,
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
@@ -42,6 +40,21 @@ import type { PinVerdict } from "./core/login_proof.ts";
 import type { Identity, KeyPair } from "./crypto/identity.ts";
 import { LoginError, type LoginErrorKind } from "./net/roster_fetch.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
+import type { ChatLinkStats } from "./core/chat_link.ts";
+import { PeerDatagrams } from "./net/peer_datagrams.ts";
+import { Waiters } from "./net/waiters.ts";
+import { generateIdentity } from "./crypto/identity.ts";
+import { fingerprint } from "./crypto/fingerprint.ts";
+import { encodeKey } from "./wire/keys.ts";
+import {
+  judgeCoordinator,
+  type KeyChange,
+  type KeyCommands,
+  keyCommands,
+  type Trust,
+} from "./core/trust.ts";
+import type { SecureLimits, SecureStats } from "./core/secure_sessions.ts";
+import { PinFile } from "./store/pins.ts";
 
 export { isSeedClient, LoginError };
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
@@ -61,6 +74,8 @@ export type {
 export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/delivery.ts";
 export type { GuardStats, InboxStats, LinkStats, ReceiverLimits, RoundTrip };
 export type { Identity, KeyPair, LoginErrorKind, PinVerdict };
+export type { ChatLinkStats, KeyChange, KeyCommands, SecureLimits, SecureStats };
+export { PinFile };
 export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
 
@@ -109,13 +124,24 @@ export interface PeerOptions {
    * fails with a {@linkcode LoginError} that says so. Default: always `"ok"`.
    */
   pinCoordinator?: (endpoint: string, key: string) => PinVerdict;
+  /**
+   * The pinned keys (trust on first use). Default: in memory only. The caller closes it; it must
+   * not have a `Trust` yet (the peer makes the one over it).
+   */
+  pins?: PinFile;
+  /** With the default `pinCoordinator`: accept the coordinator's key though another is pinned. */
+  trustCoordinator?: boolean;
+  /** Timers and bounds of the encrypted sessions (tests shorten them). */
+  secureLimits?: Partial<SecureLimits>;
 }
 
 /**
  * What a peer counted — datagrams it dropped and why, duplicates, journal
  * failures — and what it holds now (receive streams, buffered bytes, contacts).
  */
-export interface PeerStats extends GuardStats, InboxStats, LinkStats {
+export interface PeerStats extends GuardStats, InboxStats, LinkStats, ChatLinkStats {
+  /** The encrypted sessions' counters (handshakes, frames dropped by reason, …). */
+  secure: SecureStats;
   /** Journal writes that failed. */
   storeErrors: number;
   /** Errors inside the socket's receive loop (a handler that threw, a failed receive). */
@@ -153,26 +179,37 @@ export class Peer {
   #closed = false;
   /** The one teardown under way: a second `close()` waits for it instead of starting another. */
   #closing?: Promise<void>;
-  readonly #guard: InboundGuard;
+  readonly #trust: Trust;
+  readonly #datagrams: PeerDatagrams;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
-  private constructor(options: PeerOptions, udp: UdpSocket) {
+  private constructor(given: PeerOptions, udp: UdpSocket) {
+    const identity = given.identity ?? generateIdentity();
+    const options: PeerOptions = { ...given, identity };
+    options.pinCoordinator ??= (endpoint, key) =>
+      judgeCoordinator(this.#trust, endpoint, key, options.trustCoordinator ?? false);
     this.#options = options;
     this.#udp = udp;
     this.#ownJournal = options.journal === undefined;
     this.#journal = options.journal ?? Journal.memory();
     const emit = (event: PeerEvent) => this.#emit(event);
+    this.#trust = (options.pins ?? PinFile.memory()).trust(
+      { name: options.name, key: encodeKey(identity.dh.publicKey) },
+      { keyChanged: (change) => emit({ event: "key-changed", ...change }) },
+    );
     this.#roster = new PeerRoster(options.name, udp.local, {
-      updated: (entry) => this.#outbox.kick(entry, instant()),
-      joined: (entry) =>
-        emit({ event: "join", name: entry.name, endpoint: formatEndpoint(entry.endpoint) }),
+      updated: (entry) => {
+        this.#datagrams.link.seen(entry, Date.now());
+        this.#outbox.kick(entry, instant());
+      },
+      joined: (entry) => emit({ event: "join", ...introduce(entry) }),
       left: (entry, endpoint, reason) =>
         emit({ event: "leave", name: entry.name, endpoint: formatEndpoint(endpoint), reason }),
     });
     const store = (record: JournalRecord) => this.#store(record);
-    const send = (message: Message, to: Endpoint, encoding?: TextEncoding) =>
-      this.#send(message, to, encoding);
+    const send = (message: Message, to: Endpoint, name: string, encoding?: TextEncoding) =>
+      this.#datagrams.send(message, to, name, encoding ?? "utf-8", instant());
     const talkId = talkIds();
     const trouble = (kind: string, message: string) => this.#trouble(kind, message);
     const settled = () => this.#wakeSettled();
@@ -184,14 +221,17 @@ export class Peer {
     );
     const inboxHooks = { store, emit, send, trouble };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
-    const { name, coordinator, rateLimit } = options;
-    this.#guard = new InboundGuard(
-      name,
-      coordinator,
-      this.#roster,
-      rateLimit,
-      () => this.#client.linked,
-    );
+    this.#datagrams = new PeerDatagrams({
+      ...options,
+      identity,
+      udp,
+      roster: this.#roster,
+      trust: this.#trust,
+      client: () => this.#client,
+      inbox: () => this.#inbox,
+      outbox: () => this.#outbox,
+      emit,
+    });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
   }
 
@@ -210,7 +250,7 @@ export class Peer {
     peer.#roster.restoreContacts(state.contacts);
     peer.#inbox.restore(state.received);
     peer.#outbox.restore(state, instant());
-    udp.listen((bytes, from) => peer.#onDatagram(bytes, from));
+    udp.listen((bytes, from) => peer.#datagrams.receive(bytes, from, instant()));
     try {
       await peer.#client.start();
     } catch (error) {
@@ -235,13 +275,24 @@ export class Peer {
   /** What this peer counted so far. */
   get stats(): PeerStats {
     return {
-      ...this.#guard.stats,
+      ...this.#datagrams.stats,
       ...this.#client.stats,
       ...this.#inbox.stats,
       ...this.#counts,
       settling: this.#settleWaiters.size,
       contacts: this.#roster.contacts,
     };
+  }
+
+  /**
+   * The key commands: this user's fingerprint, each contact's key and safety number, `/verify`
+   * and `/trust` (after which messages held for the new key go out).
+   */
+  get keys(): KeyCommands {
+    return keyCommands(this.#trust, (name) => {
+      const entry = this.#roster.get(name);
+      if (entry) this.#outbox.kick(entry, instant());
+    });
   }
 
   /** Everyone else online, in the order they became known (copies: change them freely). */
@@ -388,10 +439,6 @@ export class Peer {
     }
   }
 
-  #send(message: Message, to: Endpoint, encoding?: TextEncoding): void {
-    this.#udp.send(encodeMessage(message, encoding), to);
-  }
-
   /** Wakes the callers of `settle()` once nothing is in flight (or, with `all`, at once). */
   #wakeSettled(all = false): void {
     if (this.#settleWaiters.size > 0 && (all || this.inFlight === 0)) this.#settleWaiters.wake();
@@ -399,10 +446,14 @@ export class Peer {
 
   #startTimers(): void {
     const keepalive = this.#options.keepaliveMs ?? 1000;
-    this.#timers.push(setInterval(() => this.#outbox.tick(instant()), TICK_MS));
+    this.#timers.push(setInterval(() => {
+      const at = instant();
+      this.#outbox.tick(at);
+      this.#datagrams.tick(at);
+    }, TICK_MS));
     this.#timers.push(setInterval(() => {
       this.#client.keepalive();
-      this.#guard.prune(monotonic());
+      this.#datagrams.prune(monotonic());
     }, keepalive));
     const expireMs = this.#options.expireMs;
     if (expireMs) {
@@ -411,66 +462,18 @@ export class Peer {
       );
     }
   }
-
-  #onDatagram(bytes: Uint8Array, from: Endpoint): void {
-    const at = instant();
-    if (!this.#guard.admit(from, at.now)) return;
-    const parsed = parseDatagramWithEncoding(bytes);
-    if (!parsed.ok) return this.#guard.malformed();
-    const { message, encoding } = parsed.value;
-    if (!this.#guard.accepts(message, from)) return;
-    switch (message.type) {
-      case "challenge":
-      case "auth":
-      case "accept":
-      case "reject":
-      case "pong":
-        return this.#client.onMessage(message);
-      case "talk":
-        return this.#inbox.onTalk(message, encoding, at);
-      case "msg":
-        return this.#inbox.onPacket(message, from, at);
-      case "ack":
-        return this.#outbox.onAck(message.name, message, at);
-      case "probe":
-        // `peerchat doctor` checks that this peer can be reached directly.
-        return this.#send({ type: "probed", nonce: message.nonce, name: this.name }, from);
-    }
-  }
-}
-
-/** Callers waiting for something, each until it is woken or its own time is up. */
-class Waiters {
-  readonly #waiting = new Set<() => void>();
-
-  /** How many wait now. */
-  get size(): number {
-    return this.#waiting.size;
-  }
-
-  /** Resolves when woken, or after `timeoutMs`; either way it stops waiting (no leftovers). */
-  wait(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiting = this.#waiting;
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        waiting.delete(done);
-        resolve();
-      }
-      waiting.add(done);
-    });
-  }
-
-  /** Wakes everyone waiting. */
-  wake(): void {
-    for (const done of [...this.#waiting]) done();
-  }
 }
 
 /** A roster entry callers may change without changing the roster. */
 function copyEntry(entry: RosterEntry): RosterEntry {
   return { ...entry, endpoint: { ...entry.endpoint } };
+}
+
+/** A `join` event's fields: name, endpoint, and the key's fingerprint of a peerchat user. */
+function introduce(entry: RosterEntry): { name: string; endpoint: string; fingerprint?: string } {
+  const endpoint = formatEndpoint(entry.endpoint);
+  if (entry.key === undefined || isSeedClient(entry)) return { name: entry.name, endpoint };
+  return { name: entry.name, endpoint, fingerprint: fingerprint(entry.key) };
 }
 
 /** What the user is told of an error inside the socket's receive loop. */

@@ -3,12 +3,15 @@ import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { HISTORY_FILE, Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
 import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
-import { loginRaw } from "./testing/raw_peer.ts";
+import { SecureRaw } from "./testing/secure_raw.ts";
+import { loginRaw, PeerKeys } from "./testing/raw_peer.ts";
 import { generateIdentity, type Identity, publicIdentity } from "./crypto/identity.ts";
 
 interface Recorded {
   peer: Peer;
   events: PeerEvent[];
+  /** Its X25519 public key (base64url), as the roster carries it. */
+  key: string;
 }
 
 function startCoordinator(options: CoordinatorOptions = {}): Coordinator {
@@ -37,7 +40,12 @@ async function startPeer(
     identity: identities.get(key),
     ...options,
   });
-  return { peer, events };
+  return { peer, events, key: publicIdentity(options.identity ?? identities.get(key)!).dh };
+}
+
+/** Where `r` gets encrypted chat: its name, key and endpoint. */
+function target(r: Recorded) {
+  return { name: r.peer.name, key: r.key, endpoint: r.peer.endpoint };
 }
 
 function eventsOf<K extends PeerEvent["event"]>(r: Recorded, kind: K) {
@@ -153,10 +161,12 @@ Deno.test("no coordinator: the login is retried, then times out with advice", as
 Deno.test("an unacknowledged message stays pending and is resent, until given up", async () => {
   const coordinator = startCoordinator();
   const ghost = new RawUdp();
+  const keys = new PeerKeys();
+  const secure = new SecureRaw(ghost, "ghost", keys);
   const alice = await startPeer(coordinator, "alice");
   try {
-    // A raw socket logs in claiming to be a peerchat peer but never acks.
-    await loginRaw(ghost, "ghost", coordinator.udpAddress);
+    // A raw socket logs in as a peerchat peer, answers handshakes, but never acks.
+    await loginRaw(ghost, "ghost", coordinator.udpAddress, keys);
     await waitFor(() => alice.peer.user("ghost") !== undefined, "alice to see ghost");
     const sent = alice.peer.send("ghost", "anyone?");
     assert.ok(sent.ok);
@@ -172,6 +182,7 @@ Deno.test("an unacknowledged message stays pending and is resent, until given up
     ]);
     assert.equal(alice.peer.history("ghost")[0].status, "failed");
   } finally {
+    secure.close();
     await alice.peer.close();
     await ghost.close();
     await coordinator.close();
@@ -290,7 +301,9 @@ Deno.test("a peer that vanishes without logout is timed out and everyone is told
 });
 
 Deno.test("after a coordinator restart peers log in again; chat works while it is down", async () => {
-  let coordinator = startCoordinator();
+  // The coordinator keeps its key in its data directory: the peers' pins still match after it.
+  const data = await Deno.makeTempDir({ prefix: "peerchat-coordinator-" });
+  let coordinator = startCoordinator({ data });
   const address = coordinator.udpAddress;
   const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100, unreachableMs: 500 });
   const bob = await startPeer(coordinator, "bob", { keepaliveMs: 100, unreachableMs: 500 });
@@ -304,7 +317,7 @@ Deno.test("after a coordinator restart peers log in again; chat works while it i
     assert.ok(alice.peer.send("bob", "still here?").ok);
     await waitFor(() => eventsOf(bob, "message").length === 1, "direct chat without a coordinator");
 
-    coordinator = startCoordinator({ port: address.port });
+    coordinator = startCoordinator({ port: address.port, data });
     await waitFor(
       () => coordinator.online().length === 2,
       "both peers to log in again",
@@ -322,18 +335,24 @@ Deno.test("after a coordinator restart peers log in again; chat works while it i
     await alice.peer.close();
     await bob.peer.close();
     await coordinator.close();
+    await Deno.remove(data, { recursive: true });
   }
 });
 
 Deno.test("a re-login that keeps being refused is told once, not at every retry", async () => {
-  let coordinator = startCoordinator();
+  const data = await Deno.makeTempDir({ prefix: "peerchat-coordinator-" });
+  let coordinator = startCoordinator({ data });
   const address = coordinator.udpAddress;
   const alice = await startPeer(coordinator, "alice", { keepaliveMs: 100, unreachableMs: 500 });
   const thief = new RawUdp();
   try {
     await coordinator.close();
-    coordinator = startCoordinator({ port: address.port });
-    // Someone else takes the name on the restarted coordinator: every re-login is refused.
+    // The coordinator comes back with its key but without its registry (restored from an old
+    // backup, say), and someone else takes the name: every re-login is refused.
+    await Deno.remove(`${data}/registry.db`);
+    await Deno.remove(`${data}/registry.db-wal`).catch(() => {});
+    await Deno.remove(`${data}/registry.db-shm`).catch(() => {});
+    coordinator = startCoordinator({ port: address.port, data });
     await thief.send(`login,alice,${thief.address}`, address);
     await thief.next((t) => t.startsWith("Accept,"));
     await waitFor(() => coordinator.stats.rejected >= 3, "three refused re-logins", 10_000);
@@ -346,6 +365,7 @@ Deno.test("a re-login that keeps being refused is told once, not at every retry"
     await alice.peer.close();
     await thief.close();
     await coordinator.close();
+    await Deno.remove(data, { recursive: true });
   }
 });
 
@@ -382,24 +402,26 @@ Deno.test("a seed client gets plain talk once, and its talk reaches the peer", a
 Deno.test("duplicated msg datagrams are shown once and acknowledged every time", async () => {
   const coordinator = startCoordinator();
   const raw = new RawUdp();
+  const keys = new PeerKeys();
+  const secure = new SecureRaw(raw, "raw", keys);
   const alice = await startPeer(coordinator, "alice");
   try {
-    // msg is taken only from the endpoint the roster lists for its name, as a peerchat peer.
-    await loginRaw(raw, "raw", coordinator.udpAddress);
+    // Hand-made msg packets over a real session: each one a new frame, as a retransmission is.
+    await loginRaw(raw, "raw", coordinator.udpAddress, keys);
     await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
-    for (let i = 0; i < 3; i++) {
-      await raw.send("msg,raw,s1,1,1/1,text,12:00:00,once", alice.peer.endpoint);
-    }
+    for (let i = 0; i < 3; i++) secure.send("msg,raw,s1,1,1/1,text,12:00:00,once", target(alice));
     for (let i = 0; i < 3; i++) await raw.next((t) => t === "ack,alice,s1,1");
     assert.equal(eventsOf(alice, "message").length, 1);
+    assert.equal(eventsOf(alice, "message")[0].encrypted, true);
     assert.equal(alice.peer.stats.duplicates, 2);
     // Out of order: part 2 of a message first, then part 1.
-    await raw.send("msg,raw,s1,3,2/2,text,12:00:00,world", alice.peer.endpoint);
+    secure.send("msg,raw,s1,3,2/2,text,12:00:00,world", target(alice));
     assert.equal((await raw.next((t) => t.startsWith("ack,"))).text, "ack,alice,s1,1,3");
-    await raw.send("msg,raw,s1,2,1/2,text,12:00:00,hello ", alice.peer.endpoint);
+    secure.send("msg,raw,s1,2,1/2,text,12:00:00,hello ", target(alice));
     assert.equal((await raw.next((t) => t.startsWith("ack,"))).text, "ack,alice,s1,3");
     assert.deepEqual(eventsOf(alice, "message").map((e) => e.text), ["once", "hello world"]);
   } finally {
+    secure.close();
     await alice.peer.close();
     await raw.close();
     await coordinator.close();
@@ -414,7 +436,9 @@ Deno.test("roster notices and acks from anyone but their source are ignored", as
     await mallory.send(`login,fake,${mallory.address}`, alice.peer.endpoint);
     await mallory.send("garbage\u0000\u0001", alice.peer.endpoint);
     await mallory.send("ack,bob,s1,5", alice.peer.endpoint);
-    await waitFor(() => alice.peer.stats.spoofed === 2, "the spoofed datagrams to be counted");
+    await waitFor(() => alice.peer.stats.spoofed === 1, "the spoofed notice to be counted");
+    // A plain ack: peerchat peers only ever send them encrypted.
+    await waitFor(() => alice.peer.stats.plaintextRefused === 1, "the plain ack to be refused");
     await waitFor(() => alice.peer.stats.malformed === 1, "the garbage to be counted");
     assert.equal(alice.peer.user("fake"), undefined);
   } finally {
@@ -516,15 +540,17 @@ Deno.test("settle() that timed out leaves no waiter behind", async () => {
 Deno.test("a message that cannot be stored is not acknowledged, and the user is told once, with what to do", async () => {
   const coordinator = startCoordinator();
   const raw = new RawUdp();
+  const keys = new PeerKeys();
+  const secure = new SecureRaw(raw, "raw", keys);
   const dir = await Deno.makeTempDir({ prefix: "peerchat-peer-" });
   const journal = Journal.open(dir);
   const alice = await startPeer(coordinator, "alice", { journal });
   try {
-    await loginRaw(raw, "raw", coordinator.udpAddress);
+    await loginRaw(raw, "raw", coordinator.udpAddress, keys);
     await waitFor(() => alice.peer.user("raw") !== undefined, "alice to see raw");
     journal.close(); // Every write fails from now on.
     for (let i = 0; i < 3; i++) {
-      await raw.send("msg,raw,s1,1,1/1,text,12:00:00,unstorable", alice.peer.endpoint);
+      secure.send("msg,raw,s1,1,1/1,text,12:00:00,unstorable", target(alice));
       const ack = await raw.next((t) => t.startsWith("ack,"));
       assert.equal(ack.text, "ack,alice,s1,0,1", "held, not acknowledged");
     }
@@ -537,6 +563,7 @@ Deno.test("a message that cannot be stored is not acknowledged, and the user is 
     assert.equal(eventsOf(alice, "message").length, 0);
     assert.equal(alice.peer.stats.storeErrors, 3);
   } finally {
+    secure.close();
     await alice.peer.close();
     await raw.close();
     await coordinator.close();
@@ -628,10 +655,13 @@ Deno.test("a spoofed talk signed bob does not make bob a seed client: he still g
     await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
     await mallory.send("talk,12:00:00,bob,it is me, bob, really", alice.peer.endpoint);
     await waitFor(
-      () => alice.peer.stats.spoofed === 1 || eventsOf(alice, "message").length > 0,
+      () => alice.peer.stats.impostors === 1 || eventsOf(alice, "message").length > 0,
       "the spoofed talk to arrive",
     );
     assert.deepEqual(eventsOf(alice, "message"), [], "not shown");
+    assert.deepEqual(eventsOf(alice, "impostor"), [
+      { event: "impostor", name: "bob", from: mallory.address },
+    ]);
     assert.deepEqual(alice.peer.history("bob"), [], "not stored");
     await bob.peer.close();
     await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
@@ -646,7 +676,7 @@ Deno.test("a spoofed talk signed bob does not make bob a seed client: he still g
   }
 });
 
-Deno.test("msg only from the endpoint the roster lists for its name, as a peerchat peer", async () => {
+Deno.test("a plain msg is never taken: an impostor of a key holder is reported, a seed client's refused", async () => {
   const coordinator = startCoordinator();
   const mallory = new RawUdp();
   const nc = new RawUdp();
@@ -659,7 +689,13 @@ Deno.test("msg only from the endpoint the roster lists for its name, as a peerch
     await mallory.send("msg,bob,s9,1,1/1,text,12:00:00,forged", alice.peer.endpoint);
     // A msg from the roster's seed client does not make it a peerchat peer.
     await nc.send("msg,nc,s1,1,1/1,text,12:00:00,I speak peerchat now", alice.peer.endpoint);
-    await waitFor(() => alice.peer.stats.spoofed === 2, "both to be counted as spoofed");
+    // The first claims a key holder's name: an impostor. The second is a plain msg from a seed
+    // client: peerchat peers never send one.
+    await waitFor(
+      () => alice.peer.stats.impostors === 1 && alice.peer.stats.plaintextRefused === 1,
+      "both to be refused",
+    );
+    assert.deepEqual(eventsOf(alice, "impostor").map((e) => e.name), ["bob"]);
     assert.deepEqual(eventsOf(alice, "message"), []);
     assert.equal(alice.peer.user("nc")?.flavor, "", "nc is still a seed client");
     assert.ok(alice.peer.send("nc", "plain talk for you").ok);
@@ -764,6 +800,8 @@ Deno.test("the wall clock stepped back an hour and forward a day mid-conversatio
   // The coordinator runs in its own process: only this process's clock steps.
   const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "60"]);
   const ghost = new RawUdp();
+  const ghostKeys = new PeerKeys();
+  const secure = new SecureRaw(ghost, "ghost", ghostKeys);
   const started: Recorded[] = [];
   let clock: ReturnType<typeof steppedClock> | undefined;
   try {
@@ -771,7 +809,7 @@ Deno.test("the wall clock stepped back an hour and forward a day mid-conversatio
     started.push(alice);
     const bob = await startPeer({ udpAddress: udp }, "bob");
     started.push(bob);
-    await loginRaw(ghost, "ghost", udp);
+    await loginRaw(ghost, "ghost", udp, ghostKeys);
     await waitSteady(() => !!alice.peer.user("bob") && !!alice.peer.user("ghost"), "the roster");
     const delivered = (id: string) => eventsOf(alice, "delivered").some((e) => e.id === id);
     const failed = (id: string) => eventsOf(alice, "failed").some((e) => e.id === id);
@@ -795,7 +833,7 @@ Deno.test("the wall clock stepped back an hour and forward a day mid-conversatio
     const copies = () => ghost.queued.filter((t) => t.startsWith("msg,alice,"));
     await waitSteady(() => copies().length >= 2, "the retransmission", 3000);
     const [, , stream, seq] = copies()[0].split(",");
-    await ghost.send(`ack,ghost,${stream},${seq}`, alice.peer.endpoint);
+    secure.send(`ack,ghost,${stream},${seq}`, target(alice));
     await waitSteady(() => delivered(lost.id), "delivery to ghost");
 
     // Expiry (1.5 s) counts real time: a day forward expires nothing early…
@@ -812,6 +850,7 @@ Deno.test("the wall clock stepped back an hour and forward a day mid-conversatio
     await waitSteady(() => failed(late.id), "the expiry after the clock went back");
     assert.deepEqual(eventsOf(alice, "status"), [], "the coordinator never looked unreachable");
   } finally {
+    secure.close();
     clock?.restore();
     for (const { peer } of started) await peer.close();
     await ghost.close();

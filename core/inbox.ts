@@ -25,7 +25,7 @@ export interface InboxHooks {
   /** Tells the user. */
   emit(event: PeerEvent): void;
   /** Sends `message` (an acknowledgement) to `to`. */
-  send(message: Message, to: Endpoint): void;
+  send(message: Message, to: Endpoint, name: string): void;
   /** Something went wrong that no caller hears of: tell the user (once per episode). */
   trouble(kind: "store", message: string): void;
 }
@@ -127,6 +127,7 @@ export class Inbox {
       time: message.time,
       text: message.text,
       reliable: false,
+      encrypted: false,
     });
   }
 
@@ -140,7 +141,7 @@ export class Inbox {
     // ack still confirms what was stored. A packet beyond the limits gets no ack at all.
     const ack = this.#receiver.onPacket(packet);
     // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
-    if (ack) this.#hooks.send(ack, from);
+    if (ack) this.#hooks.send(ack, from, packet.name);
     for (const event of this.#unshown.splice(0)) this.#hooks.emit(event);
   }
 
@@ -155,6 +156,7 @@ export class Inbox {
       time: message.time,
       text: message.body,
       reliable: true,
+      encrypted: true,
     });
   }
 }

@@ -40,7 +40,7 @@ export interface OutboxHooks {
   /** Tells the user. */
   emit(event: PeerEvent): void;
   /** Sends `message` to `to`, in `encoding` (UTF-8 unless given). */
-  send(message: Message, to: Endpoint, encoding?: TextEncoding): void;
+  send(message: Message, to: Endpoint, name: string, encoding?: TextEncoding): void;
   /** A message was delivered or given up: wake whoever waits for the peer to settle. */
   settled(): void;
   /** Something went wrong that no caller hears of: tell the user (once per episode). */
@@ -179,7 +179,7 @@ export class Outbox {
     this.#sender.enqueue(message, at.now);
     // On the wire first, then on the screen.
     if (user) this.#sender.tick(at.now, name);
-    this.#hooks.emit({ event: "sent", to: name, id: message.id, text, reliable: true });
+    this.#hooks.emit({ event: "sent", to: name, id: message.id, text, reliable: true, encrypted: true });
     if (!user) this.#emitPending(message);
     return { ok: true, id: message.id };
   }
@@ -191,6 +191,7 @@ export class Outbox {
       this.#hooks.send(
         { type: "talk", time, name: this.#name, text: piece },
         user.endpoint,
+        user.name,
         encoding,
       );
     }
@@ -199,7 +200,7 @@ export class Outbox {
     this.#record({ t: "out", ...record, time, body: text, at: at.wall }, lost);
     // A seed client cannot acknowledge: handing it to the network is all there is.
     this.#record({ t: "delivered", id, to: user.name, at: at.wall }, lost);
-    this.#hooks.emit({ event: "sent", to: user.name, id, text, reliable: false });
+    this.#hooks.emit({ event: "sent", to: user.name, id, text, reliable: false, encrypted: false });
     return { ok: true, id };
   }
 
@@ -253,7 +254,7 @@ export class Outbox {
 
   #transmit(to: string, packet: ChatMessage): void {
     const user = this.#roster.get(to);
-    if (user) this.#hooks.send(packet, user.endpoint);
+    if (user) this.#hooks.send(packet, user.endpoint, user.name);
   }
 
   /**

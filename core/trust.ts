@@ -439,3 +439,37 @@ function copyPin<T extends { pending?: PendingKey }>(pin: T): T {
   if (pin.pending !== undefined) copy.pending = { ...pin.pending };
   return copy;
 }
+
+/**
+ * The key commands of `trust`, where an accepted new key (`/trust NAME`) also calls `trusted`:
+ * what waited for it goes out.
+ */
+export function keyCommands(trust: Trust, trusted: (name: string) => void): KeyCommands {
+  return {
+    fingerprint: () => trust.fingerprint(),
+    status: (name) => trust.status(name),
+    safetyNumber: (name) => trust.safetyNumber(name),
+    verify: (name) => trust.verify(name),
+    trust: (name) => {
+      const answer = trust.trust(name);
+      if (answer.ok) trusted(name);
+      return answer;
+    },
+  };
+}
+
+/**
+ * The pins' verdict on the coordinator at `endpoint` having `key`; with `accept` (the peer's
+ * `--trust-coordinator`), a changed key is accepted and pinned instead.
+ */
+export function judgeCoordinator(
+  trust: Trust,
+  endpoint: string,
+  key: string,
+  accept: boolean,
+  wall: number = Date.now(),
+): "ok" | "changed" {
+  const verdict = trust.coordinator(endpoint, key, wall);
+  if (verdict === "ok" || !accept) return verdict;
+  return trust.acceptCoordinator(endpoint).ok ? "ok" : "changed";
+}

@@ -26,7 +26,8 @@ import {
 } from "../protocol.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
-import { generateIdentity, type Identity } from "../crypto/identity.ts";
+import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
@@ -84,6 +85,8 @@ export interface LinkStats {
 
 /** A peer's link to its coordinator: login, list, keep-alive, re-login, logout. */
 export class CoordinatorClient {
+  /** This user's key fingerprint (for `ready`). */
+  readonly #fingerprint: string;
   readonly #options: CoordinatorClientOptions;
   readonly #udp: UdpSocket;
   readonly #roster: PeerRoster;
@@ -118,8 +121,10 @@ export class CoordinatorClient {
       monotonic(),
     );
     const where = formatEndpoint(options.coordinator);
+    const identity = options.identity ?? generateIdentity();
+    this.#fingerprint = fingerprint(publicIdentity(identity).dh);
     this.#proof = new LoginProof(
-      options.identity ?? generateIdentity(),
+      identity,
       (key) => options.pinCoordinator?.(where, key) ?? "ok",
     );
     this.#keepalive = new Keepalive(options, this.#link, roster, {
@@ -328,10 +333,14 @@ export class CoordinatorClient {
         event: "ready",
         name,
         endpoint: formatEndpoint(this.#roster.endpoint),
-        users: [...this.#roster.entries()].map((u) => ({
-          name: u.name,
-          endpoint: formatEndpoint(u.endpoint),
-        })),
+        fingerprint: this.#fingerprint,
+        users: [...this.#roster.entries()].map((u) => {
+          const endpoint = formatEndpoint(u.endpoint);
+          const key = u.key;
+          return key === undefined
+            ? { name: u.name, endpoint }
+            : { name: u.name, endpoint, fingerprint: fingerprint(key) };
+        }),
       });
     }
   }

@@ -27,6 +27,11 @@ export class RawUdp {
    * a sealed `auth` datagram from the coordinator shows as the message inside).
    */
   unseal?: (text: string) => string;
+  /**
+   * Opens an encrypted frame (first byte 1–3; testing/secure_raw.ts sets it): the text of the
+   * chat message inside, or `undefined` for a frame that carries none (a handshake).
+   */
+  openFrame?: (bytes: Uint8Array, from: Endpoint) => string | undefined;
 
   /** Binds 127.0.0.1:`port`; received bytes are read as text with `decoder` (UTF-8). */
   constructor(port = 0, decoder = new TextDecoder()) {
@@ -39,6 +44,14 @@ export class RawUdp {
     while (!this.#closed) {
       try {
         const [bytes, addr] = await this.conn.receive();
+        if (this.openFrame && bytes.length > 0 && bytes[0] >= 1 && bytes[0] <= 3) {
+          const opened = this.openFrame(bytes, toEndpoint(addr));
+          if (opened !== undefined) {
+            this.#queue.push({ text: opened, bytes, from: toEndpoint(addr) });
+            this.#waiter?.();
+          }
+          continue;
+        }
         const text = this.#decoder.decode(bytes);
         this.#queue.push({
           text: this.unseal ? this.unseal(text) : text,

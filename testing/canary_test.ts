@@ -1,0 +1,144 @@
+/**
+ * Ciphertext only: every byte on the loopback interface during a chat between
+ * two peerchat peers is captured with tcpdump, and a random canary text the
+ * receiver shows appears in none of them — nor in the coordinator's output
+ * (its `--trace` included). Skipped where tcpdump is missing or capturing is
+ * not allowed (CI installs it: .ci/lab-deps.sh).
+ */
+
+import assert from "node:assert/strict";
+import { type PeerchatProcess, spawnCoordinator, spawnPeer, waitFor } from "./helpers.ts";
+
+/** Whether tcpdump can capture on `lo` here (installed, and we may). */
+async function canCapture(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("tcpdump", {
+      args: ["-i", "lo", "-d", "udp"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** Every occurrence of `needle` in `haystack`. */
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** A capture of `lo` into a pcap file, running until stopped. */
+class Capture {
+  readonly file: string;
+  readonly #child: Deno.ChildProcess;
+  #stderr = "";
+  readonly #reading: Promise<void>;
+
+  constructor(file: string, filter: string) {
+    this.file = file;
+    const child = new Deno.Command("tcpdump", {
+      // --immediate-mode: without it, some kernels hand tcpdump nothing before it stops; -Z root:
+      // keep writing into our private temporary directory.
+      args: ["-i", "lo", "--immediate-mode", "-Z", "root", "-U", "-s", "0", "-w", file, filter],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#reading = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#stderr += chunk;
+      }
+    })();
+  }
+
+  /** Resolves once tcpdump says it listens. */
+  started(): Promise<void> {
+    return waitFor(() => this.#stderr.includes("listening on"), "tcpdump to listen", 10_000);
+  }
+
+  /** Stops the capture (SIGINT: it flushes) and returns how many packets it wrote. */
+  async stop(): Promise<number> {
+    try {
+      this.#child.kill("SIGINT");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+    await this.#reading;
+    const counted = this.#stderr.match(/(\d+) packets? captured/);
+    return counted ? Number(counted[1]) : -1;
+  }
+}
+
+Deno.test({
+  name: "ciphertext only: a canary chatted between two peers is in no captured byte and no log",
+  ignore: !(await canCapture()),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "peerchat-canary-" });
+    const running: PeerchatProcess[] = [];
+    let capture: Capture | undefined;
+    try {
+      const { process: coordinator, udp, tcpPort } = await spawnCoordinator(["--trace"]);
+      running.push(coordinator);
+      capture = new Capture(
+        `${dir}/chat.pcap`,
+        `host 127.0.0.1 and ((udp port ${udp.port}) or (tcp port ${tcpPort}) or udp)`,
+      );
+      await capture.started();
+      const alice = await spawnPeer("alice", udp);
+      running.push(alice.process);
+      const bob = await spawnPeer("bob", udp);
+      running.push(bob.process);
+      await alice.process.waitFor((e) => e.event === "join" && e.name === "bob", "alice sees bob");
+
+      const canary = `canary-${crypto.randomUUID()}`;
+      await alice.process.writeLine(`/msg bob ${canary}`);
+      const shown = await bob.process.waitFor(
+        (e) => e.event === "message" && e.text === canary,
+        "bob shows the canary",
+      );
+      assert.equal(shown.from, "alice");
+      assert.equal(shown.encrypted, true);
+      await alice.process.waitFor((e) => e.event === "delivered", "alice hears it arrived");
+      const reply = `reply-${crypto.randomUUID()}`;
+      await bob.process.writeLine(`/msg alice ${reply}`);
+      await alice.process.waitFor((e) => e.event === "message" && e.text === reply, "the reply");
+      await bob.process.waitFor((e) => e.event === "delivered", "bob hears it arrived");
+
+      for (const peer of [alice.process, bob.process]) {
+        await peer.closeStdin();
+        await peer.exited();
+      }
+      const packets = await capture.stop();
+      capture = undefined;
+      assert.ok(packets > 10, `tcpdump captured ${packets} packets`);
+      const bytes = await Deno.readFile(`${dir}/chat.pcap`);
+      const encoder = new TextEncoder();
+      for (const secret of [canary, reply]) {
+        assert.equal(indexOf(bytes, encoder.encode(secret)), -1, `${secret} on the wire`);
+        // Not in UTF-16LE either (the C# client's encoding).
+        const utf16 = new Uint8Array(secret.length * 2);
+        for (let i = 0; i < secret.length; i++) utf16[2 * i] = secret.charCodeAt(i);
+        assert.equal(indexOf(bytes, utf16), -1, `${secret} on the wire in UTF-16LE`);
+      }
+      // The capture did see the chat: the peers' logins (plain, by design) are in it.
+      assert.notEqual(indexOf(bytes, encoder.encode("login,alice,")), -1, "the capture works");
+
+      await coordinator.closeStdin();
+      coordinator.signal("SIGTERM");
+      await coordinator.exited();
+      const logs = coordinator.stderr + JSON.stringify(coordinator.events);
+      assert.ok(logs.includes("login,alice"), "the coordinator traced the logins");
+      for (const secret of [canary, reply]) assert.equal(logs.includes(secret), false);
+    } finally {
+      await capture?.stop();
+      for (const process of running) await process.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
