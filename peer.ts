@@ -26,12 +26,7 @@ import { DEFAULT_RECEIVER_LIMITS, type ReceiverLimits } from "./core/receiver.ts
 import { isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "./core/peer_events.ts";
 import { type HistoryEntry, Journal, type JournalRecord } from "./store/journal.ts";
-import {
-  type Endpoint,
-  formatEndpoint,
-  type Message,
-  type TextEncoding,
-} from "./protocol.ts";
+import { type Endpoint, formatEndpoint, type Message, type TextEncoding } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
 import { Episodes } from "./core/episodes.ts";
 import { clockTime, monotonic } from "./net/clock.ts";

@@ -1,14 +1,13 @@
 /**
  * A peer's keys at start-up, from its data directory: the identity (created
  * on the first run, which is said once, with its fingerprint) and the pins
- * with the one {@linkcode Trust} over them, whose key changes go to the sink
- * as `key-changed` events.
+ * (the peer makes the one Trust over them, and reports key changes itself).
  *
  * @module
  */
 
 import type { Identity } from "../crypto/identity.ts";
-import type { Trust } from "../core/trust.ts";
+import { fingerprint as keyFingerprint } from "../crypto/fingerprint.ts";
 import { loadOrCreateIdentity } from "../store/identity_file.ts";
 import { PinFile } from "../store/pins.ts";
 import { createdIdentityText } from "../ui/key_text.ts";
@@ -19,21 +18,18 @@ import { encodeKey } from "../wire/keys.ts";
 export interface PeerKeys {
   /** This user's identity. */
   identity: Identity;
-  /** The pins file (close it last: it writes what waits). */
+  /** The pins file (close it last: it writes what waits); the peer makes the Trust over it. */
   pins: PinFile;
-  /** The trust decisions over the pins. */
-  trust: Trust;
 }
 
 /**
  * Loads (or on the first run creates) the identity in data directory `dir` and opens the pins
- * there for user `name`. A new identity is announced on `sink` as an `identity` info with its
- * fingerprint and file; key changes become `key-changed` events; the first failure to save the
- * pins an `error` event.
+ * there . A new identity is announced on `sink` as an `identity` info with its
+ * fingerprint and file; the first failure to save the pins is an `error` event.
  *
  * @throws {Error} with what to do when the identity or the pins file is damaged or unwritable.
  */
-export function openPeerKeys(dir: string, name: string, sink: Sink): PeerKeys {
+export function openPeerKeys(dir: string, sink: Sink): PeerKeys {
   const loaded = loadOrCreateIdentity(dir);
   let reported = false;
   const pins = PinFile.open(dir, {
@@ -43,17 +39,13 @@ export function openPeerKeys(dir: string, name: string, sink: Sink): PeerKeys {
       sink.event({ event: "error", message: error.message });
     },
   });
-  const trust = pins.trust(
-    { name, key: encodeKey(loaded.identity.dh.publicKey) },
-    { keyChanged: (change) => sink.event({ event: "key-changed", ...change }) },
-  );
   if (loaded.created) {
-    const fingerprint = trust.fingerprint();
+    const fingerprint = keyFingerprint(encodeKey(loaded.identity.dh.publicKey));
     sink.info("identity", createdIdentityText(fingerprint, loaded.path), {
       fingerprint,
       path: loaded.path,
       created: true,
     });
   }
-  return { identity: loaded.identity, pins, trust };
+  return { identity: loaded.identity, pins };
 }

@@ -332,8 +332,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
     const dir = args.data ?? defaultDataDir(name, env, Deno.build.os);
     journal = Journal.open(dir);
     try {
-      keys = openPeerKeys(dir, name, sink);
-      live.keys = keys.trust;
+      keys = openPeerKeys(dir, sink);
     } catch (error) {
       journal.close();
       throw error;
@@ -353,13 +352,10 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       coordinator: { host, port: target.port },
       host: args.host,
       port: args.port,
-      // The identity's fingerprint on `ready`, as the data directory has it.
-      onEvent: (event) =>
-        sink.event(
-          event.event === "ready" && event.fingerprint === undefined
-            ? { ...event, fingerprint: keys.trust.fingerprint() }
-            : event,
-        ),
+      onEvent: (event) => sink.event(event),
+      identity: keys.identity,
+      pins: keys.pins,
+      trustCoordinator: args.trustCoordinator,
       trace,
       journal,
       keepaliveMs: args.keepaliveMs,
@@ -376,7 +372,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
 
   live.peer = peer;
-  const chat = chatPeer(peer, keys.trust);
+  live.keys = peer.keys;
+  const chat = chatPeer(peer, peer.keys);
   view?.syncRoster();
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>

@@ -179,7 +179,14 @@ export class Outbox {
     this.#sender.enqueue(message, at.now);
     // On the wire first, then on the screen.
     if (user) this.#sender.tick(at.now, name);
-    this.#hooks.emit({ event: "sent", to: name, id: message.id, text, reliable: true, encrypted: true });
+    this.#hooks.emit({
+      event: "sent",
+      to: name,
+      id: message.id,
+      text,
+      reliable: true,
+      encrypted: true,
+    });
     if (!user) this.#emitPending(message);
     return { ok: true, id: message.id };
   }

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { SecureRaw } from "./secure_raw.ts";
 import {
   freeUdpPort,
   type JsonEvent,
@@ -15,7 +16,7 @@ import {
   tcpRead,
 } from "./helpers.ts";
 
-import { loginRaw } from "./raw_peer.ts";
+import { loginRaw, PeerKeys } from "./raw_peer.ts";
 Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, SIGTERM", async () => {
   const { process: coordinator, udp } = await spawnCoordinator();
   const running: PeerchatProcess[] = [coordinator];
@@ -25,7 +26,10 @@ Deno.test("coordinator and three peers: lists, joins, leaves, chat, rejection, S
     assert.deepEqual(alice.ready.users, []);
     const bob = await spawnPeer("bob", udp);
     running.push(bob.process);
-    assert.deepEqual(bob.ready.users, [{ name: "alice", endpoint: alice.ready.endpoint }]);
+    assert.deepEqual(bob.ready.users, [
+      { name: "alice", endpoint: alice.ready.endpoint, fingerprint: alice.ready.fingerprint },
+    ]);
+    assert.match(alice.ready.fingerprint, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
     const carol = await spawnPeer("张三", udp);
     running.push(carol.process);
     assert.deepEqual(
@@ -418,8 +422,11 @@ Deno.test({
   async fn() {
     const { process: coordinator, udp } = await spawnCoordinator(["--peer-timeout", "300"]);
     const sender = new RawUdp();
-    // A peer takes msg only from a peerchat peer the roster lists: the raw sender logs in first.
-    await loginRaw(sender, "raw", udp);
+    // A peer takes msg only inside a session with a peerchat peer the roster lists: the raw
+    // sender logs in first, with keys, and encrypts what it sends.
+    const keys = new PeerKeys();
+    const secure = new SecureRaw(sender, "raw", keys);
+    await loginRaw(sender, "raw", udp, keys);
     const dataDir = await Deno.makeTempDir({ prefix: "peerchat-full-" });
     // The file size limit (ulimit -f, in KiB) stands in for a full disk: past it write() fails
     // with EFBIG once SIGXFSZ is ignored. 24 KiB hold a few dozen of these messages.
@@ -440,11 +447,20 @@ Deno.test({
     try {
       const ready = await bob.waitFor((e) => e.event === "ready", "bob to be ready");
       const [host, port] = String(ready.endpoint).split(":");
-      const bobAt = { host, port: Number(port) };
+      // Bob's key, as the coordinator's roster batch tells the sender.
+      const joined = await sender.next((t) => t.startsWith("roster,") && t.includes("+bob,"));
+      const item = joined.text.slice("roster,".length).split(";").find((i) =>
+        i.startsWith("+bob,")
+      );
+      const bobAt = {
+        name: "bob",
+        key: item!.split(",")[3],
+        endpoint: { host, port: Number(port) },
+      };
       const body = (seq: number) => `${seq}:${"y".repeat(300)}`;
       let acked = 0;
       for (let seq = 1; seq <= 200; seq++) {
-        await sender.send(`msg,raw,s1,${seq},1/1,text,12:00:00,${body(seq)}`, bobAt);
+        secure.send(`msg,raw,s1,${seq},1/1,text,12:00:00,${body(seq)}`, bobAt);
         const ack = await sender.next((t) => t.startsWith("ack,bob,s1,"), 1000).catch(() => null);
         if (!ack || Number(ack.text.split(",")[3]) < seq) break; // Not stored: not acknowledged.
         acked = seq;
@@ -456,7 +472,7 @@ Deno.test({
       );
       // Still running: a resent message is acknowledged again — up to what it stored, and the
       // message it could not store as held (SACK), so the sender keeps resending only that one.
-      await sender.send(`msg,raw,s1,1,1/1,text,12:00:00,${body(1)}`, bobAt);
+      secure.send(`msg,raw,s1,1,1/1,text,12:00:00,${body(1)}`, bobAt);
       assert.equal(
         (await sender.next((t) => t.startsWith("ack,bob,s1,"))).text,
         `ack,bob,s1,${acked},${acked + 1}`,
@@ -478,6 +494,7 @@ Deno.test({
       );
       assert.deepEqual(stored, shown());
     } finally {
+      secure.close();
       await bob.stop();
       await coordinator.stop();
       await sender.close();
