@@ -126,6 +126,11 @@ export interface PeerOptions {
   pins?: PinFile;
   /** With the default `pinCoordinator`: accept the coordinator's key though another is pinned. */
   trustCoordinator?: boolean;
+  /**
+   * The address others reach this peer at, when it is not the socket's own (a port forward on a
+   * router, a relay in a test): the login names it. Default: the socket's address.
+   */
+  advertise?: Endpoint;
   /** Timers and bounds of the encrypted sessions (tests shorten them). */
   secureLimits?: Partial<SecureLimits>;
 }
@@ -193,7 +198,7 @@ export class Peer {
       { name: options.name, key: encodeKey(identity.dh.publicKey) },
       { keyChanged: (change) => emit({ event: "key-changed", ...change }) },
     );
-    this.#roster = new PeerRoster(options.name, udp.local, {
+    this.#roster = new PeerRoster(options.name, options.advertise ?? udp.local, {
       updated: (entry) => {
         this.#datagrams.link.seen(entry, Date.now());
         this.#outbox.kick(entry, instant());

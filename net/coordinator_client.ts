@@ -73,6 +73,8 @@ export interface CoordinatorClientOptions {
    * pinned (the login then fails, saying so). Default: always `"ok"`.
    */
   pinCoordinator?: (endpoint: string, key: string) => PinVerdict;
+  /** The endpoint the login names (a port forward's); default: the socket's own address. */
+  advertise?: Endpoint;
 }
 
 /** What the coordinator's link counted: sealed datagrams that did not count. */
@@ -302,7 +304,7 @@ export class CoordinatorClient {
 
   async #login(initial: boolean, deadline = Infinity): Promise<void> {
     const { name, coordinator } = this.#options;
-    const local = this.#udp.local;
+    const local = this.#options.advertise ?? this.#udp.local;
     const login: LoginMessage = {
       type: "login",
       name,
