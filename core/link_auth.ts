@@ -18,7 +18,7 @@
 import type { AuthMessage } from "../protocol.ts";
 import { LinkMac } from "../crypto/link_mac.ts";
 import { secretsEqual, sha256 } from "../crypto/primitives.ts";
-import { bytesEqual, decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
+import { bytesEqual, decodeBase64Url } from "../wire/keys.ts";
 
 /** How far behind the highest `SEQ` seen a datagram may still arrive (reordering on the way). */
 export const REPLAY_WINDOW = 256;
