@@ -56,6 +56,7 @@ import {
 import { deriveLinkKeys, signLogin } from "../crypto/coordinator_auth.ts";
 import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
 import { LinkAuth } from "../core/link_auth.ts";
+import { ed25519Sign, x25519 } from "../crypto/primitives.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";
 import { loadAverage, selfCpu, udpDrops } from "./proc.ts";
 import { parseFlags, pool, Signal, sleep } from "./stats.ts";
@@ -319,6 +320,10 @@ export async function runJoinStorm(options: StormOptions): Promise<StormResult> 
       const port = (conn.addr as Deno.NetAddr).port;
       const identity = generateIdentity();
       const { sign, dh } = publicIdentity(identity);
+      // A peer has its identity loaded long before it logs in: its keys' first use (parsing
+      // them into key objects) is not part of the storm.
+      ed25519Sign(identity.sign.privateKey, new Uint8Array(0));
+      x25519(identity.dh.privateKey, identity.dh.publicKey);
       peers.push({
         keys: { identity, signKey: sign, dhKey: dh },
         i,

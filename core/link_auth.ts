@@ -18,7 +18,7 @@
 import type { AuthMessage } from "../protocol.ts";
 import { LinkMac } from "../crypto/link_mac.ts";
 import { secretsEqual, sha256 } from "../crypto/primitives.ts";
-import { bytesEqual, decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
+import { bytesEqual, decodeBase64Url } from "../wire/keys.ts";
 
 /** How far behind the highest `SEQ` seen a datagram may still arrive (reordering on the way). */
 export const REPLAY_WINDOW = 256;
@@ -68,6 +68,51 @@ export interface LinkAuthKeys {
 }
 
 const AUTH_PREFIX = "auth,";
+const AUTH_PREFIX_BYTES = new TextEncoder().encode(AUTH_PREFIX);
+const COMMA = 44;
+/** Characters of a 16-byte tag in unpadded base64url. */
+const TAG_TEXT = 22;
+const BASE64URL = new TextEncoder().encode(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+);
+
+/** Writes the 16 bytes of `tag` as 22 base64url characters into `out` at `at`; the new `at`. */
+function writeTag(tag: Uint8Array, out: Uint8Array, at: number): number {
+  let i = 0;
+  for (; i + 2 < 16; i += 3) {
+    const n = (tag[i] << 16) | (tag[i + 1] << 8) | tag[i + 2];
+    out[at++] = BASE64URL[n >> 18];
+    out[at++] = BASE64URL[(n >> 12) & 63];
+    out[at++] = BASE64URL[(n >> 6) & 63];
+    out[at++] = BASE64URL[n & 63];
+  }
+  const n = tag[15] << 16; // one byte left: two characters
+  out[at++] = BASE64URL[n >> 18];
+  out[at++] = BASE64URL[(n >> 12) & 63];
+  return at;
+}
+
+/** Sealed datagrams are carved from slabs of this size (see {@linkcode carve}). */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * `length` fresh bytes for a datagram about to be sent, as a view into a shared slab (a fan-out
+ * seals thousands of datagrams, and allocating each costs more than sealing it). A slab is never
+ * written twice — a full one is left to the garbage collector once its last view is gone — so a
+ * view stays valid however long its send waits.
+ */
+function carve(length: number): Uint8Array<ArrayBuffer> {
+  if (length > SLAB_BYTES / 8) return new Uint8Array(length);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += length;
+  return view;
+}
 
 /** Seals what one end sends and opens what it receives. */
 export class LinkAuth {
@@ -106,10 +151,18 @@ export class LinkAuth {
   /** {@linkcode seal} of a message whose SHA-256 is already known (one roster batch, many peers). */
   sealDigest(message: Uint8Array, digest: Uint8Array): Uint8Array<ArrayBuffer> {
     const seq = this.#nextSeq++;
-    const head = `${AUTH_PREFIX}${seq},${encodeBase64Url(this.#sendMac.tag(seq, digest))},`;
-    const out = new Uint8Array(head.length + message.length);
-    for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i); // ASCII only
-    out.set(message, head.length);
+    const tag = this.#sendMac.tag(seq, digest);
+    // auth,SEQ,TAG, written as bytes (ASCII), then the message.
+    const digits = String(seq);
+    const head = AUTH_PREFIX.length + digits.length + 1 + TAG_TEXT + 1;
+    const out = carve(head + message.length);
+    out.set(AUTH_PREFIX_BYTES);
+    let at = AUTH_PREFIX.length;
+    for (let i = 0; i < digits.length; i++) out[at++] = digits.charCodeAt(i);
+    out[at++] = COMMA;
+    at = writeTag(tag, out, at);
+    out[at++] = COMMA;
+    out.set(message, at);
     return out;
   }
 

@@ -38,16 +38,19 @@ function spawnIn(lab: Lab, host: string, args: string[], dataDir?: string): Peer
     {},
     (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
   );
-  process.dataDir = dataDir;
+  if (dataDir) process.dataDir = dataDir;
   return process;
 }
 
-function startCoordinator(lab: Lab): PeerchatProcess {
+/** The coordinator on `coord`, with its data (its key, the name registry) in `dataDir`. */
+function startCoordinator(lab: Lab, dataDir: string): PeerchatProcess {
   return spawnIn(lab, "coord", [
     "coordinator",
     "--json",
     "--port",
     String(COORDINATOR_PORT),
+    "--data",
+    dataDir,
   ]);
 }
 
@@ -89,9 +92,11 @@ Deno.test({
     await cleanupStaleLabs();
     const lab = await createLab({ hosts: ["coord", ...PEERS] });
     const processes: PeerchatProcess[] = [];
+    // Kept across the coordinator's restart, as a teacher's machine keeps it.
+    const coordinatorData = await Deno.makeTempDir({ prefix: "peerchat-lan-coordinator-" });
     try {
       await lab.setLoss(LOSS_PERCENT);
-      let coordinator = startCoordinator(lab);
+      let coordinator = startCoordinator(lab, coordinatorData);
       processes.push(coordinator);
       await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 20_000);
 
@@ -188,7 +193,7 @@ Deno.test({
       started = performance.now();
       coordinator.signal("SIGKILL");
       await coordinator.exited();
-      coordinator = startCoordinator(lab);
+      coordinator = startCoordinator(lab, coordinatorData);
       processes.push(coordinator);
       for (const name of ["a", "b"]) {
         await coordinator.waitFor(
@@ -212,6 +217,7 @@ Deno.test({
     } finally {
       for (const process of processes) await process.stop();
       await lab.close();
+      await Deno.remove(coordinatorData, { recursive: true });
     }
   },
 });
