@@ -100,8 +100,11 @@ export class InboundGuard {
   accepts(message: Message, from: Endpoint): boolean {
     switch (message.type) {
       case "challenge":
-      case "auth":
         return this.#count(sameEndpoint(from, this.#coordinator));
+      case "auth":
+        // Sealed: its tag and number are checked against the link's keys, whatever the source (a
+        // relay or a NAT may stand between). A forged or replayed one is dropped there.
+        return true;
       case "accept":
       case "reject":
         return this.#plain(from, !this.#linked());

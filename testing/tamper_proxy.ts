@@ -2,8 +2,10 @@
  * A hostile UDP relay for tests: it listens on a port of 127.0.0.1 and
  * forwards what arrives to one target, but, with a seeded PRNG, also drops,
  * duplicates, holds back (reorders), flips bits in, and replays earlier
- * datagrams. Peers that advertise the proxy's port as their endpoint get all
- * their incoming traffic through it.
+ * datagrams. Like a NAT, it gives each source its own socket towards the
+ * target, and relays the target's answers to that socket back to the source
+ * (with the same faults). Peers that advertise the proxy's port as their
+ * endpoint get all their incoming traffic through it.
  *
  * Real sockets; the faults are deterministic for a seed, the timing is not.
  *
@@ -49,6 +51,8 @@ export function seeded(seed: number): () => number {
 export class TamperProxy {
   readonly #socket: Deno.DatagramConn;
   readonly #target: Deno.NetAddr;
+  /** One socket towards the target per source (`IP:PORT`), and the loop relaying its answers. */
+  readonly #mappings = new Map<string, { conn: Deno.DatagramConn; loop: Promise<void> }>();
   readonly #faults: Faults;
   readonly #random: () => number;
   readonly #history: Uint8Array[] = [];
@@ -83,13 +87,38 @@ export class TamperProxy {
 
   async #run(): Promise<void> {
     try {
-      for await (const [bytes] of this.#socket) await this.#relay(bytes);
+      for await (const [bytes, addr] of this.#socket) {
+        const source = addr as Deno.NetAddr;
+        const out = this.#mapping(source);
+        await this.#relay(bytes, (data) => out.send(data, this.#target));
+      }
     } catch {
       // Closed.
     }
   }
 
-  async #relay(bytes: Uint8Array): Promise<void> {
+  /** The socket towards the target for `source`, made on first use. */
+  #mapping(source: Deno.NetAddr): Deno.DatagramConn {
+    const id = `${source.hostname}:${source.port}`;
+    let mapping = this.#mappings.get(id);
+    if (mapping === undefined) {
+      const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+      const loop = (async () => {
+        try {
+          for await (const [bytes] of conn) {
+            await this.#relay(bytes, (data) => this.#socket.send(data, source));
+          }
+        } catch {
+          // Closed.
+        }
+      })();
+      mapping = { conn, loop };
+      this.#mappings.set(id, mapping);
+    }
+    return mapping.conn;
+  }
+
+  async #relay(bytes: Uint8Array, deliver: (data: Uint8Array) => Promise<number>): Promise<void> {
     this.stats.received++;
     const f = this.#faults;
     const chance = (p: number) => this.#random() < p;
@@ -111,26 +140,26 @@ export class TamperProxy {
       const bit = Math.floor(this.#random() * out.length * 8);
       out[bit >> 3] ^= 1 << (bit & 7);
     }
-    await this.#send(out);
+    await this.#send(out, deliver);
     if (chance(f.duplicate)) {
       this.stats.duplicated++;
-      await this.#send(bytes);
+      await this.#send(bytes, deliver);
     }
     if (this.#held.length > 0 && chance(0.5)) {
       const held = this.#held;
       this.#held = [];
-      for (const late of held.reverse()) await this.#send(late);
+      for (const late of held.reverse()) await this.#send(late, deliver);
     }
     if (chance(f.replay)) {
       this.stats.replayed++;
       const old = this.#history[Math.floor(this.#random() * this.#history.length)];
-      await this.#send(old);
+      await this.#send(old, deliver);
     }
   }
 
-  async #send(bytes: Uint8Array): Promise<void> {
+  async #send(bytes: Uint8Array, deliver: (data: Uint8Array) => Promise<number>): Promise<void> {
     try {
-      await this.#socket.send(bytes, this.#target);
+      await deliver(bytes);
       this.stats.forwarded++;
     } catch {
       // The target went away: the test is ending.
@@ -139,11 +168,14 @@ export class TamperProxy {
 
   /** Stops relaying and closes the socket. */
   async close(): Promise<void> {
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed.
+    for (const conn of [this.#socket, ...[...this.#mappings.values()].map((m) => m.conn)]) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
     }
     await this.#loop;
+    for (const mapping of this.#mappings.values()) await mapping.loop;
   }
 }
