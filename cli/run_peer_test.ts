@@ -17,7 +17,8 @@ import { PinFile } from "../store/pins.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
 import { encodeKey } from "../wire/keys.ts";
 import { fingerprint, safetyNumber } from "../crypto/fingerprint.ts";
-import { loginRaw } from "../testing/raw_peer.ts";
+import { loginRaw, PeerKeys } from "../testing/raw_peer.ts";
+import { SecureRaw } from "../testing/secure_raw.ts";
 import {
   PeerchatProcess,
   RawUdp,
@@ -249,9 +250,11 @@ Deno.test("/msg to someone who logged in a moment ago asks the coordinator inste
     // a busy machine let the batch in first, it tries again with another name.
     for (let attempt = 0; attempt < 5 && caught === 0; attempt++) {
       const zed = new RawUdp();
+      const name = `zed${attempt}`;
+      const keys = new PeerKeys();
+      const secure = new SecureRaw(zed, name, keys); // zed answers the handshake, opens the msg
       try {
-        const name = `zed${attempt}`;
-        await loginRaw(zed, name, coordinator.udpAddress);
+        await loginRaw(zed, name, coordinator.udpAddress, keys);
         if (me.user(name) !== undefined) continue;
         caught++;
         const sink = recordingSink();
@@ -262,6 +265,7 @@ Deno.test("/msg to someone who logged in a moment ago asks the coordinator inste
         const msg = await zed.next((t) => t.startsWith("msg,me,"));
         assert.match(msg.text, /,hi, just arrived\?$/);
       } finally {
+        secure.close();
         await zed.close();
       }
     }

@@ -150,19 +150,22 @@ Deno.test("line mode: a talk with terminal escapes is shown escaped, never execu
 
     await talk(mallory, aliceAt, ATTACK);
     await talk(mallory, aliceAt, FORGED);
-    await alice.waitFor(/mallory: see you/, "both talks shown");
+    // A seed client's talk is marked as not encrypted.
+    await alice.waitFor(/mallory \(not encrypted\): see you/, "both talks shown");
     // /history shows the same texts from the journal: escaped, later lines indented.
     await alice.writeLine("/history mallory");
-    await alice.waitFor(/mallory: see you[^]*mallory: see you/, "the history");
+    await alice.waitFor(/mallory \(not encrypted\): see you[^]*mallory: see you/, "the history");
 
     const status = await alice.quit();
     assert.equal(status.code, 0, alice.stderr);
     const text = alice.text;
     assertNothingExecutes(alice.bytes, text);
-    assert.ok(text.includes(`[12:00:00] mallory: ${SHOWN}\n`), text);
+    assert.ok(text.includes(`[12:00:00] mallory (not encrypted): ${SHOWN}\n`), text);
     // The forged line is indented under the real one: it cannot pass for bob's message.
     assert.ok(
-      text.includes("[12:00:00] mallory: see you\n           [12:00:01] bob: my password"),
+      text.includes(
+        "[12:00:00] mallory (not encrypted): see you\n           [12:00:01] bob: my password",
+      ),
       text,
     );
     assert.doesNotMatch(text, /^\[12:00:01\] bob/m, "no line of its own starts like bob's");

@@ -24,7 +24,13 @@ import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
 import { type JsonEvent, PeerchatProcess, sleep, waitFor } from "./helpers.ts";
-import { loginConn } from "./raw_peer.ts";
+import { loginConn, PeerKeys } from "./raw_peer.ts";
+import { SecureSessions } from "../core/secure_sessions.ts";
+
+/** Both clocks, as the session machine takes them. */
+function instant(): { now: number; wall: number } {
+  return { now: performance.now(), wall: Date.now() };
+}
 
 const VICTIM = new URL("./hostile_victim.ts", import.meta.url).pathname;
 const FLOOD = 100_000;
@@ -74,12 +80,24 @@ Deno.test({
     const mole = bind("127.0.0.4");
     const friendEvents: PeerEvent[] = [];
     let friend: Peer | undefined;
+    let moleSessions: SecureSessions | undefined;
+    let moleLoop: Promise<void> | undefined;
+    let moleTick: ReturnType<typeof setInterval> | undefined;
+    let sendAsMole: (text: string) => void = () => {};
     const victim = new PeerchatProcess(
       [],
       {},
       (_command, env) =>
         new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", VICTIM, "victim", String(coordinator.udpAddress.port), dataDir],
+          args: [
+            "run",
+            "-A",
+            "--v8-flags=--expose-gc",
+            VICTIM,
+            "victim",
+            String(coordinator.udpAddress.port),
+            dataDir,
+          ],
           stdin: "piped",
           stdout: "piped",
           stderr: "piped",
@@ -104,7 +122,38 @@ Deno.test({
           port: coordinator.udpAddress.port,
         });
       await login(evil, `login,evil,${address(evil)}`);
-      await loginConn(mole, "mole", coordinator.udpAddress);
+      // The mole speaks peerchat/2 in full: its login proves its keys, and its msg packets travel
+      // in a Noise session with the victim (the victim's key from the coordinator's list).
+      const moleKeys = new PeerKeys();
+      await loginConn(mole, "mole", coordinator.udpAddress, moleKeys);
+      const victimKey = String((await victim.waitFor((e) => e.event === "key", "its key")).key);
+      const victimAt = { name: "victim", key: victimKey, endpoint: { host, port: Number(port) } };
+      moleSessions = new SecureSessions({ name: "mole", identity: moleKeys.identity }, {
+        send: (bytes, to) =>
+          void mole.send(bytes as Uint8Array<ArrayBuffer>, {
+            transport: "udp",
+            hostname: to.host,
+            port: to.port,
+          }).catch(() => {}),
+        deliver: () => {},
+        dropped: () => {},
+        authorize: () => "ok",
+      });
+      const sessions = moleSessions;
+      moleLoop = (async () => {
+        try {
+          for await (const [bytes, addr] of mole) {
+            const from = addr as Deno.NetAddr;
+            sessions.receive(bytes, { host: from.hostname, port: from.port }, instant());
+          }
+        } catch {
+          // Closed.
+        }
+      })();
+      moleTick = setInterval(() => sessions.tick(instant()), 20);
+      sendAsMole = (text) => sessions.send(victimAt, new TextEncoder().encode(text), instant());
+      sendAsMole(`msg,mole,warm,1,1/1,text,12:00:00,hello`);
+      await waitFor(() => sessions.established(victimKey), "the mole's session with the victim");
       const joined = (name: string) => (e: JsonEvent) => e.event === "join" && e.name === name;
       for (const name of ["friend", "evil", "mole"]) {
         await victim.waitFor(joined(name), `the victim to see ${name}`);
@@ -150,8 +199,8 @@ Deno.test({
             : msg(i % 3 === 1 ? "evil" : "eve", 1);
         } else {
           // The hostile peerchat client: every check passes; each msg opens another stream.
-          conn = mole;
-          text = msg("mole", 2 + Math.floor(random() * 250));
+          sendAsMole(msg("mole", 2 + Math.floor(random() * 250)));
+          continue;
         }
         await conn.send(encoder.encode(text), target);
         if (i === FLOOD / 2) {
@@ -186,7 +235,8 @@ Deno.test({
       const read = last.received - start.received;
       const s = last.stats;
       const dropped = (s.spoofed - start.stats.spoofed) + (s.rateLimited ?? 0) +
-        (s.streamsRefused ?? 0) + (s.bufferFull ?? 0) + (s.malformed - start.stats.malformed);
+        (s.streamsRefused ?? 0) + (s.bufferFull ?? 0) + (s.malformed - start.stats.malformed) +
+        (s.plaintextRefused - start.stats.plaintextRefused) + (s.impostors - start.stats.impostors);
       console.log(
         `victim read ${read} of ${FLOOD}; dropped ${dropped} (${JSON.stringify(s)}); ` +
           `RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB; ` +
@@ -207,9 +257,11 @@ Deno.test({
       // The two real messages during the flood, and nothing from strangers.
       assert.ok(after.journal - before.journal < 2048, "the journal took in strangers' messages");
     } finally {
+      clearInterval(moleTick);
       await victim.stop();
       await friend?.close();
       for (const conn of [...strangers, evil, mole]) conn.close();
+      await moleLoop;
       await coordinator.close();
     }
   },

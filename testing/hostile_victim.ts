@@ -12,6 +12,7 @@
  */
 
 import { Peer } from "../peer.ts";
+import { generateIdentity, publicIdentity } from "../crypto/identity.ts";
 import { Journal } from "../store/journal.ts";
 import { textLines } from "../ui/output.ts";
 
@@ -19,8 +20,12 @@ const [name, port, dir] = Deno.args;
 const journal = Journal.open(dir);
 let received = 0;
 const print = (value: unknown) => console.log(JSON.stringify(value));
+const identity = generateIdentity();
+// Its key first: the hostile test's peerchat client needs it for its session.
+print({ event: "key", key: publicIdentity(identity).dh });
 const peer = await Peer.start({
   name,
+  identity,
   coordinator: { host: "127.0.0.1", port: Number(port) },
   host: "127.0.0.1",
   journal,
@@ -31,6 +36,8 @@ const peer = await Peer.start({
 });
 for await (const line of textLines(Deno.stdin.readable)) {
   if (line === "stats") {
+    // What stays, not garbage waiting for a collection (the test runs this with --expose-gc).
+    (globalThis as { gc?: () => void }).gc?.();
     print({ event: "stats", received, stats: peer.stats, memory: Deno.memoryUsage() });
   }
   const send = /^send (\S+) (.*)$/.exec(line);

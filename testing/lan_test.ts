@@ -148,6 +148,10 @@ Deno.test({
           .filter((e) => e.event === "message" && e.from === from)
           .map((e) => e.text);
         assert.deepEqual(received, texts, `${pair}: exactly once and in order`);
+        const plain = peers[to].events.filter((e) =>
+          e.event === "message" && e.from === from && e.encrypted !== true
+        );
+        assert.deepEqual(plain, [], `${pair}: every message came encrypted`);
       }
       for (const name of PEERS) {
         assert.equal(
