@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { prng } from "../testing/prng.ts";
 import {
   type IncomingMessage,
   type OutgoingMessage,
@@ -20,17 +21,6 @@ import {
   MAX_TEXT_BYTES,
   parseMessage,
 } from "../protocol.ts";
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Channel {
   loss: number;

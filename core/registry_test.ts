@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { prng } from "../testing/prng.ts";
 import { type CoordinatorEvent, Registry } from "./registry.ts";
 import { NameRegistry } from "../store/name_registry.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
@@ -521,17 +522,6 @@ Deno.test("registry: online() hands out copies", () => {
 });
 
 // --- A seeded simulation ------------------------------------------------------------------------
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A simulated peerchat peer: its roster is its list fetch plus every batch it was sent. */
 interface SimPeer {

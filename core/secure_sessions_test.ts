@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { prng } from "../testing/prng.ts";
 import {
   DEFAULT_SECURE_LIMITS,
   type SecureDropReason,
@@ -19,17 +20,6 @@ import { encodeKey } from "../wire/keys.ts";
 import type { Endpoint } from "../wire/endpoint.ts";
 import { isSecureFrame, parseSecureFrame } from "../wire/secure_frame.ts";
 import { type AckMessage, type ChatMessage, formatMessage, parseMessage } from "../protocol.ts";
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seededBytes(seed: number): (n: number) => Uint8Array {
   const random = prng(seed);

@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
+import { prng } from "../testing/prng.ts";
 import { REJECT_AFTER_MESSAGES, REPLAY_WINDOW, ReplayWindow } from "./replay.ts";
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The rule, stated plainly: a set of everything seen and the greatest. */
 class Model {

@@ -21,6 +21,7 @@
  */
 
 import assert from "node:assert/strict";
+import { prng } from "./prng.ts";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
 import { type JsonEvent, PeerchatProcess, sleep, waitFor } from "./helpers.ts";
@@ -40,18 +41,6 @@ const MiB = 1024 * 1024;
 function rss(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
-/** A deterministic generator, so a failure replays. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function bind(host: string): Deno.DatagramConn {

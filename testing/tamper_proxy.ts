@@ -12,6 +12,8 @@
  * @module
  */
 
+import { prng } from "./prng.ts";
+
 /** Chances per datagram, each 0..1. */
 export interface Faults {
   drop: number;
@@ -33,18 +35,6 @@ export interface ProxyStats {
   reordered: number;
   flipped: number;
   replayed: number;
-}
-
-/** A seeded PRNG (mulberry32): the same seed gives the same faults. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A relay from its own port to `target`, with faults. */
@@ -75,7 +65,7 @@ export class TamperProxy {
     this.#socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     this.#target = { transport: "udp", hostname: target.host, port: target.port };
     this.#faults = faults;
-    this.#random = seeded(seed);
+    this.#random = prng(seed);
     this.#loop = this.#run();
   }
 
