@@ -501,3 +501,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a coordinator with a new key: the peer refuses it until --trust-coordinator", async () => {
+  const first = await spawnCoordinator();
+  const port = first.udp.port;
+  const dataDir = await Deno.makeTempDir({ prefix: "peerchat-pinned-" });
+  let second: PeerchatProcess | undefined;
+  const peers: PeerchatProcess[] = [];
+  try {
+    const alice = await spawnPeer("alice", first.udp, ["--data", dataDir]);
+    peers.push(alice.process);
+    await alice.process.closeStdin();
+    await alice.process.exited();
+    await first.process.stop(); // Its data directory (and key) go with it.
+
+    // Another coordinator on the same address, with another key: a reinstall — or an impostor.
+    second = (await spawnCoordinator(["--port", String(port)])).process;
+    const refused = new PeerchatProcess([
+      "peer",
+      "--name",
+      "alice",
+      "--coordinator",
+      `127.0.0.1:${port}`,
+      "--host",
+      "127.0.0.1",
+      "--json",
+      "--data",
+      dataDir,
+    ]);
+    peers.push(refused);
+    await refused.closeStdin();
+    const status = await refused.exited();
+    assert.equal(status.code, 1);
+    const said = refused.stderr + JSON.stringify(refused.events);
+    assert.match(said, /another key than the one pinned[^]*--trust-coordinator/);
+
+    const trusting = await spawnPeer("alice", { host: "127.0.0.1", port }, [
+      "--data",
+      dataDir,
+      "--trust-coordinator",
+    ]);
+    peers.push(trusting.process);
+    assert.equal(trusting.ready.name, "alice");
+  } finally {
+    for (const peer of peers) await peer.stop();
+    await second?.stop();
+    await first.process.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
