@@ -8,6 +8,7 @@
 
 import type { Painter } from "./format.ts";
 import { looksUtf16 } from "../protocol.ts";
+import { isSecureFrame, parseSecureFrame } from "../wire/secure_frame.ts";
 import type { TraceEntry } from "../net/udp.ts";
 import { visible } from "./visible.ts";
 
@@ -22,6 +23,7 @@ const lenient16 = new TextDecoder("utf-16le");
  * writes them (`\x1b`, `\n`, `\u{202e}`), cut after `limit` characters.
  */
 export function printable(bytes: Uint8Array, limit = 300): string {
+  if (isSecureFrame(bytes)) return describeFrame(bytes);
   const decoded = looksUtf16(bytes) ? `[UTF-16] ${lenient16.decode(bytes)}` : lenient.decode(bytes);
   const text = visible(decoded);
   return text.length > limit ? `${text.slice(0, limit)}… (${bytes.length} bytes)` : text;
@@ -36,4 +38,28 @@ export function formatTrace(entry: TraceEntry, paint: Painter, now = new Date())
   return `${paint("dim", time)} ${arrow} ${transport} ${entry.remote.padEnd(21)} ${
     printable(entry.bytes)
   }`;
+}
+
+/** An encrypted frame between peerchat peers, as what can be read of it: its header. */
+function describeFrame(bytes: Uint8Array): string {
+  const parsed = parseSecureFrame(bytes);
+  if (!parsed.ok) {
+    return `[Noise frame, malformed: ${visible(parsed.error.message)}] ${bytes.length} bytes`;
+  }
+  const frame = parsed.value;
+  const index = (n: number) => n.toString(16).padStart(8, "0");
+  switch (frame.type) {
+    case "init":
+      return `[Noise IK init] sender ${
+        index(frame.sender)
+      }, ${bytes.length} bytes (keys and name encrypted)`;
+    case "response":
+      return `[Noise IK response] sender ${index(frame.sender)}, receiver ${
+        index(frame.receiver)
+      }, ${bytes.length} bytes`;
+    case "data":
+      return `[Noise data] receiver ${index(frame.receiver)}, counter ${frame.counter}, ${
+        frame.ciphertext.length - 16
+      } bytes encrypted${frame.ciphertext.length === 16 ? " (keep-alive)" : ""}`;
+  }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeData } from "../wire/secure_frame.ts";
 import { painter } from "./format.ts";
 import { encodeUtf16 } from "../protocol.ts";
 import { formatTrace, printable } from "./trace.ts";
@@ -37,4 +38,13 @@ Deno.test("a traced datagram executes nothing: escapes, C1 controls and bidi ove
   const shown = printable(bytes);
   assert.equal(shown, "talk,12:00:00,mallory,hi \\x1b]0;PWNED\\x07\\x1b[2J\\u{202e}\\x9b");
   assert.equal(shown, visible(new TextDecoder().decode(bytes)), "one escaping, visible()'s");
+});
+
+Deno.test("trace: an encrypted frame shows its header, never its bytes as text", () => {
+  const data = encodeData(0x1234abcd, 7, new Uint8Array(16 + 5).fill(0x1b));
+  assert.equal(printable(data), "[Noise data] receiver 1234abcd, counter 7, 5 bytes encrypted");
+  const keepalive = encodeData(1, 0, new Uint8Array(16));
+  assert.match(printable(keepalive), /counter 0, 0 bytes encrypted \(keep-alive\)$/);
+  const broken = data.slice(0, 20);
+  assert.match(printable(broken), /^\[Noise frame, malformed: .*\] 20 bytes$/);
 });
