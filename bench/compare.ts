@@ -228,7 +228,7 @@ const ROWS: { key: string; label: string; unit: string; digits: number }[] = [
     [
       {
         key: `storm ${n} join`,
-        label: `join storm N=${n}, peerchat/1: all rosters whole`,
+        label: `join storm N=${n}, peerchat peers: all rosters whole`,
         unit: "s",
       },
       { key: `storm ${n} leave`, label: `leave storm N=${n}: all rosters empty`, unit: "s" },
