@@ -70,6 +70,19 @@ export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/del
 export type { GuardStats, InboxStats, LinkStats, ReceiverLimits, RoundTrip };
 export type { Identity, KeyPair, LoginErrorKind, PinVerdict };
 export type { ChatLinkStats, KeyChange, KeyCommands, SecureLimits, SecureStats };
+export type {
+  CoordinatorPin,
+  KeyAnswer,
+  KeyState,
+  KeyStatus,
+  NamePin,
+  PendingKey,
+  Pins,
+  SafetyNumberView,
+  Trust,
+  TrustLimits,
+} from "./core/trust.ts";
+export type { SecureDropReason } from "./core/secure_sessions.ts";
 export { PinFile };
 export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
