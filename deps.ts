@@ -19,3 +19,14 @@
 export function loadPrompts(): Promise<typeof import("@clack/prompts")> {
   return import("@clack/prompts");
 }
+
+/**
+ * libsodium (its WebAssembly build), loaded on first use: its ChaCha20-Poly1305 costs a third of
+ * `node:crypto`'s per call, but importing it takes 60–85 ms, more than start-up may — so
+ * crypto/aead.ts loads it in the background once a peer is running.
+ */
+export async function loadSodium(): Promise<typeof import("libsodium-wrappers").default> {
+  const sodium = (await import("libsodium-wrappers")).default;
+  await sodium.ready;
+  return sodium;
+}

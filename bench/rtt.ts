@@ -24,6 +24,7 @@
 
 import { Journal } from "../store/journal.ts";
 import { Peer } from "../peer.ts";
+import { useFastAead } from "../crypto/aead.ts";
 import { Child, hasTaskset, stdinLines, untilStdinCloses } from "./child.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";
 import { IrcClient, Ngircd } from "./ngircd.ts";
@@ -133,6 +134,8 @@ async function udpPing(port: number, warmup: number, size: number) {
 
 /** A `Peer` as `peerchat peer` runs it: journal on disk (`dataDir`), or in memory when empty. */
 async function startPeer(name: string, coordinatorPort: number, dataDir: string) {
+  // The cipher `peerchat peer` uses once it runs (cli/run_peer.ts loads it after start-up).
+  await useFastAead();
   const journal = dataDir ? Journal.open(dataDir) : Journal.memory();
   const waiters = new Map<string, () => void>();
   const peer = await Peer.start({

@@ -7,6 +7,7 @@
  */
 
 import type { ChatScreen } from "../ui/chat_screen.ts";
+import { useFastAead } from "../crypto/aead.ts";
 import { type PeerArgs, resolveHost } from "./cli.ts";
 import type { Coordinator } from "../coordinator.ts";
 import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
@@ -373,6 +374,8 @@ export async function runPeer(args: PeerArgs): Promise<number> {
 
   live.peer = peer;
   live.keys = peer.keys;
+  // The faster cipher, loaded now that the peer is up (start-up does not wait for it).
+  void useFastAead();
   const chat = chatPeer(peer, peer.keys);
   view?.syncRoster();
   let leaving: Promise<void> | undefined;

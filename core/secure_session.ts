@@ -4,7 +4,7 @@
  * ({@linkcode PeerState}), the limits and the statistics.
  *
  * A session sends with an explicit counter in every data frame (WireGuard style): the counter is
- * the AES-GCM nonce, so frames may arrive in any order, and the receiver's
+ * the AEAD nonce, so frames may arrive in any order, and the receiver's
  * {@linkcode ReplayWindow} accepts each counter once, marking it only after the tag verified.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * Encrypted sessions between peerchat peers, per peer key, like WireGuard (§5 of its paper):
  * Noise IK handshakes (`crypto/noise.ts`) in the binary frames of `wire/secure_frame.ts`, then
- * AES-GCM data frames each under a new counter, checked by a replay window.
+ * ChaCha20-Poly1305 data frames each under a new counter, checked by a replay window.
  *
  * - A frame finds its session by the receiver index alone (random, unique among live sessions),
  *   never by source address: a peer that moves keeps its session (roaming).

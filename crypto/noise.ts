@@ -1,8 +1,8 @@
 /**
  * The Noise Protocol Framework (revision 34, https://noiseprotocol.org/noise.html) for
- * `Noise_IK_25519_AESGCM_SHA256`: the {@linkcode CipherState}, {@linkcode SymmetricState} and
- * {@linkcode HandshakeState} objects of §5, with X25519, AES-256-GCM and SHA-256 from
- * `primitives.ts`. The handshake runs any pattern made of the tokens `e`, `s`, `ee`, `es`, `se`
+ * `Noise_IK_25519_ChaChaPoly_SHA256`: the {@linkcode CipherState}, {@linkcode SymmetricState} and
+ * {@linkcode HandshakeState} objects of §5, with X25519 and SHA-256 from `primitives.ts` and
+ * ChaCha20-Poly1305 from `aead.ts`. The handshake runs any pattern made of the tokens `e`, `s`, `ee`, `es`, `se`
  * and `ss` (no PSK); peerchat uses {@linkcode IK}:
  *
  * ```
@@ -40,9 +40,8 @@
  * @module
  */
 
+import { aeadDecrypt, aeadEncrypt } from "./aead.ts";
 import {
-  aesGcmDecrypt,
-  aesGcmEncrypt,
   hmacSha256,
   type KeyPair,
   sha256,
@@ -53,7 +52,7 @@ import {
 } from "./primitives.ts";
 
 /** The protocol name, hashed into every handshake. */
-export const PROTOCOL_NAME = "Noise_IK_25519_AESGCM_SHA256";
+export const PROTOCOL_NAME = "Noise_IK_25519_ChaChaPoly_SHA256";
 /** DHLEN: bytes of an X25519 public key. */
 export const DH_BYTES = 32;
 /** HASHLEN: bytes of a SHA-256 hash. */
@@ -96,17 +95,17 @@ export const IK: HandshakePattern = {
 const nonceBytes = new Uint8Array(12);
 
 function writeNonce(n: number): Uint8Array {
-  // 32 zero bits, then the 64-bit nonce big-endian (§12.3, AESGCM).
+  // 32 zero bits, then the 64-bit nonce little-endian (§12.2, ChaChaPoly).
   const high = Math.floor(n / 0x1_0000_0000);
   const low = n >>> 0;
-  nonceBytes[4] = high >>> 24;
-  nonceBytes[5] = (high >>> 16) & 255;
-  nonceBytes[6] = (high >>> 8) & 255;
-  nonceBytes[7] = high & 255;
-  nonceBytes[8] = low >>> 24;
-  nonceBytes[9] = (low >>> 16) & 255;
-  nonceBytes[10] = (low >>> 8) & 255;
-  nonceBytes[11] = low & 255;
+  nonceBytes[4] = low & 255;
+  nonceBytes[5] = (low >>> 8) & 255;
+  nonceBytes[6] = (low >>> 16) & 255;
+  nonceBytes[7] = low >>> 24;
+  nonceBytes[8] = high & 255;
+  nonceBytes[9] = (high >>> 8) & 255;
+  nonceBytes[10] = (high >>> 16) & 255;
+  nonceBytes[11] = high >>> 24;
   return nonceBytes;
 }
 
@@ -116,7 +115,7 @@ function checkNonce(n: number): void {
   }
 }
 
-/** AES-256-GCM encryption of `plaintext` under `key` with Noise's nonce `n` (no state). */
+/** ChaCha20-Poly1305 encryption of `plaintext` under `key` with Noise's nonce `n` (no state). */
 export function encryptAt(
   key: Uint8Array,
   n: number,
@@ -124,10 +123,10 @@ export function encryptAt(
   plaintext: Uint8Array,
 ): Uint8Array {
   checkNonce(n);
-  return aesGcmEncrypt(key, writeNonce(n), ad, plaintext);
+  return aeadEncrypt(key, writeNonce(n), ad, plaintext);
 }
 
-/** AES-256-GCM decryption with Noise's nonce `n`: the plaintext, or `undefined` (bad tag). */
+/** ChaCha20-Poly1305 decryption with Noise's nonce `n`: the plaintext, or `undefined` (bad tag). */
 export function decryptAt(
   key: Uint8Array,
   n: number,
@@ -135,7 +134,7 @@ export function decryptAt(
   ciphertext: Uint8Array,
 ): Uint8Array | undefined {
   if (!Number.isSafeInteger(n) || n < 0 || n > MAX_NONCE) return undefined;
-  return aesGcmDecrypt(key, writeNonce(n), ad, ciphertext);
+  return aeadDecrypt(key, writeNonce(n), ad, ciphertext);
 }
 
 /** A CipherState (§5.1): a key (or none) and a nonce counter. */
@@ -283,7 +282,7 @@ export class HandshakeState {
 
   /**
    * Initialize(pattern, initiator, prologue, s, e, rs, re). The protocol name is
-   * `Noise_<pattern>_25519_AESGCM_SHA256`.
+   * `Noise_<pattern>_25519_ChaChaPoly_SHA256`.
    */
   constructor(pattern: HandshakePattern, initiator: boolean, keys: HandshakeKeys) {
     this.#pattern = pattern;
@@ -293,7 +292,7 @@ export class HandshakeState {
     this.#rs = keys.rs;
     this.#re = keys.re;
     this.#generate = keys.generate ?? x25519Generate;
-    this.#symmetric = new SymmetricState(`Noise_${pattern.name}_25519_AESGCM_SHA256`);
+    this.#symmetric = new SymmetricState(`Noise_${pattern.name}_25519_ChaChaPoly_SHA256`);
     this.#symmetric.mixHash(keys.prologue ?? EMPTY);
     this.#mixPre(pattern.initiatorPre, initiator);
     this.#mixPre(pattern.responderPre, !initiator);

@@ -12,7 +12,7 @@ import {
   PROTOCOL_NAME,
   SymmetricState,
 } from "./noise.ts";
-import { aesGcmEncrypt, hkdfSha256, sha256, x25519Generate } from "./primitives.ts";
+import { chachaPolyEncrypt, hkdfSha256, sha256, x25519Generate } from "./primitives.ts";
 
 const hex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (p) => parseInt(p, 16));
 const toHex = (bytes: Uint8Array) =>
@@ -43,8 +43,8 @@ const XX: HandshakePattern = {
   messages: [["e"], ["e", "ee", "s", "es"], ["s", "se"]],
 };
 const PATTERNS: Record<string, HandshakePattern> = {
-  "Noise_IK_25519_AESGCM_SHA256": IK,
-  "Noise_XX_25519_AESGCM_SHA256": XX,
+  "Noise_IK_25519_ChaChaPoly_SHA256": IK,
+  "Noise_XX_25519_ChaChaPoly_SHA256": XX,
 };
 
 function sides(vector: Vector): [HandshakeState, HandshakeState] {
@@ -193,20 +193,23 @@ Deno.test("HKDF of §4.3 is RFC 5869 HKDF with the chaining key as salt", () => 
 });
 
 Deno.test("SymmetricState: a name up to 32 bytes is padded, a longer one hashed", () => {
-  const short = new SymmetricState(PROTOCOL_NAME);
-  assert.equal(new TextDecoder().decode(short.h.subarray(0, 28)), PROTOCOL_NAME);
+  // Ours is 32 bytes exactly: h is the name itself.
+  const exact = new SymmetricState(PROTOCOL_NAME);
+  assert.equal(new TextDecoder().decode(exact.h), PROTOCOL_NAME);
+  assert.deepEqual(exact.ck, exact.h);
+  const short = new SymmetricState("Noise_IK_25519_AESGCM_SHA256");
+  assert.equal(new TextDecoder().decode(short.h.subarray(0, 28)), "Noise_IK_25519_AESGCM_SHA256");
   assert.deepEqual(short.h.subarray(28), new Uint8Array(4));
-  assert.deepEqual(short.ck, short.h);
-  const name = "Noise_IKpsk2_25519_AESGCM_SHA256x";
+  const name = "Noise_IKpsk2_25519_ChaChaPoly_SHA256";
   assert.deepEqual(new SymmetricState(name).h, sha256(new TextEncoder().encode(name)));
 });
 
-Deno.test("CipherState: AESGCM nonce is 4 zero bytes and n big-endian; a bad tag keeps n", () => {
+Deno.test("CipherState: ChaChaPoly nonce is 4 zero bytes and n little-endian; a bad tag keeps n", () => {
   const key = sha256(EMPTY);
   const n = 0x0102_0304_0506;
-  const nonce = hex("000000000000010203040506");
+  const nonce = hex("000000000605040302010000");
   const plain = new TextEncoder().encode("nonce");
-  assert.deepEqual(encryptAt(key, n, EMPTY, plain), aesGcmEncrypt(key, nonce, EMPTY, plain));
+  assert.deepEqual(encryptAt(key, n, EMPTY, plain), chachaPolyEncrypt(key, nonce, EMPTY, plain));
   assert.deepEqual(decryptAt(key, n, EMPTY, encryptAt(key, n, EMPTY, plain)), plain);
   assert.equal(decryptAt(key, n + 1, EMPTY, encryptAt(key, n, EMPTY, plain)), undefined);
   assert.equal(decryptAt(key, -1, EMPTY, plain), undefined);

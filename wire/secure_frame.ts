@@ -41,7 +41,7 @@ export const FRAME_RESPONSE = 0x02;
 /** The type byte of a transport data frame. */
 export const FRAME_DATA = 0x03;
 
-/** Bytes of an AEAD tag (AES-256-GCM). */
+/** Bytes of an AEAD tag (ChaCha20-Poly1305). */
 export const FRAME_TAG_BYTES = 16;
 /** Bytes of an X25519 public key. */
 const KEY_BYTES = 32;
