@@ -7,10 +7,11 @@
  * check and open stream after stream). The peer runs in its own process
  * (testing/hostile_victim.ts) so its memory can be read from /proc.
  *
- * Bounded: its resident memory grows by less than 30 MiB (measured here:
- * +18 to +21 MiB, of which the JavaScript heap +4 MiB; the rest is the
- * runtime's native buffers after 100,000 receives), its JavaScript heap by
- * less than 10 MiB, and its journal by nothing but the real messages; the
+ * Bounded: its JavaScript heap, read after a full collection, grows by less
+ * than 10 MiB (measured: +0.5 MiB) — what it keeps — and its resident memory
+ * by less than 40 MiB (measured +22 to +30 MiB since issue 10: the runtime's
+ * native buffers after 100,000 receives and 10,000 decryptions, which the
+ * allocator keeps); its journal grows by nothing but the real messages; the
  * drop counters account for what it read; and two real peers keep chatting
  * through the flood.
  *
@@ -54,7 +55,7 @@ function address(conn: Deno.DatagramConn): string {
 
 Deno.test({
   name:
-    "100,000 hostile datagrams leave a peer's memory (+<30 MiB) and journal bounded, and chat going",
+    "100,000 hostile datagrams leave a peer's memory (heap +<10 MiB) and journal bounded, and chat going",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const coordinator = Coordinator.start({
@@ -240,7 +241,7 @@ Deno.test({
       assert.ok(s.streamsRefused > 0, "the mole's streams beyond the limit were refused");
       assert.ok(s.receiveStreams <= 8 + 2, `${s.receiveStreams} receive streams kept`);
       assert.ok(s.bufferedBytes <= 4 * MiB, `${s.bufferedBytes} bytes buffered`);
-      assert.ok(after.rss - before.rss < 30 * MiB, "resident memory grew by 30 MiB or more");
+      assert.ok(after.rss - before.rss < 40 * MiB, "resident memory grew by 40 MiB or more");
       const heap = last.memory.heapUsed - start.memory.heapUsed;
       assert.ok(heap < 10 * MiB, `the heap grew by ${(heap / MiB).toFixed(1)} MiB`);
       // The two real messages during the flood, and nothing from strangers.
