@@ -229,7 +229,7 @@ export class Peer {
     this.#outbox = new Outbox(
       options.name,
       this.#roster,
-      { store, emit, send, settled, trouble },
+      { store, emit, send, settled, trouble, held: (to) => this.#datagrams.link.held(to) },
       talkId,
     );
     const inboxHooks = { store, emit, send, trouble };
@@ -302,10 +302,7 @@ export class Peer {
    * and `/trust` (after which messages held for the new key go out).
    */
   get keys(): KeyCommands {
-    return keyCommands(this.#trust, (name) => {
-      const entry = this.#roster.get(name);
-      if (entry) this.#outbox.kick(entry, instant());
-    });
+    return keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
   }
 
   /** Everyone else online, in the order they became known (copies: change them freely). */

@@ -4,6 +4,7 @@ import { HISTORY_FILE, Journal } from "./store/journal.ts";
 import { LoginError, Peer, type PeerEvent, type PeerOptions } from "./peer.ts";
 import { RawUdp, sleep, spawnCoordinator, waitFor } from "./testing/helpers.ts";
 import { SecureRaw } from "./testing/secure_raw.ts";
+import { NameRegistry } from "./store/name_registry.ts";
 import { loginRaw, PeerKeys } from "./testing/raw_peer.ts";
 import { generateIdentity, type Identity, publicIdentity } from "./crypto/identity.ts";
 
@@ -892,5 +893,61 @@ Deno.test("the wall clock stepped during login and logout: neither gives up earl
     clock.restore();
     await alice.peer.close();
     await coordinator.stop();
+  }
+});
+
+Deno.test("a contact's new key (a released name, a new machine): warned once, held, sent after /trust", async () => {
+  const data = await Deno.makeTempDir({ prefix: "peerchat-coordinator-" });
+  const coordinator = startCoordinator({ data });
+  const running: Peer[] = [];
+  try {
+    const alice = await startPeer(coordinator, "alice");
+    running.push(alice.peer);
+    let bob = await startPeer(coordinator, "bob", { identity: generateIdentity() });
+    running.push(bob.peer);
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    assert.ok(alice.peer.send("bob", "first").ok);
+    await waitFor(() => eventsOf(alice, "delivered").length === 1, "the first delivery");
+    const pinned = eventsOf(alice, "join")[0].fingerprint;
+    assert.match(pinned ?? "", /^[0-9a-z]{4}(-[0-9a-z]{4}){3}$/);
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+
+    // The teacher frees the name; bob comes back with a new identity (a lab PC, say).
+    const registry = NameRegistry.open(`${data}/registry.db`);
+    assert.equal(registry.release("bob"), true);
+    registry.close();
+    bob = await startPeer(coordinator, "bob", { identity: generateIdentity() });
+    running.push(bob.peer);
+    await waitFor(() => eventsOf(alice, "key-changed").length === 1, "the key-changed warning");
+    const changed = eventsOf(alice, "key-changed")[0];
+    assert.equal(changed.name, "bob");
+    assert.equal(changed.old, pinned);
+    assert.notEqual(changed.new, pinned);
+
+    // Nothing goes to the new key until alice accepts it; the message waits, and says why.
+    const held = alice.peer.send("bob", "second");
+    assert.ok(held.ok);
+    const pending = eventsOf(alice, "pending").find((e) => e.id === held.id);
+    assert.match(pending?.reason ?? "", /key of bob changed.*\/trust bob/);
+    await sleep(700);
+    assert.equal(eventsOf(bob, "message").length, 0, "nothing reached the new key");
+    assert.ok(alice.peer.stats.heldForTrust > 0);
+
+    // Accepted: a new device, which knows nothing of the old stream. The held message goes again
+    // as a new one on a fresh stream (the old id failed, saying so), and later ones follow it.
+    assert.equal(alice.peer.keys.trust("bob").ok, true);
+    const resent = eventsOf(alice, "failed").find((e) => e.id === held.id);
+    assert.match(resent?.reason ?? "", /Sent again as a new message: bob has a new key/);
+    assert.ok(alice.peer.send("bob", "third").ok);
+    await waitFor(() => eventsOf(bob, "message").length === 2, "both after /trust");
+    assert.deepEqual(eventsOf(bob, "message").map((e) => e.text), ["second", "third"]);
+    await waitFor(() => eventsOf(alice, "delivered").length === 3, "both confirmed");
+    assert.equal(eventsOf(alice, "key-changed").length, 1, "warned once");
+    assert.equal(alice.peer.keys.status("bob")?.state, "unverified");
+  } finally {
+    for (const peer of running) await peer.close();
+    await coordinator.close();
+    await Deno.remove(data, { recursive: true });
   }
 });

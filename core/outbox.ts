@@ -45,6 +45,8 @@ export interface OutboxHooks {
   settled(): void;
   /** Something went wrong that no caller hears of: tell the user (once per episode). */
   trouble(kind: "store", message: string): void;
+  /** Whether what goes to `name` waits for the user (a changed key not yet trusted). */
+  held?(name: string): boolean;
 }
 
 /** The sending side of one peer's conversations. */
@@ -188,6 +190,13 @@ export class Outbox {
       encrypted: true,
     });
     if (!user) this.#emitPending(message);
+    else if (this.#hooks.held?.(name)) {
+      this.#emitPending(
+        message,
+        `The key of ${name} changed: it goes out once you have checked the new key ` +
+          `(/verify ${name}) and accepted it (/trust ${name}).`,
+      );
+    }
     return { ok: true, id: message.id };
   }
 
@@ -211,13 +220,16 @@ export class Outbox {
     return { ok: true, id };
   }
 
-  #emitPending(message: OutgoingMessage): void {
+  #emitPending(
+    message: OutgoingMessage,
+    reason = `${message.to} is offline; it will be delivered when ${message.to} is back.`,
+  ): void {
     this.#hooks.emit({
       event: "pending",
       to: message.to,
       id: message.id,
       text: message.body,
-      reason: `${message.to} is offline; it will be delivered when ${message.to} is back.`,
+      reason,
     });
   }
 
@@ -238,6 +250,29 @@ export class Outbox {
     this.#sender.openStream(to, stream, 1);
     this.#hooks.settled();
     return dropped.length;
+  }
+
+  /**
+   * `name` has a new key that the user accepted (`/trust`): another device, which knows nothing
+   * of the stream to the old one. What the old key had not acknowledged is given up there (each
+   * `failed`, saying why) and sent again, in order, as new messages on a fresh stream, which later
+   * messages follow.
+   */
+  restart(name: string, at: Instant): void {
+    if (!this.#sender.hasStream(name)) return;
+    const dropped = this.#sender.abandon(name);
+    const to = dropped[0]?.to ?? this.#roster.get(name)?.name ?? name;
+    const reason = `Sent again as a new message: ${to} has a new key.`;
+    const unrecorded = `Restarting the messages to ${to} could not be recorded`;
+    for (const message of dropped) {
+      this.#record({ t: "failed", id: message.id, to, reason, at: at.wall }, unrecorded);
+      this.#hooks.emit({ event: "failed", to, id: message.id, reason });
+    }
+    const stream = randomToken(STREAM_ID_BYTES);
+    this.#record({ t: "stream", to, stream, at: at.wall }, unrecorded);
+    this.#sender.openStream(to, stream, 1);
+    for (const message of dropped) this.send(to, message.body, message.time, at);
+    this.#hooks.settled();
   }
 
   /** Gives up on everything to anyone whose oldest message waited longer than `limitMs`. */
