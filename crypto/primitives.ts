@@ -134,56 +134,21 @@ export function ed25519Verify(
 /** Bytes in an AEAD tag. */
 export const TAG_BYTES = 16;
 
-/** AES-256-GCM: `plaintext` encrypted under `key` and 12-byte `nonce`, with its 16-byte tag appended. */
-export function aesGcmEncrypt(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: Uint8Array,
-  plaintext: Uint8Array,
-): Uint8Array {
-  const cipher = nodeCrypto.createCipheriv("aes-256-gcm", key, nonce);
-  if (ad.length > 0) cipher.setAAD(ad);
-  const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  const out = new Uint8Array(head.length + tail.length + TAG_BYTES);
-  out.set(head, 0);
-  out.set(tail, head.length);
-  out.set(cipher.getAuthTag(), head.length + tail.length);
-  return out;
-}
-
-/** AES-256-GCM decryption: the plaintext, or `undefined` when the tag does not verify. */
-export function aesGcmDecrypt(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: Uint8Array,
-  ciphertext: Uint8Array,
-): Uint8Array | undefined {
-  if (ciphertext.length < TAG_BYTES) return undefined;
-  try {
-    const decipher = nodeCrypto.createDecipheriv("aes-256-gcm", key, nonce);
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-    if (ad.length > 0) decipher.setAAD(ad);
-    const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES));
-    const tail = decipher.final();
-    if (tail.length === 0) return new Uint8Array(head.buffer, head.byteOffset, head.length);
-    return new Uint8Array(Buffer.concat([head, tail]));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * ChaCha20-Poly1305 (RFC 8439): `plaintext` encrypted under `key` and 12-byte `nonce`, with its
- * 16-byte tag appended. (crypto/aead.ts hands this to a faster implementation once it is loaded.)
+ * The two AEADs used here, each with a 12-byte nonce and a 16-byte tag. (Node's types know
+ * ChaCha20-Poly1305 by the GCM overload: same options, same calls.)
  */
-export function chachaPolyEncrypt(
+type AeadName = "aes-256-gcm" | "chacha20-poly1305";
+const GCM_LIKE = (name: AeadName) => name as nodeCrypto.CipherGCMTypes;
+
+function seal(
+  algorithm: AeadName,
   key: Uint8Array,
   nonce: Uint8Array,
   ad: Uint8Array,
   plaintext: Uint8Array,
 ): Uint8Array {
-  const cipher = nodeCrypto.createCipheriv("chacha20-poly1305", key, nonce, {
+  const cipher = nodeCrypto.createCipheriv(GCM_LIKE(algorithm), key, nonce, {
     authTagLength: TAG_BYTES,
   });
   if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length });
@@ -196,8 +161,8 @@ export function chachaPolyEncrypt(
   return out;
 }
 
-/** ChaCha20-Poly1305 decryption: the plaintext, or `undefined` when the tag does not verify. */
-export function chachaPolyDecrypt(
+function open(
+  algorithm: AeadName,
   key: Uint8Array,
   nonce: Uint8Array,
   ad: Uint8Array,
@@ -205,11 +170,11 @@ export function chachaPolyDecrypt(
 ): Uint8Array | undefined {
   if (ciphertext.length < TAG_BYTES) return undefined;
   try {
-    const decipher = nodeCrypto.createDecipheriv("chacha20-poly1305", key, nonce, {
+    const decipher = nodeCrypto.createDecipheriv(GCM_LIKE(algorithm), key, nonce, {
       authTagLength: TAG_BYTES,
     });
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
     const length = ciphertext.length - TAG_BYTES;
+    decipher.setAuthTag(ciphertext.subarray(length));
     if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: length });
     const head = decipher.update(ciphertext.subarray(0, length));
     const tail = decipher.final();
@@ -218,6 +183,49 @@ export function chachaPolyDecrypt(
   } catch {
     return undefined;
   }
+}
+
+/** AES-256-GCM: `plaintext` encrypted under `key` and 12-byte `nonce`, with its 16-byte tag appended. */
+export function aesGcmEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
+  return seal("aes-256-gcm", key, nonce, ad, plaintext);
+}
+
+/** AES-256-GCM decryption: the plaintext, or `undefined` when the tag does not verify. */
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array | undefined {
+  return open("aes-256-gcm", key, nonce, ad, ciphertext);
+}
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439): `plaintext` encrypted under `key` and 12-byte `nonce`, with its
+ * 16-byte tag appended. (crypto/aead.ts hands this to a faster implementation once it is loaded.)
+ */
+export function chachaPolyEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
+  return seal("chacha20-poly1305", key, nonce, ad, plaintext);
+}
+
+/** ChaCha20-Poly1305 decryption: the plaintext, or `undefined` when the tag does not verify. */
+export function chachaPolyDecrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array | undefined {
+  return open("chacha20-poly1305", key, nonce, ad, ciphertext);
 }
 
 /** SHA-256 of the concatenated parts. */
