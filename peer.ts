@@ -194,6 +194,11 @@ export class Peer {
   #closing?: Promise<void>;
   readonly #trust: Trust;
   readonly #datagrams: PeerDatagrams;
+  /**
+   * The key commands: this user's fingerprint, each contact's key and safety number, `/verify`
+   * and `/trust` (after which messages held for the new key go out).
+   */
+  readonly keys: KeyCommands;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
@@ -213,8 +218,9 @@ export class Peer {
     );
     this.#roster = new PeerRoster(options.name, options.advertise ?? udp.local, {
       updated: (entry) => {
-        this.#datagrams.link.seen(entry, Date.now());
-        this.#outbox.kick(entry, instant());
+        const at = instant();
+        this.#datagrams.link.seen(entry, at.wall);
+        this.#outbox.kick(entry, at);
       },
       joined: (entry) => emit({ event: "join", ...introduce(entry) }),
       left: (entry, endpoint, reason) =>
@@ -246,6 +252,7 @@ export class Peer {
       emit,
     });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
+    this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
   }
 
   /**
@@ -295,14 +302,6 @@ export class Peer {
       settling: this.#settleWaiters.size,
       contacts: this.#roster.contacts,
     };
-  }
-
-  /**
-   * The key commands: this user's fingerprint, each contact's key and safety number, `/verify`
-   * and `/trust` (after which messages held for the new key go out).
-   */
-  get keys(): KeyCommands {
-    return keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
   }
 
   /** Everyone else online, in the order they became known (copies: change them freely). */

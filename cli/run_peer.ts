@@ -61,23 +61,6 @@ export type LinePeer =
   & { readonly keys: KeyCommands };
 
 /**
- * `peer` with `keys` beside it, as {@linkcode handleLine} takes it.
- * (Until `Peer` exposes its key decisions as `peer.keys` itself.)
- */
-export function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
-  return {
-    send: (to, text) => peer.send(to, text),
-    users: () => peer.users(),
-    user: (name) => peer.user(name),
-    knownName: (name) => peer.knownName(name),
-    lookup: (name) => peer.lookup(name),
-    history: (name, limit) => peer.history(name, limit),
-    giveUp: (name, reason) => peer.giveUp(name, reason),
-    keys,
-  };
-}
-
-/**
  * Carries out one line of user input. Resolves `"quit"` when the user asked
  * to leave. A name the roster does not have yet is asked of the coordinator
  * first (someone who logged in a moment ago), so this may take up to a second.
@@ -376,7 +359,6 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   live.keys = peer.keys;
   // The faster cipher, loaded now that the peer is up (start-up does not wait for it).
   void useFastAead();
-  const chat = chatPeer(peer, peer.keys);
   view?.syncRoster();
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
@@ -433,7 +415,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       continue;
     }
     const before = state.partner;
-    if (await handleLine(line, state, chat, sink) === "quit") break;
+    if (await handleLine(line, state, peer, sink) === "quit") break;
     if (state.partner !== before) view?.show({ event: "partner", name: state.partner });
     screen?.setPrompt(promptFor());
   }

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
 import {
-  chatPeer,
   completeInput,
   handleLine,
   type LinePeer,
@@ -12,7 +11,7 @@ import {
 } from "./run_peer.ts";
 import { painter } from "../ui/format.ts";
 import { encodeUtf16 } from "../protocol.ts";
-import type { Trust } from "../core/trust.ts";
+import type { KeyCommands, Trust } from "../core/trust.ts";
 import { PinFile } from "../store/pins.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
 import { encodeKey } from "../wire/keys.ts";
@@ -27,7 +26,21 @@ import {
   waitFor,
 } from "../testing/helpers.ts";
 
-/** Key decisions per peer (a real Trust over pins in memory), beside the peer as runPeer does. */
+/** `peer` with `keys` beside it: the key decisions a test drives by hand. */
+function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
+  return {
+    send: (to, text) => peer.send(to, text),
+    users: () => peer.users(),
+    user: (name) => peer.user(name),
+    knownName: (name) => peer.knownName(name),
+    lookup: (name) => peer.lookup(name),
+    history: (name, limit) => peer.history(name, limit),
+    giveUp: (name, reason) => peer.giveUp(name, reason),
+    keys,
+  };
+}
+
+/** Key decisions per peer (a real Trust over pins in memory), beside the peer. */
 const trusts = new WeakMap<Peer, Trust>();
 function chat(peer: Peer): LinePeer {
   let trust = trusts.get(peer);

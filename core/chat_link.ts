@@ -145,12 +145,6 @@ export class ChatLink {
     this.#sessions.tick(at);
   }
 
-  /** Whether a confirmed session with `name`'s current key is up. */
-  established(name: string): boolean {
-    const key = this.#roster.get(name)?.key;
-    return key !== undefined && this.#sessions.established(key);
-  }
-
   /**
    * Sends `message` to `name` at `to`: inside a session for a peerchat peer (its pinned key
    * only), in plain text for a seed client.
@@ -241,12 +235,11 @@ export class ChatLink {
    * A roster entry with a key came online or changed: pins a first key, and reports a changed
    * one once (`key-changed`); the old key's sessions are closed.
    */
-  seen(entry: RosterEntry, wall: number): "pinned" | "new" | "changed" | "seed" {
-    if (entry.key === undefined || isSeedClient(entry)) return "seed";
+  seen(entry: RosterEntry, wall: number): void {
+    if (entry.key === undefined || isSeedClient(entry)) return;
     const before = this.#trust.pinnedKey(entry.name);
     const verdict = this.#trust.seen(entry.name, entry.key, wall);
     if (verdict === "changed" && before !== undefined) this.#sessions.forget(before);
-    return verdict;
   }
 
   /** Forgets what expired: impostor reports and lookups long past. */
