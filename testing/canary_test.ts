@@ -2,8 +2,9 @@
  * Ciphertext only: every byte on the loopback interface during a chat between
  * two peerchat peers is captured with tcpdump, and a random canary text the
  * receiver shows appears in none of them — nor in the coordinator's output
- * (its `--trace` included). Skipped where tcpdump is missing or capturing is
- * not allowed (CI installs it: .ci/lab-deps.sh).
+ * (its `--trace` included). Skipped, loudly, where tcpdump is missing or
+ * capturing is not allowed — except under CI (`CI` set), where it must run
+ * (.ci/lab-deps.sh installs tcpdump), like the network lab.
  */
 
 import assert from "node:assert/strict";
@@ -75,10 +76,19 @@ class Capture {
   }
 }
 
+const capturing = await canCapture();
+const inCI = Deno.env.get("CI") !== undefined;
+if (!capturing && !inCI) {
+  console.error(`${"!".repeat(78)}\nCANARY CAPTURE SKIPPED: tcpdump cannot capture on lo here\n`);
+}
+
 Deno.test({
   name: "ciphertext only: a canary chatted between two peers is in no captured byte and no log",
-  ignore: !(await canCapture()),
+  ignore: !capturing && !inCI,
   async fn() {
+    if (!capturing) {
+      throw new Error("tcpdump cannot capture on lo: run bash .ci/lab-deps.sh as root.");
+    }
     const dir = await Deno.makeTempDir({ prefix: "peerchat-canary-" });
     const running: PeerchatProcess[] = [];
     let capture: Capture | undefined;
