@@ -9,7 +9,8 @@
 
 import { type KeyPair, x25519Generate, x25519PublicKey } from "../crypto/primitives.ts";
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
-import { defaultDataDir, joinPath, SEPARATOR } from "./paths.ts";
+import { dataRoot, joinPath, SEPARATOR } from "./paths.ts";
+import { createPrivateFile, readPrivateFile } from "./private_file.ts";
 
 /** The registry's file name in the data directory. */
 export const REGISTRY_FILE = "registry.db";
@@ -27,8 +28,7 @@ export function defaultCoordinatorDir(
   env: (key: string) => string | undefined,
   os: string,
 ): string {
-  const peerDir = defaultDataDir("_", env, os); // …/peerchat/_
-  return `${peerDir.slice(0, -2)}-coordinator`;
+  return dataRoot("peerchat-coordinator", env, os);
 }
 
 /** The path of `file` in the data directory `dir`. */
@@ -44,11 +44,9 @@ export function loadCoordinatorKey(dir: string): KeyPair {
   const path = dataFile(dir, KEY_FILE);
   let text: string | undefined;
   try {
-    text = Deno.readTextFileSync(path);
+    text = readPrivateFile(path, 4096);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new Error(`Cannot read the coordinator's key ${path}: ${(error as Error).message}`);
-    }
+    throw new Error(`Cannot read the coordinator's key ${path}: ${(error as Error).message}`);
   }
   if (text === undefined) return createKey(dir, path);
   const line = text.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("#"));
@@ -62,17 +60,15 @@ export function loadCoordinatorKey(dir: string): KeyPair {
   return { privateKey, publicKey: x25519PublicKey(privateKey) };
 }
 
+/** A new key, written whole or not at all (a crash never leaves a half-written key file). */
 function createKey(dir: string, path: string): KeyPair {
   const pair = x25519Generate();
+  let created: boolean;
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.writeTextFileSync(path, `${KEY_HEADER}\n${encodeBase64Url(pair.privateKey)}\n`, {
-      createNew: true,
-      mode: 0o600,
-    });
+    created = createPrivateFile(path, `${KEY_HEADER}\n${encodeBase64Url(pair.privateKey)}\n`);
   } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) return loadCoordinatorKey(dir); // a race
     throw new Error(`Cannot write the coordinator's key ${path}: ${(error as Error).message}`);
   }
-  return pair;
+  return created ? pair : loadCoordinatorKey(dir); // another coordinator made it first
 }

@@ -25,8 +25,21 @@ export function defaultDataDir(
   os: string,
 ): string {
   const windows = os === "windows";
-  const safe = safeName(name, windows);
-  if (windows) {
+  return joinPath(windows ? "\\" : "/", dataRoot("peerchat", env, os), safeName(name, windows));
+}
+
+/**
+ * Where the application `app` keeps its data: `$XDG_DATA_HOME/APP`, else `~/.local/share/APP`;
+ * on Windows `%LOCALAPPDATA%\APP` (peers use `peerchat`, the coordinator `peerchat-coordinator`).
+ *
+ * @throws {Error} if the environment names no home directory.
+ */
+export function dataRoot(
+  app: string,
+  env: (key: string) => string | undefined,
+  os: string,
+): string {
+  if (os === "windows") {
     const local = env("LOCALAPPDATA") ||
       (env("USERPROFILE") ? joinPath("\\", env("USERPROFILE")!, "AppData", "Local") : undefined);
     if (!local) {
@@ -35,18 +48,18 @@ export function defaultDataDir(
           "Choose a directory with --data.",
       );
     }
-    return joinPath("\\", local, "peerchat", safe);
+    return joinPath("\\", local, app);
   }
   const xdg = env("XDG_DATA_HOME");
   // The XDG spec says relative paths are invalid and must be ignored.
-  if (xdg?.startsWith("/")) return joinPath("/", xdg, "peerchat", safe);
+  if (xdg?.startsWith("/")) return joinPath("/", xdg, app);
   const home = env("HOME");
   if (!home) {
     throw new Error(
       "Cannot find a data directory: HOME is not set. Choose a directory with --data.",
     );
   }
-  return joinPath("/", home, ".local", "share", "peerchat", safe);
+  return joinPath("/", home, ".local", "share", app);
 }
 
 /**
