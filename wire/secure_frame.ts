@@ -30,6 +30,7 @@
  * @module
  */
 
+import { KEY_BYTES } from "./keys.ts";
 import { MAX_DATAGRAM_BYTES, MAX_NAME_CHARS } from "./limits.ts";
 import { checkName } from "./names.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
@@ -43,8 +44,7 @@ export const FRAME_DATA = 0x03;
 
 /** Bytes of an AEAD tag (ChaCha20-Poly1305). */
 export const FRAME_TAG_BYTES = 16;
-/** Bytes of an X25519 public key. */
-const KEY_BYTES = 32;
+
 /** Bytes of an init before its Noise message: type, reserved, sender. */
 export const INIT_HEADER_BYTES = 8;
 /** Bytes of an init payload before the name: the timestamp. */
