@@ -64,6 +64,24 @@ function keyBytes(key: string | Uint8Array): Uint8Array {
  * @throws {TypeError} if `key` is not a 32-byte key.
  */
 export function fingerprint(key: string | Uint8Array): string {
+  // The same few keys are shown again and again (every roster redraw, every join, /who): their
+  // fingerprints are kept, by key text, a bounded number of them.
+  const text = typeof key === "string" ? key : undefined;
+  const known = text === undefined ? undefined : shown.get(text);
+  if (known !== undefined) return known;
+  const made = computeFingerprint(key);
+  if (text !== undefined) {
+    if (shown.size >= MAX_SHOWN) shown.clear();
+    shown.set(text, made);
+  }
+  return made;
+}
+
+/** Fingerprints already computed, by key text. */
+const shown = new Map<string, string>();
+const MAX_SHOWN = 4096;
+
+function computeFingerprint(key: string | Uint8Array): string {
   const hash = sha256(FINGERPRINT_DOMAIN, keyBytes(key));
   // 80 bits = 10 bytes = 16 groups of 5 bits.
   let bits = 0n;
