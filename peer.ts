@@ -23,7 +23,7 @@ import { type Instant, talkIds } from "./core/message.ts";
 import { Outbox } from "./core/outbox.ts";
 import type { RoundTrip } from "./core/sender.ts";
 import { DEFAULT_RECEIVER_LIMITS, type ReceiverLimits } from "./core/receiver.ts";
-import { isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.ts";
+import { introduce, isSeedClient, PeerRoster, type RosterEntry } from "./core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "./core/peer_events.ts";
 import { type HistoryEntry, Journal, type JournalRecord } from "./store/journal.ts";
 import { type Endpoint, formatEndpoint, type Message, type TextEncoding } from "./protocol.ts";
@@ -39,7 +39,6 @@ import type { ChatLinkStats } from "./core/chat_link.ts";
 import { PeerDatagrams } from "./net/peer_datagrams.ts";
 import { Waiters } from "./net/waiters.ts";
 import { generateIdentity } from "./crypto/identity.ts";
-import { fingerprint } from "./crypto/fingerprint.ts";
 import { encodeKey } from "./wire/keys.ts";
 import {
   judgeCoordinator,
@@ -476,13 +475,6 @@ export class Peer {
 /** A roster entry callers may change without changing the roster. */
 function copyEntry(entry: RosterEntry): RosterEntry {
   return { ...entry, endpoint: { ...entry.endpoint } };
-}
-
-/** A `join` event's fields: name, endpoint, and the key's fingerprint of a peerchat user. */
-function introduce(entry: RosterEntry): { name: string; endpoint: string; fingerprint?: string } {
-  const endpoint = formatEndpoint(entry.endpoint);
-  if (entry.key === undefined || isSeedClient(entry)) return { name: entry.name, endpoint };
-  return { name: entry.name, endpoint, fingerprint: fingerprint(entry.key) };
 }
 
 /** What the user is told of an error inside the socket's receive loop. */

@@ -14,8 +14,10 @@
  * @module
  */
 
+import { fingerprint } from "../crypto/fingerprint.ts";
 import {
   type Endpoint,
+  formatEndpoint,
   type ListEntry,
   type LogoutMessage,
   nameKey,
@@ -45,6 +47,18 @@ export interface RosterEntry {
 /** Whether a roster entry is a seed client (netcat, the C# client): plain `talk`, no delivery. */
 export function isSeedClient(entry: RosterEntry): boolean {
   return entry.flavor !== PEERCHAT_FLAVOR;
+}
+
+/**
+ * How someone online is introduced to the user (`join` events, `ready`'s list): name, endpoint,
+ * and — for a peerchat user — the fingerprint of their key.
+ */
+export function introduce(
+  entry: RosterEntry,
+): { name: string; endpoint: string; fingerprint?: string } {
+  const endpoint = formatEndpoint(entry.endpoint);
+  if (entry.key === undefined || isSeedClient(entry)) return { name: entry.name, endpoint };
+  return { name: entry.name, endpoint, fingerprint: fingerprint(entry.key) };
 }
 
 /** Contacts remembered at most; beyond it the one unseen longest (and offline) is forgotten. */

@@ -28,7 +28,7 @@ import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
 import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
-import type { PeerRoster } from "../core/peer_roster.ts";
+import { introduce, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
 import { Keepalive } from "./keepalive.ts";
@@ -336,13 +336,7 @@ export class CoordinatorClient {
         name,
         endpoint: formatEndpoint(this.#roster.endpoint),
         fingerprint: this.#fingerprint,
-        users: [...this.#roster.entries()].map((u) => {
-          const endpoint = formatEndpoint(u.endpoint);
-          const key = u.key;
-          return key === undefined
-            ? { name: u.name, endpoint }
-            : { name: u.name, endpoint, fingerprint: fingerprint(key) };
-        }),
+        users: [...this.#roster.entries()].map(introduce),
       });
     }
   }
