@@ -17,44 +17,12 @@
 
 import type { AuthMessage } from "../protocol.ts";
 import { LinkMac } from "../crypto/link_mac.ts";
+import { ReplayWindow } from "../crypto/replay.ts";
 import { secretsEqual, sha256 } from "../crypto/primitives.ts";
 import { bytesEqual, decodeBase64Url } from "../wire/keys.ts";
 
 /** How far behind the highest `SEQ` seen a datagram may still arrive (reordering on the way). */
 export const REPLAY_WINDOW = 256;
-
-/**
- * The numbers seen recently: the highest, and which of the {@linkcode REPLAY_WINDOW} below it.
- * (Issue 10's peer sessions get crypto/replay.ts; this one is the coordinator link's, kept small.)
- */
-export class ReplayWindow {
-  #highest = 0;
-  /** One bit per number, `seq % REPLAY_WINDOW`, for the numbers of the window. */
-  readonly #seen = new Uint32Array(REPLAY_WINDOW / 32);
-
-  /** Whether `seq` is new: above the window's floor and not seen yet. */
-  check(seq: number): boolean {
-    if (seq > this.#highest) return true;
-    if (seq <= this.#highest - REPLAY_WINDOW || seq <= 0) return false;
-    const bit = seq % REPLAY_WINDOW;
-    return (this.#seen[bit >>> 5] & (1 << (bit & 31))) === 0;
-  }
-
-  /** Marks `seq` seen (call only after its tag verified). */
-  mark(seq: number): void {
-    if (seq > this.#highest) {
-      if (seq - this.#highest >= REPLAY_WINDOW) this.#seen.fill(0);
-      else for (let n = this.#highest + 1; n < seq; n++) this.#clear(n % REPLAY_WINDOW);
-      this.#highest = seq;
-    }
-    const bit = seq % REPLAY_WINDOW;
-    this.#seen[bit >>> 5] |= 1 << (bit & 31);
-  }
-
-  #clear(bit: number): void {
-    this.#seen[bit >>> 5] &= ~(1 << (bit & 31));
-  }
-}
 
 /** What {@linkcode LinkAuth.open} made of an `auth` datagram. */
 export type OpenVerdict = "ok" | "forged" | "replayed";
@@ -68,11 +36,12 @@ export interface LinkAuthKeys {
 }
 
 const AUTH_PREFIX = "auth,";
-const AUTH_PREFIX_BYTES = new TextEncoder().encode(AUTH_PREFIX);
+const ENCODER = new TextEncoder();
+const AUTH_PREFIX_BYTES = ENCODER.encode(AUTH_PREFIX);
 const COMMA = 44;
 /** Characters of a 16-byte tag in unpadded base64url. */
 const TAG_TEXT = 22;
-const BASE64URL = new TextEncoder().encode(
+const BASE64URL = ENCODER.encode(
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
 );
 
@@ -120,7 +89,7 @@ export class LinkAuth {
   #receiveMac: LinkMac;
   #sendKey: Uint8Array;
   #nextSeq = 1;
-  #window = new ReplayWindow();
+  #window = new ReplayWindow(REPLAY_WINDOW - 1, 1);
 
   /** An end with these keys, counting from 1. */
   constructor(keys: LinkAuthKeys) {
@@ -140,7 +109,7 @@ export class LinkAuth {
     this.#sendMac = new LinkMac(keys.send);
     this.#receiveMac = new LinkMac(keys.receive);
     this.#nextSeq = 1;
-    this.#window = new ReplayWindow();
+    this.#window = new ReplayWindow(REPLAY_WINDOW - 1, 1);
   }
 
   /** `auth,SEQ,TAG,` + `message` (its UTF-8 bytes), under the next `SEQ`. */
@@ -170,7 +139,7 @@ export class LinkAuth {
   open(message: AuthMessage): OpenVerdict {
     if (!this.#window.check(message.seq)) return "replayed";
     const tag = decodeBase64Url(message.tag);
-    const digest = sha256(new TextEncoder().encode(message.inner));
+    const digest = sha256(ENCODER.encode(message.inner));
     if (!tag || !secretsEqual(tag, this.#receiveMac.tag(message.seq, digest))) return "forged";
     this.#window.mark(message.seq);
     return "ok";

@@ -34,13 +34,29 @@ export const REPLAY_WINDOW: number = REPLAY_WINDOW_BITS - 32;
  */
 export const REJECT_AFTER_MESSAGES: number = 2 ** 48;
 
-const WORDS = REPLAY_WINDOW_BITS / 32;
-
 /** The replay window of one session's receiving direction. */
 export class ReplayWindow {
-  readonly #ring = new Uint32Array(WORDS);
+  readonly #ring: Uint32Array;
+  readonly #words: number;
+  /** How far below the greatest a counter is still accepted. */
+  readonly #span: number;
+  /** The lowest counter there is (counters below it are refused). */
+  readonly #first: number;
   /** The greatest counter marked (0 before any: counter 0 is still accepted, as in WireGuard). */
   #greatest = 0;
+
+  /**
+   * A window that still accepts, once, a counter up to `span` below the greatest (default
+   * {@linkcode REPLAY_WINDOW}), and no counter below `first` (default 0, as Noise counts).
+   */
+  constructor(span: number = REPLAY_WINDOW, first = 0) {
+    if (!(span >= 1)) throw new RangeError(`A replay window of ${span} cannot be.`);
+    // One word more than the span needs: the word the window moves into is cleared first.
+    this.#words = Math.ceil((span + 32) / 32);
+    this.#ring = new Uint32Array(this.#words);
+    this.#span = span;
+    this.#first = first;
+  }
 
   /** The greatest counter marked so far (0 before any). */
   get greatest(): number {
@@ -49,12 +65,14 @@ export class ReplayWindow {
 
   /** Whether `counter` would be accepted: not too old, not seen, below the reject limit. */
   check(counter: number): boolean {
-    if (!(counter >= 0 && counter < REJECT_AFTER_MESSAGES) || !Number.isInteger(counter)) {
+    if (
+      !(counter >= this.#first && counter < REJECT_AFTER_MESSAGES) || !Number.isInteger(counter)
+    ) {
       return false;
     }
     if (counter > this.#greatest) return true;
-    if (this.#greatest - counter > REPLAY_WINDOW) return false;
-    const block = Math.floor(counter / 32) % WORDS;
+    if (this.#greatest - counter > this.#span) return false;
+    const block = Math.floor(counter / 32) % this.#words;
     return (this.#ring[block] & (1 << (counter % 32))) === 0;
   }
 
@@ -68,11 +86,11 @@ export class ReplayWindow {
     if (counter > this.#greatest) {
       // Clear the words the window moves into (all of them when it jumps a whole ring).
       const current = Math.floor(this.#greatest / 32);
-      const steps = Math.min(block - current, WORDS);
-      for (let i = 1; i <= steps; i++) this.#ring[(current + i) % WORDS] = 0;
+      const steps = Math.min(block - current, this.#words);
+      for (let i = 1; i <= steps; i++) this.#ring[(current + i) % this.#words] = 0;
       this.#greatest = counter;
     }
-    this.#ring[block % WORDS] |= 1 << (counter % 32);
+    this.#ring[block % this.#words] |= 1 << (counter % 32);
     return true;
   }
 }
