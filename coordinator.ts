@@ -15,12 +15,18 @@
  * - **the original C# client** speaks UTF-16LE and reads the online list as a
  *   .NET `BinaryWriter` string; its flavour is `seed/utf16`.
  *
+ * For peers behind NATs it also answers `natping` on a second UDP port (a peer compares where
+ * both ports see it from: its NAT's kind), introduces two peers that want a direct path to each
+ * other (`connect` → `punch` to both), and relays their encrypted frames when no direct path
+ * works (binary datagrams, first byte 4; `core/relay.ts`).
+ *
  * This module is a shell: it wires the UDP sockets, the TCP list server
  * (`net/list_server.ts`), the timers and the events to pure cores that keep
  * the state and make every decision — `core/registry.ts` (logins, logouts,
  * keep-alives, lookups, roster batches, the list each connection gets) built
  * from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
- * `core/session_desk.ts`, `core/tickets.ts` and `core/roster_batch.ts`, and
+ * `core/session_desk.ts`, `core/tickets.ts`, `core/roster_batch.ts`,
+ * `core/punch.ts` and `core/relay.ts`, and
  * `core/rate_limit.ts` in front of them — and to the name registry on disk
  * (`store/name_registry.ts`, SQLite) with the coordinator's key
  * (`store/coordinator_files.ts`).
@@ -44,10 +50,16 @@ import {
   type ListEntry,
   MAX_LABEL_CHARS,
   parseMessage,
+  RELAY_TO,
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
 import { RateLimiter } from "./core/rate_limit.ts";
-import { type CoordinatorEvent, type CoordinatorStats, Registry } from "./core/registry.ts";
+import {
+  type CoordinatorEvent,
+  type CoordinatorStats,
+  Registry,
+  type Via,
+} from "./core/registry.ts";
 import { ReportThrottle } from "./core/report_throttle.ts";
 import { monotonic } from "./net/clock.ts";
 import { ListServer } from "./net/list_server.ts";
@@ -56,7 +68,12 @@ import { type KeyPair, x25519Generate } from "./crypto/primitives.ts";
 import { NameRegistry } from "./store/name_registry.ts";
 import { dataFile, loadCoordinatorKey, REGISTRY_FILE } from "./store/coordinator_files.ts";
 
-export type { CoordinatorEvent, CoordinatorStats } from "./core/registry.ts";
+export type {
+  CoordinatorEvent,
+  CoordinatorStats,
+  RelayCounters,
+  RelayRefusal,
+} from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
 
@@ -104,7 +121,22 @@ export interface CoordinatorOptions {
   nameTtlMs?: number;
   /** New names one IP address may register a minute (and in one burst). Default 100. */
   registrationsPerMinute?: number;
+  /**
+   * The second UDP port, which answers `natping` only (a peer compares where both ports see it
+   * from). Default: the login port + 1 (any free port when that is taken, or when `port` is 0);
+   * 0: any free port; `null`: none.
+   */
+  natPort?: number | null;
+  /** Whether the relay forwards frames between peers. Default true. */
+  relay?: boolean;
+  /** Bytes a second the relay forwards per sending session. Default 256 KiB. */
+  relayRate?: number;
+  /** A sending session's burst, in bytes. Default 256 KiB. */
+  relayBurst?: number;
 }
+
+/** Which socket a datagram came to. */
+type SocketKind = "login" | "nat" | "discovery";
 
 /** Send option of answers (Accept, reject, pong, bye): ahead of waiting fan-out. */
 const REPLY = { reply: true } as const;
@@ -120,6 +152,8 @@ const DEFAULT_SWEEP_INTERVAL_MS = 250;
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
   readonly #udp: UdpSocket;
+  /** The NAT-type port: sealed `natping` only. */
+  readonly #nat?: UdpSocket;
   readonly #list: ListServer;
   readonly #registry: Registry;
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
@@ -135,13 +169,14 @@ export class Coordinator {
   #closed = false;
 
   private constructor(
-    udp: UdpSocket,
-    tcp: Deno.TcpListener,
+    sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener },
     options: CoordinatorOptions,
     lanAddress: string | undefined,
     keys: { names: NameRegistry; identity: KeyPair },
   ) {
+    const { udp, nat, tcp } = sockets;
     this.#udp = udp;
+    this.#nat = nat;
     this.#names = keys.names;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
@@ -166,8 +201,10 @@ export class Coordinator {
       names: keys.names,
       nameTtlMs: options.nameTtlMs,
       registrationsPerMinute: options.registrationsPerMinute,
+      natPort: nat?.local.port,
+      relay: { enabled: options.relay, rate: options.relayRate, burst: options.relayBurst },
     }, {
-      send: (bytes, to) => udp.send(bytes, to, REPLY),
+      send: (bytes, to, via) => (via === "nat" && nat ? nat : udp).send(bytes, to, REPLY),
       fanOut: (datagrams, recipients, seal) => udp.sendToMany(datagrams, recipients, seal),
       emit: (event) => this.#emit(event),
       schedule: (delayMs) => {
@@ -194,19 +231,26 @@ export class Coordinator {
     const names = NameRegistry.open(data ? dataFile(data, REGISTRY_FILE) : ":memory:");
     const host = options.host ?? "0.0.0.0";
     let udp: UdpSocket | undefined;
+    let nat: UdpSocket | undefined;
     let tcp: Deno.TcpListener;
     try {
       udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
+      nat = bindNatPort(host, udp.local.port, options);
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });
     } catch (error) {
       udp?.close();
+      nat?.close();
       names.close();
       throw error;
     }
     const interfaces = localInterfaces();
     const lanAddress = host === "0.0.0.0" ? lanAddresses(interfaces)[0] : undefined;
-    const coordinator = new Coordinator(udp, tcp, options, lanAddress, { names, identity });
+    const coordinator = new Coordinator({ udp, nat, tcp }, options, lanAddress, {
+      names,
+      identity,
+    });
     coordinator.#listen(udp, "login");
+    if (nat) coordinator.#listen(nat, "nat");
     coordinator.#emit({
       event: "listening",
       udp: formatEndpoint(coordinator.udpAddress),
@@ -217,7 +261,7 @@ export class Coordinator {
   }
 
   /** Hands `socket`'s datagrams to the handler; errors inside it become `warning` events. */
-  #listen(socket: UdpSocket, kind: "login" | "discovery"): void {
+  #listen(socket: UdpSocket, kind: SocketKind): void {
     socket.trace = this.#options.trace;
     socket.onError = (message) => this.#internalError(message);
     socket.listen((bytes, from) => this.#onDatagram(bytes, from, kind));
@@ -245,6 +289,11 @@ export class Coordinator {
   /** The UDP address logins go to. */
   get udpAddress(): Endpoint {
     return this.#udp.local;
+  }
+
+  /** The second UDP port's address, which answers `natping` (named in `Accept`); none if off. */
+  get natAddress(): Endpoint | undefined {
+    return this.#nat?.local;
   }
 
   /** The TCP address the online list is served on (named in `Accept`). */
@@ -297,14 +346,19 @@ export class Coordinator {
 
   /**
    * Handles one datagram. The discovery port (shared by every coordinator on the machine) takes
-   * `discover` only: a login there would reach whichever of them the kernel picks.
+   * `discover` only: a login there would reach whichever of them the kernel picks. The NAT-type
+   * port takes sealed `natping` only. A binary datagram whose first byte is 4 is for the relay.
    */
-  #onDatagram(bytes: Uint8Array, from: Endpoint, socket: "login" | "discovery"): void {
+  #onDatagram(bytes: Uint8Array, from: Endpoint, socket: SocketKind): void {
     const registry = this.#registry;
     registry.stats.datagrams++;
     const now = monotonic();
     if (!this.#rateLimiter.allow(from.host, now)) {
       registry.stats.rateLimited++;
+      return;
+    }
+    if (socket === "login" && bytes[0] === RELAY_TO) {
+      registry.relay(bytes, from, now);
       return;
     }
     const decoded = decodeDatagram(bytes);
@@ -321,11 +375,16 @@ export class Coordinator {
       const reason = `The discovery port takes discover only, not "${message.type}".`;
       return registry.drop("malformed", from, reason);
     }
+    if (socket === "nat" && message.type !== "auth") {
+      registry.stats.natDropped++;
+      const reason = `The NAT-type port takes sealed natping only, not "${message.type}".`;
+      return registry.drop("malformed", from, reason);
+    }
     switch (message.type) {
       case "login":
         return registry.login(message, encoding, from, now);
       case "auth":
-        return registry.auth(message, from, now);
+        return registry.auth(message, from, now, socket as Via);
       case "logout":
         return registry.logout(message, encoding, from);
       case "ping":
@@ -369,8 +428,30 @@ export class Coordinator {
     clearTimeout(this.#flushTimer);
     await this.#list.close();
     await this.#discovery?.close();
+    await this.#nat?.close();
     await this.#udp.close();
     this.#names.close();
+  }
+}
+
+/**
+ * Binds the NAT-type port: `natPort` as given (0: any free port; `null`: none), or by default the
+ * login port + 1 — any free port when that is taken or the login port was 0 (peers learn it from
+ * `Accept`).
+ */
+function bindNatPort(
+  host: string,
+  loginPort: number,
+  options: CoordinatorOptions,
+): UdpSocket | undefined {
+  const wanted = options.natPort;
+  if (wanted === null) return undefined;
+  if (wanted !== undefined) return UdpSocket.bind(host, wanted);
+  if (options.port === 0 || loginPort >= 65535) return UdpSocket.bind(host, 0);
+  try {
+    return UdpSocket.bind(host, loginPort + 1);
+  } catch {
+    return UdpSocket.bind(host, 0);
   }
 }
 
@@ -399,6 +480,8 @@ function checkOptions(options: CoordinatorOptions): void {
     "tcpTimeoutMs",
     "nameTtlMs",
     "registrationsPerMinute",
+    "relayRate",
+    "relayBurst",
   ];
   for (const name of positive) {
     const value = options[name];
