@@ -30,6 +30,8 @@ interface Sent {
   text: string;
   encoding: TextEncoding;
   fanOut: boolean;
+  /** Sent from the NAT-type socket. */
+  nat?: boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ class Harness {
       identity: x25519Generate(),
       names: this.names,
     }, {
-      send: (bytes, to) => this.#record(bytes, to, false),
+      send: (bytes, to, via) => this.#record(bytes, to, false, via === "nat"),
       fanOut: (datagrams, recipients, seal) => {
         for (const to of recipients) {
           for (const bytes of datagrams) this.#record(seal ? seal(bytes, to) : bytes, to, true);
@@ -89,14 +91,16 @@ class Harness {
     this.names.close();
   }
 
-  #record(bytes: Uint8Array, to: Endpoint, fanOut: boolean): void {
+  #record(bytes: Uint8Array, to: Endpoint, fanOut: boolean, nat = false): void {
     const decoded = decodeDatagram(bytes);
     assert.ok(decoded.ok);
     const { encoding } = decoded.value;
     const where = formatEndpoint(to);
     const keys = this.keys.get(where);
     const text = keys ? keys.open(decoded.value.text) : decoded.value.text;
-    this.sent.push({ to: where, text, encoding, fanOut });
+    this.sent.push(
+      nat ? { to: where, text, encoding, fanOut, nat } : { to: where, text, encoding, fanOut },
+    );
   }
 
   /** Feeds one datagram's text from `from` (as the coordinator's shell would after parsing). */
@@ -112,11 +116,16 @@ class Harness {
     else throw new Error(`not for a coordinator: ${text}`);
   }
 
-  /** Feeds `text` sealed with the link of the peer that logged in from `from`. */
-  sealed(text: string, from: Endpoint): void {
+  /**
+   * Feeds `text` sealed with the link of the peer that logged in from `from` (or whose keys are
+   * registered for `from`); to the NAT-type socket with `via` `nat`.
+   */
+  sealed(text: string, from: Endpoint, via: "login" | "nat" = "login"): void {
     const keys = this.keys.get(formatEndpoint(from));
     assert.ok(keys, `no keys for ${formatEndpoint(from)}`);
-    this.receive(new TextDecoder().decode(keys.seal(text)), from);
+    const parsed = parseMessage(new TextDecoder().decode(keys.seal(text)));
+    assert.ok(parsed.ok && parsed.value.type === "auth");
+    this.registry.auth(parsed.value, from, this.now, via);
   }
 
   /**
@@ -694,3 +703,78 @@ for (const seed of [1, 2, 3]) {
     );
   });
 }
+
+Deno.test("registry: behind NATs — candidates, the index by R, replyTo moves, natping, connect", () => {
+  using h = new Harness();
+  const lan = at("192.168.1.10", 40000); // both sites use the same private address
+  const ann = at("203.0.113.1", 61000);
+  const bob = at("198.51.100.2", 50000);
+  const annKeys = new PeerKeys();
+  const bobKeys = new PeerKeys();
+  assert.deepEqual(h.login("ann", ann, { keys: annKeys, endpoint: lan }), [
+    "Accept,7000,t1,s0,203.0.113.1:61000,7001,relay",
+  ]);
+  assert.deepEqual(h.login("bob", bob, { keys: bobKeys, endpoint: lan }), [
+    "Accept,7000,t3,s2,198.51.100.2:50000,7001,relay",
+  ]);
+  assert.deepEqual(h.registry.online(), [
+    { name: "ann", endpoint: lan, flavor: "peerchat/2", key: annKeys.dhKey, candidates: [ann] },
+    { name: "bob", endpoint: lan, flavor: "peerchat/2", key: bobKeys.dhKey, candidates: [bob] },
+  ], "the same private endpoint twice: both online, each with its own R");
+  assert.equal(
+    decodeText(h.registry.listFor("203.0.113.1", "t1", 0)),
+    `ann,192.168.1.10:40000,peerchat/2,${annKeys.dhKey},203.0.113.1:61000;` +
+      `bob,192.168.1.10:40000,peerchat/2,${bobKeys.dhKey},198.51.100.2:50000;end`,
+  );
+  h.now = 100;
+  h.tick();
+  // Batches go to where each login came from, not to the private address.
+  assert.deepEqual(h.take().map((s) => s.to).sort(), [
+    "198.51.100.2:50000",
+    "203.0.113.1:61000",
+  ]);
+  // ann's NAT remaps it: a sealed ping from the new port counts and moves replyTo there.
+  const moved = at("203.0.113.1", 62000);
+  h.keys.set(formatEndpoint(moved), annKeys);
+  h.sealed(`ping,ann,s0,${formatDigest(h.registry.digest)},40`, moved);
+  assert.deepEqual(h.answers(moved), ["pong,ann,ok"]);
+  h.receive("login,nc,10.0.0.9:5000", at("10.0.0.9", 5000));
+  h.take();
+  h.now = 200;
+  h.tick();
+  const batch = h.take().filter((s) => s.text.startsWith("roster,"));
+  assert.deepEqual(batch.map((s) => s.to).sort(), ["198.51.100.2:50000", "203.0.113.1:62000"]);
+  // natping: answered with the source seen, from the socket it came to; not moving replyTo.
+  h.sealed("natping,ann,s0", moved);
+  const natPort = at("203.0.113.1", 63000);
+  h.keys.set(formatEndpoint(natPort), annKeys);
+  h.sealed("natping,ann,s0", natPort, "nat");
+  assert.deepEqual(h.take().map((s) => `${s.to} ${s.text} ${s.nat ?? false}`), [
+    "203.0.113.1:62000 natpong,ann,203.0.113.1:62000 false",
+    "203.0.113.1:63000 natpong,ann,203.0.113.1:63000 true",
+  ]);
+  // The NAT-type socket takes natping only: a sealed ping there is dropped and counted.
+  h.sealed(`ping,ann,s0,${formatDigest(h.registry.digest)}`, natPort, "nat");
+  assert.equal(h.take().length, 0);
+  assert.equal(h.registry.stats.natDropped, 1);
+  assert.equal(h.registry.stats.natPings, 2);
+  // connect: both get a punch, each with the other's replyTo first, at the same moment.
+  h.sealed(`ping,bob,s2,${formatDigest(h.registry.digest)},100`, bob);
+  h.take();
+  h.sealed("connect,ann,s0,bob", moved);
+  assert.deepEqual(h.take().map((s) => `${s.to} ${s.text}`), [
+    "203.0.113.1:62000 punch,bob,50,198.51.100.2:50000|192.168.1.10:40000",
+    "198.51.100.2:50000 punch,ann,20,203.0.113.1:62000|192.168.1.10:40000|203.0.113.1:61000",
+  ]);
+  h.sealed("connect,ann,s0,nc", moved);
+  h.sealed("connect,ann,wrong,bob", moved);
+  assert.deepEqual(h.answers(moved), ["notfound,nc"]);
+  assert.equal(h.registry.stats.punches, 1);
+  // A plain connect or natping counts for nothing (the shell drops it: not a coordinator's).
+  assert.deepEqual(annKeys.unverified, []);
+  assert.deepEqual(bobKeys.unverified, []);
+  // ann logs out from where it is now, naming the endpoint its login named.
+  h.sealed("logout,ann,192.168.1.10:40000,s0", moved);
+  assert.deepEqual(h.answers(moved), ["bye,ann"]);
+  assert.deepEqual(h.registry.online().map((u) => u.name), ["bob", "nc"]);
+});
