@@ -1,39 +1,33 @@
 /**
- * The coordinator: knows who is online and where, and tells everyone of each
- * change. It never carries chat. Logins, keep-alives and logouts arrive over
- * UDP; the online list is served over TCP, as in the source design.
+ * The coordinator: knows who is online and where, and tells everyone of each change. It never reads
+ * chat. Logins, keep-alives and logouts arrive over UDP; the online list is served over TCP, as in
+ * the source design.
  *
  * Three kinds of user are served, each in its own words:
  *
- * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/2`) answer a `challenge`
- *   with a login that proves their identity keys, get a session, send
- *   keep-alives (`ping`) and are logged out when they fall silent. Their name
- *   is registered to their keys; everything between them and the coordinator
- *   after the proof is authenticated (`auth`);
- * - **seed clients** (netcat, anything written from the article) speak UTF-8
- *   and never time out;
- * - **the original C# client** speaks UTF-16LE and reads the online list as a
- *   .NET `BinaryWriter` string; its flavour is `seed/utf16`.
+ * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/2`) answer a `challenge` with a login that
+ *   proves their identity keys, get a session, send keep-alives (`ping`) and are logged out when
+ *   they fall silent. Their name is registered to their keys; everything between them and the
+ *   coordinator after the proof is authenticated (`auth`);
+ * - **seed clients** (netcat, anything written from the article) speak UTF-8 and never time out;
+ * - **the original C# client** speaks UTF-16LE and reads the online list as a .NET `BinaryWriter`
+ *   string; its flavour is `seed/utf16`.
  *
- * For peers behind NATs it also answers `natping` on a second UDP port (a peer compares where
- * both ports see it from: its NAT's kind), introduces two peers that want a direct path to each
- * other (`connect` → `punch` to both), and relays their encrypted frames when no direct path
- * works (binary datagrams, first byte 4; `core/relay.ts`).
+ * For peers behind NATs it also answers `natping` on a second UDP port (a peer compares where both
+ * ports see it from: its NAT's kind), introduces two peers that want a direct path to each other
+ * (`connect` → `punch` to both), and relays their end-to-end encrypted frames when no direct path
+ * works (binary datagrams, first byte 4; `core/relay.ts`): ciphertext only.
  *
- * This module is a shell: it wires the UDP sockets, the TCP list server
- * (`net/list_server.ts`), the timers and the events to pure cores that keep
- * the state and make every decision — `core/registry.ts` (logins, logouts,
- * keep-alives, lookups, roster batches, the list each connection gets) built
- * from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
- * `core/session_desk.ts`, `core/tickets.ts`, `core/roster_batch.ts`,
- * `core/punch.ts` and `core/relay.ts`, and
- * `core/rate_limit.ts` in front of them — and to the name registry on disk
- * (`store/name_registry.ts`, SQLite) with the coordinator's key
- * (`store/coordinator_files.ts`).
+ * This module is a shell: it wires the UDP sockets, the TCP list server (`net/list_server.ts`), the
+ * timers and the events to pure cores that keep the state and make every decision —
+ * `core/registry.ts` (logins, logouts, keep-alives, lookups, roster batches, the list each
+ * connection gets) built from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
+ * `core/session_desk.ts`, `core/tickets.ts`, `core/roster_batch.ts`, `core/punch.ts` and
+ * `core/relay.ts`, and `core/rate_limit.ts` in front of them — and to the name registry on disk
+ * (`store/name_registry.ts`, SQLite) with the coordinator's key (`store/coordinator_files.ts`).
  *
- * Per-datagram work is O(1) apart from the fan-out of notices: users are
- * found by name and by endpoint, tickets are held per IP, and silent peers
- * are found in last-seen order.
+ * Per-datagram work is O(1) apart from the fan-out of notices: users are found by name and by
+ * endpoint, tickets are held per IP, and silent peers are found in last-seen order.
  *
  * @module
  */
@@ -362,23 +356,21 @@ export class Coordinator {
       return;
     }
     const decoded = decodeDatagram(bytes);
-    if (!decoded.ok) return registry.drop("malformed", from, decoded.error.message);
+    if (!decoded.ok) return this.#malformed(socket, from, decoded.error.message);
     const { text, encoding } = decoded.value;
     const parsed = parseMessage(text);
     if (!parsed.ok) {
-      registry.drop("malformed", from, parsed.error.message);
+      this.#malformed(socket, from, parsed.error.message);
       if (socket === "login") registry.badLogin(text, encoding, parsed.error, from);
       return;
     }
     const message = parsed.value;
-    if (socket === "discovery" && message.type !== "discover") {
-      const reason = `The discovery port takes discover only, not "${message.type}".`;
-      return registry.drop("malformed", from, reason);
-    }
-    if (socket === "nat" && message.type !== "auth") {
-      registry.stats.natDropped++;
-      const reason = `The NAT-type port takes sealed natping only, not "${message.type}".`;
-      return registry.drop("malformed", from, reason);
+    const wanted = socket === "discovery" ? "discover" : socket === "nat" ? "auth" : message.type;
+    if (message.type !== wanted) {
+      const port = socket === "nat"
+        ? "NAT-type port takes natping"
+        : "discovery port takes discover";
+      return this.#malformed(socket, from, `The ${port} only, not "${message.type}".`);
     }
     switch (message.type) {
       case "login":
@@ -396,6 +388,12 @@ export class Coordinator {
       default:
         registry.drop("malformed", from, `A coordinator does not take "${message.type}" messages.`);
     }
+  }
+
+  /** Drops a datagram that is not for `socket` (counted apart on the NAT-type port). */
+  #malformed(socket: SocketKind, from: Endpoint, reason: string): void {
+    if (socket === "nat") this.stats.natDropped++;
+    this.#registry.drop("malformed", from, reason);
   }
 
   /** Answers a `discover` from the login socket, so the answer's source is the login address. */

@@ -50,7 +50,10 @@ Deno.test("natping on either port is answered from that port with the source see
     await ann.send(`natping,ann,${accept.session}`, nat);
     await ann.send(`login,mallory,${ann.address}`, nat);
     await ann.send(keys.seal(`ping,ann,${accept.session},${coordinator.digest}`), nat);
-    await waitFor(() => coordinator.stats.natDropped === 3, "three dropped on the NAT port");
+    await ann.send(new Uint8Array([4, 3, 0x62, 0x6f, 0x62, 3, 0]), nat); // no relay there either
+    await ann.send("\u0001garbage", nat);
+    await waitFor(() => coordinator.stats.natDropped === 5, "five dropped on the NAT port");
+    assert.equal(coordinator.stats.relayed + coordinator.stats.relayRefused.stranger, 0);
     assert.equal(coordinator.online().length, 1);
     // A wrong session: nothing, counted as spoofed.
     await ann.send(keys.seal("natping,ann,wrong"), nat);
