@@ -15,7 +15,6 @@
  */
 
 import {
-  type AcceptMessage,
   type AuthMessage,
   encodeMessage,
   encodeRosterBatches,
@@ -145,6 +144,7 @@ export class Registry {
       users: this.#users,
       counters: this.stats,
       send: (bytes, to) => this.#hooks.send(bytes, to),
+      malformed: (from, reason) => this.drop("malformed", from, reason),
     });
   }
 
@@ -236,8 +236,12 @@ export class Registry {
     }
     this.#desk.returned(key);
     if (verdict === "again") {
-      // A repeated login (a retry whose Accept was lost): answer again, change nothing.
-      if (admitted.keys) holder!.link!.rekey(admitted.keys);
+      // A repeated login (a retry whose Accept was lost): answer again, change nothing — but a
+      // proven one comes from the peer itself: it is sent to where that came from.
+      if (admitted.keys) {
+        holder!.link!.rekey(admitted.keys);
+        this.#users.moveReplyTo(holder!, from);
+      }
       this.#users.touch(holder!, now);
       return this.#accept(holder!, from, now);
     }
@@ -287,8 +291,12 @@ export class Registry {
     if (user.session) {
       const ticket = this.#tickets.issue(from.host, now);
       const accept: Message = { type: "accept", port, ticket, session: user.session };
-      // A peerchat/2 peer learns where it is seen from, the NAT-type port and the relay.
-      if (user.link) Object.assign(accept, this.#nat(from));
+      if (user.link) {
+        // A peerchat/2 peer learns where it is seen from, the NAT-type port and the relay.
+        accept.reflexive = from;
+        accept.natPort = this.#config.natPort || undefined;
+        accept.relay = this.#relay.enabled;
+      }
       return this.#hooks.send(sealed(accept, user.encoding, user.link), from);
     }
     const bytes = encodeMessage({ type: "accept", port }, user.encoding);
@@ -297,15 +305,6 @@ export class Registry {
     // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
     if (!sameEndpoint(user.endpoint, from)) this.#hooks.send(bytes, user.endpoint);
     this.#binaryFetches.expect(from.host, now);
-  }
-
-  /** What an `Accept` tells a peerchat/2 peer beyond a seed client's: reflexive, NAT port, relay. */
-  #nat(from: Endpoint): Partial<AcceptMessage> {
-    return {
-      reflexive: from,
-      natPort: this.#config.natPort || undefined,
-      relay: this.#relay.enabled,
-    };
   }
 
   /**
@@ -317,15 +316,9 @@ export class Registry {
     this.#desk.auth(message, from, now, via);
   }
 
-  /**
-   * Takes a datagram to relay (first byte 4): forwards its frame, or refuses it (relay.ts). A
-   * malformed one is dropped and counted as such.
-   */
-  relay(bytes: Uint8Array, from: Endpoint, now: number): RelayRefusal | undefined {
-    const outcome = this.#relay.take(bytes, from, now);
-    if (typeof outcome !== "object") return outcome;
-    this.drop("malformed", from, outcome.malformed);
-    return undefined;
+  /** Takes a datagram to relay (first byte 4): forwards its frame or refuses it (relay.ts). */
+  relay(bytes: Uint8Array, from: Endpoint, now: number): RelayRefusal | "malformed" | undefined {
+    return this.#relay.take(bytes, from, now);
   }
 
   /** Takes a keep-alive: `pong` ok, stale (with a ticket) or unknown; spoofed ones are dropped. */

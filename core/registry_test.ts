@@ -778,3 +778,24 @@ Deno.test("registry: behind NATs — candidates, the index by R, replyTo moves, 
   assert.deepEqual(h.answers(moved), ["bye,ann"]);
   assert.deepEqual(h.registry.online().map((u) => u.name), ["bob", "nc"]);
 });
+
+Deno.test("registry: a repeated proven login moves replyTo back to where it came from", () => {
+  using h = new Harness();
+  const ann = at("203.0.113.1", 61000);
+  const keys = new PeerKeys();
+  h.login("ann", ann, { keys });
+  const moved = at("203.0.113.1", 62000);
+  h.keys.set(formatEndpoint(moved), keys);
+  h.sealed("natping,ann,s0", moved);
+  assert.deepEqual(h.answers(moved), ["natpong,ann,203.0.113.1:62000"]);
+  // Its Accept was lost: the same login again, from the same socket, is answered there...
+  assert.deepEqual(h.login("ann", ann, { keys }), [
+    "Accept,7000,t2,s0,203.0.113.1:61000,7001,relay",
+  ]);
+  // ...and the coordinator sends to it there from now on.
+  h.receive("login,nc,10.0.0.9:5000", at("10.0.0.9", 5000));
+  h.take();
+  h.now = 300;
+  h.tick();
+  assert.deepEqual(h.take().map((s) => s.to), ["203.0.113.1:61000"]);
+});

@@ -102,6 +102,8 @@ export interface RelayContext {
   readonly counters: RelayCounters;
   /** Sends a datagram. */
   send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void;
+  /** Counts and reports a malformed datagram. */
+  malformed(from: Endpoint, reason: string): void;
 }
 
 /** The relay's decisions and its forwarding. */
@@ -128,15 +130,14 @@ export class Relay {
 
   /**
    * Takes a `0x04` datagram from `from`: forwards it, or refuses it. Returns why it was not
-   * forwarded (`undefined` when it was), or a parse error's text for a malformed one.
+   * forwarded (`undefined` when it was; `malformed`: it was dropped as such).
    */
-  take(
-    bytes: Uint8Array,
-    from: Endpoint,
-    now: number,
-  ): RelayRefusal | { malformed: string } | undefined {
+  take(bytes: Uint8Array, from: Endpoint, now: number): RelayRefusal | "malformed" | undefined {
     const request = parseRelay(bytes);
-    if (!request.ok) return { malformed: request.error.message };
+    if (!request.ok) {
+      this.#context.malformed(from, request.error.message);
+      return "malformed";
+    }
     const users = this.#context.users;
     const sender = users.atReplyTo(formatEndpoint(from));
     if (!sender) return this.#count("stranger");
