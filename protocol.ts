@@ -101,7 +101,10 @@ export {
   type ConnectMessage,
   type NatPingMessage,
   type NatPongMessage,
+<<<<<<< HEAD
   type PathCandidatesMessage,
+=======
+>>>>>>> coord11
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,

@@ -64,7 +64,10 @@ import {
   formatConnect,
   formatNatPing,
   formatNatPong,
+<<<<<<< HEAD
   formatPathCandidates,
+=======
+>>>>>>> coord11
   formatPathProbe,
   formatPathReply,
   formatPunch,
@@ -74,12 +77,18 @@ import {
   parseConnect,
   parseNatPing,
   parseNatPong,
+<<<<<<< HEAD
   parsePathCandidates,
+=======
+>>>>>>> coord11
   parsePathProbe,
   parsePathReply,
   parsePunch,
   parseRelayBusy,
+<<<<<<< HEAD
   type PathCandidatesMessage,
+=======
+>>>>>>> coord11
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,
@@ -136,8 +145,12 @@ export type Message =
   | PunchMessage
   | RelayBusyMessage
   | PathProbeMessage
+<<<<<<< HEAD
   | PathReplyMessage
   | PathCandidatesMessage;
+=======
+  | PathReplyMessage;
+>>>>>>> coord11
 
 /** A parsed datagram and the encoding its sender used (answers go back the same way). */
 export interface MessageWithEncoding {
@@ -224,8 +237,11 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parsePathProbe(text);
     case "path-reply":
       return parsePathReply(text);
+<<<<<<< HEAD
     case "path-candidates":
       return parsePathCandidates(text);
+=======
+>>>>>>> coord11
     default:
       return fail("unknown-type", `Unknown message type "${clip(type)}".`);
   }
@@ -304,8 +320,11 @@ export function formatMessage(message: Message): string {
       return formatPathProbe(message);
     case "path-reply":
       return formatPathReply(message);
+<<<<<<< HEAD
     case "path-candidates":
       return formatPathCandidates(message);
+=======
+>>>>>>> coord11
   }
 }
 
