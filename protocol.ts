@@ -101,10 +101,7 @@ export {
   type ConnectMessage,
   type NatPingMessage,
   type NatPongMessage,
-<<<<<<< HEAD
   type PathCandidatesMessage,
-=======
->>>>>>> coord11
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,

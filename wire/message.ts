@@ -64,10 +64,7 @@ import {
   formatConnect,
   formatNatPing,
   formatNatPong,
-<<<<<<< HEAD
   formatPathCandidates,
-=======
->>>>>>> coord11
   formatPathProbe,
   formatPathReply,
   formatPunch,
@@ -77,18 +74,12 @@ import {
   parseConnect,
   parseNatPing,
   parseNatPong,
-<<<<<<< HEAD
   parsePathCandidates,
-=======
->>>>>>> coord11
   parsePathProbe,
   parsePathReply,
   parsePunch,
   parseRelayBusy,
-<<<<<<< HEAD
   type PathCandidatesMessage,
-=======
->>>>>>> coord11
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,
@@ -145,12 +136,8 @@ export type Message =
   | PunchMessage
   | RelayBusyMessage
   | PathProbeMessage
-<<<<<<< HEAD
   | PathReplyMessage
   | PathCandidatesMessage;
-=======
-  | PathReplyMessage;
->>>>>>> coord11
 
 /** A parsed datagram and the encoding its sender used (answers go back the same way). */
 export interface MessageWithEncoding {
@@ -237,11 +224,8 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parsePathProbe(text);
     case "path-reply":
       return parsePathReply(text);
-<<<<<<< HEAD
     case "path-candidates":
       return parsePathCandidates(text);
-=======
->>>>>>> coord11
     default:
       return fail("unknown-type", `Unknown message type "${clip(type)}".`);
   }
@@ -320,11 +304,8 @@ export function formatMessage(message: Message): string {
       return formatPathProbe(message);
     case "path-reply":
       return formatPathReply(message);
-<<<<<<< HEAD
     case "path-candidates":
       return formatPathCandidates(message);
-=======
->>>>>>> coord11
   }
 }
 

@@ -11,14 +11,10 @@
  *   (`rate`, `size`, `offline` or `off`);
  * - `path-probe,TXID` and `path-reply,TXID,IP:PORT`: between two peers, only inside their Noise
  *   data frames, sent straight to one candidate; the reply goes to the probe's real source and
-<<<<<<< HEAD
  *   says where it came from;
  * - `path-candidates,CAND|CAND…`: between two peers, inside their session (through the relay or
  *   straight): "these are my own addresses too" (an IPv6 address the coordinator never saw, say);
  *   the receiver probes them at once and answers with its own.
-=======
- *   says where it came from.
->>>>>>> coord11
  *
  * The relay's binary datagrams are in `relay.ts`.
  *
@@ -123,7 +119,6 @@ export interface PathReplyMessage {
   endpoint: Endpoint;
 }
 
-<<<<<<< HEAD
 /** `path-candidates,CAND|CAND…` — between peers, inside a session: more addresses to probe. */
 export interface PathCandidatesMessage {
   /** The message type. */
@@ -132,8 +127,6 @@ export interface PathCandidatesMessage {
   candidates: Endpoint[];
 }
 
-=======
->>>>>>> coord11
 /** A fresh path probe id: 12 random bytes as 16 characters of unpadded base64url. */
 export function randomTxid(): string {
   return encodeBase64Url(crypto.getRandomValues(new Uint8Array((TXID_CHARS / 4) * 3)));
@@ -242,7 +235,6 @@ export function parsePathReply(text: string): ParseResult<PathReplyMessage> {
   return ok({ type: "path-reply", txid: txid.value, endpoint: endpoint.value });
 }
 
-<<<<<<< HEAD
 /** Parses a whole `path-candidates,CAND|CAND…` message. */
 export function parsePathCandidates(text: string): ParseResult<PathCandidatesMessage> {
   const fields = text.split(",");
@@ -259,8 +251,6 @@ export function formatPathCandidates(message: PathCandidatesMessage): string {
   return `path-candidates,${formatCandidates(message.candidates)}`;
 }
 
-=======
->>>>>>> coord11
 /** The text form of a `natping`. */
 export function formatNatPing(message: NatPingMessage): string {
   return `natping,${message.name},${message.session}`;
