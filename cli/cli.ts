@@ -61,6 +61,8 @@ export interface CoordinatorArgs {
   relayRate: number;
   /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
   release?: string;
+  /** `--stats S`: print the counters (relay, punches, logins) every S seconds (ms). */
+  statsMs?: number;
 }
 
 /** `peerchat peer …` */
@@ -302,6 +304,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
       "nat-port",
       "relay",
       "relay-rate",
+      "stats",
     ],
     ["json", "trace", "no-discovery"],
   );
@@ -341,6 +344,11 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     false,
   );
   if (typeof peerTimeoutMs === "string") return usageError(peerTimeoutMs);
+  const statsText = values.stats as string | undefined;
+  const statsMs = statsText === undefined
+    ? undefined
+    : secondsOption(statsText, "--stats", 0, false);
+  if (typeof statsMs === "string") return usageError(statsMs);
   const rateText = values["rate-limit"] as string | undefined;
   const rateLimit = rateText === undefined ? DEFAULT_RATE_LIMIT : Number(rateText);
   const discovery = discoveryPortOption(values);
@@ -364,6 +372,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     data,
     nameTtlMs,
     registrationsPerMinute,
+    statsMs,
     ...natRelay,
   };
 }
