@@ -15,8 +15,7 @@
  * @module
  */
 
-import { PeerKeys } from "../testing/raw_peer.ts";
-import { loginConn } from "../testing/raw_peer.ts";
+import { loginConn, PeerKeys } from "../testing/raw_peer.ts";
 import { PeerchatProcess } from "../testing/helpers.ts";
 import { encodeRelay, type Endpoint } from "../protocol.ts";
 import { hasTaskset } from "./child.ts";
@@ -58,11 +57,6 @@ const STEP_MS = 2000;
 
 function bareSocket(): Deno.DatagramConn {
   return Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-}
-
-function local(conn: Deno.DatagramConn): Endpoint {
-  const addr = conn.addr as Deno.NetAddr;
-  return { host: addr.hostname, port: addr.port };
 }
 
 /** Counts what arrives on `conn` until it closes. */
