@@ -42,6 +42,7 @@ import {
 import {
   COUNT_TABLE,
   type CounterValue,
+  cutScript,
   FW_TABLE,
   pairCounter,
   parseCounters,
@@ -88,6 +89,11 @@ export interface NatLab {
   internetCounter(from: string, to: string): Promise<CounterValue>;
   /** What a site's home switch counted from one of its hosts to another (by host name). */
   lanCounter(from: string, to: string): Promise<CounterValue>;
+  /**
+   * Cuts (or restores) the internet between two sites' public addresses: their datagrams to each
+   * other are dropped in the internet switch (uncounted); each still reaches everyone else.
+   */
+  setCut(siteA: string, siteB: string, cut: boolean): Promise<void>;
   /** A router's firewall counters: unsolicited inbound dropped, outbound UDP blocked. */
   routerDrops(site: string, carrier?: boolean): Promise<{ inbound: number; outbound: number }>;
   /** Kills every process, deletes every namespace. Idempotent. */
@@ -157,6 +163,8 @@ class NamespaceNatLab implements NatLab {
   /** Namespaces made so far, in order (deleted in reverse). */
   readonly #created: string[] = [];
   readonly #children = new Set<LabChild>();
+  /** Pairs of public addresses cut off from each other (`A B`, sorted). */
+  readonly #cuts = new Set<string>();
   #closing?: Promise<void>;
 
   constructor(plan: NatTopology) {
@@ -305,6 +313,19 @@ class NamespaceNatLab implements NatLab {
     }
     const counters = await this.#counters(this.sites[a.site].switchNetns, "bridge", COUNT_TABLE);
     return counters.get(pairCounter(a.ip, b.ip))!;
+  }
+
+  async setCut(siteA: string, siteB: string, cut: boolean): Promise<void> {
+    const key = [this.routerWan(siteA), this.routerWan(siteB)].sort().join(" ");
+    if (cut) this.#cuts.add(key);
+    else this.#cuts.delete(key);
+    const pairs = [...this.#cuts].map((k) => k.split(" ") as [string, string]);
+    await must(
+      ["ip", "netns", "exec", this.#plan.internetNs, "nft", "-f", "-"],
+      `Cannot ${cut ? "cut" : "restore"} the internet between ${siteA} and ${siteB}`,
+      INSTALL_HINT,
+      cutScript(pairs),
+    );
   }
 
   async routerDrops(site: string, carrier = false): Promise<{ inbound: number; outbound: number }> {

@@ -333,7 +333,7 @@ natTest(
 );
 
 natTest(
-  "two easy sites punch a hole when both send, and the internet counter shows it",
+  "two easy sites punch a hole when both send; the internet counter shows it; setCut",
   async () => {
     await using lab = await createNatLab({
       sites: [
@@ -357,6 +357,16 @@ natTest(
     // early, ping, pong, ping, pong.
     assert.equal(await lab.peerToPeerPackets("a", "b"), 5);
     assert.equal((await lab.internetCounter(lab.routerWan("a"), lab.routerWan("b"))).packets, 3);
+    // setCut: the two sites no longer hear each other (uncounted), the coordinator still does.
+    await Agent.start(lab, "coordinator", [R]);
+    await lab.setCut("a", "b", true);
+    await alice.send(b, "ping cut");
+    await bob.assertNothing("ping cut");
+    assert.equal(await lab.peerToPeerPackets("a", "b"), 5, "a cut datagram is not counted");
+    assert.equal(await alice.ping(`${lab.coordinatorIp}:${R}`, "still out"), a);
+    await lab.setCut("a", "b", false);
+    assert.equal(await alice.ping(b, "restored"), a);
+    assert.equal(await lab.peerToPeerPackets("a", "b"), 7);
   },
 );
 

@@ -52,6 +52,8 @@ export const NAT_TABLE = "pclab_nat";
 export const FW_TABLE = "pclab_fw";
 /** The bridge table with the per-pair counters in the internet and home switches. */
 export const COUNT_TABLE = "pclab_count";
+/** The bridge table of the internet switch that cuts sites off from each other. */
+export const CUT_TABLE = "pclab_cut";
 
 /** What one router's rule set needs to know. */
 export interface RouterRules {
@@ -179,4 +181,25 @@ export function parseCounters(json: string): Map<string, CounterValue> {
     }
   }
   return counters;
+}
+
+/**
+ * The nft script that cuts the internet between pairs of addresses (both
+ * ways): IP packets between them are dropped in the switch, before the
+ * counters of {@linkcode countersScript} see them (a lower priority runs
+ * first). No pairs: nothing is cut.
+ */
+export function cutScript(pairs: [string, string][]): string {
+  const lines = [`table bridge ${CUT_TABLE}`, `delete table bridge ${CUT_TABLE}`];
+  if (pairs.length === 0) return lines.join("\n") + "\n";
+  lines.push(
+    `table bridge ${CUT_TABLE} {`,
+    `  chain forward {`,
+    `    type filter hook forward priority -10; policy accept;`,
+  );
+  for (const [a, b] of pairs) {
+    lines.push(`    ip saddr ${a} ip daddr ${b} drop`, `    ip saddr ${b} ip daddr ${a} drop`);
+  }
+  lines.push(`  }`, `}`);
+  return lines.join("\n") + "\n";
 }
