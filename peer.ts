@@ -36,7 +36,7 @@ import type { Identity, KeyPair } from "./crypto/identity.ts";
 import { LoginError, type LoginErrorKind } from "./net/roster_fetch.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
 import type { ChatLinkStats } from "./core/chat_link.ts";
-import { PeerDatagrams } from "./net/peer_datagrams.ts";
+import { PeerDatagrams, type TraversalView } from "./net/peer_datagrams.ts";
 import { Waiters } from "./net/waiters.ts";
 import { generateIdentity } from "./crypto/identity.ts";
 import { encodeKey } from "./wire/keys.ts";
@@ -49,6 +49,7 @@ import {
 } from "./core/trust.ts";
 import type { SecureLimits, SecureStats } from "./core/secure_sessions.ts";
 import { PinFile } from "./store/pins.ts";
+import type { PathLimits } from "./core/paths.ts";
 
 export { isSeedClient, LoginError };
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
@@ -85,6 +86,9 @@ export type { SecureDropReason } from "./core/secure_sessions.ts";
 export { PinFile };
 export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
+export type { TraversalStats, TraversalView } from "./net/peer_datagrams.ts";
+export type { PathKind, PathLimits, PathStats } from "./core/paths.ts";
+export type { NatType } from "./core/nat_type.ts";
 
 /** Options for {@linkcode Peer.start}. */
 export interface PeerOptions {
@@ -145,6 +149,13 @@ export interface PeerOptions {
   advertise?: Endpoint;
   /** Timers and bounds of the encrypted sessions (tests shorten them). */
   secureLimits?: Partial<SecureLimits>;
+  /** Timers of the paths to contacts (tests shorten them). */
+  pathLimits?: Partial<PathLimits>;
+  /**
+   * Find direct paths through NATs and use the coordinator's relay (default true). Off: frames go
+   * only to the address the roster lists, as before NAT traversal.
+   */
+  traversal?: boolean;
 }
 
 /**
@@ -218,7 +229,7 @@ export class Peer {
     this.#roster = new PeerRoster(options.name, options.advertise ?? udp.local, {
       updated: (entry) => {
         const at = instant();
-        this.#datagrams.link.seen(entry, at.wall);
+        this.#datagrams.seen(entry, at.wall);
         this.#outbox.kick(entry, at);
       },
       joined: (entry) => emit({ event: "join", ...introduce(entry) }),
@@ -250,7 +261,8 @@ export class Peer {
       outbox: () => this.#outbox,
       emit,
     });
-    this.#client = new CoordinatorClient(options, udp, this.#roster, emit);
+    const traversal = this.#datagrams.traversalHooks;
+    this.#client = new CoordinatorClient(options, udp, this.#roster, emit, traversal);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
   }
 
@@ -353,6 +365,11 @@ export class Peer {
   /** The round-trip estimate of the delivery stream to `name` (ms), if one is open. */
   roundTrip(name: string): RoundTrip | undefined {
     return this.#outbox.roundTrip(name);
+  }
+
+  /** How each contact is reached now, the NAT this peer is behind, what traversal counted. */
+  get traversal(): TraversalView {
+    return this.#datagrams.view(this.#client);
   }
 
   /** Whether the coordinator answers keep-alives. */

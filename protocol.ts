@@ -21,11 +21,14 @@
  *   and the roster digest;
  * - `wire/discover.ts`: `discover`/`coordinator` (finding coordinators), `probe`/`probed`;
  * - `wire/chat.ts`: `talk`, and peerchat's reliable `msg`/`ack`;
+ * - `wire/nat.ts`: `natping`/`natpong` (the NAT type), `connect`/`punch` (hole punching),
+ *   `relay-busy`, and the probes of a path between peers, `path-probe`/`path-reply`;
+ * - `wire/relay.ts`: the relay's binary datagrams (`0x04` to relay, `0x05` relayed);
  * - `wire/list.ts`: the online list (TCP);
  * - `wire/binary_writer.ts`: .NET's `BinaryWriter` framing, the C# client's online list;
  * - `wire/text.ts`: UTF-8 and UTF-16LE, decoding datagrams, counting and splitting UTF-8;
  * - `wire/names.ts`: user names, name keys, random tokens;
- * - `wire/endpoint.ts`: `IP:PORT` endpoints;
+ * - `wire/endpoint.ts`: `IP:PORT` endpoints, and candidates (`IP:PORT|IP:PORT…`);
  * - `wire/limits.ts`: the well-known ports, the flavours and every size limit;
  * - `wire/result.ts`: {@linkcode ParseResult} and {@linkcode ProtocolError};
  * - `wire/fields.ts`: the field checks the families share (not re-exported).
@@ -94,6 +97,30 @@ export {
   type ProbeMessage,
 } from "./wire/discover.ts";
 export { type AckMessage, type ChatMessage, type SeqRange, type TalkMessage } from "./wire/chat.ts";
+export {
+  type ConnectMessage,
+  type NatPingMessage,
+  type NatPongMessage,
+  type PathProbeMessage,
+  type PathReplyMessage,
+  type PunchMessage,
+  randomTxid,
+  RELAY_BUSY_REASONS,
+  type RelayBusyMessage,
+  type RelayBusyReason,
+} from "./wire/nat.ts";
+export {
+  encodeRelay,
+  encodeRelayed,
+  isRelayDatagram,
+  MAX_RELAY_BYTES,
+  MAX_RELAY_NAME_BYTES,
+  parseRelay,
+  parseRelayed,
+  RELAY_TO,
+  RELAYED,
+  type RelayRequest,
+} from "./wire/relay.ts";
 export { formatList, formatListEntry, LIST_END, type ListEntry, parseList } from "./wire/list.ts";
 export {
   type BinaryWriterString,
@@ -114,9 +141,11 @@ export {
 export { checkName, nameKey, randomToken } from "./wire/names.ts";
 export {
   type Endpoint,
+  formatCandidates,
   formatEndpoint,
   isIPv4,
   isUnspecified,
+  parseCandidates,
   parseEndpoint,
   parsePort,
   sameEndpoint,
@@ -124,6 +153,7 @@ export {
 export {
   DEFAULT_COORDINATOR_PORT,
   DISCOVERY_PORT,
+  MAX_CANDIDATES,
   MAX_DATAGRAM_BYTES,
   MAX_ID_CHARS,
   MAX_LABEL_CHARS,
@@ -131,8 +161,10 @@ export {
   MAX_NAME_CHARS,
   MAX_PART_BYTES,
   MAX_PARTS,
+  MAX_PUNCH_DELAY_MS,
   MAX_REASON_CHARS,
   MAX_ROSTER_BYTES,
+  MAX_RTT_MS,
   MAX_SACK_RANGES,
   MAX_SEQ,
   MAX_TALK_BYTES,
@@ -142,6 +174,7 @@ export {
   PEERCHAT_FLAVOR,
   SIGNATURE_CHARS,
   TAG_CHARS,
+  TXID_CHARS,
   UTF16_FLAVOR,
 } from "./wire/limits.ts";
 export { type ParseResult, type ProtocolError, type ProtocolErrorCode } from "./wire/result.ts";

@@ -45,7 +45,9 @@ import {
   type SecureOrigin,
   SecureSessions,
   type SecureStats,
+  type SendRoute,
 } from "./secure_sessions.ts";
+import type { PathProbeMessage, PathReplyMessage } from "../wire/nat.ts";
 import type { Trust } from "./trust.ts";
 
 /** How long after telling of an impostor claiming a name the same name is told again. */
@@ -65,8 +67,15 @@ export interface Origin {
 
 /** What the link needs from the peer around it. */
 export interface ChatLinkHooks {
-  /** Sends bytes as they are (a plain datagram or a frame the sessions made). */
-  sendRaw(bytes: Uint8Array, to: Endpoint): void;
+  /**
+   * Sends bytes: a plain datagram to `to`, or a frame the sessions made for `route.key`, which
+   * goes where that peer's path goes (core/paths.ts) unless `route.exact`.
+   */
+  sendRaw(bytes: Uint8Array, to: Endpoint, route?: SendRoute): void;
+  /** An authenticated frame from `key` came from `from` (paths learn from it). */
+  heard(key: string, name: string, from: Endpoint, data: boolean): void;
+  /** A path probe or its answer, inside a session with `origin` (core/paths.ts takes it). */
+  path(message: PathProbeMessage | PathReplyMessage, origin: SecureOrigin, at: Instant): void;
   /** Tells the user. */
   emit(event: PeerEvent): void;
   /** Asks the coordinator whether `name` is online (its roster answer comes back as a notice). */
@@ -121,7 +130,8 @@ export class ChatLink {
     this.#trust = trust;
     this.#hooks = hooks;
     this.#sessions = new SecureSessions(config, {
-      send: (bytes, to) => hooks.sendRaw(bytes, to),
+      send: (bytes, to, route) => hooks.sendRaw(bytes, to, route),
+      heard: (key, name, from, data) => hooks.heard(key, name, from, data),
       deliver: (plaintext, origin) => this.#onPlaintext(plaintext, origin, this.#at),
       dropped: () => {}, // counted by the sessions, by reason
       authorize: (name, key) => this.#authorize(name, key, this.#at),
@@ -166,6 +176,15 @@ export class ChatLink {
     this.#sessions.send({ name: user.name, key, endpoint: to }, plaintext, at);
   }
 
+  /**
+   * Sends a path probe (or its answer) to `key` at exactly `to`, inside its current session:
+   * false when no session with `key` is up.
+   */
+  sendPath(key: string, message: PathProbeMessage | PathReplyMessage, to: Endpoint, at: Instant) {
+    this.#at = at;
+    return this.#sessions.sendTo(key, encodeMessage(message, "utf-8"), to, at);
+  }
+
   /** Whether messages to `name` wait for `/trust`: its key changed. */
   held(name: string): boolean {
     const key = this.#roster.get(name)?.key;
@@ -187,6 +206,9 @@ export class ChatLink {
       return;
     }
     const message = parsed.value;
+    if (message.type === "path-probe" || message.type === "path-reply") {
+      return this.#hooks.path(message, origin, at);
+    }
     if (message.type !== "msg" && message.type !== "ack" && message.type !== "talk") {
       this.stats.badPlaintext++;
       return;

@@ -114,7 +114,14 @@ export class InboundGuard {
       case "found":
       case "notfound":
       case "bye":
+      case "natpong":
+      case "punch":
+      case "relay-busy":
         return this.#plain(from, false);
+      case "path-probe":
+      case "path-reply":
+        // Path probes travel only inside a session: a plain one is someone else's.
+        return this.#count(false);
       case "pong":
         return nameKey(message.name) === this.#ownKey
           ? this.#plain(from, message.status === "unknown")

@@ -40,6 +40,16 @@ export type PeerEvent =
   | { event: "key-changed"; name: string; old: string; new: string }
   /** A datagram claimed to be from `name`, a key holder, without that key: dropped. `from`: IP:PORT. */
   | { event: "impostor"; name: string; from: string }
+  /**
+   * How `name`'s datagrams go now changed: `lan` or `direct` (straight to `endpoint`, a private
+   * or a public address) or `relayed` (through the coordinator's relay, end-to-end encrypted).
+   */
+  | { event: "path"; name: string; path: "lan" | "direct" | "relayed"; endpoint?: string }
+  /**
+   * The kind of NAT this peer is behind was measured (first time, or it changed): `open` (none),
+   * `easy`, `hard`, `unknown`; `public`: the address the coordinator sees it at.
+   */
+  | { event: "nat"; nat: "open" | "easy" | "hard" | "unknown"; public?: string }
   | { event: "status"; coordinator: "unreachable" | "connected"; message: string }
   | { event: "error"; message: string };
 

@@ -42,6 +42,11 @@ export interface RosterEntry {
    * `found` said; absent for seed clients. (The coordinator is not trusted for it: peers pin it.)
    */
   key?: string;
+  /**
+   * A peerchat/2 user's other addresses (its reflexive address behind a NAT, …), which paths try
+   * besides `endpoint` (core/paths.ts); absent when there are none.
+   */
+  candidates?: Endpoint[];
 }
 
 /** Whether a roster entry is a seed client (netcat, the C# client): plain `talk`, no delivery. */
@@ -84,6 +89,8 @@ export interface JoinNotice {
   flavor?: string;
   /** A peerchat/2 user's X25519 key. */
   key?: string;
+  /** A peerchat/2 user's other addresses. */
+  candidates?: Endpoint[];
 }
 
 /** A roster change as the coordinator announces it (a `roster` item is applied as one). */
@@ -233,6 +240,7 @@ export class PeerRoster {
             endpoint: change.endpoint,
             flavor: change.flavor,
             key: change.key,
+            candidates: change.candidates,
           }
           : { type: "logout", name: change.name, endpoint: change.endpoint, reason: change.reason },
       );
@@ -284,7 +292,7 @@ export class PeerRoster {
     const known = this.#entries.get(key);
     if (
       known && sameEndpoint(known.endpoint, entry.endpoint) && known.flavor === entry.flavor &&
-      known.key === entry.key
+      known.key === entry.key && sameCandidates(known.candidates, entry.candidates)
     ) {
       return;
     }
@@ -314,7 +322,13 @@ export class PeerRoster {
 
 /** A roster entry from a list entry or a join notice (no key field when there is no key). */
 function entryOf(
-  from: { name: string; endpoint: Endpoint; flavor?: string; key?: string },
+  from: {
+    name: string;
+    endpoint: Endpoint;
+    flavor?: string;
+    key?: string;
+    candidates?: Endpoint[];
+  },
 ): RosterEntry {
   const entry: RosterEntry = {
     name: from.name,
@@ -322,5 +336,11 @@ function entryOf(
     flavor: from.flavor ?? "",
   };
   if (from.key) entry.key = from.key;
+  if (from.candidates?.length) entry.candidates = from.candidates;
   return entry;
+}
+
+function sameCandidates(a: Endpoint[] | undefined, b: Endpoint[] | undefined): boolean {
+  if ((a?.length ?? 0) !== (b?.length ?? 0)) return false;
+  return (a ?? []).every((e, i) => sameEndpoint(e, b![i]));
 }

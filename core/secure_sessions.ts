@@ -88,8 +88,16 @@ export {
 
 /** What {@linkcode SecureSessions} needs from its owner. */
 export interface SecureHooks {
-  /** Put a frame on the wire. */
-  send(bytes: Uint8Array, to: Endpoint): void;
+  /**
+   * Put a frame on the wire: to `to`, or — when `route` is given and not `exact` — wherever the
+   * owner's path to `route.key` goes (core/paths.ts); `to` is then only the roster's address.
+   */
+  send(bytes: Uint8Array, to: Endpoint, route?: SendRoute): void;
+  /**
+   * An authenticated frame of `key`'s (named `name`) came from `from`: a data frame (`data`: not
+   * a keep-alive), a handshake response, or an init that was let in. Paths learn from it.
+   */
+  heard?(key: string, name: string, from: Endpoint, data: boolean): void;
   /** An authenticated plaintext from `origin` (its session's peer). Empty keep-alives are not delivered. */
   deliver(plaintext: Uint8Array, origin: SecureOrigin): void;
   /** A frame was dropped; `reason` is one of {@linkcode SecureDropReason} (counted by the caller, traced). */
@@ -100,6 +108,16 @@ export interface SecureHooks {
    * initiator retries). "refused": never (a pinned name with another key: an impostor).
    */
   authorize(name: string, key: string, from: Endpoint): "ok" | "unknown" | "refused";
+}
+
+/** Which peer a frame is for, and how it may travel. */
+export interface SendRoute {
+  /** The peer's static key (base64url). */
+  key: string;
+  /** To exactly the address given (an answer to where a frame came from, a probe). */
+  exact: boolean;
+  /** It carries data (not a handshake or an empty keep-alive). */
+  data: boolean;
 }
 
 /** Who an authenticated plaintext is from. */
@@ -261,6 +279,20 @@ export class SecureSessions {
     }
   }
 
+  /**
+   * Encrypts `plaintext` to `key` over its current session and sends it to exactly `to` (a path
+   * probe or its answer): false, sending nothing, when no session with `key` is up.
+   */
+  sendTo(key: string, plaintext: Uint8Array, to: Endpoint, at: SecureTime): boolean {
+    this.#now = Math.max(this.#now, at.now);
+    const peer = this.#table.get(key);
+    const session = peer && this.#sendable(peer, at.now);
+    if (session === undefined) return false;
+    this.#hooks.send(session.seal(plaintext), to, { key, exact: true, data: false });
+    this.#counts.framesSent++;
+    return true;
+  }
+
   /** Forgets every session with `key` and what waits for it (its key changed or it is no longer trusted). */
   forget(key: string): void {
     const peer = this.#table.get(key);
@@ -297,7 +329,8 @@ export class SecureSessions {
 
   #transmit(session: Session, plaintext: Uint8Array, now: number): void {
     const peer = session.peer;
-    this.#hooks.send(session.seal(plaintext), peer.endpoint!);
+    const route = { key: peer.key, exact: false, data: plaintext.length > 0 };
+    this.#hooks.send(session.seal(plaintext), peer.endpoint!, route);
     this.#counts.framesSent++;
     peer.keepaliveDue = undefined;
     peer.lastActive = now;
@@ -349,7 +382,8 @@ export class SecureSessions {
       delay,
       retryAt: at.now + delay,
     });
-    this.#hooks.send(encodeInit(localIndex, init.message), peer.endpoint!);
+    const route = { key: peer.key, exact: false, data: false };
+    this.#hooks.send(encodeInit(localIndex, init.message), peer.endpoint!, route);
   }
 
   #onInit(frame: InitFrame, from: Endpoint, now: number): void {
@@ -383,7 +417,9 @@ export class SecureSessions {
     });
     this.#table.setNext(peer, session);
     this.#counts.handshakesAnswered++;
-    this.#hooks.send(encodeResponse(session.localIndex, frame.sender, answer), from);
+    this.#hooks.heard?.(key, name, from, false);
+    const route = { key, exact: true, data: false };
+    this.#hooks.send(encodeResponse(session.localIndex, frame.sender, answer), from, route);
   }
 
   #onResponse(frame: ResponseFrame, from: Endpoint, now: number): void {
@@ -406,6 +442,7 @@ export class SecureSessions {
     peer.unansweredSince = undefined;
     peer.lastActive = now;
     this.#counts.handshakesCompleted++;
+    this.#hooks.heard?.(peer.key, session.name, from, false);
     this.#flush(session, now, true);
   }
 
@@ -425,6 +462,7 @@ export class SecureSessions {
       this.#counts.handshakesConfirmed++;
       this.#flush(session, now, false);
     }
+    this.#hooks.heard?.(peer.key, session.name, from, plaintext.length > 0);
     if (plaintext.length === 0) return;
     peer.keepaliveDue ??= now + this.#limits.keepaliveAfterMs;
     this.#hooks.deliver(plaintext, { name: session.name, key: peer.key, endpoint: from });

@@ -15,6 +15,7 @@
  */
 
 import {
+  type AcceptMessage,
   type AuthMessage,
   encodeMessage,
   type Endpoint,
@@ -23,7 +24,11 @@ import {
   type Message,
   nameKey,
   PEERCHAT_FLAVOR,
+  type PunchMessage,
+  type RelayBusyMessage,
 } from "../protocol.ts";
+import { localEndpoints, namedHost, NatCheck } from "./nat_check.ts";
+import type { NatType } from "../core/nat_type.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
 import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
@@ -77,6 +82,16 @@ export interface CoordinatorClientOptions {
   advertise?: Endpoint;
 }
 
+/** What the coordinator tells of NAT traversal, for the peer's paths (net/peer_datagrams.ts). */
+export interface TraversalHooks {
+  /** A login was accepted: whether the coordinator relays, where it saw the login come from. */
+  accepted(accept: AcceptMessage): void;
+  /** Probe the named peer now (after the delay): it is told the same. */
+  punch(message: PunchMessage): void;
+  /** The relay refused a frame. */
+  relayBusy(message: RelayBusyMessage): void;
+}
+
 /** What the coordinator's link counted: sealed datagrams that did not count. */
 export interface LinkStats {
   /** Sealed datagrams from the coordinator whose tag did not verify. */
@@ -106,6 +121,8 @@ export class CoordinatorClient {
   #closed = false;
   #loggedOut = false;
   readonly #lookups = new Lookups();
+  readonly #nat: NatCheck;
+  readonly #traversal?: TraversalHooks;
 
   /** A link over `udp` that fills `roster` and tells the user through `emit`. */
   constructor(
@@ -113,7 +130,14 @@ export class CoordinatorClient {
     udp: UdpSocket,
     roster: PeerRoster,
     emit: (event: PeerEvent) => void,
+    traversal?: TraversalHooks,
   ) {
+    this.#traversal = traversal;
+    this.#nat = new NatCheck(
+      (message, to) => udp.send(this.#proof.seal(encodeMessage(message)), to),
+      emit,
+      () => localEndpoints(udp.local),
+    );
     this.#options = options;
     this.#udp = udp;
     this.#roster = roster;
@@ -145,6 +169,23 @@ export class CoordinatorClient {
   /** Sends `message` to the coordinator: sealed once the login was proven. */
   #send(message: Message): void {
     this.#udp.send(this.#proof.seal(encodeMessage(message)), this.#options.coordinator);
+  }
+
+  /** The kind of NAT this peer is behind, and its public address, as last measured. */
+  get nat(): { nat: NatType; public?: Endpoint } {
+    return this.#nat.result;
+  }
+
+  /** The smoothed round trip to the coordinator (ms), once a keep-alive was answered. */
+  get rtt(): number | undefined {
+    return this.#keepalive.rtt;
+  }
+
+  /** Asks the coordinator to have `who` and this peer probe each other now (`connect`). */
+  connect(who: string): void {
+    const session = this.#link.session;
+    if (!session || this.#closed || this.#loggedOut) return;
+    this.#send({ type: "connect", name: this.#options.name, session, who });
   }
 
   /** The current session, if logged in. */
@@ -216,18 +257,28 @@ export class CoordinatorClient {
    * of the few it takes in plain (an answer to a login before its proof, a
    * `pong,NAME,unknown`).
    */
-  onMessage(message: Message): void {
-    if (message.type === "auth") return this.#onSealed(message);
-    this.#handle(message, false);
+  onMessage(message: Message, from: Endpoint): void {
+    if (message.type === "auth") return this.#onSealed(message, from);
+    this.#handle(message, false, from);
   }
 
-  #onSealed(message: AuthMessage): void {
+  #onSealed(message: AuthMessage, from: Endpoint): void {
     const opened = this.#proof.open(message);
-    if (opened.verdict === "ok") return this.#handle(opened.message, true);
+    if (opened.verdict === "ok") return this.#handle(opened.message, true, from);
     if (opened.verdict !== "malformed") this.stats[opened.verdict]++;
   }
 
-  #handle(message: Message, sealed: boolean): void {
+  #handle(message: Message, sealed: boolean, from: Endpoint): void {
+    if (sealed) {
+      switch (message.type) {
+        case "natpong":
+          return this.#nat.onPong(message, from);
+        case "punch":
+          return this.#traversal?.punch(message);
+        case "relay-busy":
+          return this.#traversal?.relayBusy(message);
+      }
+    }
     switch (message.type) {
       case "challenge":
       case "accept":
@@ -290,6 +341,7 @@ export class CoordinatorClient {
   /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
   keepalive(): void {
     this.#keepalive.tick();
+    if (this.#link.session && !this.#relogin && !this.#loggedOut) this.#nat.tick(monotonic());
   }
 
   /** Stops every timer and waits for a login or list fetch under way to end. */
@@ -308,7 +360,7 @@ export class CoordinatorClient {
     const login: LoginMessage = {
       type: "login",
       name,
-      endpoint: { host: local.host, port: local.port },
+      endpoint: { host: namedHost(local.host, coordinator.host), port: local.port },
       flavor: PEERCHAT_FLAVOR,
       resume: this.#link.lastSession,
     };
@@ -327,6 +379,8 @@ export class CoordinatorClient {
     if (!answer) return; // Closed while logging in again.
     const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
+    this.#traversal?.accepted(answer);
+    if (answer.session) this.#nat.start(name, answer.session, coordinator, answer.natPort);
     this.#roster.holdNotices();
     const list = await fetchOnlineList(this.#options, answer.port, answer.ticket);
     this.#roster.applyList(list, !initial);

@@ -36,6 +36,10 @@ export class Keepalive {
   #recheck?: ReturnType<typeof setTimeout>;
   #refresh?: Promise<void>;
   #closed = false;
+  /** When the latest ping went out (a pong answers the latest: pings are never retried). */
+  #pingAt?: number;
+  /** The smoothed round trip to the coordinator (ms), once a pong came. */
+  #rtt?: number;
 
   /** Keep-alives for the peer `options.name`, sent through `host`, keeping `roster` whole. */
   constructor(
@@ -76,16 +80,31 @@ export class Keepalive {
   #ping(): void {
     const session = this.#link.session;
     if (!session || this.#closed || !this.#host.active()) return;
+    this.#pingAt = monotonic();
     this.#host.send({
       type: "ping",
       name: this.#options.name,
       session,
       digest: this.#roster.digest(),
+      rtt: this.#rtt === undefined ? undefined : Math.min(Math.round(this.#rtt), 60_000),
     });
+  }
+
+  /**
+   * The smoothed round trip to the coordinator in ms (as TCP smooths it: ⅞ old, ⅛ new), once a
+   * pong came; the coordinator times hole punches from it.
+   */
+  get rtt(): number | undefined {
+    return this.#rtt;
   }
 
   /** A `pong` from the coordinator. */
   onPong(status: PongStatus, ticket: string | undefined): void {
+    if (this.#pingAt !== undefined) {
+      const sample = monotonic() - this.#pingAt;
+      this.#rtt = this.#rtt === undefined ? sample : this.#rtt * 0.875 + sample * 0.125;
+      this.#pingAt = undefined;
+    }
     const decision = this.#link.pong(
       status,
       ticket !== undefined,

@@ -30,8 +30,52 @@ import {
   type TextEncoding,
 } from "../protocol.ts";
 import { isSecureFrame } from "../wire/secure_frame.ts";
-import type { CoordinatorClient } from "./coordinator_client.ts";
+import { encodeRelay, MAX_RELAY_BYTES, parseRelayed, RELAYED } from "../wire/relay.ts";
+import type { PathProbeMessage, PathReplyMessage } from "../wire/nat.ts";
+import type { SecureOrigin, SendRoute } from "../core/secure_sessions.ts";
+import {
+  pathEndpoint,
+  type PathKind,
+  type PathLimits,
+  type PathStats,
+  PathTable,
+} from "../core/paths.ts";
+import type { NatType } from "../core/nat_type.ts";
+import type { RosterEntry } from "../core/peer_roster.ts";
+import { sameEndpoint } from "../protocol.ts";
+import type { CoordinatorClient, TraversalHooks } from "./coordinator_client.ts";
 import type { UdpSocket } from "./udp.ts";
+
+/** Where relayed frames say they came from (never a real address: `relay` is no IP). */
+export const RELAY_ENDPOINT: Endpoint = Object.freeze({ host: "relay", port: 0 });
+
+function isRelay(endpoint: Endpoint): boolean {
+  return endpoint.host === RELAY_ENDPOINT.host && endpoint.port === RELAY_ENDPOINT.port;
+}
+
+/** What a peer's user sees of NAT traversal (`Peer.traversal`). */
+export interface TraversalView {
+  /** How `name` is reached now, once known: `lan`, `direct` or `relayed`. */
+  pathOf(name: string): PathKind | undefined;
+  /** The NAT this peer is behind and its public address, as last measured. */
+  nat: { nat: NatType; public?: Endpoint };
+  /** Whether the coordinator relays for this peer. */
+  relay: boolean;
+  /** What the paths and the relay counted. */
+  stats: PathStats & TraversalStats;
+}
+
+/** What traversal counted: relayed frames refused or not sent, and the paths' own counters. */
+export interface TraversalStats {
+  /** Relayed datagrams from anywhere but the coordinator: dropped. */
+  relaySpoofed: number;
+  /** Frames too large for the relay: not relayed. */
+  relayTooLarge: number;
+  /** Path probes that came through the relay (they only count straight): dropped. */
+  relayedProbes: number;
+  /** `relay-busy` answers from the coordinator. */
+  relayRefused: number;
+}
 
 /** What {@linkcode PeerDatagrams} routes to and needs. */
 export interface DatagramParts {
@@ -48,6 +92,13 @@ export interface DatagramParts {
   inbox: () => Inbox;
   outbox: () => Outbox;
   emit: (event: PeerEvent) => void;
+  /** Timers of the paths (tests shorten them). */
+  pathLimits?: Partial<PathLimits>;
+  /**
+   * Find direct paths and use the coordinator's relay (default true). Off: every frame goes to
+   * the address the roster lists, as before NAT traversal (a test that routes through a proxy).
+   */
+  traversal?: boolean;
 }
 
 /** The peer's datagrams in and its chat datagrams out. */
@@ -55,6 +106,17 @@ export class PeerDatagrams {
   readonly #parts: DatagramParts;
   readonly #guard: InboundGuard;
   readonly #link: ChatLink;
+  readonly #paths: PathTable;
+  readonly #traversal: boolean;
+  /** The time of the call under way (the paths' hooks take none). */
+  #at: Instant = { now: 0, wall: 0 };
+  /** What traversal counted here. */
+  readonly traversalStats: TraversalStats = {
+    relaySpoofed: 0,
+    relayTooLarge: 0,
+    relayedProbes: 0,
+    relayRefused: 0,
+  };
 
   /** Routing for the peer `parts.name`. */
   constructor(parts: DatagramParts) {
@@ -72,12 +134,126 @@ export class PeerDatagrams {
       roster,
       trust,
       {
-        sendRaw: (bytes, to) => udp.send(bytes as Uint8Array<ArrayBuffer>, to),
+        sendRaw: (bytes, to, route) => this.#sendFrame(bytes as Uint8Array<ArrayBuffer>, to, route),
+        heard: (key, who, from, data) => {
+          if (this.#traversal) {
+            this.#paths.heard(key, who, isRelay(from) ? "relay" : from, this.#at.now, data);
+          }
+        },
+        path: (message, origin, at) => this.#onPath(message, origin, at),
         emit,
         lookup: (who) => void parts.client().lookup(who),
         dispatch: (message, origin, _encoding, at) => this.#onChat(message, origin, at),
       },
     );
+    this.#traversal = parts.traversal ?? true;
+    this.#paths = new PathTable({
+      probe: (key, to, txid) =>
+        this.#link.sendPath(key, { type: "path-probe", txid }, to, this.#at),
+      connect: (who) => parts.client().connect(who),
+      changed: (who, path, endpoint) =>
+        emit({ event: "path", name: who, path, endpoint: pathEndpoint(endpoint) }),
+    }, { limits: parts.pathLimits });
+  }
+
+  /** The paths to every contact (what the screen and `doctor` show). */
+  get paths(): PathTable {
+    return this.#paths;
+  }
+
+  /** What the user sees of traversal: each contact's path, the NAT, the relay, the counters. */
+  view(client: CoordinatorClient): TraversalView {
+    return {
+      pathOf: (name) => {
+        const key = this.#parts.roster.get(name)?.key;
+        return key === undefined ? undefined : this.#paths.pathOf(key);
+      },
+      nat: client.nat,
+      relay: this.#paths.relayAvailable,
+      stats: { ...this.#paths.stats, ...this.traversalStats },
+    };
+  }
+
+  /** A roster entry came online or changed: its key's pin, and its addresses for the paths. */
+  seen(entry: RosterEntry, wall: number): void {
+    this.#link.seen(entry, wall);
+    if (entry.key === undefined || !this.#traversal) return;
+    this.#paths.candidates(entry.key, entry.name, [entry.endpoint, ...entry.candidates ?? []]);
+  }
+
+  /** Whether the coordinator's relay may carry frames (its `Accept` says). */
+  set relayAvailable(on: boolean) {
+    this.#paths.relayAvailable = on && this.#traversal;
+  }
+
+  /**
+   * A frame for the wire: plain to `to` (a seed client's `talk`); for a session's peer, where its
+   * path goes — through the relay, straight to its address, or both (core/paths.ts).
+   */
+  #sendFrame(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, route: SendRoute | undefined): void {
+    const udp = this.#parts.udp;
+    if (route === undefined || !this.#traversal) {
+      if (!isRelay(to)) udp.send(bytes, to);
+      return;
+    }
+    if (route.exact) {
+      if (isRelay(to)) this.#relay(bytes, route.key);
+      else udp.send(bytes, to);
+      return;
+    }
+    const path = this.#paths.route(route.key, this.#at.now, route.data);
+    if (path.relay) this.#relay(bytes, route.key);
+    for (const endpoint of path.endpoints) udp.send(bytes, endpoint);
+    if (!path.relay && path.endpoints.length === 0 && !isRelay(to)) udp.send(bytes, to);
+  }
+
+  /** Sends a frame for `key` through the coordinator's relay. */
+  #relay(bytes: Uint8Array, key: string): void {
+    const name = this.#paths.nameOf(key);
+    if (name === undefined) return;
+    const datagram = encodeRelay(name, bytes);
+    if (datagram.length > MAX_RELAY_BYTES) {
+      this.traversalStats.relayTooLarge++;
+      return;
+    }
+    this.#parts.udp.send(datagram, this.#parts.coordinator);
+  }
+
+  /** A path probe or its answer, inside a session. */
+  #onPath(message: PathProbeMessage | PathReplyMessage, origin: SecureOrigin, at: Instant): void {
+    if (!this.#traversal) return;
+    const from = origin.endpoint;
+    if (isRelay(from)) {
+      this.traversalStats.relayedProbes++;
+      return;
+    }
+    if (message.type === "path-probe") {
+      const reply: PathReplyMessage = { type: "path-reply", txid: message.txid, endpoint: from };
+      this.#link.sendPath(origin.key, reply, from, at);
+      this.#paths.onProbe(origin.key, origin.name, from, at.now);
+    } else {
+      this.#paths.onReply(origin.key, message.txid, from, at.now);
+    }
+  }
+
+  /** The coordinator's traversal messages: what its `Accept` says, `punch`, `relay-busy`. */
+  get traversalHooks(): TraversalHooks {
+    return {
+      accepted: (accept) => this.relayAvailable = accept.relay === true,
+      punch: (message) => this.punch(message.name, message.candidates, message.delay, this.#at),
+      relayBusy: (message) => {
+        this.traversalStats.relayRefused++;
+        if (message.reason === "off") this.relayAvailable = false;
+      },
+    };
+  }
+
+  /** A `punch` from the coordinator: probe `name` at `candidates` after `delay` ms. */
+  punch(name: string, candidates: Endpoint[], delay: number, at: Instant): void {
+    const key = this.#parts.roster.get(name)?.key;
+    if (key === undefined || !this.#traversal) return;
+    this.#at = at;
+    this.#paths.onPunch(key, name, candidates, delay, at.now);
   }
 
   /** What the guard and the link dropped, and the sessions' counters. */
@@ -92,13 +268,16 @@ export class PeerDatagrams {
 
   /** Sends a chat message to `name` at `to`: encrypted to a peerchat peer, plain to a seed client. */
   send(message: Message, to: Endpoint, name: string, encoding: TextEncoding, at: Instant): void {
+    this.#at = at;
     this.#link.send(message, to, name, encoding, at);
   }
 
   /** Handles one datagram from `from`. */
   receive(bytes: Uint8Array, from: Endpoint, at: Instant): void {
+    this.#at = at;
     if (!this.#guard.admit(from, at.now)) return;
     if (isSecureFrame(bytes)) return this.#link.receive(bytes, from, at);
+    if (bytes[0] === RELAYED) return this.#onRelayed(bytes, from, at);
     const parsed = parseDatagramWithEncoding(bytes);
     if (!parsed.ok) return this.#guard.malformed();
     const { message, encoding } = parsed.value;
@@ -110,7 +289,7 @@ export class PeerDatagrams {
       case "accept":
       case "reject":
       case "pong":
-        return this.#parts.client().onMessage(message);
+        return this.#parts.client().onMessage(message, from);
       case "talk":
         return this.#parts.inbox().onTalk(message, encoding, at);
       case "probe": {
@@ -121,9 +300,22 @@ export class PeerDatagrams {
     }
   }
 
-  /** Handshake retries, rekeys and keep-alives of the sessions: every tick. */
+  /** A frame the coordinator's relay forwarded: only from the coordinator, only a Noise frame. */
+  #onRelayed(bytes: Uint8Array, from: Endpoint, at: Instant): void {
+    if (!sameEndpoint(from, this.#parts.coordinator)) {
+      this.traversalStats.relaySpoofed++;
+      return;
+    }
+    const frame = parseRelayed(bytes);
+    if (!frame.ok || !isSecureFrame(frame.value)) return this.#guard.malformed();
+    this.#link.receive(frame.value, RELAY_ENDPOINT, at);
+  }
+
+  /** Handshake retries, rekeys and keep-alives of the sessions, path probes: every tick. */
   tick(at: Instant): void {
+    this.#at = at;
     this.#link.tick(at);
+    if (this.#traversal) this.#paths.tick(at.now);
   }
 
   /** Forgets idle rate buckets and old reports: every keep-alive. */

@@ -19,6 +19,8 @@ import {
   parseEndpoint,
   parseList,
   parseMessage,
+  parseRelay,
+  parseRelayed,
   type ParseResult,
   type ProtocolErrorCode,
 } from "../protocol.ts";
@@ -168,6 +170,17 @@ function validMessage(rng: Rng, endpoint: EndpointSource): string {
       return [...entries, "end"].join(";");
     },
     () => `${seq()}`,
+    () => `auth,${seq()},${nonce()},roster,+${name()},${ep()},peerchat/2,${key()},${ep()}|${ep()}`,
+    () => `found,${name()},${ep()},peerchat/2,${key()},${ep()}`,
+    () => `Accept,${1 + rng.int(65535)},${token()},${hex(rng, 16)},${ep()},${rng.int(3)},relay`,
+    () => `ping,${name()},${hex(rng, 16)},${hex(rng, 8)},${rng.int(200)}`,
+    () => `natping,${name()},${hex(rng, 16)}`,
+    () => `natpong,${name()},${ep()}`,
+    () => `connect,${name()},${hex(rng, 16)},${name()}`,
+    () => `punch,${name()},${rng.int(100)},${ep()}|${ep()}`,
+    () => `relay-busy,${name()},${rng.pick(["rate", "size", "offline", "off"])}`,
+    () => `path-probe,${base64(16)}`,
+    () => `path-reply,${base64(16)},${ep()}`,
   ];
   return rng.pick(kinds)();
 }
@@ -338,6 +351,13 @@ const MESSAGE_TYPES = [
   "talk",
   "msg",
   "ack",
+  "natping",
+  "natpong",
+  "connect",
+  "punch",
+  "relay-busy",
+  "path-probe",
+  "path-reply",
 ];
 
 function checkResult<T>(result: ParseResult<T>, what: string, input: Uint8Array | string): void {
@@ -363,6 +383,8 @@ Deno.test("(a) the parsers never throw and always return ok or a typed error", (
     checkResult(datagram, "parseDatagram", bytes);
     checkResult(parseDatagramWithEncoding(bytes), "parseDatagramWithEncoding", bytes);
     checkResult(decodeDatagram(bytes), "decodeDatagram", bytes);
+    checkResult(parseRelay(bytes), "parseRelay", bytes);
+    checkResult(parseRelayed(bytes), "parseRelayed", bytes);
     const text = lenient.decode(bytes);
     const message = parseMessage(text);
     checkResult(message, "parseMessage", text);
@@ -388,7 +410,7 @@ Deno.test("(a) the parsers never throw and always return ok or a typed error", (
 function namesOnlyOurs(bytes: Uint8Array, ours: Set<string>): boolean {
   const decoded = decodeDatagram(bytes);
   if (!decoded.ok) return true;
-  for (const field of decoded.value.text.split(/[,;]/)) {
+  for (const field of decoded.value.text.split(/[,;|]/)) {
     const endpoint = parseEndpoint(field.trim());
     if (!endpoint.ok) continue;
     const { host, port } = endpoint.value;

@@ -27,6 +27,7 @@ async function startBehind(coordinator: Coordinator, name: string, seed: number)
     host: "127.0.0.1",
     port,
     advertise: proxy.endpoint,
+    traversal: false, // every frame through the hostile relay: no path probing around it
     onEvent: (event) => events.push(event),
     loginTimeoutMs: 20_000,
   });

@@ -195,6 +195,9 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
       );
       return addSystem({ ...state, roster, hint: text }, "security", "bad", text, input.name);
     }
+    case "path":
+    case "nat":
+      return state;
     case "impostor": {
       const text = impostorText(input);
       return addSystem({ ...state, hint: text }, "security", "bad", text, input.name);

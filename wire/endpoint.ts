@@ -1,10 +1,13 @@
 /**
  * Endpoints, .NET's `IPEndPoint` on the wire: `IPv4:PORT` or `[IPv6]:PORT`,
- * port 1–65535. Host names are never endpoints.
+ * port 1–65535. Host names are never endpoints. Also a peer's further
+ * _candidates_ (the other endpoints it may be reached at), written as one
+ * field: endpoints joined by `|`.
  *
  * @module
  */
 
+import { MAX_CANDIDATES } from "./limits.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
 
 /** An IPv4 or IPv6 address and a UDP/TCP port, as in .NET's `IPEndPoint`. */
@@ -83,4 +86,34 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 /** True for `0.0.0.0` and `::`, which a peer names when bound to every interface. */
 export function isUnspecified(host: string): boolean {
   return host === "0.0.0.0" || host === "::";
+}
+
+/**
+ * Parses a candidates field: 1 to {@linkcode MAX_CANDIDATES} endpoints joined by `|`, each a valid
+ * endpoint, none twice and none equal to `primary` (the endpoint the same message names first).
+ */
+export function parseCandidates(text: string, primary?: Endpoint): ParseResult<Endpoint[]> {
+  const items = text.trim().split("|");
+  if (items.length > MAX_CANDIDATES) {
+    return fail("bad-endpoint", `More than ${MAX_CANDIDATES} candidates: "${clip(text)}".`);
+  }
+  const candidates: Endpoint[] = [];
+  for (const item of items) {
+    const endpoint = parseEndpoint(item.trim());
+    if (!endpoint.ok) return endpoint;
+    const candidate = endpoint.value;
+    if (
+      (primary && sameEndpoint(candidate, primary)) ||
+      candidates.some((seen) => sameEndpoint(seen, candidate))
+    ) {
+      return fail("bad-endpoint", `Candidate ${clip(item.trim())} is listed twice.`);
+    }
+    candidates.push(candidate);
+  }
+  return ok(candidates);
+}
+
+/** The text of a candidates field: the endpoints joined by `|` (give it 1 to 4, distinct). */
+export function formatCandidates(candidates: readonly Endpoint[]): string {
+  return candidates.map(formatEndpoint).join("|");
 }

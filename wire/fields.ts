@@ -1,7 +1,7 @@
 /**
  * The field checks every message family shares: splitting off leading fields,
- * names, tokens (sessions, tickets, nonces, stream ids), flavours and
- * `NAME,IP:PORT` pairs. Control fields are trimmed (`login, bob, 10.0.0.2:9001`
+ * names, tokens (sessions, tickets, nonces, stream ids), flavours, milliseconds
+ * and `NAME,IP:PORT` pairs. Control fields are trimmed (`login, bob, 10.0.0.2:9001`
  * is a login, as the C# article writes it); chat text never is.
  *
  * Internal to wire/: `protocol.ts` does not re-export it.
@@ -66,6 +66,16 @@ export function checkedToken(
     return fail(code, `"${clip(token)}" is not ${what}.`);
   }
   return ok(token);
+}
+
+/** A whole number of milliseconds from 0 to `max` (decimal digits only), trimmed: else `bad-time`. */
+export function checkedMillis(field: string, max: number, what: string): ParseResult<number> {
+  const text = field.trim();
+  const value = Number(text);
+  if (!/^\d{1,6}$/.test(text) || value > max) {
+    return fail("bad-time", `"${clip(text)}" is not ${what} in milliseconds (0 to ${max}).`);
+  }
+  return ok(value);
 }
 
 /** A flavour field, trimmed, that must not be empty. */

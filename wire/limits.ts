@@ -53,3 +53,11 @@ export const TAG_CHARS = 22;
 export const SIGNATURE_CHARS = 86;
 /** Most `SACK` ranges one `ack` may carry. */
 export const MAX_SACK_RANGES = 64;
+/** Most further candidates (endpoints besides the primary one) a roster entry, `found` or `punch` carries. */
+export const MAX_CANDIDATES = 4;
+/** Largest round trip (ms) a `ping` reports. */
+export const MAX_RTT_MS = 60_000;
+/** Largest delay (ms) a `punch` asks for. */
+export const MAX_PUNCH_DELAY_MS = 60_000;
+/** Characters of a path probe's `TXID`: 12 random bytes in unpadded base64url. */
+export const TXID_CHARS = 16;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { formatChat } from "./chat.ts";
 import {
+  MAX_CANDIDATES,
   MAX_DATAGRAM_BYTES,
   MAX_ID_CHARS,
   MAX_NAME_CHARS,
@@ -42,4 +43,14 @@ Deno.test("limits agree: the largest text fits its parts, the largest packet a d
     reason: "replaced",
   });
   assert.ok(`roster,${item}`.length <= MAX_ROSTER_BYTES, "one item always fits a roster datagram");
+  const wide = { host: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", port: 65535 };
+  const join = formatRosterChange({
+    op: "join",
+    name: widest,
+    endpoint: wide,
+    flavor: "peerchat/2",
+    key: "A".repeat(43),
+    candidates: Array.from({ length: MAX_CANDIDATES }, (_, i) => ({ ...wide, port: i + 1 })),
+  });
+  assert.ok(utf8Length(`roster,${join}`) <= MAX_ROSTER_BYTES, "a join with 4 candidates fits too");
 });

@@ -1,14 +1,21 @@
 /**
  * The online list the coordinator writes over TCP after a login:
  * `NAME,IP:PORT;…;end` for seed clients, and the extended form with a third
- * field, the flavour, and for peerchat/2 users a fourth, their X25519 key, for
- * peerchat peers that sent their ticket. (The C# client gets it framed as a
+ * field, the flavour, and for peerchat/2 users a fourth, their X25519 key, and
+ * a fifth when they have further candidates (`CAND|CAND…`), for peerchat peers
+ * that sent their ticket. (The C# client gets it framed as a
  * `BinaryWriter` string: binary_writer.ts.)
  *
  * @module
  */
 
-import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
+import {
+  type Endpoint,
+  formatCandidates,
+  formatEndpoint,
+  parseCandidates,
+  parseEndpoint,
+} from "./endpoint.ts";
 import { checkedKey } from "./auth.ts";
 import { checkedName, FLAVOR_PATTERN } from "./fields.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
@@ -24,6 +31,8 @@ export interface ListEntry {
   flavor?: string;
   /** Only in the extended list, for peerchat/2 users: their X25519 public key (base64url). */
   key?: string;
+  /** Only in the extended list, after a key: further endpoints (1–4, never `endpoint`). */
+  candidates?: Endpoint[];
 }
 
 /** The last item of every online list. */
@@ -31,15 +40,18 @@ export const LIST_END = "end";
 
 /**
  * Formats the online list: `n1,ep1;n2,ep2;…;end` (an empty list is `end`).
- * With `extended`, each entry carries its flavour and key:
- * `n1,ep1,peerchat/2,KEY;n2,ep2,;…;end`.
+ * With `extended`, each entry carries its flavour, key and candidates:
+ * `n1,ep1,peerchat/2,KEY[,CAND|CAND];n2,ep2,;…;end`.
  */
 export function formatList(entries: Iterable<ListEntry>, extended = false): string {
   let text = "";
   for (const entry of entries) {
     const endpoint = formatEndpoint(entry.endpoint);
+    const candidates = entry.candidates && entry.candidates.length > 0
+      ? formatCandidates(entry.candidates)
+      : undefined;
     text += extended
-      ? formatListEntry(entry.name, endpoint, entry.flavor ?? "", entry.key)
+      ? formatListEntry(entry.name, endpoint, entry.flavor ?? "", entry.key, candidates)
       : formatListEntry(entry.name, endpoint);
   }
   return text + LIST_END;
@@ -47,16 +59,22 @@ export function formatList(entries: Iterable<ListEntry>, extended = false): stri
 
 /**
  * One online-list entry with its `;`: `NAME,IP:PORT;`, or with a `flavor` (the extended list)
- * `NAME,IP:PORT,FLAVOUR;`, and with a `key` too `NAME,IP:PORT,FLAVOUR,KEY;`.
+ * `NAME,IP:PORT,FLAVOUR;`, with a `key` too `NAME,IP:PORT,FLAVOUR,KEY;`, and with `candidates`
+ * (already a candidates field, see `formatCandidates`) after the key
+ * `NAME,IP:PORT,FLAVOUR,KEY,CAND|CAND;`.
  */
 export function formatListEntry(
   name: string,
   endpoint: string,
   flavor?: string,
   key?: string,
+  candidates?: string,
 ): string {
   if (flavor === undefined) return `${name},${endpoint};`;
-  return key ? `${name},${endpoint},${flavor},${key};` : `${name},${endpoint},${flavor};`;
+  if (!key) return `${name},${endpoint},${flavor};`;
+  return candidates
+    ? `${name},${endpoint},${flavor},${key},${candidates};`
+    : `${name},${endpoint},${flavor},${key};`;
 }
 
 /** Parses the online list in either form; the text must end with `end`. */
@@ -70,7 +88,7 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
   const entries: ListEntry[] = [];
   for (const item of items.slice(0, -1)) {
     const fields = item.split(",");
-    if (fields.length < 2 || fields.length > 4) {
+    if (fields.length < 2 || fields.length > 5) {
       return fail("bad-list", `List entry "${clip(item)}" is not NAME,IP:PORT.`);
     }
     const name = checkedName(fields[0]);
@@ -86,13 +104,20 @@ export function parseList(text: string): ParseResult<ListEntry[]> {
       }
       entry.flavor = flavor;
     }
-    if (fields.length === 4) {
+    if (fields.length >= 4) {
       // A key only after a flavour: a peerchat/2 user's.
       const key = checkedKey(fields[3]);
       if (!entry.flavor || !key.ok) {
         return fail("bad-list", `List entry "${clip(item)}" has a key that is not one.`);
       }
       entry.key = key.value;
+    }
+    if (fields.length === 5) {
+      const candidates = parseCandidates(fields[4], entry.endpoint);
+      if (!candidates.ok) {
+        return fail("bad-list", `List entry "${clip(item)}": ${candidates.error.message}`);
+      }
+      entry.candidates = candidates.value;
     }
     entries.push(entry);
   }

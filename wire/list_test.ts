@@ -67,3 +67,36 @@ Deno.test("online list: entries one by one, as the coordinator streams them", ()
   const name = parseList("ali\u202ece,10.0.0.1:9001;end");
   assert.equal(!name.ok && name.error.code, "bad-name");
 });
+
+Deno.test("online list: a peerchat/2 entry may carry candidates after its key", () => {
+  const entries = [{
+    name: "alice",
+    endpoint: { host: "192.168.1.10", port: 40000 },
+    flavor: "peerchat/2",
+    key: KEY,
+    candidates: [{ host: "203.0.113.7", port: 61000 }, { host: "10.0.0.1", port: 1 }],
+  }, { name: "nc", endpoint: { host: "10.0.0.9", port: 5000 }, flavor: "" }];
+  const text = formatList(entries, true);
+  assert.equal(
+    text,
+    `alice,192.168.1.10:40000,peerchat/2,${KEY},203.0.113.7:61000|10.0.0.1:1;nc,10.0.0.9:5000,;end`,
+  );
+  assert.deepEqual(parseList(text), { ok: true, value: entries });
+  // The seed list never carries them.
+  assert.equal(formatList(entries), "alice,192.168.1.10:40000;nc,10.0.0.9:5000;end");
+  assert.equal(
+    formatListEntry("alice", "192.168.1.10:40000", "peerchat/2", KEY, "203.0.113.7:61000"),
+    `alice,192.168.1.10:40000,peerchat/2,${KEY},203.0.113.7:61000;`,
+  );
+  for (
+    const bad of [
+      `alice,192.168.1.10:40000,peerchat/2,${KEY},192.168.1.10:40000;end`,
+      `alice,192.168.1.10:40000,peerchat/2,${KEY},;end`,
+      `alice,192.168.1.10:40000,peerchat/2,${KEY},1.2.3.4:5,6;end`,
+      `alice,192.168.1.10:40000,,,1.2.3.4:5;end`,
+    ]
+  ) {
+    const parsed = parseList(bad);
+    assert.equal(!parsed.ok && parsed.error.code, "bad-list", bad);
+  }
+});

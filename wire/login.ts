@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Endpoint, formatEndpoint, parsePort } from "./endpoint.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint, parsePort } from "./endpoint.ts";
 import {
   checkedFlavor,
   checkedName,
@@ -20,7 +20,7 @@ import {
 } from "./fields.ts";
 import { checkedKey, checkedNonce, checkedSignature } from "./auth.ts";
 import { MAX_REASON_CHARS } from "./limits.ts";
-import { fail, ok, type ParseResult } from "./result.ts";
+import { clip, fail, ok, type ParseResult } from "./result.ts";
 
 /**
  * What a peerchat peer adds to its login to answer the coordinator's `challenge`: its public keys,
@@ -74,7 +74,12 @@ export interface ChallengeMessage {
   key: string;
 }
 
-/** `Accept,TCPPORT[,TICKET,SESSION]` — the coordinator accepts a login. */
+/**
+ * `Accept,TCPPORT[,TICKET,SESSION[,REFLEXIVE,NATPORT,RELAY]]` — the coordinator accepts a login.
+ * To a peerchat/2 peer it adds where it saw the login come from (`REFLEXIVE`), its second UDP
+ * port for finding the NAT type (`NATPORT`, `0` for none), and whether its relay is on (`relay`,
+ * else `-`).
+ */
 export interface AcceptMessage {
   /** The message type (written `Accept` on the wire). */
   type: "accept";
@@ -84,6 +89,12 @@ export interface AcceptMessage {
   ticket?: string;
   /** The session this login opened (peerchat peers only). */
   session?: string;
+  /** The login's source as the coordinator saw it: the peer's reflexive endpoint. */
+  reflexive?: Endpoint;
+  /** The coordinator's second UDP port, for `natping`; absent when it has none (`0`). */
+  natPort?: number;
+  /** Whether the coordinator relays between peers (present exactly when `reflexive` is). */
+  relay?: boolean;
 }
 
 /** `Reject,REASON` — the coordinator refuses a login. */
@@ -211,25 +222,47 @@ export function parseLogout(text: string): ParseResult<LogoutMessage> {
   return ok(message);
 }
 
-/** Parses a whole `Accept,…` message: the port alone, or with a ticket and a session. */
+/** Fields of the longest `Accept`, to a peerchat/2 peer. */
+const ACCEPT_FIELDS = 7;
+
+/**
+ * Parses a whole `Accept,…` message: the port alone, with a ticket and a session, or with those
+ * and the reflexive endpoint, the NAT port and the relay too.
+ */
 export function parseAccept(text: string): ParseResult<AcceptMessage> {
   const fields = text.split(",");
-  if (fields.length !== 2 && fields.length !== 4) {
+  if (fields.length !== 2 && fields.length !== 4 && fields.length !== ACCEPT_FIELDS) {
     return fail(
       "wrong-field-count",
-      "An accept is Accept,TCPPORT (or Accept,TCPPORT,TICKET,SESSION).",
+      "An accept is Accept,TCPPORT (or Accept,TCPPORT,TICKET,SESSION[,REFLEXIVE,NATPORT,RELAY]).",
     );
   }
   const port = parsePort(fields[1].trim());
   if (!port.ok) return port;
   const message: AcceptMessage = { type: "accept", port: port.value };
-  if (fields.length === 4) {
+  if (fields.length >= 4) {
     const ticket = checkedToken(fields[2], "bad-id", "a ticket");
     if (!ticket.ok) return ticket;
     const session = checkedToken(fields[3], "bad-session", "a session");
     if (!session.ok) return session;
     message.ticket = ticket.value;
     message.session = session.value;
+  }
+  if (fields.length === ACCEPT_FIELDS) {
+    const reflexive = parseEndpoint(fields[4].trim());
+    if (!reflexive.ok) return reflexive;
+    message.reflexive = reflexive.value;
+    const natText = fields[5].trim();
+    if (natText !== "0") {
+      const natPort = parsePort(natText);
+      if (!natPort.ok) return natPort;
+      message.natPort = natPort.value;
+    }
+    const relay = fields[6].trim();
+    if (relay !== "relay" && relay !== "-") {
+      return fail("bad-status", `"${clip(relay)}" is not relay or -.`);
+    }
+    message.relay = relay === "relay";
   }
   return ok(message);
 }
@@ -283,11 +316,16 @@ export function formatLogout(message: LogoutMessage): string {
   return extra ? `${base},${extra}` : base;
 }
 
-/** The text form of an `Accept`: ticket and session only when both are there. */
+/**
+ * The text form of an `Accept`: ticket and session only when both are there; after them, with a
+ * `reflexive` endpoint, the NAT port (`0` for none) and the relay (`relay` or `-`).
+ */
 export function formatAccept(message: AcceptMessage): string {
-  return message.ticket && message.session
-    ? `Accept,${message.port},${message.ticket},${message.session}`
-    : `Accept,${message.port}`;
+  if (!message.ticket || !message.session) return `Accept,${message.port}`;
+  const base = `Accept,${message.port},${message.ticket},${message.session}`;
+  if (!message.reflexive) return base;
+  return `${base},${formatEndpoint(message.reflexive)},${message.natPort ?? 0},` +
+    (message.relay ? "relay" : "-");
 }
 
 /** The text form of a `Reject`; line breaks in the reason become spaces. */

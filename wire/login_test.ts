@@ -78,3 +78,26 @@ Deno.test("Reject: a sentence with commas, trimmed, 200 characters, no control c
   assert.equal(text, "Reject,first second third");
   assert.equal(value(parseReject(text)).reason, "first second third");
 });
+
+Deno.test("Accept to a peerchat/2 peer: reflexive endpoint, NAT port and relay", () => {
+  const text = "Accept,8889,t1,s1,203.0.113.7:61000,8890,relay";
+  const full = value(parseAccept(text));
+  assert.deepEqual(full, {
+    type: "accept",
+    port: 8889,
+    ticket: "t1",
+    session: "s1",
+    reflexive: { host: "203.0.113.7", port: 61000 },
+    natPort: 8890,
+    relay: true,
+  });
+  assert.equal(formatAccept(full), text);
+  const bare = value(parseAccept("Accept,8889,t1,s1,[2001:db8::7]:61000,0,-"));
+  assert.equal(bare.natPort, undefined);
+  assert.equal(bare.relay, false);
+  assert.equal(formatAccept(bare), "Accept,8889,t1,s1,[2001:db8::7]:61000,0,-");
+  assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890")), "wrong-field-count");
+  assert.equal(code(parseAccept("Accept,8889,t1,s1,nowhere,8890,relay")), "bad-endpoint");
+  assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,65536,relay")), "bad-port");
+  assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890,on")), "bad-status");
+});

@@ -6,8 +6,8 @@
  * bytes of each. This is the coordinator's hot path: no allocation beyond the
  * message itself, and datagram bytes come from a shared slab.
  *
- * The families (login.ts, roster.ts, discover.ts, chat.ts) never import this
- * file.
+ * The families (login.ts, roster.ts, discover.ts, chat.ts, nat.ts) never
+ * import this file.
  *
  * @module
  */
@@ -59,6 +59,29 @@ import {
   parseReject,
   type RejectMessage,
 } from "./login.ts";
+import {
+  type ConnectMessage,
+  formatConnect,
+  formatNatPing,
+  formatNatPong,
+  formatPathProbe,
+  formatPathReply,
+  formatPunch,
+  formatRelayBusy,
+  type NatPingMessage,
+  type NatPongMessage,
+  parseConnect,
+  parseNatPing,
+  parseNatPong,
+  parsePathProbe,
+  parsePathReply,
+  parsePunch,
+  parseRelayBusy,
+  type PathProbeMessage,
+  type PathReplyMessage,
+  type PunchMessage,
+  type RelayBusyMessage,
+} from "./nat.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
 import {
   formatFound,
@@ -103,7 +126,14 @@ export type Message =
   | ProbedMessage
   | TalkMessage
   | ChatMessage
-  | AckMessage;
+  | AckMessage
+  | NatPingMessage
+  | NatPongMessage
+  | ConnectMessage
+  | PunchMessage
+  | RelayBusyMessage
+  | PathProbeMessage
+  | PathReplyMessage;
 
 /** A parsed datagram and the encoding its sender used (answers go back the same way). */
 export interface MessageWithEncoding {
@@ -176,6 +206,20 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parseChat(text);
     case "ack":
       return parseAck(text);
+    case "natping":
+      return parseNatPing(text);
+    case "natpong":
+      return parseNatPong(text);
+    case "connect":
+      return parseConnect(text);
+    case "punch":
+      return parsePunch(text);
+    case "relay-busy":
+      return parseRelayBusy(text);
+    case "path-probe":
+      return parsePathProbe(text);
+    case "path-reply":
+      return parsePathReply(text);
     default:
       return fail("unknown-type", `Unknown message type "${clip(type)}".`);
   }
@@ -240,6 +284,20 @@ export function formatMessage(message: Message): string {
       return formatChat(message);
     case "ack":
       return formatAck(message);
+    case "natping":
+      return formatNatPing(message);
+    case "natpong":
+      return formatNatPong(message);
+    case "connect":
+      return formatConnect(message);
+    case "punch":
+      return formatPunch(message);
+    case "relay-busy":
+      return formatRelayBusy(message);
+    case "path-probe":
+      return formatPathProbe(message);
+    case "path-reply":
+      return formatPathReply(message);
   }
 }
 

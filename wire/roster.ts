@@ -7,22 +7,32 @@
  * @module
  */
 
-import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
+import {
+  type Endpoint,
+  formatCandidates,
+  formatEndpoint,
+  parseCandidates,
+  parseEndpoint,
+} from "./endpoint.ts";
 import {
   checkedFlavor,
+  checkedMillis,
   checkedName,
   checkedToken,
   FLAVOR_PATTERN,
   nameAndEndpoint,
 } from "./fields.ts";
 import { checkedKey } from "./auth.ts";
-import { MAX_ROSTER_BYTES } from "./limits.ts";
+import { MAX_ROSTER_BYTES, MAX_RTT_MS } from "./limits.ts";
 import { LEAVE_REASONS, type LeaveReason } from "./login.ts";
 import { nameKey } from "./names.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
 import { encodeText, utf8Length } from "./text.ts";
 
-/** `ping,NAME,SESSION,DIGEST` — a peerchat peer's keep-alive, with a digest of its roster. */
+/**
+ * `ping,NAME,SESSION,DIGEST[,RTT]` — a peerchat peer's keep-alive, with a digest of its roster and,
+ * once it has measured one, its smoothed round trip to the coordinator (whole ms, 0–60000).
+ */
 export interface PingMessage {
   /** The message type. */
   type: "ping";
@@ -32,6 +42,8 @@ export interface PingMessage {
   session: string;
   /** {@linkcode rosterDigest} of the peer's roster, itself included: 8 hex digits. */
   digest: string;
+  /** The peer's smoothed round trip to the coordinator, whole milliseconds (0–60000). */
+  rtt?: number;
 }
 
 /** Answers to a `ping`: roster matches, roster differs (refetch with the ticket), or no such session. */
@@ -68,9 +80,9 @@ export interface LookupMessage {
 }
 
 /**
- * `found,WHO,IP:PORT[,FLAVOR[,KEY]]` — the coordinator's answer to a `lookup`: `WHO` is online
- * there (no flavour: a seed client; `KEY`: the X25519 key of a peerchat/2 user). The peer takes it
- * as the roster change it stands for.
+ * `found,WHO,IP:PORT[,FLAVOR[,KEY[,CAND|CAND…]]]` — the coordinator's answer to a `lookup`: `WHO`
+ * is online there (no flavour: a seed client; `KEY`: the X25519 key of a peerchat/2 user, then
+ * its further candidates, when it has any). The peer takes it as the roster change it stands for.
  */
 export interface FoundMessage {
   /** The message type. */
@@ -83,6 +95,8 @@ export interface FoundMessage {
   flavor?: string;
   /** `WHO`'s X25519 public key (base64url): peerchat/2 users only. */
   key?: string;
+  /** Further endpoints `WHO` may be reached at (1–4, never `endpoint`): peerchat/2 users only. */
+  candidates?: Endpoint[];
 }
 
 /** `notfound,WHO` — the coordinator's answer to a `lookup`: nobody called `WHO` is online. */
@@ -95,17 +109,25 @@ export interface NotFoundMessage {
 
 /**
  * One change of the roster, as batched in a {@linkcode RosterMessage}. A join of a peerchat/2
- * user carries its X25519 public key (`key`); seed clients have none.
+ * user carries its X25519 public key (`key`) and, when it has any, its further candidates (1–4
+ * endpoints besides `endpoint`); seed clients have neither.
  */
 export type RosterChange =
-  | { op: "join"; name: string; endpoint: Endpoint; flavor: string; key?: string }
+  | {
+    op: "join";
+    name: string;
+    endpoint: Endpoint;
+    flavor: string;
+    key?: string;
+    candidates?: Endpoint[];
+  }
   | { op: "leave"; name: string; endpoint: Endpoint; reason: LeaveReason };
 
 /**
  * `roster,ITEM;ITEM;…` — the coordinator's batched roster changes to
- * peerchat peers: `+NAME,IP:PORT,FLAVOUR[,KEY]` for a join (flavour empty for
- * a plain seed client, `KEY` for a peerchat/2 user), `-NAME,IP:PORT,REASON`
- * for a leave. One datagram carries many changes (names never contain `,` or `;`).
+ * peerchat peers: `+NAME,IP:PORT,FLAVOUR[,KEY[,CAND|CAND…]]` for a join (flavour
+ * empty for a plain seed client, `KEY` and candidates for a peerchat/2 user),
+ * `-NAME,IP:PORT,REASON` for a leave. One datagram carries many changes (names never contain `,` or `;`).
  */
 export interface RosterMessage {
   /** The message type. */
@@ -114,17 +136,25 @@ export interface RosterMessage {
   changes: RosterChange[];
 }
 
-/** Parses a whole `ping,NAME,SESSION,DIGEST` message. */
+/** Parses a whole `ping,NAME,SESSION,DIGEST[,RTT]` message. */
 export function parsePing(text: string): ParseResult<PingMessage> {
   const fields = text.split(",");
-  if (fields.length !== 4) return fail("wrong-field-count", "A ping is ping,NAME,SESSION,DIGEST.");
+  if (fields.length !== 4 && fields.length !== 5) {
+    return fail("wrong-field-count", "A ping is ping,NAME,SESSION,DIGEST[,RTT].");
+  }
   const name = checkedName(fields[1]);
   if (!name.ok) return name;
   const session = checkedToken(fields[2], "bad-session", "a session");
   if (!session.ok) return session;
   const digest = fields[3].trim();
   if (!DIGEST_PATTERN.test(digest)) return fail("bad-digest", `"${clip(digest)}" is not a digest.`);
-  return ok({ type: "ping", name: name.value, session: session.value, digest });
+  const message: PingMessage = { type: "ping", name: name.value, session: session.value, digest };
+  if (fields.length === 5) {
+    const rtt = checkedMillis(fields[4], MAX_RTT_MS, "a round trip");
+    if (!rtt.ok) return rtt;
+    message.rtt = rtt.value;
+  }
+  return ok(message);
 }
 
 /** Parses a whole `pong,NAME,STATUS[,TICKET]` message. */
@@ -161,11 +191,11 @@ export function parseLookup(text: string): ParseResult<LookupMessage> {
   return ok({ type: "lookup", name: name.value, session: session.value, who: who.value });
 }
 
-/** Parses a whole `found,WHO,IP:PORT[,FLAVOR[,KEY]]` message. */
+/** Parses a whole `found,WHO,IP:PORT[,FLAVOR[,KEY[,CAND|CAND…]]]` message. */
 export function parseFound(text: string): ParseResult<FoundMessage> {
   const fields = text.split(",");
-  if (fields.length < 3 || fields.length > 5) {
-    return fail("wrong-field-count", "A found is found,WHO,IP:PORT[,FLAVOR[,KEY]].");
+  if (fields.length < 3 || fields.length > 6) {
+    return fail("wrong-field-count", "A found is found,WHO,IP:PORT[,FLAVOR[,KEY[,CANDIDATES]]].");
   }
   const entry = nameAndEndpoint(fields);
   if (!entry.ok) return entry;
@@ -175,10 +205,15 @@ export function parseFound(text: string): ParseResult<FoundMessage> {
     if (!flavor.ok) return flavor;
     message.flavor = flavor.value;
   }
-  if (fields.length === 5) {
+  if (fields.length >= 5) {
     const key = checkedKey(fields[4]);
     if (!key.ok) return key;
     message.key = key.value;
+  }
+  if (fields.length === 6) {
+    const candidates = parseCandidates(fields[5], message.endpoint);
+    if (!candidates.ok) return candidates;
+    message.candidates = candidates.value;
   }
   return ok(message);
 }
@@ -201,11 +236,14 @@ export function parseRoster(text: string): ParseResult<RosterMessage> {
     const op = item[0];
     const fields = item.slice(1).split(",");
     if (
-      (op !== "+" && op !== "-") || !(fields.length === 3 || (op === "+" && fields.length === 4))
+      (op !== "+" && op !== "-") ||
+      !(fields.length === 3 || (op === "+" && (fields.length === 4 || fields.length === 5)))
     ) {
       return fail(
         "wrong-field-count",
-        `Roster item "${clip(item)}" is not +NAME,IP:PORT,FLAVOUR[,KEY] or -NAME,IP:PORT,REASON.`,
+        `Roster item "${
+          clip(item)
+        }" is not +NAME,IP:PORT,FLAVOUR[,KEY[,CANDIDATES]] or -NAME,IP:PORT,REASON.`,
       );
     }
     const name = checkedName(fields[0]);
@@ -223,10 +261,15 @@ export function parseRoster(text: string): ParseResult<RosterMessage> {
         endpoint: endpoint.value,
         flavor: last,
       };
-      if (fields.length === 4) {
+      if (fields.length >= 4) {
         const key = checkedKey(fields[3]);
         if (!key.ok) return key;
         join.key = key.value;
+      }
+      if (fields.length === 5) {
+        const candidates = parseCandidates(fields[4], endpoint.value);
+        if (!candidates.ok) return candidates;
+        join.candidates = candidates.value;
       }
       changes.push(join);
     } else {
@@ -244,9 +287,10 @@ export function parseRoster(text: string): ParseResult<RosterMessage> {
   return ok({ type: "roster", changes });
 }
 
-/** The text form of a `ping`. */
+/** The text form of a `ping`: the round trip only when there is one. */
 export function formatPing(message: PingMessage): string {
-  return `ping,${message.name},${message.session},${message.digest}`;
+  const base = `ping,${message.name},${message.session},${message.digest}`;
+  return message.rtt === undefined ? base : `${base},${message.rtt}`;
 }
 
 /** The text form of a `pong`: the ticket only when there is one. */
@@ -259,11 +303,20 @@ export function formatLookup(message: LookupMessage): string {
   return `lookup,${message.name},${message.session},${message.who}`;
 }
 
-/** The text form of a `found`: the flavour only when there is one, the key only after it. */
+/**
+ * The text form of a `found`: the flavour only when there is one, the key only after it, the
+ * candidates only after the key and when there is at least one.
+ */
 export function formatFound(message: FoundMessage): string {
   const base = `found,${message.name},${formatEndpoint(message.endpoint)}`;
   if (!message.flavor) return base;
-  return message.key ? `${base},${message.flavor},${message.key}` : `${base},${message.flavor}`;
+  if (!message.key) return `${base},${message.flavor}`;
+  return `${base},${message.flavor},${message.key}${candidatesField(message.candidates)}`;
+}
+
+/** `,CAND|CAND…`, or nothing without candidates. */
+function candidatesField(candidates: readonly Endpoint[] | undefined): string {
+  return candidates && candidates.length > 0 ? `,${formatCandidates(candidates)}` : "";
 }
 
 /** The text form of a `notfound`. */
@@ -280,7 +333,9 @@ export function formatRoster(message: RosterMessage): string {
 export function formatRosterChange(change: RosterChange): string {
   const head = `${change.name},${formatEndpoint(change.endpoint)}`;
   if (change.op === "leave") return `-${head},${change.reason}`;
-  return change.key ? `+${head},${change.flavor},${change.key}` : `+${head},${change.flavor}`;
+  return change.key
+    ? `+${head},${change.flavor},${change.key}${candidatesField(change.candidates)}`
+    : `+${head},${change.flavor}`;
 }
 
 /**

@@ -3,9 +3,11 @@ import {
   encodeRosterBatches,
   formatDigest,
   formatFound,
+  formatPing,
   formatPong,
   formatRoster,
   parseFound,
+  parsePing,
   parsePong,
   parseRoster,
   rosterDigest,
@@ -112,4 +114,71 @@ Deno.test("roster, found and the digest carry a peerchat/2 user's key", () => {
     rosterDigest([{ name: "alice", endpoint }]),
     rosterDigest([{ name: "alice", endpoint, key: undefined }]),
   );
+});
+
+Deno.test("roster joins and found carry candidates after the key; the digest does not", () => {
+  const key = "A".repeat(42) + "E";
+  const endpoint = { host: "192.168.1.10", port: 40000 };
+  const reflexive = { host: "203.0.113.7", port: 61000 };
+  const text =
+    `roster,+alice,192.168.1.10:40000,peerchat/2,${key},203.0.113.7:61000|[2001:db8::7]:40000`;
+  const parsed = parseRoster(text);
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value.changes[0], {
+    op: "join",
+    name: "alice",
+    endpoint,
+    flavor: "peerchat/2",
+    key,
+    candidates: [reflexive, { host: "2001:db8::7", port: 40000 }],
+  });
+  assert.equal(formatRoster(parsed.value), text);
+  // No candidates (or an empty list): no field.
+  assert.equal(
+    formatRoster({
+      type: "roster",
+      changes: [{ op: "join", name: "alice", endpoint, flavor: "peerchat/2", key, candidates: [] }],
+    }),
+    `roster,+alice,192.168.1.10:40000,peerchat/2,${key}`,
+  );
+  for (
+    const bad of [
+      `roster,+alice,192.168.1.10:40000,peerchat/2,${key},192.168.1.10:40000`,
+      `roster,+alice,192.168.1.10:40000,peerchat/2,${key},`,
+      `roster,+alice,192.168.1.10:40000,peerchat/2,${key},1.2.3.4:5|1.2.3.4:5`,
+      `roster,+alice,192.168.1.10:40000,peerchat/2,${key},1.2.3.4:5,x`,
+      `roster,-alice,192.168.1.10:40000,logout,1.2.3.4:5`,
+    ]
+  ) {
+    assert.equal(parseRoster(bad).ok, false, bad);
+  }
+  const foundText = `found,alice,192.168.1.10:40000,peerchat/2,${key},203.0.113.7:61000`;
+  const found = parseFound(foundText);
+  assert.ok(found.ok);
+  assert.deepEqual(found.value.candidates, [reflexive]);
+  assert.equal(formatFound(found.value), foundText);
+  assert.equal(parseFound(`${foundText},x`).ok, false);
+  assert.equal(parseFound(`found,alice,192.168.1.10:40000,peerchat/2,${key},nowhere`).ok, false);
+  assert.equal(
+    formatFound({ ...found.value, candidates: undefined }),
+    `found,alice,192.168.1.10:40000,peerchat/2,${key}`,
+  );
+});
+
+Deno.test("ping: an optional round trip in whole milliseconds, 0 to 60000", () => {
+  const plain = parsePing("ping,bob,s9,0badf00d");
+  assert.ok(plain.ok);
+  assert.equal(plain.value.rtt, undefined);
+  assert.equal(formatPing(plain.value), "ping,bob,s9,0badf00d");
+  for (const rtt of [0, 17, 60000]) {
+    const parsed = parsePing(`ping,bob,s9,0badf00d,${rtt}`);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.value.rtt, rtt);
+    assert.equal(formatPing(parsed.value), `ping,bob,s9,0badf00d,${rtt}`);
+  }
+  for (const bad of ["60001", "-1", "1.5", "", "x", "1e3"]) {
+    const parsed = parsePing(`ping,bob,s9,0badf00d,${bad}`);
+    assert.equal(!parsed.ok && parsed.error.code, "bad-time", bad);
+  }
+  assert.equal(parsePing("ping,bob,s9,0badf00d,1,2").ok, false);
 });

@@ -1,0 +1,457 @@
+/**
+ * Which way each peerchat contact's datagrams go: straight to one of its addresses (`lan` or
+ * `direct`), or through the coordinator's relay (`relayed`) — per peer key, like tailscale's
+ * `magicsock/endpoint.go`. The encrypted sessions and the delivery streams above never see a path:
+ * they hand a frame for a key to {@linkcode PathTable.route} and take frames from wherever they
+ * come (a session finds its frame by receiver index, never by address).
+ *
+ * - **Candidates** are the addresses the roster lists for the contact (the address it named, its
+ *   reflexive address seen by the coordinator) and those a `punch` brings.
+ * - **Relay first.** A frame for a contact with no confirmed direct address goes through the relay
+ *   at once (the first message never waits for a punch), and discovery starts: an encrypted
+ *   `path-probe` to every candidate, a few times, and a `connect` to the coordinator, which tells
+ *   both sides to probe each other at the same moment (`punch`).
+ * - **Upgrade.** An authenticated answer (`path-reply`) from an address — the address it really
+ *   came from, not the one probed — makes that the contact's direct address: confirmed for
+ *   {@linkcode PathLimits.trustMs}, renewed by every authenticated datagram from it. Frames then go
+ *   there only. A probe from the contact is answered to its real source and confirms it too.
+ * - **Keeping it.** While the conversation is active (data within {@linkcode PathLimits.activeMs}),
+ *   the direct address gets a probe every {@linkcode PathLimits.heartbeatMs} — well under the 30 s
+ *   a one-way UDP mapping lives on Linux. Missed answers let its confirmation lapse: frames go
+ *   through the relay again (and to the old address, in case it comes back), and discovery is
+ *   tried again every {@linkcode PathLimits.upgradeRetryMs} while the conversation lasts.
+ * - **Without a relay** (the coordinator has none, or refused), unconfirmed frames go to every
+ *   candidate: the receiver's replay window drops the copies.
+ *
+ * A stranger at a private address that happens to equal a candidate (two sites on 192.168.1.0/24)
+ * is never taken for the contact: only datagrams that the contact's session authenticates move a
+ * path.
+ *
+ * Pure: no socket, no clock. Every call takes the monotonic `now`; probes, `connect` questions and
+ * path changes go out through {@linkcode PathHooks}.
+ *
+ * @example
+ * ```ts
+ * import { PathTable } from "./paths.ts";
+ *
+ * const sent: string[] = [];
+ * const paths = new PathTable({
+ *   probe: (_key, to, txid) => (sent.push(`probe ${txid} to ${to.host}:${to.port}`), true),
+ *   connect: (name) => sent.push(`connect ${name}`),
+ *   changed: (name, path) => sent.push(`${name} is ${path}`),
+ * }, { txid: () => "t1" });
+ * paths.relayAvailable = true;
+ * paths.candidates("KEY", "bob", [{ host: "198.51.100.7", port: 40001 }]);
+ * const route = paths.route("KEY", 0, true); // The first frame: through the relay, at once.
+ * console.assert(route.relay && route.endpoints.length === 0);
+ * paths.onReply("KEY", "t1", { host: "198.51.100.7", port: 40001 }, 30); // Punched through.
+ * console.assert(paths.pathOf("KEY") === "direct");
+ * console.assert(!paths.route("KEY", 31, true).relay);
+ * ```
+ *
+ * @module
+ */
+
+import { type Endpoint, formatEndpoint } from "../wire/endpoint.ts";
+import { randomToken } from "../wire/names.ts";
+
+/** How a contact is reached now. */
+export type PathKind = "lan" | "direct" | "relayed";
+
+/** Every {@linkcode PathKind}. */
+export const PATH_KINDS: readonly PathKind[] = ["lan", "direct", "relayed"];
+
+/** Timers and bounds of a {@linkcode PathTable}. */
+export interface PathLimits {
+  /** A direct address counts as working this long after an authenticated datagram from it. */
+  trustMs: number;
+  /** While the conversation is active, the direct address is probed this often. */
+  heartbeatMs: number;
+  /** A conversation is active this long after data went either way. */
+  activeMs: number;
+  /** Times (ms after the start of a discovery) at which every candidate is probed. */
+  probeSchedule: readonly number[];
+  /** While a conversation goes through the relay, discovery is tried again this often. */
+  upgradeRetryMs: number;
+  /** Probes awaiting their answer, per contact, at most (the oldest goes). */
+  maxOutstanding: number;
+  /** An unanswered probe is forgotten after this long. */
+  probeTimeoutMs: number;
+  /** Candidates kept per contact. */
+  maxCandidates: number;
+  /** Contacts with path state, at most (the one idle longest goes). */
+  maxPeers: number;
+}
+
+/** The defaults: heartbeats every 5 s, trust for 12.5 s (two missed heartbeats and a half). */
+export const DEFAULT_PATH_LIMITS: PathLimits = {
+  trustMs: 12_500,
+  heartbeatMs: 5_000,
+  activeMs: 45_000,
+  probeSchedule: [0, 100, 300, 700, 1_500, 3_000],
+  upgradeRetryMs: 15_000,
+  maxOutstanding: 64,
+  probeTimeoutMs: 5_000,
+  maxCandidates: 8,
+  maxPeers: 4096,
+};
+
+/** What a {@linkcode PathTable} does through its owner. */
+export interface PathHooks {
+  /**
+   * Sends an encrypted `path-probe,TXID` to `key` at exactly `to` (not routed). Returns false when
+   * it cannot yet (no session with that key is up); the schedule's next round tries again.
+   */
+  probe(key: string, to: Endpoint, txid: string): boolean;
+  /** Asks the coordinator to have `name` and this peer punch towards each other (`connect`). */
+  connect(name: string): void;
+  /** The contact's path changed (an event for the user). */
+  changed(name: string, path: PathKind, endpoint: Endpoint | undefined): void;
+}
+
+/** Where to send one frame. */
+export interface Route {
+  /** Through the coordinator's relay. */
+  relay: boolean;
+  /** Straight to these addresses (the same bytes to each). */
+  endpoints: Endpoint[];
+}
+
+/** What a {@linkcode PathTable} counted. */
+export interface PathStats {
+  /** Probes sent, and answers that came back. */
+  probesSent: number;
+  /** Answers to our probes that made or renewed a direct path. */
+  probeReplies: number;
+  /** Answers whose TXID we did not send (or that came too late): dropped. */
+  repliesUnknown: number;
+  /** Probes from contacts, answered. */
+  probesAnswered: number;
+  /** `connect` questions asked of the coordinator. */
+  connects: number;
+  /** `punch` orders taken from the coordinator. */
+  punches: number;
+  /** Times a contact's path became direct (or LAN), and times it fell back to the relay. */
+  upgrades: number;
+  /** Times a direct path lapsed while the conversation was active. */
+  fallbacks: number;
+  /** Frames sent through the relay, and straight. */
+  framesRelayed: number;
+  /** Frames sent straight to an address. */
+  framesDirect: number;
+}
+
+/** One contact's path state. */
+interface PathPeer {
+  readonly key: string;
+  name: string;
+  /** The roster's candidates and the latest punch's, primary first, deduplicated. */
+  candidates: Endpoint[];
+  /** The direct address in use and when an authenticated datagram last came from it. */
+  direct?: { endpoint: Endpoint; heardAt: number };
+  /** When data (not a keep-alive) last went either way. */
+  activeAt: number;
+  /** When discovery last started (probes and a `connect`). */
+  discoveredAt?: number;
+  /** When the direct address was last probed (heartbeat). */
+  heartbeatAt: number;
+  /** Probe rounds still to send: times, ascending. */
+  rounds: number[];
+  /** Probes awaiting an answer, by TXID. */
+  readonly outstanding: Map<string, { endpoint: Endpoint; sentAt: number }>;
+  /** The path last told to the user. */
+  told?: PathKind;
+  /** Whether a frame went or came through the relay since the direct path lapsed. */
+  viaRelay: boolean;
+}
+
+/** Whether `host` is a private, loopback or link-local address (a LAN path). */
+export function isLanAddress(host: string): boolean {
+  if (host.includes(":")) {
+    const h = host.toLowerCase();
+    return h === "::1" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith("::ffff:") &&
+        isLanAddress(h.slice(7));
+  }
+  const [a, b] = host.split(".").map(Number);
+  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
+    (a === 169 && b === 254);
+}
+
+function same(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && a.host === b.host;
+}
+
+/** The path state of every contact. */
+export class PathTable {
+  readonly #hooks: PathHooks;
+  readonly #limits: PathLimits;
+  readonly #txid: () => string;
+  readonly #peers = new Map<string, PathPeer>();
+  /** Whether the coordinator relays (its `Accept` said so, and it has not refused since). */
+  relayAvailable = false;
+  /** What was counted. */
+  readonly stats: PathStats = {
+    probesSent: 0,
+    probeReplies: 0,
+    repliesUnknown: 0,
+    probesAnswered: 0,
+    connects: 0,
+    punches: 0,
+    upgrades: 0,
+    fallbacks: 0,
+    framesRelayed: 0,
+    framesDirect: 0,
+  };
+
+  /** A table whose effects go through `hooks`; `options.txid` makes probe ids (tests: fixed). */
+  constructor(
+    hooks: PathHooks,
+    options: { limits?: Partial<PathLimits>; txid?: () => string } = {},
+  ) {
+    this.#hooks = hooks;
+    this.#limits = { ...DEFAULT_PATH_LIMITS, ...options.limits };
+    this.#txid = options.txid ?? (() => randomToken(8));
+  }
+
+  /** Contacts with path state. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /** Sets `key`'s name and candidates (from the roster: primary first). */
+  candidates(key: string, name: string, candidates: readonly Endpoint[]): void {
+    const peer = this.#obtain(key, name, -Infinity);
+    peer.name = name;
+    this.#merge(peer, candidates, true);
+  }
+
+  /** The name of the contact with `key`, if it has path state. */
+  nameOf(key: string): string | undefined {
+    return this.#peers.get(key)?.name;
+  }
+
+  /** The contact's current path, if one is known. */
+  pathOf(key: string): PathKind | undefined {
+    return this.#peers.get(key)?.told;
+  }
+
+  /** The contact's direct address, while it is confirmed. */
+  directOf(key: string, now: number): Endpoint | undefined {
+    const peer = this.#peers.get(key);
+    return peer && this.#confirmed(peer, now) ? peer.direct!.endpoint : undefined;
+  }
+
+  /**
+   * Where to send a frame for `key` now (`data`: it carries data, not a keep-alive or handshake:
+   * the conversation is active). An unconfirmed path starts discovery.
+   */
+  route(key: string, now: number, data: boolean): Route {
+    const peer = this.#peers.get(key);
+    if (peer === undefined) {
+      // Nothing known (a seed of the roster not yet seen): the caller's own address only.
+      return { relay: false, endpoints: [] };
+    }
+    if (data) peer.activeAt = now;
+    if (this.#confirmed(peer, now)) {
+      this.stats.framesDirect++;
+      return { relay: false, endpoints: [peer.direct!.endpoint] };
+    }
+    if (now - (peer.discoveredAt ?? -Infinity) >= this.#limits.upgradeRetryMs) {
+      this.#discover(peer, now);
+    }
+    if (this.relayAvailable) {
+      this.stats.framesRelayed++;
+      peer.viaRelay = true;
+      this.#tell(peer, "relayed", undefined);
+      // A lapsed direct address may well still work: try it too (the copies are dropped).
+      return { relay: true, endpoints: peer.direct ? [peer.direct.endpoint] : [] };
+    }
+    this.stats.framesDirect++;
+    return { relay: false, endpoints: peer.direct ? [peer.direct.endpoint] : peer.candidates };
+  }
+
+  /**
+   * An authenticated datagram from `key` came straight from `from` (`relayed`: through the
+   * relay). A direct source becomes (or renews) the contact's direct address.
+   */
+  heard(key: string, name: string, from: Endpoint | "relay", now: number, data: boolean): void {
+    const peer = this.#obtain(key, name, now);
+    if (data) peer.activeAt = now;
+    if (from === "relay") {
+      if (!this.#confirmed(peer, now)) {
+        peer.viaRelay = true;
+        this.#tell(peer, "relayed", undefined);
+      }
+      return;
+    }
+    this.#adopt(peer, from, now);
+  }
+
+  /** A contact probed us from `from`: answered there by the caller; it proves `from` too. */
+  onProbe(key: string, name: string, from: Endpoint, now: number): void {
+    this.stats.probesAnswered++;
+    this.heard(key, name, from, now, false);
+  }
+
+  /** An answer to our probe `txid` came from `from` (not necessarily the address probed). */
+  onReply(key: string, txid: string, from: Endpoint, now: number): void {
+    const peer = this.#peers.get(key);
+    const sent = peer?.outstanding.get(txid);
+    if (peer === undefined || sent === undefined) {
+      this.stats.repliesUnknown++;
+      return;
+    }
+    peer.outstanding.delete(txid);
+    this.stats.probeReplies++;
+    this.#adopt(peer, from, now);
+  }
+
+  /**
+   * The coordinator says: probe `name` (key `key`) at `candidates`, starting in `delayMs` — it
+   * tells the other side the same, timed so both probes leave at once.
+   */
+  onPunch(
+    key: string,
+    name: string,
+    candidates: readonly Endpoint[],
+    delayMs: number,
+    now: number,
+  ) {
+    const peer = this.#obtain(key, name, now);
+    this.stats.punches++;
+    this.#merge(peer, candidates, false);
+    peer.activeAt = Math.max(peer.activeAt, now);
+    const start = now + Math.max(0, Math.min(delayMs, 5_000));
+    this.#schedule(peer, start);
+  }
+
+  /** Forgets `key` (its key changed, or it left and its sessions went). */
+  forget(key: string): void {
+    this.#peers.delete(key);
+  }
+
+  /** Probe rounds, heartbeats, lapsed paths, old probes: call every tick (~20 ms). */
+  tick(now: number): void {
+    const limits = this.#limits;
+    for (const peer of this.#peers.values()) {
+      while (peer.rounds.length > 0 && peer.rounds[0] <= now) {
+        peer.rounds.shift();
+        for (const endpoint of peer.candidates) this.#probe(peer, endpoint, now);
+      }
+      for (const [txid, sent] of peer.outstanding) {
+        if (now - sent.sentAt > limits.probeTimeoutMs) peer.outstanding.delete(txid);
+      }
+      const active = now - peer.activeAt < limits.activeMs;
+      if (peer.direct === undefined || !active) continue;
+      if (!this.#confirmed(peer, now)) {
+        if (peer.told === "lan" || peer.told === "direct") {
+          this.stats.fallbacks++;
+          if (this.relayAvailable) this.#tell(peer, "relayed", undefined);
+          this.#discover(peer, now);
+        }
+      } else if (now - peer.heartbeatAt >= limits.heartbeatMs) {
+        peer.heartbeatAt = now;
+        this.#probe(peer, peer.direct.endpoint, now);
+      }
+    }
+  }
+
+  #confirmed(peer: PathPeer, now: number): boolean {
+    return peer.direct !== undefined && now - peer.direct.heardAt < this.#limits.trustMs;
+  }
+
+  #obtain(key: string, name: string, now: number): PathPeer {
+    let peer = this.#peers.get(key);
+    if (peer !== undefined) return peer;
+    if (this.#peers.size >= this.#limits.maxPeers) this.#evict();
+    peer = {
+      key,
+      name,
+      candidates: [],
+      activeAt: now,
+      heartbeatAt: -Infinity,
+      rounds: [],
+      outstanding: new Map(),
+      viaRelay: false,
+    };
+    this.#peers.set(key, peer);
+    return peer;
+  }
+
+  #evict(): void {
+    let victim: PathPeer | undefined;
+    for (const peer of this.#peers.values()) {
+      if (victim === undefined || peer.activeAt < victim.activeAt) victim = peer;
+    }
+    if (victim) this.#peers.delete(victim.key);
+  }
+
+  /** Adds candidates (a roster's replace the old ones; a punch's are added), primary first. */
+  #merge(peer: PathPeer, candidates: readonly Endpoint[], replace: boolean): void {
+    const merged: Endpoint[] = [];
+    const add = (endpoint: Endpoint) => {
+      if (!merged.some((e) => same(e, endpoint))) merged.push({ ...endpoint });
+    };
+    for (const endpoint of candidates) add(endpoint);
+    if (!replace) { for (const endpoint of peer.candidates) add(endpoint); }
+    peer.candidates = merged.slice(0, this.#limits.maxCandidates);
+  }
+
+  #discover(peer: PathPeer, now: number): void {
+    peer.discoveredAt = now;
+    this.#schedule(peer, now);
+    this.stats.connects++;
+    this.#hooks.connect(peer.name);
+  }
+
+  /** Probe rounds at `start` plus the schedule (merged with rounds already due). */
+  #schedule(peer: PathPeer, start: number): void {
+    const rounds = new Set(peer.rounds);
+    for (const offset of this.#limits.probeSchedule) rounds.add(start + offset);
+    peer.rounds = [...rounds].sort((a, b) => a - b).slice(0, 32);
+  }
+
+  #probe(peer: PathPeer, endpoint: Endpoint, now: number): void {
+    const txid = this.#txid();
+    if (!this.#hooks.probe(peer.key, endpoint, txid)) return;
+    this.stats.probesSent++;
+    if (peer.outstanding.size >= this.#limits.maxOutstanding) {
+      peer.outstanding.delete(peer.outstanding.keys().next().value!);
+    }
+    peer.outstanding.set(txid, { endpoint: { ...endpoint }, sentAt: now });
+  }
+
+  /** `from` authenticated itself as the contact: its direct address, confirmed now. */
+  #adopt(peer: PathPeer, from: Endpoint, now: number): void {
+    const before = peer.direct;
+    const confirmed = this.#confirmed(peer, now);
+    if (before === undefined || !same(before.endpoint, from) || !confirmed) {
+      // A LAN address, once it works, is kept over a public one that answers too.
+      if (
+        confirmed && before && isLanAddress(before.endpoint.host) && !isLanAddress(from.host)
+      ) {
+        before.heardAt = now;
+        return;
+      }
+      peer.direct = { endpoint: { ...from }, heardAt: now };
+      peer.heartbeatAt = now;
+      peer.rounds = [];
+      if (!confirmed) this.stats.upgrades++;
+    } else {
+      before.heardAt = now;
+    }
+    peer.viaRelay = false;
+    this.#tell(peer, isLanAddress(from.host) ? "lan" : "direct", from);
+  }
+
+  #tell(peer: PathPeer, path: PathKind, endpoint: Endpoint | undefined): void {
+    if (peer.told === path) return;
+    peer.told = path;
+    this.#hooks.changed(peer.name, path, endpoint);
+  }
+}
+
+/** `IP:PORT` of a path's address, for events (`undefined` for the relay). */
+export function pathEndpoint(endpoint: Endpoint | undefined): string | undefined {
+  return endpoint ? formatEndpoint(endpoint) : undefined;
+}

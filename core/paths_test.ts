@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import type { Endpoint } from "../wire/endpoint.ts";
+import { DEFAULT_PATH_LIMITS, isLanAddress, type PathKind, PathTable } from "./paths.ts";
+import { prng } from "../testing/prng.ts";
+
+const KEY = "K".repeat(43);
+const LAN = { host: "192.168.1.11", port: 40001 };
+const PUBLIC = { host: "203.0.113.12", port: 40001 };
+const OTHER = { host: "203.0.113.12", port: 51234 };
+
+/** A table whose effects are recorded; `sessionUp` says whether probes can be sent. */
+function table(limits = {}) {
+  const probes: { to: Endpoint; txid: string }[] = [];
+  const connects: string[] = [];
+  const changes: { name: string; path: PathKind; endpoint?: Endpoint }[] = [];
+  let n = 0;
+  const state = { sessionUp: true };
+  const paths = new PathTable({
+    probe: (_key, to, txid) => {
+      if (!state.sessionUp) return false;
+      probes.push({ to, txid });
+      return true;
+    },
+    connect: (name) => connects.push(name),
+    changed: (name, path, endpoint) => changes.push({ name, path, endpoint }),
+  }, { limits, txid: () => `tx${n++}` });
+  return { paths, probes, connects, changes, state };
+}
+
+Deno.test("isLanAddress: private, loopback and link-local are LAN; public and CGN are not", () => {
+  for (const host of ["10.1.2.3", "172.16.0.1", "172.31.255.1", "192.168.1.10", "127.0.0.1"]) {
+    assert.ok(isLanAddress(host), host);
+  }
+  for (const host of ["169.254.3.4", "::1", "fd00::5", "fe80::1", "::ffff:192.168.1.2"]) {
+    assert.ok(isLanAddress(host), host);
+  }
+  for (const host of ["203.0.113.5", "100.64.0.1", "172.32.0.1", "8.8.8.8", "2001:db8::1"]) {
+    assert.ok(!isLanAddress(host), host);
+  }
+});
+
+Deno.test("relay first: the first frame goes through the relay at once and discovery starts", () => {
+  const { paths, probes, connects, changes } = table();
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [LAN, PUBLIC]);
+  const route = paths.route(KEY, 1000, true);
+  assert.deepEqual(route, { relay: true, endpoints: [] });
+  assert.deepEqual(connects, ["bob"], "the coordinator is asked to punch");
+  assert.deepEqual(changes.map((c) => c.path), ["relayed"]);
+  paths.tick(1000);
+  assert.deepEqual(probes.map((p) => p.to), [LAN, PUBLIC], "every candidate probed at once");
+  // A second frame does not start discovery again.
+  paths.route(KEY, 1010, true);
+  assert.equal(connects.length, 1);
+});
+
+Deno.test("an answer from the address it really came from becomes the path; frames go there only", () => {
+  const { paths, probes, changes } = table();
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [LAN, PUBLIC]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  // The NAT answered from another port than the one probed: that one is adopted.
+  paths.onReply(KEY, probes[1].txid, OTHER, 40);
+  assert.equal(paths.pathOf(KEY), "direct");
+  assert.deepEqual(paths.route(KEY, 50, true), { relay: false, endpoints: [OTHER] });
+  assert.deepEqual(changes.at(-1), { name: "bob", path: "direct", endpoint: OTHER });
+  assert.equal(paths.stats.upgrades, 1);
+  // Rounds still due are dropped once a path works.
+  const before = probes.length;
+  paths.tick(3000);
+  assert.equal(probes.length, before);
+});
+
+Deno.test("an answer with an unknown TXID (a stranger, or a replay) moves nothing", () => {
+  const { paths, changes } = table();
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [LAN]);
+  paths.onReply(KEY, "made-up", LAN, 10);
+  assert.equal(paths.pathOf(KEY), undefined);
+  assert.equal(paths.stats.repliesUnknown, 1);
+  assert.equal(changes.length, 0);
+  assert.deepEqual(paths.route(KEY, 20, true).relay, true);
+});
+
+Deno.test("a LAN address is kept over a public one that answers too", () => {
+  const { paths, probes } = table();
+  paths.candidates(KEY, "bob", [LAN, PUBLIC]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, LAN, 5);
+  paths.onReply(KEY, probes[1].txid, PUBLIC, 9);
+  assert.equal(paths.pathOf(KEY), "lan");
+  assert.deepEqual(paths.route(KEY, 10, true).endpoints, [LAN]);
+});
+
+Deno.test("heartbeats while active; missed ones fall back to the relay and retry discovery", () => {
+  const limits = { heartbeatMs: 1000, trustMs: 2500, activeMs: 60_000, upgradeRetryMs: 3000 };
+  const { paths, probes, connects, changes } = table(limits);
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, PUBLIC, 10);
+  const sent = probes.length;
+  for (let t = 20; t <= 2400; t += 20) paths.tick(t);
+  assert.equal(probes.length - sent, 2, "a heartbeat at 1010 and 2010");
+  // No answer: the path lapses at 2510 and the conversation is still active.
+  paths.tick(2600);
+  assert.equal(changes.at(-1)?.path, "relayed");
+  assert.equal(paths.stats.fallbacks, 1);
+  assert.equal(connects.length, 2, "discovery again");
+  const route = paths.route(KEY, 2700, true);
+  assert.deepEqual(route, { relay: true, endpoints: [PUBLIC] }, "the relay, and the old address");
+});
+
+Deno.test("an idle conversation sends no heartbeats; the next message re-checks the path", () => {
+  const limits = { heartbeatMs: 1000, trustMs: 2500, activeMs: 5000 };
+  const { paths, probes, changes } = table(limits);
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  let answered = 0;
+  for (let t = 10; t <= 60_000; t += 10) {
+    // The contact answers every probe at once (the path works), as long as it is probed.
+    for (; answered < probes.length; answered++) {
+      paths.onReply(KEY, probes[answered].txid, PUBLIC, t);
+    }
+    paths.tick(t);
+  }
+  assert.equal(probes.length, 5, "the first probe, then heartbeats only while active (to 5 s)");
+  assert.equal(changes.at(-1)?.path, "direct", "no flapping while idle");
+  assert.deepEqual(paths.route(KEY, 60_000, true), { relay: true, endpoints: [PUBLIC] });
+  paths.tick(60_000);
+  paths.onReply(KEY, probes.at(-1)!.txid, PUBLIC, 60_030);
+  assert.deepEqual(paths.route(KEY, 60_040, true), { relay: false, endpoints: [PUBLIC] });
+  assert.deepEqual(changes.map((c) => c.path), ["relayed", "direct", "relayed", "direct"]);
+});
+
+Deno.test("without a relay, unconfirmed frames go to every candidate", () => {
+  const { paths, changes } = table();
+  paths.candidates(KEY, "bob", [LAN, PUBLIC]);
+  assert.deepEqual(paths.route(KEY, 0, true), { relay: false, endpoints: [LAN, PUBLIC] });
+  assert.equal(changes.length, 0, "no path to tell yet");
+});
+
+Deno.test("a punch schedules probes after its delay, to the candidates it brings too", () => {
+  const { paths, probes } = table();
+  paths.candidates(KEY, "bob", [LAN]);
+  paths.onPunch(KEY, "bob", [OTHER], 80, 1000);
+  paths.tick(1050);
+  assert.equal(probes.length, 0, "not before the delay");
+  paths.tick(1080);
+  assert.deepEqual(probes.map((p) => p.to), [OTHER, LAN]);
+  paths.tick(1180);
+  assert.equal(probes.length, 4, "the next round");
+});
+
+Deno.test("probes wait for a session: rounds without one send nothing", () => {
+  const { paths, probes, state } = table();
+  state.sessionUp = false;
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  paths.route(KEY, 0, false);
+  paths.tick(0);
+  assert.equal(probes.length, 0);
+  state.sessionUp = true;
+  paths.tick(100);
+  assert.equal(probes.length, 1);
+});
+
+Deno.test("a probe from the contact proves its source; a relayed frame does not", () => {
+  const { paths } = table();
+  paths.relayAvailable = true;
+  paths.heard(KEY, "bob", "relay", 0, true);
+  assert.equal(paths.pathOf(KEY), "relayed");
+  paths.onProbe(KEY, "bob", OTHER, 10);
+  assert.equal(paths.pathOf(KEY), "direct");
+  paths.heard(KEY, "bob", "relay", 20, true);
+  assert.equal(paths.pathOf(KEY), "direct", "a relayed frame while direct works moves nothing");
+});
+
+Deno.test("bounded: outstanding probes, candidates, contacts; seeded churn never grows past them", () => {
+  const limits = { maxOutstanding: 8, maxCandidates: 4, maxPeers: 16, probeTimeoutMs: 500 };
+  const { paths } = table(limits);
+  paths.relayAvailable = true;
+  const random = prng(7);
+  const endpoint = () => ({ host: `203.0.113.${1 + Math.floor(random() * 200)}`, port: 40000 });
+  for (let t = 0; t < 20_000; t += 10) {
+    const key = `k${Math.floor(random() * 64)}`;
+    const roll = random();
+    if (roll < 0.3) paths.candidates(key, key, [endpoint(), endpoint(), endpoint()]);
+    else if (roll < 0.5) paths.onPunch(key, key, [endpoint(), endpoint()], random() * 100, t);
+    else if (roll < 0.7) paths.route(key, t, true);
+    else if (roll < 0.8) paths.onReply(key, `tx${Math.floor(random() * 1000)}`, endpoint(), t);
+    else if (roll < 0.9) paths.heard(key, key, random() < 0.5 ? "relay" : endpoint(), t, true);
+    paths.tick(t);
+    assert.ok(paths.size <= 16);
+  }
+  assert.ok(paths.stats.probesSent > 0);
+  assert.equal(DEFAULT_PATH_LIMITS.heartbeatMs < 30_000, true, "under Linux's one-way mapping");
+});
