@@ -261,8 +261,7 @@ export class Peer {
       outbox: () => this.#outbox,
       emit,
     });
-    const traversal = this.#datagrams.traversalHooks;
-    this.#client = new CoordinatorClient(options, udp, this.#roster, emit, traversal);
+    this.#client = new CoordinatorClient(options, udp, this.#roster, emit, this.#datagrams.hooks);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
   }
 

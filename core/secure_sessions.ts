@@ -162,6 +162,23 @@ export interface SecureConfig {
 
 const EMPTY = new Uint8Array(0);
 
+type DropCounts = Record<SecureDropReason, number>;
+
+/** The counters of {@linkcode SecureStats} beside the drops, all zero. */
+function zeroCounts() {
+  return {
+    handshakesStarted: 0,
+    handshakesRetried: 0,
+    handshakesCompleted: 0,
+    handshakesAnswered: 0,
+    handshakesConfirmed: 0,
+    handshakesAbandoned: 0,
+    framesSent: 0,
+    framesReceived: 0,
+    keepalivesSent: 0,
+  };
+}
+
 /** The encrypted sessions of one peer with all others. */
 export class SecureSessions {
   readonly #name: string;
@@ -173,21 +190,8 @@ export class SecureSessions {
   readonly #timestamps: InitTimestamps;
   /** The latest `now` passed in. */
   #now = -Infinity;
-  readonly #counts = {
-    handshakesStarted: 0,
-    handshakesRetried: 0,
-    handshakesCompleted: 0,
-    handshakesAnswered: 0,
-    handshakesConfirmed: 0,
-    handshakesAbandoned: 0,
-    framesSent: 0,
-    framesReceived: 0,
-    keepalivesSent: 0,
-  };
-  readonly #dropped = Object.fromEntries(SECURE_DROP_REASONS.map((r) => [r, 0])) as Record<
-    SecureDropReason,
-    number
-  >;
+  readonly #counts = zeroCounts();
+  readonly #dropped = Object.fromEntries(SECURE_DROP_REASONS.map((r) => [r, 0])) as DropCounts;
 
   /** Sessions for `config.identity`; frames and plaintexts go through `hooks`. */
   constructor(config: SecureConfig, hooks: SecureHooks) {

@@ -15,7 +15,6 @@
  */
 
 import {
-  type AcceptMessage,
   type AuthMessage,
   encodeMessage,
   type Endpoint,
@@ -24,11 +23,9 @@ import {
   type Message,
   nameKey,
   PEERCHAT_FLAVOR,
-  type PunchMessage,
-  type RelayBusyMessage,
 } from "../protocol.ts";
-import { localEndpoints, namedHost, NatCheck } from "./nat_check.ts";
-import type { NatType } from "../core/nat_type.ts";
+import { namedHost } from "./nat_check.ts";
+import { ClientTraversal, type TraversalHooks } from "./client_traversal.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
 import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
@@ -36,6 +33,7 @@ import { fingerprint } from "../crypto/fingerprint.ts";
 import { introduce, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
+import { resendUntilAnswered } from "./timers.ts";
 import { Keepalive } from "./keepalive.ts";
 import { fetchOnlineList, LoginError } from "./roster_fetch.ts";
 import { exchangeLogin } from "./login_exchange.ts";
@@ -82,16 +80,6 @@ export interface CoordinatorClientOptions {
   advertise?: Endpoint;
 }
 
-/** What the coordinator tells of NAT traversal, for the peer's paths (net/peer_datagrams.ts). */
-export interface TraversalHooks {
-  /** A login was accepted: whether the coordinator relays, where it saw the login come from. */
-  accepted(accept: AcceptMessage): void;
-  /** Probe the named peer now (after the delay): it is told the same. */
-  punch(message: PunchMessage): void;
-  /** The relay refused a frame. */
-  relayBusy(message: RelayBusyMessage): void;
-}
-
 /** What the coordinator's link counted: sealed datagrams that did not count. */
 export interface LinkStats {
   /** Sealed datagrams from the coordinator whose tag did not verify. */
@@ -121,8 +109,8 @@ export class CoordinatorClient {
   #closed = false;
   #loggedOut = false;
   readonly #lookups = new Lookups();
-  readonly #nat: NatCheck;
-  readonly #traversal?: TraversalHooks;
+  /** NAT measurement, `connect`, and what the coordinator says of traversal. */
+  readonly traversal: ClientTraversal;
 
   /** A link over `udp` that fills `roster` and tells the user through `emit`. */
   constructor(
@@ -132,12 +120,14 @@ export class CoordinatorClient {
     emit: (event: PeerEvent) => void,
     traversal?: TraversalHooks,
   ) {
-    this.#traversal = traversal;
-    this.#nat = new NatCheck(
-      (message, to) => udp.send(this.#proof.seal(encodeMessage(message)), to),
+    this.traversal = new ClientTraversal({
+      name: options.name,
+      coordinator: options.coordinator,
+      local: () => udp.local,
+      session: () => this.#relogin || this.#loggedOut ? undefined : this.#link.session,
+      send: (message, to) => this.#send(message, to),
       emit,
-      () => localEndpoints(udp.local),
-    );
+    }, traversal);
     this.#options = options;
     this.#udp = udp;
     this.#roster = roster;
@@ -166,26 +156,14 @@ export class CoordinatorClient {
     return this.#proof.linked;
   }
 
-  /** Sends `message` to the coordinator: sealed once the login was proven. */
-  #send(message: Message): void {
-    this.#udp.send(this.#proof.seal(encodeMessage(message)), this.#options.coordinator);
-  }
-
-  /** The kind of NAT this peer is behind, and its public address, as last measured. */
-  get nat(): { nat: NatType; public?: Endpoint } {
-    return this.#nat.result;
+  /** Sends `message` to the coordinator (`to`: another of its ports): sealed once proven. */
+  #send(message: Message, to = this.#options.coordinator): void {
+    this.#udp.send(this.#proof.seal(encodeMessage(message)), to);
   }
 
   /** The smoothed round trip to the coordinator (ms), once a keep-alive was answered. */
   get rtt(): number | undefined {
     return this.#keepalive.rtt;
-  }
-
-  /** Asks the coordinator to have `who` and this peer probe each other now (`connect`). */
-  connect(who: string): void {
-    const session = this.#link.session;
-    if (!session || this.#closed || this.#loggedOut) return;
-    this.#send({ type: "connect", name: this.#options.name, session, who });
   }
 
   /** The current session, if logged in. */
@@ -269,16 +247,7 @@ export class CoordinatorClient {
   }
 
   #handle(message: Message, sealed: boolean, from: Endpoint): void {
-    if (sealed) {
-      switch (message.type) {
-        case "natpong":
-          return this.#nat.onPong(message, from);
-        case "punch":
-          return this.#traversal?.punch(message);
-        case "relay-busy":
-          return this.#traversal?.relayBusy(message);
-      }
-    }
+    if (sealed && this.traversal.onSealed(message, from)) return;
     switch (message.type) {
       case "challenge":
       case "accept":
@@ -320,28 +289,18 @@ export class CoordinatorClient {
       endpoint: this.#roster.endpoint,
       session: this.#link.session,
     };
-    const deadline = monotonic() + timeoutMs;
-    await new Promise<void>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
-        clearTimeout(timer);
-        this.#byeWaiter = undefined;
-        resolve();
-      };
-      this.#byeWaiter = finish;
-      const tryOnce = () => {
-        this.#send(logout); // sealed anew at each try
-        if (!this.#link.session || monotonic() >= deadline) return finish();
-        timer = setTimeout(tryOnce, LOGOUT_RETRY_MS);
-      };
-      tryOnce();
-    });
+    await resendUntilAnswered(
+      () => (this.#send(logout), this.#link.session !== undefined), // sealed anew at each try
+      LOGOUT_RETRY_MS,
+      monotonic() + timeoutMs,
+      (done) => this.#byeWaiter = done,
+    );
   }
 
   /** A keep-alive tick: ping, or log in again, and notice an unreachable coordinator. */
   keepalive(): void {
     this.#keepalive.tick();
-    if (this.#link.session && !this.#relogin && !this.#loggedOut) this.#nat.tick(monotonic());
+    this.traversal.tick();
   }
 
   /** Stops every timer and waits for a login or list fetch under way to end. */
@@ -379,8 +338,7 @@ export class CoordinatorClient {
     if (!answer) return; // Closed while logging in again.
     const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
-    this.#traversal?.accepted(answer);
-    if (answer.session) this.#nat.start(name, answer.session, coordinator, answer.natPort);
+    this.traversal.accepted(answer);
     this.#roster.holdNotices();
     const list = await fetchOnlineList(this.#options, answer.port, answer.ticket);
     this.#roster.applyList(list, !initial);

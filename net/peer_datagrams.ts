@@ -43,7 +43,8 @@ import {
 import type { NatType } from "../core/nat_type.ts";
 import type { RosterEntry } from "../core/peer_roster.ts";
 import { sameEndpoint } from "../protocol.ts";
-import type { CoordinatorClient, TraversalHooks } from "./coordinator_client.ts";
+import type { CoordinatorClient } from "./coordinator_client.ts";
+import type { TraversalHooks } from "./client_traversal.ts";
 import type { UdpSocket } from "./udp.ts";
 
 /** Where relayed frames say they came from (never a real address: `relay` is no IP). */
@@ -121,7 +122,7 @@ export class PeerDatagrams {
   /** Routing for the peer `parts.name`. */
   constructor(parts: DatagramParts) {
     this.#parts = parts;
-    const { name, coordinator, rateLimit, udp, roster, trust, emit } = parts;
+    const { name, coordinator, rateLimit, roster, trust, emit } = parts;
     this.#guard = new InboundGuard(
       name,
       coordinator,
@@ -150,7 +151,7 @@ export class PeerDatagrams {
     this.#paths = new PathTable({
       probe: (key, to, txid) =>
         this.#link.sendPath(key, { type: "path-probe", txid }, to, this.#at),
-      connect: (who) => parts.client().connect(who),
+      connect: (who) => parts.client().traversal.connect(who),
       changed: (who, path, endpoint) =>
         emit({ event: "path", name: who, path, endpoint: pathEndpoint(endpoint) }),
     }, { limits: parts.pathLimits });
@@ -168,7 +169,7 @@ export class PeerDatagrams {
         const key = this.#parts.roster.get(name)?.key;
         return key === undefined ? undefined : this.#paths.pathOf(key);
       },
-      nat: client.nat,
+      nat: client.traversal.nat,
       relay: this.#paths.relayAvailable,
       stats: { ...this.#paths.stats, ...this.traversalStats },
     };
@@ -237,7 +238,7 @@ export class PeerDatagrams {
   }
 
   /** The coordinator's traversal messages: what its `Accept` says, `punch`, `relay-busy`. */
-  get traversalHooks(): TraversalHooks {
+  get hooks(): TraversalHooks {
     return {
       accepted: (accept) => this.relayAvailable = accept.relay === true,
       punch: (message) => this.punch(message.name, message.candidates, message.delay, this.#at),

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { monotonic } from "./clock.ts";
+
 /**
  * Calls `callback` once after `ms` milliseconds, unless the returned function
  * is called first.
@@ -123,4 +125,31 @@ export class Deadline {
     this.signal.addEventListener("abort", callback, { once: true });
     return () => this.signal.removeEventListener("abort", callback);
   }
+}
+
+/**
+ * Calls `attempt` now and again every `everyMs` until the answer comes — `answered` is handed the
+ * function to call then (and `undefined` once it is over) — or `attempt` returns false, or
+ * `deadline` (monotonic ms) passes. Resolves when it is over, whichever ended it.
+ */
+export function resendUntilAnswered(
+  attempt: () => boolean,
+  everyMs: number,
+  deadline: number,
+  answered: (done: (() => void) | undefined) => void,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      answered(undefined);
+      resolve();
+    };
+    answered(finish);
+    const tryOnce = () => {
+      if (!attempt() || monotonic() >= deadline) return finish();
+      timer = setTimeout(tryOnce, everyMs);
+    };
+    tryOnce();
+  });
 }
