@@ -1,33 +1,33 @@
 /**
- * The coordinator: knows who is online and where, and tells everyone of each
- * change. It never carries chat. Logins, keep-alives and logouts arrive over
- * UDP; the online list is served over TCP, as in the source design.
+ * The coordinator: knows who is online and where, and tells everyone of each change. It never reads
+ * chat. Logins, keep-alives and logouts arrive over UDP; the online list is served over TCP, as in
+ * the source design.
  *
  * Three kinds of user are served, each in its own words:
  *
- * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/2`) answer a `challenge`
- *   with a login that proves their identity keys, get a session, send
- *   keep-alives (`ping`) and are logged out when they fall silent. Their name
- *   is registered to their keys; everything between them and the coordinator
- *   after the proof is authenticated (`auth`);
- * - **seed clients** (netcat, anything written from the article) speak UTF-8
- *   and never time out;
- * - **the original C# client** speaks UTF-16LE and reads the online list as a
- *   .NET `BinaryWriter` string; its flavour is `seed/utf16`.
+ * - **peerchat peers** (`login,NAME,IP:PORT,peerchat/2`) answer a `challenge` with a login that
+ *   proves their identity keys, get a session, send keep-alives (`ping`) and are logged out when
+ *   they fall silent. Their name is registered to their keys; everything between them and the
+ *   coordinator after the proof is authenticated (`auth`);
+ * - **seed clients** (netcat, anything written from the article) speak UTF-8 and never time out;
+ * - **the original C# client** speaks UTF-16LE and reads the online list as a .NET `BinaryWriter`
+ *   string; its flavour is `seed/utf16`.
  *
- * This module is a shell: it wires the UDP sockets, the TCP list server
- * (`net/list_server.ts`), the timers and the events to pure cores that keep
- * the state and make every decision — `core/registry.ts` (logins, logouts,
- * keep-alives, lookups, roster batches, the list each connection gets) built
- * from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
- * `core/session_desk.ts`, `core/tickets.ts` and `core/roster_batch.ts`, and
- * `core/rate_limit.ts` in front of them — and to the name registry on disk
- * (`store/name_registry.ts`, SQLite) with the coordinator's key
- * (`store/coordinator_files.ts`).
+ * For peers behind NATs it also answers `natping` on a second UDP port (a peer compares where both
+ * ports see it from: its NAT's kind), introduces two peers that want a direct path to each other
+ * (`connect` → `punch` to both), and relays their end-to-end encrypted frames when no direct path
+ * works (binary datagrams, first byte 4; `core/relay.ts`): ciphertext only.
  *
- * Per-datagram work is O(1) apart from the fan-out of notices: users are
- * found by name and by endpoint, tickets are held per IP, and silent peers
- * are found in last-seen order.
+ * This module is a shell: it wires the UDP sockets, the TCP list server (`net/list_server.ts`), the
+ * timers and the events to pure cores that keep the state and make every decision —
+ * `core/registry.ts` (logins, logouts, keep-alives, lookups, roster batches, the list each
+ * connection gets) built from `core/admission.ts`, `core/online_users.ts`, `core/sessions.ts`,
+ * `core/session_desk.ts`, `core/tickets.ts`, `core/roster_batch.ts`, `core/punch.ts` and
+ * `core/relay.ts`, and `core/rate_limit.ts` in front of them — and to the name registry on disk
+ * (`store/name_registry.ts`, SQLite) with the coordinator's key (`store/coordinator_files.ts`).
+ *
+ * Per-datagram work is O(1) apart from the fan-out of notices: users are found by name and by
+ * endpoint, tickets are held per IP, and silent peers are found in last-seen order.
  *
  * @module
  */
@@ -44,10 +44,16 @@ import {
   type ListEntry,
   MAX_LABEL_CHARS,
   parseMessage,
+  RELAY_TO,
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
 import { RateLimiter } from "./core/rate_limit.ts";
-import { type CoordinatorEvent, type CoordinatorStats, Registry } from "./core/registry.ts";
+import {
+  type CoordinatorEvent,
+  type CoordinatorStats,
+  Registry,
+  type Via,
+} from "./core/registry.ts";
 import { ReportThrottle } from "./core/report_throttle.ts";
 import { monotonic } from "./net/clock.ts";
 import { ListServer } from "./net/list_server.ts";
@@ -56,7 +62,12 @@ import { type KeyPair, x25519Generate } from "./crypto/primitives.ts";
 import { NameRegistry } from "./store/name_registry.ts";
 import { dataFile, loadCoordinatorKey, REGISTRY_FILE } from "./store/coordinator_files.ts";
 
-export type { CoordinatorEvent, CoordinatorStats } from "./core/registry.ts";
+export type {
+  CoordinatorEvent,
+  CoordinatorStats,
+  RelayCounters,
+  RelayRefusal,
+} from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
 
@@ -104,7 +115,22 @@ export interface CoordinatorOptions {
   nameTtlMs?: number;
   /** New names one IP address may register a minute (and in one burst). Default 100. */
   registrationsPerMinute?: number;
+  /**
+   * The second UDP port, which answers `natping` only (a peer compares where both ports see it
+   * from). Default: the login port + 1 (any free port when that is taken, or when `port` is 0);
+   * 0: any free port; `null`: none.
+   */
+  natPort?: number | null;
+  /** Whether the relay forwards frames between peers. Default true. */
+  relay?: boolean;
+  /** Bytes a second the relay forwards per sending session. Default 256 KiB. */
+  relayRate?: number;
+  /** A sending session's burst, in bytes. Default 256 KiB. */
+  relayBurst?: number;
 }
+
+/** Which socket a datagram came to. */
+type SocketKind = "login" | "nat" | "discovery";
 
 /** Send option of answers (Accept, reject, pong, bye): ahead of waiting fan-out. */
 const REPLY = { reply: true } as const;
@@ -120,6 +146,8 @@ const DEFAULT_SWEEP_INTERVAL_MS = 250;
 /** A running coordinator. Create one with {@linkcode Coordinator.start}. */
 export class Coordinator {
   readonly #udp: UdpSocket;
+  /** The NAT-type port: sealed `natping` only. */
+  readonly #nat?: UdpSocket;
   readonly #list: ListServer;
   readonly #registry: Registry;
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
@@ -135,13 +163,14 @@ export class Coordinator {
   #closed = false;
 
   private constructor(
-    udp: UdpSocket,
-    tcp: Deno.TcpListener,
+    sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener },
     options: CoordinatorOptions,
     lanAddress: string | undefined,
     keys: { names: NameRegistry; identity: KeyPair },
   ) {
+    const { udp, nat, tcp } = sockets;
     this.#udp = udp;
+    this.#nat = nat;
     this.#names = keys.names;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
@@ -166,8 +195,10 @@ export class Coordinator {
       names: keys.names,
       nameTtlMs: options.nameTtlMs,
       registrationsPerMinute: options.registrationsPerMinute,
+      natPort: nat?.local.port,
+      relay: { enabled: options.relay, rate: options.relayRate, burst: options.relayBurst },
     }, {
-      send: (bytes, to) => udp.send(bytes, to, REPLY),
+      send: (bytes, to, via) => (via === "nat" && nat ? nat : udp).send(bytes, to, REPLY),
       fanOut: (datagrams, recipients, seal) => udp.sendToMany(datagrams, recipients, seal),
       emit: (event) => this.#emit(event),
       schedule: (delayMs) => {
@@ -194,19 +225,26 @@ export class Coordinator {
     const names = NameRegistry.open(data ? dataFile(data, REGISTRY_FILE) : ":memory:");
     const host = options.host ?? "0.0.0.0";
     let udp: UdpSocket | undefined;
+    let nat: UdpSocket | undefined;
     let tcp: Deno.TcpListener;
     try {
       udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
+      nat = bindNatPort(host, udp.local.port, options);
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });
     } catch (error) {
       udp?.close();
+      nat?.close();
       names.close();
       throw error;
     }
     const interfaces = localInterfaces();
     const lanAddress = host === "0.0.0.0" ? lanAddresses(interfaces)[0] : undefined;
-    const coordinator = new Coordinator(udp, tcp, options, lanAddress, { names, identity });
+    const coordinator = new Coordinator({ udp, nat, tcp }, options, lanAddress, {
+      names,
+      identity,
+    });
     coordinator.#listen(udp, "login");
+    if (nat) coordinator.#listen(nat, "nat");
     coordinator.#emit({
       event: "listening",
       udp: formatEndpoint(coordinator.udpAddress),
@@ -217,7 +255,7 @@ export class Coordinator {
   }
 
   /** Hands `socket`'s datagrams to the handler; errors inside it become `warning` events. */
-  #listen(socket: UdpSocket, kind: "login" | "discovery"): void {
+  #listen(socket: UdpSocket, kind: SocketKind): void {
     socket.trace = this.#options.trace;
     socket.onError = (message) => this.#internalError(message);
     socket.listen((bytes, from) => this.#onDatagram(bytes, from, kind));
@@ -245,6 +283,11 @@ export class Coordinator {
   /** The UDP address logins go to. */
   get udpAddress(): Endpoint {
     return this.#udp.local;
+  }
+
+  /** The second UDP port's address, which answers `natping` (named in `Accept`); none if off. */
+  get natAddress(): Endpoint | undefined {
+    return this.#nat?.local;
   }
 
   /** The TCP address the online list is served on (named in `Accept`). */
@@ -297,9 +340,10 @@ export class Coordinator {
 
   /**
    * Handles one datagram. The discovery port (shared by every coordinator on the machine) takes
-   * `discover` only: a login there would reach whichever of them the kernel picks.
+   * `discover` only: a login there would reach whichever of them the kernel picks. The NAT-type
+   * port takes sealed `natping` only. A binary datagram whose first byte is 4 is for the relay.
    */
-  #onDatagram(bytes: Uint8Array, from: Endpoint, socket: "login" | "discovery"): void {
+  #onDatagram(bytes: Uint8Array, from: Endpoint, socket: SocketKind): void {
     const registry = this.#registry;
     registry.stats.datagrams++;
     const now = monotonic();
@@ -307,25 +351,32 @@ export class Coordinator {
       registry.stats.rateLimited++;
       return;
     }
+    if (socket === "login" && bytes[0] === RELAY_TO) {
+      registry.relay(bytes, from, now);
+      return;
+    }
     const decoded = decodeDatagram(bytes);
-    if (!decoded.ok) return registry.drop("malformed", from, decoded.error.message);
+    if (!decoded.ok) return this.#malformed(socket, from, decoded.error.message);
     const { text, encoding } = decoded.value;
     const parsed = parseMessage(text);
     if (!parsed.ok) {
-      registry.drop("malformed", from, parsed.error.message);
+      this.#malformed(socket, from, parsed.error.message);
       if (socket === "login") registry.badLogin(text, encoding, parsed.error, from);
       return;
     }
     const message = parsed.value;
-    if (socket === "discovery" && message.type !== "discover") {
-      const reason = `The discovery port takes discover only, not "${message.type}".`;
-      return registry.drop("malformed", from, reason);
+    const wanted = socket === "discovery" ? "discover" : socket === "nat" ? "auth" : message.type;
+    if (message.type !== wanted) {
+      const port = socket === "nat"
+        ? "NAT-type port takes natping"
+        : "discovery port takes discover";
+      return this.#malformed(socket, from, `The ${port} only, not "${message.type}".`);
     }
     switch (message.type) {
       case "login":
         return registry.login(message, encoding, from, now);
       case "auth":
-        return registry.auth(message, from, now);
+        return registry.auth(message, from, now, socket as Via);
       case "logout":
         return registry.logout(message, encoding, from);
       case "ping":
@@ -337,6 +388,12 @@ export class Coordinator {
       default:
         registry.drop("malformed", from, `A coordinator does not take "${message.type}" messages.`);
     }
+  }
+
+  /** Drops a datagram that is not for `socket` (counted apart on the NAT-type port). */
+  #malformed(socket: SocketKind, from: Endpoint, reason: string): void {
+    if (socket === "nat") this.stats.natDropped++;
+    this.#registry.drop("malformed", from, reason);
   }
 
   /** Answers a `discover` from the login socket, so the answer's source is the login address. */
@@ -369,8 +426,30 @@ export class Coordinator {
     clearTimeout(this.#flushTimer);
     await this.#list.close();
     await this.#discovery?.close();
+    await this.#nat?.close();
     await this.#udp.close();
     this.#names.close();
+  }
+}
+
+/**
+ * Binds the NAT-type port: `natPort` as given (0: any free port; `null`: none), or by default the
+ * login port + 1 — any free port when that is taken or the login port was 0 (peers learn it from
+ * `Accept`).
+ */
+function bindNatPort(
+  host: string,
+  loginPort: number,
+  options: CoordinatorOptions,
+): UdpSocket | undefined {
+  const wanted = options.natPort;
+  if (wanted === null) return undefined;
+  if (wanted !== undefined) return UdpSocket.bind(host, wanted);
+  if (options.port === 0 || loginPort >= 65535) return UdpSocket.bind(host, 0);
+  try {
+    return UdpSocket.bind(host, loginPort + 1);
+  } catch {
+    return UdpSocket.bind(host, 0);
   }
 }
 
@@ -399,6 +478,8 @@ function checkOptions(options: CoordinatorOptions): void {
     "tcpTimeoutMs",
     "nameTtlMs",
     "registrationsPerMinute",
+    "relayRate",
+    "relayBurst",
   ];
   for (const name of positive) {
     const value = options[name];

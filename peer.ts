@@ -49,7 +49,8 @@ import {
 } from "./core/trust.ts";
 import type { SecureLimits, SecureStats } from "./core/secure_sessions.ts";
 import { PinFile } from "./store/pins.ts";
-import type { PathLimits } from "./core/paths.ts";
+import type { PathKind, PathLimits, PathStats } from "./core/paths.ts";
+import type { NatType } from "./core/nat_type.ts";
 
 export { isSeedClient, LoginError };
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
@@ -87,8 +88,7 @@ export { PinFile };
 export { DEFAULT_RECEIVER_LIMITS };
 export type { TraceEntry } from "./net/udp.ts";
 export type { TraversalStats, TraversalView } from "./net/peer_datagrams.ts";
-export type { PathKind, PathLimits, PathStats } from "./core/paths.ts";
-export type { NatType } from "./core/nat_type.ts";
+export type { NatType, PathKind, PathLimits, PathStats };
 
 /** Options for {@linkcode Peer.start}. */
 export interface PeerOptions {
@@ -422,7 +422,7 @@ export class Peer {
     const closing = this.#client.close();
     this.#wakeSettled(true);
     await closing;
-    await this.#udp.close();
+    await Promise.all([this.#udp.close(), this.#datagrams.close()]);
     this.#outbox.writeDeliveries();
     if (this.#ownJournal) this.#journal.close();
   }

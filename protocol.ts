@@ -101,6 +101,7 @@ export {
   type ConnectMessage,
   type NatPingMessage,
   type NatPongMessage,
+  type PathCandidatesMessage,
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,

@@ -14,6 +14,7 @@ import {
   DEFAULT_PEER_TIMEOUT_S,
   DEFAULT_RATE_LIMIT,
   DEFAULT_REGISTRATIONS,
+  natRelayArgs,
   parseDuration,
   releaseName,
 } from "./coordinator_args.ts";
@@ -52,6 +53,12 @@ export interface CoordinatorArgs {
   nameTtlMs: number;
   /** New names one IP address may register a minute. */
   registrationsPerMinute: number;
+  /** `--nat-port`: a port, 0 for any free one, `null` (off) for none; absent: the default. */
+  natPort?: number | null;
+  /** `--relay`: whether the relay is on. */
+  relay: boolean;
+  /** `--relay-rate`: bytes a second relayed per sending session. */
+  relayRate: number;
   /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
   release?: string;
 }
@@ -292,6 +299,9 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
       "data",
       "name-ttl",
       "registrations",
+      "nat-port",
+      "relay",
+      "relay-rate",
     ],
     ["json", "trace", "no-discovery"],
   );
@@ -314,6 +324,12 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
   }
   const data = values.data as string | undefined;
   if (data === "") return usageError("--data needs a directory.");
+  const natRelay = natRelayArgs(
+    values["nat-port"] as string | undefined,
+    values.relay as string | undefined,
+    values["relay-rate"] as string | undefined,
+  );
+  if (typeof natRelay === "string") return usageError(natRelay);
   const port = portOption(values.port as string | undefined, "--port", DEFAULT_COORDINATOR_PORT);
   if (typeof port === "string") return usageError(port);
   const tcpPort = portOption(values["tcp-port"] as string | undefined, "--tcp-port", 0);
@@ -348,6 +364,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     data,
     nameTtlMs,
     registrationsPerMinute,
+    ...natRelay,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * What only `peerchat coordinator` takes on its command line (cli.ts parses it): its help, its
- * defaults, a duration such as `180d` (`--name-ttl`), and the `release NAME` subcommand that
- * frees a registered name. Pure, like cli.ts: it returns values or a sentence saying what is
+ * defaults, a duration such as `180d` (`--name-ttl`), the NAT-type port and the relay
+ * (`--nat-port`, `--relay`, `--relay-rate`), and the `release NAME` subcommand that frees a
+ * registered name. Pure, like cli.ts: it returns values or a sentence saying what is
  * wrong.
  *
  * @module
@@ -15,6 +16,8 @@ export const DEFAULT_PEER_TIMEOUT_S = 8;
 export const DEFAULT_RATE_LIMIT = 5000;
 /** Default new names one IP address may register a minute. */
 export const DEFAULT_REGISTRATIONS = 100;
+/** Default bytes a second the relay forwards per sending session (256 KiB). */
+export const DEFAULT_RELAY_RATE: number = 256 * 1024;
 
 const UNITS: Readonly<Record<string, number>> = {
   d: 24 * 3600 * 1000,
@@ -62,6 +65,13 @@ Options:
   --registrations N
                    new names one IP address may register a minute (default
                    ${DEFAULT_REGISTRATIONS})
+  --nat-port N|off second UDP port, which tells peers where it sees them from
+                   so they learn their NAT's kind (default: --port + 1, or any
+                   free port if that is taken; 0 = any free port; off = none)
+  --relay on|off   forward encrypted datagrams between peers that cannot reach
+                   each other directly (default on); it sees only ciphertext
+  --relay-rate R   bytes a second the relay forwards per peer (default
+                   ${DEFAULT_RELAY_RATE / 1024}k; a number, or with k or m for KiB or MiB)
   --json           one JSON object per line on stdout, for scripts
   --trace          print every datagram and TCP exchange to stderr
   -h, --help       this help`;
@@ -76,6 +86,49 @@ export function parseDuration(text: string, flag: string): number | string {
   return ms > 0
     ? ms
     : `${flag} must be a whole number with a unit, d, h, m or s (such as 180d or 12h), not "${text}".`;
+}
+
+/** What `--nat-port`, `--relay` and `--relay-rate` say. */
+export interface NatRelayArgs {
+  /** The NAT-type port: a port, 0 for any free one, `null` for none, absent for the default. */
+  natPort?: number | null;
+  /** Whether the relay is on. */
+  relay: boolean;
+  /** Bytes a second the relay forwards per sending session. */
+  relayRate: number;
+}
+
+/**
+ * Reads `--nat-port N|off`, `--relay on|off` and `--relay-rate R` (each absent when not given);
+ * or what is wrong with them.
+ */
+export function natRelayArgs(
+  natPort: string | undefined,
+  relay: string | undefined,
+  relayRate: string | undefined,
+): NatRelayArgs | string {
+  const args: NatRelayArgs = { relay: true, relayRate: DEFAULT_RELAY_RATE };
+  if (natPort === "off") args.natPort = null;
+  else if (natPort !== undefined) {
+    const port = Number(natPort);
+    if (!/^\d{1,5}$/.test(natPort) || port > 65535) {
+      return `--nat-port must be a port number from 0 to 65535, or off, not "${natPort}".`;
+    }
+    args.natPort = port;
+  }
+  if (relay !== undefined && relay !== "on" && relay !== "off") {
+    return `--relay must be on or off, not "${relay}".`;
+  }
+  args.relay = relay !== "off";
+  if (relayRate !== undefined) {
+    const match = /^(\d{1,9})([km]?)$/.exec(relayRate.trim().toLowerCase());
+    const rate = match ? Number(match[1]) * (match[2] === "m" ? 1 << 20 : match[2] ? 1024 : 1) : 0;
+    if (rate < 1) {
+      return `--relay-rate must be a whole number of bytes a second (such as 262144 or 256k), not "${relayRate}".`;
+    }
+    args.relayRate = rate;
+  }
+  return args;
 }
 
 /** `release NAME`: the name, or what is wrong with the arguments. */

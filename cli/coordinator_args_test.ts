@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDuration, releaseName } from "./coordinator_args.ts";
+import { type NatRelayArgs, natRelayArgs, parseDuration, releaseName } from "./coordinator_args.ts";
 import { parseCli } from "./cli.ts";
 
 Deno.test("coordinator args: durations with a unit", () => {
@@ -58,4 +58,50 @@ Deno.test("coordinator command line: --data, --name-ttl, --registrations and rel
   assert.ok(peer.command === "peer" && peer.trustCoordinator === true);
   const plain = parseCli(["peer"]);
   assert.ok(plain.command === "peer" && plain.trustCoordinator === false);
+});
+
+Deno.test("coordinator args: --nat-port N|off, --relay on|off, --relay-rate R", () => {
+  assert.deepEqual(natRelayArgs(undefined, undefined, undefined), {
+    relay: true,
+    relayRate: 256 * 1024,
+  });
+  assert.deepEqual(natRelayArgs("9000", "off", "64k"), {
+    natPort: 9000,
+    relay: false,
+    relayRate: 64 * 1024,
+  });
+  assert.equal((natRelayArgs("off", "on", "1m") as NatRelayArgs).natPort, null);
+  assert.equal((natRelayArgs("0", undefined, "1000") as NatRelayArgs).natPort, 0);
+  assert.equal((natRelayArgs(undefined, undefined, "1m") as NatRelayArgs).relayRate, 1 << 20);
+  for (
+    const [nat, relay, rate, problem] of [
+      ["65536", undefined, undefined, /--nat-port must be a port number/],
+      ["no", undefined, undefined, /--nat-port must be a port number/],
+      [undefined, "yes", undefined, /--relay must be on or off/],
+      [undefined, undefined, "0", /--relay-rate must be a whole number/],
+      [undefined, undefined, "fast", /--relay-rate must be a whole number/],
+      [undefined, undefined, "1.5k", /--relay-rate must be a whole number/],
+    ] as [string | undefined, string | undefined, string | undefined, RegExp][]
+  ) {
+    assert.match(String(natRelayArgs(nat, relay, rate)), problem);
+  }
+  const run = parseCli([
+    "coordinator",
+    "--nat-port",
+    "off",
+    "--relay",
+    "off",
+    "--relay-rate",
+    "8k",
+  ]);
+  assert.ok(run.command === "coordinator");
+  assert.equal(run.natPort, null);
+  assert.equal(run.relay, false);
+  assert.equal(run.relayRate, 8192);
+  const defaults = parseCli(["coordinator"]);
+  assert.ok(defaults.command === "coordinator");
+  assert.equal(defaults.natPort, undefined);
+  assert.equal(defaults.relay, true);
+  const bad = parseCli(["coordinator", "--relay", "maybe"]);
+  assert.equal(bad.command, "usage-error");
 });

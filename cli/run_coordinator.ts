@@ -99,6 +99,9 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       data: dataDir(args),
       nameTtlMs: args.nameTtlMs,
       registrationsPerMinute: args.registrationsPerMinute,
+      natPort: args.natPort,
+      relay: args.relay,
+      relayRate: args.relayRate,
     }, args.portGiven);
   } catch (error) {
     console.error(bindErrorMessage(error, args));
@@ -119,7 +122,8 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
 
 function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {
   if (error instanceof Deno.errors.AddrInUse) {
-    return `Cannot listen on UDP port ${args.port} or TCP port ${args.tcpPort}: already in use. Is another coordinator running here? Choose another with --port (0 picks a free one).`;
+    const nat = typeof args.natPort === "number" ? ` (or NAT-type port ${args.natPort})` : "";
+    return `Cannot listen on UDP port ${args.port}${nat} or TCP port ${args.tcpPort}: already in use. Is another coordinator running here? Choose another with --port (0 picks a free one).`;
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `Cannot listen on ${args.host}: this machine has no such address. Leave out --host to listen everywhere.`;
@@ -142,6 +146,9 @@ function printBanner(
   const port = udp.port === DEFAULT_COORDINATOR_PORT ? "" : `:${udp.port}`;
   console.log(paint("bold", "peerchat coordinator is running."));
   console.log(`  logins: UDP ${args.host}:${udp.port}   online list: TCP ${args.host}:${tcp.port}`);
+  const nat = coordinator.natAddress;
+  const relay = args.relay ? `on, ${Math.round(args.relayRate / 1024)} KiB/s per peer` : "off";
+  console.log(`  NAT type: ${nat ? `UDP ${args.host}:${nat.port}` : "off"}   relay: ${relay}`);
   if (udp.port !== args.port) {
     console.log(
       paint(

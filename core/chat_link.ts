@@ -47,7 +47,10 @@ import {
   type SecureStats,
   type SendRoute,
 } from "./secure_sessions.ts";
-import type { PathProbeMessage, PathReplyMessage } from "../wire/nat.ts";
+import type { PathCandidatesMessage, PathProbeMessage, PathReplyMessage } from "../wire/nat.ts";
+
+/** What travels between two peers about their paths, inside their session. */
+export type PathMessage = PathProbeMessage | PathReplyMessage | PathCandidatesMessage;
 import type { Trust } from "./trust.ts";
 
 /** How long after telling of an impostor claiming a name the same name is told again. */
@@ -75,7 +78,7 @@ export interface ChatLinkHooks {
   /** An authenticated frame from `key` came from `from` (paths learn from it). */
   heard(key: string, name: string, from: Endpoint, data: boolean): void;
   /** A path probe or its answer, inside a session with `origin` (core/paths.ts takes it). */
-  path(message: PathProbeMessage | PathReplyMessage, origin: SecureOrigin, at: Instant): void;
+  path(message: PathMessage, origin: SecureOrigin, at: Instant): void;
   /** Tells the user. */
   emit(event: PeerEvent): void;
   /** Asks the coordinator whether `name` is online (its roster answer comes back as a notice). */
@@ -180,9 +183,20 @@ export class ChatLink {
    * Sends a path probe (or its answer) to `key` at exactly `to`, inside its current session:
    * false when no session with `key` is up.
    */
-  sendPath(key: string, message: PathProbeMessage | PathReplyMessage, to: Endpoint, at: Instant) {
+  sendPath(key: string, message: PathMessage, to: Endpoint, at: Instant): boolean {
     this.#at = at;
     return this.#sessions.sendTo(key, encodeMessage(message, "utf-8"), to, at);
+  }
+
+  /**
+   * Sends a path message to `name` (key `key`) inside its session, the way its frames go now
+   * (through the relay or straight), starting a handshake if none is up.
+   */
+  sendRouted(key: string, name: string, message: PathMessage, at: Instant): void {
+    const endpoint = this.#roster.get(name)?.endpoint;
+    if (endpoint === undefined) return;
+    this.#at = at;
+    this.#sessions.send({ name, key, endpoint }, encodeMessage(message, "utf-8"), at);
   }
 
   /** Whether messages to `name` wait for `/trust`: its key changed. */
@@ -206,7 +220,10 @@ export class ChatLink {
       return;
     }
     const message = parsed.value;
-    if (message.type === "path-probe" || message.type === "path-reply") {
+    if (
+      message.type === "path-probe" || message.type === "path-reply" ||
+      message.type === "path-candidates"
+    ) {
       return this.#hooks.path(message, origin, at);
     }
     if (message.type !== "msg" && message.type !== "ack" && message.type !== "talk") {

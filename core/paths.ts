@@ -53,7 +53,7 @@
  */
 
 import { type Endpoint, formatEndpoint } from "../wire/endpoint.ts";
-import { randomToken } from "../wire/names.ts";
+import { randomTxid } from "../wire/nat.ts";
 
 /** How a contact is reached now. */
 export type PathKind = "lan" | "direct" | "relayed";
@@ -105,6 +105,11 @@ export interface PathHooks {
   probe(key: string, to: Endpoint, txid: string): boolean;
   /** Asks the coordinator to have `name` and this peer punch towards each other (`connect`). */
   connect(name: string): void;
+  /**
+   * Tells `key` (named `name`) this peer's own addresses that the coordinator does not list (its
+   * IPv6 ones), inside their session (`path-candidates`); nothing when there are none.
+   */
+  advertise(key: string, name: string): void;
   /** The contact's path changed (an event for the user). */
   changed(name: string, path: PathKind, endpoint: Endpoint | undefined): void;
 }
@@ -153,6 +158,8 @@ interface PathPeer {
   activeAt: number;
   /** When discovery last started (probes and a `connect`). */
   discoveredAt?: number;
+  /** When this peer's own addresses were last told to the contact. */
+  advertisedAt?: number;
   /** When the direct address was last probed (heartbeat). */
   heartbeatAt: number;
   /** Probe rounds still to send: times, ascending. */
@@ -210,7 +217,7 @@ export class PathTable {
   ) {
     this.#hooks = hooks;
     this.#limits = { ...DEFAULT_PATH_LIMITS, ...options.limits };
-    this.#txid = options.txid ?? (() => randomToken(8));
+    this.#txid = options.txid ?? randomTxid;
   }
 
   /** Contacts with path state. */
@@ -325,6 +332,19 @@ export class PathTable {
     this.#schedule(peer, start);
   }
 
+  /**
+   * The contact told its own addresses (`path-candidates`): probe them now — it probes ours at
+   * the same time, which a stateful firewall needs — and tell it ours, unless done lately.
+   */
+  onCandidates(key: string, name: string, candidates: readonly Endpoint[], now: number): void {
+    const peer = this.#obtain(key, name, now);
+    this.#merge(peer, candidates, false);
+    peer.activeAt = Math.max(peer.activeAt, now);
+    if (this.#confirmed(peer, now) && isLanAddress(peer.direct!.endpoint.host)) return;
+    this.#schedule(peer, now);
+    this.#advertise(peer, now);
+  }
+
   /** Forgets `key` (its key changed, or it left and its sessions went). */
   forget(key: string): void {
     this.#peers.delete(key);
@@ -402,6 +422,13 @@ export class PathTable {
     this.#schedule(peer, now);
     this.stats.connects++;
     this.#hooks.connect(peer.name);
+    this.#advertise(peer, now);
+  }
+
+  #advertise(peer: PathPeer, now: number): void {
+    if (now - (peer.advertisedAt ?? -Infinity) < this.#limits.upgradeRetryMs) return;
+    peer.advertisedAt = now;
+    this.#hooks.advertise(peer.key, peer.name);
   }
 
   /** Probe rounds at `start` plus the schedule (merged with rounds already due). */

@@ -12,6 +12,7 @@ const OTHER = { host: "203.0.113.12", port: 51234 };
 function table(limits = {}) {
   const probes: { to: Endpoint; txid: string }[] = [];
   const connects: string[] = [];
+  const advertised: string[] = [];
   const changes: { name: string; path: PathKind; endpoint?: Endpoint }[] = [];
   let n = 0;
   const state = { sessionUp: true };
@@ -22,9 +23,10 @@ function table(limits = {}) {
       return true;
     },
     connect: (name) => connects.push(name),
+    advertise: (_key, name) => advertised.push(name),
     changed: (name, path, endpoint) => changes.push({ name, path, endpoint }),
   }, { limits, txid: () => `tx${n++}` });
-  return { paths, probes, connects, changes, state };
+  return { paths, probes, connects, advertised, changes, state };
 }
 
 Deno.test("isLanAddress: private, loopback and link-local are LAN; public and CGN are not", () => {
@@ -199,4 +201,23 @@ Deno.test("bounded: outstanding probes, candidates, contacts; seeded churn never
   }
   assert.ok(paths.stats.probesSent > 0);
   assert.equal(DEFAULT_PATH_LIMITS.heartbeatMs < 30_000, true, "under Linux's one-way mapping");
+});
+
+Deno.test("path-candidates: probed at once, and ours told back (once per retry period)", () => {
+  const { paths, probes, advertised } = table();
+  const v6 = { host: "2001:db8:2::10", port: 41000 };
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  paths.onCandidates(KEY, "bob", [v6], 100);
+  assert.deepEqual(advertised, ["bob"], "ours told back");
+  paths.tick(100);
+  assert.deepEqual(probes.map((p) => p.to), [v6, PUBLIC], "its addresses probed at once");
+  paths.onCandidates(KEY, "bob", [v6], 200);
+  assert.equal(advertised.length, 1, "not told again so soon");
+  paths.onReply(KEY, probes[0].txid, v6, 210);
+  assert.equal(paths.pathOf(KEY), "direct");
+  // Discovery tells ours too (a new conversation after the retry period).
+  const other = table();
+  other.paths.candidates(KEY, "carol", [PUBLIC]);
+  other.paths.route(KEY, 0, true);
+  assert.deepEqual(other.advertised, ["carol"]);
 });

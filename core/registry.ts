@@ -2,8 +2,8 @@
  * The coordinator's state machine: who is online ({@linkcode OnlineUsers}), who gets past the door
  * (`admission.ts`: challenges, proofs, owned names), the rules of who may log in, out, ping or look
  * up (`sessions.ts`), the list tickets and C# list fetches (`tickets.ts`) and the batched roster
- * changes (`roster_batch.ts`), put together as one {@linkcode Registry} that takes parsed messages
- * and answers them. Everything it sends a peerchat/2 peer after the proof is sealed with that
+ * changes (`roster_batch.ts`), hole punching (`punch.ts`) and the relay (`relay.ts`), put
+ * together as one {@linkcode Registry} that takes parsed messages and answers them. Everything it sends a peerchat/2 peer after the proof is sealed with that
  * peer's link (`link_auth.ts`); what such a peer sends counts only sealed the same way.
  *
  * Pure: nothing here touches a socket, a clock or a timer. Time is a monotonic `now` passed in;
@@ -21,7 +21,6 @@ import {
   type Endpoint,
   formatEndpoint,
   frameBinaryWriter,
-  isUnspecified,
   type LeaveReason,
   type ListEntry,
   type LoginMessage,
@@ -35,87 +34,30 @@ import {
   randomToken,
   sameEndpoint,
   type TextEncoding,
-  userHash,
 } from "../protocol.ts";
 import { type Admission, Door, type DoorConfig } from "./admission.ts";
-import { LinkAuth, type LinkAuthKeys } from "./link_auth.ts";
+import { type CoordinatorEvent, type CoordinatorStats, newStats } from "./coordinator_stats.ts";
+import type { LinkAuthKeys } from "./link_auth.ts";
+import { joinChange, newUser, noticeSeeds, sendReject, utf16 } from "./logins.ts";
 import { type OnlineUser, OnlineUsers, type Recipient } from "./online_users.ts";
+import { Relay, type RelayConfig, type RelayRefusal } from "./relay.ts";
 import { RosterBatch } from "./roster_batch.ts";
-import { type Seal, sealEach, sealed, SessionDesk } from "./session_desk.ts";
-import { judgeLogin, opensSession } from "./sessions.ts";
+import { type Seal, sealEach, sealed, SessionDesk, type Via } from "./session_desk.ts";
+import { judgeLogin, type LoginEndpoints, loginEndpoints, opensSession } from "./sessions.ts";
 import { BinaryFetches, Tickets } from "./tickets.ts";
 
+export type { CoordinatorEvent, CoordinatorStats } from "./coordinator_stats.ts";
 export type { Recipient } from "./online_users.ts";
-export type { Seal } from "./session_desk.ts";
-
-/** What the coordinator reports, one object per happening. */
-export type CoordinatorEvent =
-  | { event: "listening"; udp: string; tcp: string }
-  | { event: "join"; name: string; endpoint: string; flavor: string }
-  | { event: "leave"; name: string; endpoint: string; reason: LeaveReason }
-  | { event: "reject"; name: string; from: string; reason: string }
-  | { event: "dropped"; from: string; reason: string }
-  | { event: "warning"; message: string };
-
-/** Counters since start, for tests and for `doctor`. */
-export interface CoordinatorStats {
-  /** Every datagram received, rate-limited ones included. */
-  datagrams: number;
-  /** Datagrams that did not parse, or are not for a coordinator. */
-  malformed: number;
-  /**
-   * Logouts, pings and lookups with a wrong session, from a wrong address, without the tag of
-   * their link, with a tag that does not verify, or replayed.
-   */
-  spoofed: number;
-  /** Of those: `auth` datagrams whose tag did not verify. */
-  forged: number;
-  /** Of those: `auth` datagrams whose number was seen before (or is too old). */
-  replayed: number;
-  /** Challenges sent (answers to peerchat/2 logins without a proof, or with a stale nonce). */
-  challenges: number;
-  /** Names registered (first logins of a free name). */
-  registrations: number;
-  /** Logins answered with `Reject`. */
-  rejected: number;
-  /** Online lists written over TCP, in any of the three forms. */
-  listsServed: number;
-  /** Keep-alives (`ping`) answered. */
-  pings: number;
-  /** Peerchat peers logged out because they fell silent. */
-  timeouts: number;
-  /** Datagrams dropped unread because their IP address sent too many. */
-  rateLimited: number;
-  /** Discovery requests answered. */
-  discoveries: number;
-  /** TCP connections closed at once because of the per-IP or total limit. */
-  connectionsRefused: number;
-}
-
-/** Every counter at zero. */
-function newStats(): CoordinatorStats {
-  return {
-    datagrams: 0,
-    malformed: 0,
-    spoofed: 0,
-    forged: 0,
-    replayed: 0,
-    challenges: 0,
-    registrations: 0,
-    rejected: 0,
-    listsServed: 0,
-    pings: 0,
-    timeouts: 0,
-    rateLimited: 0,
-    connectionsRefused: 0,
-    discoveries: 0,
-  };
-}
+export type { RelayConfig, RelayCounters, RelayRefusal } from "./relay.ts";
+export type { Seal, Via } from "./session_desk.ts";
 
 /** Where a {@linkcode Registry}'s effects go. */
 export interface RegistryHooks {
-  /** Sends an answer (Accept, Reject, pong, bye, found): ahead of any fan-out waiting. */
-  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void;
+  /**
+   * Sends an answer (Accept, Reject, pong, bye, found, punch, a relayed frame): ahead of any
+   * fan-out waiting; from the login socket, or (`via` `nat`) from the NAT-type socket.
+   */
+  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, via?: Via): void;
   /**
    * Sends every datagram to every recipient, as fan-out, each through `seal` (if given) just
    * before it goes out: a roster batch gets each peer's tag. Neither array may change afterwards.
@@ -147,6 +89,10 @@ export interface RegistryConfig extends DoorConfig {
   maxUsers?: number;
   /** Makes a token of `bytes` random bytes as hex (sessions: 8, tickets: 16). */
   newToken?: (bytes: number) => string;
+  /** The coordinator's second UDP port (`natping`), named in `Accept`; 0 or absent: none. */
+  natPort?: number;
+  /** The relay's settings (on by default). */
+  relay?: RelayConfig;
 }
 
 /**
@@ -170,6 +116,7 @@ export class Registry {
   readonly #roster: RosterBatch;
   readonly #door: Door;
   readonly #desk: SessionDesk;
+  readonly #relay: Relay;
   readonly #config: RegistryConfig;
   readonly #hooks: RegistryHooks;
   readonly #newToken: (bytes: number) => string;
@@ -191,7 +138,13 @@ export class Registry {
       count: (kind) => this.stats[kind]++,
       drop: (kind, from, reason) => this.drop(kind, from, reason),
       remove: (user, reason) => this.#remove(user, reason),
+      send: (bytes, to, via) => this.#hooks.send(bytes, to, via),
+    });
+    this.#relay = new Relay(config.relay ?? {}, {
+      users: this.#users,
+      counters: this.stats,
       send: (bytes, to) => this.#hooks.send(bytes, to),
+      malformed: (from, reason) => this.drop("malformed", from, reason),
     });
   }
 
@@ -228,10 +181,7 @@ export class Registry {
     this.#reject("?", from, error.message, encoding, named?.ok ? named.value : undefined);
   }
 
-  /**
-   * Sends `Reject` to the login's source and, for the C# client, to the endpoint it named; sealed
-   * with the link `keys` of a proven login.
-   */
+  /** Refuses a login (logins.ts's {@linkcode sendReject}), counting it. */
   #reject(
     name: string,
     from: Endpoint,
@@ -241,15 +191,7 @@ export class Registry {
     keys?: LinkAuthKeys,
   ): void {
     this.stats.rejected++;
-    this.#hooks.emit({ event: "reject", name, from: formatEndpoint(from), reason });
-    const reject: Message = { type: "reject", reason };
-    const bytes = keys
-      ? new LinkAuth(keys).seal(encodeMessage(reject))
-      : encodeMessage(reject, encoding);
-    this.#hooks.send(bytes, from);
-    if (named && !isUnspecified(named.host) && !sameEndpoint(named, from)) {
-      this.#hooks.send(bytes, named);
-    }
+    sendReject(this.#hooks, { name, from, reason, encoding, named, keys });
   }
 
   /**
@@ -263,25 +205,27 @@ export class Registry {
       return this.#hooks.send(encodeMessage(admitted.challenge), from);
     }
     // A peer bound to every interface names 0.0.0.0: it means "the address you see me at".
-    const endpoint = isUnspecified(login.endpoint.host)
-      ? { host: this.#reachableHost(from.host), port: login.endpoint.port }
-      : login.endpoint;
-    const named = utf16(encoding, endpoint);
+    const where = loginEndpoints(
+      login.endpoint,
+      from,
+      admitted.kind === "admit" && admitted.keys !== undefined,
+      this.#config.lanAddress,
+    );
+    const named = utf16(encoding, where.endpoint);
     const reject = (reason: string) =>
       this.#reject(login.name, from, reason, encoding, named, admitted.keys);
     if (admitted.kind === "reject") return reject(admitted.reason);
-    const endpointText = formatEndpoint(endpoint);
     const key = nameKey(login.name);
     const holder = this.#users.byKey(key);
     const { flavor } = admitted;
-    let verdict = judgeLogin(holder, from.host, endpointText, flavor, encoding, login.resume);
+    let verdict = judgeLogin(holder, from.host, where.indexText, flavor, encoding, login.resume);
     // The same socket with another key (its name was released meanwhile): a new user.
     if (verdict === "again" && holder!.dhKey !== admitted.key) verdict = "replace";
     if (verdict === "taken") {
       return reject(`The name ${holder!.name} is already online; choose another name.`);
     }
     // A new login on an endpoint someone else still holds means that someone is gone.
-    if (!holder && !this.#users.atEndpoint(endpointText)) {
+    if (!holder && !this.#users.atEndpoint(where.indexText)) {
       const full = this.#full(from.host);
       if (full) return reject(full);
     }
@@ -292,45 +236,40 @@ export class Registry {
     }
     this.#desk.returned(key);
     if (verdict === "again") {
-      // A repeated login (a retry whose Accept was lost): answer again, change nothing.
-      if (admitted.keys) holder!.link!.rekey(admitted.keys);
+      // A repeated login (a retry whose Accept was lost): answer again, change nothing — but a
+      // proven one comes from the peer itself: it is sent to where that came from.
+      if (admitted.keys) {
+        holder!.link!.rekey(admitted.keys);
+        this.#users.moveReplyTo(holder!, from);
+      }
       this.#users.touch(holder!, now);
       return this.#accept(holder!, from, now);
     }
     if (verdict === "replace") this.#remove(holder!, "replaced");
-    const previous = this.#users.atEndpoint(endpointText);
+    const previous = this.#users.atEndpoint(where.indexText);
     if (previous) this.#remove(previous, "replaced");
-    this.#join(login.name, key, endpoint, endpointText, from, encoding, admitted, now);
+    this.#join(login, key, where, from, encoding, admitted, now);
   }
 
   #join(
-    name: string,
+    login: LoginMessage,
     key: string,
-    endpoint: Endpoint,
-    endpointText: string,
+    where: LoginEndpoints,
     from: Endpoint,
     encoding: TextEncoding,
     admitted: Admission & { kind: "admit" },
     now: number,
   ): void {
-    const { flavor, keys } = admitted;
-    const user: OnlineUser = {
-      name,
-      key,
-      endpoint,
-      endpointText,
-      sourceHost: from.host,
-      flavor,
-      dhKey: admitted.key,
-      link: keys && new LinkAuth(keys),
-      encoding,
-      session: opensSession(encoding, flavor) ? this.#newToken(8) : undefined,
-      hash: userHash(name, endpoint, admitted.key),
-      lastSeen: now,
-    };
+    const session = opensSession(encoding, admitted.flavor) ? this.#newToken(8) : undefined;
+    const user = newUser(login, key, where, from, encoding, admitted, session, now);
     this.#users.add(user);
     this.#accept(user, from, now);
-    this.#hooks.emit({ event: "join", name, endpoint: endpointText, flavor });
+    this.#hooks.emit({
+      event: "join",
+      name: user.name,
+      endpoint: where.endpointText,
+      flavor: user.flavor,
+    });
     this.#notifyOthers(user, "login");
   }
 
@@ -347,21 +286,17 @@ export class Registry {
     return undefined;
   }
 
-  /**
-   * The address others can reach a peer at that named 0.0.0.0: the source address — except that a
-   * peer on this machine talking over loopback is reachable from the LAN at this machine's LAN
-   * address (when the coordinator listens on every interface and has one).
-   */
-  #reachableHost(source: string): string {
-    const lan = this.#config.lanAddress;
-    return lan && source.startsWith("127.") ? lan : source;
-  }
-
   #accept(user: OnlineUser, from: Endpoint, now: number): void {
     const port = this.#config.tcpPort;
     if (user.session) {
       const ticket = this.#tickets.issue(from.host, now);
       const accept: Message = { type: "accept", port, ticket, session: user.session };
+      if (user.link) {
+        // A peerchat/2 peer learns where it is seen from, the NAT-type port and the relay.
+        accept.reflexive = from;
+        accept.natPort = this.#config.natPort || undefined;
+        accept.relay = this.#relay.enabled;
+      }
       return this.#hooks.send(sealed(accept, user.encoding, user.link), from);
     }
     const bytes = encodeMessage({ type: "accept", port }, user.encoding);
@@ -373,11 +308,17 @@ export class Registry {
   }
 
   /**
-   * Takes an `auth` datagram: a peerchat/2 peer's `ping`, `lookup` or `logout`, sealed with the
-   * link of its login. It counts only when the tag verifies and its number is new.
+   * Takes an `auth` datagram: a peerchat/2 peer's `ping`, `lookup`, `logout`, `natping` or
+   * `connect`, sealed with the link of its login, that came to the login socket or (`via` `nat`)
+   * the NAT-type one. It counts only when the tag verifies and its number is new.
    */
-  auth(message: AuthMessage, from: Endpoint, now: number): void {
-    this.#desk.auth(message, from, now);
+  auth(message: AuthMessage, from: Endpoint, now: number, via: Via = "login"): void {
+    this.#desk.auth(message, from, now, via);
+  }
+
+  /** Takes a datagram to relay (first byte 4): forwards its frame or refuses it (relay.ts). */
+  relay(bytes: Uint8Array, from: Endpoint, now: number): RelayRefusal | "malformed" | undefined {
+    return this.#relay.take(bytes, from, now);
   }
 
   /** Takes a keep-alive: `pong` ok, stale (with a ticket) or unknown; spoofed ones are dropped. */
@@ -413,7 +354,7 @@ export class Registry {
     if (seeds.size > 0) noticeSeeds(seeds, changed, { type, name, endpoint }, this.#hooks);
     const delay = this.#roster.add(
       type === "login"
-        ? { op: "join", name, endpoint, flavor: changed.flavor, key: changed.dhKey }
+        ? joinChange(changed)
         : { op: "leave", name, endpoint, reason: reason ?? "logout" },
       this.#users.peerCount,
     );
@@ -459,29 +400,5 @@ export class Registry {
     this.#binaryFetches.prune(now);
     const trouble = this.#door.upkeep(now, () => this.#users.keyHolders());
     if (trouble) this.#hooks.emit({ event: "warning", message: trouble });
-  }
-}
-
-/** The endpoint a UTF-16LE (C#) login named, where it also waits for a `Reject`; else none. */
-function utf16(encoding: TextEncoding, endpoint: Endpoint): Endpoint | undefined {
-  return encoding === "utf-16le" ? endpoint : undefined;
-}
-
-/** Sends one seed notice to every seed client but `changed`, encoded once per encoding in use. */
-function noticeSeeds(
-  seeds: ReadonlySet<OnlineUser>,
-  changed: OnlineUser,
-  notice: Message,
-  hooks: RegistryHooks,
-): void {
-  const byEncoding = new Map<TextEncoding, Endpoint[]>();
-  for (const user of seeds) {
-    if (user === changed) continue;
-    const group = byEncoding.get(user.encoding);
-    if (group) group.push(user.endpoint);
-    else byEncoding.set(user.encoding, [user.endpoint]);
-  }
-  for (const [encoding, recipients] of byEncoding) {
-    hooks.fanOut([encodeMessage(notice, encoding)], recipients);
   }
 }

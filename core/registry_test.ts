@@ -30,6 +30,8 @@ interface Sent {
   text: string;
   encoding: TextEncoding;
   fanOut: boolean;
+  /** Sent from the NAT-type socket. */
+  nat?: boolean;
 }
 
 /**
@@ -65,12 +67,13 @@ class Harness {
     this.registry = new Registry({
       ...options,
       tcpPort: 7000,
+      natPort: 7001,
       peerTimeoutMs: options.peerTimeoutMs ?? 8000,
       newToken: (bytes) => `${bytes === 8 ? "s" : "t"}${this.#tokens++}`,
       identity: x25519Generate(),
       names: this.names,
     }, {
-      send: (bytes, to) => this.#record(bytes, to, false),
+      send: (bytes, to, via) => this.#record(bytes, to, false, via === "nat"),
       fanOut: (datagrams, recipients, seal) => {
         for (const to of recipients) {
           for (const bytes of datagrams) this.#record(seal ? seal(bytes, to) : bytes, to, true);
@@ -88,14 +91,16 @@ class Harness {
     this.names.close();
   }
 
-  #record(bytes: Uint8Array, to: Endpoint, fanOut: boolean): void {
+  #record(bytes: Uint8Array, to: Endpoint, fanOut: boolean, nat = false): void {
     const decoded = decodeDatagram(bytes);
     assert.ok(decoded.ok);
     const { encoding } = decoded.value;
     const where = formatEndpoint(to);
     const keys = this.keys.get(where);
     const text = keys ? keys.open(decoded.value.text) : decoded.value.text;
-    this.sent.push({ to: where, text, encoding, fanOut });
+    this.sent.push(
+      nat ? { to: where, text, encoding, fanOut, nat } : { to: where, text, encoding, fanOut },
+    );
   }
 
   /** Feeds one datagram's text from `from` (as the coordinator's shell would after parsing). */
@@ -111,11 +116,16 @@ class Harness {
     else throw new Error(`not for a coordinator: ${text}`);
   }
 
-  /** Feeds `text` sealed with the link of the peer that logged in from `from`. */
-  sealed(text: string, from: Endpoint): void {
+  /**
+   * Feeds `text` sealed with the link of the peer that logged in from `from` (or whose keys are
+   * registered for `from`); to the NAT-type socket with `via` `nat`.
+   */
+  sealed(text: string, from: Endpoint, via: "login" | "nat" = "login"): void {
     const keys = this.keys.get(formatEndpoint(from));
     assert.ok(keys, `no keys for ${formatEndpoint(from)}`);
-    this.receive(new TextDecoder().decode(keys.seal(text)), from);
+    const parsed = parseMessage(new TextDecoder().decode(keys.seal(text)));
+    assert.ok(parsed.ok && parsed.value.type === "auth");
+    this.registry.auth(parsed.value, from, this.now, via);
   }
 
   /**
@@ -175,7 +185,7 @@ Deno.test("registry: a peerchat login gets a session, a ticket and its list; oth
   assert.match(challenge, new RegExp(`^challenge,ann,[\\w-]{22},${h.registry.publicKey}$`));
   assert.equal(h.registry.size, 1, "nc only");
   assert.deepEqual(h.take(), []);
-  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0"]);
+  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0,10.0.0.1:4000,7001,relay"]);
   assert.deepEqual(h.take(), [
     { to: "10.0.0.9:5000", text: "login,ann,10.0.0.1:4000", encoding: "utf-8", fanOut: true },
   ], "the seed client hears at once, as always; the peer's roster waits for the batch");
@@ -206,7 +216,9 @@ Deno.test("registry: a peerchat login gets a session, a ticket and its list; oth
 Deno.test("registry: owned names — another key is refused, the same key comes back, seeds never", () => {
   using h = new Harness();
   const owner = new PeerKeys();
-  assert.deepEqual(h.login("Ann", at("10.0.0.1"), { keys: owner }), ["Accept,7000,t1,s0"]);
+  assert.deepEqual(h.login("Ann", at("10.0.0.1"), { keys: owner }), [
+    "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay",
+  ]);
   h.receive("logout,Ann,10.0.0.1:4000,s0", at("10.0.0.1"));
   assert.deepEqual(h.answers(at("10.0.0.1")), [], "a plain logout of a peer with a link: dropped");
   h.sealed("logout,Ann,10.0.0.1:4000,s0", at("10.0.0.1"));
@@ -225,13 +237,17 @@ Deno.test("registry: owned names — another key is refused, the same key comes 
     "Reject,The name ANN is registered to a peerchat user; choose another name.",
   ]);
   // The owner's keys from a new machine: accepted.
-  assert.deepEqual(h.login("ann", at("10.0.0.4"), { keys: owner }), ["Accept,7000,t3,s2"]);
+  assert.deepEqual(h.login("ann", at("10.0.0.4"), { keys: owner }), [
+    "Accept,7000,t3,s2,10.0.0.4:4000,7001,relay",
+  ]);
   assert.equal(h.registry.stats.registrations, 1);
   // Released (by the teacher, in the store): a new key takes it at its next login.
   h.sealed("logout,ann,10.0.0.4:4000,s2", at("10.0.0.4"));
   assert.equal(h.names.release("ann"), true);
   const newcomer = new PeerKeys();
-  assert.deepEqual(h.login("ann", at("10.0.0.2"), { keys: newcomer }), ["Accept,7000,t5,s4"]);
+  assert.deepEqual(h.login("ann", at("10.0.0.2"), { keys: newcomer }), [
+    "Accept,7000,t5,s4,10.0.0.2:4000,7001,relay",
+  ]);
   assert.equal(h.names.get("ann")?.signKey, newcomer.signKey);
   assert.equal(h.registry.stats.registrations, 2);
 });
@@ -265,7 +281,7 @@ Deno.test("registry: proofs — a stale nonce is challenged again, a bad signatu
   assert.equal(h.registry.size, 0);
   assert.equal(h.names.get("ann"), undefined, "nothing registered");
   // A real proof (of a new challenge) passes.
-  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0"]);
+  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0,10.0.0.1:4000,7001,relay"]);
   // A peerchat/1 peer cannot prove anything: told to update (in plain: it has no key).
   h.receive("login,old,10.0.0.7:4000,peerchat/1", at("10.0.0.7"));
   assert.deepEqual(h.answers(at("10.0.0.7")), [
@@ -285,14 +301,14 @@ Deno.test("registry: duplicate names, repeats, resumes and held endpoints", () =
   ]);
   // The same socket again: answered again, same session, fresh ticket, nothing announced.
   const events = h.events.length;
-  assert.deepEqual(h.login("Ann", ann), ["Accept,7000,t2,s0"]);
+  assert.deepEqual(h.login("Ann", ann), ["Accept,7000,t2,s0,10.0.0.1:4000,7001,relay"]);
   assert.equal(h.events.length, events);
   // Its new link counts, the old numbers start over: a ping sealed now is answered.
   h.sealed(`ping,Ann,s0,${formatDigest(h.registry.digest)}`, ann);
   assert.deepEqual(h.answers(ann), ["pong,Ann,ok"]);
   // Restarted elsewhere with its previous session: replaces its dead self.
   assert.deepEqual(h.login("ann", at("10.0.0.3"), { keys, resume: "s0" }), [
-    "Accept,7000,t4,s3",
+    "Accept,7000,t4,s3,10.0.0.3:4000,7001,relay",
   ]);
   assert.deepEqual(h.events.slice(-2).map((e) => e.event), ["leave", "join"]);
   // A login on a held endpoint replaces its holder.
@@ -313,7 +329,7 @@ Deno.test("registry: duplicate names, repeats, resumes and held endpoints", () =
   assert.equal(h.registry.stats.rejected, 3);
 });
 
-Deno.test("registry: keep-alives, lookups and logouts count only sealed, with the session, from its place", () => {
+Deno.test("registry: keep-alives, lookups and logouts count only sealed, with the session", () => {
   using h = new Harness();
   const ann = at("10.0.0.1");
   const keys = new PeerKeys();
@@ -324,8 +340,6 @@ Deno.test("registry: keep-alives, lookups and logouts count only sealed, with th
   h.sealed(`ping,ann,s0,${digest}`, ann);
   h.sealed("ping,ann,s0,00000000", ann);
   h.sealed(`ping,ann,wrong,${digest}`, ann);
-  // Its own seal, from another port.
-  h.receive(new TextDecoder().decode(keys.seal(`ping,ann,s0,${digest}`)), at("10.0.0.1", 4001));
   h.receive(`ping,ann,s0,${digest}`, ann); // not sealed
   h.receive(`ping,zed,s0,${digest}`, ann);
   assert.deepEqual(h.answers(ann), [
@@ -334,7 +348,10 @@ Deno.test("registry: keep-alives, lookups and logouts count only sealed, with th
     "pong,ann,unknown",
     "pong,zed,unknown",
   ]);
-  assert.deepEqual(h.answers(at("10.0.0.1", 4001)), [], "the right session from elsewhere");
+  // Its own seal from another port (a NAT remapped it): the link decides; answered there.
+  h.keys.set("10.0.0.1:4001", keys);
+  h.receive(new TextDecoder().decode(keys.seal(`ping,ann,s0,${digest}`)), at("10.0.0.1", 4001));
+  assert.deepEqual(h.answers(at("10.0.0.1", 4001)), ["pong,ann,ok"]);
   h.sealed("lookup,ann,s0,NC", ann);
   h.sealed("lookup,ann,s0,zed", ann);
   h.sealed("lookup,ann,bad,nc", ann);
@@ -345,15 +362,15 @@ Deno.test("registry: keep-alives, lookups and logouts count only sealed, with th
     "notfound,zed",
     `found,ann,10.0.0.1:4000,peerchat/2,${keys.dhKey}`,
   ]);
-  assert.equal(h.registry.stats.spoofed, 5);
-  assert.equal(h.registry.stats.pings, 2);
+  assert.equal(h.registry.stats.spoofed, 4);
+  assert.equal(h.registry.stats.pings, 3);
 
   h.receive(new TextDecoder().decode(keys.seal("logout,ann,10.0.0.1:4000,s0")), at("10.0.0.2"));
   h.sealed("logout,ann,10.0.0.1:4000,wrong", ann);
   h.receive("logout,ann,10.0.0.1:4000,s0", ann);
   h.receive("logout,nc,10.0.0.9:5000", at("10.0.0.8", 5000));
   assert.equal(h.registry.size, 2);
-  assert.equal(h.registry.stats.spoofed, 9);
+  assert.equal(h.registry.stats.spoofed, 8);
   h.sealed("logout,ann,0.0.0.0:4000,s0", ann);
   h.sealed("logout,ann,10.0.0.1:4000,s0", ann); // a retry: already gone, confirmed again, sealed
   assert.deepEqual(h.answers(ann), ["bye,ann", "bye,ann"]);
@@ -686,3 +703,99 @@ for (const seed of [1, 2, 3]) {
     );
   });
 }
+
+Deno.test("registry: behind NATs — candidates, the index by R, replyTo moves, natping, connect", () => {
+  using h = new Harness();
+  const lan = at("192.168.1.10", 40000); // both sites use the same private address
+  const ann = at("203.0.113.1", 61000);
+  const bob = at("198.51.100.2", 50000);
+  const annKeys = new PeerKeys();
+  const bobKeys = new PeerKeys();
+  assert.deepEqual(h.login("ann", ann, { keys: annKeys, endpoint: lan }), [
+    "Accept,7000,t1,s0,203.0.113.1:61000,7001,relay",
+  ]);
+  assert.deepEqual(h.login("bob", bob, { keys: bobKeys, endpoint: lan }), [
+    "Accept,7000,t3,s2,198.51.100.2:50000,7001,relay",
+  ]);
+  assert.deepEqual(h.registry.online(), [
+    { name: "ann", endpoint: lan, flavor: "peerchat/2", key: annKeys.dhKey, candidates: [ann] },
+    { name: "bob", endpoint: lan, flavor: "peerchat/2", key: bobKeys.dhKey, candidates: [bob] },
+  ], "the same private endpoint twice: both online, each with its own R");
+  assert.equal(
+    decodeText(h.registry.listFor("203.0.113.1", "t1", 0)),
+    `ann,192.168.1.10:40000,peerchat/2,${annKeys.dhKey},203.0.113.1:61000;` +
+      `bob,192.168.1.10:40000,peerchat/2,${bobKeys.dhKey},198.51.100.2:50000;end`,
+  );
+  h.now = 100;
+  h.tick();
+  // Batches go to where each login came from, not to the private address.
+  assert.deepEqual(h.take().map((s) => s.to).sort(), [
+    "198.51.100.2:50000",
+    "203.0.113.1:61000",
+  ]);
+  // ann's NAT remaps it: a sealed ping from the new port counts and moves replyTo there.
+  const moved = at("203.0.113.1", 62000);
+  h.keys.set(formatEndpoint(moved), annKeys);
+  h.sealed(`ping,ann,s0,${formatDigest(h.registry.digest)},40`, moved);
+  assert.deepEqual(h.answers(moved), ["pong,ann,ok"]);
+  h.receive("login,nc,10.0.0.9:5000", at("10.0.0.9", 5000));
+  h.take();
+  h.now = 200;
+  h.tick();
+  const batch = h.take().filter((s) => s.text.startsWith("roster,"));
+  assert.deepEqual(batch.map((s) => s.to).sort(), ["198.51.100.2:50000", "203.0.113.1:62000"]);
+  // natping: answered with the source seen, from the socket it came to; not moving replyTo.
+  h.sealed("natping,ann,s0", moved);
+  const natPort = at("203.0.113.1", 63000);
+  h.keys.set(formatEndpoint(natPort), annKeys);
+  h.sealed("natping,ann,s0", natPort, "nat");
+  assert.deepEqual(h.take().map((s) => `${s.to} ${s.text} ${s.nat ?? false}`), [
+    "203.0.113.1:62000 natpong,ann,203.0.113.1:62000 false",
+    "203.0.113.1:63000 natpong,ann,203.0.113.1:63000 true",
+  ]);
+  // The NAT-type socket takes natping only: a sealed ping there is dropped and counted.
+  h.sealed(`ping,ann,s0,${formatDigest(h.registry.digest)}`, natPort, "nat");
+  assert.equal(h.take().length, 0);
+  assert.equal(h.registry.stats.natDropped, 1);
+  assert.equal(h.registry.stats.natPings, 2);
+  // connect: both get a punch, each with the other's replyTo first, at the same moment.
+  h.sealed(`ping,bob,s2,${formatDigest(h.registry.digest)},100`, bob);
+  h.take();
+  h.sealed("connect,ann,s0,bob", moved);
+  assert.deepEqual(h.take().map((s) => `${s.to} ${s.text}`), [
+    "203.0.113.1:62000 punch,bob,50,198.51.100.2:50000|192.168.1.10:40000",
+    "198.51.100.2:50000 punch,ann,20,203.0.113.1:62000|192.168.1.10:40000|203.0.113.1:61000",
+  ]);
+  h.sealed("connect,ann,s0,nc", moved);
+  h.sealed("connect,ann,wrong,bob", moved);
+  assert.deepEqual(h.answers(moved), ["notfound,nc"]);
+  assert.equal(h.registry.stats.punches, 1);
+  // A plain connect or natping counts for nothing (the shell drops it: not a coordinator's).
+  assert.deepEqual(annKeys.unverified, []);
+  assert.deepEqual(bobKeys.unverified, []);
+  // ann logs out from where it is now, naming the endpoint its login named.
+  h.sealed("logout,ann,192.168.1.10:40000,s0", moved);
+  assert.deepEqual(h.answers(moved), ["bye,ann"]);
+  assert.deepEqual(h.registry.online().map((u) => u.name), ["bob", "nc"]);
+});
+
+Deno.test("registry: a repeated proven login moves replyTo back to where it came from", () => {
+  using h = new Harness();
+  const ann = at("203.0.113.1", 61000);
+  const keys = new PeerKeys();
+  h.login("ann", ann, { keys });
+  const moved = at("203.0.113.1", 62000);
+  h.keys.set(formatEndpoint(moved), keys);
+  h.sealed("natping,ann,s0", moved);
+  assert.deepEqual(h.answers(moved), ["natpong,ann,203.0.113.1:62000"]);
+  // Its Accept was lost: the same login again, from the same socket, is answered there...
+  assert.deepEqual(h.login("ann", ann, { keys }), [
+    "Accept,7000,t2,s0,203.0.113.1:61000,7001,relay",
+  ]);
+  // ...and the coordinator sends to it there from now on.
+  h.receive("login,nc,10.0.0.9:5000", at("10.0.0.9", 5000));
+  h.take();
+  h.now = 300;
+  h.tick();
+  assert.deepEqual(h.take().map((s) => s.to), ["203.0.113.1:61000"]);
+});

@@ -1,9 +1,12 @@
 /**
  * The coordinator's answers to peers logged in with a session: keep-alives (`ping` → `pong`),
- * `lookup` (→ `found`/`notfound`) and `logout` (→ `bye`), each counted only with the session
- * and from the endpoint of the login (sessions.ts) — and, for a peerchat/2 peer, only sealed with
- * the link of its login (`auth`, link_auth.ts), which seals the answer too. A plain datagram that
- * claims such a peer is dropped as spoofed. Part of core/registry.ts's {@linkcode Registry}.
+ * `lookup` (→ `found`/`notfound`), `logout` (→ `bye`) and — peerchat/2 peers only — `natping`
+ * (→ `natpong`, from the socket it came to) and `connect` (→ `punch` to both, punch.ts), each
+ * counted only with the session (sessions.ts) — and, for a peerchat/2 peer, only sealed with the
+ * link of its login (`auth`, link_auth.ts), which seals the answer too. A plain datagram that
+ * claims such a peer is dropped as spoofed, and must come from the endpoint of the login; a sealed
+ * one counts from any source (the link decides) and, on the login port, moves the peer's
+ * `replyTo` there. Part of core/registry.ts's {@linkcode Registry}.
  *
  * Pure: time is the monotonic `now` passed in.
  *
@@ -12,6 +15,7 @@
 
 import {
   type AuthMessage,
+  type ConnectMessage,
   encodeMessage,
   type Endpoint,
   type LeaveReason,
@@ -19,6 +23,7 @@ import {
   type LookupMessage,
   type Message,
   nameKey,
+  type NatPingMessage,
   parseMessage,
   type PingMessage,
   type PongStatus,
@@ -28,8 +33,26 @@ import type { LinkAuth } from "./link_auth.ts";
 import type { OnlineUser, OnlineUsers, Recipient } from "./online_users.ts";
 import { sha256 } from "../crypto/primitives.ts";
 import type { RosterBatch } from "./roster_batch.ts";
+import { Punches, sealFor } from "./punch.ts";
 import { judgeLogout, judgeSession } from "./sessions.ts";
 import type { Tickets } from "./tickets.ts";
+
+/** Which of the coordinator's UDP sockets a datagram came to: logins, or the NAT-type port. */
+export type Via = "login" | "nat";
+
+/** What a peerchat/2 peer may send sealed: the `auth` datagrams the coordinator opens. */
+type SealedMessage =
+  | PingMessage
+  | LookupMessage
+  | LogoutMessage
+  | NatPingMessage
+  | ConnectMessage;
+
+function takesSealed(message: Message): message is SealedMessage {
+  const type = message.type;
+  return type === "ping" || type === "lookup" || type === "logout" || type === "natping" ||
+    type === "connect";
+}
 
 /** Links of departed peers kept for a repeated `logout`, at most. */
 const MAX_DEPARTED = 1024;
@@ -43,13 +66,22 @@ export interface DeskContext {
   /** Roster batches (a digest of a recent batch is not stale). */
   readonly roster: RosterBatch;
   /** Counts one of these. */
-  count(kind: "pings" | "forged" | "replayed"): void;
+  count(
+    kind:
+      | "pings"
+      | "forged"
+      | "replayed"
+      | "natPings"
+      | "natDropped"
+      | "punches"
+      | "connectsLimited",
+  ): void;
   /** Counts and reports a dropped datagram. */
   drop(kind: "malformed" | "spoofed", from: Endpoint, reason: string): void;
   /** Removes a user (and tells everyone). */
   remove(user: OnlineUser, reason: LeaveReason): void;
-  /** Sends an answer. */
-  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void;
+  /** Sends an answer, from the login socket or (`via` `nat`) the NAT-type socket. */
+  send(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, via?: Via): void;
 }
 
 /** `message` as datagram bytes: sealed with `link`, or plain in `encoding`. */
@@ -84,10 +116,17 @@ export class SessionDesk {
   readonly #context: DeskContext;
   /** The links of peers that left lately, by name key: a repeated `logout` still gets its `bye`. */
   readonly #departed = new Map<string, LinkAuth>();
+  /** Answers `connect`s. */
+  readonly #punches: Punches;
 
   /** A desk sharing `context` with its registry. */
   constructor(context: DeskContext) {
     this.#context = context;
+    this.#punches = new Punches({
+      users: context.users,
+      count: (kind) => context.count(kind),
+      sendTo: (user, message) => context.send(sealFor(user, message), user.replyTo!),
+    });
   }
 
   /** `user` left: its link still seals the `bye` to a repeated logout, for a while. */
@@ -111,19 +150,25 @@ export class SessionDesk {
   }
 
   /**
-   * Takes an `auth` datagram: a peerchat/2 peer's `ping`, `lookup` or `logout`, sealed with the
-   * link of its login. It counts only when the tag verifies and its number is new.
+   * A datagram of `user` counted: it is alive, and — sealed (`link`), on the login port — the
+   * coordinator sends to it where it came from from now on.
    */
-  auth(message: AuthMessage, from: Endpoint, now: number): void {
+  #heard(user: OnlineUser, from: Endpoint, now: number, link?: LinkAuth, via: Via = "login"): void {
+    this.#context.users.touch(user, now);
+    if (link && via === "login") this.#context.users.moveReplyTo(user, from);
+  }
+
+  /**
+   * Takes an `auth` datagram: a peerchat/2 peer's `ping`, `lookup`, `logout`, `natping` or
+   * `connect`, sealed with the link of its login. It counts only when the tag verifies and its
+   * number is new. The NAT-type port (`via` `nat`) takes `natping` only.
+   */
+  auth(message: AuthMessage, from: Endpoint, now: number, via: Via = "login"): void {
     const parsed = parseMessage(message.inner);
-    if (!parsed.ok) return this.#context.drop("malformed", from, parsed.error.message);
+    if (!parsed.ok) return this.#notTaken(from, via, parsed.error.message);
     const inner = parsed.value;
-    if (inner.type !== "ping" && inner.type !== "lookup" && inner.type !== "logout") {
-      return this.#context.drop(
-        "malformed",
-        from,
-        `A coordinator does not take "${inner.type}" messages.`,
-      );
+    if (!takesSealed(inner) || (via === "nat" && inner.type !== "natping")) {
+      return this.#notTaken(from, via, `A coordinator does not take "${inner.type}" messages.`);
     }
     const user = this.#context.users.get(inner.name);
     const link = user ? user.link : this.#departed.get(nameKey(inner.name));
@@ -149,7 +194,42 @@ export class SessionDesk {
     if (!link) return;
     if (inner.type === "ping") return this.#ping(inner, "utf-8", from, now, link);
     if (inner.type === "lookup") return this.#lookup(inner, "utf-8", from, now, link);
-    this.#logout(inner, "utf-8", from, link);
+    if (inner.type === "logout") return this.#logout(inner, "utf-8", from, link);
+    if (inner.type === "natping") return this.#natping(inner, from, now, link, via);
+    this.#connect(inner, from, now, link);
+  }
+
+  /** Drops a datagram that is not for the coordinator (on the NAT-type port: counted apart). */
+  #notTaken(from: Endpoint, via: Via, reason: string): void {
+    if (via === "nat") this.#context.count("natDropped");
+    this.#context.drop("malformed", from, reason);
+  }
+
+  /**
+   * The peer with `link` asks where it is seen from: `natpong` with the source, sealed, from the
+   * socket the `natping` came to (comparing the answers of both ports tells its NAT's kind).
+   */
+  #natping(natping: NatPingMessage, from: Endpoint, now: number, link: LinkAuth, via: Via): void {
+    const user = this.#context.users.get(natping.name);
+    if (judgeSession(user, natping.session, from, true) !== "ok") {
+      const reason = `A natping for ${natping.name} carried a session it does not hold.`;
+      return this.#context.drop("spoofed", from, reason);
+    }
+    this.#heard(user!, from, now, link, via);
+    this.#context.count("natPings");
+    const answer: Message = { type: "natpong", name: user!.name, endpoint: from };
+    this.#context.send(sealed(answer, "utf-8", link), from, via);
+  }
+
+  /** The peer with `link` wants a direct path to someone: punch.ts answers. */
+  #connect(connect: ConnectMessage, from: Endpoint, now: number, link: LinkAuth): void {
+    const user = this.#context.users.get(connect.name);
+    if (judgeSession(user, connect.session, from, true) !== "ok") {
+      const reason = `A connect for ${connect.name} carried a session it does not hold.`;
+      return this.#context.drop("spoofed", from, reason);
+    }
+    this.#heard(user!, from, now, link);
+    this.#punches.connect(user!, connect, now);
   }
 
   /** Drops a plain datagram that claims a user whose messages must be sealed. */
@@ -174,7 +254,7 @@ export class SessionDesk {
     link?: LinkAuth,
   ): void {
     const user = this.#context.users.get(ping.name);
-    const verdict = judgeSession(user, ping.session, from);
+    const verdict = judgeSession(user, ping.session, from, link !== undefined);
     if (verdict === "wrong-session") {
       this.#context.drop(
         "spoofed",
@@ -187,7 +267,8 @@ export class SessionDesk {
     }
     if (verdict !== "ok") return this.#pong(ping.name, "unknown", encoding, from, undefined, link);
     this.#context.count("pings");
-    this.#context.users.touch(user!, now);
+    this.#heard(user!, from, now, link);
+    if (link && ping.rtt !== undefined) user!.rtt = ping.rtt;
     // While the roster is changing, a peer's digest lags behind the batches in flight: that is
     // not staleness, and answering "stale" would send every peer to refetch the whole list in a
     // join storm. A digest the roster had after a recent batch is "behind"; any other is stale.
@@ -225,11 +306,11 @@ export class SessionDesk {
     link?: LinkAuth,
   ): void {
     const user = this.#context.users.get(lookup.name);
-    if (judgeSession(user, lookup.session, from) !== "ok") {
+    if (judgeSession(user, lookup.session, from, link !== undefined) !== "ok") {
       const reason = `A lookup for ${lookup.name} carried a session it does not hold.`;
       return this.#context.drop("spoofed", from, reason);
     }
-    this.#context.users.touch(user!, now);
+    this.#heard(user!, from, now, link);
     const found = this.#context.users.get(lookup.who);
     const answer: Message = found
       ? {
@@ -238,6 +319,7 @@ export class SessionDesk {
         endpoint: found.endpoint,
         flavor: found.flavor || undefined,
         key: found.dhKey,
+        candidates: found.candidates,
       }
       : { type: "notfound", name: lookup.who };
     this.#answer(answer, from, encoding, link);

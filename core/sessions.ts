@@ -10,6 +10,8 @@
 
 import {
   type Endpoint,
+  formatCandidates,
+  formatEndpoint,
   isUnspecified,
   PEERCHAT_FLAVOR,
   sameEndpoint,
@@ -49,6 +51,58 @@ export function opensSession(encoding: TextEncoding, flavor: string): boolean {
   return encoding === "utf-8" && flavor !== "";
 }
 
+/** Where a login puts its user: see {@linkcode loginEndpoints}. */
+export interface LoginEndpoints {
+  /** The roster's (primary) endpoint. */
+  endpoint: Endpoint;
+  /** `formatEndpoint(endpoint)`. */
+  endpointText: string;
+  /** The key of the by-endpoint index: the reflexive endpoint of a peerchat/2 peer. */
+  indexText: string;
+  /** A peerchat/2 peer's reflexive endpoint (its login's source). */
+  reflexive?: Endpoint;
+  /** Its reflexive endpoint again when that is not the primary one. */
+  candidates?: Endpoint[];
+  /** `formatCandidates(candidates)`. */
+  candidatesText?: string;
+}
+
+/**
+ * Where a login that named `named` and came from `from` puts its user. The primary endpoint is
+ * `named` when its host is specified; naming `0.0.0.0:PORT` ("the address you see me at") it is
+ * the source — for a peerchat/2 peer (`keyed`) source host _and port_ (a NAT may have changed the
+ * port), for a seed client the source host and the named port — except that a source over
+ * loopback becomes `lanAddress` (a peer on the coordinator's own machine, reachable from the LAN
+ * there) when there is one. A peerchat/2 peer's reflexive endpoint (`from`) keys the by-endpoint
+ * index, and is a candidate when it is not the primary endpoint.
+ */
+export function loginEndpoints(
+  named: Endpoint,
+  from: Endpoint,
+  keyed: boolean,
+  lanAddress: string | undefined,
+): LoginEndpoints {
+  let endpoint = named;
+  if (isUnspecified(named.host)) {
+    const host = lanAddress && from.host.startsWith("127.") ? lanAddress : from.host;
+    endpoint = { host, port: keyed ? from.port : named.port };
+  }
+  const endpointText = formatEndpoint(endpoint);
+  if (!keyed) return { endpoint, endpointText, indexText: endpointText };
+  const reflexive = { host: from.host, port: from.port };
+  const where: LoginEndpoints = {
+    endpoint,
+    endpointText,
+    indexText: formatEndpoint(reflexive),
+    reflexive,
+  };
+  if (!sameEndpoint(reflexive, endpoint)) {
+    where.candidates = [reflexive];
+    where.candidatesText = formatCandidates(where.candidates);
+  }
+  return where;
+}
+
 /**
  * What to do with a valid login:
  *
@@ -62,17 +116,21 @@ export function opensSession(encoding: TextEncoding, flavor: string): boolean {
  */
 export type LoginVerdict = "join" | "again" | "replace" | "taken";
 
-/** Judges a login for a name that `holder` holds (or nobody, when `undefined`). */
+/**
+ * Judges a login for a name that `holder` holds (or nobody, when `undefined`); `indexText` is
+ * the login's key of the by-endpoint index ({@linkcode loginEndpoints}).
+ */
 export function judgeLogin(
   holder: OnlineUser | undefined,
   sourceHost: string,
-  endpointText: string,
+  indexText: string,
   flavor: string,
   encoding: TextEncoding,
   resume: string | undefined,
 ): LoginVerdict {
   if (!holder) return "join";
-  const sameSocket = holder.sourceHost === sourceHost && holder.endpointText === endpointText;
+  const sameSocket = holder.sourceHost === sourceHost &&
+    (holder.indexText ?? holder.endpointText) === indexText;
   if (sameSocket) {
     return holder.flavor === flavor && holder.encoding === encoding ? "again" : "replace";
   }
@@ -90,7 +148,10 @@ export function judgeLogin(
  */
 export type LogoutVerdict = "gone" | "wrong-address" | "wrong-session" | "ok";
 
-/** Judges a logout of `holder`'s name naming `endpoint`, with `session`, from `sourceHost`. */
+/**
+ * Judges a logout of `holder`'s name naming `endpoint` (its roster endpoint, or what its login
+ * named), with `session`, from `sourceHost`.
+ */
 export function judgeLogout(
   holder: OnlineUser | undefined,
   endpoint: Endpoint,
@@ -98,15 +159,18 @@ export function judgeLogout(
   sourceHost: string,
 ): LogoutVerdict {
   if (!holder) return "gone";
-  const named = sameEndpoint(holder.endpoint, endpoint) ||
-    (isUnspecified(endpoint.host) && endpoint.port === holder.endpoint.port);
+  const loggedIn = holder.named ?? holder.endpoint;
+  const named = sameEndpoint(holder.endpoint, endpoint) || sameEndpoint(loggedIn, endpoint) ||
+    (isUnspecified(endpoint.host) &&
+      (endpoint.port === holder.endpoint.port || endpoint.port === loggedIn.port));
   if (!named || holder.sourceHost !== sourceHost) return "wrong-address";
   return holder.session === session ? "ok" : "wrong-session";
 }
 
 /**
- * What to do with a keep-alive (`ping`) or a `lookup`, which count only with the holder's session
- * and from its registered endpoint:
+ * What to do with a keep-alive (`ping`), a `lookup`, a `connect` or a `natping`, which count only
+ * with the holder's session and — plain ones — from its registered endpoint (a sealed one whose tag
+ * verified counts from any source: the link decides, and a NAT may have remapped the peer):
  *
  * - `unknown`: nobody holds the name: answer `pong,NAME,unknown` (a ping) or drop (a lookup);
  * - `wrong-session`: spoofed; a ping is still answered `unknown`;
@@ -115,13 +179,14 @@ export function judgeLogout(
  */
 export type SessionVerdict = "unknown" | "wrong-session" | "wrong-endpoint" | "ok";
 
-/** Judges a datagram claiming `holder`'s session from `from`. */
+/** Judges a datagram claiming `holder`'s session from `from`; `sealed`: its tag verified. */
 export function judgeSession(
   holder: OnlineUser | undefined,
   session: string,
   from: Endpoint,
+  sealed = false,
 ): SessionVerdict {
   if (!holder) return "unknown";
   if (holder.session !== session) return "wrong-session";
-  return sameEndpoint(holder.endpoint, from) ? "ok" : "wrong-endpoint";
+  return sealed || sameEndpoint(holder.endpoint, from) ? "ok" : "wrong-endpoint";
 }

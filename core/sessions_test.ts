@@ -4,6 +4,7 @@ import {
   judgeLogin,
   judgeLogout,
   judgeSession,
+  loginEndpoints,
   loginFlavor,
   opensSession,
 } from "./sessions.ts";
@@ -80,4 +81,55 @@ Deno.test("sessions: keep-alive and lookup verdicts", () => {
   assert.equal(judgeSession(holder, "s1", { host: "10.0.0.5", port: 4001 }), "wrong-endpoint");
   const seed = { ...holder, session: undefined };
   assert.equal(judgeSession(seed, "s1", from), "wrong-session", "seed clients have no session");
+});
+
+Deno.test("sessions: a login's primary endpoint, reflexive endpoint and candidates", () => {
+  const from = { host: "203.0.113.7", port: 61000 };
+  const lan = { host: "192.168.1.10", port: 40000 };
+  // A peerchat/2 peer naming its LAN address behind a NAT: R is a candidate, and the index key.
+  assert.deepEqual(loginEndpoints(lan, from, true, undefined), {
+    endpoint: lan,
+    endpointText: "192.168.1.10:40000",
+    indexText: "203.0.113.7:61000",
+    reflexive: from,
+    candidates: [from],
+    candidatesText: "203.0.113.7:61000",
+  });
+  // Naming 0.0.0.0: its source host and port (the NAT's), so no further candidate.
+  assert.deepEqual(loginEndpoints({ host: "0.0.0.0", port: 40000 }, from, true, undefined), {
+    endpoint: from,
+    endpointText: "203.0.113.7:61000",
+    indexText: "203.0.113.7:61000",
+    reflexive: from,
+  });
+  // A seed client naming 0.0.0.0: the source host and the port it named, as before.
+  assert.deepEqual(loginEndpoints({ host: "0.0.0.0", port: 5000 }, from, false, undefined), {
+    endpoint: { host: "203.0.113.7", port: 5000 },
+    endpointText: "203.0.113.7:5000",
+    indexText: "203.0.113.7:5000",
+  });
+  // Over loopback with a LAN address: that address; the loopback source is a candidate.
+  const loop = { host: "127.0.0.1", port: 4001 };
+  const near = loginEndpoints({ host: "0.0.0.0", port: 4001 }, loop, true, "192.168.1.5");
+  assert.deepEqual(near.endpoint, { host: "192.168.1.5", port: 4001 });
+  assert.deepEqual(near.candidates, [loop]);
+  assert.equal(near.indexText, "127.0.0.1:4001");
+});
+
+Deno.test("sessions: sealed datagrams count from any source; logouts may name the login's endpoint", () => {
+  const moved = { host: "10.0.0.5", port: 4999 };
+  assert.equal(judgeSession(holder, "s1", moved), "wrong-endpoint");
+  assert.equal(judgeSession(holder, "s1", moved, true), "ok", "the link decides");
+  assert.equal(judgeSession(holder, "s2", moved, true), "wrong-session");
+  const behindNat = {
+    ...holder,
+    endpoint: { host: "203.0.113.7", port: 61000 },
+    named: { host: "0.0.0.0", port: 4000 },
+  };
+  assert.equal(judgeLogout(behindNat, { host: "0.0.0.0", port: 4000 }, "s1", "10.0.0.5"), "ok");
+  assert.equal(judgeLogout(behindNat, { host: "0.0.0.0", port: 61000 }, "s1", "10.0.0.5"), "ok");
+  assert.equal(
+    judgeLogout(behindNat, { host: "0.0.0.0", port: 4001 }, "s1", "10.0.0.5"),
+    "wrong-address",
+  );
 });

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ChatLink, type ChatLinkStats, type Origin } from "../core/chat_link.ts";
+import { ChatLink, type ChatLinkStats, type Origin, type PathMessage } from "../core/chat_link.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { type GuardStats, InboundGuard } from "../core/inbound_guard.ts";
 import type { Inbox } from "../core/inbox.ts";
@@ -31,7 +31,7 @@ import {
 } from "../protocol.ts";
 import { isSecureFrame } from "../wire/secure_frame.ts";
 import { encodeRelay, MAX_RELAY_BYTES, parseRelayed, RELAYED } from "../wire/relay.ts";
-import type { PathProbeMessage, PathReplyMessage } from "../wire/nat.ts";
+import type { PathReplyMessage } from "../wire/nat.ts";
 import type { SecureOrigin, SendRoute } from "../core/secure_sessions.ts";
 import {
   pathEndpoint,
@@ -46,6 +46,8 @@ import { sameEndpoint } from "../protocol.ts";
 import type { CoordinatorClient } from "./coordinator_client.ts";
 import type { TraversalHooks } from "./client_traversal.ts";
 import type { UdpSocket } from "./udp.ts";
+import { Ipv6Socket } from "./ipv6_socket.ts";
+import { monotonic } from "./clock.ts";
 
 /** Where relayed frames say they came from (never a real address: `relay` is no IP). */
 export const RELAY_ENDPOINT: Endpoint = Object.freeze({ host: "relay", port: 0 });
@@ -109,6 +111,8 @@ export class PeerDatagrams {
   readonly #link: ChatLink;
   readonly #paths: PathTable;
   readonly #traversal: boolean;
+  /** The IPv6 socket, when this machine has IPv6 and the peer is bound to every interface. */
+  readonly #v6?: Ipv6Socket;
   /** The time of the call under way (the paths' hooks take none). */
   #at: Instant = { now: 0, wall: 0 };
   /** What traversal counted here. */
@@ -148,13 +152,27 @@ export class PeerDatagrams {
       },
     );
     this.#traversal = parts.traversal ?? true;
+    if (this.#traversal) this.#v6 = this.#openV6(parts);
     this.#paths = new PathTable({
       probe: (key, to, txid) =>
         this.#link.sendPath(key, { type: "path-probe", txid }, to, this.#at),
       connect: (who) => parts.client().traversal.connect(who),
+      advertise: (key, who) => this.#advertise(key, who),
       changed: (who, path, endpoint) =>
         emit({ event: "path", name: who, path, endpoint: pathEndpoint(endpoint) }),
     }, { limits: parts.pathLimits });
+  }
+
+  /** The IPv6 socket, listening into the same handler as the IPv4 one. */
+  #openV6(parts: DatagramParts): Ipv6Socket | undefined {
+    const v6 = Ipv6Socket.open(parts.udp.local.host);
+    if (v6 === undefined) return undefined;
+    v6.socket.trace = parts.udp.trace;
+    v6.socket.onError = (message) => parts.udp.onError?.(message);
+    v6.socket.listen((bytes, from) => {
+      this.receive(bytes, from, { now: monotonic(), wall: Date.now() });
+    });
+    return v6;
   }
 
   /** The paths to every contact (what the screen and `doctor` show). */
@@ -192,20 +210,30 @@ export class PeerDatagrams {
    * path goes — through the relay, straight to its address, or both (core/paths.ts).
    */
   #sendFrame(bytes: Uint8Array<ArrayBuffer>, to: Endpoint, route: SendRoute | undefined): void {
-    const udp = this.#parts.udp;
     if (route === undefined || !this.#traversal) {
-      if (!isRelay(to)) udp.send(bytes, to);
+      if (!isRelay(to)) this.#sendTo(bytes, to);
       return;
     }
     if (route.exact) {
       if (isRelay(to)) this.#relay(bytes, route.key);
-      else udp.send(bytes, to);
+      else this.#sendTo(bytes, to);
       return;
     }
     const path = this.#paths.route(route.key, this.#at.now, route.data);
     if (path.relay) this.#relay(bytes, route.key);
-    for (const endpoint of path.endpoints) udp.send(bytes, endpoint);
-    if (!path.relay && path.endpoints.length === 0 && !isRelay(to)) udp.send(bytes, to);
+    for (const endpoint of path.endpoints) this.#sendTo(bytes, endpoint);
+    if (!path.relay && path.endpoints.length === 0 && !isRelay(to)) this.#sendTo(bytes, to);
+  }
+
+  /** Sends on the socket of `to`'s family: an IPv6 address on the IPv6 socket, if there is one. */
+  #sendTo(bytes: Uint8Array<ArrayBuffer>, to: Endpoint): void {
+    const v6 = this.#v6 !== undefined && to.host.includes(":");
+    (v6 ? this.#v6!.socket : this.#parts.udp).send(bytes, to);
+  }
+
+  /** Closes the IPv6 socket (the IPv4 one is the peer's). */
+  async close(): Promise<void> {
+    await this.#v6?.socket.close();
   }
 
   /** Sends a frame for `key` through the coordinator's relay. */
@@ -220,10 +248,20 @@ export class PeerDatagrams {
     this.#parts.udp.send(datagram, this.#parts.coordinator);
   }
 
-  /** A path probe or its answer, inside a session. */
-  #onPath(message: PathProbeMessage | PathReplyMessage, origin: SecureOrigin, at: Instant): void {
+  /** Tells `key` this peer's IPv6 addresses (the coordinator lists only what it saw). */
+  #advertise(key: string, name: string): void {
+    const candidates = this.#v6?.candidates() ?? [];
+    if (candidates.length === 0) return;
+    this.#link.sendRouted(key, name, { type: "path-candidates", candidates }, this.#at);
+  }
+
+  /** A path message inside a session: a probe, an answer, the contact's own addresses. */
+  #onPath(message: PathMessage, origin: SecureOrigin, at: Instant): void {
     if (!this.#traversal) return;
     const from = origin.endpoint;
+    if (message.type === "path-candidates") {
+      return this.#paths.onCandidates(origin.key, origin.name, message.candidates, at.now);
+    }
     if (isRelay(from)) {
       this.traversalStats.relayedProbes++;
       return;
@@ -296,7 +334,7 @@ export class PeerDatagrams {
       case "probe": {
         // `peerchat doctor` checks that this peer can be reached directly.
         const probed: Message = { type: "probed", nonce: message.nonce, name: this.#parts.name };
-        return this.#parts.udp.send(encodeMessage(probed), from);
+        return this.#sendTo(encodeMessage(probed), from);
       }
     }
   }

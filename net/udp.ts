@@ -60,10 +60,16 @@ const RECEIVE_BUFFER_BYTES = 64 * 1024;
 /** Called for every datagram received; the bytes are valid only until it returns. */
 export type DatagramHandler = (bytes: Uint8Array, from: Endpoint) => void;
 
-/** Turns a Deno address into an {@linkcode Endpoint}. */
+/**
+ * Turns a Deno address into an {@linkcode Endpoint}. An IPv4 sender seen by a dual-stack IPv6
+ * socket (`::ffff:192.0.2.1`) is written as the IPv4 address it is, so it compares equal to the
+ * same sender seen by an IPv4 socket (and to the roster's address for it).
+ */
 export function toEndpoint(addr: Deno.Addr): Endpoint {
   const net = addr as Deno.NetAddr;
-  return { host: net.hostname, port: net.port };
+  const host = net.hostname;
+  const mapped = host.length > 7 && host.startsWith("::ffff:") && !host.includes(":", 7);
+  return { host: mapped ? host.slice(7) : host, port: net.port };
 }
 
 /** A bound UDP socket with a receive loop. */

@@ -106,6 +106,8 @@ export interface RawAccept {
   ticket: string;
   /** The session. */
   session: string;
+  /** The whole `Accept` (with the reflexive endpoint, NAT port and relay after the session). */
+  text: string;
 }
 
 /**
@@ -132,7 +134,7 @@ export async function loginRaw(
   const answer = await raw.next((t) => t.startsWith("Accept,") || t.startsWith("Reject,"));
   if (answer.text.startsWith("Reject,")) throw new Error(answer.text);
   const [, port, ticket, session] = answer.text.split(",");
-  return { port: Number(port), ticket, session };
+  return { port: Number(port), ticket, session, text: answer.text };
 }
 
 /**
@@ -162,5 +164,5 @@ export async function loginConn(
   const answer = await next("Accept,");
   if (!answer.startsWith("Accept,")) throw new Error(answer);
   const [, listPort, ticket, session] = answer.split(",");
-  return { port: Number(listPort), ticket, session };
+  return { port: Number(listPort), ticket, session, text: answer };
 }

@@ -64,6 +64,7 @@ import {
   formatConnect,
   formatNatPing,
   formatNatPong,
+  formatPathCandidates,
   formatPathProbe,
   formatPathReply,
   formatPunch,
@@ -73,10 +74,12 @@ import {
   parseConnect,
   parseNatPing,
   parseNatPong,
+  parsePathCandidates,
   parsePathProbe,
   parsePathReply,
   parsePunch,
   parseRelayBusy,
+  type PathCandidatesMessage,
   type PathProbeMessage,
   type PathReplyMessage,
   type PunchMessage,
@@ -133,7 +136,8 @@ export type Message =
   | PunchMessage
   | RelayBusyMessage
   | PathProbeMessage
-  | PathReplyMessage;
+  | PathReplyMessage
+  | PathCandidatesMessage;
 
 /** A parsed datagram and the encoding its sender used (answers go back the same way). */
 export interface MessageWithEncoding {
@@ -220,6 +224,8 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parsePathProbe(text);
     case "path-reply":
       return parsePathReply(text);
+    case "path-candidates":
+      return parsePathCandidates(text);
     default:
       return fail("unknown-type", `Unknown message type "${clip(type)}".`);
   }
@@ -298,6 +304,8 @@ export function formatMessage(message: Message): string {
       return formatPathProbe(message);
     case "path-reply":
       return formatPathReply(message);
+    case "path-candidates":
+      return formatPathCandidates(message);
   }
 }
 

@@ -11,7 +11,10 @@
  *   (`rate`, `size`, `offline` or `off`);
  * - `path-probe,TXID` and `path-reply,TXID,IP:PORT`: between two peers, only inside their Noise
  *   data frames, sent straight to one candidate; the reply goes to the probe's real source and
- *   says where it came from.
+ *   says where it came from;
+ * - `path-candidates,CAND|CAND…`: between two peers, inside their session (through the relay or
+ *   straight): "these are my own addresses too" (an IPv6 address the coordinator never saw, say);
+ *   the receiver probes them at once and answers with its own.
  *
  * The relay's binary datagrams are in `relay.ts`.
  *
@@ -114,6 +117,14 @@ export interface PathReplyMessage {
   txid: string;
   /** The probe's source as the answerer saw it. */
   endpoint: Endpoint;
+}
+
+/** `path-candidates,CAND|CAND…` — between peers, inside a session: more addresses to probe. */
+export interface PathCandidatesMessage {
+  /** The message type. */
+  type: "path-candidates";
+  /** The sender's own addresses: 1 to 4, distinct. */
+  candidates: Endpoint[];
 }
 
 /** A fresh path probe id: 12 random bytes as 16 characters of unpadded base64url. */
@@ -222,6 +233,22 @@ export function parsePathReply(text: string): ParseResult<PathReplyMessage> {
   const endpoint = parseEndpoint(fields[2].trim());
   if (!endpoint.ok) return endpoint;
   return ok({ type: "path-reply", txid: txid.value, endpoint: endpoint.value });
+}
+
+/** Parses a whole `path-candidates,CAND|CAND…` message. */
+export function parsePathCandidates(text: string): ParseResult<PathCandidatesMessage> {
+  const fields = text.split(",");
+  if (fields.length !== 2) {
+    return fail("wrong-field-count", "A path-candidates is path-candidates,CAND|CAND….");
+  }
+  const candidates = parseCandidates(fields[1]);
+  if (!candidates.ok) return candidates;
+  return ok({ type: "path-candidates", candidates: candidates.value });
+}
+
+/** The text form of a `path-candidates` (give it 1 to 4 distinct candidates). */
+export function formatPathCandidates(message: PathCandidatesMessage): string {
+  return `path-candidates,${formatCandidates(message.candidates)}`;
 }
 
 /** The text form of a `natping`. */

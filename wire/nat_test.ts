@@ -121,3 +121,26 @@ Deno.test("randomTxid: 16 characters of base64url, different each time, and they
     "punch,bob,20,1.2.3.4:5",
   );
 });
+
+Deno.test("path-candidates: one to four distinct endpoints, IPv6 too; anything else refused", () => {
+  const text = "path-candidates,[2001:db8:1::10]:40001|192.168.1.10:40001";
+  const parsed = parseMessage(text);
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value, {
+    type: "path-candidates",
+    candidates: [{ host: "2001:db8:1::10", port: 40001 }, { host: "192.168.1.10", port: 40001 }],
+  });
+  assert.equal(formatMessage(parsed.value), text);
+  for (
+    const bad of [
+      "path-candidates",
+      "path-candidates,",
+      "path-candidates,1.2.3.4:5|1.2.3.4:5",
+      "path-candidates,a|b",
+      "path-candidates,1.2.3.4:1|1.2.3.4:2|1.2.3.4:3|1.2.3.4:4|1.2.3.4:5",
+      "path-candidates,1.2.3.4:5,6",
+    ]
+  ) {
+    assert.ok(!parseMessage(bad).ok, bad);
+  }
+});
