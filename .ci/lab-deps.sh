@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the network lab (lab.ts, lab_test.ts, lan_test.ts) and the
-# terminal tests (tmux_test.ts) need on a Debian machine: iproute2 (ip,
-# bridge), nftables (nft), tmux and tcpdump (the ciphertext-only capture test). Idempotent: installs only
+# Installs what the network lab (lab.ts, lab_test.ts, lan_test.ts), the NAT lab
+# (nat_lab.ts, nat_lab_test.ts, nat_traversal_test.ts) and the terminal tests
+# (tmux_test.ts) need on a Debian machine: iproute2 (ip, bridge), nftables (nft),
+# conntrack (the NAT lab's routers' mappings), tmux and tcpdump (the
+# ciphertext-only capture test). Idempotent: installs only
 # what is missing and runs `apt-get update` only when something is. Then checks
 # that a network namespace can be created. Run as root. Exits non-zero, loudly,
 # on any failure.
@@ -20,7 +22,7 @@ command -v apt-get >/dev/null || fail "apt-get not found: this script supports D
 
 # package:command pairs; a package counts as present when dpkg has it installed
 # and its command is on PATH (root's PATH includes /usr/sbin).
-PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump")
+PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump" "conntrack:conntrack")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
@@ -35,7 +37,7 @@ for pair in "${PAIRS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab-deps: iproute2, nftables and tmux already installed; nothing to install"
+  echo "lab-deps: iproute2, nftables, conntrack, tmux and tcpdump already installed; nothing to install"
 else
   echo "lab-deps: installing ${missing[*]} (running apt-get update first)"
   export DEBIAN_FRONTEND=noninteractive
