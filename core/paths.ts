@@ -79,6 +79,11 @@ export interface PathLimits {
   probeTimeoutMs: number;
   /** Candidates kept per contact. */
   maxCandidates: number;
+  /**
+   * A `punch` or `path-candidates` about a contact is taken at most this often (more are
+   * counted and ignored): neither a coordinator nor a contact can make this peer probe in a flood.
+   */
+  minPunchIntervalMs: number;
   /** Contacts with path state, at most (the one idle longest goes). */
   maxPeers: number;
 }
@@ -93,6 +98,7 @@ export const DEFAULT_PATH_LIMITS: PathLimits = {
   maxOutstanding: 64,
   probeTimeoutMs: 5_000,
   maxCandidates: 8,
+  minPunchIntervalMs: 1_000,
   maxPeers: 4096,
 };
 
@@ -136,6 +142,8 @@ export interface PathStats {
   connects: number;
   /** `punch` orders taken from the coordinator. */
   punches: number;
+  /** `punch` orders and `path-candidates` ignored: too soon after the last one for that contact. */
+  punchesIgnored: number;
   /** Times a contact's path became direct (or LAN), and times it fell back to the relay. */
   upgrades: number;
   /** Times a direct path lapsed while the conversation was active. */
@@ -160,6 +168,8 @@ interface PathPeer {
   discoveredAt?: number;
   /** When this peer's own addresses were last told to the contact. */
   advertisedAt?: number;
+  /** When a `punch` or `path-candidates` about the contact was last taken. */
+  punchedAt?: number;
   /** When the direct address was last probed (heartbeat). */
   heartbeatAt: number;
   /** Probe rounds still to send: times, ascending. */
@@ -204,6 +214,7 @@ export class PathTable {
     probesAnswered: 0,
     connects: 0,
     punches: 0,
+    punchesIgnored: 0,
     upgrades: 0,
     fallbacks: 0,
     framesRelayed: 0,
@@ -325,8 +336,9 @@ export class PathTable {
     now: number,
   ) {
     const peer = this.#obtain(key, name, now);
-    this.stats.punches++;
     this.#merge(peer, candidates, false);
+    if (this.#tooSoon(peer, now)) return;
+    this.stats.punches++;
     peer.activeAt = Math.max(peer.activeAt, now);
     const start = now + Math.max(0, Math.min(delayMs, 5_000));
     this.#schedule(peer, start);
@@ -341,6 +353,7 @@ export class PathTable {
     this.#merge(peer, candidates, false);
     peer.activeAt = Math.max(peer.activeAt, now);
     if (this.#confirmed(peer, now) && isLanAddress(peer.direct!.endpoint.host)) return;
+    if (this.#tooSoon(peer, now)) return;
     this.#schedule(peer, now);
     this.#advertise(peer, now);
   }
@@ -376,6 +389,16 @@ export class PathTable {
     }
   }
 
+  /** Whether a punch about `peer` came too soon after the last one (then it is counted). */
+  #tooSoon(peer: PathPeer, now: number): boolean {
+    if (now - (peer.punchedAt ?? -Infinity) < this.#limits.minPunchIntervalMs) {
+      this.stats.punchesIgnored++;
+      return true;
+    }
+    peer.punchedAt = now;
+    return false;
+  }
+
   #confirmed(peer: PathPeer, now: number): boolean {
     return peer.direct !== undefined && now - peer.direct.heardAt < this.#limits.trustMs;
   }
@@ -406,7 +429,10 @@ export class PathTable {
     if (victim) this.#peers.delete(victim.key);
   }
 
-  /** Adds candidates (a roster's replace the old ones; a punch's are added), primary first. */
+  /**
+   * Adds candidates (a roster's replace the old ones; a punch's are added, the newest first),
+   * primary first, at most {@linkcode PathLimits.maxCandidates}.
+   */
   #merge(peer: PathPeer, candidates: readonly Endpoint[], replace: boolean): void {
     const merged: Endpoint[] = [];
     const add = (endpoint: Endpoint) => {
