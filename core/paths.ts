@@ -236,11 +236,21 @@ export class PathTable {
     return this.#peers.size;
   }
 
-  /** Sets `key`'s name and candidates (from the roster: primary first). */
+  /**
+   * Sets `key`'s name and candidates (from the roster: primary first). A contact that logged in
+   * anew (another primary address: it restarted, or moved) must be found again: its old direct
+   * address is dropped.
+   */
   candidates(key: string, name: string, candidates: readonly Endpoint[]): void {
     const peer = this.#obtain(key, name, -Infinity);
     peer.name = name;
+    const before = peer.candidates[0];
     this.#merge(peer, candidates, true);
+    const after = peer.candidates[0];
+    if (before !== undefined && after !== undefined && !same(before, after)) {
+      peer.direct = undefined;
+      peer.discoveredAt = undefined;
+    }
   }
 
   /** The name of the contact with `key`, if it has path state. */
@@ -285,7 +295,10 @@ export class PathTable {
       return { relay: true, endpoints: peer.direct ? [peer.direct.endpoint] : [] };
     }
     this.stats.framesDirect++;
-    return { relay: false, endpoints: peer.direct ? [peer.direct.endpoint] : peer.candidates };
+    // No relay: the old address (if any) and every candidate; the copies are dropped there.
+    const endpoints = peer.direct ? [peer.direct.endpoint] : [];
+    for (const e of peer.candidates) if (!endpoints.some((d) => same(d, e))) endpoints.push(e);
+    return { relay: false, endpoints };
   }
 
   /**

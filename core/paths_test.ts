@@ -236,3 +236,20 @@ Deno.test("a flood of punches (a hostile coordinator) or of path-candidates make
   // One schedule's rounds so far (0, 100, 300, 700 ms), each to at most 8 candidates.
   assert.ok(probes.length <= 4 * DEFAULT_PATH_LIMITS.maxCandidates, `${probes.length} probes`);
 });
+
+Deno.test("without a relay, a lapsed address goes with every candidate; a new login drops it", () => {
+  const { paths, probes } = table({ trustMs: 1000 });
+  paths.candidates(KEY, "bob", [LAN]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, LAN, 5);
+  assert.deepEqual(paths.route(KEY, 10, true).endpoints, [LAN]);
+  // Bob restarted on another port: the roster says so.
+  const moved = { host: LAN.host, port: 40002 };
+  paths.candidates(KEY, "bob", [moved]);
+  assert.deepEqual(paths.route(KEY, 20, true).endpoints, [moved], "the old address is gone");
+  // A lapsed address is still tried, but never alone.
+  paths.onReply(KEY, probes.at(-1)!.txid, moved, 30);
+  paths.candidates(KEY, "bob", [moved, PUBLIC]);
+  assert.deepEqual(paths.route(KEY, 5000, true).endpoints, [moved, PUBLIC]);
+});
