@@ -45,6 +45,7 @@ import type { RosterEntry } from "../core/peer_roster.ts";
 import { sameEndpoint } from "../protocol.ts";
 import type { CoordinatorClient, TraversalHooks } from "./coordinator_client.ts";
 import type { UdpSocket } from "./udp.ts";
+import { monotonic } from "./clock.ts";
 
 /** Where relayed frames say they came from (never a real address: `relay` is no IP). */
 export const RELAY_ENDPOINT: Endpoint = Object.freeze({ host: "relay", port: 0 });
@@ -63,6 +64,14 @@ export interface TraversalView {
   relay: boolean;
   /** What the paths and the relay counted. */
   stats: PathStats & TraversalStats;
+  /**
+   * Opens an encrypted session with `name` without a chat message, so that its path is looked for
+   * (relay first, probes, a punch) as for a conversation: what `peerchat doctor` does. False when
+   * `name` is no peerchat user online, or its key waits for `/trust`.
+   */
+  reach(name: string): boolean;
+  /** Whether `name` answered: an encrypted session with it is up, by whatever path. */
+  answered(name: string): boolean;
 }
 
 /** What traversal counted: relayed frames refused or not sent, and the paths' own counters. */
@@ -121,7 +130,7 @@ export class PeerDatagrams {
   /** Routing for the peer `parts.name`. */
   constructor(parts: DatagramParts) {
     this.#parts = parts;
-    const { name, coordinator, rateLimit, udp, roster, trust, emit } = parts;
+    const { name, coordinator, rateLimit, roster, trust, emit } = parts;
     this.#guard = new InboundGuard(
       name,
       coordinator,
@@ -171,6 +180,11 @@ export class PeerDatagrams {
       nat: client.nat,
       relay: this.#paths.relayAvailable,
       stats: { ...this.#paths.stats, ...this.traversalStats },
+      reach: (name) => {
+        this.#at = { now: monotonic(), wall: Date.now() };
+        return this.#link.open(name, this.#at);
+      },
+      answered: (name) => this.#link.established(name),
     };
   }
 
