@@ -36,6 +36,9 @@ function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
     lookup: (name) => peer.lookup(name),
     history: (name, limit) => peer.history(name, limit),
     giveUp: (name, reason) => peer.giveUp(name, reason),
+    get traversal() {
+      return peer.traversal;
+    },
     keys,
   };
 }
