@@ -363,8 +363,8 @@ Deno.test("line mode: a line when a contact's path changes, and one for the NAT"
     formatPeerEvent({ event: "path", name: "b", path: "relayed" }, colour),
     colour("dim", "b: relayed — through the coordinator, end-to-end encrypted"),
   );
-  assert.match(formatPeerEvent({ event: "nat", nat: "hard" }, colour)!, /^\x1b\[33m/);
-  assert.match(formatPeerEvent({ event: "nat", nat: "easy" }, colour)!, /^\x1b\[2m/);
+  assert.ok(formatPeerEvent({ event: "nat", nat: "hard" }, colour)!.startsWith("\x1b[33m"));
+  assert.ok(formatPeerEvent({ event: "nat", nat: "easy" }, colour)!.startsWith("\x1b[2m"));
   // What came from the network is shown, never executed.
   const evil = "x\x1b[2J\u202e";
   assertShown(
