@@ -148,6 +148,7 @@ export class CoordinatorClient {
       relogin: () => this.#startRelogin(),
       emit,
       send: (message) => this.#send(message),
+      reachable: (on) => this.traversal.reachable(on),
     });
   }
 
