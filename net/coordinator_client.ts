@@ -162,11 +162,6 @@ export class CoordinatorClient {
     this.#udp.send(this.#proof.seal(encodeMessage(message)), to);
   }
 
-  /** The smoothed round trip to the coordinator (ms), once a keep-alive was answered. */
-  get rtt(): number | undefined {
-    return this.#keepalive.rtt;
-  }
-
   /** The current session, if logged in. */
   get session(): string | undefined {
     return this.#link.session;
