@@ -249,7 +249,6 @@ export class PathTable {
     mergeCandidates(peer, candidates, false, this.#limits.maxCandidates);
     if (this.#tooSoon(peer, now)) return;
     this.stats.punches++;
-    peer.activeAt = Math.max(peer.activeAt, now);
     const start = now + Math.max(0, Math.min(delayMs, 5_000));
     scheduleRounds(peer, this.#limits.probeSchedule, start);
   }
@@ -261,7 +260,6 @@ export class PathTable {
   onCandidates(key: string, name: string, candidates: readonly Endpoint[], now: number): void {
     const peer = this.#obtain(key, name, now);
     mergeCandidates(peer, candidates, false, this.#limits.maxCandidates);
-    peer.activeAt = Math.max(peer.activeAt, now);
     if (confirmed(peer, now, this.#limits.trustMs) && isLanAddress(peer.direct!.endpoint.host)) {
       return;
     }

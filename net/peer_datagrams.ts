@@ -150,11 +150,9 @@ export class PeerDatagrams {
       trust,
       {
         sendRaw: (bytes, to, route) => this.#sendFrame(bytes as Uint8Array<ArrayBuffer>, to, route),
-        heard: (key, who, from, data) => {
-          if (this.#traversal) {
-            this.#paths.heard(key, who, isRelay(from) ? "relay" : from, this.#at.now, data);
-          }
-        },
+        // Any authenticated frame proves its path; only chat (#onChat) makes a conversation
+        // active: path probes and keep-alives must not keep their own heartbeats going.
+        heard: (key, who, from) => this.#heard(key, who, from, false),
         path: (message, origin, at) => this.#onPath(message, origin, at),
         emit,
         lookup: (who) => void parts.client().lookup(who),
@@ -268,6 +266,13 @@ export class PeerDatagrams {
     const candidates = this.#v6?.candidates() ?? [];
     if (candidates.length === 0) return;
     this.#link.sendRouted(key, name, { type: "path-candidates", candidates }, this.#at);
+  }
+
+  /** An authenticated frame from `key` came from `from`; `data`: it carried chat. */
+  #heard(key: string, name: string, from: Endpoint, data: boolean): void {
+    if (this.#traversal) {
+      this.#paths.heard(key, name, isRelay(from) ? "relay" : from, this.#at.now, data);
+    }
   }
 
   /** A path message inside a session: a probe, an answer, the contact's own addresses. */
@@ -384,6 +389,8 @@ export class PeerDatagrams {
 
   /** A chat message that came inside a session with `origin` (the link checked its name). */
   #onChat(message: Message, origin: Origin, at: Instant): void {
+    const key = this.#parts.roster.get(origin.name)?.key;
+    if (key !== undefined) this.#heard(key, origin.name, origin.endpoint, true);
     if (message.type === "msg") this.#parts.inbox().onPacket(message, origin.endpoint, at);
     else if (message.type === "ack") this.#parts.outbox().onAck(origin.name, message, at);
   }
