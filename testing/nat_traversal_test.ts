@@ -210,6 +210,36 @@ function lastPath(peer: PeerchatProcess, name: string): PathKind | undefined {
   return peer.events.filter((e) => e.event === "path" && e.name === name).at(-1)?.path;
 }
 
+/** The NAT type `peer` measured last (its last `nat` event). */
+function lastNat(peer: PeerchatProcess): JsonEvent | undefined {
+  return peer.events.filter((e) => e.event === "nat").at(-1);
+}
+
+/** Checks the NAT type each peer measured: `hard` behind a symmetric router, else `easy`. */
+async function checkNat(lab: NatLab, pair: Pair): Promise<void> {
+  for (const [name, peer] of Object.entries(pair)) {
+    const site = lab.sites[lab.hosts[name].site];
+    const expected = site.router === "hard" ? "hard" : "easy";
+    await waitFor(
+      () => lastNat(peer) !== undefined && lastNat(peer)!.nat !== "unknown",
+      `${name} to measure its NAT (${JSON.stringify(lastNat(peer))})`,
+      20_000,
+    );
+    const nat = lastNat(peer)!;
+    assert.equal(
+      nat.nat,
+      expected,
+      `${name} behind a ${site.router} router: ${JSON.stringify(nat)}`,
+    );
+    assert.equal(String(nat.public).split(":")[0], site.wan, `${name}'s public address`);
+  }
+}
+
+/** How `peer`'s path to `name` went, e.g. `relayed→direct`. */
+function pathHistory(peer: PeerchatProcess, name: string): string {
+  return pathEvents(peer, name).map((e) => e.path).join("→");
+}
+
 function pathEvents(peer: PeerchatProcess, name: string): JsonEvent[] {
   return peer.events.filter((e) => e.event === "path" && e.name === name);
 }
@@ -435,11 +465,12 @@ async function runCase(c: TraversalCase): Promise<void> {
   await withPeers(c.sites, setup, c.bobPort, async (lab, pair) => {
     // Relay first: the first message each way goes at once, while punching runs.
     await burst(pair, "hello", 1);
+    await checkNat(lab, pair);
     if (c.expect.includes("relayed")) await sleep(SETTLE_MS);
     await waitPath(pair, c.expect, 30_000);
     const settled = { alice: lastPath(pair.alice, "bob")!, bob: lastPath(pair.bob, "alice")! };
-    if (c.idleMs) await sleep(c.idleMs);
-
+    // A silence that was none is reported at the end, after the rest of the case was checked.
+    const noisy = c.idleMs ? await silence(lab, c.idleMs, c.udpTimeout!.site) : undefined;
     const marks = {
       alice: pathEvents(pair.alice, "bob").length,
       bob: pathEvents(pair.bob, "alice").length,
@@ -468,6 +499,10 @@ async function runCase(c: TraversalCase): Promise<void> {
       await burst(pair, "after", 20);
       after = await counts(lab);
       checked = { before: tailBefore, after, count: 20 };
+      console.log(
+        `  ${c.name}: the burst after the silence: ${JSON.stringify(before)} → ` +
+          JSON.stringify(tailBefore),
+      );
     } else {
       assert.deepEqual(
         [pathEvents(pair.alice, "bob").length, pathEvents(pair.bob, "alice").length],
@@ -481,11 +516,34 @@ async function runCase(c: TraversalCase): Promise<void> {
     if (!c.idleMs) assert.deepEqual(final, settled);
     assert.equal(final.alice, final.bob, "both sides agree on the path");
     checkCounts(final.alice, checked.before, checked.after, checked.count);
+    if (noisy) throw new Error(`${noisy} (the rest of the case passed)`);
     console.log(
-      `  ${c.name}: ${final.alice}; counted ${JSON.stringify(after)} ` +
-        `(burst: ${JSON.stringify(before)} → ${JSON.stringify(after)})`,
+      `  ${c.name}: ${final.alice} (alice: ${pathHistory(pair.alice, "bob")}, ` +
+        `bob: ${pathHistory(pair.bob, "alice")}; NAT ${lastNat(pair.alice)?.nat}/` +
+        `${lastNat(pair.bob)?.nat}); counted ${JSON.stringify(checked.before)} → ` +
+        JSON.stringify(checked.after),
     );
   });
+}
+
+/**
+ * Waits `idleMs` without a message; says what was wrong if its last 10 s were not silent between
+ * the two sites (the conversation ended long before: paths' `activeMs` is 45 s) or `site`'s
+ * router (its mappings live a few seconds) still maps towards the other site.
+ */
+async function silence(lab: NatLab, idleMs: number, site: string): Promise<string | undefined> {
+  const [a, b] = Object.keys(lab.sites);
+  await sleep(idleMs - 10_000);
+  const late = await lab.peerToPeerPackets(a, b);
+  await sleep(10_000);
+  const sent = await lab.peerToPeerPackets(a, b) - late;
+  const other = site === a ? b : a;
+  const mappings = (await lab.conntrack(site))
+    .filter((l) => l.includes(`dst=${lab.routerWan(other)} `));
+  if (sent === 0 && mappings.length === 0) return undefined;
+  return `the last 10 s of ${idleMs / 1000} s without a message were not silent: ${sent} ` +
+    `datagrams went between the two sites (path heartbeats after the conversation ended?), ` +
+    `and ${site}'s router still maps towards ${other}: ${mappings.join(" | ") || "none"}`;
 }
 
 /**
@@ -532,7 +590,10 @@ async function runSwitch(): Promise<void> {
     assert.deepEqual(received(pair.bob, "alice", "switch "), sent.alice, "alice→bob exactly once");
     assert.deepEqual(received(pair.alice, "bob", "switch "), sent.bob, "bob→alice exactly once");
     assert.ok(await lab.peerToPeerPackets("a", "b") > 0, "the later messages went direct");
-    console.log(`  switch: direct after message ${switchedAt} of ${i} each way`);
+    console.log(
+      `  switch: direct after message ${switchedAt} of ${i} each way ` +
+        `(alice: ${pathHistory(pair.alice, "bob")}, bob: ${pathHistory(pair.bob, "alice")})`,
+    );
   });
 }
 
