@@ -61,6 +61,8 @@ export interface CoordinatorArgs {
   relayRate: number;
   /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
   release?: string;
+  /** `--stats S`: print the counters (relay, punches, logins) every S seconds (ms). */
+  statsMs?: number;
 }
 
 /** `peerchat peer …` */
@@ -215,13 +217,17 @@ export const DOCTOR_HELP = `Usage: peerchat doctor [options]
 Checks what usually goes wrong and says what to do: this machine's network
 interfaces and broadcast addresses, whether the ports are free, whether a
 coordinator answers discovery, UDP and TCP to it separately (a firewall may
-pass one and not the other), and whether peers can be reached directly.
+pass one and not the other), the NAT this machine is behind (open, easy, hard
+or unknown; its public address) and whether the coordinator relays, and how
+each peer is reached: directly, or only through the relay — and why.
+For the last two it logs in for a few seconds as doctor-XXXXXXXX (a new key,
+kept in memory; others see it join and leave).
 Exit status 0 only when nothing failed.
 
 Options:
   --coordinator H[:P]    check this coordinator (default: the one discovery finds)
   --host ADDR            the address peers on this machine would use (default 0.0.0.0)
-  --peer NAME            probe only this user
+  --peer NAME            check only this user
   --discovery-port N     UDP port for discovery (default ${DISCOVERY_PORT})
   --json                 one JSON object per check on stdout
   -h, --help             this help`;
@@ -302,6 +308,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
       "nat-port",
       "relay",
       "relay-rate",
+      "stats",
     ],
     ["json", "trace", "no-discovery"],
   );
@@ -341,6 +348,8 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     false,
   );
   if (typeof peerTimeoutMs === "string") return usageError(peerTimeoutMs);
+  const statsMs = values.stats ? secondsOption(values.stats as string, "--stats", 0, false) : 0;
+  if (typeof statsMs === "string") return usageError(statsMs);
   const rateText = values["rate-limit"] as string | undefined;
   const rateLimit = rateText === undefined ? DEFAULT_RATE_LIMIT : Number(rateText);
   const discovery = discoveryPortOption(values);
@@ -364,6 +373,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     data,
     nameTtlMs,
     registrationsPerMinute,
+    statsMs,
     ...natRelay,
   };
 }

@@ -72,6 +72,9 @@ Options:
                    each other directly (default on); it sees only ciphertext
   --relay-rate R   bytes a second the relay forwards per peer (default
                    ${DEFAULT_RELAY_RATE / 1024}k; a number, or with k or m for KiB or MiB)
+  --stats S        print the counters every S seconds: users online, datagrams,
+                   relayed datagrams and bytes, relay refusals, punches (a
+                   \`stats\` event with --json)
   --json           one JSON object per line on stdout, for scripts
   --trace          print every datagram and TCP exchange to stderr
   -h, --help       this help`;

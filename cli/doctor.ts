@@ -1,8 +1,9 @@
 /**
  * `peerchat doctor`: checks, one after another, what usually goes wrong on a
- * LAN — interfaces, ports, broadcast discovery, UDP and TCP to the
- * coordinator, and whether online peers can be reached directly — and says in
- * plain words what to do about it. It prints nothing itself: the caller shows
+ * LAN and across routers — interfaces, ports, broadcast discovery, UDP and TCP
+ * to the coordinator, the NAT this machine is behind and whether the
+ * coordinator relays, and how online peers can be reached (directly, or only
+ * through the relay, and why) — and says in plain words what to do about it. It prints nothing itself: the caller shows
  * each {@linkcode CheckResult} as it arrives (with {@linkcode formatResult},
  * or as JSON) and exits with {@linkcode doctorExitCode}.
  *
@@ -24,6 +25,7 @@ import {
   type Context,
 } from "./doctor_checks.ts";
 import { checkPeers, checkTcp, checkUdp } from "./doctor_remote.ts";
+import { checkNat } from "./doctor_nat.ts";
 
 export type { CheckResult, CheckStatus };
 
@@ -52,7 +54,8 @@ const CHECKS: Check[] = [
   { id: "discovery", title: "Finding coordinators by broadcast", run: checkDiscovery },
   { id: "udp", title: "UDP to the coordinator", run: checkUdp },
   { id: "tcp", title: "TCP to the coordinator", run: checkTcp },
-  { id: "peers", title: "Reaching peers directly", run: checkPeers },
+  { id: "nat", title: "NAT and relay", run: checkNat },
+  { id: "peers", title: "Reaching peers", run: checkPeers },
 ];
 
 /** Runs one check; a socket that cannot even be opened (a wrong --host) is a failure, not a crash. */
@@ -73,11 +76,13 @@ async function runCheck(check: Check, context: Context): Promise<CheckResult> {
 }
 
 /**
- * Runs every check in order — interfaces, ports, discovery, udp, tcp, peers —
- * handing each result to `onResult` as soon as it is known, and returns them
- * all. Later checks use what earlier ones found (the coordinator, its TCP
- * port, the online list) and are skipped when that is missing. Never throws
- * for network trouble: that is what the results report.
+ * Runs every check in order — interfaces, ports, discovery, udp, tcp, nat,
+ * peers — handing each result to `onResult` as soon as it is known, and
+ * returns them all. Later checks use what earlier ones found (the coordinator,
+ * its TCP port, the online list, the doctor's own login) and are skipped when
+ * that is missing. The `nat` check logs in as `doctor-…` for the rest of the
+ * run; it logs out before this returns. Never throws for network trouble:
+ * that is what the results report.
  */
 export async function runChecks(
   options: DoctorOptions,
@@ -95,10 +100,14 @@ export async function runChecks(
     udpOk: false,
   };
   const results: CheckResult[] = [];
-  for (const check of CHECKS) {
-    const result = oneLine(await runCheck(check, context));
-    results.push(result);
-    onResult?.(result);
+  try {
+    for (const check of CHECKS) {
+      const result = oneLine(await runCheck(check, context));
+      results.push(result);
+      onResult?.(result);
+    }
+  } finally {
+    await context.visitor?.close();
   }
   return results;
 }

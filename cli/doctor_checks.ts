@@ -20,13 +20,15 @@ import {
 import { type Endpoint, formatEndpoint, type ListEntry, sameEndpoint } from "../protocol.ts";
 import { errorText } from "../core/errors.ts";
 import { describeCoordinator } from "./find_coordinator.ts";
+import type { Peer } from "../peer.ts";
+import type { NatType } from "../core/nat_type.ts";
 
 /** How a check went: `warn` works but deserves a look; `skip` could not be checked. */
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 
 /** The outcome of one check. `detail` and `advice` are one line each, in plain words. */
 export interface CheckResult {
-  /** Stable identifier: `interfaces`, `ports`, `discovery`, `udp`, `tcp` or `peers`. */
+  /** Stable identifier: `interfaces`, `ports`, `discovery`, `udp`, `tcp`, `nat` or `peers`. */
   id: string;
   /** What was checked, for people: `TCP to the coordinator`. */
   title: string;
@@ -38,6 +40,16 @@ export interface CheckResult {
   advice?: string;
   /** Machine-readable findings, for `--json`. */
   data?: Record<string, unknown>;
+}
+
+/** What the NAT check measured. */
+export interface NatFindings {
+  /** The kind of NAT this machine is behind. */
+  nat: NatType;
+  /** Where the coordinator sees this machine (`IP:PORT`), if it answered. */
+  public?: string;
+  /** Whether the coordinator relays between peers. */
+  relay: boolean;
 }
 
 /** Options with defaults applied, and what earlier checks learned for later ones. */
@@ -66,6 +78,10 @@ export interface Context {
   udpOk: boolean;
   /** The online list, once read. */
   list?: ListEntry[];
+  /** The doctor's own login (`doctor-…`, from the NAT check), for the peer check; closed at the end. */
+  visitor?: Peer;
+  /** What the NAT check measured. */
+  nat?: NatFindings;
 }
 
 /** What every result of one check starts with. */

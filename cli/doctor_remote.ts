@@ -1,7 +1,8 @@
 /**
  * The checks of `peerchat doctor` that talk to the coordinator and the
  * peers: UDP to the coordinator (a `discover` sent to it alone), TCP to it
- * (the online list), and a `probe` to each peer online.
+ * (the online list), and each peer online: a `probe` sent straight to it, and
+ * the path the doctor's login finds to it (cli/doctor_nat.ts).
  *
  * Text that came from the network (labels, names, parse errors quoting what
  * arrived) goes through `visible()` before it is put into a sentence for
@@ -15,6 +16,7 @@ import { fetchList, type ListFetch } from "../net/list_fetch.ts";
 import {
   type CoordinatorMessage,
   encodeMessage,
+  type Endpoint,
   formatEndpoint,
   type ListEntry,
   nameKey,
@@ -23,6 +25,7 @@ import {
 } from "../protocol.ts";
 import { visible } from "../ui/visible.ts";
 import type { Base, CheckResult, Context } from "./doctor_checks.ts";
+import { explainPeer, type PeerReach, type PeerVerdict, reachPeers } from "./doctor_nat.ts";
 
 /** Most peers probed in one run. */
 const MAX_PROBES = 20;
@@ -144,9 +147,14 @@ function tcpFailure(
   };
 }
 
-// --- 6. Peers ------------------------------------------------------------------
+// --- 7. Peers ------------------------------------------------------------------
 
-/** 6: whether the peers online (or the one asked for) answer a `probe` sent to them directly. */
+/**
+ * 7: whether the peers online (or the one asked for) can be reached directly: a plain `probe` sent
+ * straight to each of its addresses, and — with the doctor's login — an encrypted session, whose
+ * path is looked for as a chat would (relay first, probes, a punch). A peer reachable only through
+ * the relay, or not at all, is named with why.
+ */
 export async function checkPeers(context: Context, base: Base): Promise<CheckResult> {
   if (!context.list) {
     return { ...base, status: "skip", detail: "the online list could not be read" };
@@ -161,8 +169,30 @@ export async function checkPeers(context: Context, base: Base): Promise<CheckRes
     if (chosen.length === 0) return peerNotOnline(base, context.peer, context.list);
   }
   const probed = chosen.slice(0, MAX_PROBES);
-  const answered = await probePeers(context.bindHost, probed, context.timeoutMs);
-  return peersResult(base, probed, answered, chosen.length);
+  const visitor = context.visitor;
+  // The roster of the doctor's login knows each peer's other addresses (behind a NAT).
+  const addresses = (entry: ListEntry) => [
+    entry.endpoint,
+    ...(visitor?.user(entry.name)?.candidates ?? []),
+  ];
+  const [answered, reached] = await Promise.all([
+    probePeers(context.bindHost, probed, addresses, context.timeoutMs),
+    visitor
+      ? reachPeers(visitor, probed.map((entry) => entry.name), context.timeoutMs)
+      : new Map<string, PeerReach>(),
+  ]);
+  const verdicts = new Map<ListEntry, PeerVerdict>();
+  for (const entry of probed) {
+    const reach = reached.get(entry.name);
+    const probe = answered.has(entry);
+    verdicts.set(
+      entry,
+      reach
+        ? explainPeer(entry.name, reach, probe, context.nat)
+        : { how: probe ? "direct" : "none" },
+    );
+  }
+  return peersResult(base, probed, verdicts, reached, chosen.length);
 }
 
 function peerNotOnline(
@@ -182,18 +212,23 @@ function peerNotOnline(
   };
 }
 
-/** Sends `probe,NONCE` to each entry, a nonce of its own each, and returns who answered. */
+/** Sends `probe,NONCE` to each address of each entry, a nonce of its own each; returns who answered. */
 async function probePeers(
   bindHost: string,
   entries: ListEntry[],
+  addresses: (entry: ListEntry) => Endpoint[],
   timeoutMs: number,
 ): Promise<Set<ListEntry>> {
   const base = randomToken();
-  const asked = new Map(entries.map((entry, i) => {
-    const nonce = `${base}-${i}`;
-    const request = { to: entry.endpoint, bytes: encodeMessage({ type: "probe", nonce }) };
-    return [nonce, { entry, request }];
-  }));
+  const asked = new Map(
+    entries.flatMap((entry, i) =>
+      addresses(entry).map((to, j) => {
+        const nonce = `${base}-${i}-${j}`;
+        const request = { to, bytes: encodeMessage({ type: "probe", nonce }) };
+        return [nonce, { entry, request }] as const;
+      })
+    ),
+  );
   const answered = await collectAnswers<ListEntry>({
     bindHost,
     requests: [...asked.values()].map(({ request }) => request),
@@ -206,29 +241,61 @@ async function probePeers(
   return new Set(answered);
 }
 
-function peersResult(
+/**
+ * The peer check's result: how many peers are reachable directly, which only through the relay
+ * (with why) and which not at all (with why, when the doctor knows).
+ */
+export function peersResult(
   base: Base,
   probed: ListEntry[],
-  answered: Set<ListEntry>,
+  verdicts: Map<ListEntry, PeerVerdict>,
+  reached: Map<string, PeerReach>,
   total: number,
 ): CheckResult {
-  const silent = probed.filter((entry) => !answered.has(entry));
-  const describe = (e: ListEntry) => `${e.name} (${formatEndpoint(e.endpoint)})`;
+  const having = (how: PeerVerdict["how"]) => probed.filter((e) => verdicts.get(e)?.how === how);
+  const direct = having("direct");
+  const relayed = having("relayed");
+  const silent = having("none");
+  const why = (e: ListEntry) => verdicts.get(e)?.why;
   const more = total > probed.length ? `, probed the first ${probed.length} of ${total}` : "";
-  const count = `${answered.size} of ${probed.length} ${
-    probed.length === 1 ? "peer" : "peers"
-  } answered directly${more}`;
+  const parts = [
+    `${direct.length} of ${probed.length} ${
+      probed.length === 1 ? "peer" : "peers"
+    } reachable directly${more}`,
+    ...(relayed.length === 0
+      ? []
+      : [`only through the relay: ${relayed.map((e) => `${e.name} (${why(e)})`).join(", ")}`]),
+    ...(silent.length === 0 ? [] : [
+      `no answer from ${
+        silent.map((e) => {
+          const reason = why(e);
+          return `${e.name} (${formatEndpoint(e.endpoint)}${reason ? `: ${reason}` : ""})`;
+        }).join(", ")
+      }`,
+    ]),
+  ];
   const data = {
-    answered: probed.filter((e) => answered.has(e)).map((e) => e.name),
+    answered: direct.map((e) => e.name),
+    relayed: relayed.map((e) => ({ name: e.name, why: why(e) })),
     silent: silent.map((e) => e.name),
+    paths: Object.fromEntries(
+      [...reached].flatMap(([name, reach]) => reach.path ? [[name, reach.path]] : []),
+    ),
   };
-  if (silent.length === 0) return { ...base, status: "ok", detail: count, data };
-  return {
-    ...base,
-    status: "warn",
-    detail: `${count}; no answer from ${silent.map(describe).join(", ")}`,
-    advice:
-      "Seed clients (netcat, the original client) never answer probes; for a peerchat peer, a firewall on its machine blocks UDP to it.",
-    data,
-  };
+  const detail = parts.join("; ");
+  if (relayed.length === 0 && silent.length === 0) {
+    return { ...base, status: "ok", detail, data };
+  }
+  const advice = [
+    ...(relayed.length === 0 ? [] : [
+      "Peers reachable only through the relay still chat: the coordinator forwards their " +
+      "messages, end-to-end encrypted. For a direct path, forward a UDP port to peerchat " +
+      "(--port N) on the router of the side behind the hard NAT, or let UDP through the firewall.",
+    ]),
+    ...(silent.length === 0 ? [] : [
+      "Seed clients (netcat, the original client) never answer probes; for a peerchat peer, a " +
+      "firewall on its machine blocks UDP to it.",
+    ]),
+  ].join(" ");
+  return { ...base, status: "warn", detail, advice, data };
 }

@@ -8,8 +8,9 @@ import {
   runChecks,
 } from "./doctor.ts";
 import { painter } from "../ui/format.ts";
-import { Peer } from "../peer.ts";
-import { freeUdpPort, RawUdp } from "../testing/helpers.ts";
+import { Peer, type PeerEvent } from "../peer.ts";
+import { freeUdpPort, RawUdp, waitFor } from "../testing/helpers.ts";
+import { explainNat } from "../core/nat_type.ts";
 
 /** A TCP port nobody listens on (it was free a moment ago). */
 function deadTcpPort(): number {
@@ -47,21 +48,33 @@ Deno.test("doctor: all well with a coordinator and two peers on loopback", async
     label: "lab",
   });
   const peers: Peer[] = [];
+  const nat: PeerEvent[] = [];
   try {
     for (const name of ["alice", "bob"]) {
       peers.push(
-        await Peer.start({ name, coordinator: coordinator.udpAddress, host: "127.0.0.1" }),
+        await Peer.start({
+          name,
+          coordinator: coordinator.udpAddress,
+          host: "127.0.0.1",
+          keepaliveMs: 100,
+          onEvent: (event) => event.event === "nat" && nat.push(event),
+        }),
       );
     }
+    // What a peer on this machine measures, to compare the doctor's findings with: "open" where
+    // the coordinator answers natping on loopback, "unknown" where it has no second port.
+    await waitFor(() => nat.length === 2, "both peers to measure their NAT");
     const seen: string[] = [];
     const results = await runChecks(options, (result) => seen.push(result.id));
-    assert.deepEqual(seen, ["interfaces", "ports", "discovery", "udp", "tcp", "peers"]);
+    assert.deepEqual(seen, ["interfaces", "ports", "discovery", "udp", "tcp", "nat", "peers"]);
+    const measured = peers[0].traversal;
     assert.deepEqual(statuses(results), {
       interfaces: "ok",
       ports: "ok",
       discovery: "ok",
       udp: "ok",
       tcp: "ok",
+      nat: measured.nat.nat === "open" ? "ok" : "warn",
       peers: "ok",
     }, JSON.stringify(results, null, 2));
     const checks = byId(results);
@@ -73,7 +86,25 @@ Deno.test("doctor: all well with a coordinator and two peers on loopback", async
       `${where} answered (lab, 2 online, list on TCP ${coordinator.tcpAddress.port})`,
     );
     assert.match(checks.tcp.detail, /: 2 online \(alice, bob\)$/);
-    assert.equal(checks.peers.detail, "2 of 2 peers answered directly");
+    // The NAT and relay as a peer here sees them, in words; then logged out again.
+    assert.deepEqual(checks.nat.data?.nat, measured.nat.nat);
+    assert.equal(checks.nat.data?.relay, measured.relay);
+    assert.match(String(checks.nat.data?.name), /^doctor-[0-9a-f]{8}$/);
+    assert.ok(checks.nat.detail.startsWith(`${measured.nat.nat}`), checks.nat.detail);
+    assert.ok(checks.nat.detail.includes(explainNat(measured.nat.nat)), checks.nat.detail);
+    assert.match(
+      checks.nat.detail,
+      measured.relay ? /; the coordinator relays$/ : /; the coordinator does not relay$/,
+    );
+    await waitFor(() => peers[0].users().length === 1, "the doctor's login to leave again");
+    // Both peers answered a probe, and the doctor's session found a path to each: on the LAN.
+    assert.equal(checks.peers.detail, "2 of 2 peers reachable directly");
+    assert.deepEqual(checks.peers.data, {
+      answered: ["alice", "bob"],
+      relayed: [],
+      silent: [],
+      paths: { alice: "lan", bob: "lan" },
+    });
     assert.ok(results.every((result) => !result.detail.includes("\n")));
     assert.equal(doctorExitCode(results), 0);
   } finally {
@@ -90,6 +121,7 @@ Deno.test("doctor: no coordinator anywhere fails discovery and skips the rest", 
     discovery: "fail",
     udp: "skip",
     tcp: "skip",
+    nat: "skip",
     peers: "skip",
   });
   const discovery = byId(results).discovery;
@@ -118,6 +150,7 @@ Deno.test("doctor: UDP passes but TCP is blocked (a coordinator naming a dead TC
       discovery: "warn",
       udp: "ok",
       tcp: "fail",
+      nat: "skip",
       peers: "skip",
     });
     const checks = byId(results);
@@ -164,15 +197,20 @@ Deno.test("doctor: a seed client that never answers probes is named, and only wa
     assert.equal(peers.status, "warn", JSON.stringify(results, null, 2));
     assert.equal(
       peers.detail,
-      `1 of 2 peers answered directly; no answer from nc (${nc.address})`,
+      `1 of 2 peers reachable directly; no answer from nc (${nc.address})`,
     );
     assert.match(peers.advice ?? "", /never answer probes/);
-    assert.deepEqual(peers.data, { answered: ["alice"], silent: ["nc"] });
+    assert.deepEqual(peers.data, {
+      answered: ["alice"],
+      relayed: [],
+      silent: ["nc"],
+      paths: { alice: "lan" },
+    });
     assert.equal(doctorExitCode(results), 0, "a warning is not a failure");
 
     const onlyAlice = byId(await runChecks({ ...options, peer: "ALICE" })).peers;
     assert.equal(onlyAlice.status, "ok");
-    assert.equal(onlyAlice.detail, "1 of 1 peer answered directly");
+    assert.equal(onlyAlice.detail, "1 of 1 peer reachable directly");
 
     const nobody = byId(await runChecks({ ...options, peer: "carol" })).peers;
     assert.equal(nobody.status, "warn");
@@ -238,6 +276,7 @@ Deno.test("doctor: an address that is not this machine's fails plainly, sending 
     discovery: "fail",
     udp: "fail",
     tcp: "skip",
+    nat: "skip",
     peers: "skip",
   }, JSON.stringify(results, null, 2));
   const checks = byId(results);
@@ -268,14 +307,14 @@ Deno.test("doctor: formatResult without colour, one per status", () => {
     formatResult(
       {
         id: "peers",
-        title: "Reaching peers directly",
+        title: "Reaching peers",
         status: "warn",
-        detail: "1 of 2 peers answered directly; no answer from nc (10.0.0.7:5000)",
+        detail: "1 of 2 peers reachable directly; no answer from nc (10.0.0.7:5000)",
         advice: "Seed clients never answer probes.",
       },
       plain,
     ),
-    "! Reaching peers directly: 1 of 2 peers answered directly; no answer from nc (10.0.0.7:5000)\n" +
+    "! Reaching peers: 1 of 2 peers reachable directly; no answer from nc (10.0.0.7:5000)\n" +
       "    → Seed clients never answer probes.",
   );
   assert.equal(
@@ -372,5 +411,47 @@ Deno.test("doctor: a coordinator's label is shown escaped, never executed", asyn
       ear.close();
       await Promise.all(serving);
     }
+  }
+});
+
+Deno.test("doctor: a peerchat peer that answers nothing is named, with why", async () => {
+  const options = loopbackOptions();
+  const coordinator = Coordinator.start({
+    host: "127.0.0.1",
+    port: 0,
+    discoveryPort: options.discoveryPort,
+    peerTimeoutMs: 60_000,
+  });
+  const carol = await Peer.start({
+    name: "carol",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+  });
+  try {
+    // Gone without a word: still listed, and nothing answers at its address.
+    await carol.close({ logout: false });
+    const results = await runChecks({ ...options, peer: "carol" });
+    const checks = byId(results);
+    const relay = checks.nat.data?.relay === true;
+    assert.equal(checks.peers.status, "warn");
+    const why = relay
+      ? "no answer, not even through the relay: it may have just quit (it stays listed until " +
+        "its keep-alives time out)"
+      : "no answer directly, and the coordinator does not relay: UDP to carol is blocked: it " +
+        "has no NAT, yet nothing sent straight to it came back (a firewall on its machine or " +
+        "network drops it)";
+    assert.equal(
+      checks.peers.detail,
+      `0 of 1 peer reachable directly; no answer from carol (127.0.0.1:${carol.endpoint.port}: ${why})`,
+    );
+    assert.deepEqual(checks.peers.data, {
+      answered: [],
+      relayed: [],
+      silent: ["carol"],
+      paths: relay ? { carol: "relayed" } : {},
+    });
+    assert.equal(doctorExitCode(results), 0, "it describes; chat with others still works");
+  } finally {
+    await coordinator.close();
   }
 });

@@ -24,6 +24,7 @@ import {
   whoEntry,
 } from "../ui/key_text.ts";
 import type { Sink } from "../ui/sink.ts";
+import type { PathKind } from "../ui/path_text.ts";
 
 /** The commands answered here. */
 export type KeyCommand = Extract<Command, { kind: "fingerprint" | "verify" | "trust" }>;
@@ -84,11 +85,13 @@ export interface WhoUser {
   key: string;
   /** The new key's fingerprint, while one waits. */
   newFingerprint?: string;
+  /** How messages to this user travel, once known (peerchat users): `lan`, `direct`, `relayed`. */
+  path?: PathKind;
 }
 
-/** `/who`: everyone online with their key, as a sink info (`who`). */
+/** `/who`: everyone online with their key and path, as a sink info (`who`). */
 export function answerWho(
-  online: { name: string; endpoint: string; seed: boolean }[],
+  online: { name: string; endpoint: string; seed: boolean; path?: PathKind }[],
   keys: KeyCommands,
   sink: Sink,
 ): void {
@@ -104,6 +107,7 @@ export function answerWho(
     };
     if (status !== undefined) one.fingerprint = status.fingerprint;
     if (status?.newFingerprint !== undefined) one.newFingerprint = status.newFingerprint;
+    if (user.path !== undefined) one.path = user.path;
     users.push(one);
     entries.push(whoEntry(user, status));
   }

@@ -108,6 +108,9 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
     return 1;
   }
   if (!args.json) printBanner(coordinator, args, paint);
+  const statsTimer = args.statsMs
+    ? setInterval(() => printStats(coordinator, args.json), args.statsMs)
+    : undefined;
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
   Deno.addSignalListener("SIGINT", stop);
@@ -115,9 +118,27 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
   await stopped;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  clearInterval(statsTimer);
   await coordinator.close();
   if (!args.json) console.log("Coordinator stopped.");
   return 0;
+}
+
+/**
+ * The counters, for `--stats`: a `stats` event with every counter (`--json`), or one line for
+ * people — who is online, what the relay forwarded and refused, hole punches.
+ */
+function printStats(coordinator: Coordinator, json: boolean): void {
+  const stats = coordinator.stats;
+  const online = coordinator.online().length;
+  if (json) return writeJsonLine({ event: "stats", online, ...stats });
+  const refused = Object.entries(stats.relayRefused).filter(([, n]) => n > 0)
+    .map(([why, n]) => `${n} ${why}`).join(", ") || "none";
+  console.log(
+    `stats: ${online} online, ${stats.datagrams} datagrams in; relayed ${stats.relayed} ` +
+      `(${Math.round(stats.relayedBytes / 1024)} KiB), refused ${refused}; ` +
+      `${stats.punches} punches, ${stats.natPings} NAT checks`,
+  );
 }
 
 function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {

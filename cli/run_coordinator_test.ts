@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PeerchatProcess, RawUdp } from "../testing/helpers.ts";
+import { PeerchatProcess, RawUdp, waitFor } from "../testing/helpers.ts";
+import { Peer } from "../peer.ts";
 
 Deno.test("coordinator log lines show control characters and bidi overrides, never execute them", async () => {
   const coordinator = new PeerchatProcess([
@@ -37,6 +38,60 @@ Deno.test("coordinator log lines show control characters and bidi overrides, nev
     assert.match(lines[1], /\\u\{202e\}peer/);
   } finally {
     await raw.close();
+    await coordinator.stop();
+  }
+});
+
+Deno.test("--stats with --json: a stats event with the relay's counters at every interval", async () => {
+  const coordinator = new PeerchatProcess([
+    "coordinator",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-discovery",
+    "--json",
+    "--stats",
+    "0.2",
+  ]);
+  const peers: Peer[] = [];
+  try {
+    const listening = await coordinator.waitFor(
+      (e) => e.event === "listening",
+      "listening",
+      30_000,
+    );
+    const [host, port] = String(listening.udp).split(":");
+    const delivered: string[] = [];
+    for (const name of ["alice", "bob"]) {
+      peers.push(
+        await Peer.start({
+          name,
+          coordinator: { host, port: Number(port) },
+          host: "127.0.0.1",
+          onEvent: (e) => e.event === "delivered" && delivered.push(e.id),
+        }),
+      );
+    }
+    await waitFor(() => peers[0].user("bob") !== undefined, "alice to see bob");
+    assert.ok(peers[0].send("bob", "hello").ok);
+    await waitFor(() => delivered.length === 1, "the message delivered");
+    // The first frames went through the relay (relay first), and the counters say so.
+    const stats = await coordinator.waitFor(
+      (e) => e.event === "stats" && Number(e.relayed) > 0 && e.online === 2,
+      "a stats event counting relayed datagrams",
+      10_000,
+    );
+    assert.ok(Number(stats.relayedBytes) > Number(stats.relayed));
+    assert.deepEqual(Object.keys(stats.relayRefused as object).sort(), [
+      "off",
+      "offline",
+      "rate",
+      "size",
+      "stranger",
+    ]);
+  } finally {
+    for (const peer of peers) await peer.close();
     await coordinator.stop();
   }
 });

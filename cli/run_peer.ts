@@ -55,9 +55,15 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
   };
 }
 
-/** What {@linkcode handleLine} needs of a peer: its chat, and its key decisions (`keys`). */
+/**
+ * What {@linkcode handleLine} needs of a peer: its chat, its key decisions (`keys`), and how each
+ * contact is reached (`traversal`, for `/who`).
+ */
 export type LinePeer =
-  & Pick<Peer, "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp">
+  & Pick<
+    Peer,
+    "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
+  >
   & { readonly keys: KeyCommands };
 
 /**
@@ -103,11 +109,17 @@ export async function handleLine(
       return;
     }
     case "who": {
-      const users = peer.users().map((u) => ({
-        name: u.name,
-        endpoint: formatEndpoint(u.endpoint),
-        seed: isSeedClient(u),
-      }));
+      const traversal = peer.traversal;
+      const users = peer.users().map((u) => {
+        const seed = isSeedClient(u);
+        const path = seed ? undefined : traversal.pathOf(u.name);
+        return {
+          name: u.name,
+          endpoint: formatEndpoint(u.endpoint),
+          seed,
+          ...(path === undefined ? {} : { path }),
+        };
+      });
       answerWho(users, peer.keys, sink);
       return;
     }

@@ -36,6 +36,9 @@ function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
     lookup: (name) => peer.lookup(name),
     history: (name, limit) => peer.history(name, limit),
     giveUp: (name, reason) => peer.giveUp(name, reason),
+    get traversal() {
+      return peer.traversal;
+    },
     keys,
   };
 }
@@ -329,6 +332,54 @@ Deno.test("peerchat peer --json: a reply with nobody chosen goes to whoever wrot
     });
     await bob.waitFor((e) => e.event === "message" && e.text === "yes, here", "the reply");
     assert.equal(alice.events.some((e) => e.event === "error"), false);
+  } finally {
+    for (const p of running.reverse()) await p.stop();
+  }
+});
+
+Deno.test("/who shows each peerchat user's path once it is known", async () => {
+  await withChat(async (me, bob) => {
+    const sink = recordingSink();
+    await handleLine("/who", {}, chat(me), sink);
+    assert.doesNotMatch(sink.infos[0].text, /·/, "no path before any datagram went either way");
+    await handleLine("/msg bob hi", {}, chat(me), sink);
+    await waitFor(() => me.traversal.pathOf("bob") === "lan", "a direct path to Bob (loopback)");
+    await handleLine("/who", {}, chat(me), sink);
+    const nc = me.user("nc")!;
+    assert.equal(
+      sink.infos[1].text,
+      `Online (2):\n  Bob 127.0.0.1:${bob.endpoint.port} (no key yet) · LAN\n` +
+        `  nc 127.0.0.1:${nc.endpoint.port} (seed client, not encrypted)`,
+    );
+    const users = sink.infos[1].data!.users as { name: string; path?: string }[];
+    assert.deepEqual(users.map((u) => [u.name, u.path]), [["Bob", "lan"], ["nc", undefined]]);
+  });
+});
+
+Deno.test("peerchat peer --json: path and nat events, and /who's paths", async () => {
+  const { process: coordinator, udp } = await spawnCoordinator();
+  const running: PeerchatProcess[] = [coordinator];
+  try {
+    const alice = (await spawnPeer("alice", udp, ["--keepalive", "0.2"])).process;
+    running.push(alice);
+    const { process: bob, ready } = await spawnPeer("bob", udp);
+    running.push(bob);
+    // The NAT is measured after each login: a `nat` event once (on loopback "open" when the
+    // coordinator answers natping, "unknown" when it has no second port to ask).
+    const nat = await alice.waitFor((e) => e.event === "nat", "alice's nat event");
+    assert.ok(["open", "unknown"].includes(String(nat.nat)), JSON.stringify(nat));
+    await alice.writeLine("/msg bob hello");
+    await bob.waitFor((e) => e.event === "message" && e.text === "hello", "alice's message");
+    const path = await alice.waitFor(
+      (e) => e.event === "path" && e.path === "lan",
+      "the path to bob, direct on loopback",
+    );
+    assert.deepEqual(path, { event: "path", name: "bob", path: "lan", endpoint: ready.endpoint });
+    await alice.writeLine("/who");
+    const who = await alice.waitFor((e) => e.event === "who", "/who");
+    assert.deepEqual((who.users as { name: string; path?: string }[]).map((u) => u.path), ["lan"]);
+    assert.match(String(who.text), / · LAN$/);
+    assert.equal(alice.events.filter((e) => e.event === "nat").length, 1, "said once");
   } finally {
     for (const p of running.reverse()) await p.stop();
   }

@@ -199,6 +199,27 @@ export class ChatLink {
     this.#sessions.send({ name, key, endpoint }, encodeMessage(message, "utf-8"), at);
   }
 
+  /**
+   * Opens a session with the peerchat user `name` without a chat message (an empty keep-alive
+   * goes once it is up), so that its path is looked for as for a conversation. False for a seed
+   * client, a name not online, or a key that waits for `/trust`.
+   */
+  open(name: string, at: Instant): boolean {
+    const user = this.#roster.get(name);
+    const key = user?.key;
+    if (user === undefined || key === undefined || isSeedClient(user)) return false;
+    if (!this.#trust.allows(user.name, key)) return false;
+    this.#at = at;
+    this.#sessions.send({ name: user.name, key, endpoint: user.endpoint }, new Uint8Array(0), at);
+    return true;
+  }
+
+  /** Whether a session with `name`'s key is up: it answered, by whatever path. */
+  established(name: string): boolean {
+    const key = this.#roster.get(name)?.key;
+    return key !== undefined && this.#sessions.established(key);
+  }
+
   /** Whether messages to `name` wait for `/trust`: its key changed. */
   held(name: string): boolean {
     const key = this.#roster.get(name)?.key;

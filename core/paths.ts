@@ -53,49 +53,22 @@
  */
 
 import { type Endpoint, formatEndpoint } from "../wire/endpoint.ts";
+import {
+  confirmed,
+  DEFAULT_PATH_LIMITS,
+  isLanAddress,
+  mergeCandidates,
+  type PathKind,
+  type PathLimits,
+  type PathPeer,
+  type PathStats,
+  same,
+  scheduleRounds,
+} from "./path_peer.ts";
+
+export { DEFAULT_PATH_LIMITS, isLanAddress, PATH_KINDS } from "./path_peer.ts";
+export type { PathKind, PathLimits, PathStats } from "./path_peer.ts";
 import { randomTxid } from "../wire/nat.ts";
-
-/** How a contact is reached now. */
-export type PathKind = "lan" | "direct" | "relayed";
-
-/** Every {@linkcode PathKind}. */
-export const PATH_KINDS: readonly PathKind[] = ["lan", "direct", "relayed"];
-
-/** Timers and bounds of a {@linkcode PathTable}. */
-export interface PathLimits {
-  /** A direct address counts as working this long after an authenticated datagram from it. */
-  trustMs: number;
-  /** While the conversation is active, the direct address is probed this often. */
-  heartbeatMs: number;
-  /** A conversation is active this long after data went either way. */
-  activeMs: number;
-  /** Times (ms after the start of a discovery) at which every candidate is probed. */
-  probeSchedule: readonly number[];
-  /** While a conversation goes through the relay, discovery is tried again this often. */
-  upgradeRetryMs: number;
-  /** Probes awaiting their answer, per contact, at most (the oldest goes). */
-  maxOutstanding: number;
-  /** An unanswered probe is forgotten after this long. */
-  probeTimeoutMs: number;
-  /** Candidates kept per contact. */
-  maxCandidates: number;
-  /** Contacts with path state, at most (the one idle longest goes). */
-  maxPeers: number;
-}
-
-/** The defaults: heartbeats every 5 s, trust for 12.5 s (two missed heartbeats and a half). */
-export const DEFAULT_PATH_LIMITS: PathLimits = {
-  trustMs: 12_500,
-  heartbeatMs: 5_000,
-  activeMs: 45_000,
-  probeSchedule: [0, 100, 300, 700, 1_500, 3_000],
-  upgradeRetryMs: 15_000,
-  maxOutstanding: 64,
-  probeTimeoutMs: 5_000,
-  maxCandidates: 8,
-  maxPeers: 4096,
-};
-
 /** What a {@linkcode PathTable} does through its owner. */
 export interface PathHooks {
   /**
@@ -122,72 +95,6 @@ export interface Route {
   endpoints: Endpoint[];
 }
 
-/** What a {@linkcode PathTable} counted. */
-export interface PathStats {
-  /** Probes sent, and answers that came back. */
-  probesSent: number;
-  /** Answers to our probes that made or renewed a direct path. */
-  probeReplies: number;
-  /** Answers whose TXID we did not send (or that came too late): dropped. */
-  repliesUnknown: number;
-  /** Probes from contacts, answered. */
-  probesAnswered: number;
-  /** `connect` questions asked of the coordinator. */
-  connects: number;
-  /** `punch` orders taken from the coordinator. */
-  punches: number;
-  /** Times a contact's path became direct (or LAN), and times it fell back to the relay. */
-  upgrades: number;
-  /** Times a direct path lapsed while the conversation was active. */
-  fallbacks: number;
-  /** Frames sent through the relay, and straight. */
-  framesRelayed: number;
-  /** Frames sent straight to an address. */
-  framesDirect: number;
-}
-
-/** One contact's path state. */
-interface PathPeer {
-  readonly key: string;
-  name: string;
-  /** The roster's candidates and the latest punch's, primary first, deduplicated. */
-  candidates: Endpoint[];
-  /** The direct address in use and when an authenticated datagram last came from it. */
-  direct?: { endpoint: Endpoint; heardAt: number };
-  /** When data (not a keep-alive) last went either way. */
-  activeAt: number;
-  /** When discovery last started (probes and a `connect`). */
-  discoveredAt?: number;
-  /** When this peer's own addresses were last told to the contact. */
-  advertisedAt?: number;
-  /** When the direct address was last probed (heartbeat). */
-  heartbeatAt: number;
-  /** Probe rounds still to send: times, ascending. */
-  rounds: number[];
-  /** Probes awaiting an answer, by TXID. */
-  readonly outstanding: Map<string, { endpoint: Endpoint; sentAt: number }>;
-  /** The path last told to the user. */
-  told?: PathKind;
-  /** Whether a frame went or came through the relay since the direct path lapsed. */
-  viaRelay: boolean;
-}
-
-/** Whether `host` is a private, loopback or link-local address (a LAN path). */
-export function isLanAddress(host: string): boolean {
-  if (host.includes(":")) {
-    const h = host.toLowerCase();
-    return h === "::1" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith("::ffff:") &&
-        isLanAddress(h.slice(7));
-  }
-  const [a, b] = host.split(".").map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
-    (a === 169 && b === 254);
-}
-
-function same(a: Endpoint, b: Endpoint): boolean {
-  return a.port === b.port && a.host === b.host;
-}
-
 /** The path state of every contact. */
 export class PathTable {
   readonly #hooks: PathHooks;
@@ -204,6 +111,7 @@ export class PathTable {
     probesAnswered: 0,
     connects: 0,
     punches: 0,
+    punchesIgnored: 0,
     upgrades: 0,
     fallbacks: 0,
     framesRelayed: 0,
@@ -225,11 +133,21 @@ export class PathTable {
     return this.#peers.size;
   }
 
-  /** Sets `key`'s name and candidates (from the roster: primary first). */
+  /**
+   * Sets `key`'s name and candidates (from the roster: primary first). A contact that logged in
+   * anew (another primary address: it restarted, or moved) must be found again: its old direct
+   * address is dropped.
+   */
   candidates(key: string, name: string, candidates: readonly Endpoint[]): void {
     const peer = this.#obtain(key, name, -Infinity);
     peer.name = name;
-    this.#merge(peer, candidates, true);
+    const before = peer.candidates[0];
+    mergeCandidates(peer, candidates, true, this.#limits.maxCandidates);
+    const after = peer.candidates[0];
+    if (before !== undefined && after !== undefined && !same(before, after)) {
+      peer.direct = undefined;
+      peer.discoveredAt = undefined;
+    }
   }
 
   /** The name of the contact with `key`, if it has path state. */
@@ -245,7 +163,7 @@ export class PathTable {
   /** The contact's direct address, while it is confirmed. */
   directOf(key: string, now: number): Endpoint | undefined {
     const peer = this.#peers.get(key);
-    return peer && this.#confirmed(peer, now) ? peer.direct!.endpoint : undefined;
+    return peer && confirmed(peer, now, this.#limits.trustMs) ? peer.direct!.endpoint : undefined;
   }
 
   /**
@@ -259,7 +177,7 @@ export class PathTable {
       return { relay: false, endpoints: [] };
     }
     if (data) peer.activeAt = now;
-    if (this.#confirmed(peer, now)) {
+    if (confirmed(peer, now, this.#limits.trustMs)) {
       this.stats.framesDirect++;
       return { relay: false, endpoints: [peer.direct!.endpoint] };
     }
@@ -274,7 +192,10 @@ export class PathTable {
       return { relay: true, endpoints: peer.direct ? [peer.direct.endpoint] : [] };
     }
     this.stats.framesDirect++;
-    return { relay: false, endpoints: peer.direct ? [peer.direct.endpoint] : peer.candidates };
+    // No relay: the old address (if any) and every candidate; the copies are dropped there.
+    const endpoints = peer.direct ? [peer.direct.endpoint] : [];
+    for (const e of peer.candidates) if (!endpoints.some((d) => same(d, e))) endpoints.push(e);
+    return { relay: false, endpoints };
   }
 
   /**
@@ -285,7 +206,7 @@ export class PathTable {
     const peer = this.#obtain(key, name, now);
     if (data) peer.activeAt = now;
     if (from === "relay") {
-      if (!this.#confirmed(peer, now)) {
+      if (!confirmed(peer, now, this.#limits.trustMs)) {
         peer.viaRelay = true;
         this.#tell(peer, "relayed", undefined);
       }
@@ -325,11 +246,12 @@ export class PathTable {
     now: number,
   ) {
     const peer = this.#obtain(key, name, now);
+    mergeCandidates(peer, candidates, false, this.#limits.maxCandidates);
+    if (this.#tooSoon(peer, now)) return;
     this.stats.punches++;
-    this.#merge(peer, candidates, false);
     peer.activeAt = Math.max(peer.activeAt, now);
     const start = now + Math.max(0, Math.min(delayMs, 5_000));
-    this.#schedule(peer, start);
+    scheduleRounds(peer, this.#limits.probeSchedule, start);
   }
 
   /**
@@ -338,10 +260,13 @@ export class PathTable {
    */
   onCandidates(key: string, name: string, candidates: readonly Endpoint[], now: number): void {
     const peer = this.#obtain(key, name, now);
-    this.#merge(peer, candidates, false);
+    mergeCandidates(peer, candidates, false, this.#limits.maxCandidates);
     peer.activeAt = Math.max(peer.activeAt, now);
-    if (this.#confirmed(peer, now) && isLanAddress(peer.direct!.endpoint.host)) return;
-    this.#schedule(peer, now);
+    if (confirmed(peer, now, this.#limits.trustMs) && isLanAddress(peer.direct!.endpoint.host)) {
+      return;
+    }
+    if (this.#tooSoon(peer, now)) return;
+    scheduleRounds(peer, this.#limits.probeSchedule, now);
     this.#advertise(peer, now);
   }
 
@@ -363,7 +288,7 @@ export class PathTable {
       }
       const active = now - peer.activeAt < limits.activeMs;
       if (peer.direct === undefined || !active) continue;
-      if (!this.#confirmed(peer, now)) {
+      if (!confirmed(peer, now, this.#limits.trustMs)) {
         if (peer.told === "lan" || peer.told === "direct") {
           this.stats.fallbacks++;
           if (this.relayAvailable) this.#tell(peer, "relayed", undefined);
@@ -376,8 +301,14 @@ export class PathTable {
     }
   }
 
-  #confirmed(peer: PathPeer, now: number): boolean {
-    return peer.direct !== undefined && now - peer.direct.heardAt < this.#limits.trustMs;
+  /** Whether a punch about `peer` came too soon after the last one (then it is counted). */
+  #tooSoon(peer: PathPeer, now: number): boolean {
+    if (now - (peer.punchedAt ?? -Infinity) < this.#limits.minPunchIntervalMs) {
+      this.stats.punchesIgnored++;
+      return true;
+    }
+    peer.punchedAt = now;
+    return false;
   }
 
   #obtain(key: string, name: string, now: number): PathPeer {
@@ -406,20 +337,9 @@ export class PathTable {
     if (victim) this.#peers.delete(victim.key);
   }
 
-  /** Adds candidates (a roster's replace the old ones; a punch's are added), primary first. */
-  #merge(peer: PathPeer, candidates: readonly Endpoint[], replace: boolean): void {
-    const merged: Endpoint[] = [];
-    const add = (endpoint: Endpoint) => {
-      if (!merged.some((e) => same(e, endpoint))) merged.push({ ...endpoint });
-    };
-    for (const endpoint of candidates) add(endpoint);
-    if (!replace) { for (const endpoint of peer.candidates) add(endpoint); }
-    peer.candidates = merged.slice(0, this.#limits.maxCandidates);
-  }
-
   #discover(peer: PathPeer, now: number): void {
     peer.discoveredAt = now;
-    this.#schedule(peer, now);
+    scheduleRounds(peer, this.#limits.probeSchedule, now);
     this.stats.connects++;
     this.#hooks.connect(peer.name);
     this.#advertise(peer, now);
@@ -429,13 +349,6 @@ export class PathTable {
     if (now - (peer.advertisedAt ?? -Infinity) < this.#limits.upgradeRetryMs) return;
     peer.advertisedAt = now;
     this.#hooks.advertise(peer.key, peer.name);
-  }
-
-  /** Probe rounds at `start` plus the schedule (merged with rounds already due). */
-  #schedule(peer: PathPeer, start: number): void {
-    const rounds = new Set(peer.rounds);
-    for (const offset of this.#limits.probeSchedule) rounds.add(start + offset);
-    peer.rounds = [...rounds].sort((a, b) => a - b).slice(0, 32);
   }
 
   #probe(peer: PathPeer, endpoint: Endpoint, now: number): void {
@@ -451,11 +364,11 @@ export class PathTable {
   /** `from` authenticated itself as the contact: its direct address, confirmed now. */
   #adopt(peer: PathPeer, from: Endpoint, now: number): void {
     const before = peer.direct;
-    const confirmed = this.#confirmed(peer, now);
-    if (before === undefined || !same(before.endpoint, from) || !confirmed) {
+    const live = confirmed(peer, now, this.#limits.trustMs);
+    if (before === undefined || !same(before.endpoint, from) || !live) {
       // A LAN address, once it works, is kept over a public one that answers too.
       if (
-        confirmed && before && isLanAddress(before.endpoint.host) && !isLanAddress(from.host)
+        live && before && isLanAddress(before.endpoint.host) && !isLanAddress(from.host)
       ) {
         before.heardAt = now;
         return;
@@ -463,7 +376,7 @@ export class PathTable {
       peer.direct = { endpoint: { ...from }, heardAt: now };
       peer.heartbeatAt = now;
       peer.rounds = [];
-      if (!confirmed) this.stats.upgrades++;
+      if (!live) this.stats.upgrades++;
     } else {
       before.heardAt = now;
     }

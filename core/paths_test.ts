@@ -221,3 +221,35 @@ Deno.test("path-candidates: probed at once, and ours told back (once per retry p
   other.paths.route(KEY, 0, true);
   assert.deepEqual(other.advertised, ["carol"]);
 });
+
+Deno.test("a flood of punches (a hostile coordinator) or of path-candidates makes few probes", () => {
+  const { paths, probes } = table();
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  const many = Array.from({ length: 8 }, (_, i) => ({ host: "198.51.100.7", port: 1000 + i }));
+  for (let t = 0; t < 1000; t += 1) {
+    paths.onPunch(KEY, "bob", many, 0, t);
+    paths.onCandidates(KEY, "bob", many.slice(0, 4), t);
+    paths.tick(t);
+  }
+  assert.equal(paths.stats.punches, 1, "one punch a second is taken");
+  assert.equal(paths.stats.punchesIgnored, 1999);
+  // One schedule's rounds so far (0, 100, 300, 700 ms), each to at most 8 candidates.
+  assert.ok(probes.length <= 4 * DEFAULT_PATH_LIMITS.maxCandidates, `${probes.length} probes`);
+});
+
+Deno.test("without a relay, a lapsed address goes with every candidate; a new login drops it", () => {
+  const { paths, probes } = table({ trustMs: 1000 });
+  paths.candidates(KEY, "bob", [LAN]);
+  paths.route(KEY, 0, true);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, LAN, 5);
+  assert.deepEqual(paths.route(KEY, 10, true).endpoints, [LAN]);
+  // Bob restarted on another port: the roster says so.
+  const moved = { host: LAN.host, port: 40002 };
+  paths.candidates(KEY, "bob", [moved]);
+  assert.deepEqual(paths.route(KEY, 20, true).endpoints, [moved], "the old address is gone");
+  // A lapsed address is still tried, but never alone.
+  paths.onReply(KEY, probes.at(-1)!.txid, moved, 30);
+  paths.candidates(KEY, "bob", [moved, PUBLIC]);
+  assert.deepEqual(paths.route(KEY, 5000, true).endpoints, [moved, PUBLIC]);
+});

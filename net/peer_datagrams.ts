@@ -66,6 +66,14 @@ export interface TraversalView {
   relay: boolean;
   /** What the paths and the relay counted. */
   stats: PathStats & TraversalStats;
+  /**
+   * Opens an encrypted session with `name` without a chat message, so that its path is looked for
+   * (relay first, probes, a punch) as for a conversation: what `peerchat doctor` does. False when
+   * `name` is no peerchat user online, or its key waits for `/trust`.
+   */
+  reach(name: string): boolean;
+  /** Whether `name` answered: an encrypted session with it is up, by whatever path. */
+  answered(name: string): boolean;
 }
 
 /** What traversal counted: relayed frames refused or not sent, and the paths' own counters. */
@@ -190,6 +198,11 @@ export class PeerDatagrams {
       nat: client.traversal.nat,
       relay: this.#paths.relayAvailable,
       stats: { ...this.#paths.stats, ...this.traversalStats },
+      reach: (name) => {
+        this.#at = { now: monotonic(), wall: Date.now() };
+        return this.#link.open(name, this.#at);
+      },
+      answered: (name) => this.#link.established(name),
     };
   }
 

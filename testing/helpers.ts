@@ -170,6 +170,8 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 export class PeerchatProcess {
   readonly child: Deno.ChildProcess;
   readonly events: JsonEvent[] = [];
+  /** When each event was read (`performance.now()`), by index: for timings finer than a poll. */
+  readonly times: number[] = [];
   stderr = "";
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reading: Promise<void>;
@@ -211,6 +213,7 @@ export class PeerchatProcess {
 
   async #readStdout(): Promise<void> {
     for await (const line of textLines(this.child.stdout)) {
+      this.times.push(performance.now());
       try {
         this.events.push(JSON.parse(line));
       } catch {

@@ -148,12 +148,14 @@ Deno.test({
       await bob.writeLine("/msg alice hi alice, 你好!");
       let shown = await terminal.waitFor(/bob: hi alice, 你好!/, "bob's message");
       assert.match(shown, /alice> half typ\s*$/m);
-      assert.match(shown, /bob +1/, "an unread mark beside bob");
+      assert.match(shown, /│ +bob +(?:(?:LAN|relayed) +)?1/, "an unread mark beside bob");
 
       // Tab completes the name; the sent message gets its delivered mark.
       terminal.keys("C-u", "/msg b", "Tab", "hello bob", "Enter");
       shown = await terminal.waitFor(/you: hello bob ✓/, "the delivered mark");
       assert.match(shown, /alice → bob>\s*$/m);
+      // How messages to bob travel: straight to him on the lab's LAN.
+      await terminal.waitFor(/│ ▸ bob +LAN/, "bob's path in the roster");
       await bob.waitFor((e) => e.event === "message" && e.text === "hello bob", "bob gets it");
 
       terminal.keys("/quit", "Enter");

@@ -22,6 +22,7 @@ import { nameKey } from "../protocol.ts";
 import { visible, visibleLines } from "./visible.ts";
 import type { KeyState } from "../core/trust.ts";
 import { impostorText, keyChangedText } from "./key_text.ts";
+import { natHint, natText, type PathKind, pathText } from "./path_text.ts";
 
 /** The most lines kept per conversation. */
 export const MAX_CONVERSATION_LINES = 1000;
@@ -36,6 +37,8 @@ export interface RosterUser {
   readonly seed: boolean;
   /** Where the user's key stands (peerchat users whose key is known). */
   readonly key?: KeyState;
+  /** How messages to the user travel, once known: `lan`, `direct` or `relayed`. */
+  readonly path?: PathKind;
 }
 
 /**
@@ -78,7 +81,9 @@ export type SystemKind =
   | "info"
   | "pending"
   | "failed"
-  | "security";
+  | "security"
+  | "path"
+  | "nat";
 
 /** A line that is not a chat message: a join, a leave, a status, an error, command output. */
 export interface SystemLine {
@@ -126,7 +131,7 @@ export type ViewInput =
   | { event: "partner"; name: string | undefined }
   /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
   | { event: "info"; text: string; about?: string }
-  | { event: "roster"; users: { name: string; seed: boolean; key?: KeyState }[] }
+  | { event: "roster"; users: { name: string; seed: boolean; key?: KeyState; path?: PathKind }[] }
   | { event: "coordinator"; address: string; reachable: boolean };
 
 /** The state before anything happened: nobody online, no partner, coordinator assumed reachable. */
@@ -158,7 +163,10 @@ export function emptyView(me: string, coordinator: string): ViewState {
  * - `ready`, `join`, `leave` and `roster` update the roster; system lines say what happened,
  *   with the key fingerprints the events carry;
  * - `key-changed` and `impostor` are warnings, in red, in the conversation with that name; a
- *   changed key marks the name in the roster until the roster is synced again.
+ *   changed key marks the name in the roster until the roster is synced again;
+ * - `path` marks the name's path in the roster and says so, dim, in its conversation (a path line
+ *   that nothing followed yet is replaced, so relayed-then-direct a moment later is one line);
+ * - `nat` says once what NAT this peer is behind (in yellow when hard), also on the status line.
  */
 export function reduce(state: ViewState, input: ViewInput, time: string = clockTime()): ViewState {
   switch (input.event) {
@@ -196,8 +204,11 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
       return addSystem({ ...state, roster, hint: text }, "security", "bad", text, input.name);
     }
     case "path":
-    case "nat":
-      return state;
+      return onPath(state, input);
+    case "nat": {
+      const tone = input.nat === "hard" ? "warn" : "dim";
+      return addSystem({ ...state, hint: natHint(input) }, "nat", tone, natText(input));
+    }
     case "impostor": {
       const text = impostorText(input);
       return addSystem({ ...state, hint: text }, "security", "bad", text, input.name);
@@ -208,9 +219,15 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
 }
 
 /** A roster entry with a cleaned name. */
-function cleanUser(user: { name: string; seed: boolean; key?: KeyState }): RosterUser {
-  const clean: RosterUser = { name: screenLine(user.name), seed: user.seed };
-  return user.key === undefined ? clean : { ...clean, key: user.key };
+function cleanUser(
+  user: { name: string; seed: boolean; key?: KeyState; path?: PathKind },
+): RosterUser {
+  return {
+    name: screenLine(user.name),
+    seed: user.seed,
+    ...(user.key === undefined ? {} : { key: user.key }),
+    ...(user.path === undefined ? {} : { path: user.path }),
+  };
 }
 
 /** The roster sorted by name key, so it does not jump around. */
@@ -288,7 +305,7 @@ function onReady(
   const roster = sortRoster(
     ready.users.map((u) => {
       const before = known.get(nameKey(u.name));
-      return cleanUser({ name: u.name, seed: before?.seed ?? false, key: before?.key });
+      return cleanUser({ ...before, name: u.name, seed: before?.seed ?? false });
     }),
   );
   const others = roster.length === 0
@@ -311,7 +328,7 @@ function onJoin(state: ViewState, name: string, fingerprint?: string): ViewState
   const others = state.roster.filter((u) => !sameName(u.name, name));
   const roster = sortRoster([
     ...others,
-    cleanUser({ name, seed: known?.seed ?? false, key: known?.key }),
+    cleanUser({ ...known, name, seed: known?.seed ?? false }),
   ]);
   return addSystem(
     { ...state, roster, hint: `${name} joined` },
@@ -320,6 +337,25 @@ function onJoin(state: ViewState, name: string, fingerprint?: string): ViewState
     `→ ${name} joined${fingerprint ? ` (key ${visible(fingerprint)})` : ""}`,
     name,
   );
+}
+
+/**
+ * A contact's path changed: its roster mark, and a dim line in its conversation — replacing the
+ * previous path line about it when nothing came after that one (relayed, then direct a moment
+ * later, is one line).
+ */
+function onPath(
+  state: ViewState,
+  event: { name: string; path: PathKind; endpoint?: string },
+): ViewState {
+  const roster = state.roster.map((user) =>
+    sameName(user.name, event.name) ? { ...user, path: event.path } : user
+  );
+  const last = state.system.at(-1);
+  const replace = last?.kind === "path" && last.about === nameKey(event.name) &&
+    last.seq === state.seq - 1;
+  const system = replace ? state.system.slice(0, -1) : state.system;
+  return addSystem({ ...state, roster, system }, "path", "dim", pathText(event), event.name);
 }
 
 /** Someone went offline: out of the roster. */

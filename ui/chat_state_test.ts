@@ -251,3 +251,82 @@ Deno.test("the ready line names this user's key, as the ready event carries it",
     /Logged in as alice \(192\.168\.1\.20:40001\); your key abcd-efgh-jkmn-pqrs;/,
   );
 });
+
+Deno.test("paths on the screen: the roster's mark, and one dim line per change in that conversation", () => {
+  let view = apply(loggedIn(), [
+    { event: "partner", name: "bob" },
+    { event: "path", name: "bob", path: "relayed" },
+    // Nothing came between: the direct path replaces the relayed line.
+    { event: "path", name: "Bob", path: "direct", endpoint: "203.0.113.12:40001" },
+  ]);
+  const lines = (name: string) =>
+    view.system.filter((line) => line.about === name).map((
+      line,
+    ) => [line.kind, line.tone, line.text]);
+  assert.deepEqual(lines("bob"), [["path", "dim", "Bob: direct (203.0.113.12:40001)"]]);
+  assert.deepEqual(view.roster.map((user) => [user.name, user.path]), [
+    ["bob", "direct"],
+    ["carol", undefined],
+  ]);
+  assert.equal(view.hint, "Chatting with bob", "a path change does not take the status line");
+
+  // A message came since: the fallback to the relay is a line of its own.
+  view = apply(view, [
+    message("bob", "b1", "hi"),
+    { event: "path", name: "bob", path: "relayed" },
+    { event: "path", name: "carol", path: "lan", endpoint: "192.168.1.22:40002" },
+  ]);
+  assert.deepEqual(lines("bob"), [
+    ["path", "dim", "Bob: direct (203.0.113.12:40001)"],
+    ["path", "dim", "bob: relayed — through the coordinator, end-to-end encrypted"],
+  ]);
+  assert.deepEqual(lines("carol"), [[
+    "path",
+    "dim",
+    "carol: direct on the LAN (192.168.1.22:40002)",
+  ]]);
+  assert.deepEqual(view.roster.map((user) => user.path), ["relayed", "lan"]);
+
+  // A roster sync keeps what the peer says; a rejoin keeps the mark until the next sync.
+  view = apply(view, [
+    {
+      event: "roster",
+      users: [{ name: "bob", seed: false, path: "lan" }, { name: "carol", seed: false }],
+    },
+    join("bob"),
+  ]);
+  assert.deepEqual(view.roster.map((user) => [user.name, user.path]), [
+    ["bob", "lan"],
+    ["carol", undefined],
+  ]);
+  // Someone not online: the line, and no roster entry made up for them.
+  view = reduce(view, { event: "path", name: "dave", path: "direct", endpoint: "198.51.100.9:1" });
+  assert.equal(view.roster.length, 2);
+  assert.equal(view.system.at(-1)?.about, "dave");
+});
+
+Deno.test("the NAT this peer is behind: one line, yellow when hard, and the status line", () => {
+  const easy = reduce(loggedIn(), { event: "nat", nat: "easy", public: "203.0.113.11:40001" });
+  assert.deepEqual(
+    [easy.system.at(-1)?.kind, easy.system.at(-1)?.tone, easy.system.at(-1)?.text],
+    [
+      "nat",
+      "dim",
+      "NAT: easy, public address 203.0.113.11:40001 — hole punching works: direct paths to " +
+      "most contacts",
+    ],
+  );
+  assert.equal(easy.hint, "NAT: easy, public 203.0.113.11:40001");
+  const hard = reduce(easy, { event: "nat", nat: "hard", public: "203.0.113.11:61234" });
+  assert.equal(hard.system.at(-1)?.tone, "warn");
+  assert.match(hard.system.at(-1)!.text, /^NAT: hard, .* reached through the relay/);
+  const unknown = reduce(loggedIn(), { event: "nat", nat: "unknown" });
+  assert.equal(
+    unknown.system.at(-1)?.text,
+    "NAT: unknown — not measured (the coordinator has no second UDP port, or it did not answer)",
+  );
+  assert.equal(unknown.system.at(-1)?.about, undefined, "about this user, not a contact");
+  const lines = renderView(easy, 80, 8, plain).join("\n");
+  assert.match(lines, /NAT: easy, public address 203\.0\.113\.11:40001/);
+  assert.match(lines, / NAT: easy, public 203\.0\.113\.11:40001 · Tab completes names/);
+});

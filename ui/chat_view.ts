@@ -31,6 +31,7 @@ import { nameStyle, NOT_ENCRYPTED, type Painter, STATUS_MARKS, type Style } from
 import { fitRow, paintRow, type Row, rowWidth, type Span, span, wrapRow } from "./rows.ts";
 import { displayWidth } from "./text_width.ts";
 import { nameKey } from "../protocol.ts";
+import { PATH_LABEL } from "./path_text.ts";
 
 /** Below this many columns the roster column is hidden. */
 export const ROSTER_MIN_COLUMNS = 50;
@@ -171,7 +172,20 @@ function keySpans(user: RosterUser): Span[] {
   return [];
 }
 
-/** One roster entry: partner mark, name, key, seed or offline mark, and unread count on the right. */
+/** The least room a long name keeps when the path shows beside it (else the path is left out). */
+const NAME_ROOM = 8;
+
+/** `left`, cut to leave room for `right` at the right edge; `undefined` with less than `least`. */
+function withRight(left: Row, right: Row, width: number, least: number): Row | undefined {
+  const room = width - rowWidth(right) - 1;
+  if (room < Math.min(least, rowWidth(left))) return undefined;
+  return [...fitRow(left, room, true), span(" "), ...right];
+}
+
+/**
+ * One roster entry: partner mark, name, key, seed or offline mark; on the right its path (`LAN`,
+ * `direct`, `relayed`) and the unread count. A narrow column drops the path before the count.
+ */
 function rosterEntry(
   user: RosterUser,
   state: ViewState,
@@ -181,18 +195,30 @@ function rosterEntry(
   const key = nameKey(user.name);
   const isPartner = sameName(state.partner, user.name);
   const unread = state.unread.get(key) ?? 0;
-  const left: Row = [
-    isPartner ? span("▸ ", "bold") : span("  "),
-    offline ? span(screenLine(user.name), "dim") : nameSpan(user.name),
+  const marks: Row = [
     ...keySpans(user),
     ...(user.seed ? [span(" (seed)", "dim")] : []),
     ...(offline ? [span(" (offline)", "dim")] : []),
   ];
-  if (unread === 0) return fitRow(left, width, false);
-  const count = String(unread);
-  const room = width - count.length - 1;
-  if (room < 3) return fitRow(left, width, false);
-  return [...fitRow(left, room, true), span(" "), span(count, ["bold", "yellow"])];
+  const left: Row = [
+    isPartner ? span("▸ ", "bold") : span("  "),
+    offline ? span(screenLine(user.name), "dim") : nameSpan(user.name),
+    ...marks,
+  ];
+  const count: Row = unread === 0 ? [] : [span(String(unread), ["bold", "yellow"])];
+  if (user.path !== undefined && !offline) {
+    // The path may shorten a long name, never hide a key's mark.
+    const least = marks.length > 0 ? rowWidth(left) : NAME_ROOM;
+    const path = span(PATH_LABEL[user.path], "dim");
+    const both = withRight(
+      left,
+      count.length === 0 ? [path] : [path, span(" "), ...count],
+      width,
+      least,
+    );
+    if (both) return both;
+  }
+  return (count.length > 0 && withRight(left, count, width, 3)) || fitRow(left, width, false);
 }
 
 /** People to list who are not online: the partner, and anyone with unread messages. */

@@ -167,7 +167,17 @@ Deno.test("renderView returns exactly rows - 1 lines, each within the width (ran
         { event: "leave", name, endpoint: "x", reason: "timeout" },
         { event: "partner", name: random() < 0.3 ? undefined : name },
         { event: "info", text },
-        { event: "roster", users: names.map((n) => ({ name: n, seed: random() < 0.3 })) },
+        {
+          event: "roster",
+          users: names.map((n) => ({
+            name: n,
+            seed: random() < 0.3,
+            key: pick([undefined, "verified", "changed"] as const),
+            path: pick([undefined, "lan", "direct", "relayed"] as const),
+          })),
+        },
+        { event: "path", name, path: pick(["lan", "direct", "relayed"] as const), endpoint: text },
+        { event: "nat", nat: pick(["open", "easy", "hard", "unknown"] as const), public: text },
       ]);
       view = reduce(view, input);
     }
@@ -202,6 +212,8 @@ Deno.test("renderView shows control characters from the network escaped, never e
     { event: "partner", name: "mallory" },
     message("mallory", "m1", attack),
     { event: "error", message: "bad \x1b[2J" },
+    { event: "path", name: "mallory", path: "direct", endpoint: "1.2.3.4:5\x1b[2J\u202e" },
+    { event: "nat", nat: "easy", public: "6.7.8.9:10\x9b" },
   ]);
   const lines = renderView(view, 140, 8, plain);
   for (const line of lines) assert.doesNotMatch(line, EXECUTABLE);
@@ -211,6 +223,8 @@ Deno.test("renderView shows control characters from the network escaped, never e
     "the escaped form is shown, not silently dropped: " + all,
   );
   assert.ok(all.includes("bad \\x1b[2J"));
+  assert.ok(all.includes("mallory: direct (1.2.3.4:5\\x1b[2J\\u{202e})"), all);
+  assert.ok(all.includes("6.7.8.9:10\\x9b"), all);
   for (const line of renderView(view, 140, 8, painter(true))) {
     assert.doesNotMatch(stripAnsi(line), EXECUTABLE, "the only escapes are the painter's");
   }
@@ -226,4 +240,43 @@ Deno.test("renderView keeps the lines of a multi-line text, a carriage return in
     "            second                      │   bob",
     "            [14:05:10] bob: hi    x     │   carol",
   ]);
+});
+
+Deno.test("renderView at 80 columns: each contact's path in the roster, never hiding a key mark", () => {
+  const view = apply(loggedIn(), [
+    {
+      event: "roster",
+      users: [
+        { name: "bob", seed: false, key: "verified", path: "direct" },
+        { name: "carol", seed: false, path: "lan" },
+        { name: "dave", seed: false, key: "changed", path: "relayed" },
+        { name: "a_name_that_is_quite_long", seed: false, path: "relayed" },
+        { name: "erin", seed: false },
+        { name: "张三", seed: true },
+      ],
+    },
+    { event: "partner", name: "bob" },
+    message("bob", "b1", "hi there"),
+    { event: "path", name: "bob", path: "direct", endpoint: "203.0.113.12:40001" },
+    message("carol", "c1", "psst"),
+    message("carol", "c2", "psst"),
+    message("dave", "d1", "new key, hi"),
+  ]);
+  assert.deepEqual(renderView(view, 80, 10, plain), [
+    " peerchat · alice · coordinator 192.168.1.5:8888 ✓                chat with bob ",
+    " [14:05:09] bob: hi there                               │ Online (6)",
+    " bob: direct (203.0.113.12:40001)                       │   a_name_that… relayed",
+    "                                                        │ ▸ bob ✓         direct",
+    "                                                        │   carol          LAN 2",
+    "                                                        │   dave ⚠ key relayed 1",
+    "                                                        │   erin",
+    "                                                        │   张三 (seed)",
+    " New message from dave · Tab completes names · /help",
+  ]);
+  // Narrower: the changed key keeps its mark, the path gives way.
+  const narrow = renderView(view, 60, 10, plain).join("\n");
+  assert.match(narrow, /│ {3}dave ⚠ key {5}1\n/);
+  assert.match(narrow, /│ {3}a_name_… relayed\n/);
+  // In colour, the path is dim.
+  assert.ok(renderView(view, 80, 10, painter(true)).some((line) => line.includes("\x1b[2mdirect")));
 });

@@ -40,7 +40,7 @@ export const COMMANDS = [
 
 /** The help text shown by `/help` and for unknown commands. */
 export const HELP: string = [
-  "/who               who is online",
+  "/who               who is online, with each one's key and path (LAN, direct, relayed)",
   "/msg NAME TEXT     send TEXT to NAME (later lines without a / go to NAME too)",
   "/msg NAME          talk to NAME from now on (the screen shows that conversation)",
   "TEXT               send TEXT to the person you are talking to; before you chose one, to",

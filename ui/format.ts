@@ -18,6 +18,7 @@ import { clockTime } from "../net/clock.ts";
 import { displayWidth } from "./text_width.ts";
 import { visible, visibleLines } from "./visible.ts";
 import { impostorText, keyChangedText } from "./key_text.ts";
+import { natText, pathText } from "./path_text.ts";
 
 export type { CoordinatorEvent, HistoryEntry, PeerEvent };
 
@@ -154,6 +155,10 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       return paint(["bold", "red"], keyChangedText(event));
     case "impostor":
       return paint(["bold", "red"], impostorText(event));
+    case "path":
+      return paint("dim", pathText(event));
+    case "nat":
+      return paint(event.nat === "hard" ? "yellow" : "dim", natText(event));
     case "pending":
       return paint("yellow", `… ${block(event.reason, "")}`);
     case "status":

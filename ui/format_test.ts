@@ -328,3 +328,48 @@ Deno.test("keys in line mode: fingerprints on ready and join, warnings, plain te
     "[you → bob] yo",
   );
 });
+
+Deno.test("line mode: a line when a contact's path changes, and one for the NAT", () => {
+  const plain = painter(false);
+  assert.equal(
+    formatPeerEvent(
+      { event: "path", name: "bob", path: "lan", endpoint: "192.168.1.21:40002" },
+      plain,
+    ),
+    "bob: direct on the LAN (192.168.1.21:40002)",
+  );
+  assert.equal(
+    formatPeerEvent(
+      { event: "path", name: "bob", path: "direct", endpoint: "203.0.113.12:40001" },
+      plain,
+    ),
+    "bob: direct (203.0.113.12:40001)",
+  );
+  assert.equal(
+    formatPeerEvent({ event: "path", name: "bob", path: "relayed" }, plain),
+    "bob: relayed — through the coordinator, end-to-end encrypted",
+  );
+  assert.equal(
+    formatPeerEvent({ event: "nat", nat: "open", public: "198.51.100.7:40001" }, plain),
+    "NAT: open, public address 198.51.100.7:40001 — no NAT: others reach you at your own address",
+  );
+  assert.match(
+    formatPeerEvent({ event: "nat", nat: "hard", public: "203.0.113.11:61234" }, plain)!,
+    /^NAT: hard, public address 203\.0\.113\.11:61234 — a new public port per destination/,
+  );
+  // Dim, but a hard NAT in yellow: it is why contacts go through the relay.
+  const colour = painter(true);
+  assert.equal(
+    formatPeerEvent({ event: "path", name: "b", path: "relayed" }, colour),
+    colour("dim", "b: relayed — through the coordinator, end-to-end encrypted"),
+  );
+  assert.ok(formatPeerEvent({ event: "nat", nat: "hard" }, colour)!.startsWith("\x1b[33m"));
+  assert.ok(formatPeerEvent({ event: "nat", nat: "easy" }, colour)!.startsWith("\x1b[2m"));
+  // What came from the network is shown, never executed.
+  const evil = "x\x1b[2J\u202e";
+  assertShown(
+    formatPeerEvent({ event: "path", name: evil, path: "direct", endpoint: evil }, plain),
+    /^x\\x1b\[2J\\u\{202e\}: direct \(x\\x1b\[2J\\u\{202e\}\)$/,
+  );
+  assertShown(formatPeerEvent({ event: "nat", nat: "easy", public: evil }, plain), /x\\x1b/);
+});

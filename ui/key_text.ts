@@ -11,6 +11,7 @@
 
 import type { KeyState, KeyStatus, SafetyNumberView } from "../core/trust.ts";
 import { visible } from "./visible.ts";
+import { PATH_LABEL, type PathKind } from "./path_text.ts";
 
 /** How a user's key shows in `/who` and the roster. */
 export type KeyMark = KeyState | "seed" | "unknown";
@@ -30,11 +31,17 @@ export const KEY_MARK_TEXT: Readonly<Record<KeyMark, string>> = {
   unknown: "no key yet",
 };
 
-/** One user in `/who`: name, address, fingerprint and mark. */
+/** One user in `/who`: name, address, fingerprint and mark, and the path once known (` · direct`). */
 export function whoEntry(
-  user: { name: string; endpoint: string; seed: boolean },
+  user: { name: string; endpoint: string; seed: boolean; path?: PathKind },
   status: KeyStatus | undefined,
 ): string {
+  const path = user.path === undefined ? "" : ` · ${PATH_LABEL[user.path]}`;
+  return whoKey(user, status) + path;
+}
+
+/** `/who`'s entry without the path. */
+function whoKey(user: { name: string; endpoint: string; seed: boolean }, status?: KeyStatus) {
   const head = `${visible(user.name)} ${visible(user.endpoint)}`;
   const mark = keyMark(user.seed, status);
   if (status === undefined || user.seed) return `${head} (${KEY_MARK_TEXT[mark]})`;

@@ -93,17 +93,27 @@ export class ViewDriver {
     this.redraw();
   }
 
-  /** Copies the peer's roster (with who is a seed client, and each key's state) into the view. */
+  /**
+   * Copies the peer's roster (with who is a seed client, each key's state and each contact's
+   * path) into the view.
+   */
   syncRoster(): void {
     const peer = this.#peer();
     if (!peer) return;
     const keys = this.#keys();
+    const traversal = peer.traversal;
     this.show({
       event: "roster",
       users: peer.users().map((u) => {
         const seed = isSeedClient(u);
         const key = seed ? undefined : keys?.status(u.name)?.state;
-        return key === undefined ? { name: u.name, seed } : { name: u.name, seed, key };
+        const path = seed ? undefined : traversal.pathOf(u.name);
+        return {
+          name: u.name,
+          seed,
+          ...(key === undefined ? {} : { key }),
+          ...(path === undefined ? {} : { path }),
+        };
       }),
     });
   }

@@ -8,6 +8,7 @@ import { PinFile } from "../store/pins.ts";
 import { answerKeyCommand } from "../cli/key_commands.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
 import { encodeKey } from "../wire/keys.ts";
+import { waitFor } from "../testing/helpers.ts";
 
 const plain = painter(false);
 
@@ -74,6 +75,45 @@ Deno.test("on the chat screen: key marks in the roster follow /verify, key chang
     answerKeyCommand({ kind: "trust", name: "bob" }, trust, driver.sink);
     assert.equal(driver.state.roster[0].key, "unverified");
     assert.match(renderView(driver.state, 100, 14, plain).join("\n"), /You accepted Bob's new key/);
+  } finally {
+    await me.close();
+    await bob.close();
+    await coordinator.close();
+  }
+});
+
+Deno.test("on the chat screen: the roster shows the path the peer found, and the line saying so", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const screen: { driver?: ViewDriver } = {};
+  const bob = await Peer.start({
+    name: "Bob",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+  });
+  const me = await Peer.start({
+    name: "me",
+    coordinator: coordinator.udpAddress,
+    host: "127.0.0.1",
+    onEvent: (event) => screen.driver?.sink.event(event),
+  });
+  try {
+    const driver = screen.driver = new ViewDriver(
+      "me",
+      "127.0.0.1:8888",
+      plain,
+      () => undefined,
+      () => me,
+    );
+    driver.syncRoster();
+    assert.deepEqual(driver.state.roster, [{ name: "Bob", seed: false }], "no path yet");
+    assert.ok(me.send("Bob", "hi").ok);
+    await waitFor(() => driver.state.roster[0]?.path === "lan", "the path event on the screen");
+    const line = driver.state.system.findLast((l) => l.kind === "path");
+    assert.equal(line?.text, `Bob: direct on the LAN (127.0.0.1:${bob.endpoint.port})`);
+    assert.equal(line?.about, "bob");
+    driver.syncRoster();
+    assert.deepEqual(driver.state.roster, [{ name: "Bob", seed: false, path: "lan" }]);
+    assert.match(renderView(driver.state, 80, 8, plain).join("\n"), /│ {3}Bob {14}LAN\n/);
   } finally {
     await me.close();
     await bob.close();

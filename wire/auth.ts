@@ -16,6 +16,7 @@ import { splitHead } from "./fields.ts";
 import { decodeBase64Url, KEY_CHARS } from "./keys.ts";
 import { MAX_SEQ, NONCE_CHARS, PEERCHAT_FLAVOR, SIGNATURE_CHARS, TAG_CHARS } from "./limits.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
+import { stripNewline } from "./text.ts";
 
 /**
  * `auth,SEQ,TAG,MESSAGE` — a message between a peerchat peer and its coordinator, authenticated
@@ -73,7 +74,11 @@ export function parseAuth(text: string): ParseResult<AuthMessage> {
   const tag = parts.head[2];
   if (!isBase64Url(tag, TAG_CHARS)) return fail("bad-auth", `"${clip(tag)}" is not a tag.`);
   const inner = parts.rest;
-  if (inner.length === 0) return fail("empty", "The authenticated message is empty.");
+  // A message that is only a line break is empty too (and would be once formatted and read again,
+  // since a datagram's one trailing line break is dropped).
+  if (stripNewline(inner).length === 0) {
+    return fail("empty", "The authenticated message is empty.");
+  }
   if (inner.startsWith("auth,")) return fail("bad-auth", "An auth may not wrap another auth.");
   return ok({ type: "auth", seq, tag, inner });
 }

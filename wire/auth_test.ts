@@ -115,3 +115,17 @@ Deno.test("loginProofText: every field on its own line, the coordinator's key la
   );
   assert.equal(loginProofText({ ...fields, resume: "s9" }, KEY).split("\n")[3], "s9");
 });
+
+Deno.test("auth: a message that is only a line break is empty, also after a round trip", () => {
+  const tag = "A".repeat(21) + "A";
+  for (const inner of ["", "\n", "\r\n"]) {
+    const parsed = parseAuth(`auth,1,${tag},${inner}`);
+    assert.equal(!parsed.ok && parsed.error.code, "empty", JSON.stringify(inner));
+  }
+  // A datagram's own trailing newline is dropped first: the message inside stays whole.
+  const ping = parseMessage(`auth,1,${tag},ping,bob,s9,0badf00d\r\n`);
+  assert.ok(ping.ok && ping.value.type === "auth");
+  assert.equal(ping.value.inner, "ping,bob,s9,0badf00d");
+  const twice = parseMessage(`auth,1,${tag},\r\n\r\n`);
+  assert.equal(!twice.ok && twice.error.code, "empty");
+});
