@@ -27,6 +27,8 @@ export interface TraversalHooks {
   punch(message: PunchMessage): void;
   /** The relay refused a frame. */
   relayBusy(message: RelayBusyMessage): void;
+  /** The coordinator stopped answering keep-alives (false: its relay is gone too), or answers. */
+  reachable(on: boolean): void;
 }
 
 /** What a {@linkcode ClientTraversal} needs from the coordinator link. */
@@ -72,6 +74,11 @@ export class ClientTraversal {
     this.#hooks?.accepted(accept);
     const session = accept.session;
     if (session) this.#nat.start(this.#link.name, session, this.#link.coordinator, accept.natPort);
+  }
+
+  /** The coordinator stopped answering, or answers again: so does its relay. */
+  reachable(on: boolean): void {
+    this.#hooks?.reachable(on);
   }
 
   /** Asks the coordinator to have `who` and this peer probe each other now (`connect`). */

@@ -148,6 +148,7 @@ export class CoordinatorClient {
       relogin: () => this.#startRelogin(),
       emit,
       send: (message) => this.#send(message),
+      reachable: (on) => this.traversal.reachable(on),
     });
   }
 
@@ -159,11 +160,6 @@ export class CoordinatorClient {
   /** Sends `message` to the coordinator (`to`: another of its ports): sealed once proven. */
   #send(message: Message, to = this.#options.coordinator): void {
     this.#udp.send(this.#proof.seal(encodeMessage(message)), to);
-  }
-
-  /** The smoothed round trip to the coordinator (ms), once a keep-alive was answered. */
-  get rtt(): number | undefined {
-    return this.#keepalive.rtt;
   }
 
   /** The current session, if logged in. */

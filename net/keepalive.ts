@@ -25,6 +25,8 @@ export interface KeepaliveHost {
   emit(event: PeerEvent): void;
   /** Sends a message to the coordinator (sealed, once the login was proven). */
   send(message: Message): void;
+  /** The coordinator stopped answering (false), or answers again (true). */
+  reachable?(on: boolean): void;
 }
 
 /** Keep-alives to the coordinator, and what their answers ask for. */
@@ -59,6 +61,7 @@ export class Keepalive {
     if (this.#closed || !this.#host.active()) return;
     const decision = this.#link.keepalive(monotonic());
     if (decision.unreachable) {
+      this.#host.reachable?.(false);
       this.#host.emit({
         event: "status",
         coordinator: "unreachable",
@@ -131,6 +134,7 @@ export class Keepalive {
 
   /** The coordinator answers again: tell the user. */
   reconnected(): void {
+    this.#host.reachable?.(true);
     this.#host.emit({
       event: "status",
       coordinator: "connected",

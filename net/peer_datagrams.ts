@@ -119,6 +119,8 @@ export class PeerDatagrams {
   readonly #link: ChatLink;
   readonly #paths: PathTable;
   readonly #traversal: boolean;
+  /** Whether the coordinator's last `Accept` offered its relay. */
+  #relayOffered = false;
   /** The IPv6 socket, when this machine has IPv6 and the peer is bound to every interface. */
   readonly #v6?: Ipv6Socket;
   /** The time of the call under way (the paths' hooks take none). */
@@ -291,7 +293,11 @@ export class PeerDatagrams {
   /** The coordinator's traversal messages: what its `Accept` says, `punch`, `relay-busy`. */
   get hooks(): TraversalHooks {
     return {
-      accepted: (accept) => this.relayAvailable = accept.relay === true,
+      accepted: (accept) => {
+        this.#relayOffered = accept.relay === true;
+        this.relayAvailable = this.#relayOffered;
+      },
+      reachable: (on) => this.relayAvailable = on && this.#relayOffered,
       punch: (message) => this.punch(message.name, message.candidates, message.delay, this.#at),
       relayBusy: (message) => {
         this.traversalStats.relayRefused++;

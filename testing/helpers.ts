@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Endpoint, formatEndpoint } from "../protocol.ts";
+import { type Endpoint, formatEndpoint, RELAYED } from "../protocol.ts";
+import { RELAY_ENDPOINT } from "../net/peer_datagrams.ts";
 import { textLines } from "../ui/output.ts";
 import { toEndpoint } from "../net/udp.ts";
 import { fetchList } from "../net/list_fetch.ts";
@@ -43,7 +44,13 @@ export class RawUdp {
   async #receive(): Promise<void> {
     while (!this.#closed) {
       try {
-        const [bytes, addr] = await this.conn.receive();
+        let [bytes, addr] = await this.conn.receive();
+        if (this.openFrame && bytes[0] === RELAYED && bytes.length > 1) {
+          // A frame the coordinator's relay forwarded: opened like one that came straight.
+          this.relayVia = toEndpoint(addr);
+          bytes = bytes.subarray(1);
+          addr = { transport: "udp", hostname: RELAY_ENDPOINT.host, port: RELAY_ENDPOINT.port };
+        }
         if (this.openFrame && bytes.length > 0 && bytes[0] >= 1 && bytes[0] <= 3) {
           const opened = this.openFrame(bytes, toEndpoint(addr));
           if (opened !== undefined) {
@@ -64,6 +71,9 @@ export class RawUdp {
       }
     }
   }
+
+  /** The coordinator whose relay forwarded the last relayed frame (answers go back through it). */
+  relayVia?: Endpoint;
 
   /** This socket's endpoint. */
   get endpoint(): Endpoint {

@@ -7,7 +7,8 @@
  */
 
 import { SecureSessions } from "../core/secure_sessions.ts";
-import { type Endpoint, nameKey } from "../protocol.ts";
+import { encodeRelay, type Endpoint, nameKey } from "../protocol.ts";
+import { RELAY_ENDPOINT } from "../net/peer_datagrams.ts";
 import type { RawUdp } from "./helpers.ts";
 import type { PeerKeys } from "./raw_peer.ts";
 
@@ -25,8 +26,17 @@ export class SecureRaw {
   constructor(raw: RawUdp, name: string, keys: PeerKeys, pinned: Map<string, string> = new Map()) {
     this.#raw = raw;
     const decoder = new TextDecoder();
+    /** Peers' names by key, as their handshakes said: a frame through the relay needs one. */
+    const names = new Map<string, string>();
     this.sessions = new SecureSessions({ name, identity: keys.identity }, {
-      send: (bytes, to) => void raw.send(bytes as Uint8Array<ArrayBuffer>, to).catch(() => {}),
+      send: (bytes, to, route) => {
+        // An answer to a frame that came through the coordinator's relay goes back through it.
+        const relayed = to.host === RELAY_ENDPOINT.host && raw.relayVia && route;
+        const who = relayed ? names.get(route.key) : undefined;
+        const datagram = who ? encodeRelay(who, bytes) : bytes as Uint8Array<ArrayBuffer>;
+        void raw.send(datagram, who ? raw.relayVia! : to).catch(() => {});
+      },
+      heard: (key, who) => void names.set(key, who),
       deliver: (plaintext) => this.#opened = decoder.decode(plaintext),
       dropped: () => {},
       authorize: (who, key) => {
