@@ -15,10 +15,9 @@
  *   both directions) and almost nothing between the routers (probes only);
  * - `lan`: the burst crossed the site's own switch, not the coordinator.
  *
- * TODO(lead): the coordinator's relay counters (relayed datagrams and bytes,
- * refusals by reason) are not exposed outside its process (no `--json` event,
- * no statistics query). When they are, check them here as well: `relayed`
- * cases ≥ 4 × 200 forwarded, `direct` cases ≈ 0 during the burst.
+ * The coordinator's own counters (`--stats 1`: a `stats` event every second)
+ * must agree too: `relayed` ⇒ at least 2 × 200 datagrams forwarded during
+ * the burst; `direct` and `lan` ⇒ none; never a refusal.
  *
  * Cases run in parallel labs (each lab is independent), a few at a time.
  * Needs root, iproute2, nftables and conntrack (`bash .ci/lab-deps.sh`);
@@ -175,6 +174,8 @@ function startCoordinator(lab: NatLab): PeerchatProcess {
     lab.coordinatorIp,
     "--port",
     String(COORDINATOR_PORT),
+    "--stats",
+    "1",
     "--json",
   ]);
 }
@@ -210,6 +211,36 @@ function lastPath(peer: PeerchatProcess, name: string): PathKind | undefined {
   return peer.events.filter((e) => e.event === "path" && e.name === name).at(-1)?.path;
 }
 
+/** The NAT type `peer` measured last (its last `nat` event). */
+function lastNat(peer: PeerchatProcess): JsonEvent | undefined {
+  return peer.events.filter((e) => e.event === "nat").at(-1);
+}
+
+/** Checks the NAT type each peer measured: `hard` behind a symmetric router, else `easy`. */
+async function checkNat(lab: NatLab, pair: Pair): Promise<void> {
+  for (const [name, peer] of [["alice", pair.alice], ["bob", pair.bob]] as const) {
+    const site = lab.sites[lab.hosts[name].site];
+    const expected = site.router === "hard" ? "hard" : "easy";
+    await waitFor(
+      () => lastNat(peer) !== undefined && lastNat(peer)!.nat !== "unknown",
+      `${name} to measure its NAT (${JSON.stringify(lastNat(peer))})`,
+      20_000,
+    );
+    const nat = lastNat(peer)!;
+    assert.equal(
+      nat.nat,
+      expected,
+      `${name} behind a ${site.router} router: ${JSON.stringify(nat)}`,
+    );
+    assert.equal(String(nat.public).split(":")[0], site.wan, `${name}'s public address`);
+  }
+}
+
+/** How `peer`'s path to `name` went, e.g. `relayed→direct`. */
+function pathHistory(peer: PeerchatProcess, name: string): string {
+  return pathEvents(peer, name).map((e) => e.path).join("→");
+}
+
 function pathEvents(peer: PeerchatProcess, name: string): JsonEvent[] {
   return peer.events.filter((e) => e.event === "path" && e.name === name);
 }
@@ -225,10 +256,11 @@ function delivered(peer: PeerchatProcess, to: string): number {
   return peer.events.filter((e) => e.event === "delivered" && e.to === to).length;
 }
 
-/** The two peers of a case, by name. */
+/** The two peers of a case, by name, and their coordinator. */
 interface Pair {
   alice: PeerchatProcess;
   bob: PeerchatProcess;
+  coordinator: PeerchatProcess;
 }
 
 /**
@@ -281,8 +313,12 @@ async function waitPath(pair: Pair, paths: PathKind[], timeoutMs: number): Promi
 // ---------------------------------------------------------------------------
 // Counters
 
-/** What the switches counted so far. */
+/** What the switches and the coordinator counted so far. */
 interface Counts {
+  /** Datagrams the coordinator's relay forwarded. */
+  relayed: number;
+  /** Datagrams its relay refused, for any reason. */
+  refused: number;
   /** Between the two sites' public addresses, both ways (two-site cases). */
   p2p: number;
   /** Between every site's public address and the coordinator, both ways. */
@@ -291,7 +327,24 @@ interface Counts {
   lan: number;
 }
 
-async function counts(lab: NatLab): Promise<Counts> {
+/** The coordinator's counters, from a `stats` event printed after this call. */
+async function freshStats(coordinator: PeerchatProcess): Promise<JsonEvent> {
+  const mark = coordinator.events.length;
+  let found: JsonEvent | undefined;
+  await waitFor(
+    () => (found = coordinator.events.slice(mark).find((e) => e.event === "stats")) !== undefined,
+    "the coordinator's next stats event",
+    10_000,
+  );
+  return found!;
+}
+
+async function counts(lab: NatLab, coordinatorProcess?: PeerchatProcess): Promise<Counts> {
+  const stats = coordinatorProcess ? await freshStats(coordinatorProcess) : undefined;
+  const relayed = stats?.relayed ?? NaN;
+  const refused = stats
+    ? Object.values(stats.relayRefused as Record<string, number>).reduce((a, b) => a + b, 0)
+    : NaN;
   const sites = Object.keys(lab.sites);
   let coordinator = 0;
   for (const site of sites) {
@@ -302,9 +355,10 @@ async function counts(lab: NatLab): Promise<Counts> {
   if (sites.length === 1) {
     const lan = (await lab.lanCounter("alice", "bob")).packets +
       (await lab.lanCounter("bob", "alice")).packets;
-    return { p2p: 0, coordinator, lan };
+    return { relayed, refused, p2p: 0, coordinator, lan };
   }
-  return { p2p: await lab.peerToPeerPackets(sites[0], sites[1]), coordinator, lan: 0 };
+  const p2p = await lab.peerToPeerPackets(sites[0], sites[1]);
+  return { relayed, refused, p2p, coordinator, lan: 0 };
 }
 
 /** Checks that what the switches counted during a burst of `count` each way fits `path`. */
@@ -312,15 +366,21 @@ function checkCounts(path: PathKind, before: Counts, after: Counts, count: numbe
   const p2p = after.p2p - before.p2p;
   const viaCoordinator = after.coordinator - before.coordinator;
   const lan = after.lan - before.lan;
-  const seen = `peer to peer ${p2p}, through the coordinator ${viaCoordinator}, LAN ${lan}`;
+  const relayed = after.relayed - before.relayed;
+  const seen = `peer to peer ${p2p}, through the coordinator ${viaCoordinator}, LAN ${lan}, ` +
+    `relayed ${relayed}, refused ${after.refused - before.refused}`;
+  assert.equal(after.refused, before.refused, `the relay refused nothing (${seen})`);
   if (path === "direct") {
     assert.ok(p2p >= 2 * count, `direct: the burst went between the routers (${seen})`);
     assert.ok(viaCoordinator < 2 * count, `direct: not through the coordinator (${seen})`);
+    assert.equal(relayed, 0, `direct: the relay forwarded nothing (${seen})`);
   } else if (path === "lan") {
     assert.ok(lan >= 2 * count, `lan: the burst crossed the home switch (${seen})`);
     assert.ok(viaCoordinator < 2 * count, `lan: not through the coordinator (${seen})`);
+    assert.equal(relayed, 0, `lan: the relay forwarded nothing (${seen})`);
   } else {
     assert.ok(viaCoordinator >= 4 * count, `relayed: through the coordinator (${seen})`);
+    assert.ok(relayed >= 2 * count, `relayed: the relay forwarded the burst (${seen})`);
     assert.ok(p2p < count, `relayed: hardly anything between the routers (${seen})`);
   }
 }
@@ -376,9 +436,11 @@ async function evidence(lab: NatLab, procs: Record<string, PeerchatProcess>): Pr
   const keep = ["ready", "join", "leave", "path", "nat", "status", "error", "pending", "failed"];
   for (const [name, p] of Object.entries(procs)) {
     const events = p.events.filter((e) =>
-      name === "coordinator" ? e.event !== "listening" : keep.includes(e.event)
+      name === "coordinator" ? !["listening", "stats"].includes(e.event) : keep.includes(e.event)
     );
     lines.push(`${name} events: ${JSON.stringify(events).slice(0, 3000)}`);
+    const stats = p.events.filter((e) => e.event === "stats").at(-1);
+    if (stats) lines.push(`${name} stats: ${JSON.stringify(stats)}`);
     if (p.stderr) lines.push(`${name} stderr: ${p.stderr.slice(-1500)}`);
   }
   try {
@@ -419,7 +481,7 @@ async function withPeers(
       "alice and bob to see each other",
       30_000,
     );
-    await body(lab, { alice: procs.alice, bob: procs.bob });
+    await body(lab, { alice: procs.alice, bob: procs.bob, coordinator: procs.coordinator });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     throw new Error(`${message}\n--- evidence ---\n${await evidence(lab, procs)}`);
@@ -435,16 +497,17 @@ async function runCase(c: TraversalCase): Promise<void> {
   await withPeers(c.sites, setup, c.bobPort, async (lab, pair) => {
     // Relay first: the first message each way goes at once, while punching runs.
     await burst(pair, "hello", 1);
+    await checkNat(lab, pair);
     if (c.expect.includes("relayed")) await sleep(SETTLE_MS);
     await waitPath(pair, c.expect, 30_000);
     const settled = { alice: lastPath(pair.alice, "bob")!, bob: lastPath(pair.bob, "alice")! };
-    if (c.idleMs) await sleep(c.idleMs);
-
+    // A silence that was none is reported at the end, after the rest of the case was checked.
+    const noisy = c.idleMs ? await silence(lab, c.idleMs, c.udpTimeout!.site) : undefined;
     const marks = {
       alice: pathEvents(pair.alice, "bob").length,
       bob: pathEvents(pair.bob, "alice").length,
     };
-    const before = await counts(lab);
+    const before = await counts(lab, pair.coordinator);
     const capture = c.capture
       ? new Capture(lab, await Deno.makeTempFile({ prefix: "peerchat-nat-capture-" }))
       : undefined;
@@ -459,15 +522,19 @@ async function runCase(c: TraversalCase): Promise<void> {
     } finally {
       if (capture) await Deno.remove(capture.file).catch(() => {});
     }
-    let after = await counts(lab);
+    let after = await counts(lab, pair.coordinator);
     let checked = { before, after, count: N };
     if (c.idleMs) {
       // After the silence the path may have lapsed: it must come back, then carry the next burst.
       await waitPath(pair, c.expect, 40_000);
-      const tailBefore = await counts(lab);
+      const tailBefore = await counts(lab, pair.coordinator);
       await burst(pair, "after", 20);
-      after = await counts(lab);
+      after = await counts(lab, pair.coordinator);
       checked = { before: tailBefore, after, count: 20 };
+      console.log(
+        `  ${c.name}: the burst after the silence: ${JSON.stringify(before)} → ` +
+          JSON.stringify(tailBefore),
+      );
     } else {
       assert.deepEqual(
         [pathEvents(pair.alice, "bob").length, pathEvents(pair.bob, "alice").length],
@@ -481,11 +548,34 @@ async function runCase(c: TraversalCase): Promise<void> {
     if (!c.idleMs) assert.deepEqual(final, settled);
     assert.equal(final.alice, final.bob, "both sides agree on the path");
     checkCounts(final.alice, checked.before, checked.after, checked.count);
+    if (noisy) throw new Error(`${noisy} (the rest of the case passed)`);
     console.log(
-      `  ${c.name}: ${final.alice}; counted ${JSON.stringify(after)} ` +
-        `(burst: ${JSON.stringify(before)} → ${JSON.stringify(after)})`,
+      `  ${c.name}: ${final.alice} (alice: ${pathHistory(pair.alice, "bob")}, ` +
+        `bob: ${pathHistory(pair.bob, "alice")}; NAT ${lastNat(pair.alice)?.nat}/` +
+        `${lastNat(pair.bob)?.nat}); counted ${JSON.stringify(checked.before)} → ` +
+        JSON.stringify(checked.after),
     );
   });
+}
+
+/**
+ * Waits `idleMs` without a message; says what was wrong if its last 10 s were not silent between
+ * the two sites (the conversation ended long before: paths' `activeMs` is 45 s) or `site`'s
+ * router (its mappings live a few seconds) still maps towards the other site.
+ */
+async function silence(lab: NatLab, idleMs: number, site: string): Promise<string | undefined> {
+  const [a, b] = Object.keys(lab.sites);
+  await sleep(idleMs - 10_000);
+  const late = await lab.peerToPeerPackets(a, b);
+  await sleep(10_000);
+  const sent = await lab.peerToPeerPackets(a, b) - late;
+  const other = site === a ? b : a;
+  const mappings = (await lab.conntrack(site))
+    .filter((l) => l.includes(`dst=${lab.routerWan(other)} `));
+  if (sent === 0 && mappings.length === 0) return undefined;
+  return `the last 10 s of ${idleMs / 1000} s without a message were not silent: ${sent} ` +
+    `datagrams went between the two sites (path heartbeats after the conversation ended?), ` +
+    `and ${site}'s router still maps towards ${other}: ${mappings.join(" | ") || "none"}`;
 }
 
 /**
@@ -509,8 +599,18 @@ async function runSwitch(): Promise<void> {
       await pair.alice.writeLine(`/msg bob ${sent.alice.at(-1)}`);
       await pair.bob.writeLine(`/msg alice ${sent.bob.at(-1)}`);
     };
+    const start = await counts(lab, pair.coordinator);
     while (i < 100) await send();
-    assert.equal(await lab.peerToPeerPackets("a", "b"), 0, "nothing crossed the cut");
+    await waitFor(
+      () =>
+        received(pair.bob, "alice", "switch ").length >= 100 &&
+        received(pair.alice, "bob", "switch ").length >= 100,
+      "the first 100 messages each way",
+      60_000,
+    );
+    const relayedPart = await counts(lab, pair.coordinator);
+    assert.equal(relayedPart.p2p, 0, "nothing crossed the cut");
+    assert.ok(relayedPart.relayed - start.relayed >= 200, "the first 100 each way were relayed");
     await lab.setCut("a", "b", false);
     // Keep the conversation going (a message each way every 100 ms) until the upgrade happens.
     const direct = () =>
@@ -521,6 +621,7 @@ async function runSwitch(): Promise<void> {
     }
     assert.ok(direct(), `the path went direct after the cut was lifted (${i} messages each way)`);
     const switchedAt = i;
+    const atSwitch = await counts(lab, pair.coordinator);
     for (let k = 0; k < 50; k++) await send();
     await waitFor(
       () =>
@@ -531,8 +632,13 @@ async function runSwitch(): Promise<void> {
     );
     assert.deepEqual(received(pair.bob, "alice", "switch "), sent.alice, "alice→bob exactly once");
     assert.deepEqual(received(pair.alice, "bob", "switch "), sent.bob, "bob→alice exactly once");
-    assert.ok(await lab.peerToPeerPackets("a", "b") > 0, "the later messages went direct");
-    console.log(`  switch: direct after message ${switchedAt} of ${i} each way`);
+    const end = await counts(lab, pair.coordinator);
+    assert.ok(end.p2p - atSwitch.p2p >= 100, `the last 50 each way went direct (${end.p2p})`);
+    assert.equal(end.refused, start.refused, "the relay refused nothing");
+    console.log(
+      `  switch: direct after message ${switchedAt} of ${i} each way ` +
+        `(alice: ${pathHistory(pair.alice, "bob")}, bob: ${pathHistory(pair.bob, "alice")})`,
+    );
   });
 }
 
