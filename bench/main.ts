@@ -12,7 +12,7 @@
  * storm phase), `--ngircd-cap 60` (phase limit for ngircd at N ≥ 5000),
  * `--rtt-count 5000`, `--startup-runs 10`, `--profile` (also profile the
  * coordinator through one storm of each variant at N = 2000 and 5000),
- * `--only storms,ngircd,rtt,startup,journal`, `--journal-messages 1000000`,
+ * `--only storms,ngircd,rtt,startup,journal,relay,traversal`, `--journal-messages 1000000`,
  * `--old-journal-root DIR` (the journal before compaction from a checkout instead of
  * `git show 9196e7f`), `--out BENCHMARKS.md`,
  * `--coordinator-root DIR` (storms against another checkout's coordinator,
@@ -30,6 +30,8 @@ import { type BenchResults, type Failure, renderReport, type Variant } from "./r
 import { runJournal } from "./journal.ts";
 import { runRtt } from "./rtt.ts";
 import { runStartup } from "./startup.ts";
+import { renderRelay, runRelay } from "./relay.ts";
+import { renderTraversal, runTraversal } from "./traversal.ts";
 import { parseFlags } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -45,7 +47,7 @@ const ngircdCapS = Number(flags["ngircd-cap"] ?? 60);
 const rttCount = Number(flags["rtt-count"] ?? (quick ? 300 : 5000));
 const rttWarmup = Number(flags["rtt-warmup"] ?? (quick ? 100 : 1000));
 const startupRuns = Number(flags["startup-runs"] ?? (quick ? 3 : 10));
-const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal"));
+const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal,relay,traversal"));
 const journalMessages = Number(flags["journal-messages"] ?? (quick ? 20_000 : 1_000_000));
 const profile = flags.profile === true;
 const out = String(flags.out ?? `${ROOT}BENCHMARKS.md`);
@@ -236,14 +238,36 @@ if (profile) {
   log(`profiles kept in ${dir}`);
 }
 
+/** Issue 11's sections (relay capacity, NAT traversal), after the others; failed runs counted. */
+let traversalSections = "";
+let traversalFailed = 0;
+if (only.has("relay")) {
+  log("relay: capacity on one core, logins meanwhile");
+  try {
+    traversalSections += renderRelay(
+      await runRelay(quick ? { rates: [2_000, 10_000], stepMs: 1000 } : {}),
+    );
+  } catch (error) {
+    traversalSections += renderRelay({ error: errorText(error) });
+    traversalFailed++;
+  }
+}
+if (only.has("traversal")) {
+  log("traversal: first message to a new contact, relayed and direct round trips (NAT lab)");
+  const result = await runTraversal(quick ? { trials: 2, rounds: 30 } : {});
+  traversalSections += renderTraversal(result);
+  // Without a NAT lab (not root, no nftables) the section says so; anything else is a failure.
+  if ("error" in result && !result.error.startsWith("no NAT lab")) traversalFailed++;
+}
+
 results.finishedAt = new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC";
-const report = renderReport(results);
+const report = `${renderReport(results)}\n${traversalSections}`;
 if (quick) {
   console.log(report);
   // The smoke run (CI): a run that failed fails it.
   const failed = [...results.storms, ...results.ngircd].filter((s) => "error" in s.result).length +
     [...results.rtt, ...results.startup].filter((x) => "error" in x).length +
-    (results.journal && "error" in results.journal ? 1 : 0);
+    (results.journal && "error" in results.journal ? 1 : 0) + traversalFailed;
   if (failed > 0) {
     console.error(`bench: ${failed} run(s) failed; see "Runs that failed" above.`);
     Deno.exit(1);

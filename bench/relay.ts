@@ -3,11 +3,13 @@
  * CPU when `taskset` exists) forwards, what each forwarded datagram costs it in CPU, and whether
  * logins keep working meanwhile.
  *
- * Logged-in raw peers (the real login: challenge, proof, `Accept`) in this process send relay
+ * Logged-in raw peers (the real login: challenge, proof, `Accept`) in a process of their own
+ * (bench/relay_blaster.ts, pinned to the other CPU) send relay
  * datagrams (`0x04|len|TO|FRAME`, a 120-byte frame: a chat packet's size once encrypted) to each
  * other at a stepped offered rate; the receivers count what arrives. The coordinator runs with
  * `--relay-rate` raised, so its per-session limit does not cap the test: the capacity of the relay
- * itself is measured. While each step runs, a new peer logs in every 200 ms and the time from its
+ * itself is measured. While each step runs, a new peer logs in every 200 ms (from this process) and
+ * the time from its
  * first `login` to its `Accept` is recorded. Coordinator CPU comes from `/proc/PID/stat`.
  *
  * `deno run -A bench/relay.ts [--quick]` runs it once and prints the table.
@@ -17,8 +19,8 @@
 
 import { loginConn, PeerKeys } from "../testing/raw_peer.ts";
 import { PeerchatProcess } from "../testing/helpers.ts";
-import { encodeRelay, type Endpoint } from "../protocol.ts";
-import { hasTaskset } from "./child.ts";
+import type { Endpoint } from "../protocol.ts";
+import { Child, hasTaskset } from "./child.ts";
 import { cpuSeconds } from "./proc.ts";
 import { quantile, sleep } from "./stats.ts";
 
@@ -57,20 +59,6 @@ const STEP_MS = 2000;
 
 function bareSocket(): Deno.DatagramConn {
   return Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-}
-
-/** Counts what arrives on `conn` until it closes. */
-function drain(conn: Deno.DatagramConn, count: { n: number }): Promise<void> {
-  return (async () => {
-    try {
-      for (;;) {
-        await conn.receive();
-        count.n++;
-      }
-    } catch {
-      // Closed.
-    }
-  })();
 }
 
 /** One login over a fresh socket: ms to `Accept`, or undefined after 2 s. */
@@ -129,8 +117,7 @@ export async function runRelay(
         }).spawn()
       : undefined,
   );
-  const conns: Deno.DatagramConn[] = [];
-  const drains: Promise<void>[] = [];
+  let blaster: Child | undefined;
   try {
     const listening = await coordinator.waitFor(
       (e) => e.event === "listening",
@@ -140,20 +127,12 @@ export async function runRelay(
     const [host, port] = String(listening.udp).split(":");
     const server = { host, port: Number(port) };
     const pid = coordinator.child.pid;
-    // Pairs of logged-in peers: a sender and a receiver each.
-    const received = { n: 0 };
-    const senders: { conn: Deno.DatagramConn; datagram: Uint8Array<ArrayBuffer> }[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      const sender = bareSocket(), receiver = bareSocket();
-      conns.push(sender, receiver);
-      await loginConn(sender, `s${i}`, server, new PeerKeys());
-      await loginConn(receiver, `r${i}`, server, new PeerKeys());
-      const frame = new Uint8Array(FRAME_BYTES);
-      frame[0] = 3;
-      crypto.getRandomValues(frame.subarray(16));
-      senders.push({ conn: sender, datagram: encodeRelay(`r${i}`, frame) });
-      drains.push(drain(receiver, received));
-    }
+    blaster = new Child(
+      "relay_blaster.ts",
+      ["--server", `${host}:${port}`, "--pairs", String(PAIRS), "--frame", String(FRAME_BYTES)],
+      pinned ? 1 : undefined,
+    );
+    await blaster.next(60_000);
     const steps: RelayStep[] = [];
     let loginSeq = 0;
     for (const rate of rates) {
@@ -165,33 +144,20 @@ export async function runRelay(
           await sleep(200);
         }
       })();
-      const before = { n: received.n, cpu: cpuSeconds(pid) };
-      const started = performance.now();
-      let sent = 0;
-      // Sends in 5 ms slices: as many as the rate allows by now, spread over the senders.
-      while (performance.now() - started < stepMs) {
-        const due = Math.floor((performance.now() - started) * rate / 1000);
-        const batch: Promise<number>[] = [];
-        for (; sent < due; sent++) {
-          const s = senders[sent % PAIRS];
-          batch.push(
-            s.conn.send(s.datagram, { transport: "udp", hostname: host, port: server.port }),
-          );
-        }
-        await Promise.all(batch);
-        await sleep(5);
-      }
-      const elapsed = (performance.now() - started) / 1000;
-      await sleep(200); // what is in flight arrives
-      const forwardedCount = received.n - before.n;
-      const cpu = cpuSeconds(pid) - before.cpu;
+      const cpuBefore = cpuSeconds(pid);
+      await blaster.command(`rate ${rate} ${stepMs}`);
+      const step = await blaster.next<{ sent: number; received: number; ms: number }>(
+        stepMs + 30_000,
+      );
+      const cpu = cpuSeconds(pid) - cpuBefore;
       loggingIn = false;
       await logins;
+      const elapsed = step.ms / 1000;
       const ok = loginTimes.filter((t): t is number => t !== undefined).sort((a, b) => a - b);
       steps.push({
-        offered: Math.round(sent / elapsed),
-        forwarded: Math.round(forwardedCount / elapsed),
-        cpuUsPerDatagram: forwardedCount > 0 ? (cpu * 1e6) / forwardedCount : 0,
+        offered: Math.round(step.sent / elapsed),
+        forwarded: Math.round(step.received / elapsed),
+        cpuUsPerDatagram: step.received > 0 ? (cpu * 1e6) / step.received : 0,
         cpuShare: cpu / (elapsed + 0.2),
         logins: loginTimes.length,
         loginP50Ms: ok.length ? quantile(ok, 0.5) : NaN,
@@ -207,12 +173,7 @@ export async function runRelay(
       maxForwarded: Math.max(0, ...good.map((s) => s.forwarded)),
     };
   } finally {
-    for (const conn of conns) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }
-    await Promise.all(drains);
+    await blaster?.stop();
     await coordinator.stop();
   }
 }
