@@ -97,3 +97,19 @@ export function nameAndEndpoint(
   if (!endpoint.ok) return endpoint;
   return ok({ name: name.value, endpoint: endpoint.value });
 }
+
+/**
+ * The fields `NAME,SESSION,WHO` after the type (`lookup`, `connect`): someone with a session
+ * asking about someone else.
+ */
+export function nameSessionWho(
+  fields: string[],
+): ParseResult<{ name: string; session: string; who: string }> {
+  const name = checkedName(fields[1]);
+  if (!name.ok) return name;
+  const session = checkedToken(fields[2], "bad-session", "a session");
+  if (!session.ok) return session;
+  const who = checkedName(fields[3]);
+  if (!who.ok) return who;
+  return ok({ name: name.value, session: session.value, who: who.value });
+}

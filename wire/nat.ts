@@ -28,7 +28,7 @@ import {
   parseCandidates,
   parseEndpoint,
 } from "./endpoint.ts";
-import { checkedMillis, checkedName, checkedToken } from "./fields.ts";
+import { checkedMillis, checkedName, checkedToken, nameSessionWho } from "./fields.ts";
 import { encodeBase64Url } from "./keys.ts";
 import { MAX_PUNCH_DELAY_MS, TXID_CHARS } from "./limits.ts";
 import { clip, fail, ok, type ParseResult } from "./result.ts";
@@ -169,13 +169,8 @@ export function parseConnect(text: string): ParseResult<ConnectMessage> {
   if (fields.length !== 4) {
     return fail("wrong-field-count", "A connect is connect,NAME,SESSION,WHO.");
   }
-  const name = checkedName(fields[1]);
-  if (!name.ok) return name;
-  const session = checkedToken(fields[2], "bad-session", "a session");
-  if (!session.ok) return session;
-  const who = checkedName(fields[3]);
-  if (!who.ok) return who;
-  return ok({ type: "connect", name: name.value, session: session.value, who: who.value });
+  const asked = nameSessionWho(fields);
+  return asked.ok ? ok({ type: "connect", ...asked.value }) : asked;
 }
 
 /** Parses a whole `punch,OTHER,DELAY,CAND|CAND…` message. */

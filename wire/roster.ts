@@ -21,6 +21,7 @@ import {
   checkedToken,
   FLAVOR_PATTERN,
   nameAndEndpoint,
+  nameSessionWho,
 } from "./fields.ts";
 import { checkedKey } from "./auth.ts";
 import { MAX_ROSTER_BYTES, MAX_RTT_MS } from "./limits.ts";
@@ -182,13 +183,8 @@ export function parsePong(text: string): ParseResult<PongMessage> {
 export function parseLookup(text: string): ParseResult<LookupMessage> {
   const fields = text.split(",");
   if (fields.length !== 4) return fail("wrong-field-count", "A lookup is lookup,NAME,SESSION,WHO.");
-  const name = checkedName(fields[1]);
-  if (!name.ok) return name;
-  const session = checkedToken(fields[2], "bad-session", "a session");
-  if (!session.ok) return session;
-  const who = checkedName(fields[3]);
-  if (!who.ok) return who;
-  return ok({ type: "lookup", name: name.value, session: session.value, who: who.value });
+  const asked = nameSessionWho(fields);
+  return asked.ok ? ok({ type: "lookup", ...asked.value }) : asked;
 }
 
 /** Parses a whole `found,WHO,IP:PORT[,FLAVOR[,KEY[,CAND|CAND…]]]` message. */
