@@ -1,0 +1,114 @@
+/**
+ * `peerchat doctor` behind real NATs (the NAT lab): at a site behind a symmetric (`hard`) router,
+ * it measures the NAT as `hard` with the site's public address, says the coordinator relays, and
+ * names a peer behind another hard NAT as reachable only through the relay — and why — while a
+ * peer behind a port forward is reachable directly.
+ *
+ * Needs root, iproute2, nftables and conntrack (`bash .ci/lab-deps.sh`); ignored with a loud
+ * warning without them, failing under CI.
+ */
+
+import assert from "node:assert/strict";
+import { cleanupStaleLabs, createNatLab, type NatLab, natLabAvailable } from "./nat_lab.ts";
+import { type JsonEvent, PeerchatProcess } from "./helpers.ts";
+
+const availability = await natLabAvailable();
+if (availability.ok) {
+  await cleanupStaleLabs();
+  // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["cache", new URL("../main.ts", import.meta.url).pathname],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
+const inCI = Boolean(Deno.env.get("CI"));
+if (!availability.ok && !inCI) {
+  const bar = "!".repeat(72);
+  console.error(`${bar}\nNAT DOCTOR LAB SKIPPED: ${availability.reason}\n${bar}`);
+}
+
+const PORT = 8888;
+const FORWARDED = 40000;
+
+function spawnIn(lab: NatLab, host: string, args: string[]): PeerchatProcess {
+  return new PeerchatProcess(
+    args,
+    {},
+    (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
+  );
+}
+
+Deno.test({
+  name: "doctor behind a hard NAT: hard, its public address, the relay; who is relayed and why",
+  ignore: !availability.ok && !inCI,
+  async fn() {
+    if (!availability.ok) throw new Error(`The NAT lab is needed in CI: ${availability.reason}`);
+    await using lab = await createNatLab({
+      sites: [
+        { name: "a", router: "hard", hosts: ["alice"] },
+        { name: "b", router: "hard", hosts: ["bob"] },
+        { name: "c", router: "forward", hosts: ["carol"], forward: { port: FORWARDED } },
+      ],
+    });
+    const procs: PeerchatProcess[] = [];
+    const dirs: string[] = [];
+    try {
+      const coordinator = spawnIn(lab, "coordinator", [
+        "coordinator",
+        "--host",
+        lab.coordinatorIp,
+        "--port",
+        String(PORT),
+        "--json",
+      ]);
+      procs.push(coordinator);
+      await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 30_000);
+      for (
+        const [host, extra] of [["bob", []], ["carol", ["--port", String(FORWARDED)]]] as const
+      ) {
+        const data = await Deno.makeTempDir({ prefix: `peerchat-doctor-${host}-` });
+        dirs.push(data);
+        const peer = spawnIn(lab, host, [
+          "peer",
+          "--json",
+          "--name",
+          host,
+          "--coordinator",
+          `${lab.coordinatorIp}:${PORT}`,
+          "--data",
+          data,
+          ...extra,
+        ]);
+        procs.push(peer);
+        await peer.waitFor((e) => e.event === "ready", `${host} ready`, 60_000);
+      }
+      const doctor = spawnIn(lab, "alice", [
+        "doctor",
+        "--coordinator",
+        `${lab.coordinatorIp}:${PORT}`,
+        "--json",
+      ]);
+      procs.push(doctor);
+      const status = await doctor.exited();
+      const byId = new Map<string, JsonEvent>(doctor.events.map((e) => [e.id, e]));
+      const nat = byId.get("nat");
+      assert.ok(nat, `a NAT check: ${JSON.stringify(doctor.events)} ${doctor.stderr}`);
+      assert.equal(nat.data.nat, "hard", JSON.stringify(nat));
+      assert.equal(String(nat.data.public).split(":")[0], lab.routerWan("a"));
+      assert.equal(nat.data.relay, true);
+      assert.equal(nat.status, "warn");
+      const peers = [...byId.values()].find((e) => e.data?.relayed !== undefined);
+      assert.ok(peers, `a peer check: ${JSON.stringify(doctor.events)}`);
+      assert.deepEqual(peers.data.answered, ["carol"], JSON.stringify(peers.data));
+      assert.deepEqual(peers.data.relayed.map((r: JsonEvent) => r.name), ["bob"]);
+      assert.match(peers.data.relayed[0].why, /hard NAT/);
+      assert.equal(peers.data.paths.bob, "relayed");
+      assert.equal(peers.data.paths.carol, "direct");
+      assert.equal(status.code, 0, "warnings, but nothing failed");
+    } finally {
+      for (const proc of procs) await proc.stop();
+      for (const dir of dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
