@@ -74,7 +74,8 @@ export interface LoginEndpoints {
  * port), for a seed client the source host and the named port — except that a source over
  * loopback becomes `lanAddress` (a peer on the coordinator's own machine, reachable from the LAN
  * there) when there is one. A peerchat/2 peer's reflexive endpoint (`from`) keys the by-endpoint
- * index, and is a candidate when it is not the primary endpoint.
+ * index, and is a candidate when it is not the primary endpoint (but for a loopback source
+ * listed at the LAN address).
  */
 export function loginEndpoints(
   named: Endpoint,
@@ -96,7 +97,10 @@ export function loginEndpoints(
     indexText: formatEndpoint(reflexive),
     reflexive,
   };
-  if (!sameEndpoint(reflexive, endpoint)) {
+  // A peer on this machine that named no address is listed at the LAN address: its loopback
+  // source would only make peers on other machines probe their own loopback.
+  const listedAtLan = endpoint.host !== named.host && from.host.startsWith("127.");
+  if (!sameEndpoint(reflexive, endpoint) && !listedAtLan) {
     where.candidates = [reflexive];
     where.candidatesText = formatCandidates(where.candidates);
   }

@@ -108,11 +108,12 @@ Deno.test("sessions: a login's primary endpoint, reflexive endpoint and candidat
     endpointText: "203.0.113.7:5000",
     indexText: "203.0.113.7:5000",
   });
-  // Over loopback with a LAN address: that address; the loopback source is a candidate.
+  // Over loopback with a LAN address: that address; the loopback source is no candidate (peers on
+  // other machines would probe their own loopback).
   const loop = { host: "127.0.0.1", port: 4001 };
   const near = loginEndpoints({ host: "0.0.0.0", port: 4001 }, loop, true, "192.168.1.5");
   assert.deepEqual(near.endpoint, { host: "192.168.1.5", port: 4001 });
-  assert.deepEqual(near.candidates, [loop]);
+  assert.equal(near.candidates, undefined);
   assert.equal(near.indexText, "127.0.0.1:4001");
 });
 
@@ -132,4 +133,14 @@ Deno.test("sessions: sealed datagrams count from any source; logouts may name th
     judgeLogout(behindNat, { host: "0.0.0.0", port: 4001 }, "s1", "10.0.0.5"),
     "wrong-address",
   );
+});
+
+Deno.test("loginEndpoints: a loopback source listed at the LAN address is no candidate", () => {
+  const from = { host: "127.0.0.1", port: 40001 };
+  const lan = loginEndpoints({ host: "0.0.0.0", port: 40001 }, from, true, "192.168.1.5");
+  assert.deepEqual(lan.endpoint, { host: "192.168.1.5", port: 40001 });
+  assert.equal(lan.candidates, undefined);
+  // A peer that names an address (tests on loopback stand in for NATs this way) keeps it.
+  const named = loginEndpoints({ host: "192.168.1.10", port: 40002 }, from, true, "192.168.1.5");
+  assert.deepEqual(named.candidates, [from]);
 });
