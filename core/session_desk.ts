@@ -334,7 +334,7 @@ export class SessionDesk {
 
   #logout(logout: LogoutMessage, encoding: TextEncoding, from: Endpoint, link?: LinkAuth): void {
     const user = this.#context.users.get(logout.name);
-    const verdict = judgeLogout(user, logout.endpoint, logout.session, from.host);
+    const verdict = judgeLogout(user, logout.endpoint, logout.session, from.host, !!link);
     if (verdict === "wrong-address") {
       const reason = `A logout for ${user!.name} came from an address that did not log it in.`;
       return this.#context.drop("spoofed", from, reason);

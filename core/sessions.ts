@@ -161,13 +161,15 @@ export function judgeLogout(
   endpoint: Endpoint,
   session: string | undefined,
   sourceHost: string,
+  sealed = false,
 ): LogoutVerdict {
   if (!holder) return "gone";
   const loggedIn = holder.named ?? holder.endpoint;
   const named = sameEndpoint(holder.endpoint, endpoint) || sameEndpoint(loggedIn, endpoint) ||
     (isUnspecified(endpoint.host) &&
       (endpoint.port === holder.endpoint.port || endpoint.port === loggedIn.port));
-  if (!named || holder.sourceHost !== sourceHost) return "wrong-address";
+  // A sealed logout is the holder's by its tag, wherever a NAT now makes it come from.
+  if (!named || (!sealed && holder.sourceHost !== sourceHost)) return "wrong-address";
   return holder.session === session ? "ok" : "wrong-session";
 }
 

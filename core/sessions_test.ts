@@ -67,6 +67,9 @@ Deno.test("sessions: logout verdicts", () => {
     "wrong-address",
   );
   assert.equal(judgeLogout(holder, ep, "s1", "10.0.0.6"), "wrong-address");
+  // Sealed with the holder's link: a NAT that changed its public address does not matter.
+  assert.equal(judgeLogout(holder, ep, "s1", "10.0.0.6", true), "ok");
+  assert.equal(judgeLogout(holder, ep, "s2", "10.0.0.6", true), "wrong-session");
   assert.equal(judgeLogout(holder, ep, "s2", "10.0.0.5"), "wrong-session");
   assert.equal(judgeLogout(holder, ep, undefined, "10.0.0.5"), "wrong-session");
   const seed = { ...holder, session: undefined };
