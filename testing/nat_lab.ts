@@ -86,7 +86,10 @@ export interface NatLab {
   exec(host: string, cmd: string[]): Promise<LabExecResult>;
   /** Runs a command to completion in a site's home router (or its carrier's). */
   routerExec(site: string, cmd: string[], carrier?: boolean): Promise<LabExecResult>;
-  /** The UDP entries of `conntrack -L` in a site's routers (the carrier's prefixed `carrier: `). */
+  /**
+   * The UDP entries of `conntrack -L` in a site's routers (the carrier's prefixed `carrier: `):
+   * IPv4's, then (a site with IPv6) IPv6's.
+   */
   conntrack(site: string): Promise<string[]>;
   /** Sets `nf_conntrack_udp_timeout` and `_stream` in every router of a site. */
   setUdpTimeout(site: string, seconds: number): Promise<void>;
@@ -281,14 +284,17 @@ class NamespaceNatLab implements NatLab {
 
   async conntrack(site: string): Promise<string[]> {
     const lines: string[] = [];
+    const families = this.#site(site).prefix6 ? ["ipv4", "ipv6"] : ["ipv4"];
     for (const [i, netns] of this.#routers(site).entries()) {
-      const out = await must(
-        ["ip", "netns", "exec", netns, "conntrack", "-L", "-p", "udp"],
-        `Cannot list the conntrack entries of ${netns}`,
-        "install conntrack (apt-get install conntrack, or bash .ci/lab-deps.sh)",
-      );
-      const entries = out.split("\n").filter((l) => l.trim() !== "");
-      lines.push(...entries.map((l) => (i === 0 ? l : `carrier: ${l}`)));
+      for (const family of families) {
+        const out = await must(
+          ["ip", "netns", "exec", netns, "conntrack", "-L", "-f", family, "-p", "udp"],
+          `Cannot list the conntrack entries of ${netns}`,
+          "install conntrack (apt-get install conntrack, or bash .ci/lab-deps.sh)",
+        );
+        const entries = out.split("\n").filter((l) => l.trim() !== "");
+        lines.push(...entries.map((l) => (i === 0 ? l : `carrier: ${l}`)));
+      }
     }
     return lines;
   }

@@ -655,6 +655,11 @@ natTest(
     assert.equal(await bob.ping(a, "from bob"), b);
     assert.equal((await alice.receive("ping from bob")).from, b);
     assert.equal((await lab.routerDrops("b")).inbound6, 0, "nothing dropped at b");
+    const flows = await lab.conntrack("b");
+    assert.ok(
+      flows.some((l) => /src=2001:db8:2::10 dst=2001:db8:1::10 sport=40000 dport=40000 /.test(l)),
+      `b's firewall keeps bob's IPv6 flow, untranslated: ${flows.join("\n")}`,
+    );
     // unsolicited, ping, pong, ping, pong: all crossed the internet switch, IPv6 only.
     assert.equal(await lab.peerToPeerPackets6("a", "b"), 5);
     const ab = await lab.internetCounter(lab.sites.a.prefix6!, lab.sites.b.prefix6!);
