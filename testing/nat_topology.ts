@@ -120,17 +120,17 @@ const HINT = "check that nothing else uses these names and " + INSTALL_HINT;
 const NO_DAD = ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"];
 
 /** Site `i`'s IPv6 network: `2001:db8:<i+1>:` (its LAN is `…::/64`, its carrier's `…:64::/64`). */
-export function siteNet6(i: number): string {
+function siteNet6(i: number): string {
   return `${NET6}:${i + 1}:`;
 }
 
 /** The carrier segment's IPv6 network of `cgn` site `i` (carrier `::1`, home router `::2`). */
-export function carrierNet6(i: number): string {
+function carrierNet6(i: number): string {
   return `${siteNet6(i)}64:`;
 }
 
 /** Whether a site has IPv6. */
-export function siteHasIpv6(options: NatLabOptions, site: NatSiteOptions): boolean {
+function siteHasIpv6(options: NatLabOptions, site: NatSiteOptions): boolean {
   return site.ipv6 ?? options.ipv6 ?? false;
 }
 
@@ -351,7 +351,7 @@ class Builder {
   }
 
   /**
-   * IPv6, on the links IPv4 made (nat_topology's IPv4 part stays as it is): the internet's hosts,
+   * IPv6, added to the links made for IPv4 (which it leaves as they are): the internet's hosts,
    * then each site with IPv6 — its prefix on the LAN, its router's address on the internet and the
    * routes between the sites (through the carrier's segment for `cgn`). Addresses skip duplicate
    * address detection (`nodad`): usable at once.
