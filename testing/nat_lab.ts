@@ -16,7 +16,14 @@
  *
  * Every site's LAN is 192.168.1.0/24 (so two peers may share an address at
  * two sites); each host's default route is its router. The routers' rule sets
- * are in nat_routers.ts. Routers have no default route (the internet segment
+ * are in nat_routers.ts.
+ *
+ * With `ipv6` (the lab's, or a site's), a site also gets a routed IPv6 prefix
+ * `2001:db8:<n>::/64` (router `::1`, hosts `::10`, `::11`, …), and the
+ * internet `2001:db8:ffff::/64` (coordinator `::2`, stranger `::3`, routers
+ * `::11`, `::12`, … with routes to each other's prefixes). IPv6 is routed,
+ * never translated; each router is a stateful IPv6 firewall, so two sites'
+ * hosts reach each other only when both send. Routers have no default route (the internet segment
  * is one /24) and the internet has no uplink: nothing leaves the lab, and the
  * root namespace is never touched. Every namespace is named
  * `pclab-<pid>-<seq>-…`, so `cleanupStaleLabs` removes what a crashed run left.
@@ -79,34 +86,59 @@ export interface NatLab {
   exec(host: string, cmd: string[]): Promise<LabExecResult>;
   /** Runs a command to completion in a site's home router (or its carrier's). */
   routerExec(site: string, cmd: string[], carrier?: boolean): Promise<LabExecResult>;
-  /** The UDP entries of `conntrack -L` in a site's routers (the carrier's prefixed `carrier: `). */
+  /**
+   * The UDP entries of `conntrack -L` in a site's routers (the carrier's prefixed `carrier: `):
+   * IPv4's, then (a site with IPv6) IPv6's.
+   */
   conntrack(site: string): Promise<string[]>;
   /** Sets `nf_conntrack_udp_timeout` and `_stream` in every router of a site. */
   setUdpTimeout(site: string, seconds: number): Promise<void>;
   /** Datagrams between two sites' public addresses, both ways, counted by the internet switch. */
   peerToPeerPackets(siteA: string, siteB: string): Promise<number>;
-  /** What the internet switch counted from one internet address to another. */
+  /** IPv6 packets between two sites' prefixes, both ways, counted by the internet switch. */
+  peerToPeerPackets6(siteA: string, siteB: string): Promise<number>;
+  /**
+   * What the internet switch counted from one internet address to another: IPv4 addresses, or
+   * IPv6 ones — the coordinator's, the stranger's, or a site's prefix (`2001:db8:1::/64`).
+   */
   internetCounter(from: string, to: string): Promise<CounterValue>;
   /** What a site's home switch counted from one of its hosts to another (by host name). */
   lanCounter(from: string, to: string): Promise<CounterValue>;
   /**
-   * Cuts (or restores) the internet between two sites' public addresses: their datagrams to each
-   * other are dropped in the internet switch (uncounted); each still reaches everyone else.
+   * Cuts (or restores) the internet between two sites (their public addresses, and their IPv6
+   * prefixes): their datagrams to each other are dropped in the internet switch (uncounted); each
+   * still reaches everyone else.
    */
   setCut(siteA: string, siteB: string, cut: boolean): Promise<void>;
-  /** A router's firewall counters: unsolicited inbound dropped, outbound UDP blocked. */
-  routerDrops(site: string, carrier?: boolean): Promise<{ inbound: number; outbound: number }>;
+  /**
+   * A router's firewall counters: unsolicited inbound dropped (IPv4, and IPv6 in `inbound6`),
+   * outbound UDP blocked.
+   */
+  routerDrops(site: string, carrier?: boolean): Promise<RouterDrops>;
   /** Kills every process, deletes every namespace. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** What a router's firewall dropped (see {@linkcode NatLab.routerDrops}). */
+export interface RouterDrops {
+  /** Unsolicited IPv4 datagrams from the WAN, dropped. */
+  inbound: number;
+  /** Outbound UDP dropped (a `blocked` router). */
+  outbound: number;
+  /** IPv6 packets from the WAN that no flow from inside opened, dropped. */
+  inbound6: number;
+}
+
 /**
  * Tells whether this machine can run a NAT lab: what {@linkcode labAvailable}
  * checks, plus `conntrack`, and a router namespace that loads `masquerade`
- * and has the conntrack UDP timeout sysctls.
+ * and has the conntrack UDP timeout sysctls; with `ipv6`, also IPv6
+ * forwarding in a namespace (a kernel without IPv6 cannot have it).
  */
-export async function natLabAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function natLabAvailable(
+  options: { ipv6?: boolean } = {},
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   const base = await labAvailable();
   if (!base.ok) return base;
   try {
@@ -130,6 +162,13 @@ export async function natLabAvailable(): Promise<{ ok: true } | { ok: false; rea
       "Cannot set the conntrack UDP timeout in a network namespace",
       "load the nf_conntrack kernel module",
     );
+    if (options.ipv6) {
+      await must(
+        ["ip", "netns", "exec", probe, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"],
+        "Cannot enable IPv6 forwarding in a network namespace",
+        "boot a kernel with IPv6 (not ipv6.disable=1)",
+      );
+    }
     return { ok: true };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
@@ -163,7 +202,7 @@ class NamespaceNatLab implements NatLab {
   /** Namespaces made so far, in order (deleted in reverse). */
   readonly #created: string[] = [];
   readonly #children = new Set<LabChild>();
-  /** Pairs of public addresses cut off from each other (`A B`, sorted). */
+  /** Pairs of sites cut off from each other (`A B`, sorted). */
   readonly #cuts = new Set<string>();
   #closing?: Promise<void>;
 
@@ -245,14 +284,17 @@ class NamespaceNatLab implements NatLab {
 
   async conntrack(site: string): Promise<string[]> {
     const lines: string[] = [];
+    const families = this.#site(site).prefix6 ? ["ipv4", "ipv6"] : ["ipv4"];
     for (const [i, netns] of this.#routers(site).entries()) {
-      const out = await must(
-        ["ip", "netns", "exec", netns, "conntrack", "-L", "-p", "udp"],
-        `Cannot list the conntrack entries of ${netns}`,
-        "install conntrack (apt-get install conntrack, or bash .ci/lab-deps.sh)",
-      );
-      const entries = out.split("\n").filter((l) => l.trim() !== "");
-      lines.push(...entries.map((l) => (i === 0 ? l : `carrier: ${l}`)));
+      for (const family of families) {
+        const out = await must(
+          ["ip", "netns", "exec", netns, "conntrack", "-L", "-f", family, "-p", "udp"],
+          `Cannot list the conntrack entries of ${netns}`,
+          "install conntrack (apt-get install conntrack, or bash .ci/lab-deps.sh)",
+        );
+        const entries = out.split("\n").filter((l) => l.trim() !== "");
+        lines.push(...entries.map((l) => (i === 0 ? l : `carrier: ${l}`)));
+      }
     }
     return lines;
   }
@@ -305,6 +347,22 @@ class NamespaceNatLab implements NatLab {
     return counters.get(pairCounter(a, b))!.packets + counters.get(pairCounter(b, a))!.packets;
   }
 
+  async peerToPeerPackets6(siteA: string, siteB: string): Promise<number> {
+    const [a, b] = [this.#prefix6(siteA), this.#prefix6(siteB)];
+    if (a === b) throw new Error("peerToPeerPackets6 needs two different sites");
+    const counters = await this.#counters(this.#plan.internetNs, "bridge", COUNT_TABLE);
+    return counters.get(pairCounter(a, b))!.packets + counters.get(pairCounter(b, a))!.packets;
+  }
+
+  /** A site's IPv6 prefix; throws for a site without IPv6. */
+  #prefix6(site: string): string {
+    const prefix = this.#site(site).prefix6;
+    if (prefix === undefined) {
+      throw new Error(`Site ${site} has no IPv6: create the lab with ipv6: true (or the site's)`);
+    }
+    return prefix;
+  }
+
   async lanCounter(from: string, to: string): Promise<CounterValue> {
     const a = this.#host(from);
     const b = this.#host(to);
@@ -316,10 +374,16 @@ class NamespaceNatLab implements NatLab {
   }
 
   async setCut(siteA: string, siteB: string, cut: boolean): Promise<void> {
-    const key = [this.routerWan(siteA), this.routerWan(siteB)].sort().join(" ");
+    this.#site(siteA);
+    this.#site(siteB);
+    const key = [siteA, siteB].sort().join(" ");
     if (cut) this.#cuts.add(key);
     else this.#cuts.delete(key);
-    const pairs = [...this.#cuts].map((k) => k.split(" ") as [string, string]);
+    const pairs: [string, string][] = [];
+    for (const [a, b] of [...this.#cuts].map((k) => k.split(" ").map((s) => this.sites[s]))) {
+      pairs.push([a.wan, b.wan]);
+      if (a.prefix6 && b.prefix6) pairs.push([a.prefix6, b.prefix6]);
+    }
     await must(
       ["ip", "netns", "exec", this.#plan.internetNs, "nft", "-f", "-"],
       `Cannot ${cut ? "cut" : "restore"} the internet between ${siteA} and ${siteB}`,
@@ -328,7 +392,7 @@ class NamespaceNatLab implements NatLab {
     );
   }
 
-  async routerDrops(site: string, carrier = false): Promise<{ inbound: number; outbound: number }> {
+  async routerDrops(site: string, carrier = false): Promise<RouterDrops> {
     const s = this.#site(site);
     if (carrier && !s.carrierNetns) throw new Error(`Site ${site} has no carrier router`);
     const counters = await this.#counters(
@@ -339,6 +403,7 @@ class NamespaceNatLab implements NatLab {
     return {
       inbound: counters.get("inbound_dropped")?.packets ?? 0,
       outbound: counters.get("outbound_blocked")?.packets ?? 0,
+      inbound6: counters.get("inbound_dropped6")?.packets ?? 0,
     };
   }
 

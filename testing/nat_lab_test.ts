@@ -41,19 +41,20 @@ function natTest(name: string, fn: () => Promise<void>): void {
 const QUIET_MS = 700;
 
 /**
- * The agent: binds UDP `ports` on 0.0.0.0, prints `{"ready":[…]}`, then one
- * JSON line per datagram received (`at`: the local port, `from`, `text`);
- * answers `ping X` with `pong X FROM` from the socket it came to. Each stdin
- * line `{"to":"IP:PORT","text":"…","via":PORT?}` sends a datagram.
+ * The agent: binds UDP `ports` on `hostname` (0.0.0.0, or `::` for IPv6),
+ * prints `{"ready":[…]}`, then one JSON line per datagram received (`at`: the
+ * local port, `from` as `IP:PORT` or `[IPv6]:PORT`, `text`); answers `ping X`
+ * with `pong X FROM` from the socket it came to. Each stdin line
+ * `{"to":"IP:PORT","text":"…","via":PORT?}` sends a datagram.
  */
-function agentCode(ports: number[]): string {
+function agentCode(ports: number[], hostname: string): string {
   return `
     const enc = new TextEncoder();
     const dec = new TextDecoder();
     const out = (o) => console.log(JSON.stringify(o));
     const socks = new Map();
     for (const port of ${JSON.stringify(ports)}) {
-      socks.set(port, Deno.listenDatagram({ hostname: "0.0.0.0", port, transport: "udp" }));
+      socks.set(port, Deno.listenDatagram({ hostname: "${hostname}", port, transport: "udp" }));
     }
     out({ ready: [...socks.keys()] });
     for (const [port, conn] of socks) {
@@ -61,7 +62,8 @@ function agentCode(ports: number[]): string {
         for (;;) {
           const [data, addr] = await conn.receive();
           const text = dec.decode(data);
-          const from = addr.hostname + ":" + addr.port;
+          const host = addr.hostname.includes(":") ? "[" + addr.hostname + "]" : addr.hostname;
+          const from = host + ":" + addr.port;
           out({ at: port, from, text });
           if (text.startsWith("ping ")) {
             try {
@@ -78,7 +80,9 @@ function agentCode(ports: number[]): string {
       partial = lines.pop();
       for (const line of lines) {
         const cmd = JSON.parse(line);
-        const [hostname, port] = cmd.to.split(":");
+        const colon = cmd.to.lastIndexOf(":");
+        const hostname = cmd.to.slice(0, colon).replace(/^\\[|\\]$/g, "");
+        const port = cmd.to.slice(colon + 1);
         const conn = socks.get(cmd.via ?? ${ports[0]});
         try {
           await conn.send(enc.encode(cmd.text), { transport: "udp", hostname, port: Number(port) });
@@ -103,11 +107,11 @@ class Agent {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #name: string;
 
-  constructor(lab: NatLab, host: string, ports: number[]) {
+  constructor(lab: NatLab, host: string, ports: number[], hostname: string) {
     this.#name = host;
     const child = lab.spawn(
       host,
-      [Deno.execPath(), "eval", "--no-config", "--unstable-net", agentCode(ports)],
+      [Deno.execPath(), "eval", "--no-config", "--unstable-net", agentCode(ports, hostname)],
       { stdin: "piped" },
     );
     this.#writer = child.stdin.getWriter();
@@ -116,9 +120,14 @@ class Agent {
     })().catch(() => {});
   }
 
-  /** Starts an agent and waits until its sockets are bound. */
-  static async start(lab: NatLab, host: string, ports: number[]): Promise<Agent> {
-    const agent = new Agent(lab, host, ports);
+  /** Starts an agent and waits until its sockets are bound (on `hostname`: `::` for IPv6). */
+  static async start(
+    lab: NatLab,
+    host: string,
+    ports: number[],
+    hostname = "0.0.0.0",
+  ): Promise<Agent> {
+    const agent = new Agent(lab, host, ports, hostname);
     await waitFor(() => agent.lines.some((l) => "ready" in l), `the agent in ${host}`, 15_000);
     return agent;
   }
@@ -174,7 +183,7 @@ const P = 40000;
 const R = 7000;
 
 function port(endpoint: string): number {
-  return Number(endpoint.split(":")[1]);
+  return Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -511,3 +520,195 @@ natTest("setUdpTimeout(a, 3): the mapping expires and a late reply is dropped", 
   await alice.assertNothing("too late");
   assert.equal((await lab.routerDrops("a")).inbound - before, 1, "the late reply was dropped");
 });
+
+// ---------------------------------------------------------------------------
+// IPv6: routed prefixes, stateful firewalls
+
+/** An IPv6 endpoint as the agents write it. */
+function at6(ip6: string | undefined, p: number): string {
+  assert.ok(ip6, "the host has an IPv6 address");
+  return `[${ip6}]:${p}`;
+}
+
+natTest(
+  "IPv6 layout: routed prefixes, a site without IPv6, no route out, IPv4 as it was",
+  async () => {
+    await using lab = await createNatLab({
+      ipv6: true,
+      sites: [
+        { name: "a", router: "easy", hosts: ["alice", "al2"] },
+        { name: "b", router: "cgn", hosts: ["bob"] },
+        { name: "c", router: "hard", hosts: ["cid"], ipv6: false },
+      ],
+    });
+    assert.equal(lab.hosts.alice.ip6, "2001:db8:1::10");
+    assert.equal(lab.hosts.al2.ip6, "2001:db8:1::11");
+    assert.equal(lab.hosts.bob.ip6, "2001:db8:2::10");
+    assert.equal(lab.hosts.cid.ip6, undefined, "a site's ipv6: false wins");
+    assert.equal(lab.hosts.coordinator.ip6, "2001:db8:ffff::2");
+    assert.equal(lab.hosts.stranger.ip6, "2001:db8:ffff::3");
+    assert.equal(lab.sites.a.prefix6, "2001:db8:1::/64");
+    assert.equal(lab.sites.a.wan6, "2001:db8:ffff::11");
+    assert.equal(lab.sites.b.wan6, "2001:db8:ffff::12", "a cgn site's carrier is on the internet");
+    assert.equal(lab.sites.c.prefix6, undefined);
+    // IPv4 is what it was without IPv6.
+    assert.equal(lab.hosts.alice.ip, "192.168.1.10");
+    assert.equal(lab.routerWan("c"), "203.0.113.13");
+    const addr = await lab.exec("alice", ["ip", "-6", "addr", "show", "dev", "eth0"]);
+    assert.match(addr.stdout, /inet6 2001:db8:1::10\/64 scope global/);
+    assert.doesNotMatch(addr.stdout, /tentative/, "no address waits for DAD: usable at once");
+    const route = await lab.exec("alice", ["ip", "-6", "route"]);
+    assert.match(route.stdout, /^default via 2001:db8:1::1 dev eth0/m);
+    const none = await lab.exec("cid", ["ip", "-6", "addr", "show", "scope", "global"]);
+    assert.equal(none.stdout.trim(), "", "no global IPv6 at a site without it");
+    const forwarding = await lab.routerExec("a", ["sysctl", "-n", "net.ipv6.conf.all.forwarding"]);
+    assert.equal(forwarding.stdout.trim(), "1");
+    const viaCarrier = await lab.routerExec("b", ["ip", "-6", "route", "get", "2001:db8:1::10"]);
+    assert.match(viaCarrier.stdout, /via 2001:db8:2:64::1 dev wan0/, "cgn: via the carrier");
+    for (const [site, carrier] of [["a", false], ["b", true], ["c", false]] as const) {
+      const out = await lab.routerExec(
+        site,
+        ["ip", "-6", "route", "get", "2001:db8:beef::1"],
+        carrier,
+      );
+      assert.notEqual(out.code, 0, `${site} ${carrier ? "carrier" : "router"}: no IPv6 route out`);
+    }
+    for (const name of ["coordinator", "stranger"]) {
+      const out = await lab.exec(name, ["ip", "-6", "route", "get", "2001:db8:beef::1"]);
+      assert.notEqual(out.code, 0, `${name}: no IPv6 route out`);
+    }
+    const root = await new Deno.Command("ip", { args: ["-6", "addr"], stdout: "piped" }).output();
+    assert.doesNotMatch(
+      new TextDecoder().decode(root.stdout),
+      /2001:db8:/,
+      "the root is untouched",
+    );
+  },
+);
+
+natTest("IPv6: out to the stranger unchanged (no NAT66); back only on that flow", async () => {
+  await using lab = await createNatLab({
+    ipv6: true,
+    sites: [
+      { name: "a", router: "easy", hosts: ["alice"] },
+      { name: "b", router: "cgn", hosts: ["bob"] },
+    ],
+  });
+  const stranger = await Agent.start(lab, "stranger", [R, R + 1], "::");
+  const alice = await Agent.start(lab, "alice", [P], "::");
+  const bob = await Agent.start(lab, "bob", [P], "::");
+  const strangerAt = at6(lab.hosts.stranger.ip6, R);
+  const aliceAt = at6(lab.hosts.alice.ip6, P);
+  assert.equal(await alice.ping(strangerAt, "a"), aliceAt, "the stranger sees alice's own address");
+  assert.equal(
+    await bob.ping(strangerAt, "b"),
+    at6(lab.hosts.bob.ip6, P),
+    "through the carrier too",
+  );
+  assert.equal((await alice.receive(`pong a ${aliceAt}`)).from, strangerAt);
+  assert.equal(
+    (await lab.internetCounter(lab.sites.a.prefix6!, lab.hosts.stranger.ip6!)).packets,
+    1,
+  );
+  assert.equal(
+    (await lab.internetCounter(lab.hosts.stranger.ip6!, lab.sites.a.prefix6!)).packets,
+    1,
+  );
+  // From another port of the stranger: no flow from inside opened it.
+  const before = await lab.routerDrops("a");
+  await stranger.send(aliceAt, "other port", R + 1);
+  await alice.assertNothing("other port");
+  const after = await lab.routerDrops("a");
+  assert.equal(after.inbound6 - before.inbound6, 1, "dropped, counted as IPv6");
+  assert.equal(after.inbound, before.inbound, "the IPv4 counter is IPv4's");
+  // IPv4 at the same sites still goes through the NAT.
+  await Agent.start(lab, "coordinator", [R]);
+  const alice4 = await Agent.start(lab, "alice", [P + 1]);
+  assert.equal(
+    await alice4.ping(`${lab.coordinatorIp}:${R}`, "v4"),
+    `${lab.routerWan("a")}:${P + 1}`,
+  );
+});
+
+natTest(
+  "IPv6 between two sites: unsolicited dropped (counted), both send → it passes; counters; cut",
+  async () => {
+    await using lab = await createNatLab({
+      ipv6: true,
+      sites: [
+        { name: "a", router: "hard", hosts: ["alice"] },
+        { name: "b", router: "hard", hosts: ["bob"] },
+      ],
+    });
+    const alice = await Agent.start(lab, "alice", [P], "::");
+    const bob = await Agent.start(lab, "bob", [P], "::");
+    const a = at6(lab.hosts.alice.ip6, P);
+    const b = at6(lab.hosts.bob.ip6, P);
+    assert.equal(await lab.peerToPeerPackets6("a", "b"), 0);
+    // Bob first: nothing from inside site a opened a flow to him, so a's router drops it.
+    await bob.send(a, "ping unsolicited");
+    await alice.assertNothing("ping unsolicited");
+    assert.equal((await lab.routerDrops("a")).inbound6, 1, "a's firewall dropped and counted it");
+    assert.equal((await lab.routerDrops("a")).inbound, 0);
+    // Bob's datagram opened b's firewall for alice's answer: now alice sends, and both ways work.
+    assert.equal(await alice.ping(b, "from alice"), a, "bob sees alice's own address");
+    assert.equal(await bob.ping(a, "from bob"), b);
+    assert.equal((await alice.receive("ping from bob")).from, b);
+    assert.equal((await lab.routerDrops("b")).inbound6, 0, "nothing dropped at b");
+    const flows = await lab.conntrack("b");
+    assert.ok(
+      flows.some((l) => /src=2001:db8:2::10 dst=2001:db8:1::10 sport=40000 dport=40000 /.test(l)),
+      `b's firewall keeps bob's IPv6 flow, untranslated: ${flows.join("\n")}`,
+    );
+    // unsolicited, ping, pong, ping, pong: all crossed the internet switch, IPv6 only.
+    assert.equal(await lab.peerToPeerPackets6("a", "b"), 5);
+    const ab = await lab.internetCounter(lab.sites.a.prefix6!, lab.sites.b.prefix6!);
+    assert.equal(ab.packets, 2);
+    assert.equal(await lab.peerToPeerPackets("a", "b"), 0, "no IPv4 between the sites");
+    // Another port at bob's: his firewall has no flow for it.
+    const bob2 = await Agent.start(lab, "bob", [P + 1], "::");
+    await alice.send(at6(lab.hosts.bob.ip6, P + 1), "ping other port");
+    await bob2.assertNothing("ping other port");
+    assert.equal((await lab.routerDrops("b")).inbound6, 1);
+    // setCut cuts IPv6 too (uncounted), and restores it.
+    await lab.setCut("a", "b", true);
+    await alice.send(b, "ping cut");
+    await bob.assertNothing("ping cut");
+    assert.equal(await lab.peerToPeerPackets6("a", "b"), 6, "only the other-port datagram more");
+    await lab.setCut("a", "b", false);
+    assert.equal(await alice.ping(b, "restored"), a);
+    assert.equal(await lab.peerToPeerPackets6("a", "b"), 8);
+  },
+);
+
+natTest(
+  "IPv6 per router kind: forward opens its port, blocked drops UDP out, unguarded is open",
+  async () => {
+    await using lab = await createNatLab({
+      ipv6: true,
+      sites: [
+        { name: "f", router: "forward", hosts: ["fred", "fay"], forward: { port: P } },
+        { name: "k", router: "blocked", hosts: ["kim"] },
+        { name: "u", router: "unguarded", hosts: ["uma"] },
+      ],
+    });
+    const stranger = await Agent.start(lab, "stranger", [R], "::");
+    const fred = await Agent.start(lab, "fred", [P, P + 1], "::");
+    const kim = await Agent.start(lab, "kim", [P], "::");
+    const uma = await Agent.start(lab, "uma", [P], "::");
+    const strangerAt = at6(lab.hosts.stranger.ip6, R);
+    // The forwarded port is open to anyone over IPv6 too; another port is not.
+    assert.equal(await stranger.ping(at6(lab.hosts.fred.ip6, P), "f"), strangerAt);
+    await stranger.send(at6(lab.hosts.fred.ip6, P + 1), "ping closed");
+    await fred.assertNothing("ping closed");
+    assert.equal((await lab.routerDrops("f")).inbound6, 1);
+    // Blocked: no UDP out over IPv6 at all (the coordinator takes IPv4 only).
+    await kim.send(strangerAt, "ping from kim");
+    await stranger.assertNothing("ping from kim");
+    assert.equal((await lab.routerDrops("k")).outbound, 1);
+    // Unguarded: no firewall, for IPv6 either.
+    assert.equal(await stranger.ping(at6(lab.hosts.uma.ip6, P), "u"), strangerAt);
+    assert.equal((await lab.routerDrops("u")).inbound6, 0);
+    assert.deepEqual(uma.received.map((r) => r.text), ["ping u"]);
+  },
+);

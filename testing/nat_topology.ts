@@ -12,6 +12,8 @@ import {
   countersScript,
   HOME_NET,
   INTERNET_NET,
+  INTERNET_NET6,
+  NET6,
   ROUTER_KINDS,
   type RouterKind,
   type RouterRules,
@@ -30,6 +32,8 @@ export interface NatSiteOptions {
   forward?: { port: number; host?: string };
   /** `hard` only: `random` (default) or `fully-random`. */
   random?: "random" | "fully-random";
+  /** Give this site IPv6 (default: the lab's `ipv6`): see {@linkcode NatLabOptions.ipv6}. */
+  ipv6?: boolean;
 }
 
 /** Options for {@linkcode createNatLab}. */
@@ -38,6 +42,14 @@ export interface NatLabOptions {
   sites: NatSiteOptions[];
   /** The coordinator's UDP ports a `blocked` site may send to (default 8888 and 8889). */
   coordinatorPorts?: number[];
+  /**
+   * Give every site IPv6 (default false; a site's own `ipv6` wins): site `i` gets the routed
+   * prefix `2001:db8:<i+1>::/64` on its LAN (router `::1`, hosts `::10`, `::11`, …, their default
+   * route via the router) and the internet `2001:db8:ffff::/64` (coordinator `::2`, stranger
+   * `::3`, site `i`'s router `::<11+i>`, routes to every site's prefix via its router). No NAT
+   * for IPv6: the routers are stateful firewalls (nat_routers.ts). IPv4 stays as it is.
+   */
+  ipv6?: boolean;
 }
 
 /** One host of the lab: behind a site's router, or on the internet. */
@@ -48,6 +60,8 @@ export interface NatLabHost {
   netns: string;
   /** Its IPv4 address on its segment (a `192.168.1.x` LAN address behind a router). */
   ip: string;
+  /** Its global IPv6 address, when its site (or, on the internet, any site) has IPv6. */
+  ip6?: string;
   /** The site it is at, or `internet`. */
   site: string;
 }
@@ -70,8 +84,12 @@ export interface NatLabSite {
   wan: string;
   /** The home router's own WAN address (on the carrier segment for `cgn`, else `wan`). */
   homeWan: string;
-  /** `forward` only: the forwarded port and the LAN address it goes to. */
-  forward?: { port: number; to: string };
+  /** `forward` only: the forwarded port, the LAN address it goes to (and its IPv6 address). */
+  forward?: { port: number; to: string; to6?: string };
+  /** With IPv6: the site's routed prefix, `2001:db8:<n>::/64`. */
+  prefix6?: string;
+  /** With IPv6: the router's (a `cgn` site's carrier's) IPv6 address on the internet. */
+  wan6?: string;
 }
 
 /** Everything about a lab that is known before it is built. */
@@ -86,6 +104,8 @@ export interface NatTopology {
   strangerIp: string;
   /** The coordinator's UDP ports (what a `blocked` site may reach). */
   coordinatorPorts: number[];
+  /** Whether any site has IPv6 (then the internet's hosts have it too). */
+  ipv6: boolean;
   /** Every host by name. */
   hosts: Record<string, NatLabHost>;
   /** Every site by name. */
@@ -96,14 +116,33 @@ const NAME = /^[a-z][a-z0-9]{0,11}$/;
 const HOST_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const INTERNET_HOSTS = ["coordinator", "stranger"];
 const HINT = "check that nothing else uses these names and " + INSTALL_HINT;
+/** The sysctls that turn IPv6 duplicate address detection off for every link made after. */
+const NO_DAD = ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"];
+
+/** Site `i`'s IPv6 network: `2001:db8:<i+1>:` (its LAN is `…::/64`, its carrier's `…:64::/64`). */
+function siteNet6(i: number): string {
+  return `${NET6}:${i + 1}:`;
+}
+
+/** The carrier segment's IPv6 network of `cgn` site `i` (carrier `::1`, home router `::2`). */
+function carrierNet6(i: number): string {
+  return `${siteNet6(i)}64:`;
+}
+
+/** Whether a site has IPv6. */
+function siteHasIpv6(options: NatLabOptions, site: NatSiteOptions): boolean {
+  return site.ipv6 ?? options.ipv6 ?? false;
+}
 
 /**
  * Checks the options and plans the lab: host `i` of a site at
  * 192.168.1.(10+i), site `i`'s public address 203.0.113.(11+i), every
- * namespace named `BASE-…`. Throws a clear error for bad options.
+ * namespace named `BASE-…`; with IPv6 the addresses of
+ * {@linkcode NatLabOptions.ipv6}. Throws a clear error for bad options.
  */
 export function planTopology(options: NatLabOptions, base: string): NatTopology {
   checkOptions(options);
+  const ipv6 = options.sites.some((site) => siteHasIpv6(options, site));
   const hosts: Record<string, NatLabHost> = {};
   const sites: Record<string, NatLabSite> = {};
   for (const [i, name] of INTERNET_HOSTS.entries()) {
@@ -111,20 +150,24 @@ export function planTopology(options: NatLabOptions, base: string): NatTopology 
       name,
       netns: `${base}-h-${name}`,
       ip: `${INTERNET_NET}.${2 + i}`,
+      ip6: ipv6 ? `${INTERNET_NET6}:${2 + i}` : undefined,
       site: "internet",
     };
   }
   for (const [i, site] of options.sites.entries()) {
     const wan = `${INTERNET_NET}.${11 + i}`;
     const cgn = site.router === "cgn";
+    const v6 = siteHasIpv6(options, site);
     site.hosts.forEach((host, j) => {
       hosts[host] = {
         name: host,
         netns: `${base}-h-${host}`,
         ip: `${HOME_NET}.${10 + j}`,
+        ip6: v6 ? `${siteNet6(i)}:${10 + j}` : undefined,
         site: site.name,
       };
     });
+    const forwardTo = site.forward ? hosts[site.forward.host ?? site.hosts[0]] : undefined;
     sites[site.name] = {
       name: site.name,
       router: site.router,
@@ -135,11 +178,10 @@ export function planTopology(options: NatLabOptions, base: string): NatTopology 
       wan,
       homeWan: cgn ? `${CARRIER_NET}.2` : wan,
       forward: site.forward
-        ? {
-          port: site.forward.port,
-          to: hosts[site.forward.host ?? site.hosts[0]].ip,
-        }
+        ? { port: site.forward.port, to: forwardTo!.ip, to6: forwardTo!.ip6 }
         : undefined,
+      prefix6: v6 ? `${siteNet6(i)}:/64` : undefined,
+      wan6: v6 ? `${INTERNET_NET6}:${11 + i}` : undefined,
     };
   }
   return {
@@ -148,6 +190,7 @@ export function planTopology(options: NatLabOptions, base: string): NatTopology 
     coordinatorIp: hosts.coordinator.ip,
     strangerIp: hosts.stranger.ip,
     coordinatorPorts: options.coordinatorPorts ?? [8888, 8889],
+    ipv6,
     hosts,
     sites,
   };
@@ -241,10 +284,15 @@ class Builder {
     for (const site of Object.values(this.#plan.sites)) {
       await this.#buildSite(site, `p${port++}`);
     }
+    await this.#addIpv6();
+    const hosts6 = INTERNET_HOSTS.map((name) => this.#plan.hosts[name].ip6);
     const internet = [
       this.#plan.coordinatorIp,
       this.#plan.strangerIp,
       ...Object.values(this.#plan.sites).map((s) => s.wan),
+      ...[...hosts6, ...Object.values(this.#plan.sites).map((s) => s.prefix6)].filter((a) =>
+        a !== undefined
+      ),
     ];
     await this.#nft(this.#plan.internetNs, countersScript(internet), "the internet's counters");
     await waitForwarding(this.#plan.internetNs, port);
@@ -302,9 +350,70 @@ class Builder {
     await waitForwarding(homeNs, site.hosts.length + 1);
   }
 
+  /**
+   * IPv6, added to the links made for IPv4 (which it leaves as they are): the internet's hosts,
+   * then each site with IPv6 — its prefix on the LAN, its router's address on the internet and the
+   * routes between the sites (through the carrier's segment for `cgn`). Addresses skip duplicate
+   * address detection (`nodad`): usable at once.
+   */
+  async #addIpv6(): Promise<void> {
+    if (!this.#plan.ipv6) return;
+    const sites = Object.values(this.#plan.sites).filter((s) => s.prefix6 !== undefined);
+    const routesBut = (here?: NatLabSite) =>
+      sites.filter((s) => s !== here).map((s) => `route add ${s.prefix6} via ${s.wan6}`);
+    for (const name of INTERNET_HOSTS) {
+      const h = this.#plan.hosts[name];
+      await this.#ip(h.netns, [`addr add ${h.ip6}/64 dev eth0 nodad`, ...routesBut()]);
+    }
+    for (const site of sites) {
+      const i = this.#plan.options.sites.findIndex((s) => s.name === site.name);
+      const gateway = `${siteNet6(i)}:1`;
+      const wanSide = site.carrierNetns ?? site.routerNetns;
+      for (const netns of site.carrierNetns ? [wanSide, site.routerNetns] : [wanSide]) {
+        await must(
+          ["ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"],
+          `Cannot enable IPv6 forwarding in ${netns}`,
+          HINT,
+        );
+      }
+      await this.#ip(site.routerNetns, [`addr add ${gateway}/64 dev lan0 nodad`]);
+      for (const host of site.hosts) {
+        const h = this.#plan.hosts[host];
+        await this.#ip(h.netns, [
+          `addr add ${h.ip6}/64 dev eth0 nodad`,
+          `route add ::/0 via ${gateway}`,
+        ]);
+      }
+      await this.#ip(wanSide, [`addr add ${site.wan6}/64 dev wan0 nodad`, ...routesBut(site)]);
+      if (site.carrierNetns) {
+        const carrier = carrierNet6(i);
+        await this.#ip(site.carrierNetns, [
+          `addr add ${carrier}:1/64 dev lan0 nodad`,
+          `route add ${site.prefix6} via ${carrier}:2`,
+        ]);
+        await this.#ip(site.routerNetns, [
+          `addr add ${carrier}:2/64 dev wan0 nodad`,
+          `route add ::/0 via ${carrier}:1`,
+        ]);
+      }
+    }
+  }
+
+  /**
+   * A namespace. With IPv6, duplicate address detection is off in it before any link exists: a
+   * tentative link-local address (for a second or two) would keep a router from resolving its
+   * next hop, and the first datagrams forwarded would be lost.
+   */
   async #addNetns(netns: string): Promise<void> {
     await must(["ip", "netns", "add", netns], `Cannot create network namespace ${netns}`, HINT);
     this.#created.push(netns);
+    if (this.#plan.ipv6) {
+      await must(
+        ["ip", "netns", "exec", netns, "sysctl", "-qw", ...NO_DAD],
+        `Cannot turn off IPv6 duplicate address detection in ${netns}`,
+        HINT,
+      );
+    }
     await this.#ip(netns, ["link set lo up"]);
   }
 

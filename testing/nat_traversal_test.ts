@@ -25,44 +25,40 @@
  */
 
 import assert from "node:assert/strict";
+import type { NatLab, NatSiteOptions } from "./nat_lab.ts";
 import {
-  cleanupStaleLabs,
-  createNatLab,
-  type NatLab,
-  natLabAvailable,
-  type NatSiteOptions,
-} from "./nat_lab.ts";
-import { type JsonEvent, PeerchatProcess, sleep, waitFor } from "./helpers.ts";
+  burst,
+  checkNat,
+  type Counts,
+  counts,
+  lastNat,
+  lastPath,
+  MARKER,
+  natPeersAvailable,
+  pathEvents,
+  pathHistory,
+  type PathKind,
+  received,
+  waitPath,
+  withPeers,
+} from "./nat_peers.ts";
+import { sleep, waitFor } from "./helpers.ts";
 import { textLines } from "../ui/output.ts";
 
-const availability = await natLabAvailable();
-if (availability.ok) {
-  await cleanupStaleLabs();
-  // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["cache", new URL("../main.ts", import.meta.url).pathname],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-}
+const availability = await natPeersAvailable();
 const inCI = Boolean(Deno.env.get("CI"));
 if (!availability.ok && !inCI) {
   const bar = "!".repeat(72);
   console.error(`${bar}\nNAT TRAVERSAL LAB SKIPPED: ${availability.reason}\n${bar}`);
 }
 
-type PathKind = "lan" | "direct" | "relayed";
-
 /** Messages each way in a burst. */
 const N = 200;
-const COORDINATOR_PORT = 8888;
 const FORWARDED_PORT = 40000;
 /** Labs at once (2 cores: each lab runs three Deno processes). */
 const PARALLEL = 4;
 /** After the first messages, how long a case that may end `relayed` gives punching. */
 const SETTLE_MS = 6_000;
-/** Marks every message text, to look for in the coordinator's capture. */
-const MARKER = "PLAINTEXT-MARKER";
 
 /** One row of the table. */
 interface TraversalCase {
@@ -153,213 +149,7 @@ const CASES: TraversalCase[] = [
 ];
 
 // ---------------------------------------------------------------------------
-// Peers in a lab
-
-/** `peerchat ARGS` in a lab host. */
-function spawnIn(lab: NatLab, host: string, args: string[], dataDir?: string): PeerchatProcess {
-  const process = new PeerchatProcess(
-    args,
-    {},
-    (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
-  );
-  if (dataDir) process.dataDir = dataDir;
-  return process;
-}
-
-/** The coordinator, on the internet's coordinator host. */
-function startCoordinator(lab: NatLab): PeerchatProcess {
-  return spawnIn(lab, "coordinator", [
-    "coordinator",
-    "--host",
-    lab.coordinatorIp,
-    "--port",
-    String(COORDINATOR_PORT),
-    "--stats",
-    "1",
-    "--json",
-  ]);
-}
-
-async function startPeer(lab: NatLab, name: string, extra: string[]): Promise<PeerchatProcess> {
-  const dataDir = await Deno.makeTempDir({ prefix: `peerchat-nat-${name}-` });
-  return spawnIn(lab, name, [
-    "peer",
-    "--json",
-    "--name",
-    name,
-    "--coordinator",
-    `${lab.coordinatorIp}:${COORDINATOR_PORT}`,
-    "--data",
-    dataDir,
-    ...extra,
-  ], dataDir);
-}
-
-/** Who `peer` believes is online now: its ready list, then joins and leaves in order. */
-function roster(peer: PeerchatProcess): Set<string> {
-  const online = new Set<string>();
-  for (const event of peer.events) {
-    if (event.event === "ready") event.users.forEach((u: JsonEvent) => online.add(u.name));
-    if (event.event === "join") online.add(event.name);
-    if (event.event === "leave") online.delete(event.name);
-  }
-  return online;
-}
-
-/** The path of `peer`'s last `path` event about `name`. */
-function lastPath(peer: PeerchatProcess, name: string): PathKind | undefined {
-  return peer.events.filter((e) => e.event === "path" && e.name === name).at(-1)?.path;
-}
-
-/** The NAT type `peer` measured last (its last `nat` event). */
-function lastNat(peer: PeerchatProcess): JsonEvent | undefined {
-  return peer.events.filter((e) => e.event === "nat").at(-1);
-}
-
-/** Checks the NAT type each peer measured: `hard` behind a symmetric router, else `easy`. */
-async function checkNat(lab: NatLab, pair: Pair): Promise<void> {
-  for (const [name, peer] of [["alice", pair.alice], ["bob", pair.bob]] as const) {
-    const site = lab.sites[lab.hosts[name].site];
-    const expected = site.router === "hard" ? "hard" : "easy";
-    await waitFor(
-      () => lastNat(peer) !== undefined && lastNat(peer)!.nat !== "unknown",
-      `${name} to measure its NAT (${JSON.stringify(lastNat(peer))})`,
-      20_000,
-    );
-    const nat = lastNat(peer)!;
-    assert.equal(
-      nat.nat,
-      expected,
-      `${name} behind a ${site.router} router: ${JSON.stringify(nat)}`,
-    );
-    assert.equal(String(nat.public).split(":")[0], site.wan, `${name}'s public address`);
-  }
-}
-
-/** How `peer`'s path to `name` went, e.g. `relayed→direct`. */
-function pathHistory(peer: PeerchatProcess, name: string): string {
-  return pathEvents(peer, name).map((e) => e.path).join("→");
-}
-
-function pathEvents(peer: PeerchatProcess, name: string): JsonEvent[] {
-  return peer.events.filter((e) => e.event === "path" && e.name === name);
-}
-
-/** Texts of the messages `to` received from `from` that start with `prefix`, in order. */
-function received(to: PeerchatProcess, from: string, prefix: string): string[] {
-  return to.events
-    .filter((e) => e.event === "message" && e.from === from && String(e.text).startsWith(prefix))
-    .map((e) => e.text);
-}
-
-function delivered(peer: PeerchatProcess, to: string): number {
-  return peer.events.filter((e) => e.event === "delivered" && e.to === to).length;
-}
-
-/** The two peers of a case, by name, and their coordinator. */
-interface Pair {
-  alice: PeerchatProcess;
-  bob: PeerchatProcess;
-  coordinator: PeerchatProcess;
-}
-
-/**
- * Sends `count` messages each way (interleaved, as fast as stdin takes them), waits until every
- * one is acknowledged and received, and checks exactly once and in order.
- */
-async function burst(pair: Pair, tag: string, count: number): Promise<void> {
-  const { alice, bob } = pair;
-  const sent = { alice: [] as string[], bob: [] as string[] };
-  const base = { alice: delivered(alice, "bob"), bob: delivered(bob, "alice") };
-  for (let i = 0; i < count; i++) {
-    const n = String(i).padStart(3, "0");
-    const a = `${tag} alice→bob #${n} ${MARKER}`;
-    const b = `${tag} bob→alice #${n} ${MARKER}`;
-    sent.alice.push(a);
-    sent.bob.push(b);
-    await alice.writeLine(`/msg bob ${a}`);
-    await bob.writeLine(`/msg alice ${b}`);
-  }
-  await waitFor(
-    () =>
-      delivered(alice, "bob") - base.alice >= count &&
-      delivered(bob, "alice") - base.bob >= count &&
-      received(bob, "alice", `${tag} `).length >= count &&
-      received(alice, "bob", `${tag} `).length >= count,
-    `${count} messages each way (${tag}) to be delivered: alice ${
-      delivered(alice, "bob") - base.alice
-    } acknowledged, bob ${delivered(bob, "alice") - base.bob} acknowledged`,
-    150_000,
-  );
-  assert.deepEqual(received(bob, "alice", `${tag} `), sent.alice, `${tag}: alice→bob exactly once`);
-  assert.deepEqual(received(alice, "bob", `${tag} `), sent.bob, `${tag}: bob→alice exactly once`);
-  for (const [p, other] of [[alice, "bob"], [bob, "alice"]] as const) {
-    const failed = p.events.filter((e) => e.event === "failed" && e.to === other);
-    assert.deepEqual(failed, [], "no message failed");
-  }
-}
-
-/** Waits until both sides' last path is `path`. */
-async function waitPath(pair: Pair, paths: PathKind[], timeoutMs: number): Promise<void> {
-  await waitFor(
-    () =>
-      paths.includes(lastPath(pair.alice, "bob")!) && paths.includes(lastPath(pair.bob, "alice")!),
-    `both paths to be ${paths.join(" or ")} (alice sees bob ${lastPath(pair.alice, "bob")}, ` +
-      `bob sees alice ${lastPath(pair.bob, "alice")})`,
-    timeoutMs,
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Counters
-
-/** What the switches and the coordinator counted so far. */
-interface Counts {
-  /** Datagrams the coordinator's relay forwarded. */
-  relayed: number;
-  /** Datagrams its relay refused, for any reason. */
-  refused: number;
-  /** Between the two sites' public addresses, both ways (two-site cases). */
-  p2p: number;
-  /** Between every site's public address and the coordinator, both ways. */
-  coordinator: number;
-  /** Between alice and bob on their LAN, both ways (one-site cases). */
-  lan: number;
-}
-
-/** The coordinator's counters, from a `stats` event printed after this call. */
-async function freshStats(coordinator: PeerchatProcess): Promise<JsonEvent> {
-  const mark = coordinator.events.length;
-  let found: JsonEvent | undefined;
-  await waitFor(
-    () => (found = coordinator.events.slice(mark).find((e) => e.event === "stats")) !== undefined,
-    "the coordinator's next stats event",
-    10_000,
-  );
-  return found!;
-}
-
-async function counts(lab: NatLab, coordinatorProcess?: PeerchatProcess): Promise<Counts> {
-  const stats = coordinatorProcess ? await freshStats(coordinatorProcess) : undefined;
-  const relayed = stats?.relayed ?? NaN;
-  const refused = stats
-    ? Object.values(stats.relayRefused as Record<string, number>).reduce((a, b) => a + b, 0)
-    : NaN;
-  const sites = Object.keys(lab.sites);
-  let coordinator = 0;
-  for (const site of sites) {
-    const wan = lab.routerWan(site);
-    coordinator += (await lab.internetCounter(wan, lab.coordinatorIp)).packets;
-    coordinator += (await lab.internetCounter(lab.coordinatorIp, wan)).packets;
-  }
-  if (sites.length === 1) {
-    const lan = (await lab.lanCounter("alice", "bob")).packets +
-      (await lab.lanCounter("bob", "alice")).packets;
-    return { relayed, refused, p2p: 0, coordinator, lan };
-  }
-  const p2p = await lab.peerToPeerPackets(sites[0], sites[1]);
-  return { relayed, refused, p2p, coordinator, lan: 0 };
-}
+// Checks
 
 /** Checks that what the switches counted during a burst of `count` each way fits `path`. */
 function checkCounts(path: PathKind, before: Counts, after: Counts, count: number): void {
@@ -429,72 +219,13 @@ function contains(haystack: Uint8Array, needle: string): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Evidence for a failure
-
-async function evidence(lab: NatLab, procs: Record<string, PeerchatProcess>): Promise<string> {
-  const lines: string[] = [];
-  const keep = ["ready", "join", "leave", "path", "nat", "status", "error", "pending", "failed"];
-  for (const [name, p] of Object.entries(procs)) {
-    const events = p.events.filter((e) =>
-      name === "coordinator" ? !["listening", "stats"].includes(e.event) : keep.includes(e.event)
-    );
-    lines.push(`${name} events: ${JSON.stringify(events).slice(0, 3000)}`);
-    const stats = p.events.filter((e) => e.event === "stats").at(-1);
-    if (stats) lines.push(`${name} stats: ${JSON.stringify(stats)}`);
-    if (p.stderr) lines.push(`${name} stderr: ${p.stderr.slice(-1500)}`);
-  }
-  try {
-    lines.push(`counters: ${JSON.stringify(await counts(lab))}`);
-    for (const site of Object.keys(lab.sites)) {
-      lines.push(`router ${site} drops: ${JSON.stringify(await lab.routerDrops(site))}`);
-      lines.push(`conntrack ${site}:\n  ${(await lab.conntrack(site)).join("\n  ")}`);
-    }
-  } catch (e) {
-    lines.push(`(reading the lab failed: ${e})`);
-  }
-  return lines.join("\n");
-}
-
-// ---------------------------------------------------------------------------
 // A case
-
-/** Runs `body` with a lab, a coordinator and two logged-in peers that see each other. */
-async function withPeers(
-  sites: NatSiteOptions[],
-  setup: (lab: NatLab) => Promise<void>,
-  bobPort: number | undefined,
-  body: (lab: NatLab, pair: Pair) => Promise<void>,
-): Promise<void> {
-  await using lab = await createNatLab({ sites });
-  const procs: Record<string, PeerchatProcess> = {};
-  try {
-    await setup(lab);
-    procs.coordinator = startCoordinator(lab);
-    await procs.coordinator.waitFor((e) => e.event === "listening", "the coordinator", 30_000);
-    procs.alice = await startPeer(lab, "alice", []);
-    procs.bob = await startPeer(lab, "bob", bobPort ? ["--port", String(bobPort)] : []);
-    for (const name of ["alice", "bob"]) {
-      await procs[name].waitFor((e) => e.event === "ready", `${name} ready`, 60_000);
-    }
-    await waitFor(
-      () => roster(procs.alice).has("bob") && roster(procs.bob).has("alice"),
-      "alice and bob to see each other",
-      30_000,
-    );
-    await body(lab, { alice: procs.alice, bob: procs.bob, coordinator: procs.coordinator });
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw new Error(`${message}\n--- evidence ---\n${await evidence(lab, procs)}`);
-  } finally {
-    for (const p of Object.values(procs)) await p.stop();
-  }
-}
 
 async function runCase(c: TraversalCase): Promise<void> {
   const setup = async (lab: NatLab) => {
     if (c.udpTimeout) await lab.setUdpTimeout(c.udpTimeout.site, c.udpTimeout.seconds);
   };
-  await withPeers(c.sites, setup, c.bobPort, async (lab, pair) => {
+  await withPeers({ sites: c.sites }, setup, c.bobPort, async (lab, pair) => {
     // Relay first: the first message each way goes at once, while punching runs.
     await burst(pair, "hello", 1);
     await checkNat(lab, pair);
@@ -586,7 +317,8 @@ async function silence(lab: NatLab, idleMs: number, site: string): Promise<strin
  */
 async function runSwitch(): Promise<void> {
   const setup = (lab: NatLab) => lab.setCut("a", "b", true);
-  await withPeers([easy("a", "alice"), easy("b", "bob")], setup, undefined, async (lab, pair) => {
+  const options = { sites: [easy("a", "alice"), easy("b", "bob")] };
+  await withPeers(options, setup, undefined, async (lab, pair) => {
     await burst(pair, "hello", 1);
     await sleep(SETTLE_MS);
     await waitPath(pair, ["relayed"], 30_000);
