@@ -107,6 +107,8 @@ export interface PathPeer {
   told?: PathKind;
   /** Whether a frame went or came through the relay since the direct path lapsed. */
   viaRelay: boolean;
+  /** Whether the direct address's confirmation lapsed (told once, until one is confirmed again). */
+  lapsed?: boolean;
 }
 
 /** Whether `host` is a private, loopback or link-local address (a LAN path). */

@@ -42,11 +42,11 @@
  * }, { txid: () => "t1" });
  * paths.relayAvailable = true;
  * paths.candidates("KEY", "bob", [{ host: "198.51.100.7", port: 40001 }]);
- * const route = paths.route("KEY", 0, true); // The first frame: through the relay, at once.
+ * const route = paths.route("KEY", 0); // The first frame: through the relay, at once.
  * console.assert(route.relay && route.endpoints.length === 0);
  * paths.onReply("KEY", "t1", { host: "198.51.100.7", port: 40001 }, 30); // Punched through.
  * console.assert(paths.pathOf("KEY") === "direct");
- * console.assert(!paths.route("KEY", 31, true).relay);
+ * console.assert(!paths.route("KEY", 31).relay);
  * ```
  *
  * @module
@@ -170,13 +170,12 @@ export class PathTable {
    * Where to send a frame for `key` now (`data`: it carries data, not a keep-alive or handshake:
    * the conversation is active). An unconfirmed path starts discovery.
    */
-  route(key: string, now: number, data: boolean): Route {
+  route(key: string, now: number): Route {
     const peer = this.#peers.get(key);
     if (peer === undefined) {
       // Nothing known (a seed of the roster not yet seen): the caller's own address only.
       return { relay: false, endpoints: [] };
     }
-    if (data) peer.activeAt = now;
     if (confirmed(peer, now, this.#limits.trustMs)) {
       this.stats.framesDirect++;
       return { relay: false, endpoints: [peer.direct!.endpoint] };
@@ -196,6 +195,12 @@ export class PathTable {
     const endpoints = peer.direct ? [peer.direct.endpoint] : [];
     for (const e of peer.candidates) if (!endpoints.some((d) => same(d, e))) endpoints.push(e);
     return { relay: false, endpoints };
+  }
+
+  /** Chat (a message or its acknowledgement) went to or came from `key`: the talk is active. */
+  touch(key: string, now: number): void {
+    const peer = this.#peers.get(key);
+    if (peer !== undefined) peer.activeAt = Math.max(peer.activeAt, now);
   }
 
   /**
@@ -263,8 +268,7 @@ export class PathTable {
     if (confirmed(peer, now, this.#limits.trustMs) && isLanAddress(peer.direct!.endpoint.host)) {
       return;
     }
-    if (this.#tooSoon(peer, now)) return;
-    scheduleRounds(peer, this.#limits.probeSchedule, now);
+    if (!this.#tooSoon(peer, now)) scheduleRounds(peer, this.#limits.probeSchedule, now);
     this.#advertise(peer, now);
   }
 
@@ -287,7 +291,10 @@ export class PathTable {
       const active = now - peer.activeAt < limits.activeMs;
       if (peer.direct === undefined || !active) continue;
       if (!confirmed(peer, now, this.#limits.trustMs)) {
-        if (peer.told === "lan" || peer.told === "direct") {
+        if (!peer.lapsed) {
+          // Once per lapse: the relay takes over (if there is one), and discovery starts again
+          // (then every upgradeRetryMs, from route(), while the talk goes on).
+          peer.lapsed = true;
           this.stats.fallbacks++;
           if (this.relayAvailable) this.#tell(peer, "relayed", undefined);
           this.#discover(peer, now);
@@ -379,6 +386,7 @@ export class PathTable {
       before.heardAt = now;
     }
     peer.viaRelay = false;
+    peer.lapsed = false;
     this.#tell(peer, isLanAddress(from.host) ? "lan" : "direct", from);
   }
 

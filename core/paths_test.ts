@@ -8,6 +8,12 @@ const LAN = { host: "192.168.1.11", port: 40001 };
 const PUBLIC = { host: "203.0.113.12", port: 40001 };
 const OTHER = { host: "203.0.113.12", port: 51234 };
 
+/** A frame of chat to `key` at `now`: the talk is active, and where does it go? */
+function chat(paths: PathTable, key: string, now: number) {
+  paths.touch(key, now);
+  return paths.route(key, now);
+}
+
 /** A table whose effects are recorded; `sessionUp` says whether probes can be sent. */
 function table(limits = {}) {
   const probes: { to: Endpoint; txid: string }[] = [];
@@ -45,14 +51,14 @@ Deno.test("relay first: the first frame goes through the relay at once and disco
   const { paths, probes, connects, changes } = table();
   paths.relayAvailable = true;
   paths.candidates(KEY, "bob", [LAN, PUBLIC]);
-  const route = paths.route(KEY, 1000, true);
+  const route = chat(paths, KEY, 1000);
   assert.deepEqual(route, { relay: true, endpoints: [] });
   assert.deepEqual(connects, ["bob"], "the coordinator is asked to punch");
   assert.deepEqual(changes.map((c) => c.path), ["relayed"]);
   paths.tick(1000);
   assert.deepEqual(probes.map((p) => p.to), [LAN, PUBLIC], "every candidate probed at once");
   // A second frame does not start discovery again.
-  paths.route(KEY, 1010, true);
+  chat(paths, KEY, 1010);
   assert.equal(connects.length, 1);
 });
 
@@ -60,12 +66,12 @@ Deno.test("an answer from the address it really came from becomes the path; fram
   const { paths, probes, changes } = table();
   paths.relayAvailable = true;
   paths.candidates(KEY, "bob", [LAN, PUBLIC]);
-  paths.route(KEY, 0, true);
+  chat(paths, KEY, 0);
   paths.tick(0);
   // The NAT answered from another port than the one probed: that one is adopted.
   paths.onReply(KEY, probes[1].txid, OTHER, 40);
   assert.equal(paths.pathOf(KEY), "direct");
-  assert.deepEqual(paths.route(KEY, 50, true), { relay: false, endpoints: [OTHER] });
+  assert.deepEqual(chat(paths, KEY, 50), { relay: false, endpoints: [OTHER] });
   assert.deepEqual(changes.at(-1), { name: "bob", path: "direct", endpoint: OTHER });
   assert.equal(paths.stats.upgrades, 1);
   // Rounds still due are dropped once a path works.
@@ -82,18 +88,18 @@ Deno.test("an answer with an unknown TXID (a stranger, or a replay) moves nothin
   assert.equal(paths.pathOf(KEY), undefined);
   assert.equal(paths.stats.repliesUnknown, 1);
   assert.equal(changes.length, 0);
-  assert.deepEqual(paths.route(KEY, 20, true).relay, true);
+  assert.deepEqual(chat(paths, KEY, 20).relay, true);
 });
 
 Deno.test("a LAN address is kept over a public one that answers too", () => {
   const { paths, probes } = table();
   paths.candidates(KEY, "bob", [LAN, PUBLIC]);
-  paths.route(KEY, 0, true);
+  chat(paths, KEY, 0);
   paths.tick(0);
   paths.onReply(KEY, probes[0].txid, LAN, 5);
   paths.onReply(KEY, probes[1].txid, PUBLIC, 9);
   assert.equal(paths.pathOf(KEY), "lan");
-  assert.deepEqual(paths.route(KEY, 10, true).endpoints, [LAN]);
+  assert.deepEqual(chat(paths, KEY, 10).endpoints, [LAN]);
 });
 
 Deno.test("heartbeats while active; missed ones fall back to the relay and retry discovery", () => {
@@ -101,7 +107,7 @@ Deno.test("heartbeats while active; missed ones fall back to the relay and retry
   const { paths, probes, connects, changes } = table(limits);
   paths.relayAvailable = true;
   paths.candidates(KEY, "bob", [PUBLIC]);
-  paths.route(KEY, 0, true);
+  chat(paths, KEY, 0);
   paths.tick(0);
   paths.onReply(KEY, probes[0].txid, PUBLIC, 10);
   const sent = probes.length;
@@ -112,7 +118,7 @@ Deno.test("heartbeats while active; missed ones fall back to the relay and retry
   assert.equal(changes.at(-1)?.path, "relayed");
   assert.equal(paths.stats.fallbacks, 1);
   assert.equal(connects.length, 2, "discovery again");
-  const route = paths.route(KEY, 2700, true);
+  const route = chat(paths, KEY, 2700);
   assert.deepEqual(route, { relay: true, endpoints: [PUBLIC] }, "the relay, and the old address");
 });
 
@@ -121,7 +127,7 @@ Deno.test("an idle conversation sends no heartbeats; the next message re-checks 
   const { paths, probes, changes } = table(limits);
   paths.relayAvailable = true;
   paths.candidates(KEY, "bob", [PUBLIC]);
-  paths.route(KEY, 0, true);
+  chat(paths, KEY, 0);
   paths.tick(0);
   let answered = 0;
   for (let t = 10; t <= 60_000; t += 10) {
@@ -133,17 +139,17 @@ Deno.test("an idle conversation sends no heartbeats; the next message re-checks 
   }
   assert.equal(probes.length, 5, "the first probe, then heartbeats only while active (to 5 s)");
   assert.equal(changes.at(-1)?.path, "direct", "no flapping while idle");
-  assert.deepEqual(paths.route(KEY, 60_000, true), { relay: true, endpoints: [PUBLIC] });
+  assert.deepEqual(chat(paths, KEY, 60_000), { relay: true, endpoints: [PUBLIC] });
   paths.tick(60_000);
   paths.onReply(KEY, probes.at(-1)!.txid, PUBLIC, 60_030);
-  assert.deepEqual(paths.route(KEY, 60_040, true), { relay: false, endpoints: [PUBLIC] });
+  assert.deepEqual(chat(paths, KEY, 60_040), { relay: false, endpoints: [PUBLIC] });
   assert.deepEqual(changes.map((c) => c.path), ["relayed", "direct", "relayed", "direct"]);
 });
 
 Deno.test("without a relay, unconfirmed frames go to every candidate", () => {
   const { paths, changes } = table();
   paths.candidates(KEY, "bob", [LAN, PUBLIC]);
-  assert.deepEqual(paths.route(KEY, 0, true), { relay: false, endpoints: [LAN, PUBLIC] });
+  assert.deepEqual(chat(paths, KEY, 0), { relay: false, endpoints: [LAN, PUBLIC] });
   assert.equal(changes.length, 0, "no path to tell yet");
 });
 
@@ -163,7 +169,7 @@ Deno.test("probes wait for a session: rounds without one send nothing", () => {
   const { paths, probes, state } = table();
   state.sessionUp = false;
   paths.candidates(KEY, "bob", [PUBLIC]);
-  paths.route(KEY, 0, false);
+  paths.route(KEY, 0);
   paths.tick(0);
   assert.equal(probes.length, 0);
   state.sessionUp = true;
@@ -193,7 +199,7 @@ Deno.test("bounded: outstanding probes, candidates, contacts; seeded churn never
     const roll = random();
     if (roll < 0.3) paths.candidates(key, key, [endpoint(), endpoint(), endpoint()]);
     else if (roll < 0.5) paths.onPunch(key, key, [endpoint(), endpoint()], random() * 100, t);
-    else if (roll < 0.7) paths.route(key, t, true);
+    else if (roll < 0.7) chat(paths, key, t);
     else if (roll < 0.8) paths.onReply(key, `tx${Math.floor(random() * 1000)}`, endpoint(), t);
     else if (roll < 0.9) paths.heard(key, key, random() < 0.5 ? "relay" : endpoint(), t, true);
     paths.tick(t);
@@ -218,7 +224,7 @@ Deno.test("path-candidates: probed at once, and ours told back (once per retry p
   // Discovery tells ours too (a new conversation after the retry period).
   const other = table();
   other.paths.candidates(KEY, "carol", [PUBLIC]);
-  other.paths.route(KEY, 0, true);
+  chat(other.paths, KEY, 0);
   assert.deepEqual(other.advertised, ["carol"]);
 });
 
@@ -240,16 +246,31 @@ Deno.test("a flood of punches (a hostile coordinator) or of path-candidates make
 Deno.test("without a relay, a lapsed address goes with every candidate; a new login drops it", () => {
   const { paths, probes } = table({ trustMs: 1000 });
   paths.candidates(KEY, "bob", [LAN]);
-  paths.route(KEY, 0, true);
+  chat(paths, KEY, 0);
   paths.tick(0);
   paths.onReply(KEY, probes[0].txid, LAN, 5);
-  assert.deepEqual(paths.route(KEY, 10, true).endpoints, [LAN]);
+  assert.deepEqual(chat(paths, KEY, 10).endpoints, [LAN]);
   // Bob restarted on another port: the roster says so.
   const moved = { host: LAN.host, port: 40002 };
   paths.candidates(KEY, "bob", [moved]);
-  assert.deepEqual(paths.route(KEY, 20, true).endpoints, [moved], "the old address is gone");
+  assert.deepEqual(chat(paths, KEY, 20).endpoints, [moved], "the old address is gone");
   // A lapsed address is still tried, but never alone.
   paths.onReply(KEY, probes.at(-1)!.txid, moved, 30);
   paths.candidates(KEY, "bob", [moved, PUBLIC]);
-  assert.deepEqual(paths.route(KEY, 5000, true).endpoints, [moved, PUBLIC]);
+  assert.deepEqual(chat(paths, KEY, 5000).endpoints, [moved, PUBLIC]);
+});
+
+Deno.test("without a relay, a lapsed direct path is told once and rediscovered at the retry rate", () => {
+  const limits = { heartbeatMs: 1000, trustMs: 2500, upgradeRetryMs: 15_000 };
+  const { paths, probes, connects } = table(limits);
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  chat(paths, KEY, 0);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, PUBLIC, 10);
+  for (let t = 20; t <= 40_000; t += 20) {
+    if (t % 1000 === 0) paths.touch(KEY, t); // the talk goes on; nobody answers the heartbeats
+    paths.tick(t);
+  }
+  assert.equal(paths.stats.fallbacks, 1, "one lapse, told once");
+  assert.ok(connects.length <= 4, `${connects.length} connects in 40 s`);
 });

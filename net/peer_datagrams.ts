@@ -162,7 +162,9 @@ export class PeerDatagrams {
     this.#traversal = parts.traversal ?? true;
     if (this.#traversal) this.#v6 = this.#openV6(parts);
     this.#paths = new PathTable({
+      // An IPv6 candidate without an IPv6 socket here cannot be probed: skipped.
       probe: (key, to, txid) =>
+        (this.#v6 !== undefined || !to.host.includes(":")) &&
         this.#link.sendPath(key, { type: "path-probe", txid }, to, this.#at),
       connect: (who) => parts.client().traversal.connect(who),
       advertise: (key, who) => this.#advertise(key, who),
@@ -232,7 +234,7 @@ export class PeerDatagrams {
       else this.#sendTo(bytes, to);
       return;
     }
-    const path = this.#paths.route(route.key, this.#at.now, route.data);
+    const path = this.#paths.route(route.key, this.#at.now);
     if (path.relay) this.#relay(bytes, route.key);
     for (const endpoint of path.endpoints) this.#sendTo(bytes, endpoint);
     if (!path.relay && path.endpoints.length === 0 && !isRelay(to)) this.#sendTo(bytes, to);
@@ -280,7 +282,9 @@ export class PeerDatagrams {
     if (!this.#traversal) return;
     const from = origin.endpoint;
     if (message.type === "path-candidates") {
-      return this.#paths.onCandidates(origin.key, origin.name, message.candidates, at.now);
+      // IPv6 addresses are of no use without an IPv6 socket here.
+      const usable = message.candidates.filter((c) => this.#v6 || !c.host.includes(":"));
+      return this.#paths.onCandidates(origin.key, origin.name, usable, at.now);
     }
     if (isRelay(from)) {
       this.traversalStats.relayedProbes++;
@@ -332,6 +336,8 @@ export class PeerDatagrams {
   /** Sends a chat message to `name` at `to`: encrypted to a peerchat peer, plain to a seed client. */
   send(message: Message, to: Endpoint, name: string, encoding: TextEncoding, at: Instant): void {
     this.#at = at;
+    const key = this.#parts.roster.get(name)?.key;
+    if (key !== undefined) this.#paths.touch(key, at.now);
     this.#link.send(message, to, name, encoding, at);
   }
 
