@@ -66,6 +66,8 @@ export interface Origin {
   endpoint: Endpoint;
   /** Whether it came inside a session (false: a seed client's plain `talk`). */
   encrypted: boolean;
+  /** The session's peer key (base64url), when it came inside one. */
+  key?: string;
 }
 
 /** What the link needs from the peer around it. */
@@ -160,23 +162,30 @@ export class ChatLink {
 
   /**
    * Sends `message` to `name` at `to`: inside a session for a peerchat peer (its pinned key
-   * only), in plain text for a seed client.
+   * only), in plain text for a seed client. Returns the key it went to, if it went in a session.
    */
-  send(message: Message, to: Endpoint, name: string, encoding: TextEncoding, at: Instant): void {
+  send(
+    message: Message,
+    to: Endpoint,
+    name: string,
+    encoding: TextEncoding,
+    at: Instant,
+  ): string | undefined {
     const user = this.#roster.get(name);
     const key = user?.key;
     if (user === undefined || key === undefined || isSeedClient(user)) {
       // A seed client: only `talk` ever goes to one, in the encoding it speaks.
       if (message.type === "talk") this.#hooks.sendRaw(encodeMessage(message, encoding), to);
-      return;
+      return undefined;
     }
     if (!this.#trust.allows(user.name, key)) {
       this.stats.heldForTrust++;
-      return;
+      return undefined;
     }
     this.#at = at;
     const plaintext = encodeMessage(message, "utf-8");
     this.#sessions.send({ name: user.name, key, endpoint: to }, plaintext, at);
+    return key;
   }
 
   /**
@@ -254,7 +263,7 @@ export class ChatLink {
     if (nameKey(message.name) !== nameKey(origin.name)) {
       return this.#impostor(message.name, origin.endpoint, at.now);
     }
-    const from = { name: origin.name, endpoint: origin.endpoint, encrypted: true };
+    const from = { name: origin.name, endpoint: origin.endpoint, encrypted: true, key: origin.key };
     this.#hooks.dispatch(message, from, "utf-8", at);
   }
 

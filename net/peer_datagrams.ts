@@ -336,9 +336,8 @@ export class PeerDatagrams {
   /** Sends a chat message to `name` at `to`: encrypted to a peerchat peer, plain to a seed client. */
   send(message: Message, to: Endpoint, name: string, encoding: TextEncoding, at: Instant): void {
     this.#at = at;
-    const key = this.#parts.roster.get(name)?.key;
+    const key = this.#link.send(message, to, name, encoding, at);
     if (key !== undefined) this.#paths.touch(key, at.now);
-    this.#link.send(message, to, name, encoding, at);
   }
 
   /** Handles one datagram from `from`. */
@@ -395,8 +394,7 @@ export class PeerDatagrams {
 
   /** A chat message that came inside a session with `origin` (the link checked its name). */
   #onChat(message: Message, origin: Origin, at: Instant): void {
-    const key = this.#parts.roster.get(origin.name)?.key;
-    if (key !== undefined) this.#heard(key, origin.name, origin.endpoint, true);
+    if (origin.key !== undefined) this.#heard(origin.key, origin.name, origin.endpoint, true);
     if (message.type === "msg") this.#parts.inbox().onPacket(message, origin.endpoint, at);
     else if (message.type === "ack") this.#parts.outbox().onAck(origin.name, message, at);
   }
