@@ -88,7 +88,7 @@ export interface PathPeer {
   /** The roster's candidates and the latest punch's, primary first, deduplicated. */
   candidates: Endpoint[];
   /** The direct address in use and when an authenticated datagram last came from it. */
-  direct?: { endpoint: Endpoint; heardAt: number };
+  direct?: { endpoint: Endpoint; heardAt: number; route: { relay: false; endpoints: Endpoint[] } };
   /** When data (not a keep-alive) last went either way. */
   activeAt: number;
   /** When discovery last started (probes and a `connect`). */

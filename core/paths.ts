@@ -178,7 +178,7 @@ export class PathTable {
     }
     if (confirmed(peer, now, this.#limits.trustMs)) {
       this.stats.framesDirect++;
-      return { relay: false, endpoints: [peer.direct!.endpoint] };
+      return peer.direct!.route; // made once per address: this is every frame's path
     }
     if (now - (peer.discoveredAt ?? -Infinity) >= this.#limits.upgradeRetryMs) {
       this.#discover(peer, now);
@@ -210,6 +210,14 @@ export class PathTable {
   heard(key: string, name: string, from: Endpoint | "relay", now: number, data: boolean): void {
     const peer = this.#obtain(key, name, now);
     if (data) peer.activeAt = now;
+    const direct = peer.direct;
+    if (
+      from !== "relay" && direct !== undefined && direct.endpoint.port === from.port &&
+      direct.endpoint.host === from.host && !peer.lapsed && peer.told !== "relayed"
+    ) {
+      direct.heardAt = now; // the usual case: one more frame on the path in use
+      return;
+    }
     if (from === "relay") {
       if (!confirmed(peer, now, this.#limits.trustMs)) {
         peer.viaRelay = true;
@@ -378,7 +386,8 @@ export class PathTable {
         before.heardAt = now;
         return;
       }
-      peer.direct = { endpoint: { ...from }, heardAt: now };
+      const endpoint = { ...from };
+      peer.direct = { endpoint, heardAt: now, route: { relay: false, endpoints: [endpoint] } };
       peer.heartbeatAt = now;
       peer.rounds = [];
       if (!live) this.stats.upgrades++;

@@ -274,3 +274,19 @@ Deno.test("without a relay, a lapsed direct path is told once and rediscovered a
   assert.equal(paths.stats.fallbacks, 1, "one lapse, told once");
   assert.ok(connects.length <= 4, `${connects.length} connects in 40 s`);
 });
+
+Deno.test("a frame on the old address after the talk went through the relay tells direct again", () => {
+  const { paths, probes } = table({ trustMs: 1000, activeMs: 500 });
+  paths.relayAvailable = true;
+  paths.candidates(KEY, "bob", [PUBLIC]);
+  chat(paths, KEY, 0);
+  paths.tick(0);
+  paths.onReply(KEY, probes[0].txid, PUBLIC, 10);
+  // Idle past the trust; the next message goes through the relay (and the old address)…
+  assert.deepEqual(chat(paths, KEY, 5000), { relay: true, endpoints: [PUBLIC] });
+  assert.equal(paths.pathOf(KEY), "relayed");
+  // …and the answer comes straight from the old address: direct again, and frames go there only.
+  paths.heard(KEY, "bob", PUBLIC, 5003, true);
+  assert.equal(paths.pathOf(KEY), "direct");
+  assert.deepEqual(paths.route(KEY, 5004), { relay: false, endpoints: [PUBLIC] });
+});
