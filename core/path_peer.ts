@@ -158,3 +158,37 @@ export function scheduleRounds(peer: PathPeer, schedule: readonly number[], star
 export function confirmed(peer: PathPeer, now: number, trustMs: number): boolean {
   return peer.direct !== undefined && now - peer.direct.heardAt < trustMs;
 }
+
+/**
+ * The state of `key` in `peers`, made (with `name`, active at `now`) if new; beyond `maxPeers`
+ * the one idle longest goes first.
+ */
+export function obtainPeer(
+  peers: Map<string, PathPeer>,
+  key: string,
+  name: string,
+  now: number,
+  maxPeers: number,
+): PathPeer {
+  let peer = peers.get(key);
+  if (peer !== undefined) return peer;
+  if (peers.size >= maxPeers) {
+    let victim: PathPeer | undefined;
+    for (const p of peers.values()) {
+      if (victim === undefined || p.activeAt < victim.activeAt) victim = p;
+    }
+    if (victim) peers.delete(victim.key);
+  }
+  peer = {
+    key,
+    name,
+    candidates: [],
+    activeAt: now,
+    heartbeatAt: -Infinity,
+    rounds: [],
+    outstanding: new Map(),
+    viaRelay: false,
+  };
+  peers.set(key, peer);
+  return peer;
+}

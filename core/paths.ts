@@ -58,6 +58,7 @@ import {
   DEFAULT_PATH_LIMITS,
   isLanAddress,
   mergeCandidates,
+  obtainPeer,
   type PathKind,
   type PathLimits,
   type PathPeer,
@@ -325,29 +326,7 @@ export class PathTable {
   }
 
   #obtain(key: string, name: string, now: number): PathPeer {
-    let peer = this.#peers.get(key);
-    if (peer !== undefined) return peer;
-    if (this.#peers.size >= this.#limits.maxPeers) this.#evict();
-    peer = {
-      key,
-      name,
-      candidates: [],
-      activeAt: now,
-      heartbeatAt: -Infinity,
-      rounds: [],
-      outstanding: new Map(),
-      viaRelay: false,
-    };
-    this.#peers.set(key, peer);
-    return peer;
-  }
-
-  #evict(): void {
-    let victim: PathPeer | undefined;
-    for (const peer of this.#peers.values()) {
-      if (victim === undefined || peer.activeAt < victim.activeAt) victim = peer;
-    }
-    if (victim) this.#peers.delete(victim.key);
+    return obtainPeer(this.#peers, key, name, now, this.#limits.maxPeers);
   }
 
   #discover(peer: PathPeer, now: number): void {
