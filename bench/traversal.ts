@@ -14,11 +14,15 @@
  * @module
  */
 
-import { createNatLab, type NatLab, natLabAvailable } from "../testing/nat_lab.ts";
-import { type JsonEvent, PeerchatProcess, waitFor } from "../testing/helpers.ts";
+import { createNatLab, type NatLab } from "../testing/nat_lab.ts";
+import { type JsonEvent, type PeerchatProcess, waitFor } from "../testing/helpers.ts";
+import {
+  COORDINATOR_PORT,
+  natPeersAvailable,
+  spawnIn,
+  startCoordinator,
+} from "../testing/nat_peers.ts";
 import { quantile } from "./stats.ts";
-
-const PORT = 8888;
 
 /** The traversal bench's result (times in ms). */
 export interface TraversalResult {
@@ -33,32 +37,18 @@ export interface TraversalResult {
   directRttMs: number[];
 }
 
-function spawnIn(lab: NatLab, host: string, args: string[]): PeerchatProcess {
-  return new PeerchatProcess(
-    args,
-    {},
-    (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
-  );
-}
-
-async function startPeer(
-  lab: NatLab,
-  host: string,
-  name: string,
-  dirs: string[],
-): Promise<PeerchatProcess> {
+async function startPeer(lab: NatLab, host: string, name: string): Promise<PeerchatProcess> {
   const data = await Deno.makeTempDir({ prefix: `peerchat-bench-${name}-` });
-  dirs.push(data);
   const peer = spawnIn(lab, host, [
     "peer",
     "--json",
     "--name",
     name,
     "--coordinator",
-    `${lab.coordinatorIp}:${PORT}`,
+    `${lab.coordinatorIp}:${COORDINATOR_PORT}`,
     "--data",
     data,
-  ]);
+  ], data);
   await peer.waitFor((e) => e.event === "ready", `${name} ready`, 60_000);
   return peer;
 }
@@ -118,7 +108,7 @@ async function pathIs(peer: PeerchatProcess, name: string, path: string, from = 
 export async function runTraversal(
   options: { trials?: number; rounds?: number } = {},
 ): Promise<TraversalResult | { error: string }> {
-  const available = await natLabAvailable();
+  const available = await natPeersAvailable();
   if (!available.ok) return { error: `no NAT lab here: ${available.reason}` };
   const trials = options.trials ?? 7;
   const rounds = options.rounds ?? 200;
@@ -131,17 +121,8 @@ export async function runTraversal(
     ],
   });
   const procs: PeerchatProcess[] = [];
-  const dirs: string[] = [];
   try {
-    const coordinator = spawnIn(lab, "coordinator", [
-      "coordinator",
-      "--host",
-      lab.coordinatorIp,
-      "--port",
-      String(PORT),
-      "--json",
-      "--no-discovery",
-    ]);
+    const coordinator = startCoordinator(lab);
     procs.push(coordinator);
     await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 30_000);
     const result: TraversalResult = {
@@ -155,17 +136,17 @@ export async function runTraversal(
     // its first relayed frame) before the timed first message, so that the time is the
     // protocol's, not a fresh process's first run of each function.
     const direct = [
-      await startPeer(lab, "ha", "alice", dirs),
-      await startPeer(lab, "hb", "bob", dirs),
+      await startPeer(lab, "ha", "alice"),
+      await startPeer(lab, "hb", "bob"),
     ];
     const relayed = [
-      await startPeer(lab, "hc", "carol", dirs),
-      await startPeer(lab, "hd", "dave", dirs),
+      await startPeer(lab, "hc", "carol"),
+      await startPeer(lab, "hd", "dave"),
     ];
     procs.push(...direct, ...relayed);
     for (let i = 0; i < trials; i++) {
-      const a = await startPeer(lab, "ha", `a${i}`, dirs);
-      const b = await startPeer(lab, "hb", `b${i}`, dirs);
+      const a = await startPeer(lab, "ha", `a${i}`);
+      const b = await startPeer(lab, "hb", `b${i}`);
       procs.push(a, b);
       await waitFor(() => knows(a, `b${i}`) && knows(b, `a${i}`), "the pair to meet", 30_000);
       await waitFor(() => knows(a, "carol") && knows(b, "carol"), "the pair to see carol", 30_000);
@@ -192,7 +173,6 @@ export async function runTraversal(
     return { error: error instanceof Error ? error.message.slice(0, 500) : String(error) };
   } finally {
     for (const proc of procs) await proc.stop();
-    for (const dir of dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { LabChild } from "./lab_child.ts";
+import { type LabChild, spawnInNetns } from "./lab_child.ts";
 import {
   deleteNetns,
   INSTALL_HINT,
@@ -289,19 +289,7 @@ class NamespaceLab implements Lab {
   }
 
   spawn(host: string, cmd: string[], opts: LabSpawnOptions = {}): Deno.ChildProcess {
-    const h = this.#host(host);
-    if (cmd.length === 0) throw new Error("Lab.spawn needs a command: pass [program, ...args]");
-    const stdin = opts.stdin ?? "null";
-    const child = new Deno.Command("ip", {
-      args: ["netns", "exec", h.netns, ...cmd],
-      stdin,
-      stdout: "piped",
-      stderr: "piped",
-      env: opts.env,
-    }).spawn();
-    const labChild = new LabChild(child, stdin === "piped");
-    this.#children.add(labChild);
-    return labChild;
+    return spawnInNetns(this.#host(host).netns, cmd, opts, this.#children, "Lab");
   }
 
   async exec(host: string, cmd: string[]): Promise<LabExecResult> {

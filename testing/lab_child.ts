@@ -188,3 +188,29 @@ export class LabChild implements Deno.ChildProcess {
     return this.shutdown();
   }
 }
+
+/**
+ * Runs `ip netns exec NETNS ...cmd` with stdout and stderr piped (stdin piped or not), as a
+ * {@linkcode LabChild} added to `children` (which the lab kills at close). `what` names the lab
+ * in the error for an empty command.
+ */
+export function spawnInNetns(
+  netns: string,
+  cmd: string[],
+  options: { stdin?: "piped" | "null"; env?: Record<string, string> },
+  children: Set<LabChild>,
+  what: string,
+): LabChild {
+  if (cmd.length === 0) throw new Error(`${what}.spawn needs a command: pass [program, ...args]`);
+  const stdin = options.stdin ?? "null";
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", netns, ...cmd],
+    stdin,
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env,
+  }).spawn();
+  const labChild = new LabChild(child, stdin === "piped");
+  children.add(labChild);
+  return labChild;
+}

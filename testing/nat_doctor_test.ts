@@ -9,35 +9,24 @@
  */
 
 import assert from "node:assert/strict";
-import { cleanupStaleLabs, createNatLab, type NatLab, natLabAvailable } from "./nat_lab.ts";
-import { type JsonEvent, PeerchatProcess } from "./helpers.ts";
+import { createNatLab } from "./nat_lab.ts";
+import type { JsonEvent, PeerchatProcess } from "./helpers.ts";
+import {
+  COORDINATOR_PORT,
+  natPeersAvailable,
+  spawnIn,
+  startCoordinator,
+  startPeer,
+} from "./nat_peers.ts";
 
-const availability = await natLabAvailable();
-if (availability.ok) {
-  await cleanupStaleLabs();
-  // Hosts in the lab cannot reach the npm registry: fetch dependencies here first.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["cache", new URL("../main.ts", import.meta.url).pathname],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-}
+const availability = await natPeersAvailable();
 const inCI = Boolean(Deno.env.get("CI"));
 if (!availability.ok && !inCI) {
   const bar = "!".repeat(72);
   console.error(`${bar}\nNAT DOCTOR LAB SKIPPED: ${availability.reason}\n${bar}`);
 }
 
-const PORT = 8888;
 const FORWARDED = 40000;
-
-function spawnIn(lab: NatLab, host: string, args: string[]): PeerchatProcess {
-  return new PeerchatProcess(
-    args,
-    {},
-    (command, env) => lab.spawn(host, command, { stdin: "piped", env }),
-  );
-}
 
 Deno.test({
   name: "doctor behind a hard NAT: hard, its public address, the relay; who is relayed and why",
@@ -52,41 +41,21 @@ Deno.test({
       ],
     });
     const procs: PeerchatProcess[] = [];
-    const dirs: string[] = [];
     try {
-      const coordinator = spawnIn(lab, "coordinator", [
-        "coordinator",
-        "--host",
-        lab.coordinatorIp,
-        "--port",
-        String(PORT),
-        "--json",
-      ]);
+      const coordinator = startCoordinator(lab);
       procs.push(coordinator);
       await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 30_000);
       for (
         const [host, extra] of [["bob", []], ["carol", ["--port", String(FORWARDED)]]] as const
       ) {
-        const data = await Deno.makeTempDir({ prefix: `peerchat-doctor-${host}-` });
-        dirs.push(data);
-        const peer = spawnIn(lab, host, [
-          "peer",
-          "--json",
-          "--name",
-          host,
-          "--coordinator",
-          `${lab.coordinatorIp}:${PORT}`,
-          "--data",
-          data,
-          ...extra,
-        ]);
+        const peer = await startPeer(lab, host, [...extra]);
         procs.push(peer);
         await peer.waitFor((e) => e.event === "ready", `${host} ready`, 60_000);
       }
       const doctor = spawnIn(lab, "alice", [
         "doctor",
         "--coordinator",
-        `${lab.coordinatorIp}:${PORT}`,
+        `${lab.coordinatorIp}:${COORDINATOR_PORT}`,
         "--json",
       ]);
       procs.push(doctor);
@@ -108,7 +77,6 @@ Deno.test({
       assert.equal(status.code, 0, "warnings, but nothing failed");
     } finally {
       for (const proc of procs) await proc.stop();
-      for (const dir of dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -34,7 +34,7 @@
  * @module
  */
 
-import { LabChild } from "./lab_child.ts";
+import { type LabChild, spawnInNetns } from "./lab_child.ts";
 import type { LabExecResult, LabSpawnOptions } from "./lab.ts";
 import {
   deleteNetns,
@@ -254,19 +254,7 @@ class NamespaceNatLab implements NatLab {
   }
 
   spawn(host: string, cmd: string[], opts: LabSpawnOptions = {}): Deno.ChildProcess {
-    const h = this.#host(host);
-    if (cmd.length === 0) throw new Error("NatLab.spawn needs a command: pass [program, ...args]");
-    const stdin = opts.stdin ?? "null";
-    const child = new Deno.Command("ip", {
-      args: ["netns", "exec", h.netns, ...cmd],
-      stdin,
-      stdout: "piped",
-      stderr: "piped",
-      env: opts.env,
-    }).spawn();
-    const labChild = new LabChild(child, stdin === "piped");
-    this.#children.add(labChild);
-    return labChild;
+    return spawnInNetns(this.#host(host).netns, cmd, opts, this.#children, "NatLab");
   }
 
   async exec(host: string, cmd: string[]): Promise<LabExecResult> {
