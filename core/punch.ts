@@ -24,7 +24,7 @@ import {
 import type { CountWindow, OnlineUser, OnlineUsers } from "./online_users.ts";
 
 /** Most `connect` requests one session may make per window. */
-export const CONNECTS_PER_WINDOW = 10;
+export const CONNECTS_PER_WINDOW = 120;
 /** The window of {@linkcode CONNECTS_PER_WINDOW}, in ms. */
 export const CONNECT_WINDOW_MS = 10_000;
 /** Both sides probe this long (ms) after the later of the two `punch`es arrived. */
