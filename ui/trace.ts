@@ -9,6 +9,7 @@
 import type { Painter } from "./format.ts";
 import { looksUtf16 } from "../protocol.ts";
 import { isSecureFrame, parseSecureFrame } from "../wire/secure_frame.ts";
+import { parseRelay, parseRelayed, RELAY_TO, RELAYED } from "../wire/relay.ts";
 import type { TraceEntry } from "../net/udp.ts";
 import { visible } from "./visible.ts";
 
@@ -24,6 +25,7 @@ const lenient16 = new TextDecoder("utf-16le");
  */
 export function printable(bytes: Uint8Array, limit = 300): string {
   if (isSecureFrame(bytes)) return describeFrame(bytes);
+  if (bytes[0] === RELAY_TO || bytes[0] === RELAYED) return describeRelay(bytes);
   const decoded = looksUtf16(bytes) ? `[UTF-16] ${lenient16.decode(bytes)}` : lenient.decode(bytes);
   const text = visible(decoded);
   return text.length > limit ? `${text.slice(0, limit)}… (${bytes.length} bytes)` : text;
@@ -38,6 +40,18 @@ export function formatTrace(entry: TraceEntry, paint: Painter, now = new Date())
   return `${paint("dim", time)} ${arrow} ${transport} ${entry.remote.padEnd(21)} ${
     printable(entry.bytes)
   }`;
+}
+
+/** A datagram of the coordinator's relay: to whom (on the way in), and the frame it carries. */
+function describeRelay(bytes: Uint8Array): string {
+  if (bytes[0] === RELAY_TO) {
+    const request = parseRelay(bytes);
+    if (!request.ok) return `[relay, malformed: ${visible(request.error.message)}]`;
+    return `[relay to ${visible(request.value.to)}] ${describeFrame(request.value.frame)}`;
+  }
+  const relayed = parseRelayed(bytes);
+  if (!relayed.ok) return `[relayed, malformed: ${visible(relayed.error.message)}]`;
+  return `[relayed] ${describeFrame(relayed.value)}`;
 }
 
 /** An encrypted frame between peerchat peers, as what can be read of it: its header. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeData } from "../wire/secure_frame.ts";
 import { painter } from "./format.ts";
-import { encodeUtf16 } from "../protocol.ts";
+import { encodeRelay, encodeRelayed, encodeUtf16 } from "../protocol.ts";
 import { formatTrace, printable } from "./trace.ts";
 import { visible } from "./visible.ts";
 
@@ -47,4 +47,23 @@ Deno.test("trace: an encrypted frame shows its header, never its bytes as text",
   assert.match(printable(keepalive), /counter 0, 0 bytes encrypted \(keep-alive\)$/);
   const broken = data.slice(0, 20);
   assert.match(printable(broken), /^\[Noise frame, malformed: .*\] 20 bytes$/);
+});
+
+Deno.test("relay datagrams are traced as what they carry: to whom, and the frame's header", () => {
+  const frame = encodeData(0xabc, 3, new Uint8Array(16 + 10));
+  assert.equal(
+    printable(encodeRelay("bob", frame)),
+    "[relay to bob] [Noise data] receiver 00000abc, counter 3, 10 bytes encrypted",
+  );
+  assert.equal(
+    printable(encodeRelayed(frame)),
+    "[relayed] [Noise data] receiver 00000abc, counter 3, 10 bytes encrypted",
+  );
+  // A hostile name is refused, and shown, never executed; a broken datagram says so.
+  const name = new TextEncoder().encode("\u202ebob\x1b[2J");
+  const hostile = new Uint8Array([4, name.length, ...name, ...frame]);
+  const line = printable(hostile);
+  assert.ok(!line.includes("\u202e") && !line.includes("\x1b"), line);
+  assert.match(printable(new Uint8Array([4, 200, 1])), /^\[relay, malformed: /);
+  assert.match(printable(new Uint8Array([5])), /^\[relayed, malformed: /);
 });
