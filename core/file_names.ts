@@ -172,16 +172,21 @@ export function checkOfferedPath(path: string): PathCheck {
 
 /** A path of an offer that may be saved: where it was in the offer, and its checked parts. */
 export interface AcceptedPath {
+  /** Its place in the offer's list. */
   index: number;
+  /** Its parts, checked and NFC normalised. */
   parts: string[];
 }
 
 /** A path of an offer that is refused; the rest of the offer proceeds. */
 export interface RefusedPath {
+  /** Its place in the offer's list. */
   index: number;
   /** The path as offered (escape it with {@linkcode showName} before showing it). */
   path: string;
+  /** Why, stable. */
   code: OfferRefusalCode;
+  /** Why, a sentence with the path escaped. */
   reason: string;
 }
 

@@ -39,8 +39,11 @@ export type SaveRefusalCode =
 
 /** A refusal to save one file: the rest of the offer proceeds. */
 export interface SaveRefusal {
+  /** Refused. */
   ok: false;
+  /** Why, stable. */
   code: SaveRefusalCode;
+  /** Why, a sentence with the path escaped. */
   reason: string;
 }
 
@@ -50,6 +53,7 @@ export interface SaveRefusal {
  * file can keep it across a restart.
  */
 export interface Reservation {
+  /** Reserved. */
   ok: true;
   /** The folder both files are in (resolved, inside the destination). */
   folder: string;
@@ -175,10 +179,8 @@ export class FileSaver {
     if (
       !check.ok || check.parts.length !== parts.length || check.parts.some((p, i) => p !== parts[i])
     ) {
-      return refuse(
-        "bad-path",
-        `The path ${shown} was not checked: ${check.ok ? "not NFC" : check.reason}`,
-      );
+      const why = check.ok ? `The path ${shown} is not in NFC.` : check.reason;
+      return refuse("bad-path", `Refused, as checkOfferedPath refuses it: ${why}`);
     }
     try {
       const folder = this.#makeFolders(parts.slice(0, -1), shown);

@@ -134,6 +134,7 @@ Deno.test("file saver: unchecked parts are refused, not trusted", async () => {
     ) {
       const reserved = saver.reserve(hostile);
       assert.ok(!reserved.ok && reserved.code === "bad-path", JSON.stringify(hostile));
+      assert.match(reserved.reason, /^Refused, as checkOfferedPath refuses it: The .*\.$/s);
     }
     assert.deepEqual(names(dest), []);
   });
