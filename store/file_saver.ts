@@ -219,16 +219,8 @@ export class FileSaver {
     const { folder, name, partial } = reserved;
     const shown = showName(reserved.relative);
     try {
-      if (!this.#inside(folder) || Deno.realPathSync(folder) !== folder) {
-        return refuse("outside", `The folder of ${shown} is no longer inside the destination.`);
-      }
-      if (partial.slice(0, partial.lastIndexOf(SEP)) !== folder) {
-        return refuse("outside", `The partial file of ${shown} is not in its folder.`);
-      }
-      const info = look(partial);
-      if (!info?.isFile) {
-        return refuse("not-file", `The partial file of ${shown} is gone or not a plain file.`);
-      }
+      const partialInfo = this.#checkPartial(reserved, shown);
+      if (!("size" in partialInfo)) return partialInfo;
       const dirs = reserved.relative.split("/").slice(0, -1);
       for (let number = reserved.number; number <= MAX_NUMBER; number++) {
         const finalName = numberedName(name, number);
@@ -259,6 +251,40 @@ export class FileSaver {
     }
     Deno.removeSync(partial);
     return true;
+  }
+
+  /**
+   * The partial file of `reserved` if it may still be written to: a plain file (not a symlink)
+   * in the reserved folder, which still resolves to itself inside the destination.
+   */
+  #checkPartial(reserved: Reservation, shown: string): Deno.FileInfo | SaveRefusal {
+    const { folder, partial } = reserved;
+    if (!this.#inside(folder) || Deno.realPathSync(folder) !== folder) {
+      return refuse("outside", `The folder of ${shown} is no longer inside the destination.`);
+    }
+    if (partial.slice(0, partial.lastIndexOf(SEP)) !== folder) {
+      return refuse("outside", `The partial file of ${shown} is not in its folder.`);
+    }
+    const info = look(partial);
+    if (!info?.isFile) {
+      return refuse("not-file", `The partial file of ${shown} is gone or not a plain file.`);
+    }
+    return info;
+  }
+
+  /**
+   * Checks a reservation kept across a restart before the transfer writes to it again: its
+   * partial file must still be a plain file in its folder inside the destination. Says how many
+   * bytes it holds (where the transfer resumes, once it has checked them).
+   */
+  resume(reserved: Reservation): { ok: true; size: number } | SaveRefusal {
+    const shown = showName(reserved.relative);
+    try {
+      const info = this.#checkPartial(reserved, shown);
+      return "size" in info ? { ok: true, size: info.size } : info;
+    } catch (error) {
+      return refuse("io", `The partial file of ${shown} cannot be checked: ${describe(error)}`);
+    }
   }
 
   /** Removes the partial file of a reservation given up (declined, cancelled, failed). */

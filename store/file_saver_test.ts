@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkOfferedPath } from "../core/file_names.ts";
+import { checkOffer, checkOfferedPath } from "../core/file_names.ts";
 import { FileSaver, freeSpace, type Reservation } from "./file_saver.ts";
 
 /** A temp folder with `dest/` (the destination) and `outside/` (which nothing may touch). */
@@ -242,5 +242,85 @@ Deno.test("free space: a number of bytes for a folder, undefined where there is 
     assert.equal(typeof free, "number");
     assert.ok(free! >= 0);
     assert.equal(freeSpace(`${dest}/none`), undefined);
+  });
+});
+
+Deno.test("file saver: a reservation kept across a restart is checked before it is written again", async () => {
+  await withFolders((dest, outside) => {
+    const reserved = reserve(new FileSaver(dest), "big/file.bin");
+    Deno.writeTextFileSync(reserved.partial, "63% of it");
+    const kept: Reservation = JSON.parse(JSON.stringify(reserved)); // as a state file keeps it
+    const saver = new FileSaver(dest); // after the restart
+    assert.deepEqual(saver.resume(kept), { ok: true, size: 9 });
+    Deno.removeSync(kept.partial);
+    Deno.symlinkSync(`${outside}/keep.txt`, kept.partial);
+    const swapped = saver.resume(kept);
+    assert.ok(!swapped.ok && swapped.code === "not-file");
+    const elsewhere = saver.resume({ ...kept, folder: outside, partial: `${outside}/keep.txt` });
+    assert.ok(!elsewhere.ok && elsewhere.code === "outside", "a tampered state file");
+    const stray = saver.resume({ ...kept, partial: `${outside}/keep.txt` });
+    assert.ok(!stray.ok && stray.code === "outside");
+    Deno.removeSync(kept.partial);
+  });
+});
+
+Deno.test("file saver: a hostile offer end to end: refusals with codes, the rest lands inside", async () => {
+  await withFolders((dest, outside) => {
+    Deno.symlinkSync(outside, `${dest}/linked`);
+    Deno.writeTextFileSync(`${dest}/taken.txt`, "old");
+    const offer = [
+      "../escaped.txt",
+      "/etc/passwd",
+      "C:\\Windows\\evil.exe",
+      "..\\..\\secret.txt",
+      "a\u0000b.txt",
+      "CON.txt",
+      "invoice\u202Etxt.exe",
+      "linked/evil.txt",
+      "taken.txt",
+      "folder/ok.txt",
+      "Folder/OK.TXT",
+      "notes",
+      "notes/a.txt",
+      "good.txt",
+    ];
+    const check = checkOffer(offer);
+    assert.ok(check.ok);
+    const landed: string[] = [];
+    const refused = check.refused.map((r) => [offer[r.index], r.code]);
+    const saver = new FileSaver(dest);
+    for (const { index, parts } of check.accepted) {
+      const reserved = saver.reserve(parts);
+      if (!reserved.ok) {
+        refused.push([offer[index], reserved.code]);
+        continue;
+      }
+      Deno.writeTextFileSync(reserved.partial, offer[index]);
+      const done = saver.finish(reserved);
+      assert.ok(done.ok);
+      landed.push(done.relative);
+    }
+    assert.deepEqual(refused, [
+      ["../escaped.txt", "dot-dot"],
+      ["/etc/passwd", "absolute"],
+      ["C:\\Windows\\evil.exe", "drive"],
+      ["..\\..\\secret.txt", "backslash"],
+      ["a\u0000b.txt", "control"],
+      ["CON.txt", "reserved"],
+      ["invoice\u202Etxt.exe", "bidi"],
+      ["Folder/OK.TXT", "duplicate"],
+      ["notes", "file-is-folder"],
+      ["linked/evil.txt", "symlink"],
+    ]);
+    assert.deepEqual(landed, ["taken (1).txt", "folder/ok.txt", "notes/a.txt", "good.txt"]);
+    assert.equal(Deno.readTextFileSync(`${dest}/taken.txt`), "old");
+    assert.deepEqual(names(dest), [
+      "folder",
+      "good.txt",
+      "linked",
+      "notes",
+      "taken (1).txt",
+      "taken.txt",
+    ]);
   });
 });
