@@ -17,6 +17,13 @@
  * deno run -A bench/stream.ts [--mib 1024] [--rounds 3]
  * ```
  *
+ * Measured here (2 shared cores, AMD EPYC, Deno 2.9.6; 1 GiB, best of 3): SHA-256 alone 0.65 s;
+ * ChaCha20-Poly1305 through `node:crypto` 1.73 s for the sender (SHA-256 + seal) and 1.56–1.63 s
+ * for the receiver (open + SHA-256); through libsodium 3.0–3.6 s a side; AES-256-GCM through
+ * `node:crypto` 6.1–6.5 s a side (Deno's `node:crypto` does not use AES-NI here: AES-256-CTR alone
+ * runs at about 300 MiB/s, WebCrypto's AES-GCM at about 200 MiB/s). So ChaCha20-Poly1305 through
+ * `node:crypto`, age's own choice, is also the fastest.
+ *
  * @module
  */
 
