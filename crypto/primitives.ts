@@ -1,7 +1,7 @@
 /**
  * The cryptographic primitives peerchat uses, and the one place `node:crypto`
- * is imported: X25519, Ed25519, AES-256-GCM, ChaCha20-Poly1305, SHA-256, SHA-512, HMAC, HKDF and
- * random bytes, all on raw bytes and all synchronous.
+ * is imported: X25519, Ed25519, AES-256-GCM, ChaCha20-Poly1305, SHA-256 (whole or streaming),
+ * SHA-512, HMAC, HKDF and random bytes, all on raw bytes and all synchronous.
  *
  * Why `node:crypto` and not WebCrypto: both are built into Deno and call the
  * same Rust implementations, but WebCrypto only answers through a promise.
@@ -233,6 +233,35 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   const hash = nodeCrypto.createHash("sha256");
   for (const part of parts) hash.update(part);
   return new Uint8Array(hash.digest());
+}
+
+/** A SHA-256 computed piece by piece, as data streams past: {@linkcode sha256Stream}. */
+export interface Sha256Stream {
+  /** Hashes `bytes` after everything given before. */
+  update(bytes: Uint8Array): void;
+  /** The 32-byte SHA-256 of everything given; the stream is spent afterwards. */
+  digest(): Uint8Array;
+}
+
+/**
+ * A streaming SHA-256 (native, through `createHash`; WebCrypto's `digest` only hashes a whole
+ * buffer at once): for a file's hash while its bytes stream, with no pass over it before.
+ *
+ * @example
+ * ```ts
+ * import { sha256, sha256Stream } from "./primitives.ts";
+ * const hash = sha256Stream();
+ * hash.update(new TextEncoder().encode("hel"));
+ * hash.update(new TextEncoder().encode("lo"));
+ * console.assert(hash.digest().join() === sha256(new TextEncoder().encode("hello")).join());
+ * ```
+ */
+export function sha256Stream(): Sha256Stream {
+  const hash = nodeCrypto.createHash("sha256");
+  return {
+    update: (bytes) => void hash.update(bytes),
+    digest: () => new Uint8Array(hash.digest()),
+  };
 }
 
 /** SHA-512 of the concatenated parts. */
