@@ -24,6 +24,9 @@
  * - `wire/nat.ts`: `natping`/`natpong` (the NAT type), `connect`/`punch` (hole punching),
  *   `relay-busy`, and the probes of a path between peers, `path-probe`/`path-reply`;
  * - `wire/relay.ts`: the relay's binary datagrams (`0x04` to relay, `0x05` relayed);
+ * - `wire/files.ts`: file transfer's `msg` bodies, `file-offer` (files inline, or the digest of a
+ *   manifest to pull) and `file-answer` (`accept`, `decline`, `cancel`, `failed`), the manifest;
+ * - `wire/file_lines.ts`: the data connection's lines in the clear (`pull`, `manifest`, `ok`, `no`);
  * - `wire/list.ts`: the online list (TCP);
  * - `wire/binary_writer.ts`: .NET's `BinaryWriter` framing, the C# client's online list;
  * - `wire/text.ts`: UTF-8 and UTF-16LE, decoding datagrams, counting and splitting UTF-8;
@@ -122,6 +125,38 @@ export {
   RELAYED,
   type RelayRequest,
 } from "./wire/relay.ts";
+export {
+  ANSWER_KIND,
+  type EncodedOffer,
+  encodeManifest,
+  encodeOffer,
+  type FileAnswer,
+  type FileOffer,
+  formatAnswer,
+  MAX_FILE_BYTES,
+  MAX_INLINE_OFFER_BYTES,
+  MAX_MANIFEST_BYTES,
+  MAX_OFFER_FILES,
+  MAX_OFFER_PATH_BYTES,
+  OFFER_KIND,
+  type OfferDraft,
+  type OfferedFile,
+  parseAnswer,
+  parseManifest,
+  parseOffer,
+} from "./wire/files.ts";
+export {
+  type AnswerLine,
+  formatAnswerLine,
+  formatPullLine,
+  MAX_FILE_LINE_BYTES,
+  parseAnswerLine,
+  parsePullLine,
+  PULL_ALIGNMENT,
+  type PullLine,
+  takeLine,
+  type TakenLine,
+} from "./wire/file_lines.ts";
 export { formatList, formatListEntry, LIST_END, type ListEntry, parseList } from "./wire/list.ts";
 export {
   type BinaryWriterString,

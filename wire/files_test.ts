@@ -91,6 +91,8 @@ const BODY = [
 Deno.test("offer: a small offer goes inline, exactly as PROTOCOL.md writes it, and reads back", () => {
   const encoded = encodeOffer(draft(FILES), () => assert.fail("no manifest for three files"));
   assert.equal(encoded.body, BODY);
+  const spec = Deno.readTextFileSync(new URL("../PROTOCOL.md", import.meta.url));
+  assert.ok(spec.includes(`\n${BODY}\n`), "PROTOCOL.md's example offer is this body");
   assert.equal(encoded.manifest, undefined);
   const offer = value(parseOffer(encoded.body));
   assert.deepEqual(offer.files, FILES);
