@@ -280,6 +280,7 @@ async function prepare<R extends PartialPlace>(
   }
   const offset = Math.floor(Math.min(held, file.size) / CHUNK_BYTES) * CHUNK_BYTES;
   const hash = sha256Stream();
+  if (held === 0) return { file, reserved, offset, hash, nonce: randomBytes(16) };
   try {
     using handle = await openPartial(reserved.partial);
     const buffer = new Uint8Array(BATCH_BYTES);
@@ -346,7 +347,9 @@ async function receiveOne<R extends PartialPlace>(
     if (answer.reason === "refused" || answer.reason === "malformed") {
       throw new Abort(answer.reason, why);
     }
-    return fail(one, answer.reason, why, answer.reason !== "changed");
+    if (answer.reason !== "changed") return fail(one, answer.reason, why, true);
+    saver.discard(one.reserved); // What it holds is of the file before it changed.
+    return fail(one, answer.reason, why, false);
   }
   if (answer.size !== one.file.size) {
     throw new Abort(
@@ -409,7 +412,7 @@ async function receiveStream<R extends PartialPlace>(
     startChunk: one.offset / CHUNK_BYTES,
   });
   const framer = new ChunkFramer();
-  const out = new FileBatch(handle);
+  const out = new FileBatch(handle, Math.min(BATCH_BYTES, dataBytes));
   const trailer = new Uint8Array(TRAILER_BYTES);
   let plain = 0;
   const take = async (chunk: Uint8Array) => {
@@ -443,11 +446,12 @@ async function receiveStream<R extends PartialPlace>(
 /** Plaintext gathered into writes of about 1 MiB. */
 class FileBatch {
   #file: Deno.FsFile;
-  #buffer = new Uint8Array(BATCH_BYTES);
+  #buffer: Uint8Array;
   #length = 0;
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: Deno.FsFile, bytes: number) {
     this.#file = file;
+    this.#buffer = new Uint8Array(bytes);
   }
 
   async add(bytes: Uint8Array): Promise<void> {

@@ -232,6 +232,11 @@ export class ConnReader {
     return true;
   }
 
+  /** Whether a whole line is already buffered (reading it needs no wait). */
+  hasLine(): boolean {
+    return this.#buffer.subarray(this.#start, this.#end).includes(0x0a);
+  }
+
   /** The next line (UTF-8, without its newline), or undefined at the end or past `max` bytes. */
   async line(max: number): Promise<string | undefined> {
     for (;;) {
@@ -362,25 +367,28 @@ export class FileSender {
   /** Answers the pulls of one connection in order, until it ends or is refused. */
   async #handle(conn: Deno.Conn): Promise<void> {
     const reader = new ConnReader(conn, 4096);
-    const answer = (answer: PullAnswer) =>
-      writeAll(conn, new TextEncoder().encode(formatAnswer(answer)));
+    const out = new Batch(conn);
+    const buffer = new Uint8Array(BATCH_BYTES);
+    const no = (reason: string) => out.add(encode(formatAnswer({ ok: false, reason })));
     try {
       for (;;) {
+        // Answers of small files wait in the batch while more pull lines are at hand.
+        if (!reader.hasLine()) await out.flush();
         const line = await reader.line(MAX_LINE_BYTES);
         if (line === undefined) return;
         const pull = parsePull(line);
-        if (!pull) return await answer({ ok: false, reason: "malformed" });
+        if (!pull) return await no("malformed").then(() => out.flush());
         const offer = this.#offers.get(pull.id);
         if (!offer || !secretsEqual(offer.token, pull.token)) {
-          return await answer({ ok: false, reason: "refused" });
+          return await no("refused").then(() => out.flush());
         }
         const file = offer.files[pull.file];
         if (!file) {
-          await answer({ ok: false, reason: "unknown" });
+          await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {
-          await answer({ ok: false, reason: "offset" });
-        } else if (await this.#send(conn, offer, pull, file) === "cut") {
-          return;
+          await no("offset");
+        } else if (await this.#send(out, buffer, offer, pull, file) === "cut") {
+          return closeQuietly(conn);
         }
       }
     } catch {
@@ -390,49 +398,51 @@ export class FileSender {
 
   /** Sends one file as its stream, or answers why not; "cut" when a test hook cut it. */
   async #send(
-    conn: Deno.Conn,
+    out: Batch,
+    buffer: Uint8Array,
     offer: ServedOffer,
     pull: Pull,
     file: OfferedFile,
   ): Promise<"cut" | void> {
-    const refuse = (reason: string) =>
-      writeAll(conn, new TextEncoder().encode(formatAnswer({ ok: false, reason })));
+    const no = (reason: string) => out.add(encode(formatAnswer({ ok: false, reason })));
     let handle: Deno.FsFile;
     try {
       handle = await Deno.open(file.path, { read: true });
     } catch {
-      return await refuse("missing");
+      return await no("missing");
     }
     try {
-      if (!sameAsOffered(await handle.stat(), file)) return await refuse("changed");
-      await writeAll(conn, new TextEncoder().encode(formatAnswer({ ok: true, size: file.size })));
+      if (!sameAsOffered(await handle.stat(), file)) return await no("changed");
+      await out.add(encode(formatAnswer({ ok: true, size: file.size })));
       const hash = sha256Stream();
-      const buffer = new Uint8Array(BATCH_BYTES);
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
       let at = 0;
       let short = false;
       while (at < pull.offset && !short) {
         const read = await handle.read(buffer.subarray(0, Math.min(BATCH_BYTES, pull.offset - at)));
-        if (read === null) short = true;
-        else hash.update(buffer.subarray(0, read)), at += read;
+        if (read === null) {
+          short = true;
+        } else {
+          hash.update(buffer.subarray(0, read));
+          at += read;
+        }
       }
       const sealer = new StreamSealer(payloadKey(offer.key, pull.nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
-      const out = new Batch(conn);
       while (at < file.size) {
         const want = Math.min(BATCH_BYTES, file.size - at);
         const read = short ? null : await handle.read(buffer.subarray(0, want));
         const piece = buffer.subarray(0, read ?? want);
-        if (read === null) short = true, piece.fill(0);
-        else hash.update(piece);
+        if (read === null) {
+          short = true; // Shorter than offered: zeros keep the stream's length; status says so.
+          piece.fill(0);
+        } else {
+          hash.update(piece);
+        }
         at += piece.length;
         for (const chunk of sealer.push(piece)) await out.add(chunk);
-        await out.flush();
-        if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") {
-          closeQuietly(conn);
-          return "cut";
-        }
+        if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") return "cut";
       }
       const changed = short || !sameAsOffered(await handle.stat(), file) ||
         !sameAsOffered(await Deno.stat(file.path), file);
@@ -441,11 +451,14 @@ export class FileSender {
       if (!changed) trailer.set(hash.digest(), 1);
       for (const chunk of sealer.push(trailer)) await out.add(chunk);
       await out.add(sealer.finish());
-      await out.flush();
     } finally {
       handle.close();
     }
   }
+}
+
+function encode(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
 }
 
 /** Whether a file's stat still says what the offer said (size and modification time). */
@@ -453,7 +466,7 @@ function sameAsOffered(info: Deno.FileInfo, file: OfferedFile): boolean {
   return info.isFile && info.size === file.size && info.mtime?.getTime() === file.mtimeMs;
 }
 
-/** Sealed chunks gathered into writes of about 1 MiB. */
+/** Answers and sealed chunks gathered into writes of about 1 MiB. */
 class Batch {
   #conn: Deno.Conn;
   #buffer = new Uint8Array(BATCH_BYTES + CHUNK_BYTES + 64);

@@ -218,6 +218,33 @@ Deno.test("a connection cut at about half resumes, and the second pull sends onl
   });
 });
 
+Deno.test("a resumed file whose first half changed (size and mtime kept) fails with `hash`", async () => {
+  const size = 4 * 1024 * 1024;
+  let cut = false;
+  const onSent: FileSenderOptions["onSent"] = ({ bytes }) => {
+    if (!cut && bytes >= size * 0.75) return (cut = true, "cut");
+  };
+  await withSetup({ onSent }, async ({ src, dst, sender, saver, offer }) => {
+    const offered = [await makeFile(`${src}/doc`, size)];
+    sender.serve({ ...offer, files: offered });
+    const files = pulls([["doc"]], offered);
+    const first = await new FileReceiver().pull(HOST, sender.port, offer, files, saver);
+    const [doc] = first.results;
+    assert(!doc.ok && doc.code === "cut" && doc.reserved);
+    assert((await Deno.stat(doc.reserved.partial)).size >= 65536);
+    // The sender's file changes in the part the receiver holds; its size and mtime do not.
+    using handle = await Deno.open(offered[0].path, { write: true });
+    await handle.write(new Uint8Array([0xff ^ (await Deno.readFile(offered[0].path))[0]]));
+    const mtime = new Date(offered[0].mtimeMs);
+    await Deno.utime(offered[0].path, mtime, mtime);
+    const resumed = [{ ...files[0], reserved: doc.reserved as Reservation }];
+    const second = await new FileReceiver().pull(HOST, sender.port, offer, resumed, saver);
+    const [again] = second.results;
+    assert(!again.ok && again.code === "hash" && !again.reserved, JSON.stringify(again));
+    assertEquals(await listing(dst), []);
+  });
+});
+
 Deno.test("a wrong token is refused, and nothing lands", async () => {
   await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
     const offered = [await makeFile(`${src}/a`, 10), await makeFile(`${src}/b`, 10)];
@@ -265,8 +292,40 @@ Deno.test("a file changed on the sender fails with `changed`; the next file stil
     assert(moving.reason.includes("changed on the sender"));
     assert(still.ok);
     assert(!early.ok && early.code === "changed", JSON.stringify(early));
-    assertEquals(await listing(dst), [".early.peerchat-part", "still"]);
+    assertEquals(await listing(dst), ["still"]);
   });
+});
+
+Deno.test("a sender that lies about the size or answers nonsense is refused; nothing lands", async () => {
+  const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const answers = ["ok 5\n", "maybe\n"];
+  const serving = (async () => {
+    for (const answer of answers) {
+      const conn = await listener.accept();
+      try {
+        await conn.read(new Uint8Array(4096));
+        await conn.write(new TextEncoder().encode(answer + "x".repeat(100)));
+      } finally {
+        closeQuietly(conn);
+      }
+    }
+  })();
+  try {
+    const saver = new FileSaver(dst);
+    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
+    for (const code of ["size", "malformed"]) {
+      const files = [{ index: 0, parts: [code], size: 10 }];
+      const report = await new FileReceiver().pull(HOST, listener.addr.port, offer, files, saver);
+      const [result] = report.results;
+      assert(!result.ok && result.code === code, JSON.stringify(result));
+    }
+    assertEquals(await listing(dst), [".malformed.peerchat-part", ".size.peerchat-part"]);
+  } finally {
+    await serving;
+    listener.close();
+    await Deno.remove(dst, { recursive: true });
+  }
 });
 
 Deno.test("one flipped bit on the wire fails the file loudly and nothing final is written", async () => {
