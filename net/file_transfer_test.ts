@@ -245,6 +245,49 @@ Deno.test("a resumed file whose first half changed (size and mtime kept) fails w
   });
 });
 
+Deno.test("a partial that holds the whole file is verified, and only the trailer comes", async () => {
+  await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
+    const offered = [await makeFile(`${src}/two`, 2 * 65536)];
+    sender.serve({ ...offer, files: offered });
+    const reserved = saver.reserve(["two"]);
+    assert(reserved.ok);
+    await Deno.writeFile(reserved.partial, await Deno.readFile(offered[0].path));
+    const files = [{ index: 0, parts: ["two"], size: 2 * 65536, reserved }];
+    const report = await new FileReceiver().pull(HOST, sender.port, offer, files, saver);
+    assert(report.results[0].ok, JSON.stringify(report.results[0]));
+    assertEquals(report.wireBytes, "ok 131072\n".length + 33 + 16);
+    assertEquals(await Deno.readFile(`${dst}/two`), await Deno.readFile(offered[0].path));
+  });
+});
+
+Deno.test("a sender that never answers: aborting the signal ends the pull with `cut`", async () => {
+  const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const accepted = listener.accept();
+  const stop = new AbortController();
+  try {
+    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
+    const pulling = new FileReceiver({ signal: stop.signal }).pull(
+      HOST,
+      listener.addr.port,
+      offer,
+      [
+        { index: 0, parts: ["slow"], size: 10 },
+      ],
+      new FileSaver(dst),
+    );
+    const conn = await accepted;
+    stop.abort();
+    const report = await pulling;
+    closeQuietly(conn);
+    const [result] = report.results;
+    assert(!result.ok && result.code === "cut" && result.reserved, JSON.stringify(result));
+  } finally {
+    listener.close();
+    await Deno.remove(dst, { recursive: true });
+  }
+});
+
 Deno.test("a wrong token is refused, and nothing lands", async () => {
   await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
     const offered = [await makeFile(`${src}/a`, 10), await makeFile(`${src}/b`, 10)];
