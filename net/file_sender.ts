@@ -51,6 +51,7 @@
 import { secretsEqual, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { closeQuietly } from "./tcp.ts";
+import { Deadline } from "./timers.ts";
 import { writeAll } from "./write.ts";
 
 /** Bytes of the trailer at the end of every file's plaintext: a status byte and a SHA-256. */
@@ -286,6 +287,8 @@ export interface FileSenderOptions {
    * connection at once, as a dropped network would (for tests).
    */
   onSent?: (progress: SentProgress) => void | "cut";
+  /** How long a connection may wait idle for its next pull line before it is closed (60 s). */
+  idleMs?: number;
 }
 
 /**
@@ -306,12 +309,14 @@ export class FileSender {
   #conns = new Set<Deno.Conn>();
   #handlers = new Set<Promise<void>>();
   #onSent: FileSenderOptions["onSent"];
+  #idleMs: number;
   #accepting: Promise<void>;
 
   /** Listens on `options.hostname` and `options.port` at once. */
   constructor(options: FileSenderOptions) {
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
     this.#onSent = options.onSent;
+    this.#idleMs = options.idleMs ?? 60_000;
     this.#accepting = this.#accept();
   }
 
@@ -373,9 +378,11 @@ export class FileSender {
     try {
       for (;;) {
         // Answers of small files wait in the batch while more pull lines are at hand.
-        if (!reader.hasLine()) await out.flush();
-        const line = await reader.line(MAX_LINE_BYTES);
-        if (line === undefined) return;
+        const waiting = !reader.hasLine();
+        if (waiting) await out.flush();
+        const reading = reader.line(MAX_LINE_BYTES);
+        const line = waiting ? await new Deadline(this.#idleMs).race(reading) : await reading;
+        if (typeof line !== "string") return;
         const pull = parsePull(line);
         if (!pull) return await no("malformed").then(() => out.flush());
         const offer = this.#offers.get(pull.id);

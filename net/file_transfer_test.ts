@@ -288,6 +288,17 @@ Deno.test("a sender that never answers: aborting the signal ends the pull with `
   }
 });
 
+Deno.test("the sender closes a connection that stays silent", async () => {
+  await withSetup({ idleMs: 50 }, async ({ sender }) => {
+    const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+    try {
+      assertEquals(await conn.read(new Uint8Array(16)), null);
+    } finally {
+      closeQuietly(conn);
+    }
+  });
+});
+
 Deno.test("a wrong token is refused, and nothing lands", async () => {
   await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
     const offered = [await makeFile(`${src}/a`, 10), await makeFile(`${src}/b`, 10)];
