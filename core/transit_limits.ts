@@ -308,7 +308,7 @@ export interface TransitSettings {
   maxWaitingPerHost: number;
   /** Most connections waiting in all. Default 1,024. */
   maxWaiting: number;
-  /** Most pairs spliced at once. Default 256. */
+  /** Most pairs spliced at once. Default 64 (each may hold up to 2 × `bufferBytes`). */
   maxPairs: number;
   /** Most bytes one pair may pass, both directions together. Default 4 GiB. */
   maxBytes: number;
@@ -318,7 +318,10 @@ export interface TransitSettings {
   totalBytesPerSecond: number;
   /** Bytes a bucket saves up (and the most one read takes while limited). Default 1 MiB. */
   burstBytes: number;
-  /** The splice's read size. Default 256 KiB. */
+  /**
+   * The largest read of the splice, per direction (reads start at 64 KiB and double while they
+   * fill it). Default 1 MiB: on loopback 1 MiB reads relayed about twice as fast as 256 KiB ones.
+   */
   bufferBytes: number;
 }
 
@@ -331,12 +334,12 @@ export const TRANSIT_DEFAULTS: Readonly<TransitSettings> = {
   halfCloseMs: 10_000,
   maxWaitingPerHost: 64,
   maxWaiting: 1_024,
-  maxPairs: 256,
+  maxPairs: 64,
   maxBytes: 4 * 1024 * MiB,
   pairBytesPerSecond: 32 * MiB,
   totalBytesPerSecond: 64 * MiB,
   burstBytes: MiB,
-  bufferBytes: 256 * 1024,
+  bufferBytes: MiB,
 };
 
 /**

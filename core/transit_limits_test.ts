@@ -138,5 +138,5 @@ Deno.test("transitSettings: defaults where nothing (or undefined) is given", () 
   assert.equal(settings.maxPairs, 4);
   assert.equal(settings.unpairedMs, TRANSIT_DEFAULTS.unpairedMs);
   assert.equal(settings.maxBytes, 4 * 1024 ** 3);
-  assert.equal(TRANSIT_DEFAULTS.maxPairs, 256, "the defaults are not changed");
+  assert.equal(TRANSIT_DEFAULTS.maxPairs, 64, "the defaults are not changed");
 });

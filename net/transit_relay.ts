@@ -12,8 +12,8 @@
  * a line `no REASON\n`, counted by reason in {@linkcode TransitRelay.stats}. `enabled: false`
  * answers every connection `no off`.
  *
- * The splice reads up to `bufferBytes` at a time in both directions at once and awaits each
- * write, so a slow reader slows its writer. The end of one direction is passed on (`closeWrite`)
+ * The splice reads in both directions at once, 64 KiB at a time and more (up to `bufferBytes`)
+ * while reads fill the buffer, and awaits each write, so a slow reader slows its writer. The end of one direction is passed on (`closeWrite`)
  * so nothing in flight is cut off; the other direction then has `halfCloseMs` to end before both
  * connections are closed, and an error on either closes both at once.
  *
@@ -64,6 +64,8 @@ const REFUSAL_LINGER_MS = 1_000;
 const MAX_EARLY_BYTES = 64 * 1024;
 /** The smallest read worth waiting for while a bucket refills. */
 const MIN_GRANT = 16 * 1024;
+/** The read buffer a direction starts with; it doubles up to `bufferBytes` while reads fill it. */
+const FIRST_BUFFER = 64 * 1024;
 
 /** A connection from accept until it is paired or gone. */
 interface Waiter {
@@ -420,13 +422,16 @@ class Splice {
         if (n === null) return await this.#directionEnded(to);
         if (!await this.#forward(to, from.scratch.subarray(0, n))) return;
       }
-      const buffer = new Uint8Array(this.#settings.bufferBytes);
+      const most = this.#settings.bufferBytes;
+      let buffer = new Uint8Array(Math.min(FIRST_BUFFER, most));
       while (!this.#closed) {
         const size = await this.#grant(buffer.length);
         if (this.#closed) return;
         const n = await from.conn.read(buffer.subarray(0, size));
         if (n === null) return await this.#directionEnded(to);
         if (!await this.#forward(to, buffer.subarray(0, n))) return;
+        // A direction that keeps filling its buffer gets a bigger one: fewer reads and writes.
+        if (n === buffer.length && n < most) buffer = new Uint8Array(Math.min(2 * n, most));
       }
     } catch {
       this.close();
