@@ -476,6 +476,7 @@ class Splice {
     this.#ended++;
     if (this.#ended === 2) return this.close();
     await to.closeWrite();
+    if (this.#closed) return;
     this.#timer = setTimeout(() => this.close(), this.#settings.halfCloseMs);
   }
 }

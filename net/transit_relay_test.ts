@@ -395,6 +395,23 @@ Deno.test("transit: when one side closes, the other is closed after the half-clo
     await until(() => relay.stats.active === 0, "the pair to close");
   }));
 
+Deno.test("transit: a side that goes away while data flows closes the other at once", () =>
+  withRelay({ halfCloseMs: 60_000 }, async (relay, clients) => {
+    const hash = hashOf("reset");
+    const give = await Client.side(relay, "give", hash);
+    const take = await Client.side(relay, "take", hash);
+    clients.push(give, take);
+    assert.equal(await give.line(), "ok");
+    assert.equal(await take.line(), "ok");
+    take.close();
+    const sending = (async () => {
+      const chunk = pattern(MiB, 4);
+      for (let i = 0; i < 256; i++) await writeAll(give.conn, chunk);
+    })();
+    await assert.rejects(sending, "the give's writes fail once the relay closed it");
+    await until(() => relay.stats.active === 0, "the pair to close");
+  }));
+
 Deno.test("transit: close() ends waiting, refused and spliced connections, leaving nothing", async () => {
   const relay = TransitRelay.start({ host: "127.0.0.1", port: 0 });
   const clients: Client[] = [];
