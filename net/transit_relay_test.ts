@@ -187,6 +187,21 @@ Deno.test("transit: bytes sent with the line, before ok, reach the partner first
     assert.equal(new TextDecoder().decode(await take.take(expected.length)), expected);
   }));
 
+Deno.test("transit: a first line split over several writes is read whole", () =>
+  withRelay({}, async (relay, clients) => {
+    const hash = hashOf("split");
+    const give = await Client.open(relay, "transit gi");
+    clients.push(give);
+    await sleep(10);
+    await writeAll(give.conn, encode(`ve ${hash.slice(0, 30)}`));
+    await sleep(10);
+    await writeAll(give.conn, encode(`${hash.slice(30)}\n`));
+    const take = await Client.side(relay, "take", hash);
+    clients.push(take);
+    assert.equal(await give.line(), "ok");
+    assert.equal(await take.line(), "ok");
+  }));
+
 Deno.test("transit: a connection left unpaired is refused after the wait and stops counting", () =>
   withRelay({ unpairedMs: 100 }, async (relay, clients) => {
     const give = await Client.side(relay, "give", hashOf("alone"));
