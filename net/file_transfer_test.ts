@@ -2,11 +2,18 @@ import nodeAssert from "node:assert/strict";
 import { randomBytes, sha256 } from "../crypto/primitives.ts";
 import { sealedLength } from "../crypto/stream.ts";
 import { FileSaver, type Reservation } from "../store/file_saver.ts";
+import { formatAnswerLine } from "../wire/file_lines.ts";
+import { encodeBase64Url } from "../wire/keys.ts";
 import { FileReceiver, type PullFile } from "./file_receiver.ts";
 import { FileSender, type FileSenderOptions, type OfferedFile } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 
 const HOST = "127.0.0.1";
+
+/** A fresh token, as offers carry it: 16 random bytes in base64url. */
+function newToken(): string {
+  return encodeBase64Url(randomBytes(16));
+}
 
 function assert(condition: unknown, message?: string): asserts condition {
   nodeAssert.ok(condition, message);
@@ -22,7 +29,7 @@ interface Setup {
   dst: string;
   sender: FileSender;
   saver: FileSaver;
-  offer: { id: string; token: Uint8Array; key: Uint8Array };
+  offer: { id: string; token: string; key: Uint8Array };
 }
 
 async function withSetup(
@@ -33,7 +40,7 @@ async function withSetup(
   const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
   const sender = new FileSender({ hostname: HOST, port: 0, ...options });
   try {
-    const offer = { id: "offer-1", token: randomBytes(16), key: randomBytes(32) };
+    const offer = { id: "offer-01", token: newToken(), key: randomBytes(32) };
     await body({ src, dst, sender, saver: new FileSaver(dst), offer });
   } finally {
     await sender.close();
@@ -255,7 +262,7 @@ Deno.test("a partial that holds the whole file is verified, and only the trailer
     const files = [{ index: 0, parts: ["two"], size: 2 * 65536, reserved }];
     const report = await new FileReceiver().pull(HOST, sender.port, offer, files, saver);
     assert(report.results[0].ok, JSON.stringify(report.results[0]));
-    assertEquals(report.wireBytes, "ok 131072\n".length + 33 + 16);
+    assertEquals(report.wireBytes, "ok 131072 NONCE\n".length - "NONCE".length + 22 + 33 + 16);
     assertEquals(await Deno.readFile(`${dst}/two`), await Deno.readFile(offered[0].path));
   });
 });
@@ -266,7 +273,7 @@ Deno.test("a sender that never answers: aborting the signal ends the pull with `
   const accepted = listener.accept();
   const stop = new AbortController();
   try {
-    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
+    const offer = { id: "offer-oo", token: newToken(), key: randomBytes(32) };
     const pulling = new FileReceiver({ signal: stop.signal }).pull(
       HOST,
       listener.addr.port,
@@ -303,14 +310,14 @@ Deno.test("a wrong token is refused, and nothing lands", async () => {
   await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
     const offered = [await makeFile(`${src}/a`, 10), await makeFile(`${src}/b`, 10)];
     sender.serve({ ...offer, files: offered });
-    const wrong = { ...offer, token: randomBytes(16) };
+    const wrong = { ...offer, token: newToken() };
     const files = pulls([["a"], ["b"]], offered);
     const report = await new FileReceiver().pull(HOST, sender.port, wrong, files, saver);
     const [a, b] = report.results;
     assert(!a.ok && a.code === "refused", JSON.stringify(a));
     assert(!b.ok && b.code === "cut");
     assertEquals(await listing(dst), [".a.peerchat-part", ".b.peerchat-part"]);
-    const unknown = { ...offer, id: "offer-2" };
+    const unknown = { ...offer, id: "offer-02" };
     const other = await new FileReceiver().pull(HOST, sender.port, unknown, [{
       index: 0,
       parts: ["c"],
@@ -353,7 +360,9 @@ Deno.test("a file changed on the sender fails with `changed`; the next file stil
 Deno.test("a sender that lies about the size or answers nonsense is refused; nothing lands", async () => {
   const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
   const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const answers = ["ok 5\n", "maybe\n"];
+  const nonce = randomBytes(16);
+  // A size the offer did not say; not an answer; an `ok` without the sender's nonce.
+  const answers = [formatAnswerLine({ type: "ok", size: 5, nonce }), "maybe\n", "ok 10\n"];
   const serving = (async () => {
     for (const answer of answers) {
       const conn = await listener.accept();
@@ -367,14 +376,18 @@ Deno.test("a sender that lies about the size or answers nonsense is refused; not
   })();
   try {
     const saver = new FileSaver(dst);
-    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
-    for (const code of ["size", "malformed"]) {
-      const files = [{ index: 0, parts: [code], size: 10 }];
+    const offer = { id: "offer-oo", token: newToken(), key: randomBytes(32) };
+    for (const [i, code] of ["size", "malformed", "malformed"].entries()) {
+      const files = [{ index: 0, parts: [`${code}${i}`], size: 10 }];
       const report = await new FileReceiver().pull(HOST, listener.addr.port, offer, files, saver);
       const [result] = report.results;
       assert(!result.ok && result.code === code, JSON.stringify(result));
     }
-    assertEquals(await listing(dst), [".malformed.peerchat-part", ".size.peerchat-part"]);
+    assertEquals(await listing(dst), [
+      ".malformed1.peerchat-part",
+      ".malformed2.peerchat-part",
+      ".size0.peerchat-part",
+    ]);
   } finally {
     await serving;
     listener.close();
