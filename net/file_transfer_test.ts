@@ -1,9 +1,16 @@
 import nodeAssert from "node:assert/strict";
 import { randomBytes, sha256 } from "../crypto/primitives.ts";
-import { sealedLength } from "../crypto/stream.ts";
+import {
+  ChunkFramer,
+  payloadKey,
+  sealedLength,
+  StreamError,
+  StreamOpener,
+} from "../crypto/stream.ts";
 import { FileSaver, type Reservation } from "../store/file_saver.ts";
-import { formatAnswerLine } from "../wire/file_lines.ts";
+import { formatAnswerLine, formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
 import { encodeBase64Url } from "../wire/keys.ts";
+import { ConnReader } from "./conn_reader.ts";
 import { FileReceiver, type PullFile } from "./file_receiver.ts";
 import { FileSender, type FileSenderOptions, type OfferedFile } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
@@ -354,6 +361,102 @@ Deno.test("a file changed on the sender fails with `changed`; the next file stil
     assert(still.ok);
     assert(!early.ok && early.code === "changed", JSON.stringify(early));
     assertEquals(await listing(dst), ["still"]);
+  });
+});
+
+/** Reads an answer line and the sealed stream of `size` plaintext bytes that follows it. */
+async function readAnswered(reader: ConnReader, size: number) {
+  const line = await reader.line();
+  assert(line?.ok, JSON.stringify(line));
+  const answer = parseAnswerLine(line.value);
+  assert(answer.ok && answer.value.type === "ok" && answer.value.nonce, JSON.stringify(answer));
+  const sealed = new Uint8Array(sealedLength(size + 33));
+  for (let at = 0; at < sealed.length;) {
+    const piece = await reader.take(sealed.length - at);
+    assert(piece, "the stream ended early");
+    sealed.set(piece, at);
+    at += piece.length;
+  }
+  return { nonce: answer.value.nonce, sealed };
+}
+
+/** The plaintext of a whole stream under `key`; throws `StreamError` when it does not open. */
+function openAll(key: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const opener = new StreamOpener(key);
+  const framer = new ChunkFramer();
+  const chunks = framer.push(sealed).map((chunk) => opener.open(chunk).slice());
+  const last = framer.end();
+  if (last) chunks.push(opener.open(last).slice());
+  opener.end();
+  const plain = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  chunks.reduce((at, chunk) => (plain.set(chunk, at), at + chunk.length), 0);
+  return plain;
+}
+
+Deno.test("a replayed pull line gets a fresh nonce from the sender; each stream opens only under its own", async () => {
+  await withSetup({}, async ({ src, sender, offer }) => {
+    const size = 150_000;
+    const offered = [await makeFile(`${src}/r`, size)];
+    sender.serve({ ...offer, files: offered });
+    const line = formatPullLine({ type: "pull", ...offer, file: 0, offset: 0 });
+    const streams: { nonce: Uint8Array; sealed: Uint8Array }[] = [];
+    // The same line twice on one connection, and once more on another (a relay replaying it).
+    for (const times of [2, 1]) {
+      const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+      try {
+        await conn.write(new TextEncoder().encode(line.repeat(times)));
+        const reader = new ConnReader(conn);
+        for (let i = 0; i < times; i++) streams.push(await readAnswered(reader, size));
+      } finally {
+        closeQuietly(conn);
+      }
+    }
+    const source = await Deno.readFile(offered[0].path);
+    const hexes = new Set(streams.map(({ nonce }) => encodeBase64Url(nonce)));
+    assertEquals(hexes.size, streams.length);
+    for (const [i, { sealed }] of streams.entries()) {
+      for (const [j, { nonce }] of streams.entries()) {
+        const key = payloadKey(offer.key, nonce);
+        if (i !== j) {
+          nodeAssert.throws(() => openAll(key, sealed), StreamError);
+          continue;
+        }
+        const plain = openAll(key, sealed);
+        assertEquals(plain.subarray(0, size), source);
+        assertEquals(plain[size], 0);
+        assertEquals(plain.subarray(size + 1), sha256(source));
+      }
+    }
+    assert(!bytesEqual(streams[0].sealed, streams[1].sealed));
+  });
+});
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+Deno.test("the sender answers a manifest request `no unknown` and a line not of the wire `no malformed`", async () => {
+  await withSetup({}, async ({ src, sender, offer }) => {
+    sender.serve({ ...offer, files: [await makeFile(`${src}/m`, 10)] });
+    const manifest = formatPullLine({ type: "manifest", id: offer.id, token: offer.token });
+    const lines = [manifest + manifest, "pull offer-01 short 0 0\n", "x".repeat(2000)];
+    const expected = [["no unknown", "no unknown"], ["no malformed"], ["no malformed"]];
+    for (const [i, line] of lines.entries()) {
+      const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+      try {
+        await conn.write(new TextEncoder().encode(line));
+        const reader = new ConnReader(conn);
+        const got: (string | undefined)[] = [];
+        for (let n = 0; n < expected[i].length; n++) {
+          const answer = await reader.line();
+          got.push(answer?.ok ? answer.value : undefined);
+        }
+        assertEquals(got, expected[i]);
+        if (i > 0) assertEquals(await reader.line(), undefined); // Closed after `malformed`.
+      } finally {
+        closeQuietly(conn);
+      }
+    }
   });
 });
 
