@@ -1,9 +1,10 @@
 /**
  * The receiver's side of a file transfer's data connection: it pulls the files of an accepted
- * offer from the sender (net/file_sender.ts has the line format and the stream), writes each into
- * its partial file, hashes it as it writes, checks the sender's SHA-256 before the file gets its
- * final name, and resumes: given a partial file kept from before, it re-hashes the bytes it holds
- * up to a 64 KiB boundary, cuts off the rest, and pulls only from there.
+ * offer from the sender (wire/file_lines.ts has the lines, net/file_sender.ts the stream, under
+ * the nonce the sender drew for its `ok`), writes each into its partial file, hashes it as it
+ * writes, checks the sender's SHA-256 before the file gets its final name, and resumes: given a
+ * partial file kept from before, it re-hashes the bytes it holds up to a 64 KiB boundary, cuts
+ * off the rest, and pulls only from there.
  *
  * The files' places come from a {@linkcode Saver} — store/file_saver.ts's `FileSaver` is one; it
  * is taken by its shape, as net/ lies below store/ —, which reserves partial files inside the
@@ -20,6 +21,8 @@
  *   closed, the verified bytes kept (the reservation comes back to resume with);
  * - `size`: the sender's size is not the offer's; `cut`: the connection ended first (both keep
  *   the partial and return the reservation); `io`: the disk failed.
+ * - `malformed` too for an answer that is not a line of wire/file_lines.ts, or an `ok` without
+ *   the sender's nonce; a refusal of a reason not listed here ends the connection as `refused`.
  *
  * @example
  * ```ts ignore
@@ -34,7 +37,7 @@
  * @module
  */
 
-import { randomBytes, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
+import { secretsEqual, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import {
   CHUNK_BYTES,
   ChunkFramer,
@@ -43,18 +46,15 @@ import {
   StreamError,
   StreamOpener,
 } from "../crypto/stream.ts";
-import {
-  ConnReader,
-  formatPull,
-  MAX_LINE_BYTES,
-  parseAnswer,
-  SENT_AS_OFFERED,
-  TRAILER_BYTES,
-} from "./file_sender.ts";
+import { formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
+import { ConnReader } from "./conn_reader.ts";
+import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
 
 const BATCH_BYTES = 1024 * 1024;
+/** The sender's refusals that fail one file; `refused` and `malformed` end the connection. */
+const FILE_REFUSALS = new Set(["unknown", "offset", "missing", "changed"]);
 
 /** A file's reserved place, as a saver gives it: at least its partial file's path. */
 export interface PartialPlace {
@@ -92,8 +92,8 @@ export interface Saver<R extends PartialPlace> {
 export interface PulledOffer {
   /** The offer's id. */
   id: string;
-  /** The offer's one-time token. */
-  token: Uint8Array;
+  /** The offer's one-time token (16–64 of `A–Z a–z 0–9 _ . -`). */
+  token: string;
   /** The offer's 32-byte transfer key. */
   key: Uint8Array;
 }
@@ -140,7 +140,6 @@ interface Prepared<R extends PartialPlace> {
   reserved: R;
   offset: number;
   hash: Sha256Stream;
-  nonce: Uint8Array;
 }
 
 /** A failure that ends the connection: its file fails with `code`, the files after it `cut`. */
@@ -174,7 +173,8 @@ export class FileReceiver {
   /**
    * Pulls `files` of `offer` from the sender at `host`:`port` on one connection (all pull lines
    * sent at once), into places from `saver`. Never throws for what the network or the disk does:
-   * each file's result says how it ended.
+   * each file's result says how it ended. Throws a `RangeError` (wire/file_lines.ts) for an offer
+   * id, token or file index no sender would accept, before anything is reserved.
    */
   async pull<R extends PartialPlace>(
     host: string,
@@ -183,6 +183,10 @@ export class FileReceiver {
     files: readonly PullFile<R>[],
     saver: Saver<R>,
   ): Promise<PullReport<R>> {
+    const { id, token } = offer; // Checked before anything is reserved:
+    for (const { index } of files) {
+      formatPullLine({ type: "pull", id, token, file: index, offset: 0 });
+    }
     const results = new Map<number, PullResult<R>>();
     const ready: Prepared<R>[] = [];
     for (const file of files) {
@@ -230,8 +234,9 @@ export class FileReceiver {
     const reader = new ConnReader(conn);
     // Sent while the answers are read: the sender's data would otherwise fill the buffers of a
     // receiver still writing thousands of lines.
-    const lines = ready.map((one) =>
-      formatPull({ ...offer, file: one.file.index, offset: one.offset, nonce: one.nonce })
+    const { id, token } = offer;
+    const lines = ready.map(({ file, offset }) =>
+      formatPullLine({ type: "pull", id, token, file: file.index, offset })
     ).join("");
     const sending = writeAll(conn, new TextEncoder().encode(lines)).catch(() => {});
     let current: Prepared<R> | undefined;
@@ -259,12 +264,11 @@ async function prepare<R extends PartialPlace>(
   file: PullFile<R>,
   saver: Saver<R>,
 ): Promise<Prepared<R> | PullResult<R>> {
-  const failed = (code: string, reason: string, reserved?: R): PullResult<R> => ({
+  const failed = (code: string, reason: string): PullResult<R> => ({
     index: file.index,
     ok: false,
     code,
     reason,
-    reserved,
   });
   let reserved: R;
   let held = 0;
@@ -280,7 +284,7 @@ async function prepare<R extends PartialPlace>(
   }
   const offset = Math.floor(Math.min(held, file.size) / CHUNK_BYTES) * CHUNK_BYTES;
   const hash = sha256Stream();
-  if (held === 0) return { file, reserved, offset, hash, nonce: randomBytes(16) };
+  if (held === 0) return { file, reserved, offset, hash };
   try {
     using handle = await openPartial(reserved.partial);
     const buffer = new Uint8Array(BATCH_BYTES);
@@ -295,7 +299,7 @@ async function prepare<R extends PartialPlace>(
   } catch (error) {
     return failed("io", `The partial file of ${reserved.relative} failed: ${describe(error)}`);
   }
-  return { file, reserved, offset, hash, nonce: randomBytes(16) };
+  return { file, reserved, offset, hash };
 }
 
 /** Opens a partial file to read and write, refusing one that is (now) a symlink. */
@@ -320,13 +324,8 @@ function fail<R extends PartialPlace>(
   reason: string,
   keep: boolean,
 ): PullResult<R> {
-  return {
-    index: one.file.index,
-    ok: false,
-    code,
-    reason,
-    reserved: keep ? one.reserved : undefined,
-  };
+  const reserved = keep ? one.reserved : undefined;
+  return { index: one.file.index, ok: false, code, reason, reserved };
 }
 
 /** Reads one answer and, after `ok`, one file's stream; throws {@linkcode Abort} to stop. */
@@ -338,14 +337,17 @@ async function receiveOne<R extends PartialPlace>(
   progress: Progress,
 ): Promise<PullResult<R>> {
   const name = one.reserved.relative;
-  const line = await reader.line(MAX_LINE_BYTES);
+  const line = await reader.line();
   if (line === undefined) throw new Abort("cut", `The connection ended before ${name}.`);
-  const answer = parseAnswer(line);
-  if (!answer) throw new Abort("malformed", `The sender's answer for ${name} is not one.`);
-  if (!answer.ok) {
+  const parsed = line.ok ? parseAnswerLine(line.value) : line;
+  if (!parsed.ok || (parsed.value.type === "ok" && !parsed.value.nonce)) {
+    throw new Abort("malformed", `The sender's answer for ${name} is not one.`);
+  }
+  const answer = parsed.value;
+  if (answer.type === "no") {
     const why = `The sender refused ${name}: ${answer.reason}.`;
-    if (answer.reason === "refused" || answer.reason === "malformed") {
-      throw new Abort(answer.reason, why);
+    if (!FILE_REFUSALS.has(answer.reason)) {
+      throw new Abort(answer.reason === "malformed" ? "malformed" : "refused", why);
     }
     if (answer.reason !== "changed") return fail(one, answer.reason, why, true);
     saver.discard(one.reserved); // What it holds is of the file before it changed.
@@ -366,7 +368,8 @@ async function receiveOne<R extends PartialPlace>(
   }
   let trailer: Uint8Array;
   try {
-    trailer = await receiveStream(reader, offer, one, handle, progress);
+    const key = payloadKey(offer.key, answer.nonce!);
+    trailer = await receiveStream(reader, key, one, handle, progress);
   } catch (error) {
     if (error instanceof StreamError) {
       throw new Abort(
@@ -383,32 +386,27 @@ async function receiveOne<R extends PartialPlace>(
     return fail(one, "changed", `${name} changed on the sender while it was sent.`, false);
   }
   const digest = one.hash.digest();
-  if (!bytesEqual(digest, trailer.subarray(1))) {
+  if (!secretsEqual(digest, trailer.subarray(1))) {
     saver.discard(one.reserved);
     return fail(one, "hash", `${name} does not match the sender's SHA-256; not saved.`, false);
   }
   const done = saver.finish(one.reserved);
   if (!done.ok) return fail(one, "save", done.reason, true);
-  return {
-    index: one.file.index,
-    ok: true,
-    path: done.path,
-    relative: done.relative,
-    sha256: digest,
-  };
+  const { path, relative } = done;
+  return { index: one.file.index, ok: true, path, relative, sha256: digest };
 }
 
 /** Reads, opens and writes one file's stream; returns its trailer. */
 async function receiveStream<R extends PartialPlace>(
   reader: ConnReader,
-  offer: PulledOffer,
+  key: Uint8Array,
   one: Prepared<R>,
   handle: Deno.FsFile,
   progress: Progress,
 ): Promise<Uint8Array> {
   const dataBytes = one.file.size - one.offset;
   let left = sealedLength(dataBytes + TRAILER_BYTES);
-  const opener = new StreamOpener(payloadKey(offer.key, one.nonce), {
+  const opener = new StreamOpener(key, {
     startChunk: one.offset / CHUNK_BYTES,
   });
   const framer = new ChunkFramer();
@@ -489,10 +487,6 @@ class Progress {
     this.#reported = this.#bytes;
     this.#report?.(this.#bytes, this.#total);
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function describe(error: unknown): string {

@@ -2,45 +2,46 @@
  * The sender's side of a file transfer's data connection: one TCP listener that serves the
  * receivers' pulls of the files of registered offers, encrypted and authenticated end to end.
  *
- * ## The connection (a private line format until wire/files.ts takes over)
+ * ## The connection (wire/file_lines.ts, PROTOCOL.md "Files: offers and the data connection")
  *
  * The receiver connects and sends, all at once (no round trip per file), one line per file:
  *
  * ```text
- * pull ID TOKEN FILE OFFSET NONCE\n
+ * pull ID TOKEN FILE OFFSET\n
  * ```
  *
- * `ID` is the offer's id (1–64 of `A–Z a–z 0–9 _ -`), `TOKEN` the offer's token in hex, `FILE`
- * the file's index in the offer, `OFFSET` where the receiver's data stops (a multiple of 64 KiB,
- * at most the file's size) and `NONCE` 16 random bytes in hex, new for every pull. The sender
- * answers the lines in order: `no REASON\n` (`malformed`, `refused` — a wrong id or token, after
- * which the connection closes —, `unknown`, `offset`, `missing`, `changed`), or `ok SIZE\n` and
- * then the file as one STREAM (crypto/stream.ts, age's payload) under
- * `payloadKey(offer key, NONCE)`, sealed from chunk `OFFSET / 64 KiB`, whose plaintext is
+ * `FILE` is the file's index in the offer, `OFFSET` where the receiver's data stops (a multiple
+ * of 64 KiB, at most the file's size). The sender answers the lines in order: `no REASON\n`
+ * (`malformed`, `refused` — a wrong id or token, after which the connection closes —, `unknown`,
+ * `offset`, `missing`, `changed`), or `ok SIZE NONCE\n` and then the file as one STREAM
+ * (crypto/stream.ts, age's payload) under `payloadKey(offer key, NONCE)`, sealed from chunk
+ * `OFFSET / 64 KiB`, whose plaintext is
  *
  * ```text
  * the file's bytes from OFFSET to SIZE ‖ status (1 byte) ‖ SHA-256 of the whole file (32 bytes)
  * ```
  *
- * The 33-byte trailer is thus inside the stream's final chunk: authenticated, and proof that the
- * stream was not cut. Its status is 0 when the file was sent as offered, 1 when it changed while
- * it was sent (size or mtime differ afterwards, or it got shorter: the missing bytes are sent as
- * zeros so the stream keeps its length); the hash is then zeros. The receiver knows the stream's
- * sealed length from `SIZE` (`sealedLength(SIZE - OFFSET + 33)`), so the next answer follows it.
+ * `NONCE` is 16 random bytes the SENDER draws for every `ok`: a pull line replayed (by a relay,
+ * or after the file changed) never makes it seal chunk `n` again under a key it used before with
+ * possibly different bytes. The 33-byte trailer is inside the stream's final chunk:
+ * authenticated, and proof that the stream was not cut. Its status is 0 when the file was sent
+ * as offered, 1 when it changed while it was sent (size or mtime differ afterwards, or it got
+ * shorter: the missing bytes are sent as zeros so the stream keeps its length); the hash is then
+ * zeros. The receiver knows the stream's sealed length from `SIZE`
+ * (`sealedLength(SIZE - OFFSET + 33)`), so the next answer follows it.
  *
  * On a resume the sender hashes the file from byte 0: reading the part the receiver already has
  * from a local disk costs far less than sending it, and node:crypto's hash state cannot be saved.
- * A fresh nonce per pull gives each stream its own key, so chunk `n` is never sealed twice under
- * one key with possibly different bytes.
  *
  * The token is compared in constant time. It travels in the clear on this connection (a relay
- * sees it); the offer that carries it travels only inside the peers' Noise session.
+ * sees it); the offer that carries it travels only inside the peers' Noise session. A `manifest`
+ * request is answered `no unknown` (no manifests served here yet).
  *
  * @example
  * ```ts ignore
  * import { FileSender } from "./file_sender.ts";
  * const sender = new FileSender({ hostname: "127.0.0.1", port: 0 });
- * sender.serve({ id: "a1", token, key, files: [{ path: "/tmp/x", size: 5, mtimeMs }] });
+ * sender.serve({ id: "offer-a1", token, key, files: [{ path: "/tmp/x", size: 5, mtimeMs }] });
  * // … receivers pull at sender.port …
  * await sender.close();
  * ```
@@ -48,8 +49,11 @@
  * @module
  */
 
-import { secretsEqual, sha256Stream } from "../crypto/primitives.ts";
+import { randomBytes, secretsEqual, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
+import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
+import { checkedFileToken } from "../wire/files.ts";
+import { ConnReader } from "./conn_reader.ts";
 import { closeQuietly } from "./tcp.ts";
 import { Deadline } from "./timers.ts";
 import { writeAll } from "./write.ts";
@@ -60,14 +64,9 @@ export const TRAILER_BYTES = 33;
 export const SENT_AS_OFFERED = 0;
 /** Trailer status: the file changed while it was sent. */
 export const CHANGED_WHILE_SENT = 1;
-/** The longest line either side accepts. */
-export const MAX_LINE_BYTES = 512;
 
 /** How much the sender reads from a file and writes to the socket at once. */
 const BATCH_BYTES = 1024 * 1024;
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const HEX = /^(?:[0-9a-f]{2})+$/;
-const NUMBER = /^(?:0|[1-9][0-9]{0,15})$/;
 
 /** A file of an offer, as the sender saw it when offering it. */
 export interface OfferedFile {
@@ -81,189 +80,14 @@ export interface OfferedFile {
 
 /** An offer the sender serves: what a pull must name and prove, and the files. */
 export interface ServedOffer {
-  /** The offer's id (1–64 of `A–Z a–z 0–9 _ -`). */
+  /** The offer's id (8–64 of `A–Z a–z 0–9 _ . -`, wire/files.ts). */
   id: string;
-  /** The offer's one-time token, which every pull must carry. */
-  token: Uint8Array;
+  /** The offer's one-time token (16–64 of `A–Z a–z 0–9 _ . -`), which every pull must carry. */
+  token: string;
   /** The offer's 32-byte transfer key; each pull's stream key is derived from it. */
   key: Uint8Array;
   /** The files, by index. */
   files: readonly OfferedFile[];
-}
-
-/** One pull line: which file of which offer, from where, under which nonce. */
-export interface Pull {
-  /** The offer's id. */
-  id: string;
-  /** The offer's token. */
-  token: Uint8Array;
-  /** The file's index in the offer. */
-  file: number;
-  /** Where the receiver's data stops: a multiple of 64 KiB. */
-  offset: number;
-  /** 16 random bytes, new for every pull. */
-  nonce: Uint8Array;
-}
-
-/** The sender's answer to a pull: the file follows, or why not. */
-export type PullAnswer = { ok: true; size: number } | { ok: false; reason: string };
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-function unhex(text: string): Uint8Array | undefined {
-  if (!HEX.test(text)) return undefined;
-  return Uint8Array.from(text.match(/../g)!, (pair) => parseInt(pair, 16));
-}
-
-/**
- * The line of a pull, newline included.
- *
- * @example
- * ```ts
- * import { formatPull, parsePull } from "./file_sender.ts";
- * const line = formatPull({
- *   id: "a1",
- *   token: new Uint8Array(4),
- *   file: 2,
- *   offset: 0,
- *   nonce: new Uint8Array(16),
- * });
- * console.assert(parsePull(line.trimEnd())?.file === 2);
- * ```
- */
-export function formatPull(pull: Pull): string {
-  return `pull ${pull.id} ${hex(pull.token)} ${pull.file} ${pull.offset} ${hex(pull.nonce)}\n`;
-}
-
-/**
- * A pull line (without its newline) read back, or undefined when it is not one.
- *
- * @example
- * ```ts
- * import { parsePull } from "./file_sender.ts";
- * console.assert(parsePull("pull ../x 00 0 0 00") === undefined);
- * ```
- */
-export function parsePull(line: string): Pull | undefined {
-  const fields = line.split(" ");
-  if (fields.length !== 6 || fields[0] !== "pull" || !ID.test(fields[1])) return undefined;
-  if (!NUMBER.test(fields[3]) || !NUMBER.test(fields[4])) return undefined;
-  const token = unhex(fields[2]);
-  const nonce = unhex(fields[5]);
-  const [file, offset] = [Number(fields[3]), Number(fields[4])];
-  if (!token || nonce?.length !== PAYLOAD_NONCE_BYTES) return undefined;
-  if (!Number.isSafeInteger(file) || !Number.isSafeInteger(offset)) return undefined;
-  return { id: fields[1], token, file, offset, nonce };
-}
-
-/**
- * The line of an answer, newline included.
- *
- * @example
- * ```ts
- * import { formatAnswer } from "./file_sender.ts";
- * console.assert(formatAnswer({ ok: false, reason: "changed" }) === "no changed\n");
- * ```
- */
-export function formatAnswer(answer: PullAnswer): string {
-  return answer.ok ? `ok ${answer.size}\n` : `no ${answer.reason}\n`;
-}
-
-/**
- * An answer line (without its newline) read back, or undefined when it is not one.
- *
- * @example
- * ```ts
- * import { parseAnswer } from "./file_sender.ts";
- * console.assert(parseAnswer("ok 17")?.ok === true);
- * ```
- */
-export function parseAnswer(line: string): PullAnswer | undefined {
-  const ok = /^ok ((?:0|[1-9][0-9]{0,15}))$/.exec(line);
-  if (ok) {
-    const size = Number(ok[1]);
-    return Number.isSafeInteger(size) ? { ok: true, size } : undefined;
-  }
-  const no = /^no ([a-z-]{1,32})$/.exec(line);
-  return no ? { ok: false, reason: no[1] } : undefined;
-}
-
-/**
- * Reads a connection in big pieces, as lines or as bytes: what both sides of the data
- * connection read with. A piece {@linkcode ConnReader.take} returns is valid until the next call.
- *
- * @example
- * ```ts ignore
- * import { ConnReader } from "./file_sender.ts";
- * const reader = new ConnReader(conn);
- * const line = await reader.line(512); // undefined at the end, or for a line too long
- * ```
- */
-export class ConnReader {
-  #conn: Deno.Conn;
-  #buffer: Uint8Array;
-  #start = 0;
-  #end = 0;
-  #count = 0;
-
-  /** A reader of `conn` with a buffer of `bufferBytes` (1 MiB unless given). */
-  constructor(conn: Deno.Conn, bufferBytes = BATCH_BYTES) {
-    this.#conn = conn;
-    this.#buffer = new Uint8Array(bufferBytes);
-  }
-
-  /** How many bytes have been read from the connection so far. */
-  get count(): number {
-    return this.#count;
-  }
-
-  async #fill(): Promise<boolean> {
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#end === this.#buffer.length) {
-      this.#buffer.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
-      this.#start = 0;
-    }
-    const read = await this.#conn.read(this.#buffer.subarray(this.#end));
-    if (read === null) return false;
-    this.#end += read;
-    this.#count += read;
-    return true;
-  }
-
-  /** Whether a whole line is already buffered (reading it needs no wait). */
-  hasLine(): boolean {
-    return this.#buffer.subarray(this.#start, this.#end).includes(0x0a);
-  }
-
-  /** The next line (UTF-8, without its newline), or undefined at the end or past `max` bytes. */
-  async line(max: number): Promise<string | undefined> {
-    for (;;) {
-      const newline = this.#buffer.subarray(this.#start, this.#end).indexOf(0x0a);
-      if (newline >= 0 && newline < max) {
-        const bytes = this.#buffer.subarray(this.#start, this.#start + newline);
-        this.#start += newline + 1;
-        try {
-          return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-        } catch {
-          return undefined;
-        }
-      }
-      if (this.#end - this.#start >= max) return undefined;
-      if (!(await this.#fill())) return undefined;
-    }
-  }
-
-  /** Up to `max` next bytes (a view), or undefined at the end of the connection. */
-  async take(max: number): Promise<Uint8Array | undefined> {
-    if (this.#start === this.#end && !(await this.#fill())) return undefined;
-    const length = Math.min(max, this.#end - this.#start);
-    const piece = this.#buffer.subarray(this.#start, this.#start + length);
-    this.#start += length;
-    return piece;
-  }
 }
 
 /** What a sender reports as it sends: which file, and how far. */
@@ -327,9 +151,11 @@ export class FileSender {
 
   /** Serves `offer` until {@linkcode FileSender.withdraw}: pulls naming it may now come. */
   serve(offer: ServedOffer): void {
-    if (!ID.test(offer.id)) throw new RangeError(`An offer id is 1–64 of A–Z a–z 0–9 _ -.`);
+    const id = checkedFileToken(offer.id, 8, "bad-id", "an offer id");
+    if (!id.ok) throw new RangeError(id.error.message);
+    const token = checkedFileToken(offer.token, 16, "bad-auth", "a transfer token");
+    if (!token.ok) throw new RangeError(token.error.message);
     if (offer.key.length !== 32) throw new RangeError(`A transfer key is 32 bytes.`);
-    if (offer.token.length === 0) throw new RangeError(`A token is not empty.`);
     this.#offers.set(offer.id, offer);
   }
 
@@ -374,23 +200,24 @@ export class FileSender {
     const reader = new ConnReader(conn, 4096);
     const out = new Batch(conn);
     const buffer = new Uint8Array(BATCH_BYTES);
-    const no = (reason: string) => out.add(encode(formatAnswer({ ok: false, reason })));
+    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     try {
       for (;;) {
         // Answers of small files wait in the batch while more pull lines are at hand.
         const waiting = !reader.hasLine();
         if (waiting) await out.flush();
-        const reading = reader.line(MAX_LINE_BYTES);
+        const reading = reader.line();
         const line = waiting ? await new Deadline(this.#idleMs).race(reading) : await reading;
-        if (typeof line !== "string") return;
-        const pull = parsePull(line);
-        if (!pull) return await no("malformed").then(() => out.flush());
+        if (typeof line !== "object") return;
+        const parsed = line.ok ? parsePullLine(line.value) : line;
+        if (!parsed.ok) return await no("malformed").then(() => out.flush());
+        const pull = parsed.value;
         const offer = this.#offers.get(pull.id);
-        if (!offer || !secretsEqual(offer.token, pull.token)) {
+        if (!offer || !secretsEqual(encode(offer.token), encode(pull.token))) {
           return await no("refused").then(() => out.flush());
         }
-        const file = offer.files[pull.file];
-        if (!file) {
+        const file = pull.type === "pull" ? offer.files[pull.file] : undefined;
+        if (pull.type !== "pull" || !file) {
           await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {
           await no("offset");
@@ -408,10 +235,10 @@ export class FileSender {
     out: Batch,
     buffer: Uint8Array,
     offer: ServedOffer,
-    pull: Pull,
+    pull: { file: number; offset: number },
     file: OfferedFile,
   ): Promise<"cut" | void> {
-    const no = (reason: string) => out.add(encode(formatAnswer({ ok: false, reason })));
+    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     let handle: Deno.FsFile;
     try {
       handle = await Deno.open(file.path, { read: true });
@@ -420,7 +247,9 @@ export class FileSender {
     }
     try {
       if (!sameAsOffered(await handle.stat(), file)) return await no("changed");
-      await out.add(encode(formatAnswer({ ok: true, size: file.size })));
+      // A fresh nonce for every `ok`: never the same stream key twice, whatever the pull line.
+      const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
+      await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
       let at = 0;
@@ -434,7 +263,7 @@ export class FileSender {
           at += read;
         }
       }
-      const sealer = new StreamSealer(payloadKey(offer.key, pull.nonce), {
+      const sealer = new StreamSealer(payloadKey(offer.key, nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
       while (at < file.size) {

@@ -1,12 +1,26 @@
 import nodeAssert from "node:assert/strict";
 import { randomBytes, sha256 } from "../crypto/primitives.ts";
-import { sealedLength } from "../crypto/stream.ts";
+import {
+  ChunkFramer,
+  payloadKey,
+  sealedLength,
+  StreamError,
+  StreamOpener,
+} from "../crypto/stream.ts";
 import { FileSaver, type Reservation } from "../store/file_saver.ts";
+import { formatAnswerLine, formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
+import { encodeBase64Url } from "../wire/keys.ts";
+import { ConnReader } from "./conn_reader.ts";
 import { FileReceiver, type PullFile } from "./file_receiver.ts";
 import { FileSender, type FileSenderOptions, type OfferedFile } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 
 const HOST = "127.0.0.1";
+
+/** A fresh token, as offers carry it: 16 random bytes in base64url. */
+function newToken(): string {
+  return encodeBase64Url(randomBytes(16));
+}
 
 function assert(condition: unknown, message?: string): asserts condition {
   nodeAssert.ok(condition, message);
@@ -22,7 +36,7 @@ interface Setup {
   dst: string;
   sender: FileSender;
   saver: FileSaver;
-  offer: { id: string; token: Uint8Array; key: Uint8Array };
+  offer: { id: string; token: string; key: Uint8Array };
 }
 
 async function withSetup(
@@ -33,7 +47,7 @@ async function withSetup(
   const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
   const sender = new FileSender({ hostname: HOST, port: 0, ...options });
   try {
-    const offer = { id: "offer-1", token: randomBytes(16), key: randomBytes(32) };
+    const offer = { id: "offer-01", token: newToken(), key: randomBytes(32) };
     await body({ src, dst, sender, saver: new FileSaver(dst), offer });
   } finally {
     await sender.close();
@@ -255,7 +269,7 @@ Deno.test("a partial that holds the whole file is verified, and only the trailer
     const files = [{ index: 0, parts: ["two"], size: 2 * 65536, reserved }];
     const report = await new FileReceiver().pull(HOST, sender.port, offer, files, saver);
     assert(report.results[0].ok, JSON.stringify(report.results[0]));
-    assertEquals(report.wireBytes, "ok 131072\n".length + 33 + 16);
+    assertEquals(report.wireBytes, "ok 131072 NONCE\n".length - "NONCE".length + 22 + 33 + 16);
     assertEquals(await Deno.readFile(`${dst}/two`), await Deno.readFile(offered[0].path));
   });
 });
@@ -266,7 +280,7 @@ Deno.test("a sender that never answers: aborting the signal ends the pull with `
   const accepted = listener.accept();
   const stop = new AbortController();
   try {
-    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
+    const offer = { id: "offer-oo", token: newToken(), key: randomBytes(32) };
     const pulling = new FileReceiver({ signal: stop.signal }).pull(
       HOST,
       listener.addr.port,
@@ -303,14 +317,14 @@ Deno.test("a wrong token is refused, and nothing lands", async () => {
   await withSetup({}, async ({ src, dst, sender, saver, offer }) => {
     const offered = [await makeFile(`${src}/a`, 10), await makeFile(`${src}/b`, 10)];
     sender.serve({ ...offer, files: offered });
-    const wrong = { ...offer, token: randomBytes(16) };
+    const wrong = { ...offer, token: newToken() };
     const files = pulls([["a"], ["b"]], offered);
     const report = await new FileReceiver().pull(HOST, sender.port, wrong, files, saver);
     const [a, b] = report.results;
     assert(!a.ok && a.code === "refused", JSON.stringify(a));
     assert(!b.ok && b.code === "cut");
     assertEquals(await listing(dst), [".a.peerchat-part", ".b.peerchat-part"]);
-    const unknown = { ...offer, id: "offer-2" };
+    const unknown = { ...offer, id: "offer-02" };
     const other = await new FileReceiver().pull(HOST, sender.port, unknown, [{
       index: 0,
       parts: ["c"],
@@ -350,10 +364,108 @@ Deno.test("a file changed on the sender fails with `changed`; the next file stil
   });
 });
 
+/** Reads an answer line and the sealed stream of `size` plaintext bytes that follows it. */
+async function readAnswered(reader: ConnReader, size: number) {
+  const line = await reader.line();
+  assert(line?.ok, JSON.stringify(line));
+  const answer = parseAnswerLine(line.value);
+  assert(answer.ok && answer.value.type === "ok" && answer.value.nonce, JSON.stringify(answer));
+  const sealed = new Uint8Array(sealedLength(size + 33));
+  for (let at = 0; at < sealed.length;) {
+    const piece = await reader.take(sealed.length - at);
+    assert(piece, "the stream ended early");
+    sealed.set(piece, at);
+    at += piece.length;
+  }
+  return { nonce: answer.value.nonce, sealed };
+}
+
+/** The plaintext of a whole stream under `key`; throws `StreamError` when it does not open. */
+function openAll(key: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const opener = new StreamOpener(key);
+  const framer = new ChunkFramer();
+  const chunks = framer.push(sealed).map((chunk) => opener.open(chunk).slice());
+  const last = framer.end();
+  if (last) chunks.push(opener.open(last).slice());
+  opener.end();
+  const plain = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  chunks.reduce((at, chunk) => (plain.set(chunk, at), at + chunk.length), 0);
+  return plain;
+}
+
+Deno.test("a replayed pull line gets a fresh nonce from the sender; each stream opens only under its own", async () => {
+  await withSetup({}, async ({ src, sender, offer }) => {
+    const size = 150_000;
+    const offered = [await makeFile(`${src}/r`, size)];
+    sender.serve({ ...offer, files: offered });
+    const line = formatPullLine({ type: "pull", ...offer, file: 0, offset: 0 });
+    const streams: { nonce: Uint8Array; sealed: Uint8Array }[] = [];
+    // The same line twice on one connection, and once more on another (a relay replaying it).
+    for (const times of [2, 1]) {
+      const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+      try {
+        await conn.write(new TextEncoder().encode(line.repeat(times)));
+        const reader = new ConnReader(conn);
+        for (let i = 0; i < times; i++) streams.push(await readAnswered(reader, size));
+      } finally {
+        closeQuietly(conn);
+      }
+    }
+    const source = await Deno.readFile(offered[0].path);
+    const hexes = new Set(streams.map(({ nonce }) => encodeBase64Url(nonce)));
+    assertEquals(hexes.size, streams.length);
+    for (const [i, { sealed }] of streams.entries()) {
+      for (const [j, { nonce }] of streams.entries()) {
+        const key = payloadKey(offer.key, nonce);
+        if (i !== j) {
+          nodeAssert.throws(() => openAll(key, sealed), StreamError);
+          continue;
+        }
+        const plain = openAll(key, sealed);
+        assertEquals(plain.subarray(0, size), source);
+        assertEquals(plain[size], 0);
+        assertEquals(plain.subarray(size + 1), sha256(source));
+      }
+    }
+    assert(!bytesEqual(streams[0].sealed, streams[1].sealed));
+  });
+});
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+Deno.test("the sender answers a manifest request `no unknown` and a line not of the wire `no malformed`", async () => {
+  await withSetup({}, async ({ src, sender, offer }) => {
+    sender.serve({ ...offer, files: [await makeFile(`${src}/m`, 10)] });
+    const manifest = formatPullLine({ type: "manifest", id: offer.id, token: offer.token });
+    const lines = [manifest + manifest, "pull offer-01 short 0 0\n", "x".repeat(2000)];
+    const expected = [["no unknown", "no unknown"], ["no malformed"], ["no malformed"]];
+    for (const [i, line] of lines.entries()) {
+      const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+      try {
+        await conn.write(new TextEncoder().encode(line));
+        const reader = new ConnReader(conn);
+        const got: (string | undefined)[] = [];
+        for (let n = 0; n < expected[i].length; n++) {
+          const answer = await reader.line();
+          got.push(answer?.ok ? answer.value : undefined);
+        }
+        assertEquals(got, expected[i]);
+        if (i > 0) assertEquals(await reader.line(), undefined); // Closed after `malformed`.
+      } finally {
+        closeQuietly(conn);
+      }
+    }
+  });
+});
+
 Deno.test("a sender that lies about the size or answers nonsense is refused; nothing lands", async () => {
   const dst = await Deno.makeTempDir({ prefix: "tcp12-dst-" });
   const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const answers = ["ok 5\n", "maybe\n"];
+  const nonce = randomBytes(16);
+  // A size the offer did not say; not an answer; an `ok` without the sender's nonce.
+  const answers = [formatAnswerLine({ type: "ok", size: 5, nonce }), "maybe\n", "ok 10\n"];
   const serving = (async () => {
     for (const answer of answers) {
       const conn = await listener.accept();
@@ -367,14 +479,18 @@ Deno.test("a sender that lies about the size or answers nonsense is refused; not
   })();
   try {
     const saver = new FileSaver(dst);
-    const offer = { id: "o", token: randomBytes(16), key: randomBytes(32) };
-    for (const code of ["size", "malformed"]) {
-      const files = [{ index: 0, parts: [code], size: 10 }];
+    const offer = { id: "offer-oo", token: newToken(), key: randomBytes(32) };
+    for (const [i, code] of ["size", "malformed", "malformed"].entries()) {
+      const files = [{ index: 0, parts: [`${code}${i}`], size: 10 }];
       const report = await new FileReceiver().pull(HOST, listener.addr.port, offer, files, saver);
       const [result] = report.results;
       assert(!result.ok && result.code === code, JSON.stringify(result));
     }
-    assertEquals(await listing(dst), [".malformed.peerchat-part", ".size.peerchat-part"]);
+    assertEquals(await listing(dst), [
+      ".malformed1.peerchat-part",
+      ".malformed2.peerchat-part",
+      ".size0.peerchat-part",
+    ]);
   } finally {
     await serving;
     listener.close();
