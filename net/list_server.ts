@@ -5,15 +5,14 @@
  * `close()` leaves nothing behind.
  *
  * When `accept` keeps failing (the process is out of file descriptors, say), the loop does not
- * spin: it backs off ({@linkcode Backoff}: 10 ms doubling to 1 s), reports once per episode and
+ * spin ({@linkcode AcceptLoop}: backoff 10 ms doubling to 1 s), reports once per episode and
  * reports the recovery, both through `onWarning`, and goes on by itself.
  *
  * @module
  */
 
-import { Backoff } from "../core/backoff.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import { ConnectionLimits } from "../core/connection_limits.ts";
-import { errorText } from "../core/errors.ts";
 import { encodeText, type Endpoint, formatEndpoint } from "../protocol.ts";
 import { closeQuietly, readLine, writeAll } from "./tcp.ts";
 import { toEndpoint, type TraceSink } from "./udp.ts";
@@ -48,18 +47,19 @@ export class ListServer {
   /** Open connections and the address each came from. */
   readonly #connections = new Map<Deno.TcpConn, string>();
   readonly #tasks = new Set<Promise<void>>();
-  readonly #backoff = new Backoff({ firstMs: 10, maxMs: 1000 });
-  readonly #loop: Promise<void>;
-  /** Ends the wait after a failed accept at once (for `close()`). */
-  #wake?: () => void;
-  #closed = false;
+  readonly #accepting: AcceptLoop;
 
   /** Starts accepting on `listener`, which it then owns. */
   constructor(listener: Deno.TcpListener, options: ListServerOptions) {
     this.#listener = listener;
     this.#options = options;
     this.#limits = new ConnectionLimits(options.maxConnectionsPerHost);
-    this.#loop = this.#accept();
+    this.#accepting = new AcceptLoop(
+      listener,
+      "list connections",
+      options.onWarning,
+      (conn) => this.#onConnection(conn),
+    );
   }
 
   /** The address the list is served on. */
@@ -72,55 +72,18 @@ export class ListServer {
     return this.#connections.size;
   }
 
-  async #accept(): Promise<void> {
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        await this.#failed(error);
-        continue;
-      }
-      const ended = this.#backoff.succeeded();
-      if (ended > 0) {
-        this.#options.onWarning(
-          `Accepting list connections again (after ${ended} failed attempt${
-            ended === 1 ? "" : "s"
-          }).`,
-        );
-      }
-      const host = toEndpoint(conn.remoteAddr).host;
-      if (!this.#limits.admit(host)) {
-        this.#options.onRefused();
-        closeQuietly(conn);
-        continue;
-      }
-      this.#connections.set(conn, host);
-      const task = this.#serve(conn, host);
-      this.#tasks.add(task);
-      task.finally(() => this.#tasks.delete(task));
+  /** A connection the loop accepted: served, or closed at once beyond the per-address limit. */
+  #onConnection(conn: Deno.TcpConn): void {
+    const host = toEndpoint(conn.remoteAddr).host;
+    if (!this.#limits.admit(host)) {
+      this.#options.onRefused();
+      closeQuietly(conn);
+      return;
     }
-  }
-
-  /** After a failed accept: report it if it starts an episode, then wait before the next. */
-  async #failed(error: unknown): Promise<void> {
-    const { waitMs, report } = this.#backoff.failed();
-    if (report) {
-      this.#options.onWarning(
-        `Cannot accept list connections (${
-          errorText(error)
-        }); retrying with backoff, up to once a second, until it works again.`,
-      );
-    }
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const timer = setTimeout(resolve, waitMs);
-    this.#wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    await promise;
-    this.#wake = undefined;
+    this.#connections.set(conn, host);
+    const task = this.#serve(conn, host);
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
   }
 
   /** Serves one connection: waits for its line if its address is waited on, writes, closes. */
@@ -162,12 +125,10 @@ export class ListServer {
 
   /** Stops accepting, closes every open connection and waits for their tasks. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#wake?.();
-    this.#listener.close();
+    if (this.#accepting.closed) return;
+    const stopped = this.#accepting.close();
     for (const conn of [...this.#connections.keys()]) this.#close(conn);
-    await this.#loop;
+    await stopped;
     await Promise.all(this.#tasks);
   }
 }

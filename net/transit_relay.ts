@@ -20,8 +20,7 @@
  * @module
  */
 
-import { Backoff } from "../core/backoff.ts";
-import { errorText } from "../core/errors.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import {
   ByteBucket,
   MAX_TRANSIT_LINE,
@@ -105,16 +104,14 @@ export class TransitRelay {
   readonly #splices = new Set<Splice>();
   readonly #refusing = new Set<Deno.TcpConn>();
   readonly #tasks = new Set<Promise<void>>();
-  readonly #backoff = new Backoff({ firstMs: 10, maxMs: 1000 });
   readonly #counts = { pairs: 0, bytes: 0, capped: 0 };
   readonly #refused = Object.fromEntries(TRANSIT_REFUSALS.map((r) => [r, 0])) as Record<
     TransitRefusal,
     number
   >;
-  readonly #loop: Promise<void>;
+  readonly #accepting: AcceptLoop;
   #enabled: boolean;
   #closed = false;
-  #wake?: () => void;
 
   private constructor(listener: Deno.TcpListener, options: TransitRelayOptions) {
     this.#listener = listener;
@@ -124,7 +121,12 @@ export class TransitRelay {
     this.#room = new TransitRoom(this.#settings);
     const { totalBytesPerSecond, burstBytes } = this.#settings;
     this.#total = new ByteBucket(totalBytesPerSecond, burstBytes, monotonic());
-    this.#loop = this.#accept();
+    this.#accepting = new AcceptLoop(
+      listener,
+      "transit connections",
+      this.#onWarning,
+      (conn) => this.#onConnection(conn),
+    );
   }
 
   /** Listens on `options.host` (default `0.0.0.0`) and `options.port`, and starts serving. */
@@ -161,51 +163,26 @@ export class TransitRelay {
     };
   }
 
-  async #accept(): Promise<void> {
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        await this.#failed(error);
-        continue;
-      }
-      const ended = this.#backoff.succeeded();
-      if (ended > 0) this.#onWarning(`Accepting transit connections again (after ${ended}).`);
-      const host = toEndpoint(conn.remoteAddr).host;
-      const refusal = this.#enabled ? this.#room.admit(host) : "off";
-      if (refusal) {
-        this.#count(refusal);
-        this.#track(this.#sendRefusal(conn, refusal));
-        continue;
-      }
-      const waiter: Waiter = {
-        conn,
-        host,
-        state: "line",
-        early: [],
-        earlyBytes: 0,
-        scratch: new Uint8Array(4096),
-      };
-      this.#waiters.add(waiter);
-      waiter.timer = setTimeout(() => this.#refuse(waiter, "no-line"), this.#settings.lineWaitMs);
-      this.#track(this.#handshake(waiter));
+  /** A connection the loop accepted: refused at once, or waiting for its line. */
+  #onConnection(conn: Deno.TcpConn): void {
+    const host = toEndpoint(conn.remoteAddr).host;
+    const refusal = this.#enabled ? this.#room.admit(host) : "off";
+    if (refusal) {
+      this.#count(refusal);
+      this.#track(this.#sendRefusal(conn, refusal));
+      return;
     }
-  }
-
-  /** After a failed accept: report it if it starts an episode, then wait before the next. */
-  async #failed(error: unknown): Promise<void> {
-    const { waitMs, report } = this.#backoff.failed();
-    if (report) this.#onWarning(`Cannot accept transit connections (${errorText(error)}).`);
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const timer = setTimeout(resolve, waitMs);
-    this.#wake = () => {
-      clearTimeout(timer);
-      resolve();
+    const waiter: Waiter = {
+      conn,
+      host,
+      state: "line",
+      early: [],
+      earlyBytes: 0,
+      scratch: new Uint8Array(4096),
     };
-    await promise;
-    this.#wake = undefined;
+    this.#waiters.add(waiter);
+    waiter.timer = setTimeout(() => this.#refuse(waiter, "no-line"), this.#settings.lineWaitMs);
+    this.#track(this.#handshake(waiter));
   }
 
   #track(task: Promise<void>): void {
@@ -345,12 +322,11 @@ export class TransitRelay {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake?.();
-    this.#listener.close();
+    const stopped = this.#accepting.close();
     for (const waiter of [...this.#waiters]) this.#drop(waiter);
     for (const conn of this.#refusing) closeQuietly(conn);
     for (const splice of this.#splices) splice.close();
-    await this.#loop;
+    await stopped;
     while (this.#tasks.size > 0) await Promise.all(this.#tasks);
   }
 }
