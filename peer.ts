@@ -368,7 +368,7 @@ export class Peer {
 
   /** How each contact is reached now, the NAT this peer is behind, what traversal counted. */
   get traversal(): TraversalView {
-    return this.#datagrams.view(this.#client);
+    return this.#datagrams.view;
   }
 
   /** Whether the coordinator answers keep-alives. */

@@ -105,8 +105,6 @@ export interface PathPeer {
   readonly outstanding: Map<string, { endpoint: Endpoint; sentAt: number }>;
   /** The path last told to the user. */
   told?: PathKind;
-  /** Whether a frame went or came through the relay since the direct path lapsed. */
-  viaRelay: boolean;
   /** Whether the direct address's confirmation lapsed (told once, until one is confirmed again). */
   lapsed?: boolean;
 }
@@ -187,7 +185,6 @@ export function obtainPeer(
     heartbeatAt: -Infinity,
     rounds: [],
     outstanding: new Map(),
-    viaRelay: false,
   };
   peers.set(key, peer);
   return peer;

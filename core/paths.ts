@@ -186,7 +186,6 @@ export class PathTable {
     }
     if (this.relayAvailable) {
       this.stats.framesRelayed++;
-      peer.viaRelay = true;
       this.#tell(peer, "relayed", undefined);
       // A lapsed direct address may well still work: try it too (the copies are dropped).
       return { relay: true, endpoints: peer.direct ? [peer.direct.endpoint] : [] };
@@ -221,7 +220,6 @@ export class PathTable {
     }
     if (from === "relay") {
       if (!confirmed(peer, now, this.#limits.trustMs)) {
-        peer.viaRelay = true;
         this.#tell(peer, "relayed", undefined);
       }
       return;
@@ -373,7 +371,6 @@ export class PathTable {
     } else {
       before.heardAt = now;
     }
-    peer.viaRelay = false;
     peer.lapsed = false;
     this.#tell(peer, isLanAddress(from.host) ? "lan" : "direct", from);
   }

@@ -93,14 +93,6 @@ export class Keepalive {
     });
   }
 
-  /**
-   * The smoothed round trip to the coordinator in ms (as TCP smooths it: ⅞ old, ⅛ new), once a
-   * pong came; the coordinator times hole punches from it.
-   */
-  get rtt(): number | undefined {
-    return this.#rtt;
-  }
-
   /** A `pong` from the coordinator. */
   onPong(status: PongStatus, ticket: string | undefined): void {
     if (this.#pingAt !== undefined) {

@@ -125,6 +125,8 @@ export class PeerDatagrams {
   readonly #v6?: Ipv6Socket;
   /** The time of the call under way (the paths' hooks take none). */
   #at: Instant = { now: 0, wall: 0 };
+  /** What the user sees of traversal (made once: its fields read the live state). */
+  readonly view: TraversalView;
   /** What traversal counted here. */
   readonly traversalStats: TraversalStats = {
     relaySpoofed: 0,
@@ -171,6 +173,27 @@ export class PeerDatagrams {
       changed: (who, path, endpoint) =>
         emit({ event: "path", name: who, path, endpoint: pathEndpoint(endpoint) }),
     }, { limits: parts.pathLimits });
+    const paths = this.#paths, counted = this.traversalStats;
+    this.view = {
+      pathOf: (name) => {
+        const key = parts.roster.get(name)?.key;
+        return key === undefined ? undefined : paths.pathOf(key);
+      },
+      get nat() {
+        return parts.client().traversal.nat;
+      },
+      get relay() {
+        return paths.relayAvailable;
+      },
+      get stats() {
+        return { ...paths.stats, ...counted };
+      },
+      reach: (name) => {
+        this.#at = { now: monotonic(), wall: Date.now() };
+        return this.#link.open(name, this.#at);
+      },
+      answered: (name) => this.#link.established(name),
+    };
   }
 
   /** The IPv6 socket, listening into the same handler as the IPv4 one. */
@@ -183,29 +206,6 @@ export class PeerDatagrams {
       this.receive(bytes, from, { now: monotonic(), wall: Date.now() });
     });
     return v6;
-  }
-
-  /** The paths to every contact (what the screen and `doctor` show). */
-  get paths(): PathTable {
-    return this.#paths;
-  }
-
-  /** What the user sees of traversal: each contact's path, the NAT, the relay, the counters. */
-  view(client: CoordinatorClient): TraversalView {
-    return {
-      pathOf: (name) => {
-        const key = this.#parts.roster.get(name)?.key;
-        return key === undefined ? undefined : this.#paths.pathOf(key);
-      },
-      nat: client.traversal.nat,
-      relay: this.#paths.relayAvailable,
-      stats: { ...this.#paths.stats, ...this.traversalStats },
-      reach: (name) => {
-        this.#at = { now: monotonic(), wall: Date.now() };
-        return this.#link.open(name, this.#at);
-      },
-      answered: (name) => this.#link.established(name),
-    };
   }
 
   /** A roster entry came online or changed: its key's pin, and its addresses for the paths. */
