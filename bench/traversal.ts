@@ -15,7 +15,7 @@
  */
 
 import { createNatLab, type NatLab } from "../testing/nat_lab.ts";
-import { type JsonEvent, type PeerchatProcess, waitFor } from "../testing/helpers.ts";
+import { type JsonEvent, type PeerchatProcess, rosterOf, waitFor } from "../testing/helpers.ts";
 import {
   COORDINATOR_PORT,
   natPeersAvailable,
@@ -51,13 +51,6 @@ async function startPeer(lab: NatLab, host: string, name: string): Promise<Peerc
   ], data);
   await peer.waitFor((e) => e.event === "ready", `${name} ready`, 60_000);
   return peer;
-}
-
-function knows(peer: PeerchatProcess, name: string): boolean {
-  return peer.events.some((e) =>
-    (e.event === "join" && e.name === name) ||
-    (e.event === "ready" && e.users.some((u: JsonEvent) => u.name === name))
-  );
 }
 
 /**
@@ -148,8 +141,16 @@ export async function runTraversal(
       const a = await startPeer(lab, "ha", `a${i}`);
       const b = await startPeer(lab, "hb", `b${i}`);
       procs.push(a, b);
-      await waitFor(() => knows(a, `b${i}`) && knows(b, `a${i}`), "the pair to meet", 30_000);
-      await waitFor(() => knows(a, "carol") && knows(b, "carol"), "the pair to see carol", 30_000);
+      await waitFor(
+        () => rosterOf(a).has(`b${i}`) && rosterOf(b).has(`a${i}`),
+        "the pair to meet",
+        30_000,
+      );
+      await waitFor(
+        () => rosterOf(a).has("carol") && rosterOf(b).has("carol"),
+        "the pair to see carol",
+        30_000,
+      );
       await roundTrip(a, "carol", "warm-up");
       await roundTrip(b, "carol", "warm-up");
       const before = a.events.length;
@@ -159,7 +160,11 @@ export async function runTraversal(
       await a.stop();
       await b.stop();
     }
-    await waitFor(() => knows(direct[0], "bob") && knows(relayed[0], "dave"), "pairs", 30_000);
+    await waitFor(
+      () => rosterOf(direct[0]).has("bob") && rosterOf(relayed[0]).has("dave"),
+      "pairs",
+      30_000,
+    );
     await roundTrip(direct[0], "bob", "warm-up");
     await roundTrip(relayed[0], "dave", "warm-up");
     await pathIs(direct[0], "bob", "direct");

@@ -290,6 +290,17 @@ export class PeerchatProcess {
   }
 }
 
+/** Who a `peerchat peer --json` process believes is online now: its ready list, then joins and leaves. */
+export function rosterOf(peer: PeerchatProcess): Set<string> {
+  const online = new Set<string>();
+  for (const event of peer.events) {
+    if (event.event === "ready") event.users.forEach((u: JsonEvent) => online.add(u.name));
+    if (event.event === "join") online.add(event.name);
+    if (event.event === "leave") online.delete(event.name);
+  }
+  return online;
+}
+
 /** Starts `peerchat coordinator --json` on 127.0.0.1 with free ports; resolves once listening. */
 export async function spawnCoordinator(
   extra: string[] = [],

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { cleanupStaleLabs, createLab, type Lab, labAvailable } from "./lab.ts";
-import { type JsonEvent, PeerchatProcess, waitFor } from "./helpers.ts";
+import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
 
 const availability = await labAvailable();
 if (availability.ok) {
@@ -68,17 +68,6 @@ async function startPeer(lab: Lab, name: string): Promise<PeerchatProcess> {
   ], dataDir);
 }
 
-/** Who `peer` believes is online now: its ready list, then joins and leaves in order. */
-function roster(peer: PeerchatProcess): Set<string> {
-  const online = new Set<string>();
-  for (const event of peer.events) {
-    if (event.event === "ready") event.users.forEach((u: JsonEvent) => online.add(u.name));
-    if (event.event === "join") online.add(event.name);
-    if (event.event === "leave") online.delete(event.name);
-  }
-  return online;
-}
-
 function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }
@@ -113,7 +102,7 @@ Deno.test({
       for (const name of PEERS) {
         const others = PEERS.filter((n) => n !== name);
         await waitFor(
-          () => others.every((o) => roster(peers[name]).has(o)),
+          () => others.every((o) => rosterOf(peers[name]).has(o)),
           `${name} to see ${others.join(" and ")}`,
           30_000,
         );
@@ -189,7 +178,7 @@ Deno.test({
       );
       console.log(`  kill -9 c: coordinator dropped it after ${elapsed(started)}`);
       for (const name of ["a", "b"]) {
-        await waitFor(() => !roster(peers[name]).has("c"), `${name} to drop c`, 30_000);
+        await waitFor(() => !rosterOf(peers[name]).has("c"), `${name} to drop c`, 30_000);
       }
       console.log(`  kill -9 c: gone from every roster after ${elapsed(started)}`);
 
@@ -207,7 +196,7 @@ Deno.test({
         );
       }
       await waitFor(
-        () => roster(peers.a).has("b") && roster(peers.b).has("a"),
+        () => rosterOf(peers.a).has("b") && rosterOf(peers.b).has("a"),
         "a and b to see each other after the restart",
         30_000,
       );

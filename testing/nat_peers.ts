@@ -19,7 +19,7 @@ import {
   natLabAvailable,
   type NatLabOptions,
 } from "./nat_lab.ts";
-import { type JsonEvent, PeerchatProcess, waitFor } from "./helpers.ts";
+import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
 
 /** A contact's path, as a `path` event says it. */
 export type PathKind = "lan" | "direct" | "relayed";
@@ -104,17 +104,6 @@ export async function startPeer(
 
 // ---------------------------------------------------------------------------
 // What the events say
-
-/** Who `peer` believes is online now: its ready list, then joins and leaves in order. */
-export function roster(peer: PeerchatProcess): Set<string> {
-  const online = new Set<string>();
-  for (const event of peer.events) {
-    if (event.event === "ready") event.users.forEach((u: JsonEvent) => online.add(u.name));
-    if (event.event === "join") online.add(event.name);
-    if (event.event === "leave") online.delete(event.name);
-  }
-  return online;
-}
 
 /** `peer`'s `path` events about `name`, in order. */
 export function pathEvents(peer: PeerchatProcess, name: string): JsonEvent[] {
@@ -251,7 +240,7 @@ export async function withPeers(
       await procs[name].waitFor((e) => e.event === "ready", `${name} ready`, 60_000);
     }
     await waitFor(
-      () => roster(procs.alice).has("bob") && roster(procs.bob).has("alice"),
+      () => rosterOf(procs.alice).has("bob") && rosterOf(procs.bob).has("alice"),
       "alice and bob to see each other",
       30_000,
     );
