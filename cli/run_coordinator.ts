@@ -170,7 +170,7 @@ function printBanner(
   const nat = coordinator.natAddress;
   const relay = args.relay ? `on, ${Math.round(args.relayRate / 1024)} KiB/s per peer` : "off";
   console.log(`  NAT type: ${nat ? `UDP ${args.host}:${nat.port}` : "off"}   relay: ${relay}`);
-  if (udp.port !== args.port) {
+  if (args.port !== 0 && udp.port !== args.port) {
     console.log(
       paint(
         "yellow",

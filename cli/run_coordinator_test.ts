@@ -34,6 +34,8 @@ Deno.test("coordinator log lines show control characters and bidi overrides, nev
         assert.ok(!line.includes(char), `shown raw: ${JSON.stringify(line)}`);
       }
     }
+    // --port 0 asked for any free port: the banner does not call it "taken".
+    assert.ok(!coordinator.events.some((e) => /was taken/.test(e.line ?? "")));
     assert.match(lines[0], /"\\u\{202e\}1\.2\.3\.4:5" is not an endpoint/);
     assert.match(lines[1], /\\u\{202e\}peer/);
   } finally {
