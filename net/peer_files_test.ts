@@ -132,3 +132,92 @@ Deno.test("files: one file offered, accepted, landed; file-done with the same SH
     assert.match(bob.peer.history("alice").map((e) => e.body).join("\n"), /\[offered 1 file/);
   });
 });
+
+Deno.test("files: a folder with nested folders, a subset accepted, a decline", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/lab 3`;
+    await Deno.mkdir(`${src}/data/deep`, { recursive: true });
+    const files: Record<string, Uint8Array> = {
+      "a.txt": pattern(10, 2),
+      "data/b.bin": pattern(70_000, 3),
+      "data/deep/c.bin": pattern(0, 4),
+      "z.txt": pattern(5, 5),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      await Deno.writeFile(`${src}/${name}`, bytes);
+    }
+    await Deno.symlink("/etc/passwd", `${src}/link`);
+    const offered = await alice.peer.files.offer("bob", [src]);
+    assert.ok(offered.ok);
+    // The symlink is not offered, and the sender is told so.
+    assert.deepEqual(alice.of("file-refused").map((e) => e.name), ["lab 3/link"]);
+    const id = await offerId(bob);
+    const names = bob.of("file-offer")[0].files.map((f) => f.name);
+    assert.deepEqual(names, [
+      "lab 3/a.txt",
+      "lab 3/data/b.bin",
+      "lab 3/data/deep/c.bin",
+      "lab 3/z.txt",
+    ]);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in`, files: [1, 2] }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event, "file-done", JSON.stringify(end));
+    const done = end as Ev<"file-done">;
+    assert.equal(done.path, `${root}/in/lab 3`);
+    assert.deepEqual(done.files, [
+      { path: "lab 3/data/b.bin", sha256: hex(files["data/b.bin"]) },
+      { path: "lab 3/data/deep/c.bin", sha256: hex(files["data/deep/c.bin"]) },
+    ]);
+    assert.deepEqual(await walk(`${root}/in`), [
+      "lab 3/",
+      "lab 3/data/",
+      "lab 3/data/b.bin",
+      "lab 3/data/deep/",
+      "lab 3/data/deep/c.bin",
+    ]);
+    const aliceEnd = await finished(alice, id);
+    assert.equal(aliceEnd.event, "file-done");
+    assert.deepEqual((aliceEnd as Ev<"file-done">).files, done.files);
+    assert.equal(alice.of("file-accepted")[0].files, 2);
+
+    // A second offer, declined: both sides hear it.
+    const second = await alice.peer.files.offer("bob", [`${src}/a.txt`]);
+    assert.ok(second.ok);
+    const id2 = await offerId(bob, 2);
+    assert.ok(bob.peer.files.decline(id2).ok);
+    assert.equal(bob.peer.files.decline(id2).ok, false);
+    const [b2, a2] = [await finished(bob, id2), await finished(alice, id2)];
+    assert.equal(b2.event === "file-failed" && b2.reason, "declined");
+    assert.equal(a2.event === "file-failed" && a2.reason, "declined");
+  });
+});
+
+Deno.test("files: cancel mid-transfer by the receiver, then by the sender; both sides hear", async () => {
+  // The sender's connection is cut after 2 MiB, then at once on every resume: it stays mid-file.
+  const calls = new Map<string, number>();
+  const onFileSent = ({ id }: { id: string }) => {
+    const n = (calls.get(id) ?? 0) + 1;
+    calls.set(id, n);
+    return n >= 3 ? "cut" as const : undefined;
+  };
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/big.bin`, pattern(8 * 1024 * 1024, 6));
+    for (const [canceller, other] of [[bob, alice], [alice, bob]] as const) {
+      const offered = await alice.peer.files.offer("bob", [`${root}/big.bin`]);
+      assert.ok(offered.ok);
+      const id = await offerId(bob, bob.of("file-offer").length + 1);
+      assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+      await waitFor(
+        () => bob.peer.files.list().some((v) => v.id === id && v.bytes > 0),
+        "data to move",
+      );
+      assert.ok(canceller.peer.files.cancel(id).ok);
+      const [c, o] = [await finished(canceller, id), await finished(other, id)];
+      assert.equal(c.event === "file-failed" && c.reason, "cancelled");
+      assert.equal(o.event === "file-failed" && o.reason, "cancelled", JSON.stringify(o));
+      assert.equal(canceller.peer.files.cancel(id).ok, false);
+    }
+    // Nothing landed, and the partial files were removed.
+    await waitFor(() => [...Deno.readDirSync(`${root}/in`)].length === 0, "partials removed");
+  }, { alice: { onFileSent } });
+});

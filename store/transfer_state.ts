@@ -147,6 +147,7 @@ export interface PeerFilesSetup {
     acceptFiles?: string;
     offerExpiryMs?: number;
     transfersDir?: string;
+    onFileSent?: PeerFilesDeps["onSent"];
   };
   /** The peer's UDP port (the TCP port tried first). */
   port: number;
@@ -171,5 +172,6 @@ export function makePeerFiles(setup: PeerFilesSetup): PeerFiles {
     knownName: (name) => roster.knownName(name),
     addresses: (name) => addressesOf(roster.get(name)),
     now: monotonic,
+    onSent: options.onFileSent,
   });
 }
