@@ -37,7 +37,7 @@ interface InOffer {
 }
 
 /** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, no controls. */
-function answerReason(code: FileFailReason, message: string): string {
+export function answerReason(code: FileFailReason, message: string): string {
   // deno-lint-ignore no-control-regex
   const text = `${code}: ${message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return [...text].slice(0, 200).join("");

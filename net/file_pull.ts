@@ -173,6 +173,10 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
         const report = await receiver.pull("", 0, job, pulls, hooks.saver);
         report.results.forEach((result, i) => {
           if (apply(pending[i], result)) moved = true;
+          // A file failed for good keeps no partial file.
+          if (pending[i].state === "failed" && !result.ok && result.reserved) {
+            hooks.saver.discard(result.reserved);
+          }
         });
         moved ||= report.wireBytes > 1024 * 1024;
       } finally {

@@ -221,3 +221,80 @@ Deno.test("files: cancel mid-transfer by the receiver, then by the sender; both 
     await waitFor(() => [...Deno.readDirSync(`${root}/in`)].length === 0, "partials removed");
   }, { alice: { onFileSent } });
 });
+
+Deno.test("files: an offer nobody answers expires on both sides", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/a.txt`, pattern(10, 7));
+    const offered = await alice.peer.files.offer("bob", [`${root}/a.txt`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-failed" && b.reason, "expired");
+    assert.equal(a.event === "file-failed" && a.reason, "expired");
+    assert.equal(bob.peer.files.accept(id, { dir: `${root}/in` }).ok, false);
+  }, { alice: { offerExpiryMs: 1500 } });
+});
+
+Deno.test("files: an offer to a contact offline waits, and is delivered and pulled when it is back", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const root = await Deno.makeTempDir({ prefix: "peer-files-" });
+  const sides: Side[] = [];
+  try {
+    const alice = await startPeer(coordinator, "alice");
+    sides.push(alice);
+    const bob = await startPeer(coordinator, "bob");
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+    const data = pattern(200_000, 8);
+    await Deno.writeFile(`${root}/later.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/later.bin`]);
+    assert.ok(offered.ok, JSON.stringify(offered));
+    const bob2 = await startPeer(coordinator, "bob", { acceptFiles: `${root}/in` });
+    sides.push(bob2);
+    const id = await offerId(bob2);
+    assert.equal(id, offered.id);
+    const end = await finished(bob2, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data));
+    assert.equal((await finished(alice, id)).event, "file-done");
+  } finally {
+    for (const side of sides) await side.peer.close({ logout: false });
+    await coordinator.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("files: a folder of 2,000 small files (a manifest, pulled first) lands whole", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/many`;
+    await Deno.mkdir(`${src}/sub`, { recursive: true });
+    const sizes: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const size = (i * 37) % 700;
+      sizes.push(size);
+      const name = `${i % 2 ? "sub/" : ""}file-with-a-longish-name-${String(i).padStart(4, "0")}.txt`;
+      await Deno.writeFile(`${src}/${name}`, pattern(size, i));
+    }
+    const offered = await alice.peer.files.offer("bob", [src]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.equal(bob.of("file-offer")[0].files.length, 2000);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event, "file-done", JSON.stringify(end).slice(0, 500));
+    const done = end as Ev<"file-done">;
+    assert.equal(done.files?.length, 2000);
+    assert.equal(done.path, `${root}/in/many`);
+    const landed = (await walk(`${root}/in`)).filter((n) => !n.endsWith("/"));
+    assert.equal(landed.length, 2000);
+    for (const file of done.files!.filter((_, i) => i % 97 === 0)) {
+      const bytes = await Deno.readFile(`${root}/in/${file.path}`);
+      assert.equal(hex(bytes), file.sha256);
+      assert.deepEqual(bytes, await Deno.readFile(`${root}/${file.path}`));
+    }
+    const aliceEnd = await finished(alice, id);
+    assert.equal(aliceEnd.event === "file-done" && aliceEnd.files?.length, 2000);
+    // The offer carried a digest, not the list: the history says so briefly.
+    assert.match(alice.peer.history("bob").map((e) => e.body).join("\n"), /offered 2000 files/);
+  });
+});
