@@ -272,7 +272,9 @@ Deno.test("files: a folder of 2,000 small files (a manifest, pulled first) lands
     for (let i = 0; i < 2000; i++) {
       const size = (i * 37) % 700;
       sizes.push(size);
-      const name = `${i % 2 ? "sub/" : ""}file-with-a-longish-name-${String(i).padStart(4, "0")}.txt`;
+      const name = `${i % 2 ? "sub/" : ""}file-with-a-longish-name-${
+        String(i).padStart(4, "0")
+      }.txt`;
       await Deno.writeFile(`${src}/${name}`, pattern(size, i));
     }
     const offered = await alice.peer.files.offer("bob", [src]);
