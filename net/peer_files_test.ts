@@ -4,6 +4,13 @@ import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent, type PeerOptions } from "../peer.ts";
 import { generateIdentity, type Identity } from "../crypto/identity.ts";
 import { waitFor } from "../testing/helpers.ts";
+import { randomBytes } from "../crypto/primitives.ts";
+import { payloadKey, StreamSealer } from "../crypto/stream.ts";
+import { formatAnswerLine } from "../wire/file_lines.ts";
+import { encodeOffer } from "../wire/files.ts";
+import { ConnReader } from "./conn_reader.ts";
+import { FileSender } from "./file_sender.ts";
+import { closeQuietly } from "./tcp.ts";
 
 type Ev<K extends PeerEvent["event"]> = Extract<PeerEvent, { event: K }>;
 
@@ -61,6 +68,8 @@ async function withPair(
 function hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+const hexOf = hex;
 
 function pattern(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -298,5 +307,161 @@ Deno.test("files: a folder of 2,000 small files (a manifest, pulled first) lands
     assert.equal(aliceEnd.event === "file-done" && aliceEnd.files?.length, 2000);
     // The offer carried a digest, not the list: the history says so briefly.
     assert.match(alice.peer.history("bob").map((e) => e.body).join("\n"), /offered 2000 files/);
+  });
+});
+
+/** A sender that serves every pull with the right bytes and a wrong SHA-256 in the trailer. */
+class LyingSender {
+  #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  #conns = new Set<Deno.Conn>();
+  #done: Promise<void>;
+  pulls = 0;
+
+  constructor(key: Uint8Array, data: Uint8Array) {
+    this.#done = (async () => {
+      const handlers: Promise<void>[] = [];
+      for await (const conn of this.#listener) {
+        this.#conns.add(conn);
+        handlers.push((async () => {
+          const reader = new ConnReader(conn);
+          try {
+            for (let line = await reader.line(); line?.ok; line = await reader.line()) {
+              this.pulls++;
+              const nonce = randomBytes(16);
+              const sealer = new StreamSealer(payloadKey(key, nonce));
+              const trailer = new Uint8Array(33).fill(7);
+              trailer[0] = 0;
+              const parts = [
+                new TextEncoder().encode(
+                  formatAnswerLine({ type: "ok", size: data.length, nonce }),
+                ),
+                ...sealer.push(data),
+                ...sealer.push(trailer),
+                sealer.finish(),
+              ];
+              for (const part of parts) await conn.write(part);
+            }
+          } catch {
+            // Closed.
+          } finally {
+            closeQuietly(conn);
+          }
+        })());
+      }
+      await Promise.all(handlers);
+    })();
+  }
+
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    for (const conn of this.#conns) closeQuietly(conn);
+    await this.#done;
+  }
+}
+
+/** Every path under `dir` (symlinks not followed), for a before/after comparison. */
+async function tree(dir: string): Promise<string[]> {
+  return await walk(dir);
+}
+
+Deno.test("files: hostile offers from a real peer: each refused or failed loudly, the rest lands, nothing outside", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/src`;
+    const dest = `${root}/dest`;
+    await Deno.mkdir(src);
+    await Deno.mkdir(dest);
+    await Deno.mkdir(`${root}/outside`);
+    await Deno.symlink(`${root}/outside`, `${dest}/link`); // planted by "someone" beforehand
+    const bytes = { dup: pattern(3, 11), inside: pattern(4, 12), good: pattern(5, 13) };
+    await Deno.writeFile(`${src}/dup.txt`, bytes.dup);
+    await Deno.writeFile(`${src}/inside.txt`, bytes.inside);
+    await Deno.writeFile(`${src}/good.txt`, bytes.good);
+    await Deno.writeFile(`${src}/liar.bin`, pattern(10, 14)); // offered as 6 bytes
+    const stat = async (path: string) => {
+      const info = await Deno.stat(path);
+      return { path, size: info.size, mtimeMs: info.mtime!.getTime() };
+    };
+    const [dup, inside, good, liar] = await Promise.all(
+      ["dup.txt", "inside.txt", "good.txt", "liar.bin"].map((n) => stat(`${src}/${n}`)),
+    );
+    const names = [
+      "../x",
+      "/etc/x",
+      "C:\\x",
+      "a\\..\\b",
+      "CON.txt",
+      "n".repeat(300),
+      "Dup.txt",
+      "dup.TXT",
+      "link/inside.txt",
+      "good.txt",
+      "liar.bin",
+    ];
+    const served = [good, good, good, good, good, good, dup, dup, inside, good, liar];
+    const sizes = served.map((f) => f.size);
+    sizes[10] = 6; // the lie
+    const key = randomBytes(32);
+    const token = "tok_0123456789abcdef";
+    const sender = new FileSender({ hostname: "127.0.0.1", port: 0 });
+    const lying = new LyingSender(key, bytes.good);
+    try {
+      const id = "hostile-1";
+      sender.serve({ id, token, key, files: served });
+      const files = names.map((path, i) => ({ path, size: sizes[i], mtime: 0 }));
+      const draft = { id, expires: Date.now() + 60_000, key, token, port: sender.port, files };
+      const before = await tree(root);
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(draft, hexOf).body).ok);
+      await offerId(bob);
+      const refused = bob.of("file-refused").map((e) => e.name);
+      assert.deepEqual(refused, [...names.slice(0, 6), "dup.TXT"]);
+      for (const e of bob.of("file-refused")) assert.ok(e.reason.length > 10, e.reason);
+      assert.ok(bob.peer.files.accept(id, { dir: dest }).ok);
+      const end = await finished(bob, id);
+      assert.equal(end.event === "file-failed" && end.reason, "refused", JSON.stringify(end));
+      assert.match((end as Ev<"file-failed">).message, /and 1 more/);
+      assert.deepEqual(await Deno.readFile(`${dest}/Dup.txt`), bytes.dup);
+      assert.deepEqual(await Deno.readFile(`${dest}/good.txt`), bytes.good);
+      const after = await tree(root);
+      assert.deepEqual(after.filter((p) => !before.includes(p)).sort(), [
+        "dest/Dup.txt",
+        "dest/good.txt",
+      ]);
+      assert.deepEqual([...Deno.readDirSync(`${root}/outside`)], []);
+
+      // Control characters: the offer does not even parse; both sides hear of it.
+      const bad = encodeOffer({ ...draft, id: "hostile-2", files: [files[9]] }, hexOf).body
+        .replace("f 5 0 good.txt", "f 5 0 go\u0001od.txt");
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", bad).ok);
+      await waitFor(
+        () => bob.of("error").some((e) => e.message.includes("could not be read")),
+        "bob to refuse the unreadable offer",
+      );
+
+      // A wrong SHA-256: retried once from byte 0, then failed loudly; nothing kept.
+      const wrong = { ...draft, id: "hostile-3", port: lying.port, files: [files[9]] };
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(wrong, hexOf).body).ok);
+      await offerId(bob, 2);
+      assert.ok(bob.peer.files.accept("hostile-3", { dir: `${root}/dest3` }).ok);
+      const end3 = await finished(bob, "hostile-3");
+      assert.equal(end3.event === "file-failed" && end3.reason, "hash", JSON.stringify(end3));
+      assert.equal(lying.pulls, 2);
+      assert.deepEqual([...Deno.readDirSync(`${root}/dest3`)], []);
+
+      // The "sender" heard every answer: refusals, failures (history keeps them as short lines).
+      await waitFor(
+        () =>
+          alice.peer.history("bob", 50).filter((e) => e.body.startsWith("[failed")).length === 3,
+        "alice to get three failed answers",
+      );
+      const heard = alice.peer.history("bob", 50).map((e) => e.body);
+      assert.ok(heard.includes("[refused files of offer hostile-1]"), heard.join("\n"));
+    } finally {
+      await sender.close();
+      await lying.close();
+    }
   });
 });
