@@ -465,3 +465,82 @@ Deno.test("files: hostile offers from a real peer: each refused or failed loudly
     }
   });
 });
+
+Deno.test("files: a connection cut mid-file resumes from the data kept, not from 0 (both sides say so)", async () => {
+  const size = 12 * 1024 * 1024 + 777;
+  let cut = false;
+  const onFileSent = ({ bytes }: { bytes: number }) => {
+    if (!cut && bytes >= size / 2) return (cut = true, "cut" as const);
+  };
+  await withPair(async ({ alice, bob, root }) => {
+    const data = pattern(size, 21);
+    await Deno.writeFile(`${root}/big.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/big.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data));
+    assert.equal((await finished(alice, id)).event, "file-done");
+    assert.deepEqual(await Deno.readFile(`${root}/in/big.bin`), data);
+    assert.ok(cut);
+    const [b] = bob.of("file-resuming");
+    const [a] = alice.of("file-resuming");
+    assert.ok(b && b.bytes >= 4 * 1024 * 1024 && b.total === size, JSON.stringify(b));
+    assert.ok(a && a.bytes === b.bytes, JSON.stringify(a));
+  }, { alice: { onFileSent } });
+});
+
+Deno.test("files: both peers closed mid-transfer and started again with their transfersDir: it resumes", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const root = await Deno.makeTempDir({ prefix: "peer-files-" });
+  const sides: Side[] = [];
+  const size = 16 * 1024 * 1024 + 5;
+  // The first run stalls after about 3 MiB (every later connection is cut at once).
+  let calls = 0;
+  const stall = () => ++calls >= 3 ? "cut" as const : undefined;
+  const opts = (name: string, extra: Partial<PeerOptions> = {}) => ({
+    transfersDir: `${root}/${name}-transfers`,
+    ...extra,
+  });
+  try {
+    const data = pattern(size, 31);
+    await Deno.writeFile(`${root}/big.bin`, data);
+    let alice = await startPeer(coordinator, "alice", opts("alice", { onFileSent: stall }));
+    sides.push(alice);
+    let bob = await startPeer(coordinator, "bob", opts("bob"));
+    sides.push(bob);
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    const offered = await alice.peer.files.offer("bob", [`${root}/big.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    await waitFor(
+      () => (bob.peer.files.list()[0]?.bytes ?? 0) >= 2 * 1024 * 1024 && calls >= 4,
+      "bob to hold some data, and the transfer to stall",
+    );
+    // The restarted alice (on another UDP port) serves on the TCP port her kept offer names.
+    await Promise.all([alice.peer.close(), bob.peer.close()]);
+    sides.length = 0;
+    // Both come back: their state files say where the transfer was.
+    alice = await startPeer(coordinator, "alice", opts("alice"));
+    sides.push(alice);
+    bob = await startPeer(coordinator, "bob", opts("bob"));
+    sides.push(bob);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data), JSON.stringify(end));
+    const aliceEnd = await finished(alice, id);
+    assert.equal(aliceEnd.event, "file-done", JSON.stringify(aliceEnd));
+    assert.deepEqual(await Deno.readFile(`${root}/in/big.bin`), data);
+    const resumed = bob.of("file-resuming")[0];
+    assert.ok(resumed && resumed.bytes >= 2 * 1024 * 1024, JSON.stringify(bob.events.slice(0, 8)));
+    assert.ok(alice.of("file-resuming")[0]?.bytes === resumed.bytes);
+    // Done: the state files are gone.
+    assert.deepEqual([...Deno.readDirSync(`${root}/bob-transfers`)], []);
+    assert.deepEqual([...Deno.readDirSync(`${root}/alice-transfers`)], []);
+  } finally {
+    for (const side of sides) await side.peer.close({ logout: false });
+    await coordinator.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
