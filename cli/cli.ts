@@ -8,7 +8,9 @@
 import { HELP } from "../ui/commands.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
 import { type IdentityArgs, parseIdentityArgs } from "./identity_args.ts";
+import type { CoordinatorTransitOptions } from "../coordinator.ts";
 import {
+  COORDINATOR_FLAGS,
   COORDINATOR_HELP,
   DEFAULT_NAME_TTL,
   DEFAULT_PEER_TIMEOUT_S,
@@ -17,6 +19,7 @@ import {
   natRelayArgs,
   parseDuration,
   releaseName,
+  transitArgs,
 } from "./coordinator_args.ts";
 
 export {
@@ -59,6 +62,8 @@ export interface CoordinatorArgs {
   relay: boolean;
   /** `--relay-rate`: bytes a second relayed per sending session. */
   relayRate: number;
+  /** `--transit…`: the transit relay's port and limits, or `false` (`--transit off`). */
+  transit: CoordinatorTransitOptions | false;
   /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
   release?: string;
   /** `--stats S`: print the counters (relay, punches, logins) every S seconds (ms). */
@@ -293,25 +298,7 @@ function parseCoordinator(args: string[]): CliCommand {
 }
 
 function parseCoordinatorFlags(args: string[]): CliCommand {
-  const parsed = parseFlags(
-    args,
-    [
-      "host",
-      "port",
-      "tcp-port",
-      "peer-timeout",
-      "rate-limit",
-      "discovery-port",
-      "data",
-      "name-ttl",
-      "registrations",
-      "nat-port",
-      "relay",
-      "relay-rate",
-      "stats",
-    ],
-    ["json", "trace", "no-discovery"],
-  );
+  const parsed = parseFlags(args, [...COORDINATOR_FLAGS], ["json", "trace", "no-discovery"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: COORDINATOR_HELP };
@@ -337,6 +324,8 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     values["relay-rate"] as string | undefined,
   );
   if (typeof natRelay === "string") return usageError(natRelay);
+  const transit = transitArgs(values);
+  if (typeof transit === "string") return usageError(transit);
   const port = portOption(values.port as string | undefined, "--port", DEFAULT_COORDINATOR_PORT);
   if (typeof port === "string") return usageError(port);
   const tcpPort = portOption(values["tcp-port"] as string | undefined, "--tcp-port", 0);
@@ -375,6 +364,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     registrationsPerMinute,
     statsMs,
     ...natRelay,
+    ...transit,
   };
 }
 
