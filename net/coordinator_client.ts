@@ -108,6 +108,7 @@ export class CoordinatorClient {
   #wakeRelogin?: () => void;
   #closed = false;
   #loggedOut = false;
+  #transitPort?: number;
   readonly #lookups = new Lookups();
   /** NAT measurement, `connect`, and what the coordinator says of traversal. */
   readonly traversal: ClientTraversal;
@@ -165,6 +166,16 @@ export class CoordinatorClient {
   /** The current session, if logged in. */
   get session(): string | undefined {
     return this.#link.session;
+  }
+
+  /** The coordinator's host: where its transit relay listens too. */
+  get coordinatorHost(): string {
+    return this.#options.coordinator.host;
+  }
+
+  /** The coordinator's transit relay (TCP, file data) as its last `Accept` named it; none: off. */
+  get transitPort(): number | undefined {
+    return this.#transitPort;
   }
 
   /** Whether the coordinator answers keep-alives. */
@@ -332,6 +343,7 @@ export class CoordinatorClient {
       wait: (handler) => this.#loginWaiter = handler,
     });
     if (!answer) return; // Closed while logging in again.
+    this.#transitPort = answer.transitPort;
     const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
     this.traversal.accepted(answer);
