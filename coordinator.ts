@@ -82,6 +82,8 @@ export type {
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
 export type { CoordinatorTransitOptions } from "./net/coordinator_ports.ts";
+export type { TransitRelay, TransitRelayOptions, TransitSettings } from "./net/transit_relay.ts";
+export type { TransitRefusal, TransitStats } from "./core/transit_limits.ts";
 
 /** Options for {@linkcode Coordinator.start}. */
 export interface CoordinatorOptions {

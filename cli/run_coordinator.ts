@@ -196,9 +196,7 @@ function printBanner(
   const perTransfer = (args.transit && args.transit.pairBytesPerSecond) ||
     TRANSIT_DEFAULTS.pairBytesPerSecond;
   const transitText = transit
-    ? `TCP ${args.host}:${transit.address.port}, ${
-      Math.round(perTransfer / 1024)
-    } KiB/s per transfer`
+    ? `TCP ${args.host}:${transit.address.port}, ${perSecond(perTransfer)} per transfer`
     : "off";
   console.log(`  file transit: ${transitText}`);
   if (args.port !== 0 && udp.port !== args.port) {
