@@ -215,6 +215,8 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
     }
     case "info":
       return addInfo(state, input.text, input.about);
+    default:
+      return state; // File transfer events: shown by the screen's transfer view (helper "ui").
   }
 }
 
