@@ -12,6 +12,8 @@ import {
   transfersTable,
   type TransferView,
 } from "./file_text.ts";
+import { filePrinter } from "./file_printer.ts";
+import { painter } from "./format.ts";
 
 Deno.test("sizes, rates, times left and percentages for people", () => {
   assert.equal(formatBytes(0), "0 B");
@@ -196,4 +198,34 @@ Deno.test("/transfers: a table, in flight first, failures with their reason", ()
   );
   assert.match(table[2], /^old1\s+→\s+ann\s+failed \(declined\)\s+630 MB\/1.00 GB 63%\s+1\/1$/);
   assert.equal(transfersTable([]), "No transfers yet. /send NAME PATH offers files.");
+});
+
+Deno.test("line mode: later events name the peer from the offer; progress by tenths", () => {
+  const print = filePrinter(painter(false), () => 0);
+  assert.match(
+    print({
+      event: "file-offer",
+      id: "x",
+      from: "bob",
+      files: [{ name: "a", size: 100 }],
+      total: 100,
+    })!,
+    /^bob offers 1 file/,
+  );
+  const progress = (bytes: number) =>
+    print({ event: "file-progress", id: "x", bytes, total: 100, file: 1, count: 1, rate: 10 });
+  assert.equal(progress(5), undefined);
+  assert.equal(progress(12), "… offer x: 12% (12 B of 100 B, 10 B/s, 9s left)");
+  assert.equal(progress(15), undefined);
+  assert.match(progress(31)!, /^… offer x: 31%/);
+  assert.equal(
+    print({ event: "file-resuming", id: "x", bytes: 63, total: 100 }),
+    "↻ offer x resuming at 63% (63 B of 100 B kept)",
+  );
+  assert.equal(progress(65), undefined);
+  assert.match(progress(70)!, /^… offer x: 70%/);
+  assert.equal(
+    print({ event: "file-done", id: "x", path: "/in/a" }),
+    "✓ received from bob (offer x): /in/a",
+  );
 });
