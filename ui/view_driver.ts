@@ -14,6 +14,7 @@ import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
 import type { KeyCommands } from "../core/trust.ts";
+import { isFileEvent } from "./file_types.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
@@ -73,13 +74,14 @@ export class ViewDriver {
     };
   }
 
-  /** A peer event: into the view; the roster follows joins and leaves; a message rings. */
+  /** A peer event: into the view; the roster follows joins and leaves; a message or an offer rings. */
   #onEvent(event: PeerEvent): void {
     this.show(event);
     if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
       this.syncRoster();
     }
     if (event.event === "message") this.#screen()?.bell();
+    if (isFileEvent(event) && event.event === "file-offer" && event.from) this.#screen()?.bell();
   }
 
   /** The view as it stands. */
