@@ -14,7 +14,6 @@ import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
 import type { KeyCommands } from "../core/trust.ts";
-import { isFileEvent } from "./file_types.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
@@ -80,8 +79,8 @@ export class ViewDriver {
     if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
       this.syncRoster();
     }
-    if (event.event === "message") this.#screen()?.bell();
-    if (isFileEvent(event) && event.event === "file-offer" && event.from) this.#screen()?.bell();
+    const kind: string = event.event;
+    if (kind === "message" || (kind === "file-offer" && "from" in event)) this.#screen()?.bell();
   }
 
   /** The view as it stands. */
