@@ -158,6 +158,39 @@ export async function transitConnect(
   }
 }
 
+/** Where a peer finds its coordinator's transit relay: `CoordinatorClient` has this shape. */
+export interface TransitSource {
+  /** The coordinator's host. */
+  readonly coordinatorHost: string;
+  /** The transit relay's TCP port from the coordinator's last `Accept`; none: it has none. */
+  readonly transitPort?: number;
+}
+
+/**
+ * {@linkcode transitConnect} to the relay `source` names at the time of each call (after a
+ * re-login it may be another port, or none): a coordinator without one rejects with a
+ * {@linkcode TransitError} `off`.
+ *
+ * @example
+ * ```ts
+ * import { TransitError, transitVia } from "./transit_client.ts";
+ * const connect = transitVia({ coordinatorHost: "127.0.0.1" }); // no transitPort: none
+ * await connect("take", "a-one-time-token").catch((e: TransitError) => e.reason); // "off"
+ * ```
+ */
+export function transitVia(
+  source: TransitSource,
+): (side: TransitSide, token: string, signal?: AbortSignal) => Promise<Deno.TcpConn> {
+  return (side, token, signal) => {
+    const port = source.transitPort;
+    if (!port) {
+      const message = "The coordinator has no transit relay: the sender cannot be reached.";
+      return Promise.reject(new TransitError("off", message));
+    }
+    return transitConnect(source.coordinatorHost, port, side, token, signal);
+  };
+}
+
 /** A TCP connection within `waitMs`, or a {@linkcode TransitError} `unreachable`/`aborted`. */
 async function connect(
   host: string,
