@@ -47,6 +47,7 @@ import type { NatType } from "./core/nat_type.ts";
 import type { PeerFiles } from "./net/peer_files.ts";
 import type { IncomingMessage } from "./core/delivery.ts";
 import { makePeerFiles } from "./store/transfer_state.ts";
+import { transitVia } from "./net/transit_client.ts";
 import { shownEntry } from "./core/transfers.ts";
 
 export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
@@ -245,14 +246,13 @@ export class Peer {
     });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit, this.#datagrams.hooks);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
-    const sendKind = (to: string, kind: string, body: string) =>
-      this.#outbox.send(to, body, clockTime(), instant(), kind);
     this.files = makePeerFiles({
       options,
       port: udp.local.port,
       roster: this.#roster,
-      send: sendKind,
+      send: (to, kind, body) => this.#outbox.send(to, body, clockTime(), instant(), kind),
       emit,
+      transit: transitVia(this.#client),
     });
   }
 

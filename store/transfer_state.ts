@@ -157,6 +157,8 @@ export interface PeerFilesSetup {
   send: PeerFilesDeps["send"];
   /** Tells the user. */
   emit: PeerFilesDeps["emit"];
+  /** Connects to the coordinator's transit relay (net/transit_client.ts `transitVia`). */
+  transit?: PeerFilesDeps["transit"];
 }
 
 /** The peer's `files`, wired to the disk (savers, free space, state files) and the roster. */
@@ -169,6 +171,7 @@ export function makePeerFiles(setup: PeerFilesSetup): PeerFiles {
     port: setup.port,
     send: setup.send,
     emit: setup.emit,
+    transit: setup.transit,
     knownName: (name) => roster.knownName(name),
     addresses: (name) => addressesOf(roster.get(name)),
     now: monotonic,
