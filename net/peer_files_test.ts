@@ -544,3 +544,25 @@ Deno.test("files: both peers closed mid-transfer and started again with their tr
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("files: no direct TCP to the sender: both meet at the coordinator's transit relay", async () => {
+  await withPair(async ({ alice, bob, root, coordinator }) => {
+    assert.ok(coordinator.transit, "the coordinator runs a transit relay");
+    const data = pattern(3 * 1024 * 1024 + 3, 41);
+    await Deno.writeFile(`${root}/relayed.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/relayed.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data), JSON.stringify(end));
+    assert.equal((await finished(alice, id)).event, "file-done");
+    assert.ok(
+      coordinator.transit!.stats.bytes >= data.length,
+      JSON.stringify(coordinator.transit!.stats),
+    );
+  }, {
+    // alice's file sender listens where bob does not look (the roster says 127.0.0.1).
+    alice: { filesHost: "127.0.0.2" },
+  });
+});
