@@ -566,3 +566,32 @@ Deno.test("files: no direct TCP to the sender: both meet at the coordinator's tr
     alice: { filesHost: "127.0.0.2" },
   });
 });
+
+Deno.test("files: a source file changed after the offer fails that file, said so on both sides", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/a.txt`, pattern(100, 51));
+    await Deno.writeFile(`${root}/b.txt`, pattern(100, 52));
+    const offered = await alice.peer.files.offer("bob", [`${root}/a.txt`, `${root}/b.txt`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    await Deno.writeFile(`${root}/a.txt`, pattern(120, 53)); // changed meanwhile
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-failed" && b.reason, "changed", JSON.stringify(b));
+    assert.equal(a.event === "file-failed" && a.reason, "changed", JSON.stringify(a));
+    assert.match((b as Ev<"file-failed">).message, /a\.txt/);
+    // The other file landed; the changed one left nothing behind.
+    assert.deepEqual(await walk(`${root}/in`), ["b.txt"]);
+  });
+});
+
+Deno.test("files: a message of a kind nobody knows is counted and told once, never shown as chat", async () => {
+  await withPair(async ({ alice, bob }) => {
+    for (let i = 0; i < 3; i++) assert.ok(alice.peer.files.sendRaw("bob", "group-msg", `x${i}`).ok);
+    assert.ok(alice.peer.send("bob", "after").ok);
+    await waitFor(() => bob.of("message").length === 1, "the chat message after them");
+    assert.deepEqual(bob.of("message").map((e) => e.text), ["after"]);
+    assert.equal(bob.of("error").filter((e) => e.message.includes("group-msg")).length, 1);
+    assert.equal(bob.peer.files.unknownKinds, 3);
+  });
+});
