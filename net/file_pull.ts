@@ -96,7 +96,6 @@ const FAILS: Record<string, FileFailReason> = {
   size: "changed",
   save: "refused",
   io: "io",
-  unknown: "refused",
   offset: "refused",
   refused: "refused",
   malformed: "refused",
@@ -132,7 +131,9 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
     });
     return true;
   }
-  if (result.code === "cut" || result.code === "corrupt") {
+  // `unknown`: the sender has not had the accept yet (it rides the message stream, which a pull
+  // over TCP may overtake); tried again like a cut.
+  if (result.code === "cut" || result.code === "corrupt" || result.code === "unknown") {
     file.reserved = result.reserved ?? file.reserved;
     return false;
   }
