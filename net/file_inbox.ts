@@ -230,6 +230,7 @@ export class FileInbox {
         if (event) this.#hooks.emit(event);
       },
       persist: () => this.#hooks.save(record),
+      offlineMs: deps.offerExpiryMs,
       retrying: () => {
         const bytes = heldBytes(job);
         if (bytes > 0) this.#hooks.emit({ event: "file-resuming", id, bytes, total });

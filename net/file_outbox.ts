@@ -32,6 +32,8 @@ interface OutOffer {
   taken: Set<number>;
   hashes: Map<number, string>;
   pulledOnce: boolean;
+  /** When the receiver last did something (monotonic ms): an offer is dropped after long silence. */
+  activity: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -130,7 +132,8 @@ export class FileOutbox {
     const taken = new Set(record.accepted ?? []);
     this.#sender.serve({ id: record.id, token, key, files: served, manifest, accepted: taken });
     const accepted = record.accepted ?? files.map((_, i) => i);
-    const out = { record, files, accepted, taken, hashes: new Map(), pulledOnce: false };
+    const activity = this.#hooks.deps.now();
+    const out = { record, files, accepted, taken, hashes: new Map(), pulledOnce: false, activity };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -174,6 +177,7 @@ export class FileOutbox {
     if (!out) return;
     const { id } = answer;
     const to = out.record.peer;
+    out.activity = this.#hooks.deps.now();
     switch (answer.type) {
       case "accept": {
         out.accepted = (answer.files ?? out.files.map((_, i) => i)).filter((i) =>
@@ -266,10 +270,23 @@ export class FileOutbox {
     if (out) this.#fail(out, "expired", `${out.record.peer} did not answer the offer in time.`);
   }
 
+  /**
+   * Drops accepted transfers the receiver has been silent about for `limitMs` (no pull, no
+   * answer): it went away for good, or it failed without a word reaching this peer.
+   */
+  sweep(now: number, limitMs: number): void {
+    for (const out of [...this.#offers.values()]) {
+      if (out.record.state === "offered" || now - out.activity < limitMs) continue;
+      const message = `${out.record.peer} pulled nothing for a long time; the offer is withdrawn.`;
+      this.#fail(out, "expired", message);
+    }
+  }
+
   /** The sender wrote `bytes` of file `file` (from 0). */
   onSent(id: string, file: number, bytes: number): void {
     const out = this.#offers.get(id);
     if (!out) return;
+    out.activity = this.#hooks.deps.now();
     const at = out.accepted.indexOf(file);
     const before = out.accepted.slice(0, Math.max(0, at)).reduce(
       (sum, i) => sum + out.files[i].size,
@@ -289,6 +306,7 @@ export class FileOutbox {
   onPull(id: string, file: number, offset: number): void {
     const out = this.#offers.get(id);
     if (!out) return;
+    out.activity = this.#hooks.deps.now();
     const first = !out.pulledOnce;
     out.pulledOnce = true;
     if (out.record.state !== "transferring") {

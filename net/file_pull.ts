@@ -24,7 +24,10 @@ import {
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
-/** Attempts in a row without progress before the transfer fails. */
+const DAY_MS = 24 * 3600 * 1000;
+/** How often a pull waiting for its sender to come online looks again. */
+const OFFLINE_POLL_MS = 1000;
+/** Attempts in a row without progress (the sender online) before the transfer fails. */
 export const MAX_IDLE_ATTEMPTS = 8;
 
 /** One accepted file of a pull: where it stands. */
@@ -83,6 +86,8 @@ export interface PullHooks {
   signal: AbortSignal;
   /** A new attempt after one that did not finish: a resume, if data is kept. */
   retrying?(): void;
+  /** How long to wait for a sender that is offline before failing (24 h). */
+  offlineMs?: number;
 }
 
 /** How a pull ended. */
@@ -149,10 +154,22 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
 /** Pulls `job` until every file is done or failed, it is aborted, or it stops moving. */
 export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutcome> {
   let idle = 0;
+  let offlineSince: number | undefined;
   for (let attempt = 0;; attempt++) {
     const pending = job.files.filter((file) => file.state === "pending");
     if (pending.length === 0) break;
     if (hooks.signal.aborted) return { ok: false, reason: "cancelled", message: "Cancelled." };
+    // While the sender is offline, wait for it (the partial data is kept), up to a limit.
+    if (hooks.addresses().length === 0) {
+      offlineSince ??= performance.now();
+      if (performance.now() - offlineSince > (hooks.offlineMs ?? DAY_MS)) {
+        const message = "The sender stayed offline too long; the partial data is kept.";
+        return { ok: false, reason: "offline", message };
+      }
+      await sleep(OFFLINE_POLL_MS, hooks.signal);
+      continue;
+    }
+    offlineSince = undefined;
     if (attempt > 0) hooks.retrying?.();
     const conn = await connect(job, hooks);
     let moved = false;
@@ -188,14 +205,8 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
     idle = moved ? 0 : idle + 1;
     if (hooks.signal.aborted) return { ok: false, reason: "cancelled", message: "Cancelled." };
     if (idle >= MAX_IDLE_ATTEMPTS) {
-      const offline = hooks.addresses().length === 0;
-      return {
-        ok: false,
-        reason: offline ? "offline" : "unreachable",
-        message: offline
-          ? "The sender went offline; the partial data is kept."
-          : "The sender cannot be reached over TCP, directly or through the relay.",
-      };
+      const message = "The sender cannot be reached over TCP, directly or through the relay.";
+      return { ok: false, reason: "unreachable", message };
     }
     if (job.files.some((file) => file.state === "pending") && !moved) {
       await sleep(Math.min(8000, 250 * 2 ** idle), hooks.signal);

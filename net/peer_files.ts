@@ -171,6 +171,7 @@ export class PeerFiles {
   }
 
   #expire(): void {
+    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? 24 * 3600 * 1000);
     for (const view of this.#table.expired(Date.now())) {
       if (view.direction === "out") this.#outbox.expire(view.id);
       else this.#inbox.expire(view.id);

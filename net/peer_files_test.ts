@@ -241,7 +241,17 @@ Deno.test("files: an offer nobody answers expires on both sides", async () => {
     assert.equal(b.event === "file-failed" && b.reason, "expired");
     assert.equal(a.event === "file-failed" && a.reason, "expired");
     assert.equal(bob.peer.files.accept(id, { dir: `${root}/in` }).ok, false);
-  }, { alice: { offerExpiryMs: 1500 } });
+    // Accepted, then the receiver goes away for good: the sender withdraws after as long.
+    await Deno.writeFile(`${root}/b.bin`, pattern(8 * 1024 * 1024, 8));
+    const second = await alice.peer.files.offer("bob", [`${root}/b.bin`]);
+    assert.ok(second.ok);
+    const id2 = await offerId(bob, 2);
+    assert.ok(bob.peer.files.accept(id2, { dir: `${root}/in` }).ok);
+    await waitFor(() => alice.of("file-accepted").length === 1, "alice to hear the accept");
+    await bob.peer.close({ logout: false });
+    const gone = await finished(alice, id2);
+    assert.equal(gone.event === "file-failed" && gone.reason, "expired", JSON.stringify(gone));
+  }, { alice: { offerExpiryMs: 1500, onFileSent: () => "cut" } });
 });
 
 Deno.test("files: an offer to a contact offline waits, and is delivered and pulled when it is back", async () => {
