@@ -50,7 +50,13 @@
  */
 
 import { randomBytes, secretsEqual, sha256Stream } from "../crypto/primitives.ts";
-import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
+import {
+  CHUNK_BYTES,
+  type ChunkSink,
+  PAYLOAD_NONCE_BYTES,
+  payloadKey,
+  StreamSealer,
+} from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
 import { ConnReader } from "./conn_reader.ts";
@@ -199,7 +205,7 @@ export class FileSender {
   async #handle(conn: Deno.Conn): Promise<void> {
     const reader = new ConnReader(conn, 4096);
     const out = new Batch(conn);
-    const buffer = new Uint8Array(BATCH_BYTES);
+    const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
     const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     try {
       for (;;) {
@@ -221,7 +227,7 @@ export class FileSender {
           await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {
           await no("offset");
-        } else if (await this.#send(out, buffer, offer, pull, file) === "cut") {
+        } else if (await this.#send(out, buffers, offer, pull, file) === "cut") {
           return closeQuietly(conn);
         }
       }
@@ -233,7 +239,7 @@ export class FileSender {
   /** Sends one file as its stream, or answers why not; "cut" when a test hook cut it. */
   async #send(
     out: Batch,
-    buffer: Uint8Array,
+    buffers: Buffers,
     offer: ServedOffer,
     pull: { file: number; offset: number },
     file: OfferedFile,
@@ -252,6 +258,7 @@ export class FileSender {
       await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
+      const buffer = buffers[0];
       let at = 0;
       let short = false;
       while (at < pull.offset && !short) {
@@ -266,27 +273,39 @@ export class FileSender {
       const sealer = new StreamSealer(payloadKey(offer.key, nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
-      while (at < file.size) {
-        const want = Math.min(BATCH_BYTES, file.size - at);
-        const read = short ? null : await handle.read(buffer.subarray(0, want));
-        const piece = buffer.subarray(0, read ?? want);
-        if (read === null) {
-          short = true; // Shorter than offered: zeros keep the stream's length; status says so.
-          piece.fill(0);
-        } else {
-          hash.update(piece);
+      // The next block is read (on Deno's I/O threads) while this one is hashed and sealed.
+      let [current, next] = buffers;
+      let reading = at < file.size && !short ? readInto(handle, current, file.size - at) : null;
+      try {
+        while (at < file.size) {
+          const want = Math.min(BATCH_BYTES, file.size - at);
+          const read = reading === null ? null : await reading;
+          reading = null;
+          const piece = current.subarray(0, read ?? want);
+          if (read === null) {
+            short = true; // Shorter than offered: zeros keep the stream's length; status says so.
+            piece.fill(0);
+          } else if (at + read < file.size) {
+            reading = readInto(handle, next, file.size - at - read);
+          }
+          if (read !== null) hash.update(piece);
+          at += piece.length;
+          sealer.pushTo(piece, out.sink);
+          if (out.full) await out.send();
+          if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") return "cut";
+          [current, next] = [next, current];
         }
-        at += piece.length;
-        for (const chunk of sealer.push(piece)) await out.add(chunk);
-        if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") return "cut";
+      } finally {
+        await reading?.catch(() => {});
       }
       const changed = short || !sameAsOffered(await handle.stat(), file) ||
         !sameAsOffered(await Deno.stat(file.path), file);
       const trailer = new Uint8Array(TRAILER_BYTES);
       trailer[0] = changed ? CHANGED_WHILE_SENT : SENT_AS_OFFERED;
       if (!changed) trailer.set(hash.digest(), 1);
-      for (const chunk of sealer.push(trailer)) await out.add(chunk);
-      await out.add(sealer.finish());
+      sealer.pushTo(trailer, out.sink);
+      sealer.finishTo(out.sink);
+      if (out.full) await out.send();
     } finally {
       handle.close();
     }
@@ -302,26 +321,69 @@ function sameAsOffered(info: Deno.FileInfo, file: OfferedFile): boolean {
   return info.isFile && info.size === file.size && info.mtime?.getTime() === file.mtimeMs;
 }
 
-/** Answers and sealed chunks gathered into writes of about 1 MiB. */
+/** Two read buffers of a connection: one is read into while the other is sealed. */
+type Buffers = [Uint8Array, Uint8Array];
+
+/** Reads up to `left` bytes (at most the buffer) into `buffer`: how many, or null at the end. */
+function readInto(handle: Deno.FsFile, buffer: Uint8Array, left: number): Promise<number | null> {
+  const reading = handle.read(buffer.subarray(0, Math.min(buffer.length, left)));
+  reading.catch(() => {}); // Awaited later; a failure then is the connection's.
+  return reading;
+}
+
+/**
+ * Answers and sealed chunks gathered into writes of about 1 MiB, two buffers: one fills while
+ * the other is written, so sealing goes on while the socket drains.
+ */
 class Batch {
   #conn: Deno.Conn;
-  #buffer = new Uint8Array(BATCH_BYTES + CHUNK_BYTES + 64);
+  // Room for a full batch, a read block's chunks and a chunk held back, with their tags.
+  #buffer = new Uint8Array(2 * BATCH_BYTES + 2 * CHUNK_BYTES);
+  #spare = new Uint8Array(this.#buffer.length);
   #length = 0;
+  #writing: Promise<void> | undefined;
+  #failed: { error: unknown } | undefined;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
-  async add(chunk: Uint8Array): Promise<void> {
-    if (this.#length + chunk.length > this.#buffer.length) await this.flush();
-    this.#buffer.set(chunk, this.#length);
-    this.#length += chunk.length;
-    if (this.#length >= BATCH_BYTES) await this.flush();
+  /** Takes a sealed chunk in its two parts (copied in at once). */
+  readonly sink: ChunkSink = (body, tag) => {
+    this.#buffer.set(body, this.#length);
+    this.#buffer.set(tag, this.#length + body.length);
+    this.#length += body.length + tag.length;
+  };
+
+  /** Whether a write is due (about 1 MiB gathered). */
+  get full(): boolean {
+    return this.#length >= BATCH_BYTES;
   }
 
-  async flush(): Promise<void> {
+  async add(chunk: Uint8Array): Promise<void> {
+    if (this.#length + chunk.length > this.#buffer.length) await this.send();
+    this.#buffer.set(chunk, this.#length);
+    this.#length += chunk.length;
+    if (this.full) await this.send();
+  }
+
+  /** Starts writing what is gathered, once the write before it is done; does not wait for it. */
+  async send(): Promise<void> {
+    await this.#writing;
+    if (this.#failed) throw this.#failed.error;
     if (this.#length === 0) return;
-    await writeAll(this.#conn, this.#buffer.subarray(0, this.#length));
+    const bytes = this.#buffer.subarray(0, this.#length);
+    [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
     this.#length = 0;
+    this.#writing = writeAll(this.#conn, bytes).catch((error) => {
+      this.#failed = { error };
+    });
+  }
+
+  /** Writes everything gathered and waits until it is written. */
+  async flush(): Promise<void> {
+    await this.send();
+    await this.#writing;
+    if (this.#failed) throw this.#failed.error;
   }
 }
