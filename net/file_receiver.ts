@@ -40,8 +40,8 @@
 import { secretsEqual, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import {
   CHUNK_BYTES,
-  ChunkFramer,
   payloadKey,
+  SEALED_CHUNK_BYTES,
   sealedLength,
   StreamError,
   StreamOpener,
@@ -51,6 +51,7 @@ import { ConnReader } from "./conn_reader.ts";
 import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
+import { BatchWriter } from "./batch_writer.ts";
 
 const BATCH_BYTES = 1024 * 1024;
 /** The sender's refusals that fail one file; `refused` and `malformed` end the connection. */
@@ -409,61 +410,36 @@ async function receiveStream<R extends PartialPlace>(
   const opener = new StreamOpener(key, {
     startChunk: one.offset / CHUNK_BYTES,
   });
-  const framer = new ChunkFramer();
-  const out = new FileBatch(handle, Math.min(BATCH_BYTES, dataBytes));
+  const out = new BatchWriter(handle, Math.min(BATCH_BYTES + CHUNK_BYTES, dataBytes), BATCH_BYTES);
   const trailer = new Uint8Array(TRAILER_BYTES);
   let plain = 0;
-  const take = async (chunk: Uint8Array) => {
-    const opened = opener.open(chunk);
-    const data = opened.subarray(0, Math.max(0, Math.min(opened.length, dataBytes - plain)));
-    if (data.length > 0) {
-      one.hash.update(data);
-      await out.add(data);
+  try {
+    while (left > 0) {
+      // Whole sealed chunks, as views of the reader's buffer: opened where they were read.
+      const chunk = await reader.exact(Math.min(left, SEALED_CHUNK_BYTES));
+      if (chunk === undefined) {
+        await out.flush();
+        throw new Abort("cut", `The connection ended in the middle of ${one.reserved.relative}.`);
+      }
+      left -= chunk.length;
+      const opened = opener.open(chunk);
+      const data = opened.subarray(0, Math.max(0, Math.min(opened.length, dataBytes - plain)));
+      if (data.length > 0) {
+        one.hash.update(data);
+        out.append(data);
+      }
+      const rest = opened.subarray(data.length);
+      if (rest.length > 0) trailer.set(rest, plain + data.length - dataBytes);
+      plain += opened.length;
+      progress.add(data.length);
+      if (out.full) await out.send();
     }
-    const rest = opened.subarray(data.length);
-    if (rest.length > 0) trailer.set(rest, plain + data.length - dataBytes);
-    plain += opened.length;
-    progress.add(data.length);
-  };
-  while (left > 0) {
-    const piece = await reader.take(left);
-    if (piece === undefined) {
-      await out.flush();
-      throw new Abort("cut", `The connection ended in the middle of ${one.reserved.relative}.`);
-    }
-    left -= piece.length;
-    for (const chunk of framer.push(piece)) await take(chunk);
+    opener.end();
+    await out.flush();
+  } finally {
+    await out.settle().catch(() => {}); // Nothing under way once the file is closed.
   }
-  const last = framer.end();
-  if (last) await take(last);
-  opener.end();
-  await out.flush();
   return trailer;
-}
-
-/** Plaintext gathered into writes of about 1 MiB. */
-class FileBatch {
-  #file: Deno.FsFile;
-  #buffer: Uint8Array;
-  #length = 0;
-
-  constructor(file: Deno.FsFile, bytes: number) {
-    this.#file = file;
-    this.#buffer = new Uint8Array(bytes);
-  }
-
-  async add(bytes: Uint8Array): Promise<void> {
-    if (this.#length + bytes.length > this.#buffer.length) await this.flush();
-    if (bytes.length > this.#buffer.length) return await writeAll(this.#file, bytes);
-    this.#buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#length === 0) return;
-    await writeAll(this.#file, this.#buffer.subarray(0, this.#length));
-    this.#length = 0;
-  }
 }
 
 /** Bytes held of all the files, reported about every MiB. */

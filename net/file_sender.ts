@@ -50,19 +50,13 @@
  */
 
 import { randomBytes, secretsEqual, sha256Stream } from "../crypto/primitives.ts";
-import {
-  CHUNK_BYTES,
-  type ChunkSink,
-  PAYLOAD_NONCE_BYTES,
-  payloadKey,
-  StreamSealer,
-} from "../crypto/stream.ts";
+import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { closeQuietly } from "./tcp.ts";
 import { Deadline } from "./timers.ts";
-import { writeAll } from "./write.ts";
+import { BatchWriter } from "./batch_writer.ts";
 
 /** Bytes of the trailer at the end of every file's plaintext: a status byte and a SHA-256. */
 export const TRAILER_BYTES = 33;
@@ -204,7 +198,7 @@ export class FileSender {
   /** Answers the pulls of one connection in order, until it ends or is refused. */
   async #handle(conn: Deno.Conn): Promise<void> {
     const reader = new ConnReader(conn, 4096);
-    const out = new Batch(conn);
+    const out = new BatchWriter(conn, 2 * BATCH_BYTES + 2 * CHUNK_BYTES, BATCH_BYTES);
     const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
     const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     try {
@@ -238,7 +232,7 @@ export class FileSender {
 
   /** Sends one file as its stream, or answers why not; "cut" when a test hook cut it. */
   async #send(
-    out: Batch,
+    out: BatchWriter,
     buffers: Buffers,
     offer: ServedOffer,
     pull: { file: number; offset: number },
@@ -329,61 +323,4 @@ function readInto(handle: Deno.FsFile, buffer: Uint8Array, left: number): Promis
   const reading = handle.read(buffer.subarray(0, Math.min(buffer.length, left)));
   reading.catch(() => {}); // Awaited later; a failure then is the connection's.
   return reading;
-}
-
-/**
- * Answers and sealed chunks gathered into writes of about 1 MiB, two buffers: one fills while
- * the other is written, so sealing goes on while the socket drains.
- */
-class Batch {
-  #conn: Deno.Conn;
-  // Room for a full batch, a read block's chunks and a chunk held back, with their tags.
-  #buffer = new Uint8Array(2 * BATCH_BYTES + 2 * CHUNK_BYTES);
-  #spare = new Uint8Array(this.#buffer.length);
-  #length = 0;
-  #writing: Promise<void> | undefined;
-  #failed: { error: unknown } | undefined;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  /** Takes a sealed chunk in its two parts (copied in at once). */
-  readonly sink: ChunkSink = (body, tag) => {
-    this.#buffer.set(body, this.#length);
-    this.#buffer.set(tag, this.#length + body.length);
-    this.#length += body.length + tag.length;
-  };
-
-  /** Whether a write is due (about 1 MiB gathered). */
-  get full(): boolean {
-    return this.#length >= BATCH_BYTES;
-  }
-
-  async add(chunk: Uint8Array): Promise<void> {
-    if (this.#length + chunk.length > this.#buffer.length) await this.send();
-    this.#buffer.set(chunk, this.#length);
-    this.#length += chunk.length;
-    if (this.full) await this.send();
-  }
-
-  /** Starts writing what is gathered, once the write before it is done; does not wait for it. */
-  async send(): Promise<void> {
-    await this.#writing;
-    if (this.#failed) throw this.#failed.error;
-    if (this.#length === 0) return;
-    const bytes = this.#buffer.subarray(0, this.#length);
-    [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
-    this.#length = 0;
-    this.#writing = writeAll(this.#conn, bytes).catch((error) => {
-      this.#failed = { error };
-    });
-  }
-
-  /** Writes everything gathered and waits until it is written. */
-  async flush(): Promise<void> {
-    await this.send();
-    await this.#writing;
-    if (this.#failed) throw this.#failed.error;
-  }
 }
