@@ -4,7 +4,9 @@
  * line (port, offer id, token, key, files), then serves until stdin closes and prints its CPU
  * seconds; `--role recv` pulls that offer (`--offer JSON`) into `--dst` with a
  * {@linkcode FileReceiver} and a `FileSaver` and prints the time the pull took, the files that
- * landed and its CPU seconds.
+ * landed and its CPU seconds; `--role relay` runs the coordinator's transit relay
+ * (net/transit_relay.ts) on 127.0.0.1 with its rate limits off, prints its port, and runs until
+ * stdin closes (its CPU is read from /proc by the parent).
  *
  * ```sh
  * deno run -A bench/file_peer.ts --role send --dir /dev/shm/src
@@ -17,6 +19,7 @@
 import { randomBytes } from "../crypto/primitives.ts";
 import { FileReceiver } from "../net/file_receiver.ts";
 import { FileSender, type OfferedFile } from "../net/file_sender.ts";
+import { TransitRelay } from "../net/transit_relay.ts";
 import { FileSaver } from "../store/file_saver.ts";
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
 import { untilStdinCloses } from "./child.ts";
@@ -92,8 +95,23 @@ async function receive(offer: BenchOffer, dst: string): Promise<void> {
   }));
 }
 
+async function relay(): Promise<void> {
+  const relay = TransitRelay.start({
+    host: "127.0.0.1",
+    port: 0,
+    pairBytesPerSecond: Infinity,
+    totalBytesPerSecond: Infinity,
+    maxBytes: 2 ** 50,
+  });
+  console.log(JSON.stringify({ port: relay.address.port }));
+  await untilStdinCloses(600_000);
+  console.log(JSON.stringify(relay.stats));
+  await relay.close();
+}
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   if (flags.role === "send") await send(String(flags.dir));
+  else if (flags.role === "relay") await relay();
   else await receive(JSON.parse(String(flags.offer)) as BenchOffer, String(flags.dst));
 }
