@@ -2,7 +2,7 @@
  * The two processes of bench/files.ts's peerchat runs, at the library level: `--role send`
  * serves every file under `--dir` with a {@linkcode FileSender} on 127.0.0.1 and prints one JSON
  * line (port, offer id, token, key, files), then serves until stdin closes and prints its CPU
- * seconds; `--role recv` pulls that offer (`--offer JSON`) into `--dst` with a
+ * seconds; `--role recv` pulls that offer (`--offer FILE`, the JSON line in a file) into `--dst` with a
  * {@linkcode FileReceiver} and a `FileSaver` and prints the time the pull took, the files that
  * landed and its CPU seconds; `--role relay` runs the coordinator's transit relay
  * (net/transit_relay.ts) on 127.0.0.1 with its rate limits off, prints its port, and runs until
@@ -10,7 +10,7 @@
  *
  * ```sh
  * deno run -A bench/file_peer.ts --role send --dir /dev/shm/src
- * deno run -A bench/file_peer.ts --role recv --offer '{…}' --dst /dev/shm/dst
+ * deno run -A bench/file_peer.ts --role recv --offer offer.json --dst /dev/shm/dst
  * ```
  *
  * @module
@@ -113,5 +113,8 @@ if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   if (flags.role === "send") await send(String(flags.dir));
   else if (flags.role === "relay") await relay();
-  else await receive(JSON.parse(String(flags.offer)) as BenchOffer, String(flags.dst));
+  else {
+    const offer = JSON.parse(await Deno.readTextFile(String(flags.offer))) as BenchOffer;
+    await receive(offer, String(flags.dst));
+  }
 }

@@ -106,6 +106,11 @@ export class LocalSshd {
     return { error: "sshd did not come up on 127.0.0.1 within 5 s" };
   }
 
+  /** The server's process id (its sessions' CPU shows in its children's time once they end). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** The options of `ssh` (and, with `-P` for the port, of scp) that reach this server. */
   sshOptions(): string[] {
     return [
