@@ -1,15 +1,16 @@
 /**
  * The two processes of bench/files.ts's peerchat runs, at the library level: `--role send`
- * serves every file under `--dir` with a {@linkcode FileSender} on 127.0.0.1 and prints one JSON
- * line (port, offer id, token, key, files), then serves until stdin closes and prints its CPU
- * seconds; `--role recv` pulls that offer (`--offer FILE`, the JSON line in a file) into `--dst` with a
+ * serves every file under `--dir` with a {@linkcode FileSender} on 127.0.0.1, writes the offer
+ * (port, offer id, token, key, files) as JSON into `--out` and says so in one line, then serves
+ * until stdin closes and prints its CPU seconds; `--role recv` pulls that offer (`--offer FILE`)
+ * into `--dst` with a
  * {@linkcode FileReceiver} and a `FileSaver` and prints the time the pull took, the files that
  * landed and its CPU seconds; `--role relay` runs the coordinator's transit relay
  * (net/transit_relay.ts) on 127.0.0.1 with its rate limits off, prints its port, and runs until
  * stdin closes (its CPU is read from /proc by the parent).
  *
  * ```sh
- * deno run -A bench/file_peer.ts --role send --dir /dev/shm/src
+ * deno run -A bench/file_peer.ts --role send --dir /dev/shm/src --out offer.json
  * deno run -A bench/file_peer.ts --role recv --offer offer.json --dst /dev/shm/dst
  * ```
  *
@@ -56,7 +57,7 @@ async function walk(dir: string, parts: string[] = []): Promise<[string[], Offer
   return found;
 }
 
-async function send(dir: string): Promise<void> {
+async function send(dir: string, out: string): Promise<void> {
   const files = await walk(dir);
   const sender = new FileSender({ hostname: "127.0.0.1", port: 0 });
   const key = randomBytes(32);
@@ -69,7 +70,9 @@ async function send(dir: string): Promise<void> {
   };
   sender.serve({ id: offer.id, token: offer.token, key, files: files.map(([, file]) => file) });
   const cpu = selfCpu();
-  console.log(JSON.stringify(offer));
+  // A file, not a line: 10,000 files' offer is longer than a line the parent reads.
+  await Deno.writeTextFile(out, JSON.stringify(offer));
+  console.log(JSON.stringify({ offer: out }));
   await untilStdinCloses(600_000);
   console.log(JSON.stringify({ cpuS: selfCpu() - cpu }));
   await sender.close();
@@ -111,7 +114,7 @@ async function relay(): Promise<void> {
 
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
-  if (flags.role === "send") await send(String(flags.dir));
+  if (flags.role === "send") await send(String(flags.dir), String(flags.out));
   else if (flags.role === "relay") await relay();
   else {
     const offer = JSON.parse(await Deno.readTextFile(String(flags.offer))) as BenchOffer;

@@ -29,7 +29,6 @@
 
 import { transitLine } from "../core/transit_limits.ts";
 import { Child } from "./child.ts";
-import type { BenchOffer } from "./file_peer.ts";
 import { childrenCpuSeconds, cpuSeconds, machineInfo } from "./proc.ts";
 import { hasProgram, LocalSshd } from "./sshd.ts";
 import { parseFlags, quantile } from "./stats.ts";
@@ -103,12 +102,10 @@ async function timed(command: string, args: string[]): Promise<number> {
 /** Peerchat: a sending and a receiving process (bench/file_peer.ts). */
 function peerchat(count: number): Run {
   return async (src, dst) => {
-    const sender = new Child("file_peer.ts", ["--role", "send", "--dir", src]);
+    const offerFile = `${dst}.offer.json`;
+    const sender = new Child("file_peer.ts", ["--role", "send", "--dir", src, "--out", offerFile]);
     try {
-      const offer = await sender.next<BenchOffer>(120_000);
-      // A file, not an argument: 10,000 files' offer is over Linux's 128 KiB per argument.
-      const offerFile = `${dst}/../offer-${offer.port}.json`;
-      await Deno.writeTextFile(offerFile, JSON.stringify(offer));
+      await sender.next(120_000);
       const started = performance.now();
       const receiver = new Child("file_peer.ts", [
         "--role",

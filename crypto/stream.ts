@@ -157,7 +157,7 @@ export class StreamSealer {
   #key: Uint8Array;
   #seal: typeof chachaPolySealParts;
   #index: number;
-  #pending = new Uint8Array(CHUNK_BYTES);
+  #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
   #done = false;
 
@@ -210,6 +210,14 @@ export class StreamSealer {
         continue;
       }
       const take = Math.min(CHUNK_BYTES - this.#pendingLength, plaintext.length - at);
+      // Made at first use, no bigger than needed: a small file's stream holds a few bytes.
+      if (this.#pending.length < this.#pendingLength + take) {
+        const grown = new Uint8Array(
+          Math.min(CHUNK_BYTES, Math.max(this.#pendingLength + take, 4096)),
+        );
+        grown.set(this.#pending.subarray(0, this.#pendingLength));
+        this.#pending = grown;
+      }
       this.#pending.set(plaintext.subarray(at, at + take), this.#pendingLength);
       this.#pendingLength += take;
       at += take;

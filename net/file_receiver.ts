@@ -363,7 +363,7 @@ async function receiveOne<R extends PartialPlace>(
   let handle: Deno.FsFile;
   try {
     handle = await openPartial(one.reserved.partial);
-    await handle.seek(one.offset, Deno.SeekMode.Start);
+    if (one.offset > 0) await handle.seek(one.offset, Deno.SeekMode.Start);
   } catch (error) {
     throw new Abort("io", `The partial file of ${name} failed: ${describe(error)}`);
   }
