@@ -20,7 +20,10 @@
  */
 
 import type { ChunkSink } from "../crypto/stream.ts";
-import { writeAll, type Writer } from "./write.ts";
+import { type SyncWriter, writeAll, writeAllSync, type Writer } from "./write.ts";
+
+/** Batches up to this size go to a writer that can write synchronously (a file) at once. */
+const SMALL_WRITE = 64 * 1024;
 
 /**
  * Gathers bytes into writes of about `dueAt` bytes, one write under way at a time while the next
@@ -36,7 +39,7 @@ import { writeAll, type Writer } from "./write.ts";
  * ```
  */
 export class BatchWriter {
-  #writer: Writer;
+  #writer: Writer & Partial<SyncWriter>;
   #buffer: Uint8Array;
   #spare: Uint8Array | undefined;
   #length = 0;
@@ -46,9 +49,10 @@ export class BatchWriter {
 
   /**
    * A writer to `writer` holding up to `capacity` bytes, whose batches are due at `dueAt` bytes
-   * (the second buffer is made only when a second batch is).
+   * (the second buffer is made only when a second batch is). A writer with `writeSync` (a file)
+   * takes batches of up to 64 KiB synchronously: a small file's bytes cost no thread hand-off.
    */
-  constructor(writer: Writer, capacity: number, dueAt: number) {
+  constructor(writer: Writer & Partial<SyncWriter>, capacity: number, dueAt: number) {
     this.#writer = writer;
     this.#buffer = new Uint8Array(capacity);
     this.#dueAt = dueAt;
@@ -84,6 +88,13 @@ export class BatchWriter {
     await this.settle();
     if (this.#length === 0) return;
     const bytes = this.#buffer.subarray(0, this.#length);
+    if (this.#writer.writeSync && bytes.length <= SMALL_WRITE) {
+      this.#length = 0;
+      if (writeAllSync(this.#writer as SyncWriter, bytes) < bytes.length) {
+        throw new Error("A write wrote nothing.");
+      }
+      return;
+    }
     this.#spare ??= new Uint8Array(this.#buffer.length);
     [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
     this.#length = 0;

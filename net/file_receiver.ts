@@ -287,7 +287,7 @@ async function prepare<R extends PartialPlace>(
   const hash = sha256Stream();
   if (held === 0) return { file, reserved, offset, hash };
   try {
-    using handle = await openPartial(reserved.partial);
+    using handle = openPartial(reserved.partial);
     const buffer = new Uint8Array(BATCH_BYTES);
     let at = 0;
     while (at < offset) {
@@ -304,10 +304,11 @@ async function prepare<R extends PartialPlace>(
 }
 
 /** Opens a partial file to read and write, refusing one that is (now) a symlink. */
-async function openPartial(path: string): Promise<Deno.FsFile> {
-  const handle = await Deno.open(path, { read: true, write: true });
+function openPartial(path: string): Deno.FsFile {
+  // Synchronous, as FileSaver's calls are: a thread hand-off each cost more than the call itself.
+  const handle = Deno.openSync(path, { read: true, write: true });
   try {
-    const [opened, there] = [await handle.stat(), await Deno.lstat(path)];
+    const [opened, there] = [handle.statSync(), Deno.lstatSync(path)];
     if (!opened.isFile || there.isSymlink || opened.ino !== there.ino || opened.dev !== there.dev) {
       throw new Error("the partial file is no longer the plain file reserved");
     }
@@ -362,7 +363,7 @@ async function receiveOne<R extends PartialPlace>(
   }
   let handle: Deno.FsFile;
   try {
-    handle = await openPartial(one.reserved.partial);
+    handle = openPartial(one.reserved.partial);
     if (one.offset > 0) await handle.seek(one.offset, Deno.SeekMode.Start);
   } catch (error) {
     throw new Abort("io", `The partial file of ${name} failed: ${describe(error)}`);
