@@ -19,7 +19,13 @@
 
 import assert from "node:assert/strict";
 import { createNatLab, type NatLab, type NatSiteOptions } from "./nat_lab.ts";
-import { natPeersAvailable, startCoordinator, startPeer } from "./nat_peers.ts";
+import {
+  COORDINATOR_PORT,
+  natPeersAvailable,
+  spawnIn,
+  startCoordinator,
+  startPeer,
+} from "./nat_peers.ts";
 import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
 import type { ChildSpec } from "./nat_files_child.ts";
 import { textLines } from "../ui/output.ts";
@@ -298,4 +304,81 @@ Deno.test({
     const sent = await procs.alice.waitFor((e) => e.event === "sent", "alice's sent", 30_000);
     assert.equal(sent.sha256, setup.sha256, "alice's SHA-256");
   });
+});
+
+Deno.test({
+  ...labTest,
+  name: "NAT lab: hard | hard, a coordinator with --transit off: the offer fails as unreachable " +
+    "on both sides and nothing lands",
+}, async () => {
+  const work = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "peerchat-nat-files-off-" });
+  const procs: Record<string, PeerchatProcess> = {};
+  try {
+    await using lab = await createNatLab({ sites: [hard("a", "alice"), hard("b", "bob")] });
+    try {
+      await Deno.writeFile(`${work}/${FILE_NAME}`, markedFile(MiB));
+      await Deno.mkdir(`${work}/inbox`);
+      procs.coordinator = spawnIn(lab, "coordinator", [
+        "coordinator",
+        "--host",
+        lab.coordinatorIp,
+        "--port",
+        String(COORDINATOR_PORT),
+        "--stats",
+        "1",
+        "--json",
+        "--transit",
+        "off",
+      ]);
+      const listening = await procs.coordinator.waitFor(
+        (e) => e.event === "listening",
+        "the coordinator",
+        30_000,
+      );
+      assert.equal(listening.transit, undefined);
+      const alice = procs.alice = await startPeer(lab, "alice", []);
+      const bob = procs.bob = await startPeer(lab, "bob", ["--accept-files", `${work}/inbox`]);
+      await waitFor(
+        () => rosterOf(alice).has("bob") && rosterOf(bob).has("alice"),
+        "alice and bob to see each other",
+        60_000,
+      );
+      await alice.writeLine(`/send bob "${work}/${FILE_NAME}"`);
+      const offered = await alice.waitFor(
+        (e) => e.event === "file-offer" || e.event === "error",
+        "alice's offer",
+        30_000,
+      );
+      assert.equal(offered.event, "file-offer", JSON.stringify(offered));
+      const ended = (e: JsonEvent) =>
+        (e.event === "file-done" || e.event === "file-failed") && e.id === offered.id;
+      const started = performance.now();
+      const failed = await bob.waitFor(ended, "bob's file-failed", 150_000);
+      assert.equal(failed.event, "file-failed", JSON.stringify(failed));
+      assert.equal(failed.reason, "unreachable", JSON.stringify(failed));
+      const told = await alice.waitFor(ended, "alice's file-failed", 30_000);
+      assert.equal(told.event, "file-failed", JSON.stringify(told));
+      const landed = [...Deno.readDirSync(`${work}/inbox`)].filter((e) => !e.name.startsWith("."));
+      assert.deepEqual(landed, [], "nothing landed");
+      console.log(
+        `nat files (transit off): failed after ${
+          ((performance.now() - started) / 1000).toFixed(0)
+        } s: ${failed.message}`,
+      );
+      const stats = await procs.coordinator.waitFor((e) => e.event === "stats", "stats", 10_000);
+      assert.equal(stats.transit, undefined, "no transit counters: it is off");
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const said = Object.entries(procs).map(([name, p]) =>
+        `${name}: ${JSON.stringify(p.events.filter((e) => e.event !== "stats")).slice(-3000)} ${
+          p.stderr.slice(-1500)
+        }`
+      );
+      throw new Error(`${message}\n--- evidence ---\n${said.join("\n")}`);
+    } finally {
+      for (const p of Object.values(procs)) await p.stop();
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
 });
