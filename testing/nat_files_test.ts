@@ -191,7 +191,7 @@ async function transitCase(body: (setup: Setup) => Promise<void>): Promise<void>
       assert.ok(!contains(pcap, FILE_NAME), "not the file's name either");
       assert.ok(contains(pcap, "transit give "), "the transit lines are there (in the clear)");
       console.log(
-        `nat files: ${SIZE / MiB} MiB in ${seconds.toFixed(1)} s; transit ${
+        `nat files: ${SIZE / MiB} MiB, the case took ${seconds.toFixed(1)} s; transit ${
           JSON.stringify(stats.transit)
         }; capture ${pcap.length} B (${summary})`,
       );
@@ -238,6 +238,7 @@ Deno.test({
       30_000,
     );
     const dropsBefore = (await lab.routerDrops("a")).inbound;
+    const sendAt = performance.now();
     await alice.writeLine(`/send bob "${setup.sourcePath}"`);
     const offered = await alice.waitFor(
       (e) => (e.event === "file-offer" && e.to === "bob") || e.event === "error",
@@ -249,6 +250,7 @@ Deno.test({
     const ended = (e: JsonEvent) =>
       (e.event === "file-done" || e.event === "file-failed") && e.id === id;
     const done = await bob.waitFor(ended, "bob's file-done", 120_000);
+    const seconds = (performance.now() - sendAt) / 1000;
     assert.equal(done.event, "file-done", JSON.stringify(done));
     assert.equal(done.sha256, setup.sha256, "bob's SHA-256");
     assert.equal(done.path, `${work}/inbox/${FILE_NAME}`);
@@ -257,7 +259,10 @@ Deno.test({
     assert.equal(sent.event, "file-done", JSON.stringify(sent));
     assert.equal(sent.sha256, setup.sha256, "alice's SHA-256");
     const drops = (await lab.routerDrops("a")).inbound - dropsBefore;
-    console.log(`nat files (peers): alice's router dropped ${drops} unsolicited inbound packets`);
+    console.log(
+      `nat files (peers): /send to bob's file-done ${seconds.toFixed(1)} s; alice's router ` +
+        `dropped ${drops} unsolicited inbound packets`,
+    );
   });
 });
 
