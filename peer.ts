@@ -142,6 +142,8 @@ export interface PeerOptions {
   offerExpiryMs?: number;
   /** Where transfers' state files live, for resume across restarts. Default: memory only. */
   transfersDir?: string;
+  /** Address the file sender's TCP listener binds (default: `host`). */
+  filesHost?: string;
   /** Test hook: sees each write of file data (about every MiB); `"cut"` drops that connection. */
   onFileSent?: (sent: { id: string; file: number; bytes: number }) => void | "cut";
 }

@@ -37,7 +37,7 @@ interface InOffer {
 }
 
 /** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, no controls. */
-function answerReason(code: FileFailReason, message: string): string {
+export function answerReason(code: FileFailReason, message: string): string {
   // deno-lint-ignore no-control-regex
   const text = `${code}: ${message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return [...text].slice(0, 200).join("");
@@ -62,10 +62,14 @@ export class FileInbox {
 
   async #withManifest(from: string, offer: FileOffer, body: string): Promise<void> {
     try {
-      const files = await manifestFrom(this.#hooks.deps.addresses(from), offer);
+      const transit = this.#hooks.deps.transit;
+      const viaRelay = transit && (() => {
+        this.#hooks.answer(from, formatAnswer({ type: "transit", id: offer.id }));
+        return transit("take", offer.token);
+      });
+      const files = await manifestFrom(this.#hooks.deps.addresses(from), offer, viaRelay);
       return this.#received(from, offer, files, body);
     } catch (error) {
-      // TODO(transit): fetch the manifest through the transit relay too.
       const message = `The list of files offered by ${from} could not be had: ${errorText(error)}`;
       this.#hooks.emit({ event: "error", message });
       const reason = answerReason("refused", message);

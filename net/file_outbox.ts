@@ -28,6 +28,8 @@ interface OutOffer {
   record: TransferRecord;
   files: LocalFile[];
   accepted: number[];
+  /** The indices the file sender serves (the same set object it holds). */
+  taken: Set<number>;
   hashes: Map<number, string>;
   pulledOnce: boolean;
 }
@@ -124,9 +126,11 @@ export class FileOutbox {
     manifest?: Uint8Array,
   ): OutOffer {
     const served = files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtime }));
-    this.#sender.serve({ id: record.id, token, key, files: served, manifest });
+    // Pulls name accepted files only: none before the answer comes.
+    const taken = new Set(record.accepted ?? []);
+    this.#sender.serve({ id: record.id, token, key, files: served, manifest, accepted: taken });
     const accepted = record.accepted ?? files.map((_, i) => i);
-    const out = { record, files, accepted, hashes: new Map(), pulledOnce: false };
+    const out = { record, files, accepted, taken, hashes: new Map(), pulledOnce: false };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -176,6 +180,7 @@ export class FileOutbox {
           i < out.files.length
         );
         out.record.accepted = out.accepted;
+        for (const index of out.accepted) out.taken.add(index);
         out.record.state = "accepted";
         this.#accepted(out, "accepted");
         this.#hooks.emit({ event: "file-accepted", id, to, files: out.accepted.length });

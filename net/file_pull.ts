@@ -96,7 +96,6 @@ const FAILS: Record<string, FileFailReason> = {
   size: "changed",
   save: "refused",
   io: "io",
-  unknown: "refused",
   offset: "refused",
   refused: "refused",
   malformed: "refused",
@@ -132,7 +131,9 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
     });
     return true;
   }
-  if (result.code === "cut" || result.code === "corrupt") {
+  // `unknown`: the sender has not had the accept yet (it rides the message stream, which a pull
+  // over TCP may overtake); tried again like a cut.
+  if (result.code === "cut" || result.code === "corrupt" || result.code === "unknown") {
     file.reserved = result.reserved ?? file.reserved;
     return false;
   }
@@ -173,6 +174,10 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
         const report = await receiver.pull("", 0, job, pulls, hooks.saver);
         report.results.forEach((result, i) => {
           if (apply(pending[i], result)) moved = true;
+          // A file failed for good keeps no partial file.
+          if (pending[i].state === "failed" && !result.ok && result.reserved) {
+            hooks.saver.discard(result.reserved);
+          }
         });
         moved ||= report.wireBytes > 1024 * 1024;
       } finally {

@@ -92,6 +92,8 @@ export interface ServedOffer {
   files: readonly OfferedFile[];
   /** The manifest served to `manifest ID TOKEN` (sealed, net/file_manifest.ts), if any. */
   manifest?: Uint8Array;
+  /** The indices a pull may name (those accepted); absent: all. */
+  accepted?: ReadonlySet<number>;
 }
 
 /** What a sender reports as it sends: which file, and how far. */
@@ -245,7 +247,8 @@ export class FileSender {
           for (const piece of sealedManifest(offer.key, offer.manifest)) await out.add(piece);
           continue;
         }
-        const file = pull.type === "pull" ? offer.files[pull.file] : undefined;
+        const taken = pull.type === "pull" && (offer.accepted?.has(pull.file) ?? true);
+        const file = taken ? offer.files[pull.file] : undefined;
         if (pull.type !== "pull" || !file) {
           await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {

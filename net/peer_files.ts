@@ -23,9 +23,9 @@ import type { IncomingMessage } from "../core/message.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import type { RosterEntry } from "../core/peer_roster.ts";
 import { type Answer, type OfferResult, Transfers, type TransferView } from "../core/transfers.ts";
-import { parseAnswer } from "../wire/file_answers.ts";
+import { formatAnswer, parseAnswer } from "../wire/file_answers.ts";
 import { ANSWER_KIND, OFFER_KIND, parseOffer } from "../wire/files.ts";
-import { FileInbox } from "./file_inbox.ts";
+import { answerReason, FileInbox } from "./file_inbox.ts";
 import { FileOutbox } from "./file_outbox.ts";
 import { FileSender, type FileSenderOptions } from "./file_sender.ts";
 import type { PeerFilesDeps, TransferRecord } from "./file_types.ts";
@@ -42,6 +42,8 @@ export class PeerFiles {
   readonly #inbox: FileInbox;
   #timer: ReturnType<typeof setInterval>;
   #unknownKinds = 0;
+  /** The state files read at the start, taken up by {@linkcode PeerFiles.restore}. */
+  #kept?: { records: TransferRecord[]; errors: string[] };
 
   /** Binds the file sender (then {@linkcode PeerFiles.restore} takes up kept transfers). */
   constructor(deps: PeerFilesDeps) {
@@ -54,7 +56,9 @@ export class PeerFiles {
       remove: (direction: "out" | "in", id: string) => this.#remove(direction, id),
       answer: (to: string, body: string) => deps.send(to, ANSWER_KIND, body),
     };
-    this.#sender = bindSender(deps, {
+    this.#kept = deps.store?.load();
+    const ports = this.#kept?.records.filter((r) => r.direction === "out").map(portOf) ?? [];
+    this.#sender = bindSender(deps, [...ports, deps.port], {
       onSent: (sent) => {
         this.#outbox.onSent(sent.id, sent.file, sent.bytes);
         return deps.onSent?.(sent);
@@ -138,10 +142,12 @@ export class PeerFiles {
   #onOffer(from: string, body: string): void {
     const parsed = parseOffer(body);
     if (!parsed.ok) {
-      this.#deps.emit({
-        event: "error",
-        message: `An offer of files from ${from} could not be read: ${parsed.error.message}`,
-      });
+      const message = `An offer of files from ${from} could not be read: ${parsed.error.message}`;
+      this.#deps.emit({ event: "error", message });
+      // Its sender hears it too, when the offer's id can be read.
+      const id = /^offer ([A-Za-z0-9_.-]{8,64})\n/.exec(body)?.[1];
+      const reason = answerReason("refused", message);
+      if (id) this.#deps.send(from, ANSWER_KIND, formatAnswer({ type: "failed", id, reason }));
       return;
     }
     this.#inbox.onOffer(from, parsed.value, body);
@@ -193,7 +199,8 @@ export class PeerFiles {
 
   /** Takes up the transfers kept in the state files (call once, after the login). */
   restore(): void {
-    const kept = this.#deps.store?.load();
+    const kept = this.#kept;
+    this.#kept = undefined;
     if (!kept) return;
     for (const error of kept.errors) this.#deps.emit({ event: "error", message: error });
     for (const record of kept.records) {
@@ -213,11 +220,26 @@ export function addressesOf(entry: RosterEntry | undefined): string[] {
   return [...new Set([entry.endpoint, ...entry.candidates ?? []].map((e) => e.host))];
 }
 
-/** The file sender on the peer's host, on its UDP port's number when free, else any port. */
-function bindSender(deps: PeerFilesDeps, hooks: Partial<FileSenderOptions>): FileSender {
-  try {
-    return new FileSender({ hostname: deps.host, port: deps.port, ...hooks });
-  } catch {
-    return new FileSender({ hostname: deps.host, port: 0, ...hooks });
+/**
+ * The file sender on the peer's host: on the port of the offers kept from before a restart (their
+ * receivers pull there), else on the UDP port's number when free, else on any port.
+ */
+function bindSender(
+  deps: PeerFilesDeps,
+  ports: number[],
+  hooks: Partial<FileSenderOptions>,
+): FileSender {
+  for (const port of new Set(ports.filter((p) => p > 0))) {
+    try {
+      return new FileSender({ hostname: deps.host, port, ...hooks });
+    } catch {
+      // Taken: the next.
+    }
   }
+  return new FileSender({ hostname: deps.host, port: 0, ...hooks });
+}
+
+/** The TCP port an offer's body names (0 if none). */
+function portOf(record: TransferRecord): number {
+  return Number(/\nport ([0-9]{1,5})\n/.exec(record.body)?.[1] ?? 0);
 }

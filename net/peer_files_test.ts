@@ -4,6 +4,13 @@ import { Coordinator } from "../coordinator.ts";
 import { Peer, type PeerEvent, type PeerOptions } from "../peer.ts";
 import { generateIdentity, type Identity } from "../crypto/identity.ts";
 import { waitFor } from "../testing/helpers.ts";
+import { randomBytes } from "../crypto/primitives.ts";
+import { payloadKey, StreamSealer } from "../crypto/stream.ts";
+import { formatAnswerLine } from "../wire/file_lines.ts";
+import { encodeOffer } from "../wire/files.ts";
+import { ConnReader } from "./conn_reader.ts";
+import { FileSender } from "./file_sender.ts";
+import { closeQuietly } from "./tcp.ts";
 
 type Ev<K extends PeerEvent["event"]> = Extract<PeerEvent, { event: K }>;
 
@@ -61,6 +68,8 @@ async function withPair(
 function hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+const hexOf = hex;
 
 function pattern(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -220,4 +229,369 @@ Deno.test("files: cancel mid-transfer by the receiver, then by the sender; both 
     // Nothing landed, and the partial files were removed.
     await waitFor(() => [...Deno.readDirSync(`${root}/in`)].length === 0, "partials removed");
   }, { alice: { onFileSent } });
+});
+
+Deno.test("files: an offer nobody answers expires on both sides", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/a.txt`, pattern(10, 7));
+    const offered = await alice.peer.files.offer("bob", [`${root}/a.txt`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-failed" && b.reason, "expired");
+    assert.equal(a.event === "file-failed" && a.reason, "expired");
+    assert.equal(bob.peer.files.accept(id, { dir: `${root}/in` }).ok, false);
+  }, { alice: { offerExpiryMs: 1500 } });
+});
+
+Deno.test("files: an offer to a contact offline waits, and is delivered and pulled when it is back", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const root = await Deno.makeTempDir({ prefix: "peer-files-" });
+  const sides: Side[] = [];
+  try {
+    const alice = await startPeer(coordinator, "alice");
+    sides.push(alice);
+    const bob = await startPeer(coordinator, "bob");
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    await bob.peer.close();
+    await waitFor(() => alice.peer.user("bob") === undefined, "bob to leave");
+    const data = pattern(200_000, 8);
+    await Deno.writeFile(`${root}/later.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/later.bin`]);
+    assert.ok(offered.ok, JSON.stringify(offered));
+    const bob2 = await startPeer(coordinator, "bob", { acceptFiles: `${root}/in` });
+    sides.push(bob2);
+    const id = await offerId(bob2);
+    assert.equal(id, offered.id);
+    const end = await finished(bob2, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data));
+    assert.equal((await finished(alice, id)).event, "file-done");
+  } finally {
+    for (const side of sides) await side.peer.close({ logout: false });
+    await coordinator.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("files: a folder of 2,000 small files (a manifest, pulled first) lands whole", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/many`;
+    await Deno.mkdir(`${src}/sub`, { recursive: true });
+    const sizes: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const size = (i * 37) % 700;
+      sizes.push(size);
+      const name = `${i % 2 ? "sub/" : ""}file-with-a-longish-name-${
+        String(i).padStart(4, "0")
+      }.txt`;
+      await Deno.writeFile(`${src}/${name}`, pattern(size, i));
+    }
+    const offered = await alice.peer.files.offer("bob", [src]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.equal(bob.of("file-offer")[0].files.length, 2000);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event, "file-done", JSON.stringify(end).slice(0, 500));
+    const done = end as Ev<"file-done">;
+    assert.equal(done.files?.length, 2000);
+    assert.equal(done.path, `${root}/in/many`);
+    const landed = (await walk(`${root}/in`)).filter((n) => !n.endsWith("/"));
+    assert.equal(landed.length, 2000);
+    for (const file of done.files!.filter((_, i) => i % 97 === 0)) {
+      const bytes = await Deno.readFile(`${root}/in/${file.path}`);
+      assert.equal(hex(bytes), file.sha256);
+      assert.deepEqual(bytes, await Deno.readFile(`${root}/${file.path}`));
+    }
+    const aliceEnd = await finished(alice, id);
+    assert.equal(aliceEnd.event === "file-done" && aliceEnd.files?.length, 2000);
+    // The offer carried a digest, not the list: the history says so briefly.
+    assert.match(alice.peer.history("bob").map((e) => e.body).join("\n"), /offered 2000 files/);
+  });
+});
+
+/** A sender that serves every pull with the right bytes and a wrong SHA-256 in the trailer. */
+class LyingSender {
+  #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  #conns = new Set<Deno.Conn>();
+  #done: Promise<void>;
+  pulls = 0;
+
+  constructor(key: Uint8Array, data: Uint8Array) {
+    this.#done = (async () => {
+      const handlers: Promise<void>[] = [];
+      for await (const conn of this.#listener) {
+        this.#conns.add(conn);
+        handlers.push((async () => {
+          const reader = new ConnReader(conn);
+          try {
+            for (let line = await reader.line(); line?.ok; line = await reader.line()) {
+              this.pulls++;
+              const nonce = randomBytes(16);
+              const sealer = new StreamSealer(payloadKey(key, nonce));
+              const trailer = new Uint8Array(33).fill(7);
+              trailer[0] = 0;
+              const parts = [
+                new TextEncoder().encode(
+                  formatAnswerLine({ type: "ok", size: data.length, nonce }),
+                ),
+                ...sealer.push(data),
+                ...sealer.push(trailer),
+                sealer.finish(),
+              ];
+              for (const part of parts) await conn.write(part);
+            }
+          } catch {
+            // Closed.
+          } finally {
+            closeQuietly(conn);
+          }
+        })());
+      }
+      await Promise.all(handlers);
+    })();
+  }
+
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    for (const conn of this.#conns) closeQuietly(conn);
+    await this.#done;
+  }
+}
+
+/** Every path under `dir` (symlinks not followed), for a before/after comparison. */
+async function tree(dir: string): Promise<string[]> {
+  return await walk(dir);
+}
+
+Deno.test("files: hostile offers from a real peer: each refused or failed loudly, the rest lands, nothing outside", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/src`;
+    const dest = `${root}/dest`;
+    await Deno.mkdir(src);
+    await Deno.mkdir(dest);
+    await Deno.mkdir(`${root}/outside`);
+    await Deno.symlink(`${root}/outside`, `${dest}/link`); // planted by "someone" beforehand
+    const bytes = { dup: pattern(3, 11), inside: pattern(4, 12), good: pattern(5, 13) };
+    await Deno.writeFile(`${src}/dup.txt`, bytes.dup);
+    await Deno.writeFile(`${src}/inside.txt`, bytes.inside);
+    await Deno.writeFile(`${src}/good.txt`, bytes.good);
+    await Deno.writeFile(`${src}/liar.bin`, pattern(10, 14)); // offered as 6 bytes
+    const stat = async (path: string) => {
+      const info = await Deno.stat(path);
+      return { path, size: info.size, mtimeMs: info.mtime!.getTime() };
+    };
+    const [dup, inside, good, liar] = await Promise.all(
+      ["dup.txt", "inside.txt", "good.txt", "liar.bin"].map((n) => stat(`${src}/${n}`)),
+    );
+    const names = [
+      "../x",
+      "/etc/x",
+      "C:\\x",
+      "a\\..\\b",
+      "CON.txt",
+      "n".repeat(300),
+      "Dup.txt",
+      "dup.TXT",
+      "link/inside.txt",
+      "good.txt",
+      "liar.bin",
+    ];
+    const served = [good, good, good, good, good, good, dup, dup, inside, good, liar];
+    const sizes = served.map((f) => f.size);
+    sizes[10] = 6; // the lie
+    const key = randomBytes(32);
+    const token = "tok_0123456789abcdef";
+    const sender = new FileSender({ hostname: "127.0.0.1", port: 0 });
+    const lying = new LyingSender(key, bytes.good);
+    try {
+      const id = "hostile-1";
+      sender.serve({ id, token, key, files: served });
+      const files = names.map((path, i) => ({ path, size: sizes[i], mtime: 0 }));
+      const draft = { id, expires: Date.now() + 60_000, key, token, port: sender.port, files };
+      const before = await tree(root);
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(draft, hexOf).body).ok);
+      await offerId(bob);
+      const refused = bob.of("file-refused").map((e) => e.name);
+      assert.deepEqual(refused, [...names.slice(0, 6), "dup.TXT"]);
+      for (const e of bob.of("file-refused")) assert.ok(e.reason.length > 10, e.reason);
+      assert.ok(bob.peer.files.accept(id, { dir: dest }).ok);
+      const end = await finished(bob, id);
+      assert.equal(end.event === "file-failed" && end.reason, "refused", JSON.stringify(end));
+      assert.match((end as Ev<"file-failed">).message, /and 1 more/);
+      assert.deepEqual(await Deno.readFile(`${dest}/Dup.txt`), bytes.dup);
+      assert.deepEqual(await Deno.readFile(`${dest}/good.txt`), bytes.good);
+      const after = await tree(root);
+      assert.deepEqual(after.filter((p) => !before.includes(p)).sort(), [
+        "dest/Dup.txt",
+        "dest/good.txt",
+      ]);
+      assert.deepEqual([...Deno.readDirSync(`${root}/outside`)], []);
+
+      // Control characters: the offer does not even parse; both sides hear of it.
+      const bad = encodeOffer({ ...draft, id: "hostile-2", files: [files[9]] }, hexOf).body
+        .replace("f 5 0 good.txt", "f 5 0 go\u0001od.txt");
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", bad).ok);
+      await waitFor(
+        () => bob.of("error").some((e) => e.message.includes("could not be read")),
+        "bob to refuse the unreadable offer",
+      );
+
+      // A wrong SHA-256: retried once from byte 0, then failed loudly; nothing kept.
+      const wrong = { ...draft, id: "hostile-3", port: lying.port, files: [files[9]] };
+      assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(wrong, hexOf).body).ok);
+      await offerId(bob, 2);
+      assert.ok(bob.peer.files.accept("hostile-3", { dir: `${root}/dest3` }).ok);
+      const end3 = await finished(bob, "hostile-3");
+      assert.equal(end3.event === "file-failed" && end3.reason, "hash", JSON.stringify(end3));
+      assert.equal(lying.pulls, 2);
+      assert.deepEqual([...Deno.readDirSync(`${root}/dest3`)], []);
+
+      // The "sender" heard every answer: refusals, failures (history keeps them as short lines).
+      await waitFor(
+        () =>
+          alice.peer.history("bob", 50).filter((e) => e.body.startsWith("[failed")).length === 3,
+        "alice to get three failed answers",
+      );
+      const heard = alice.peer.history("bob", 50).map((e) => e.body);
+      assert.ok(heard.includes("[refused files of offer hostile-1]"), heard.join("\n"));
+    } finally {
+      await sender.close();
+      await lying.close();
+    }
+  });
+});
+
+Deno.test("files: a connection cut mid-file resumes from the data kept, not from 0 (both sides say so)", async () => {
+  const size = 12 * 1024 * 1024 + 777;
+  let cut = false;
+  const onFileSent = ({ bytes }: { bytes: number }) => {
+    if (!cut && bytes >= size / 2) return (cut = true, "cut" as const);
+  };
+  await withPair(async ({ alice, bob, root }) => {
+    const data = pattern(size, 21);
+    await Deno.writeFile(`${root}/big.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/big.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data));
+    assert.equal((await finished(alice, id)).event, "file-done");
+    assert.deepEqual(await Deno.readFile(`${root}/in/big.bin`), data);
+    assert.ok(cut);
+    const [b] = bob.of("file-resuming");
+    const [a] = alice.of("file-resuming");
+    assert.ok(b && b.bytes >= 4 * 1024 * 1024 && b.total === size, JSON.stringify(b));
+    assert.ok(a && a.bytes === b.bytes, JSON.stringify(a));
+  }, { alice: { onFileSent } });
+});
+
+Deno.test("files: both peers closed mid-transfer and started again with their transfersDir: it resumes", async () => {
+  const coordinator = Coordinator.start({ host: "127.0.0.1", port: 0 });
+  const root = await Deno.makeTempDir({ prefix: "peer-files-" });
+  const sides: Side[] = [];
+  const size = 16 * 1024 * 1024 + 5;
+  // The first run stalls after about 3 MiB (every later connection is cut at once).
+  let calls = 0;
+  const stall = () => ++calls >= 3 ? "cut" as const : undefined;
+  const opts = (name: string, extra: Partial<PeerOptions> = {}) => ({
+    transfersDir: `${root}/${name}-transfers`,
+    ...extra,
+  });
+  try {
+    const data = pattern(size, 31);
+    await Deno.writeFile(`${root}/big.bin`, data);
+    let alice = await startPeer(coordinator, "alice", opts("alice", { onFileSent: stall }));
+    sides.push(alice);
+    let bob = await startPeer(coordinator, "bob", opts("bob"));
+    sides.push(bob);
+    await waitFor(() => alice.peer.user("bob") !== undefined, "alice to see bob");
+    const offered = await alice.peer.files.offer("bob", [`${root}/big.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    await waitFor(
+      () => (bob.peer.files.list()[0]?.bytes ?? 0) >= 2 * 1024 * 1024 && calls >= 4,
+      "bob to hold some data, and the transfer to stall",
+    );
+    // The restarted alice (on another UDP port) serves on the TCP port her kept offer names.
+    await Promise.all([alice.peer.close(), bob.peer.close()]);
+    sides.length = 0;
+    // Both come back: their state files say where the transfer was.
+    alice = await startPeer(coordinator, "alice", opts("alice"));
+    sides.push(alice);
+    bob = await startPeer(coordinator, "bob", opts("bob"));
+    sides.push(bob);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data), JSON.stringify(end));
+    const aliceEnd = await finished(alice, id);
+    assert.equal(aliceEnd.event, "file-done", JSON.stringify(aliceEnd));
+    assert.deepEqual(await Deno.readFile(`${root}/in/big.bin`), data);
+    const resumed = bob.of("file-resuming")[0];
+    assert.ok(resumed && resumed.bytes >= 2 * 1024 * 1024, JSON.stringify(bob.events.slice(0, 8)));
+    assert.ok(alice.of("file-resuming")[0]?.bytes === resumed.bytes);
+    // Done: the state files are gone.
+    assert.deepEqual([...Deno.readDirSync(`${root}/bob-transfers`)], []);
+    assert.deepEqual([...Deno.readDirSync(`${root}/alice-transfers`)], []);
+  } finally {
+    for (const side of sides) await side.peer.close({ logout: false });
+    await coordinator.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("files: no direct TCP to the sender: both meet at the coordinator's transit relay", async () => {
+  await withPair(async ({ alice, bob, root, coordinator }) => {
+    assert.ok(coordinator.transit, "the coordinator runs a transit relay");
+    const data = pattern(3 * 1024 * 1024 + 3, 41);
+    await Deno.writeFile(`${root}/relayed.bin`, data);
+    const offered = await alice.peer.files.offer("bob", [`${root}/relayed.bin`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-done" && end.sha256, hex(data), JSON.stringify(end));
+    assert.equal((await finished(alice, id)).event, "file-done");
+    assert.ok(
+      coordinator.transit!.stats.bytes >= data.length,
+      JSON.stringify(coordinator.transit!.stats),
+    );
+  }, {
+    // alice's file sender listens where bob does not look (the roster says 127.0.0.1).
+    alice: { filesHost: "127.0.0.2" },
+  });
+});
+
+Deno.test("files: a source file changed after the offer fails that file, said so on both sides", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/a.txt`, pattern(100, 51));
+    await Deno.writeFile(`${root}/b.txt`, pattern(100, 52));
+    const offered = await alice.peer.files.offer("bob", [`${root}/a.txt`, `${root}/b.txt`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    await Deno.writeFile(`${root}/a.txt`, pattern(120, 53)); // changed meanwhile
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-failed" && b.reason, "changed", JSON.stringify(b));
+    assert.equal(a.event === "file-failed" && a.reason, "changed", JSON.stringify(a));
+    assert.match((b as Ev<"file-failed">).message, /a\.txt/);
+    // The other file landed; the changed one left nothing behind.
+    assert.deepEqual(await walk(`${root}/in`), ["b.txt"]);
+  });
+});
+
+Deno.test("files: a message of a kind nobody knows is counted and told once, never shown as chat", async () => {
+  await withPair(async ({ alice, bob }) => {
+    for (let i = 0; i < 3; i++) assert.ok(alice.peer.files.sendRaw("bob", "group-msg", `x${i}`).ok);
+    assert.ok(alice.peer.send("bob", "after").ok);
+    await waitFor(() => bob.of("message").length === 1, "the chat message after them");
+    assert.deepEqual(bob.of("message").map((e) => e.text), ["after"]);
+    assert.equal(bob.of("error").filter((e) => e.message.includes("group-msg")).length, 1);
+    assert.equal(bob.peer.files.unknownKinds, 3);
+  });
 });

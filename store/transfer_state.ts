@@ -147,6 +147,7 @@ export interface PeerFilesSetup {
     acceptFiles?: string;
     offerExpiryMs?: number;
     transfersDir?: string;
+    filesHost?: string;
     onFileSent?: PeerFilesDeps["onSent"];
   };
   /** The peer's UDP port (the TCP port tried first). */
@@ -167,7 +168,7 @@ export function makePeerFiles(setup: PeerFilesSetup): PeerFiles {
   return new PeerFiles({
     ...options,
     ...fileDeps(options.transfersDir),
-    host: options.host ?? "0.0.0.0",
+    host: options.filesHost ?? options.host ?? "0.0.0.0",
     port: setup.port,
     send: setup.send,
     emit: setup.emit,
