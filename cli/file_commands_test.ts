@@ -25,6 +25,7 @@ function recorder(ok: boolean) {
     file: 1,
     count: 1,
     rate: 0,
+    expires: 0,
   };
   const files: FilesApi = {
     offer(to, paths) {

@@ -222,7 +222,8 @@ export class PeerchatProcess {
   }
 
   async #readStdout(): Promise<void> {
-    for await (const line of textLines(this.child.stdout)) {
+    // A --json line may be long: an offer or a file-done of 10,000 files is about 1 MB.
+    for await (const line of textLines(this.child.stdout, 64 * 1024 * 1024)) {
       this.times.push(performance.now());
       try {
         this.events.push(JSON.parse(line));

@@ -64,7 +64,7 @@ Deno.test("an offer: numbered names, escaped; the answers; the sender's own line
     from: "bob",
     files: Array.from({ length: 10_000 }, (_, i) => ({ name: `f${i}`, size: 1 })),
     total: 10_000,
-    expires: new Date(now + 1_800_000).toISOString(),
+    expires: now + 1_800_000,
   }, now);
   assert.equal(many.split("\n").length, 1 + LISTED_FILES + 2);
   assert.match(many, /^bob offers 10,000 files, 10.0 KB \(offer x, expires in 30m 00s\):/);
@@ -75,6 +75,7 @@ Deno.test("an offer: numbered names, escaped; the answers; the sender's own line
     to: "ann",
     files: [{ name: "a", size: 1 }],
     total: 1,
+    expires: 0,
   });
   assert.match(sent, /^You offered ann 1 file, 1 B \(offer x\); waiting for an answer\./);
   assert.ok(!sent.includes("/accept"));
@@ -147,7 +148,7 @@ Deno.test("every file event has its words; progress has none (the screen and ten
   );
   // A reason not known yet still reads.
   assert.match(
-    fileEventText({ event: "file-failed", id: "x", reason: "new\x07", message: "m" })!,
+    fileEventText({ event: "file-failed", id: "x", reason: "new\x07" as "io", message: "m" })!,
     /^✗ offer x failed: m$/,
   );
 });
@@ -185,6 +186,7 @@ Deno.test("/transfers: a table, in flight first, failures with their reason", ()
     count: 1,
     rate: 85_000_000,
     eta: 4.4,
+    expires: 0,
   };
   const table = transfersTable([
     { ...base, id: "old1", direction: "out", peer: "ann", state: "failed", reason: "declined" },
@@ -209,6 +211,7 @@ Deno.test("line mode: later events name the peer from the offer; progress by ten
       from: "bob",
       files: [{ name: "a", size: 100 }],
       total: 100,
+      expires: 0,
     })!,
     /^bob offers 1 file/,
   );

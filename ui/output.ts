@@ -45,10 +45,11 @@ export const MAX_INPUT_LINE = 256 * 1024;
 
 /**
  * Yields the lines of a byte stream (UTF-8, `\n` or `\r\n`), and the last
- * line even without a newline. Overlong lines yield an `Error` value instead.
+ * line even without a newline. Lines over `maxLine` characters yield an `Error` value instead.
  */
 export async function* readLines(
   stream: ReadableStream<Uint8Array>,
+  maxLine: number = MAX_INPUT_LINE,
 ): AsyncGenerator<string | Error> {
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -65,11 +66,9 @@ export async function* readLines(
         if (skipping) skipping = false;
         else yield line;
       }
-      if (buffer.length > MAX_INPUT_LINE) {
+      if (buffer.length > maxLine) {
         if (!skipping) {
-          yield new Error(
-            `An input line is longer than ${MAX_INPUT_LINE} characters; it was skipped.`,
-          );
+          yield new Error(`An input line is longer than ${maxLine} characters; it was skipped.`);
         }
         skipping = true;
         buffer = "";
@@ -81,7 +80,13 @@ export async function* readLines(
   }
 }
 
-/** The lines of a child process's output, as {@linkcode readLines}, overlong ones left out. */
-export async function* textLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  for await (const line of readLines(stream)) if (typeof line === "string") yield line;
+/**
+ * The lines of a child process's output, as {@linkcode readLines}, those over `maxLine`
+ * characters left out.
+ */
+export async function* textLines(
+  stream: ReadableStream<Uint8Array>,
+  maxLine: number = MAX_INPUT_LINE,
+): AsyncGenerator<string> {
+  for await (const line of readLines(stream, maxLine)) if (typeof line === "string") yield line;
 }
