@@ -21,10 +21,13 @@ import {
   type PullResult,
   type Saver,
 } from "./file_receiver.ts";
+import { sha256Stream } from "../crypto/primitives.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
+/** At most this often the state is written while files land. */
+const PERSIST_MS = 500;
 /** How often a pull waiting for its sender to come online looks again. */
 const OFFLINE_POLL_MS = 1000;
 /** Attempts in a row without progress (the sender online) before the transfer fails. */
@@ -151,8 +154,39 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
   return true;
 }
 
+/**
+ * A file whose partial is gone and whose final name holds a file of its size landed before a crash
+ * (after its rename, before its state was written): done, with its SHA-256 read back.
+ */
+async function landedBefore(file: PulledFile): Promise<void> {
+  const place = file.reserved as (PartialPlace & { final?: string }) | undefined;
+  if (file.state !== "pending" || !place?.final) return;
+  try {
+    Deno.lstatSync(place.partial);
+    return; // The partial is there: resume it.
+  } catch {
+    // Gone: did it land?
+  }
+  try {
+    const info = Deno.lstatSync(place.final);
+    if (!info.isFile || info.size !== file.size) return;
+    const hash = sha256Stream();
+    using handle = await Deno.open(place.final, { read: true });
+    const buffer = new Uint8Array(1024 * 1024);
+    for (let read = await handle.read(buffer); read !== null; read = await handle.read(buffer)) {
+      hash.update(buffer.subarray(0, read));
+    }
+    const relative = place.relative;
+    Object.assign(file, { state: "done", path: place.final, relative, sha256: hex(hash.digest()) });
+    file.reserved = undefined;
+  } catch {
+    // Not readable: the pull's own check says what is wrong.
+  }
+}
+
 /** Pulls `job` until every file is done or failed, it is aborted, or it stops moving. */
 export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutcome> {
+  for (const file of job.files) await landedBefore(file);
   let idle = 0;
   let offlineSince: number | undefined;
   for (let attempt = 0;; attempt++) {
@@ -176,10 +210,22 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
     if (conn) {
       const doneBytes = job.files.reduce((s, f) => s + (f.state === "pending" ? 0 : f.size), 0);
       const doneCount = job.files.filter((f) => f.state !== "pending").length;
+      const byIndex = new Map(pending.map((file) => [file.index, file]));
+      let persisted = performance.now();
       const receiver = new FileReceiver({
         signal: hooks.signal,
         connect: () => Promise.resolve(conn),
         onProgress: (bytes) => hooks.progress(doneBytes + bytes, doneCount + 1),
+        // A file landed is kept as done at once (a crash must not leave it "pending" with a
+        // partial file that is gone), its state written at most about twice a second.
+        onLanded: (landed) => {
+          const file = byIndex.get(landed.index);
+          if (file) apply(file, { ...landed, ok: true });
+          if (performance.now() - persisted >= PERSIST_MS) {
+            persisted = performance.now();
+            hooks.persist();
+          }
+        },
       });
       const pulls: PullFile<PartialPlace>[] = pending.map((file) => ({
         index: file.index,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { randomBytes } from "../crypto/primitives.ts";
 import { FileSaver } from "../store/file_saver.ts";
@@ -81,6 +82,39 @@ Deno.test("runPull: a sender offline is waited for (no attempts counted), up to 
   } finally {
     controller.abort();
     await sender.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runPull: a file that landed before a crash (partial gone, final there) is done, not pulled again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "file-pull-" });
+  const controller = new AbortController();
+  try {
+    const data = randomBytes(5000);
+    await Deno.writeFile(`${dir}/got.bin`, data);
+    const reserved = {
+      ok: true as const,
+      partial: `${dir}/.got.bin.peerchat-part`,
+      final: `${dir}/got.bin`,
+      relative: "got.bin",
+    };
+    const file = { index: 0, parts: ["got.bin"], size: 5000, state: "pending" as const, reserved };
+    const job = { id: "offer-crash1", token: "tok_0123456789abcdef", key: randomBytes(32) };
+    const outcome = await runPull({ ...job, port: 9, files: [file] }, {
+      addresses: () => [], // nobody to pull from: it must not need to
+      saver: new FileSaver(dir) as unknown as Saver<PartialPlace>,
+      progress: () => {},
+      persist: () => {},
+      signal: controller.signal,
+    });
+    assert.deepEqual(outcome, { ok: true });
+    const done = file as unknown as { state: string; sha256: string; path: string };
+    assert.equal(done.state, "done");
+    assert.equal(done.path, `${dir}/got.bin`);
+    const expected = createHash("sha256").update(data).digest("hex");
+    assert.equal(done.sha256, expected);
+  } finally {
+    controller.abort();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -135,6 +135,10 @@ export interface FileReceiverOptions {
   signal?: AbortSignal;
   /** Makes the connection instead of `Deno.connect(host, port)` (e.g. a transit splice). */
   connect?: () => Promise<Deno.Conn>;
+  /** Called as each file lands (verified, under its final name), before the pull ends. */
+  onLanded?: (
+    landed: { index: number; path: string; relative: string; sha256: Uint8Array },
+  ) => void;
 }
 
 /** A file ready to be pulled: its place, where it resumes, and its hash so far. */
@@ -165,12 +169,14 @@ class Abort extends Error {
  */
 export class FileReceiver {
   #onProgress: FileReceiverOptions["onProgress"];
+  #onLanded: FileReceiverOptions["onLanded"];
   #signal: AbortSignal | undefined;
   #connect: FileReceiverOptions["connect"];
 
   /** A receiver reporting through `options`. */
   constructor(options: FileReceiverOptions = {}) {
     this.#onProgress = options.onProgress;
+    this.#onLanded = options.onLanded;
     this.#signal = options.signal;
     this.#connect = options.connect;
   }
@@ -247,7 +253,9 @@ export class FileReceiver {
     let current: Prepared<R> | undefined;
     try {
       for (current of ready) {
-        results.set(current.file.index, await receiveOne(reader, offer, current, saver, progress));
+        const result = await receiveOne(reader, offer, current, saver, progress);
+        results.set(current.file.index, result);
+        if (result.ok) this.#onLanded?.(result);
       }
     } catch (error) {
       const reason = `The connection failed: ${describe(error)}`;
