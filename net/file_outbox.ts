@@ -34,6 +34,8 @@ interface OutOffer {
   pulledOnce: boolean;
   /** When the receiver last did something (monotonic ms): an offer is dropped after long silence. */
   activity: number;
+  /** When the record was last written with the hashes (monotonic ms). */
+  saved: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -133,7 +135,8 @@ export class FileOutbox {
     this.#sender.serve({ id: record.id, token, key, files: served, manifest, accepted: taken });
     const accepted = record.accepted ?? files.map((_, i) => i);
     const activity = this.#hooks.deps.now();
-    const out = { record, files, accepted, taken, hashes: new Map(), pulledOnce: false, activity };
+    const hashes = new Map(Object.entries(record.hashes ?? {}).map(([i, h]) => [Number(i), h]));
+    const out = { record, files, accepted, taken, hashes, pulledOnce: false, activity, saved: 0 };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -325,7 +328,15 @@ export class FileOutbox {
 
   /** File `file` was sent whole, with its SHA-256 (none when it changed while sent). */
   onFile(id: string, file: number, digest: Uint8Array | undefined): void {
-    if (digest) this.#offers.get(id)?.hashes.set(file, hex(digest));
+    const out = this.#offers.get(id);
+    if (!digest || !out) return;
+    out.hashes.set(file, hex(digest));
+    // Kept with the state (at most once a second), so a restarted sender still reports them.
+    const now = this.#hooks.deps.now();
+    if (now - out.saved < 1000) return;
+    out.saved = now;
+    out.record.hashes = Object.fromEntries(out.hashes);
+    this.#hooks.save(out.record);
   }
 }
 
