@@ -100,7 +100,12 @@ export class FileInbox {
       files: entries,
       expires: offer.expires,
     });
-    if (!added) return fail(`An offer of files from ${from} is refused: too many transfers.`);
+    if (!added) {
+      return fail(
+        `An offer of files from ${from} is refused: its id ${id} is known already, or too many ` +
+          "transfers are under way.",
+      );
+    }
     const refused = new Set(check.refused.map((one) => one.index));
     const parts = new Map(check.accepted.map((one) => [one.index, one.parts]));
     record ??= {
