@@ -209,13 +209,8 @@ export class FileInbox {
   #start(entry: InOffer, saver: ReturnType<SideHooks["deps"]["saver"]>): void {
     const { record, offer } = entry;
     const id = record.id;
-    const job: PullJob = {
-      id,
-      token: offer.token,
-      key: offer.key,
-      port: offer.port,
-      files: record.pulled!,
-    };
+    const { token, key, port } = offer;
+    const job: PullJob = { id, token, key, port, files: record.pulled! };
     const controller = new AbortController();
     const deps = this.#hooks.deps;
     const total = job.files.reduce((sum, f) => sum + f.size, 0);
