@@ -605,3 +605,52 @@ Deno.test("files: a message of a kind nobody knows is counted and told once, nev
     assert.equal(bob.peer.files.unknownKinds, 3);
   });
 });
+
+Deno.test("files: names the receiver refuses are told on both sides; the rest lands and is done on both", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/mixed`;
+    await Deno.mkdir(src);
+    await Deno.writeFile(`${src}/a\\b.txt`, pattern(3, 61)); // a plain name on Linux
+    await Deno.writeFile(`${src}/CON.txt`, pattern(3, 62));
+    await Deno.writeFile(`${src}/ok.txt`, pattern(3, 63));
+    const offered = await alice.peer.files.offer("bob", [src]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    const refusedNames = ["mixed/CON.txt", "mixed/a\\b.txt"];
+    assert.deepEqual(bob.of("file-refused").map((e) => e.name), refusedNames);
+    await waitFor(() => alice.of("file-refused").length === 2, "alice to hear the refusals");
+    assert.deepEqual(alice.of("file-refused").map((e) => e.name), refusedNames);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-done" && b.sha256, hex(pattern(3, 63)), JSON.stringify(b));
+    assert.equal(a.event === "file-done" && a.sha256, hex(pattern(3, 63)), JSON.stringify(a));
+    assert.deepEqual(await walk(`${root}/in`), ["mixed/", "mixed/ok.txt"]);
+  });
+});
+
+Deno.test("files: an offer larger than the free space fails before anything is written (space)", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const key = new Uint8Array(32);
+    const huge = 2 ** 50; // a petabyte: no test machine has it free
+    const draft = {
+      id: "too-big-01",
+      expires: Date.now() + 60_000,
+      key,
+      token: "tok_0123456789abcdef",
+      port: 9,
+      files: [{ path: "huge.iso", size: huge, mtime: 0 }],
+    };
+    assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(draft, hexOf).body).ok);
+    const id = await offerId(bob);
+    const answer = bob.peer.files.accept(id, { dir: `${root}/in` });
+    assert.equal(answer.ok, false);
+    assert.match(answer.message, /do not fit/);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-failed" && end.reason, "space");
+    assert.deepEqual(await walk(`${root}/in`), []);
+    await waitFor(
+      () => alice.peer.history("bob").some((e) => e.body === "[failed offer too-big-01]"),
+      "the sender to hear it",
+    );
+  });
+});
