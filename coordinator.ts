@@ -16,7 +16,8 @@
  * For peers behind NATs it also answers `natping` on a second UDP port (a peer compares where both
  * ports see it from: its NAT's kind), introduces two peers that want a direct path to each other
  * (`connect` → `punch` to both), and relays their end-to-end encrypted frames when no direct path
- * works (binary datagrams, first byte 4; `core/relay.ts`): ciphertext only.
+ * works (binary datagrams, first byte 4; `core/relay.ts`): ciphertext only. So does its transit
+ * relay, which splices two peers' TCP connections for file data (`net/transit_relay.ts`).
  *
  * This module is a shell: it wires the UDP sockets, the TCP list server (`net/list_server.ts`), the
  * timers and the events to pure cores that keep the state and make every decision —
@@ -32,7 +33,12 @@
  * @module
  */
 
-import { discoveryListenHost, lanAddresses, localInterfaces } from "./net/discovery.ts";
+import {
+  discoveryLabel,
+  discoveryListenHost,
+  lanAddresses,
+  localInterfaces,
+} from "./net/discovery.ts";
 import {
   decodeDatagram,
   DEFAULT_COORDINATOR_PORT,
@@ -42,7 +48,6 @@ import {
   formatDigest,
   formatEndpoint,
   type ListEntry,
-  MAX_LABEL_CHARS,
   parseMessage,
   RELAY_TO,
 } from "./protocol.ts";
@@ -58,6 +63,12 @@ import { ReportThrottle } from "./core/report_throttle.ts";
 import { monotonic } from "./net/clock.ts";
 import { ListServer } from "./net/list_server.ts";
 import { type TraceSink, UdpSocket } from "./net/udp.ts";
+import {
+  bindNatPort,
+  type CoordinatorTransitOptions,
+  startTransit,
+} from "./net/coordinator_ports.ts";
+import type { TransitRelay } from "./net/transit_relay.ts";
 import { type KeyPair, x25519Generate } from "./crypto/primitives.ts";
 import { NameRegistry } from "./store/name_registry.ts";
 import { dataFile, loadCoordinatorKey, REGISTRY_FILE } from "./store/coordinator_files.ts";
@@ -70,6 +81,9 @@ export type {
 } from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
+export type { CoordinatorTransitOptions } from "./net/coordinator_ports.ts";
+export type { TransitRelay, TransitRelayOptions, TransitSettings } from "./net/transit_relay.ts";
+export type { TransitRefusal, TransitStats } from "./core/transit_limits.ts";
 
 /** Options for {@linkcode Coordinator.start}. */
 export interface CoordinatorOptions {
@@ -127,6 +141,8 @@ export interface CoordinatorOptions {
   relayRate?: number;
   /** A sending session's burst, in bytes. Default 256 KiB. */
   relayBurst?: number;
+  /** The transit relay for file data (TCP, named in `Accept`): its port and limits; `false`: none. */
+  transit?: CoordinatorTransitOptions | false;
 }
 
 /** Which socket a datagram came to. */
@@ -148,6 +164,8 @@ export class Coordinator {
   readonly #udp: UdpSocket;
   /** The NAT-type port: sealed `natping` only. */
   readonly #nat?: UdpSocket;
+  /** The TCP splice for file data between peers that cannot connect directly. */
+  readonly #transit?: TransitRelay;
   readonly #list: ListServer;
   readonly #registry: Registry;
   /** Listens for `discover` broadcasts; answers go out from `#udp`. */
@@ -163,14 +181,15 @@ export class Coordinator {
   #closed = false;
 
   private constructor(
-    sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener },
+    sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener; transit?: TransitRelay },
     options: CoordinatorOptions,
     lanAddress: string | undefined,
     keys: { names: NameRegistry; identity: KeyPair },
   ) {
-    const { udp, nat, tcp } = sockets;
+    const { udp, nat, tcp, transit } = sockets;
     this.#udp = udp;
     this.#nat = nat;
+    this.#transit = transit;
     this.#names = keys.names;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
@@ -197,6 +216,7 @@ export class Coordinator {
       registrationsPerMinute: options.registrationsPerMinute,
       natPort: nat?.local.port,
       relay: { enabled: options.relay, rate: options.relayRate, burst: options.relayBurst },
+      transitPort: transit?.address.port,
     }, {
       send: (bytes, to, via) => (via === "nat" && nat ? nat : udp).send(bytes, to, REPLY),
       fanOut: (datagrams, recipients, seal) => udp.sendToMany(datagrams, recipients, seal),
@@ -224,22 +244,23 @@ export class Coordinator {
     const identity = data ? loadCoordinatorKey(data) : x25519Generate();
     const names = NameRegistry.open(data ? dataFile(data, REGISTRY_FILE) : ":memory:");
     const host = options.host ?? "0.0.0.0";
-    let udp: UdpSocket | undefined;
-    let nat: UdpSocket | undefined;
-    let tcp: Deno.TcpListener;
+    let udp: UdpSocket | undefined, nat: UdpSocket | undefined, tcp: Deno.TcpListener | undefined;
+    let transit: TransitRelay | undefined;
     try {
       udp = UdpSocket.bind(host, options.port ?? DEFAULT_COORDINATOR_PORT);
-      nat = bindNatPort(host, udp.local.port, options);
+      const [login, anyPort] = [udp.local.port, options.port === 0];
+      nat = bindNatPort(host, login, options.natPort, anyPort);
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });
+      const warn = (message: string) => options.onEvent?.({ event: "warning", message });
+      transit = startTransit(host, login, anyPort, options.transit, warn);
     } catch (error) {
-      udp?.close();
-      nat?.close();
+      for (const socket of [udp, nat, tcp]) socket?.close();
       names.close();
       throw error;
     }
     const interfaces = localInterfaces();
     const lanAddress = host === "0.0.0.0" ? lanAddresses(interfaces)[0] : undefined;
-    const coordinator = new Coordinator({ udp, nat, tcp }, options, lanAddress, {
+    const coordinator = new Coordinator({ udp, nat, tcp, transit }, options, lanAddress, {
       names,
       identity,
     });
@@ -249,6 +270,7 @@ export class Coordinator {
       event: "listening",
       udp: formatEndpoint(coordinator.udpAddress),
       tcp: formatEndpoint(coordinator.tcpAddress),
+      transit: transit ? formatEndpoint(transit.address) : undefined,
     });
     coordinator.#startDiscovery(host, interfaces);
     return coordinator;
@@ -266,7 +288,7 @@ export class Coordinator {
       ? DISCOVERY_PORT
       : this.#options.discoveryPort;
     if (port === null) return;
-    this.#label = sanitizeLabel(this.#options.label ?? hostLabel());
+    this.#label = discoveryLabel(this.#options.label);
     const listenHost = discoveryListenHost(host, interfaces);
     try {
       this.#discovery = UdpSocket.bind(listenHost, port, { reuseAddress: true });
@@ -298,6 +320,11 @@ export class Coordinator {
   /** Counters since start. */
   get stats(): CoordinatorStats {
     return this.#registry.stats;
+  }
+
+  /** The transit relay (its `address`, `stats` and off switch `enabled`); none when off. */
+  get transit(): TransitRelay | undefined {
+    return this.#transit;
   }
 
   /** Everyone online now, in login order: copies, which the caller may keep and change. */
@@ -425,46 +452,12 @@ export class Coordinator {
     clearInterval(this.#sweeper);
     clearTimeout(this.#flushTimer);
     await this.#list.close();
+    await this.#transit?.close();
     await this.#discovery?.close();
     await this.#nat?.close();
     await this.#udp.close();
     this.#names.close();
   }
-}
-
-/**
- * Binds the NAT-type port: `natPort` as given (0: any free port; `null`: none), or by default the
- * login port + 1 — any free port when that is taken or the login port was 0 (peers learn it from
- * `Accept`).
- */
-function bindNatPort(
-  host: string,
-  loginPort: number,
-  options: CoordinatorOptions,
-): UdpSocket | undefined {
-  const wanted = options.natPort;
-  if (wanted === null) return undefined;
-  if (wanted !== undefined) return UdpSocket.bind(host, wanted);
-  if (options.port === 0 || loginPort >= 65535) return UdpSocket.bind(host, 0);
-  try {
-    return UdpSocket.bind(host, loginPort + 1);
-  } catch {
-    return UdpSocket.bind(host, 0);
-  }
-}
-
-/** This machine's name, for discovery answers (empty when it cannot be read). */
-function hostLabel(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "";
-  }
-}
-
-/** A label fit for the wire: no commas or control characters, at most 64 characters. */
-function sanitizeLabel(label: string): string {
-  return label.replace(/[,\p{Cc}]/gu, " ").trim().slice(0, MAX_LABEL_CHARS);
 }
 
 /** Throws a clear error for option values that cannot work. */

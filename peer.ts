@@ -1,17 +1,15 @@
 /**
- * The peer: logs in to a coordinator, keeps its roster whole (notices,
- * keep-alives with a roster digest, re-login after a coordinator restart),
- * and chats with other peers directly over UDP.
+ * The peer: logs in to a coordinator, keeps its roster whole (notices, keep-alives with a roster
+ * digest, re-login after a coordinator restart), chats with other peers directly over UDP, and
+ * sends files (`files`, net/peer_files.ts).
  *
- * To peerchat peers it sends messages through delivery streams: exactly
- * once, in order, kept on disk until acknowledged — also across restarts and
- * while the recipient is offline. To seed clients (netcat, the original C#
- * client) it sends plain `talk`, in UTF-16LE to the C# client.
+ * To peerchat peers it sends messages through delivery streams: exactly once, in order, kept on
+ * disk until acknowledged — also across restarts and while the recipient is offline. To seed
+ * clients (netcat, the original C# client) it sends plain `talk`, in UTF-16LE to the C# client.
  *
- * {@linkcode Peer} is a shell: it wires the UDP socket, the journal, timers
- * and events to pure cores — the roster (core/peer_roster.ts), what it
- * sends and receives (core/outbox.ts and core/inbox.ts, over
- * core/delivery.ts) and the coordinator link (core/coordinator_link.ts,
+ * {@linkcode Peer} is a shell: it wires the UDP socket, the journal, timers and events to pure
+ * cores — the roster (core/peer_roster.ts), what it sends and receives (core/outbox.ts and
+ * core/inbox.ts, over core/delivery.ts) and the coordinator link (core/coordinator_link.ts,
  * carried out by net/coordinator_client.ts).
  *
  * @module
@@ -40,52 +38,32 @@ import { PeerDatagrams, type TraversalView } from "./net/peer_datagrams.ts";
 import { Waiters } from "./net/waiters.ts";
 import { generateIdentity } from "./crypto/identity.ts";
 import { encodeKey } from "./wire/keys.ts";
-import {
-  judgeCoordinator,
-  type KeyChange,
-  type KeyCommands,
-  keyCommands,
-  type Trust,
-} from "./core/trust.ts";
-import type { SecureLimits, SecureStats } from "./core/secure_sessions.ts";
+import { judgeCoordinator, type KeyChange, type KeyCommands, keyCommands } from "./core/trust.ts";
+import type { Trust } from "./core/trust.ts";
+import type { SecureDropReason, SecureLimits, SecureStats } from "./core/secure_sessions.ts";
 import { PinFile } from "./store/pins.ts";
 import type { PathKind, PathLimits, PathStats } from "./core/paths.ts";
 import type { NatType } from "./core/nat_type.ts";
+import type { PeerFiles } from "./net/peer_files.ts";
+import type { IncomingMessage } from "./core/delivery.ts";
+import { makePeerFiles } from "./store/transfer_state.ts";
+import { transitVia } from "./net/transit_client.ts";
+import { shownEntry } from "./core/transfers.ts";
 
-export { isSeedClient, LoginError };
+export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
+export type { PeerFiles };
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
-export type {
-  Contact,
-  DeliveredRecord,
-  FailedRecord,
-  InRecord,
-  JournalFootprint,
-  JournalRecord,
-  JournalState,
-  OutRecord,
-  OutStreamPoint,
-  ReceivePoint,
-  StreamRecord,
-} from "./store/journal.ts";
+export type { FileEntry, FileFailReason } from "./core/peer_events.ts";
+export type { Contact, DeliveredRecord, FailedRecord, InRecord } from "./store/journal.ts";
+export type { JournalFootprint, JournalRecord, JournalState, OutRecord } from "./store/journal.ts";
+export type { OutStreamPoint, ReceivePoint, StreamRecord } from "./store/journal.ts";
 export type { IncomingMessage, MessageFields, OutgoingMessage } from "./core/delivery.ts";
 export type { GuardStats, InboxStats, LinkStats, ReceiverLimits, RoundTrip };
 export type { Identity, KeyPair, LoginErrorKind, PinVerdict };
-export type { ChatLinkStats, KeyChange, KeyCommands, SecureLimits, SecureStats };
-export type {
-  CoordinatorPin,
-  KeyAnswer,
-  KeyState,
-  KeyStatus,
-  NamePin,
-  PendingKey,
-  Pins,
-  SafetyNumberView,
-  Trust,
-  TrustLimits,
-} from "./core/trust.ts";
-export type { SecureDropReason } from "./core/secure_sessions.ts";
-export { PinFile };
-export { DEFAULT_RECEIVER_LIMITS };
+export type { ChatLinkStats, KeyChange, KeyCommands, SecureDropReason, SecureLimits, SecureStats };
+export type { CoordinatorPin, KeyAnswer, KeyState, KeyStatus, NamePin } from "./core/trust.ts";
+export type { PendingKey, Pins, SafetyNumberView, Trust, TrustLimits } from "./core/trust.ts";
+export type { Answer, OfferResult, TransferState, TransferView } from "./core/transfers.ts";
 export type { TraceEntry } from "./net/udp.ts";
 export type { TraversalStats, TraversalView } from "./net/peer_datagrams.ts";
 export type { NatType, PathKind, PathLimits, PathStats };
@@ -156,6 +134,18 @@ export interface PeerOptions {
    * only to the address the roster lists, as before NAT traversal.
    */
   traversal?: boolean;
+  /** Where accepted files land when `/accept` names no folder. */
+  downloads?: string;
+  /** Accept every file offer into this folder at once (scripts, CI). */
+  acceptFiles?: string;
+  /** How long a file offer stands unanswered. Default 24 h. */
+  offerExpiryMs?: number;
+  /** Where transfers' state files live, for resume across restarts. Default: memory only. */
+  transfersDir?: string;
+  /** Address the file sender's TCP listener binds (default: `host`). */
+  filesHost?: string;
+  /** Test hook: sees each write of file data (about every MiB); `"cut"` drops that connection. */
+  onFileSent?: (sent: { id: string; file: number; bytes: number }) => void | "cut";
 }
 
 /**
@@ -178,10 +168,7 @@ export interface PeerStats extends GuardStats, InboxStats, LinkStats, ChatLinkSt
 const TICK_MS = 20;
 const EXPIRY_CHECK_MS = 1000;
 
-/**
- * Both clocks now: the monotonic clock every duration is measured on (an NTP
- * step never moves it), and the wall clock, only for what people read.
- */
+/** Both clocks: monotonic for every duration (NTP never moves it), the wall clock for people. */
 function instant(): Instant {
   return { now: monotonic(), wall: Date.now() };
 }
@@ -196,19 +183,16 @@ export class Peer {
   readonly #outbox: Outbox;
   readonly #inbox: Inbox;
   readonly #client: CoordinatorClient;
-  /** Callers of {@linkcode Peer.settle} still waiting. */
-  readonly #settleWaiters = new Waiters();
+  readonly #settleWaiters = new Waiters(); // Callers of `settle()` still waiting.
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
-  /** The one teardown under way: a second `close()` waits for it instead of starting another. */
-  #closing?: Promise<void>;
+  #closing?: Promise<void>; // The one teardown under way: a second `close()` waits for it.
   readonly #trust: Trust;
   readonly #datagrams: PeerDatagrams;
-  /**
-   * The key commands: this user's fingerprint, each contact's key and safety number, `/verify`
-   * and `/trust` (after which messages held for the new key go out).
-   */
+  /** Key commands: fingerprints, safety numbers, `/verify`, `/trust` (held messages go out). */
   readonly keys: KeyCommands;
+  /** File transfer: offers, answers, transfers (`/send`, `/accept`, `/transfers`). */
+  readonly files: PeerFiles;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
@@ -248,7 +232,8 @@ export class Peer {
       { store, emit, send, settled, trouble, held: (to) => this.#datagrams.link.held(to) },
       talkId,
     );
-    const inboxHooks = { store, emit, send, trouble };
+    const special = (m: IncomingMessage) => this.files.onMessage(m);
+    const inboxHooks = { store, emit, send, trouble, special };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
     this.#datagrams = new PeerDatagrams({
       ...options,
@@ -263,6 +248,14 @@ export class Peer {
     });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit, this.#datagrams.hooks);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
+    this.files = makePeerFiles({
+      options,
+      port: udp.local.port,
+      roster: this.#roster,
+      send: (to, kind, body) => this.#outbox.send(to, body, clockTime(), instant(), kind),
+      emit,
+      transit: transitVia(this.#client),
+    });
   }
 
   /**
@@ -289,6 +282,7 @@ export class Peer {
     }
     peer.#startTimers();
     peer.#outbox.announceWaiting();
+    peer.files.restore();
     return peer;
   }
 
@@ -319,10 +313,7 @@ export class Peer {
     return [...this.#roster.entries()].map(copyEntry);
   }
 
-  /**
-   * The name as spelled by someone online now or written with before (case-insensitive lookup),
-   * or `undefined` for a stranger.
-   */
+  /** The name as spelled by someone online or written with (any case); undefined: a stranger. */
   knownName(name: string): string | undefined {
     return this.#roster.knownName(name);
   }
@@ -334,10 +325,9 @@ export class Peer {
   }
 
   /**
-   * Asks the coordinator whether `name` is online, for a name the roster does
-   * not have (yet: roster changes come in batches, a moment after a login).
-   * Resolves true once the roster has it; false when nobody by that name is
-   * online, or the coordinator does not answer within about a second.
+   * Asks the coordinator whether `name` is online, for a name the roster does not have (yet:
+   * roster changes come in batches). True once the roster has it; false when nobody by that name
+   * is online, or the coordinator does not answer within about a second.
    */
   lookup(name: string): Promise<boolean> {
     return this.#client.lookup(name);
@@ -356,7 +346,7 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
-    const entries = this.#journal.history(name, limit);
+    const entries = this.#journal.history(name, limit).map(shownEntry);
     this.#trouble("history", this.#journal.historyError, "/history shows only part: ");
     return entries;
   }
@@ -377,10 +367,9 @@ export class Peer {
   }
 
   /**
-   * Sends `text` to `to`. Peerchat peers (and anyone this peer has written to
-   * before, even while offline) get a reliable message: `sent`, then
-   * `delivered` — or `pending` while they are offline. Seed clients get plain
-   * `talk`, sent once.
+   * Sends `text` to `to`. Peerchat peers (and anyone written to before, even while offline) get a
+   * reliable message: `sent`, then `delivered` — or `pending` while offline. Seed clients get
+   * plain `talk`, sent once.
    */
   send(to: string, text: string): SendResult {
     if (this.#closed || this.#client.loggedOut) {
@@ -406,10 +395,7 @@ export class Peer {
     await this.#client.logout(this.#options.logoutTimeoutMs ?? 3000);
   }
 
-  /**
-   * Logs out (unless told not to), stops every timer and closes the socket.
-   * Calling it again, also while the first call runs, waits for that one.
-   */
+  /** Logs out (unless told not to), stops timers, closes sockets; a second call waits for it. */
   close(options: { logout?: boolean } = {}): Promise<void> {
     return this.#closing ??= this.#shutdown(options.logout ?? true);
   }
@@ -422,7 +408,7 @@ export class Peer {
     const closing = this.#client.close();
     this.#wakeSettled(true);
     await closing;
-    await Promise.all([this.#udp.close(), this.#datagrams.close()]);
+    await Promise.all([this.#udp.close(), this.#datagrams.close(), this.files.close()]);
     this.#outbox.writeDeliveries();
     if (this.#ownJournal) this.#journal.close();
   }

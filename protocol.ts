@@ -130,9 +130,7 @@ export {
   type EncodedOffer,
   encodeManifest,
   encodeOffer,
-  type FileAnswer,
   type FileOffer,
-  formatAnswer,
   MAX_FILE_BYTES,
   MAX_INLINE_OFFER_BYTES,
   MAX_MANIFEST_BYTES,
@@ -141,10 +139,15 @@ export {
   OFFER_KIND,
   type OfferDraft,
   type OfferedFile,
-  parseAnswer,
   parseManifest,
   parseOffer,
 } from "./wire/files.ts";
+export {
+  type FileAnswer,
+  formatAnswer,
+  parseAnswer,
+  type RefusedIndex,
+} from "./wire/file_answers.ts";
 export {
   type AnswerLine,
   formatAnswerLine,

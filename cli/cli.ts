@@ -5,10 +5,13 @@
  * @module
  */
 
-import { HELP } from "../ui/commands.ts";
+import { DEFAULT_KEEPALIVE_S, PEER_HELP } from "./peer_help.ts";
+import { fileFlags } from "./file_flags.ts";
 import { parseFlags as parseFlagList } from "./flags.ts";
 import { type IdentityArgs, parseIdentityArgs } from "./identity_args.ts";
+import type { CoordinatorTransitOptions } from "../coordinator.ts";
 import {
+  COORDINATOR_FLAGS,
   COORDINATOR_HELP,
   DEFAULT_NAME_TTL,
   DEFAULT_PEER_TIMEOUT_S,
@@ -17,8 +20,10 @@ import {
   natRelayArgs,
   parseDuration,
   releaseName,
+  transitArgs,
 } from "./coordinator_args.ts";
 
+export { DEFAULT_KEEPALIVE_S, PEER_HELP } from "./peer_help.ts";
 export {
   COORDINATOR_HELP,
   DEFAULT_PEER_TIMEOUT_S,
@@ -59,6 +64,8 @@ export interface CoordinatorArgs {
   relay: boolean;
   /** `--relay-rate`: bytes a second relayed per sending session. */
   relayRate: number;
+  /** `--transit…`: the transit relay's port and limits, or `false` (`--transit off`). */
+  transit: CoordinatorTransitOptions | false;
   /** `peerchat coordinator release NAME`: the name to free (and nothing else is done). */
   release?: string;
   /** `--stats S`: print the counters (relay, punches, logins) every S seconds (ms). */
@@ -85,6 +92,12 @@ export interface PeerArgs {
   discoveryPort: number;
   /** `--trust-coordinator`: accept the coordinator's key even if another one is pinned. */
   trustCoordinator: boolean;
+  /** `--downloads`: where accepted files land when `/accept` names no folder. */
+  downloads?: string;
+  /** `--accept-files`: accept every offer into this folder, without asking. */
+  acceptFiles?: string;
+  /** `--offer-expiry`, in ms: how long this peer's offers wait for an answer (default 24 h). */
+  offerExpiryMs?: number;
 }
 
 /** `peerchat doctor …` */
@@ -97,9 +110,6 @@ export interface DoctorArgs {
   discoveryPort: number;
   json: boolean;
 }
-
-/** Default keep-alive interval, in seconds. */
-export const DEFAULT_KEEPALIVE_S = 1;
 
 export type { IdentityArgs };
 
@@ -136,41 +146,6 @@ moves it to another machine.
 
 Run "peerchat coordinator --help", "peerchat peer --help",
 "peerchat doctor --help" or "peerchat identity --help" for details.`;
-
-/** Help for `peerchat peer`. */
-export const PEER_HELP = `Usage: peerchat peer [--name NAME] [--coordinator HOST[:PORT]] [options]
-
-Logs in to a coordinator, then chats with other peers directly. Without
---coordinator it finds one on the LAN (UDP broadcast); on a terminal it lets
-you pick when there are several, and offers to start one when there is none.
-
-The first run with a data directory creates your identity there (your keys;
-"peerchat identity --help" moves it to another machine). peerchat pins the
-first key it sees for each name and warns when it changes: compare keys with
-/verify NAME, accept a changed one with /trust NAME.
-
-Options:
-  --name NAME            your name: 1-32 letters, digits, _ - . (asked for on a terminal)
-  --coordinator H[:P]    the coordinator's address (port defaults to ${DEFAULT_COORDINATOR_PORT}); found by
-                         discovery when left out
-  --discovery-port N     UDP port discovery broadcasts go to (default ${DISCOVERY_PORT})
-  --host ADDR            address to bind this peer's UDP socket to (default 0.0.0.0)
-  --port N               UDP port to chat on (default 0 = any free port)
-  --data DIR             where history, unsent messages, your identity (keys) and the
-                         keys you trust are kept
-                         (default: ~/.local/share/peerchat/NAME, or %LOCALAPPDATA%\\peerchat\\NAME)
-  --keepalive S          seconds between keep-alives to the coordinator (default ${DEFAULT_KEEPALIVE_S})
-  --trust-coordinator    accept the coordinator's key though another one was pinned
-                         when this peer first used it (after the coordinator was
-                         reinstalled or lost its data: check with the teacher)
-  --expire S             give up on undelivered messages after S seconds
-                         (default 0: keep them until delivered or /giveup)
-  --json                 one JSON object per line on stdout; commands still come from stdin
-  --trace                print every datagram and TCP exchange to stderr
-  -h, --help             this help
-
-Commands while chatting:
-${HELP.replace(/^/gm, "  ")}`;
 
 function usageError(message: string): CliCommand {
   return { command: "usage-error", message };
@@ -293,25 +268,7 @@ function parseCoordinator(args: string[]): CliCommand {
 }
 
 function parseCoordinatorFlags(args: string[]): CliCommand {
-  const parsed = parseFlags(
-    args,
-    [
-      "host",
-      "port",
-      "tcp-port",
-      "peer-timeout",
-      "rate-limit",
-      "discovery-port",
-      "data",
-      "name-ttl",
-      "registrations",
-      "nat-port",
-      "relay",
-      "relay-rate",
-      "stats",
-    ],
-    ["json", "trace", "no-discovery"],
-  );
+  const parsed = parseFlags(args, [...COORDINATOR_FLAGS], ["json", "trace", "no-discovery"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
   if (values.help) return { command: "help", text: COORDINATOR_HELP };
@@ -337,6 +294,8 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     values["relay-rate"] as string | undefined,
   );
   if (typeof natRelay === "string") return usageError(natRelay);
+  const transit = transitArgs(values);
+  if (typeof transit === "string") return usageError(transit);
   const port = portOption(values.port as string | undefined, "--port", DEFAULT_COORDINATOR_PORT);
   if (typeof port === "string") return usageError(port);
   const tcpPort = portOption(values["tcp-port"] as string | undefined, "--tcp-port", 0);
@@ -375,6 +334,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     registrationsPerMinute,
     statsMs,
     ...natRelay,
+    ...transit,
   };
 }
 
@@ -388,6 +348,9 @@ function parsePeer(args: string[]): CliCommand {
     "keepalive",
     "expire",
     "discovery-port",
+    "downloads",
+    "accept-files",
+    "offer-expiry",
   ], ["json", "trace", "trust-coordinator"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat peer --help.`);
   const { values } = parsed;
@@ -409,7 +372,10 @@ function parsePeer(args: string[]): CliCommand {
   if (data === "") return usageError("--data needs a directory.");
   const discoveryPort = discoveryPortOption(values);
   if (typeof discoveryPort === "string") return usageError(discoveryPort);
+  const files = fileFlags(values);
+  if (typeof files === "string") return usageError(files);
   return {
+    ...files,
     command: "peer",
     name: values.name as string | undefined,
     coordinator,

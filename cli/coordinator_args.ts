@@ -1,14 +1,17 @@
 /**
  * What only `peerchat coordinator` takes on its command line (cli.ts parses it): its help, its
  * defaults, a duration such as `180d` (`--name-ttl`), the NAT-type port and the relay
- * (`--nat-port`, `--relay`, `--relay-rate`), and the `release NAME` subcommand that frees a
- * registered name. Pure, like cli.ts: it returns values or a sentence saying what is
- * wrong.
+ * (`--nat-port`, `--relay`, `--relay-rate`), the transit relay for file data (`--transit`,
+ * `--transit-port`, `--transit-rate`, `--transit-total`, `--transit-max`), and the `release
+ * NAME` subcommand that frees a registered name. Pure, like cli.ts: it returns values or a
+ * sentence saying what is wrong.
  *
  * @module
  */
 
 import { checkName, DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT } from "../protocol.ts";
+import type { CoordinatorTransitOptions } from "../coordinator.ts";
+import { TRANSIT_DEFAULTS } from "../core/transit_limits.ts";
 
 /** Default seconds of silence after which the coordinator logs a peer out. */
 export const DEFAULT_PEER_TIMEOUT_S = 8;
@@ -24,6 +27,36 @@ const UNITS: Readonly<Record<string, number>> = {
   h: 3600 * 1000,
   m: 60 * 1000,
   s: 1000,
+};
+
+/** The flags of `peerchat coordinator` that take a value. */
+export const COORDINATOR_FLAGS: readonly string[] = [
+  "host",
+  "port",
+  "tcp-port",
+  "peer-timeout",
+  "rate-limit",
+  "discovery-port",
+  "data",
+  "name-ttl",
+  "registrations",
+  "nat-port",
+  "relay",
+  "relay-rate",
+  "transit",
+  "transit-port",
+  "transit-rate",
+  "transit-total",
+  "transit-max",
+  "stats",
+];
+
+const MiB = 1 << 20;
+/** The transit relay's defaults as the help writes them. */
+const TRANSIT_HELP = {
+  rate: `${TRANSIT_DEFAULTS.pairBytesPerSecond / MiB}m`,
+  total: `${TRANSIT_DEFAULTS.totalBytesPerSecond / MiB}m`,
+  max: `${TRANSIT_DEFAULTS.maxBytes / (1024 * MiB)}g`,
 };
 
 /** The default `--name-ttl`. */
@@ -72,9 +105,20 @@ Options:
                    each other directly (default on); it sees only ciphertext
   --relay-rate R   bytes a second the relay forwards per peer (default
                    ${DEFAULT_RELAY_RATE / 1024}k; a number, or with k or m for KiB or MiB)
+  --transit on|off splice two peers' TCP connections for file data when they
+                   cannot connect directly (default on); it sees only ciphertext
+  --transit-port N TCP port of the transit relay (default: the --port number,
+                   on TCP; any free port if that is taken; 0 = any free port;
+                   peers learn it from the Accept reply)
+  --transit-rate R bytes a second one transfer may pass through it (default
+                   ${TRANSIT_HELP.rate}; a number, or with k, m or g)
+  --transit-total R
+                   bytes a second all transfers together may pass (default ${TRANSIT_HELP.total})
+  --transit-max B  most bytes one transfer may pass (default ${TRANSIT_HELP.max})
   --stats S        print the counters every S seconds: users online, datagrams,
-                   relayed datagrams and bytes, relay refusals, punches (a
-                   \`stats\` event with --json)
+                   relayed datagrams and bytes, relay refusals, punches, the
+                   transit relay's transfers and bytes (a \`stats\` event with
+                   --json)
   --json           one JSON object per line on stdout, for scripts
   --trace          print every datagram and TCP exchange to stderr
   -h, --help       this help`;
@@ -132,6 +176,65 @@ export function natRelayArgs(
     args.relayRate = rate;
   }
   return args;
+}
+
+/** What the `--transit…` flags say: the transit relay's port and limits, or `false` for none. */
+export interface TransitArgs {
+  /** Given to the coordinator as its `transit` option. */
+  transit: CoordinatorTransitOptions | false;
+}
+
+/**
+ * A number of bytes (or bytes a second) written as a whole number, optionally with `k`, `m` or
+ * `g` (KiB, MiB, GiB): a positive number, or `undefined`.
+ */
+export function parseBytes(text: string): number | undefined {
+  const match = /^(\d{1,12})([kmg]?)$/.exec(text.trim().toLowerCase());
+  if (!match) return undefined;
+  const unit = { "": 1, k: 1024, m: MiB, g: 1024 * MiB }[match[2]]!;
+  const bytes = Number(match[1]) * unit;
+  return bytes >= 1 && Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/**
+ * Reads `--transit on|off`, `--transit-port N`, `--transit-rate R`, `--transit-total R` and
+ * `--transit-max B` from the parsed flags (each absent when not given); or what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { transitArgs } from "./coordinator_args.ts";
+ * transitArgs({ "transit-rate": "8m" }); // { transit: { pairBytesPerSecond: 8388608 } }
+ * transitArgs({ transit: "off" }); // { transit: false }
+ * ```
+ */
+export function transitArgs(values: Record<string, unknown>): TransitArgs | string {
+  const on = values.transit as string | undefined;
+  if (on !== undefined && on !== "on" && on !== "off") {
+    return `--transit must be on or off, not "${on}".`;
+  }
+  if (on === "off") return { transit: false };
+  const transit: CoordinatorTransitOptions = {};
+  const portText = values["transit-port"] as string | undefined;
+  if (portText !== undefined) {
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+      return `--transit-port must be a port number from 0 to 65535, not "${portText}".`;
+    }
+    transit.port = port;
+  }
+  const sizes = [
+    ["transit-rate", "pairBytesPerSecond", "bytes a second (such as 33554432 or 32m)"],
+    ["transit-total", "totalBytesPerSecond", "bytes a second (such as 64m)"],
+    ["transit-max", "maxBytes", "bytes (such as 4g or 500m)"],
+  ] as const;
+  for (const [flag, key, what] of sizes) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    const bytes = parseBytes(text);
+    if (bytes === undefined) return `--${flag} must be a whole number of ${what}, not "${text}".`;
+    transit[key] = bytes;
+  }
+  return { transit };
 }
 
 /** `release NAME`: the name, or what is wrong with the arguments. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type NatRelayArgs, natRelayArgs, parseDuration, releaseName } from "./coordinator_args.ts";
+import {
+  type NatRelayArgs,
+  natRelayArgs,
+  parseBytes,
+  parseDuration,
+  releaseName,
+  transitArgs,
+} from "./coordinator_args.ts";
 import { parseCli } from "./cli.ts";
 
 Deno.test("coordinator args: durations with a unit", () => {
@@ -104,4 +111,54 @@ Deno.test("coordinator args: --nat-port N|off, --relay on|off, --relay-rate R", 
   assert.equal(defaults.relay, true);
   const bad = parseCli(["coordinator", "--relay", "maybe"]);
   assert.equal(bad.command, "usage-error");
+});
+
+Deno.test("coordinator args: --transit on|off, --transit-port, --transit-rate, --transit-total, --transit-max", () => {
+  assert.deepEqual(transitArgs({}), { transit: {} });
+  assert.deepEqual(transitArgs({ transit: "on", "transit-port": "0" }), { transit: { port: 0 } });
+  assert.deepEqual(transitArgs({ transit: "off", "transit-rate": "nonsense" }), { transit: false });
+  assert.deepEqual(
+    transitArgs({
+      "transit-port": "9000",
+      "transit-rate": "8m",
+      "transit-total": "100M",
+      "transit-max": "2g",
+    }),
+    {
+      transit: {
+        port: 9000,
+        pairBytesPerSecond: 8 * 1024 * 1024,
+        totalBytesPerSecond: 100 * 1024 * 1024,
+        maxBytes: 2 * 1024 ** 3,
+      },
+    },
+  );
+  assert.equal(parseBytes("1000"), 1000);
+  assert.equal(parseBytes("64k"), 65536);
+  for (const bad of ["0", "0k", "-1", "1.5m", "fast", "", "1t", "9999999999999g"]) {
+    assert.equal(parseBytes(bad), undefined, bad);
+  }
+  const problems: [Record<string, string>, RegExp][] = [
+    [{ transit: "maybe" }, /--transit must be on or off/],
+    [{ "transit-port": "65536" }, /--transit-port must be a port number/],
+    [{ "transit-port": "x" }, /--transit-port must be a port number/],
+    [{ "transit-rate": "0" }, /--transit-rate must be a whole number of bytes a second/],
+    [{ "transit-total": "lots" }, /--transit-total must be a whole number of bytes a second/],
+    [{ "transit-max": "1.5g" }, /--transit-max must be a whole number of bytes/],
+  ];
+  for (const [values, problem] of problems) assert.match(String(transitArgs(values)), problem);
+  const run = parseCli(["coordinator", "--transit-port", "7000", "--transit-max", "500m"]);
+  assert.ok(run.command === "coordinator");
+  assert.deepEqual(run.transit, { port: 7000, maxBytes: 500 * 1024 * 1024 });
+  const off = parseCli(["coordinator", "--transit", "off"]);
+  assert.ok(off.command === "coordinator");
+  assert.equal(off.transit, false);
+  const defaults = parseCli(["coordinator"]);
+  assert.ok(defaults.command === "coordinator");
+  assert.deepEqual(defaults.transit, {});
+  assert.equal(parseCli(["coordinator", "--transit-rate", "1.5m"]).command, "usage-error");
+  const help = parseCli(["coordinator", "--help"]);
+  assert.ok(help.command === "help");
+  assert.match(help.text, /--transit on\|off/);
+  assert.match(help.text, /--transit-port N/);
 });

@@ -19,6 +19,7 @@ import { DEFAULT_COORDINATOR_PORT, nameKey } from "../protocol.ts";
 import { dataFile, defaultCoordinatorDir, REGISTRY_FILE } from "../store/coordinator_files.ts";
 import { NameRegistry } from "../store/name_registry.ts";
 import { errorText } from "../core/errors.ts";
+import { TRANSIT_DEFAULTS } from "../core/transit_limits.ts";
 
 /**
  * Starts a coordinator; when its UDP port is taken and the port was not asked
@@ -102,6 +103,7 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       natPort: args.natPort,
       relay: args.relay,
       relayRate: args.relayRate,
+      transit: args.transit,
     }, args.portGiven);
   } catch (error) {
     console.error(bindErrorMessage(error, args));
@@ -125,26 +127,46 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
 }
 
 /**
- * The counters, for `--stats`: a `stats` event with every counter (`--json`), or one line for
- * people — who is online, what the relay forwarded and refused, hole punches.
+ * The counters, for `--stats`: a `stats` event with every counter (`--json`; the transit relay's
+ * under `transit`, absent when it is off), or one line for people — who is online, what the
+ * relay forwarded and refused, hole punches, what the transit relay passed and refused.
  */
 function printStats(coordinator: Coordinator, json: boolean): void {
   const stats = coordinator.stats;
   const online = coordinator.online().length;
-  if (json) return writeJsonLine({ event: "stats", online, ...stats });
-  const refused = Object.entries(stats.relayRefused).filter(([, n]) => n > 0)
-    .map(([why, n]) => `${n} ${why}`).join(", ") || "none";
+  const transit = coordinator.transit?.stats;
+  if (json) return writeJsonLine({ event: "stats", online, ...stats, transit });
+  const transitText = transit
+    ? `transit ${transit.pairs} transfers (${transit.active} now, ` +
+      `${Math.round(transit.bytes / 1024)} KiB), refused ${refusals(transit.refused)}`
+    : "transit off";
   console.log(
     `stats: ${online} online, ${stats.datagrams} datagrams in; relayed ${stats.relayed} ` +
-      `(${Math.round(stats.relayedBytes / 1024)} KiB), refused ${refused}; ` +
-      `${stats.punches} punches, ${stats.natPings} NAT checks`,
+      `(${Math.round(stats.relayedBytes / 1024)} KiB), refused ${refusals(stats.relayRefused)}; ` +
+      `${stats.punches} punches, ${stats.natPings} NAT checks; ${transitText}`,
   );
+}
+
+/** Refusal counters as `2 busy, 1 off`, or `none`. */
+function refusals(counts: Record<string, number>): string {
+  return Object.entries(counts).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why}`)
+    .join(", ") || "none";
+}
+
+/** Bytes a second for people: `32 MiB/s`, `512 KiB/s`. */
+function perSecond(bytes: number): string {
+  const MiB = 1024 * 1024;
+  return bytes >= MiB
+    ? `${+(bytes / MiB).toFixed(1)} MiB/s`
+    : `${+(bytes / 1024).toFixed(1)} KiB/s`;
 }
 
 function bindErrorMessage(error: unknown, args: CoordinatorArgs): string {
   if (error instanceof Deno.errors.AddrInUse) {
     const nat = typeof args.natPort === "number" ? ` (or NAT-type port ${args.natPort})` : "";
-    return `Cannot listen on UDP port ${args.port}${nat} or TCP port ${args.tcpPort}: already in use. Is another coordinator running here? Choose another with --port (0 picks a free one).`;
+    const port = args.transit && args.transit.port;
+    const transit = port ? ` (or transit TCP port ${port})` : "";
+    return `Cannot listen on UDP port ${args.port}${nat} or TCP port ${args.tcpPort}${transit}: already in use. Is another coordinator running here? Choose another with --port (0 picks a free one).`;
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `Cannot listen on ${args.host}: this machine has no such address. Leave out --host to listen everywhere.`;
@@ -170,6 +192,13 @@ function printBanner(
   const nat = coordinator.natAddress;
   const relay = args.relay ? `on, ${Math.round(args.relayRate / 1024)} KiB/s per peer` : "off";
   console.log(`  NAT type: ${nat ? `UDP ${args.host}:${nat.port}` : "off"}   relay: ${relay}`);
+  const transit = coordinator.transit;
+  const perTransfer = (args.transit && args.transit.pairBytesPerSecond) ||
+    TRANSIT_DEFAULTS.pairBytesPerSecond;
+  const transitText = transit
+    ? `TCP ${args.host}:${transit.address.port}, ${perSecond(perTransfer)} per transfer`
+    : "off";
+  console.log(`  file transit: ${transitText}`);
   if (args.port !== 0 && udp.port !== args.port) {
     console.log(
       paint(

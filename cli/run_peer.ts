@@ -29,6 +29,9 @@ import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
 import type { ViewDriver } from "../ui/view_driver.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatTrace } from "../ui/trace.ts";
+import { type FilesApi, isFileEvent } from "../ui/file_types.ts";
+import { filePrinter } from "../ui/file_printer.ts";
+import { fileOptions, runFileCommand } from "./file_commands.ts";
 import { visible } from "../ui/visible.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
@@ -56,15 +59,15 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
 }
 
 /**
- * What {@linkcode handleLine} needs of a peer: its chat, its key decisions (`keys`), and how each
- * contact is reached (`traversal`, for `/who`).
+ * What {@linkcode handleLine} needs of a peer: its chat, its key decisions (`keys`), how each
+ * contact is reached (`traversal`, for `/who`) and its file transfers (`files`).
  */
 export type LinePeer =
   & Pick<
     Peer,
     "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
   >
-  & { readonly keys: KeyCommands };
+  & { readonly keys: KeyCommands; readonly files?: FilesApi };
 
 /**
  * Carries out one line of user input. Resolves `"quit"` when the user asked
@@ -127,6 +130,16 @@ export async function handleLine(
     case "verify":
     case "trust":
       answerKeyCommand(command, peer.keys, sink);
+      return;
+    case "send":
+    case "accept":
+    case "decline":
+    case "cancel":
+    case "transfers":
+      if (command.kind === "send" && peer.knownName(command.to) === undefined) {
+        await peer.lookup(command.to);
+      }
+      await runFileCommand(command, peer.files, sink, (n) => Deno.env.get(n));
       return;
     case "msg":
     case "text": {
@@ -207,10 +220,11 @@ async function askName(): Promise<string | number> {
 }
 
 function lineSink(paint: Painter, print: (line: string) => void): Sink {
+  const files = filePrinter(paint);
   return {
     paint,
     event(event) {
-      const line = formatPeerEvent(event, paint);
+      const line = isFileEvent(event) ? files(event) : formatPeerEvent(event, paint);
       if (line) print(line);
     },
     info(_kind, text) {
@@ -358,6 +372,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       expireMs: args.expireMs,
       resumeSession: readSession(journal.dir),
       onSession: (session) => writeSession(journal.dir, session),
+      ...fileOptions(args, journal.dir, env),
     });
   } catch (error) {
     keys.pins.close();

@@ -10,7 +10,7 @@ import { newRelayCounters, type RelayCounters } from "./relay.ts";
 
 /** What the coordinator reports, one object per happening. */
 export type CoordinatorEvent =
-  | { event: "listening"; udp: string; tcp: string }
+  | { event: "listening"; udp: string; tcp: string; transit?: string }
   | { event: "join"; name: string; endpoint: string; flavor: string }
   | { event: "leave"; name: string; endpoint: string; reason: LeaveReason }
   | { event: "reject"; name: string; from: string; reason: string }

@@ -28,6 +28,11 @@ export interface InboxHooks {
   send(message: Message, to: Endpoint, name: string): void;
   /** Something went wrong that no caller hears of: tell the user (once per episode). */
   trouble(kind: "store", message: string): void;
+  /**
+   * A complete message whose kind is not `text` (a file offer or answer), stored and
+   * acknowledged; it is never shown as chat. Without this hook such a message is dropped.
+   */
+  special?(message: IncomingMessage): void;
 }
 
 /** Counters of what an {@linkcode Inbox} took and dropped, and what it holds now. */
@@ -52,6 +57,8 @@ export class Inbox {
   readonly #talkId: () => string;
   /** Messages stored in this turn, shown once their acknowledgement is on its way. */
   readonly #unshown: PeerEvent[] = [];
+  /** Messages of other kinds stored in this turn, handed on after the acknowledgement. */
+  readonly #special: IncomingMessage[] = [];
   /** The wall clock of the packet being handled, for the record it writes. */
   #wall = 0;
 
@@ -143,12 +150,17 @@ export class Inbox {
     // Acknowledge first, then show: drawing the screen must not delay the sender's ✓.
     if (ack) this.#hooks.send(ack, from, packet.name);
     for (const event of this.#unshown.splice(0)) this.#hooks.emit(event);
+    for (const message of this.#special.splice(0)) this.#hooks.special?.(message);
   }
 
   /** The receiver hands on a complete message: store it (or throw); it is shown after the ack. */
   #onIncoming(message: IncomingMessage): void {
     const why = this.#hooks.store({ t: "in", ...message, at: this.#wall });
     if (why) throw new Error(why);
+    if (message.kind !== "text") {
+      this.#special.push(message);
+      return;
+    }
     this.#unshown.push({
       event: "message",
       from: message.from,

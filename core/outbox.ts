@@ -103,7 +103,7 @@ export class Outbox {
   /** Tells of every message that waits for someone offline (`pending`), after a restart. */
   announceWaiting(): void {
     for (const message of this.#sender.pending()) {
-      if (!this.#roster.has(message.to)) this.#emitPending(message);
+      if (!this.#roster.has(message.to) && message.kind === "text") this.#emitPending(message);
     }
   }
 
@@ -139,9 +139,11 @@ export class Outbox {
   /**
    * Sends `text` to `to`: a reliable message to a peerchat peer (or to anyone
    * written to before, even while offline), plain `talk` to a seed client.
-   * `time` is the `TIME` field.
+   * `time` is the `TIME` field. A `kind` other than `text` (a file offer or answer) goes only to
+   * peerchat peers, and tells the user nothing itself (`sent`, `pending`, `delivered`, `failed`
+   * are for chat): the caller tells what it means.
    */
-  send(to: string, text: string, time: string, at: Instant): SendResult {
+  send(to: string, text: string, time: string, at: Instant, kind = "text"): SendResult {
     if (text.length === 0) return { ok: false, message: "There is nothing to send." };
     if (text.includes("\u0000")) {
       return { ok: false, message: "The text contains a NUL character." };
@@ -159,7 +161,11 @@ export class Outbox {
     if (!user && !known) {
       return { ok: false, message: `${to} is not online; /who lists who is.` };
     }
-    if (user && isSeedClient(user)) return this.#sendTalk(user, text, time, at);
+    const chat = kind === "text";
+    if (user && isSeedClient(user)) {
+      if (!chat) return { ok: false, message: `${user.name} uses a seed client: no files.` };
+      return this.#sendTalk(user, text, time, at);
+    }
     if (!user && known?.seed) {
       // A seed client takes plain talk only while it is online: there is nothing to wait with.
       return {
@@ -175,12 +181,13 @@ export class Outbox {
       if (why) return notStored(why);
       this.#sender.openStream(name, stream, 1);
     }
-    const message = this.#sender.prepare(name, "text", time, text, at.wall);
+    const message = this.#sender.prepare(name, kind, time, text, at.wall);
     const why = this.#hooks.store({ t: "out", ...message });
     if (why) return notStored(why);
     this.#sender.enqueue(message, at.now);
     // On the wire first, then on the screen.
     if (user) this.#sender.tick(at.now, name);
+    if (!chat) return { ok: true, id: message.id };
     this.#hooks.emit({
       event: "sent",
       to: name,
@@ -241,6 +248,7 @@ export class Outbox {
     for (const message of dropped) {
       const record = { t: "failed" as const, id: message.id, to: message.to, reason, at: at.wall };
       this.#record(record, unrecorded);
+      if (message.kind !== "text") continue;
       this.#hooks.emit({ event: "failed", to: message.to, id: message.id, reason });
     }
     // Later messages start a fresh stream, so they do not wait behind the abandoned ones.
@@ -266,12 +274,14 @@ export class Outbox {
     const unrecorded = `Restarting the messages to ${to} could not be recorded`;
     for (const message of dropped) {
       this.#record({ t: "failed", id: message.id, to, reason, at: at.wall }, unrecorded);
-      this.#hooks.emit({ event: "failed", to, id: message.id, reason });
+      if (message.kind === "text") {
+        this.#hooks.emit({ event: "failed", to, id: message.id, reason });
+      }
     }
     const stream = randomToken(STREAM_ID_BYTES);
     this.#record({ t: "stream", to, stream, at: at.wall }, unrecorded);
     this.#sender.openStream(to, stream, 1);
-    for (const message of dropped) this.send(to, message.body, message.time, at);
+    for (const message of dropped) this.send(to, message.body, message.time, at, message.kind);
     this.#hooks.settled();
   }
 
@@ -306,7 +316,9 @@ export class Outbox {
    */
   #onDelivered(message: OutgoingMessage): void {
     this.#unwritten.push({ t: "delivered", id: message.id, to: message.to, at: this.#wall });
-    this.#hooks.emit({ event: "delivered", to: message.to, id: message.id });
+    if (message.kind === "text") {
+      this.#hooks.emit({ event: "delivered", to: message.to, id: message.id });
+    }
     this.#hooks.settled();
   }
 }

@@ -51,7 +51,72 @@ export type PeerEvent =
    */
   | { event: "nat"; nat: "open" | "easy" | "hard" | "unknown"; public?: string }
   | { event: "status"; coordinator: "unreachable" | "connected"; message: string }
+  /**
+   * File transfer (issue 12). `file-offer`: an offer arrived (`from`) or was sent (`to`); `files`
+   * lists every offered path (escape `name` with core/file_names.ts `showName` before showing it),
+   * `expires` is epoch ms.
+   */
+  | {
+    event: "file-offer";
+    id: string;
+    from?: string;
+    to?: string;
+    files: FileEntry[];
+    total: number;
+    expires: number;
+  }
+  /** A file of an offer refused (hostile or unsafe name, …), on both sides; the rest proceeds. */
+  | { event: "file-refused"; id: string; name: string; reason: string }
+  /** The receiver accepted `files` of the offer (into `dir`, on the receiver's side). */
+  | { event: "file-accepted"; id: string; from?: string; to?: string; files: number; dir?: string }
+  /** A transfer resumes with `bytes` of `total` kept. */
+  | { event: "file-resuming"; id: string; bytes: number; total: number }
+  /** Data moves: about 4 times a second. `file` (1-based) of `count`; `rate` in bytes/s. */
+  | {
+    event: "file-progress";
+    id: string;
+    bytes: number;
+    total: number;
+    file: number;
+    count: number;
+    rate: number;
+  }
+  /**
+   * The offer landed: `sha256` for a single file, `files` for several; `path` is the file or top
+   * folder that landed (on the sender: what was offered).
+   */
+  | {
+    event: "file-done";
+    id: string;
+    path: string;
+    sha256?: string;
+    files?: { path: string; sha256: string }[];
+  }
+  /** The offer failed for good (one of {@linkcode FileFailReason}); `message` for people. */
+  | { event: "file-failed"; id: string; reason: FileFailReason; message: string }
   | { event: "error"; message: string };
+
+/** An offered file as events show it: its offered relative path and size. */
+export interface FileEntry {
+  /** The offered relative path, `/`-separated (escape it before showing it). */
+  name: string;
+  /** Bytes. */
+  size: number;
+}
+
+/** Why a file transfer failed. */
+export type FileFailReason =
+  | "declined"
+  | "cancelled"
+  | "expired"
+  | "hash"
+  | "changed"
+  | "missing"
+  | "space"
+  | "refused"
+  | "io"
+  | "offline"
+  | "unreachable";
 
 /** The result of a send: the message's id, or why it was refused (a sentence for people). */
 export type SendResult = { ok: true; id: string } | { ok: false; message: string };

@@ -93,6 +93,8 @@ export interface RegistryConfig extends DoorConfig {
   natPort?: number;
   /** The relay's settings (on by default). */
   relay?: RelayConfig;
+  /** The coordinator's transit relay (TCP, file data), named in `Accept`; 0 or absent: none. */
+  transitPort?: number;
 }
 
 /**
@@ -292,10 +294,11 @@ export class Registry {
       const ticket = this.#tickets.issue(from.host, now);
       const accept: Message = { type: "accept", port, ticket, session: user.session };
       if (user.link) {
-        // A peerchat/2 peer learns where it is seen from, the NAT-type port and the relay.
+        // A peerchat/2 peer learns where it is seen from, the NAT-type port, the relay and transit.
         accept.reflexive = from;
         accept.natPort = this.#config.natPort || undefined;
         accept.relay = this.#relay.enabled;
+        accept.transitPort = this.#config.transitPort || undefined;
       }
       return this.#hooks.send(sealed(accept, user.encoding, user.link), from);
     }

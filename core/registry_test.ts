@@ -68,6 +68,7 @@ class Harness {
       ...options,
       tcpPort: 7000,
       natPort: 7001,
+      transitPort: 7002,
       peerTimeoutMs: options.peerTimeoutMs ?? 8000,
       newToken: (bytes) => `${bytes === 8 ? "s" : "t"}${this.#tokens++}`,
       identity: x25519Generate(),
@@ -185,7 +186,9 @@ Deno.test("registry: a peerchat login gets a session, a ticket and its list; oth
   assert.match(challenge, new RegExp(`^challenge,ann,[\\w-]{22},${h.registry.publicKey}$`));
   assert.equal(h.registry.size, 1, "nc only");
   assert.deepEqual(h.take(), []);
-  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0,10.0.0.1:4000,7001,relay"]);
+  assert.deepEqual(h.login("ann", ann, { keys }), [
+    "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay,7002",
+  ]);
   assert.deepEqual(h.take(), [
     { to: "10.0.0.9:5000", text: "login,ann,10.0.0.1:4000", encoding: "utf-8", fanOut: true },
   ], "the seed client hears at once, as always; the peer's roster waits for the batch");
@@ -217,7 +220,7 @@ Deno.test("registry: owned names — another key is refused, the same key comes 
   using h = new Harness();
   const owner = new PeerKeys();
   assert.deepEqual(h.login("Ann", at("10.0.0.1"), { keys: owner }), [
-    "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay",
+    "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay,7002",
   ]);
   h.receive("logout,Ann,10.0.0.1:4000,s0", at("10.0.0.1"));
   assert.deepEqual(h.answers(at("10.0.0.1")), [], "a plain logout of a peer with a link: dropped");
@@ -238,7 +241,7 @@ Deno.test("registry: owned names — another key is refused, the same key comes 
   ]);
   // The owner's keys from a new machine: accepted.
   assert.deepEqual(h.login("ann", at("10.0.0.4"), { keys: owner }), [
-    "Accept,7000,t3,s2,10.0.0.4:4000,7001,relay",
+    "Accept,7000,t3,s2,10.0.0.4:4000,7001,relay,7002",
   ]);
   assert.equal(h.registry.stats.registrations, 1);
   // Released (by the teacher, in the store): a new key takes it at its next login.
@@ -246,7 +249,7 @@ Deno.test("registry: owned names — another key is refused, the same key comes 
   assert.equal(h.names.release("ann"), true);
   const newcomer = new PeerKeys();
   assert.deepEqual(h.login("ann", at("10.0.0.2"), { keys: newcomer }), [
-    "Accept,7000,t5,s4,10.0.0.2:4000,7001,relay",
+    "Accept,7000,t5,s4,10.0.0.2:4000,7001,relay,7002",
   ]);
   assert.equal(h.names.get("ann")?.signKey, newcomer.signKey);
   assert.equal(h.registry.stats.registrations, 2);
@@ -281,7 +284,9 @@ Deno.test("registry: proofs — a stale nonce is challenged again, a bad signatu
   assert.equal(h.registry.size, 0);
   assert.equal(h.names.get("ann"), undefined, "nothing registered");
   // A real proof (of a new challenge) passes.
-  assert.deepEqual(h.login("ann", ann, { keys }), ["Accept,7000,t1,s0,10.0.0.1:4000,7001,relay"]);
+  assert.deepEqual(h.login("ann", ann, { keys }), [
+    "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay,7002",
+  ]);
   // A peerchat/1 peer cannot prove anything: told to update (in plain: it has no key).
   h.receive("login,old,10.0.0.7:4000,peerchat/1", at("10.0.0.7"));
   assert.deepEqual(h.answers(at("10.0.0.7")), [
@@ -301,14 +306,14 @@ Deno.test("registry: duplicate names, repeats, resumes and held endpoints", () =
   ]);
   // The same socket again: answered again, same session, fresh ticket, nothing announced.
   const events = h.events.length;
-  assert.deepEqual(h.login("Ann", ann), ["Accept,7000,t2,s0,10.0.0.1:4000,7001,relay"]);
+  assert.deepEqual(h.login("Ann", ann), ["Accept,7000,t2,s0,10.0.0.1:4000,7001,relay,7002"]);
   assert.equal(h.events.length, events);
   // Its new link counts, the old numbers start over: a ping sealed now is answered.
   h.sealed(`ping,Ann,s0,${formatDigest(h.registry.digest)}`, ann);
   assert.deepEqual(h.answers(ann), ["pong,Ann,ok"]);
   // Restarted elsewhere with its previous session: replaces its dead self.
   assert.deepEqual(h.login("ann", at("10.0.0.3"), { keys, resume: "s0" }), [
-    "Accept,7000,t4,s3,10.0.0.3:4000,7001,relay",
+    "Accept,7000,t4,s3,10.0.0.3:4000,7001,relay,7002",
   ]);
   assert.deepEqual(h.events.slice(-2).map((e) => e.event), ["leave", "join"]);
   // A login on a held endpoint replaces its holder.
@@ -712,10 +717,10 @@ Deno.test("registry: behind NATs — candidates, the index by R, replyTo moves, 
   const annKeys = new PeerKeys();
   const bobKeys = new PeerKeys();
   assert.deepEqual(h.login("ann", ann, { keys: annKeys, endpoint: lan }), [
-    "Accept,7000,t1,s0,203.0.113.1:61000,7001,relay",
+    "Accept,7000,t1,s0,203.0.113.1:61000,7001,relay,7002",
   ]);
   assert.deepEqual(h.login("bob", bob, { keys: bobKeys, endpoint: lan }), [
-    "Accept,7000,t3,s2,198.51.100.2:50000,7001,relay",
+    "Accept,7000,t3,s2,198.51.100.2:50000,7001,relay,7002",
   ]);
   assert.deepEqual(h.registry.online(), [
     { name: "ann", endpoint: lan, flavor: "peerchat/2", key: annKeys.dhKey, candidates: [ann] },
@@ -790,7 +795,7 @@ Deno.test("registry: a repeated proven login moves replyTo back to where it came
   assert.deepEqual(h.answers(moved), ["natpong,ann,203.0.113.1:62000"]);
   // Its Accept was lost: the same login again, from the same socket, is answered there...
   assert.deepEqual(h.login("ann", ann, { keys }), [
-    "Accept,7000,t2,s0,203.0.113.1:61000,7001,relay",
+    "Accept,7000,t2,s0,203.0.113.1:61000,7001,relay,7002",
   ]);
   // ...and the coordinator sends to it there from now on.
   h.receive("login,nc,10.0.0.9:5000", at("10.0.0.9", 5000));

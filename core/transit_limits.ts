@@ -261,6 +261,11 @@ export class ByteBucket {
     return this.#rate === Infinity;
   }
 
+  /** Bytes a second (`Infinity`: no limit). */
+  get rate(): number {
+    return this.#rate * 1000;
+  }
+
   /** The most bytes one read may take: the capacity (`Infinity` when unlimited). */
   get capacity(): number {
     return this.unlimited ? Infinity : this.#capacity;

@@ -107,6 +107,8 @@ Deno.test("ByteBucket: full at the start, refills at its rate up to its capacity
   assert.equal(bucket.available(10_000), 500, "never more than the capacity");
   assert.equal(bucket.waitMs(10_000, 10_000), 0, "a need above capacity waits only for a full one");
   assert.equal(bucket.available(5_000), 500, "a clock going back changes nothing");
+  assert.equal(bucket.rate, 1000);
+  assert.equal(new ByteBucket(Infinity, 500, 0).rate, Infinity);
 });
 
 Deno.test("ByteBucket: over any window, taken bytes stay within capacity + rate × time", () => {

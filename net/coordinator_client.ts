@@ -33,7 +33,7 @@ import { fingerprint } from "../crypto/fingerprint.ts";
 import { introduce, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { monotonic } from "./clock.ts";
-import { resendUntilAnswered } from "./timers.ts";
+import { resendUntilAnswered, sleep } from "./timers.ts";
 import { Keepalive } from "./keepalive.ts";
 import { fetchOnlineList, LoginError } from "./roster_fetch.ts";
 import { exchangeLogin } from "./login_exchange.ts";
@@ -108,9 +108,12 @@ export class CoordinatorClient {
   #wakeRelogin?: () => void;
   #closed = false;
   #loggedOut = false;
+  #transitPort?: number;
   readonly #lookups = new Lookups();
   /** NAT measurement, `connect`, and what the coordinator says of traversal. */
   readonly traversal: ClientTraversal;
+  /** The coordinator's host: where its transit relay listens too. */
+  readonly coordinatorHost: string;
 
   /** A link over `udp` that fills `roster` and tells the user through `emit`. */
   constructor(
@@ -129,6 +132,7 @@ export class CoordinatorClient {
       emit,
     }, traversal);
     this.#options = options;
+    this.coordinatorHost = options.coordinator.host;
     this.#udp = udp;
     this.#roster = roster;
     this.#emit = emit;
@@ -167,6 +171,11 @@ export class CoordinatorClient {
     return this.#link.session;
   }
 
+  /** The coordinator's transit relay (TCP, file data) as its last `Accept` named it; none: off. */
+  get transitPort(): number | undefined {
+    return this.#transitPort;
+  }
+
   /** Whether the coordinator answers keep-alives. */
   get reachable(): boolean {
     return this.#link.reachable;
@@ -183,9 +192,9 @@ export class CoordinatorClient {
   }
 
   /**
-   * The first login: tries until the login deadline, and — when the
-   * coordinator answered but the list did not come through (a lossy link can
-   * stall TCP) — logs in again, for up to 30 s in all. Emits `ready`.
+   * The first login: tries until the login deadline, and — when the coordinator answered but the
+   * list did not come through (a lossy link can stall TCP) — logs in again, for up to 30 s in all.
+   * Emits `ready`.
    */
   async start(): Promise<void> {
     const started = monotonic();
@@ -205,11 +214,10 @@ export class CoordinatorClient {
   }
 
   /**
-   * Asks the coordinator whether `who` is online (its roster batch may not
-   * have arrived yet): a `found` answer is applied as the login notice it
-   * stands for. Resolves whether the roster has `who` then; false at once
-   * without a session, and after about a second without an answer (the
-   * question is asked twice).
+   * Asks the coordinator whether `who` is online (its roster batch may not have arrived yet): a
+   * `found` answer is applied as the login notice it stands for. Resolves whether the roster has
+   * `who` then; false at once without a session, and after about a second without an answer
+   * (the question is asked twice).
    */
   lookup(who: string): Promise<boolean> {
     if (this.#roster.has(who)) return Promise.resolve(true);
@@ -226,10 +234,9 @@ export class CoordinatorClient {
   }
 
   /**
-   * A datagram from the coordinator's address that the guard let through: a
-   * `challenge`, a sealed message (`auth`: its tag is checked here), or one
-   * of the few it takes in plain (an answer to a login before its proof, a
-   * `pong,NAME,unknown`).
+   * A datagram from the coordinator's address that the guard let through: a `challenge`, a sealed
+   * message (`auth`: its tag is checked here), or one of the few it takes in plain (an answer to a
+   * login before its proof, a `pong,NAME,unknown`).
    */
   onMessage(message: Message, from: Endpoint): void {
     if (message.type === "auth") return this.#onSealed(message, from);
@@ -332,6 +339,7 @@ export class CoordinatorClient {
       wait: (handler) => this.#loginWaiter = handler,
     });
     if (!answer) return; // Closed while logging in again.
+    this.#transitPort = answer.transitPort;
     const fresh = this.#link.accepted(answer.session, answer.port, monotonic());
     if (fresh) this.#options.onSession?.(fresh);
     this.traversal.accepted(answer);
@@ -372,13 +380,9 @@ export class CoordinatorClient {
             this.#emit({ event: "error", message: `${message} Retrying by itself.` });
           }
           const wait = this.#link.reloginFailed(listFailed);
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, wait);
-            this.#wakeRelogin = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          const wake = new AbortController();
+          this.#wakeRelogin = () => wake.abort();
+          await sleep(wait, wake.signal);
           this.#wakeRelogin = undefined;
         }
       }

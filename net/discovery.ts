@@ -16,6 +16,7 @@ import {
   encodeMessage,
   type Endpoint,
   isIPv4,
+  MAX_LABEL_CHARS,
   randomToken,
 } from "../protocol.ts";
 import { collectAnswers } from "./exchange.ts";
@@ -170,4 +171,27 @@ function oncePerCoordinator(answers: FoundCoordinator[]): FoundCoordinator[] {
 
 function isLoopback(address: Endpoint): boolean {
   return address.host.startsWith("127.");
+}
+
+/**
+ * The label a coordinator gives in its discovery answers: `label`, or this machine's name (empty
+ * when it cannot be read), fit for the wire: no commas or control characters, at most 64
+ * characters.
+ *
+ * @example
+ * ```ts
+ * import { discoveryLabel } from "./discovery.ts";
+ * discoveryLabel("lab, room 2\n"); // "lab  room 2"
+ * ```
+ */
+export function discoveryLabel(label?: string): string {
+  let text = label;
+  if (text === undefined) {
+    try {
+      text = Deno.hostname();
+    } catch {
+      text = "";
+    }
+  }
+  return text.replace(/[,\p{Cc}]/gu, " ").trim().slice(0, MAX_LABEL_CHARS);
 }

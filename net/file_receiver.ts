@@ -133,6 +133,8 @@ export interface FileReceiverOptions {
   onProgress?: (bytes: number, total: number) => void;
   /** Aborting it closes the connection: the files not done fail with `cut`. */
   signal?: AbortSignal;
+  /** Makes the connection instead of `Deno.connect(host, port)` (e.g. a transit splice). */
+  connect?: () => Promise<Deno.Conn>;
 }
 
 /** A file ready to be pulled: its place, where it resumes, and its hash so far. */
@@ -164,11 +166,13 @@ class Abort extends Error {
 export class FileReceiver {
   #onProgress: FileReceiverOptions["onProgress"];
   #signal: AbortSignal | undefined;
+  #connect: FileReceiverOptions["connect"];
 
   /** A receiver reporting through `options`. */
   constructor(options: FileReceiverOptions = {}) {
     this.#onProgress = options.onProgress;
     this.#signal = options.signal;
+    this.#connect = options.connect;
   }
 
   /**
@@ -222,9 +226,9 @@ export class FileReceiver {
         results.set(one.file.index, fail(one, "cut", reason, true));
       }
     };
-    let conn: Deno.TcpConn;
+    let conn: Deno.Conn;
     try {
-      conn = await Deno.connect({ hostname: host, port });
+      conn = await (this.#connect?.() ?? Deno.connect({ hostname: host, port }));
     } catch (error) {
       cutAll(`The sender cannot be reached: ${describe(error)}`);
       return 0;

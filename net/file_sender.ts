@@ -35,7 +35,8 @@
  *
  * The token is compared in constant time. It travels in the clear on this connection (a relay
  * sees it); the offer that carries it travels only inside the peers' Noise session. A `manifest`
- * request is answered `no unknown` (no manifests served here yet).
+ * request is answered `ok SIZE NONCE` and the sealed manifest (net/file_manifest.ts) when the
+ * offer has one, else `no unknown`.
  *
  * @example
  * ```ts ignore
@@ -54,6 +55,7 @@ import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../c
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
 import { ConnReader } from "./conn_reader.ts";
+import { sealedManifest } from "./file_manifest.ts";
 import { closeQuietly } from "./tcp.ts";
 import { Deadline } from "./timers.ts";
 import { BatchWriter } from "./batch_writer.ts";
@@ -90,6 +92,10 @@ export interface ServedOffer {
   key: Uint8Array;
   /** The files, by index. */
   files: readonly OfferedFile[];
+  /** The manifest served to `manifest ID TOKEN` (sealed, net/file_manifest.ts), if any. */
+  manifest?: Uint8Array;
+  /** The indices a pull may name (those accepted); absent: all. */
+  accepted?: ReadonlySet<number>;
 }
 
 /** What a sender reports as it sends: which file, and how far. */
@@ -115,6 +121,10 @@ export interface FileSenderOptions {
   onSent?: (progress: SentProgress) => void | "cut";
   /** How long a connection may wait idle for its next pull line before it is closed (60 s). */
   idleMs?: number;
+  /** Called when a pull of a file is answered `ok` (before its data). */
+  onPull?: (pull: { id: string; file: number; offset: number }) => void;
+  /** Called after a file's stream with its SHA-256 (`undefined` when it changed while sent). */
+  onFile?: (sent: { id: string; file: number; sha256?: Uint8Array }) => void;
 }
 
 /**
@@ -135,6 +145,10 @@ export class FileSender {
   #conns = new Set<Deno.Conn>();
   #handlers = new Set<Promise<void>>();
   #onSent: FileSenderOptions["onSent"];
+  #onPull: FileSenderOptions["onPull"];
+  #onFile: FileSenderOptions["onFile"];
+  /** The offer each connection serves, once its first line named one. */
+  #serving = new Map<Deno.Conn, string>();
   #idleMs: number;
   #accepting: Promise<void>;
 
@@ -142,6 +156,8 @@ export class FileSender {
   constructor(options: FileSenderOptions) {
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
     this.#onSent = options.onSent;
+    this.#onPull = options.onPull;
+    this.#onFile = options.onFile;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#accepting = this.#accept();
   }
@@ -161,9 +177,25 @@ export class FileSender {
     this.#offers.set(offer.id, offer);
   }
 
-  /** Stops serving the offer `id` (declined, cancelled, done, expired). */
+  /** Stops serving the offer `id` (declined, cancelled, done, expired); its connections close. */
   withdraw(id: string): void {
     this.#offers.delete(id);
+    for (const [conn, serving] of this.#serving) if (serving === id) closeQuietly(conn);
+  }
+
+  /**
+   * Serves a connection made elsewhere (one spliced by the coordinator's transit relay) like an
+   * accepted one: the receiver's pull lines come on it.
+   */
+  adopt(conn: Deno.Conn): void {
+    this.#conns.add(conn);
+    const handler = this.#handle(conn).finally(() => {
+      closeQuietly(conn);
+      this.#conns.delete(conn);
+      this.#serving.delete(conn);
+      this.#handlers.delete(handler);
+    });
+    this.#handlers.add(handler);
   }
 
   /** Stops listening, closes every connection and waits for their handlers. */
@@ -187,13 +219,7 @@ export class FileSender {
         return;
       }
       conn.setNoDelay(true);
-      this.#conns.add(conn);
-      const handler = this.#handle(conn).finally(() => {
-        closeQuietly(conn);
-        this.#conns.delete(conn);
-        this.#handlers.delete(handler);
-      });
-      this.#handlers.add(handler);
+      this.adopt(conn);
     }
   }
 
@@ -218,7 +244,13 @@ export class FileSender {
         if (!offer || !secretsEqual(encode(offer.token), encode(pull.token))) {
           return await no("refused").then(() => out.flush());
         }
-        const file = pull.type === "pull" ? offer.files[pull.file] : undefined;
+        this.#serving.set(conn, offer.id);
+        if (pull.type === "manifest" && offer.manifest) {
+          for (const piece of sealedManifest(offer.key, offer.manifest)) await out.add(piece);
+          continue;
+        }
+        const taken = pull.type === "pull" && (offer.accepted?.has(pull.file) ?? true);
+        const file = taken ? offer.files[pull.file] : undefined;
         if (pull.type !== "pull" || !file) {
           await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {
@@ -254,6 +286,7 @@ export class FileSender {
       // A fresh nonce for every `ok`: never the same stream key twice, whatever the pull line.
       const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
       await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
+      this.#onPull?.({ id: offer.id, file: pull.file, offset: pull.offset });
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
       const buffer = buffers[0];
@@ -300,7 +333,9 @@ export class FileSender {
         !sameAsOffered(Deno.statSync(file.path), file);
       const trailer = new Uint8Array(TRAILER_BYTES);
       trailer[0] = changed ? CHANGED_WHILE_SENT : SENT_AS_OFFERED;
-      if (!changed) trailer.set(hash.digest(), 1);
+      const digest = changed ? undefined : hash.digest();
+      if (digest) trailer.set(digest, 1);
+      this.#onFile?.({ id: offer.id, file: pull.file, sha256: digest });
       sealer.pushTo(trailer, out.sink);
       sealer.finishTo(out.sink);
       if (out.full) await out.send();

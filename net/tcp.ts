@@ -70,3 +70,24 @@ export function closeQuietly(conn: Deno.Conn): void {
     // Already closed.
   }
 }
+
+/** How long one direct TCP connect may take before the next address is tried (file transfer). */
+export const CONNECT_MS = 2000;
+
+/** A TCP connection to `host`:`port` within `ms`, or undefined. */
+export async function connectWithin(
+  host: string,
+  port: number,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<Deno.TcpConn | undefined> {
+  const timeout = AbortSignal.timeout(ms);
+  const both = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  try {
+    const conn = await Deno.connect({ hostname: host, port, signal: both });
+    conn.setNoDelay(true);
+    return conn;
+  } catch {
+    return undefined;
+  }
+}

@@ -61,8 +61,12 @@ const MAX_REFUSING = 64;
 const REFUSAL_LINGER_MS = 1_000;
 /** Most bytes kept from a waiting connection that sends before its `ok`. */
 const MAX_EARLY_BYTES = 64 * 1024;
-/** The smallest read worth waiting for while a bucket refills. */
+/** The smallest read worth waiting for while a bucket refills… */
 const MIN_GRANT = 16 * 1024;
+/** …and the largest: at high rates, what 10 ms bring (fewer, bigger reads cost far less CPU). */
+const MAX_GRANT = 256 * 1024;
+/** The share of a second a limited read waits to gather (see {@linkcode MAX_GRANT}). */
+const GRANT_SECONDS = 0.01;
 /** The read buffer a direction starts with; it doubles up to `bufferBytes` while reads fill it. */
 const FIRST_BUFFER = 64 * 1024;
 
@@ -416,7 +420,9 @@ class Splice {
 
   /** Waits until the buckets allow a read; the most bytes it may take. */
   async #grant(most: number): Promise<number> {
-    const need = Math.min(MIN_GRANT, this.#pair.capacity, this.#total.capacity);
+    const rate = Math.min(this.#pair.rate, this.#total.rate);
+    const worth = Math.min(MAX_GRANT, Math.max(MIN_GRANT, rate * GRANT_SECONDS));
+    const need = Math.min(worth, this.#pair.capacity, this.#total.capacity);
     for (;;) {
       const now = monotonic();
       const waitMs = Math.max(this.#pair.waitMs(need, now), this.#total.waitMs(need, now));

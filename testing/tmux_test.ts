@@ -307,3 +307,59 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tmux: a file offered by bob — the offer, /accept, a moving bar, done — while alice types",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["coord", "student", "friend"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    const files = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "peerchat-tmux-files-" });
+    try {
+      // 512 MiB: long enough for the bar to be seen moving on the screen.
+      const block = new Uint8Array(1024 * 1024).fill(7);
+      {
+        using file = await Deno.open(`${files}/big.bin`, { write: true, createNew: true });
+        for (let i = 0; i < 512; i++) {
+          let written = 0;
+          while (written < block.length) written += await file.write(block.subarray(written));
+        }
+      }
+      await Deno.mkdir(`${files}/in`);
+      const coordinator = spawnIn(net, "coord", ["coordinator", "--json"]);
+      processes.push(coordinator);
+      await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 20_000);
+      const friendData = await Deno.makeTempDir({ prefix: "peerchat-tmux-bob-" });
+      const bob = spawnIn(net, "friend", ["peer", "--json", "--name", "bob", "--data", friendData]);
+      bob.dataDir = friendData;
+      processes.push(bob);
+      await bob.waitFor((e) => e.event === "ready", "bob", 20_000);
+
+      terminal = await Terminal.start(net, "student", run.command, 100, 24);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("alice", "Enter");
+      await terminal.waitFor(/Online \(1\)/, "the chat screen");
+      await bob.writeLine(`/send alice ${files}/big.bin`);
+      const offer = await bob.waitFor((e) => e.event === "file-offer", "bob's offer", 20_000);
+      await terminal.waitFor(/bob offers 1 file, 537 MB \(offer /, "the offer on alice's screen");
+      await terminal.waitFor(/1\. big\.bin {2}537 MB/, "the file, numbered");
+      terminal.keys(`/accept ${offer.id} ${files}/in`, "Enter");
+      terminal.keys("half typ");
+      const moving = await terminal.waitFor(/↓ big\.bin .*\d+%.*from bob/, "the bar", 30_000);
+      assert.match(moving, /alice> half typ\s*$/m, "the input line is left alone");
+      const done = await terminal.waitFor(/✓ received from bob/, "done", 60_000);
+      assert.doesNotMatch(done, /↓ big\.bin/, "the bar is gone");
+      assert.match(done, /alice> half typ\s*$/m);
+      assert.equal((await Deno.stat(`${files}/in/big.bin`)).size, 512 * 1024 * 1024);
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+      await Deno.remove(files, { recursive: true }).catch(() => {});
+    }
+  },
+});

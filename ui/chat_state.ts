@@ -23,6 +23,8 @@ import { visible, visibleLines } from "./visible.ts";
 import type { KeyState } from "../core/trust.ts";
 import { impostorText, keyChangedText } from "./key_text.ts";
 import { natHint, natText, type PathKind, pathText } from "./path_text.ts";
+import { type FileEvent, isFileEvent } from "./file_types.ts";
+import { emptyTransfers, reduceTransfers, type TransfersState } from "./transfers_state.ts";
 
 /** The most lines kept per conversation. */
 export const MAX_CONVERSATION_LINES = 1000;
@@ -83,7 +85,8 @@ export type SystemKind =
   | "failed"
   | "security"
   | "path"
-  | "nat";
+  | "nat"
+  | "transfer";
 
 /** A line that is not a chat message: a join, a leave, a status, an error, command output. */
 export interface SystemLine {
@@ -123,11 +126,14 @@ export interface ViewState {
   readonly hint: string;
   /** The next arrival number. */
   readonly seq: number;
+  /** File transfers: offers known, and the bars of those under way. */
+  readonly transfers: TransfersState;
 }
 
 /** What {@linkcode reduce} accepts: peer events, and what the user did. */
 export type ViewInput =
   | PeerEvent
+  | FileEvent
   | { event: "partner"; name: string | undefined }
   /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
   | { event: "info"; text: string; about?: string }
@@ -147,6 +153,7 @@ export function emptyView(me: string, coordinator: string): ViewState {
     unread: new Map(),
     hint: "",
     seq: 0,
+    transfers: emptyTransfers(),
   };
 }
 
@@ -166,9 +173,17 @@ export function emptyView(me: string, coordinator: string): ViewState {
  *   changed key marks the name in the roster until the roster is synced again;
  * - `path` marks the name's path in the roster and says so, dim, in its conversation (a path line
  *   that nothing followed yet is replaced, so relayed-then-direct a moment later is one line);
- * - `nat` says once what NAT this peer is behind (in yellow when hard), also on the status line.
+ * - `nat` says once what NAT this peer is behind (in yellow when hard), also on the status line;
+ * - file events (transfers_state.ts) move the transfers' bars; offers, refusals, resuming, done
+ *   and failed are lines in the conversation with the other side (`now`, ms, words expiries).
  */
-export function reduce(state: ViewState, input: ViewInput, time: string = clockTime()): ViewState {
+export function reduce(
+  state: ViewState,
+  input: ViewInput,
+  time: string = clockTime(),
+  now: number = Date.now(),
+): ViewState {
+  if (isFileEvent(input)) return onFile(state, input, now);
   switch (input.event) {
     case "ready":
       return onReady(state, input);
@@ -215,6 +230,8 @@ export function reduce(state: ViewState, input: ViewInput, time: string = clockT
     }
     case "info":
       return addInfo(state, input.text, input.about);
+    default:
+      return state; // File transfer events: shown by the screen's transfer view (helper "ui").
   }
 }
 
@@ -446,6 +463,13 @@ function onMessage(
   const key = nameKey(message.from);
   const unread = new Map(next.unread).set(key, (next.unread.get(key) ?? 0) + 1);
   return { ...next, unread, hint: `New message from ${message.from}` };
+}
+
+/** A file event: the transfers' state, and its line (if any) in the other side's conversation. */
+function onFile(state: ViewState, event: FileEvent, now: number): ViewState {
+  const { transfers, line, hint } = reduceTransfers(state.transfers, event, now);
+  const next = { ...state, transfers, ...(hint === undefined ? {} : { hint }) };
+  return line ? addSystem(next, "transfer", line.tone, line.text, line.about) : next;
 }
 
 /** The coordinator answers again, or stopped answering. */

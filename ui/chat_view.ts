@@ -32,6 +32,11 @@ import { fitRow, paintRow, type Row, rowWidth, type Span, span, wrapRow } from "
 import { displayWidth } from "./text_width.ts";
 import { nameKey } from "../protocol.ts";
 import { PATH_LABEL } from "./path_text.ts";
+import { activeTransfers } from "./transfers_state.ts";
+import { transferRows } from "./transfers_view.ts";
+
+/** The fewest message-pane rows kept when transfers take rows above the status line. */
+const MIN_PANE_ROWS = 3;
 
 /** Below this many columns the roster column is hidden. */
 export const ROSTER_MIN_COLUMNS = 50;
@@ -289,7 +294,8 @@ function statusRow(state: ViewState, columns: number, rosterShown: boolean): Row
 
 /**
  * The screen's lines above the input row: exactly `rows - 1` of them —
- * header, message pane (with the roster column from 50 columns on), status
+ * header, message pane (with the roster column from 50 columns on), a row per
+ * transfer under way (at most 3, then `+N more`; only while the pane keeps 3 rows), status
  * line. The pane shows the partner's conversation, the system lines about
  * the partner (joins, leaves, pending, failed) and the general ones (command
  * output, errors, status) that arrived while that conversation was shown — or
@@ -310,7 +316,13 @@ export function renderView(
   if (count === 0) return [];
   const header = paintRow(headerRow(state, width), paint);
   if (count === 1) return [header];
-  const height = count - 2;
+  // Transfers under way: a row each above the status line, while the pane keeps a few rows.
+  const transfers = transferRows(
+    activeTransfers(state.transfers),
+    width - 1,
+    count - 2 - MIN_PANE_ROWS,
+  ).map((row) => paintRow([span(" "), ...row], paint));
+  const height = count - 2 - transfers.length;
   const roster = rosterWidth(width);
   const paneWidth = roster > 0 ? width - roster - 2 : width - 1;
   const pane = paneRows(state, paneWidth, height);
@@ -330,5 +342,5 @@ export function renderView(
     ];
     return paintRow(line, paint);
   });
-  return [header, ...body, paintRow(statusRow(state, width, roster > 0), paint)];
+  return [header, ...body, ...transfers, paintRow(statusRow(state, width, roster > 0), paint)];
 }

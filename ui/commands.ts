@@ -1,11 +1,22 @@
 /**
  * The chat commands a user types: `/who`, `/msg NAME TEXT`, plain text,
  * `/history`, `/giveup`, the key commands (`/fingerprint`, `/verify`, `/trust`),
- * `/help` and `/quit`. Parsing is pure so that every path is tested without
+ * the file commands (`/send`, `/accept`, `/decline`, `/cancel`, `/transfers`; parsed in
+ * file_args.ts), `/help` and `/quit`. Parsing is pure so that every path is tested without
  * a terminal.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./commands.ts";
+ * parseCommand('/send bob "my notes.txt" pics'); // { kind: "send", to: "bob", paths: [...] }
+ * ```
  *
  * @module
  */
+
+import { type FileCommand, parseFileCommand } from "./file_args.ts";
+
+export type { FileCommand };
 
 /** One parsed line of user input. */
 export type Command =
@@ -20,6 +31,7 @@ export type Command =
   | { kind: "verify"; name: string; confirm: boolean }
   /** `/trust NAME`: accept NAME's new key. */
   | { kind: "trust"; name: string }
+  | FileCommand
   | { kind: "help" }
   | { kind: "quit" }
   | { kind: "empty" }
@@ -34,6 +46,11 @@ export const COMMANDS = [
   "/fingerprint",
   "/verify",
   "/trust",
+  "/send",
+  "/accept",
+  "/decline",
+  "/cancel",
+  "/transfers",
   "/help",
   "/quit",
 ] as const;
@@ -52,6 +69,12 @@ export const HELP: string = [
   "                   matches on both screens, /verify NAME yes records NAME's key as verified",
   "/trust NAME        accept NAME's new key after a key-change warning (compare it first with",
   "                   /verify NAME); until then nothing goes to or comes from the new key",
+  '/send NAME PATH…   offer files or folders to NAME (quote a path with spaces: "my file.txt")',
+  "/accept ID [DIR]   take the files of offer ID (into DIR, else the downloads folder)",
+  "/accept ID 1,3-5 [DIR]  take only those files of the offer (numbered as it lists them)",
+  "/decline ID        say no to offer ID",
+  "/cancel ID         stop transfer ID (either side; the other side hears)",
+  "/transfers         transfers in flight, done and failed",
   "/help              this list",
   "/quit              log out and exit (also Ctrl+D or end of input, Ctrl+C, SIGTERM)",
 ].join("\n");
@@ -132,10 +155,13 @@ export function parseCommand(line: string): Command {
       }
       return { kind: "trust", name: rest };
     }
-    default:
+    default: {
+      const file = parseFileCommand(word, rest);
+      if (file) return file;
       return {
         kind: "invalid",
         message: `Unknown command ${word}. Try /help; to send a line starting with /, type //.`,
       };
+    }
   }
 }

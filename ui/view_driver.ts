@@ -73,13 +73,14 @@ export class ViewDriver {
     };
   }
 
-  /** A peer event: into the view; the roster follows joins and leaves; a message rings. */
+  /** A peer event: into the view; the roster follows joins and leaves; a message or an offer rings. */
   #onEvent(event: PeerEvent): void {
     this.show(event);
     if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
       this.syncRoster();
     }
-    if (event.event === "message") this.#screen()?.bell();
+    const kind: string = event.event;
+    if (kind === "message" || (kind === "file-offer" && "from" in event)) this.#screen()?.bell();
   }
 
   /** The view as it stands. */

@@ -106,25 +106,6 @@ export interface EncodedOffer {
   manifest?: Uint8Array;
 }
 
-/** A parsed `file-answer` body. */
-export type FileAnswer =
-  | {
-    /** The receiver takes the files listed (ascending indices), or all of them when absent. */
-    type: "accept";
-    /** The offer's id. */
-    id: string;
-    /** The file indices taken, ascending; `undefined`: all. */
-    files?: number[];
-  }
-  | {
-    /** `decline` (the receiver), `cancel` (the sender) or `failed` (either; a reason required). */
-    type: "decline" | "cancel" | "failed";
-    /** The offer's id. */
-    id: string;
-    /** Why, for people: at most 200 characters, no control characters. */
-    reason?: string;
-  };
-
 const TOKEN = /^[A-Za-z0-9_.\-]+$/;
 const NUMBER = /^(?:0|[1-9][0-9]{0,15})$/;
 const SIGNED = /^-?(?:0|[1-9][0-9]{0,15})$/;
@@ -383,90 +364,4 @@ export function encodeOffer(
 export function parseNonce16(text: string): Uint8Array | undefined {
   const bytes = text.length === 22 ? decodeBase64Url(text) : undefined;
   return bytes?.length === 16 ? bytes : undefined;
-}
-
-/** Parses `0-4 7 9-12` (ascending, disjoint, gaps between): the indices, each below the limit. */
-function parseIndices(words: string[]): number[] | undefined {
-  const indices: number[] = [];
-  let last = -2;
-  for (const word of words) {
-    const match = /^(0|[1-9][0-9]{0,5})(?:-([1-9][0-9]{0,5}))?$/.exec(word);
-    if (!match) return undefined;
-    const from = Number(match[1]);
-    const to = match[2] === undefined ? from : Number(match[2]);
-    if (from <= last + 1 || (match[2] !== undefined && to <= from) || to >= MAX_OFFER_FILES) {
-      return undefined;
-    }
-    for (let i = from; i <= to; i++) indices.push(i);
-    last = to;
-  }
-  return indices;
-}
-
-/** Writes ascending indices as ranges: `[0,1,2,4]` → `0-2 4`. */
-function formatIndices(indices: readonly number[]): string {
-  const words: string[] = [];
-  for (let i = 0; i < indices.length;) {
-    let j = i;
-    while (j + 1 < indices.length && indices[j + 1] === indices[j] + 1) j++;
-    words.push(i === j ? `${indices[i]}` : `${indices[i]}-${indices[j]}`);
-    i = j + 1;
-  }
-  return words.join(" ");
-}
-
-/**
- * Parses a `file-answer` body: `accept ID [RANGES]` (file indices as `0-4 7 9-12`, ascending),
- * `decline ID [REASON]`, `cancel ID [REASON]`, `failed ID REASON`. One line.
- */
-export function parseAnswer(body: string): ParseResult<FileAnswer> {
-  if (body.length === 0) return fail("empty", "The answer is empty.");
-  if (body.length > MAX_TEXT_BYTES || utf8Length(body) > MAX_TEXT_BYTES) {
-    return fail("too-long", `An answer's body is at most ${MAX_TEXT_BYTES} bytes.`);
-  }
-  const first = body.indexOf(" ");
-  const type = first < 0 ? body : body.slice(0, first);
-  if (type !== "accept" && type !== "decline" && type !== "cancel" && type !== "failed") {
-    return fail("unknown-type", `"${clip(type)}" is not accept, decline, cancel or failed.`);
-  }
-  if (first < 0) return fail("wrong-field-count", `An answer is ${type} ID….`);
-  const second = body.indexOf(" ", first + 1);
-  const id = checkedFileToken(
-    body.slice(first + 1, second < 0 ? undefined : second),
-    8,
-    "bad-id",
-    "an offer id",
-  );
-  if (!id.ok) return id;
-  const rest = second < 0 ? undefined : body.slice(second + 1);
-  if (type === "accept") {
-    if (rest === undefined) return ok({ type, id: id.value });
-    const files = parseIndices(rest.split(" "));
-    if (!files || files.length === 0) {
-      return fail("bad-list", `"${clip(rest)}" is not a list of file indices such as 0-4 7.`);
-    }
-    return ok({ type, id: id.value, files });
-  }
-  if (rest === undefined) {
-    return type === "failed"
-      ? fail("wrong-field-count", "A failed answer is failed ID REASON.")
-      : ok({ type, id: id.value });
-  }
-  const reason = checkedReason(rest);
-  if (!reason.ok) return reason;
-  return ok({ type, id: id.value, reason: reason.value });
-}
-
-/**
- * A `file-answer` body. Throws a `RangeError` for an answer no receiver would accept (indices not
- * ascending, a reason with control characters, a body over 64 KiB).
- */
-export function formatAnswer(answer: FileAnswer): string {
-  let body = `${answer.type} ${answer.id}`;
-  if (answer.type === "accept") {
-    if (answer.files !== undefined) body += ` ${formatIndices(answer.files)}`;
-  } else if (answer.reason !== undefined) body += ` ${answer.reason}`;
-  const check = parseAnswer(body);
-  if (!check.ok) throw new RangeError(`Not an answer: ${check.error.message}`);
-  return body;
 }

@@ -13,16 +13,14 @@ import {
 import {
   encodeManifest,
   encodeOffer,
-  type FileAnswer,
-  formatAnswer,
   MAX_INLINE_OFFER_BYTES,
   MAX_MANIFEST_BYTES,
   type OfferDraft,
   type OfferedFile,
-  parseAnswer,
   parseManifest,
   parseOffer,
 } from "./files.ts";
+import { type FileAnswer, formatAnswer, parseAnswer } from "./file_answers.ts";
 import type { ParseResult } from "./result.ts";
 
 const CODES = new Set([

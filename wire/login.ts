@@ -75,10 +75,11 @@ export interface ChallengeMessage {
 }
 
 /**
- * `Accept,TCPPORT[,TICKET,SESSION[,REFLEXIVE,NATPORT,RELAY]]` — the coordinator accepts a login.
- * To a peerchat/2 peer it adds where it saw the login come from (`REFLEXIVE`), its second UDP
- * port for finding the NAT type (`NATPORT`, `0` for none), and whether its relay is on (`relay`,
- * else `-`).
+ * `Accept,TCPPORT[,TICKET,SESSION[,REFLEXIVE,NATPORT,RELAY[,TRANSITPORT]]]` — the coordinator
+ * accepts a login. To a peerchat/2 peer it adds where it saw the login come from (`REFLEXIVE`),
+ * its second UDP port for finding the NAT type (`NATPORT`, `0` for none), whether its relay is on
+ * (`relay`, else `-`), and the TCP port of its transit relay for file data (`TRANSITPORT`, `0` for
+ * none; a coordinator without it sends 7 fields).
  */
 export interface AcceptMessage {
   /** The message type (written `Accept` on the wire). */
@@ -95,6 +96,8 @@ export interface AcceptMessage {
   natPort?: number;
   /** Whether the coordinator relays between peers (present exactly when `reflexive` is). */
   relay?: boolean;
+  /** The coordinator's transit relay (TCP, file data); absent when it has none (`0`). */
+  transitPort?: number;
 }
 
 /** `Reject,REASON` — the coordinator refuses a login. */
@@ -222,19 +225,20 @@ export function parseLogout(text: string): ParseResult<LogoutMessage> {
   return ok(message);
 }
 
-/** Fields of the longest `Accept`, to a peerchat/2 peer. */
+/** Fields of an `Accept` to a peerchat/2 peer (8 with the transit port). */
 const ACCEPT_FIELDS = 7;
 
 /**
  * Parses a whole `Accept,…` message: the port alone, with a ticket and a session, or with those
- * and the reflexive endpoint, the NAT port and the relay too.
+ * and the reflexive endpoint, the NAT port and the relay too, and then the transit port.
  */
 export function parseAccept(text: string): ParseResult<AcceptMessage> {
   const fields = text.split(",");
-  if (fields.length !== 2 && fields.length !== 4 && fields.length !== ACCEPT_FIELDS) {
+  if (![2, 4, ACCEPT_FIELDS, ACCEPT_FIELDS + 1].includes(fields.length)) {
     return fail(
       "wrong-field-count",
-      "An accept is Accept,TCPPORT (or Accept,TCPPORT,TICKET,SESSION[,REFLEXIVE,NATPORT,RELAY]).",
+      "An accept is Accept,TCPPORT (or Accept,TCPPORT,TICKET,SESSION" +
+        "[,REFLEXIVE,NATPORT,RELAY[,TRANSITPORT]]).",
     );
   }
   const port = parsePort(fields[1].trim());
@@ -248,23 +252,31 @@ export function parseAccept(text: string): ParseResult<AcceptMessage> {
     message.ticket = ticket.value;
     message.session = session.value;
   }
-  if (fields.length === ACCEPT_FIELDS) {
+  if (fields.length >= ACCEPT_FIELDS) {
     const reflexive = parseEndpoint(fields[4].trim());
     if (!reflexive.ok) return reflexive;
     message.reflexive = reflexive.value;
-    const natText = fields[5].trim();
-    if (natText !== "0") {
-      const natPort = parsePort(natText);
-      if (!natPort.ok) return natPort;
-      message.natPort = natPort.value;
-    }
+    const natPort = optionalPort(fields[5]);
+    if (!natPort.ok) return natPort;
+    if (natPort.value) message.natPort = natPort.value;
     const relay = fields[6].trim();
     if (relay !== "relay" && relay !== "-") {
       return fail("bad-status", `"${clip(relay)}" is not relay or -.`);
     }
     message.relay = relay === "relay";
   }
+  if (fields.length === ACCEPT_FIELDS + 1) {
+    const transit = optionalPort(fields[7]);
+    if (!transit.ok) return transit;
+    if (transit.value) message.transitPort = transit.value;
+  }
   return ok(message);
+}
+
+/** A port field where `0` means none (`undefined`). */
+function optionalPort(field: string): ParseResult<number | undefined> {
+  const text = field.trim();
+  return text === "0" ? ok(undefined) : parsePort(text);
 }
 
 /** Parses a whole `Reject,REASON` message; the reason is everything after the first comma. */
@@ -318,14 +330,15 @@ export function formatLogout(message: LogoutMessage): string {
 
 /**
  * The text form of an `Accept`: ticket and session only when both are there; after them, with a
- * `reflexive` endpoint, the NAT port (`0` for none) and the relay (`relay` or `-`).
+ * `reflexive` endpoint, the NAT port (`0` for none), the relay (`relay` or `-`) and the transit
+ * port (`0` for none).
  */
 export function formatAccept(message: AcceptMessage): string {
   if (!message.ticket || !message.session) return `Accept,${message.port}`;
   const base = `Accept,${message.port},${message.ticket},${message.session}`;
   if (!message.reflexive) return base;
   return `${base},${formatEndpoint(message.reflexive)},${message.natPort ?? 0},` +
-    (message.relay ? "relay" : "-");
+    `${message.relay ? "relay" : "-"},${message.transitPort ?? 0}`;
 }
 
 /** The text form of a `Reject`; line breaks in the reason become spaces. */

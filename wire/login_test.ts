@@ -79,8 +79,8 @@ Deno.test("Reject: a sentence with commas, trimmed, 200 characters, no control c
   assert.equal(value(parseReject(text)).reason, "first second third");
 });
 
-Deno.test("Accept to a peerchat/2 peer: reflexive endpoint, NAT port and relay", () => {
-  const text = "Accept,8889,t1,s1,203.0.113.7:61000,8890,relay";
+Deno.test("Accept to a peerchat/2 peer: reflexive endpoint, NAT port, relay, transit port", () => {
+  const text = "Accept,8889,t1,s1,203.0.113.7:61000,8890,relay,8888";
   const full = value(parseAccept(text));
   assert.deepEqual(full, {
     type: "accept",
@@ -90,14 +90,32 @@ Deno.test("Accept to a peerchat/2 peer: reflexive endpoint, NAT port and relay",
     reflexive: { host: "203.0.113.7", port: 61000 },
     natPort: 8890,
     relay: true,
+    transitPort: 8888,
   });
   assert.equal(formatAccept(full), text);
-  const bare = value(parseAccept("Accept,8889,t1,s1,[2001:db8::7]:61000,0,-"));
+  const bare = value(parseAccept("Accept,8889,t1,s1,[2001:db8::7]:61000,0,-,0"));
   assert.equal(bare.natPort, undefined);
   assert.equal(bare.relay, false);
-  assert.equal(formatAccept(bare), "Accept,8889,t1,s1,[2001:db8::7]:61000,0,-");
+  assert.equal(bare.transitPort, undefined);
+  assert.equal(formatAccept(bare), "Accept,8889,t1,s1,[2001:db8::7]:61000,0,-,0");
+  // A coordinator without a transit relay may leave the field out: 7 fields parse.
+  const seven = value(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890,relay"));
+  assert.equal(seven.transitPort, undefined);
+  assert.equal(seven.relay, true);
+  assert.equal(formatAccept(seven), "Accept,8889,t1,s1,203.0.113.7:61000,8890,relay,0");
   assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890")), "wrong-field-count");
+  assert.equal(
+    code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890,relay,8888,1")),
+    "wrong-field-count",
+  );
   assert.equal(code(parseAccept("Accept,8889,t1,s1,nowhere,8890,relay")), "bad-endpoint");
   assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,65536,relay")), "bad-port");
   assert.equal(code(parseAccept("Accept,8889,t1,s1,203.0.113.7:61000,8890,on")), "bad-status");
+  for (const transit of ["65536", "-1", "x", "", "8888a"]) {
+    assert.equal(
+      code(parseAccept(`Accept,8889,t1,s1,203.0.113.7:61000,8890,relay,${transit}`)),
+      "bad-port",
+      transit,
+    );
+  }
 });

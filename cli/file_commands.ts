@@ -1,0 +1,98 @@
+/**
+ * The file commands as the chat carries them out, the same in line mode, on the chat screen and
+ * with `--json` (stdin lines are commands there too): `/send NAME PATH…` offers,
+ * `/accept ID [FILES] [DIR]`, `/decline ID`, `/cancel ID` answer, `/transfers` lists. What
+ * follows (the offer, the progress, done or failed) comes as file events; a refusal is one
+ * `error` event, `/transfers` one `transfers` info (a `--json` line with the list beside the
+ * table).
+ *
+ * @module
+ */
+
+import type { FileCommand } from "../ui/commands.ts";
+import type { FilesApi } from "../ui/file_types.ts";
+import { transfersTable } from "../ui/file_text.ts";
+import type { Sink } from "../ui/sink.ts";
+import { defaultDownloadsDir, expandHome } from "./file_flags.ts";
+import type { PeerArgs } from "./cli.ts";
+
+/**
+ * Carries out one file command on `files` (`peer.files`; `undefined` when this peer cannot
+ * transfer files). `env` expands a leading `~` in typed paths. Never throws: a failure is an
+ * `error` event on `sink`.
+ *
+ * @example
+ * ```ts ignore
+ * await runFileCommand({ kind: "transfers" }, peer.files, sink, (n) => Deno.env.get(n));
+ * ```
+ */
+export async function runFileCommand(
+  command: FileCommand,
+  files: FilesApi | undefined,
+  sink: Sink,
+  env: (name: string) => string | undefined,
+): Promise<void> {
+  if (!files) {
+    sink.event({ event: "error", message: "This peer cannot transfer files." });
+    return;
+  }
+  const fail = (message: string) => sink.event({ event: "error", message });
+  try {
+    switch (command.kind) {
+      case "send": {
+        const result = await files.offer(command.to, command.paths.map((p) => expandHome(p, env)));
+        if (!result.ok) fail(result.message);
+        return;
+      }
+      case "accept": {
+        const options = {
+          ...(command.dir === undefined ? {} : { dir: expandHome(command.dir, env) }),
+          ...(command.files === undefined ? {} : { files: command.files }),
+        };
+        const answer = files.accept(command.id, options);
+        if (!answer.ok) fail(answer.message);
+        return;
+      }
+      case "decline":
+      case "cancel": {
+        const answer = files[command.kind](command.id);
+        if (!answer.ok) fail(answer.message);
+        return;
+      }
+      case "transfers": {
+        const list = files.list();
+        sink.info("transfers", transfersTable(list), { transfers: list });
+        return;
+      }
+    }
+  } catch (error) {
+    fail(`/${command.kind} failed: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The file-transfer options of the peer: where accepted files land (`--downloads`, else the
+ * OS's downloads folder), `--accept-files`, `--offer-expiry`, and the transfers' state files in
+ * `<data dir>/transfers` (so a restarted peer resumes them).
+ *
+ * @example
+ * ```ts
+ * import { fileOptions } from "./file_commands.ts";
+ * fileOptions({}, "/home/ann/.local/share/peerchat/ann", (n) => ({ HOME: "/home/ann" })[n], "linux");
+ * // { downloads: "/home/ann/Downloads", transfersDir: "/home/ann/.local/share/peerchat/ann/transfers" }
+ * ```
+ */
+export function fileOptions(
+  args: Pick<PeerArgs, "downloads" | "acceptFiles" | "offerExpiryMs">,
+  dataDir: string | undefined,
+  env: (name: string) => string | undefined,
+  os: string = Deno.build.os,
+): { downloads?: string; acceptFiles?: string; offerExpiryMs?: number; transfersDir?: string } {
+  const downloads = args.downloads ?? defaultDownloadsDir(env, os);
+  return {
+    ...(downloads === undefined ? {} : { downloads }),
+    ...(args.acceptFiles === undefined ? {} : { acceptFiles: args.acceptFiles }),
+    ...(args.offerExpiryMs === undefined ? {} : { offerExpiryMs: args.offerExpiryMs }),
+    ...(dataDir === undefined ? {} : { transfersDir: `${dataDir}/transfers` }),
+  };
+}
