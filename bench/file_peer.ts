@@ -7,7 +7,9 @@
  * {@linkcode FileReceiver} and a `FileSaver` and prints the time the pull took, the files that
  * landed and its CPU seconds; `--role relay` runs the coordinator's transit relay
  * (net/transit_relay.ts) on 127.0.0.1 with its rate limits off, prints its port, and runs until
- * stdin closes (its CPU is read from /proc by the parent).
+ * stdin closes (its CPU is read from /proc by the parent). With `--relay PORT`, sender and
+ * receiver meet through that transit relay (net/transit_client.ts: `give` adopted by the
+ * sender, `take` as the receiver's `connect`) instead of a direct connection.
  *
  * ```sh
  * deno run -A bench/file_peer.ts --role send --dir /dev/shm/src --out offer.json
@@ -20,6 +22,7 @@
 import { randomBytes } from "../crypto/primitives.ts";
 import { FileReceiver } from "../net/file_receiver.ts";
 import { FileSender, type OfferedFile } from "../net/file_sender.ts";
+import { transitConnect } from "../net/transit_client.ts";
 import { TransitRelay } from "../net/transit_relay.ts";
 import { FileSaver } from "../store/file_saver.ts";
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
@@ -57,7 +60,8 @@ async function walk(dir: string, parts: string[] = []): Promise<[string[], Offer
   return found;
 }
 
-async function send(dir: string, out: string): Promise<void> {
+/** With `relay` (a transit relay's port), the data goes through it: sender `give`, receiver `take`. */
+async function send(dir: string, out: string, relay?: number): Promise<void> {
   const files = await walk(dir);
   const sender = new FileSender({ hostname: "127.0.0.1", port: 0 });
   const key = randomBytes(32);
@@ -69,6 +73,12 @@ async function send(dir: string, out: string): Promise<void> {
     files: files.map(([parts, file]) => ({ parts, size: file.size })),
   };
   sender.serve({ id: offer.id, token: offer.token, key, files: files.map(([, file]) => file) });
+  if (relay !== undefined) {
+    transitConnect("127.0.0.1", relay, "give", offer.token).then(
+      (conn) => sender.adopt(conn),
+      (error) => console.error(`transit give failed: ${error}`),
+    );
+  }
   const cpu = selfCpu();
   // A file, not a line: 10,000 files' offer is longer than a line the parent reads.
   await Deno.writeTextFile(out, JSON.stringify(offer));
@@ -78,10 +88,13 @@ async function send(dir: string, out: string): Promise<void> {
   await sender.close();
 }
 
-async function receive(offer: BenchOffer, dst: string): Promise<void> {
+async function receive(offer: BenchOffer, dst: string, relay?: number): Promise<void> {
   const cpu = selfCpu();
   const started = performance.now();
-  const report = await new FileReceiver().pull(
+  const connect = relay === undefined
+    ? undefined
+    : () => transitConnect("127.0.0.1", relay, "take", offer.token);
+  const report = await new FileReceiver({ connect }).pull(
     "127.0.0.1",
     offer.port,
     { id: offer.id, token: offer.token, key: decodeBase64Url(offer.key)! },
@@ -114,10 +127,11 @@ async function relay(): Promise<void> {
 
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
-  if (flags.role === "send") await send(String(flags.dir), String(flags.out));
+  const relayPort = flags.relay === undefined ? undefined : Number(flags.relay);
+  if (flags.role === "send") await send(String(flags.dir), String(flags.out), relayPort);
   else if (flags.role === "relay") await relay();
   else {
     const offer = JSON.parse(await Deno.readTextFile(String(flags.offer))) as BenchOffer;
-    await receive(offer, String(flags.dst));
+    await receive(offer, String(flags.dst), relayPort);
   }
 }

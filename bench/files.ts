@@ -3,7 +3,8 @@
  *
  * - **one big file** (1 GiB; `--mib`): peerchat's `FileSender` → `FileReceiver` in two processes
  *   (bench/file_peer.ts: encrypted, every chunk authenticated, SHA-256 on both sides, saved
- *   through `FileSaver`), `socat -b 1048576` raw TCP (the floor: no crypto at all),
+ *   through `FileSaver`), the same through the coordinator's transit relay in a third process
+ *   (net/transit_client.ts `give`/`take`, rate limits off), `socat -b 1048576` raw TCP (the floor: no crypto at all),
  *   `scp -O -c aes128-gcm@openssh.com`, scp over SFTP (the same cipher) and
  *   `rsync --whole-file -e "ssh -c aes128-gcm@openssh.com"` against a throwaway sshd
  *   (bench/sshd.ts); runs alternate, each method in a rotated order, and medians are compared;
@@ -99,11 +100,26 @@ async function timed(command: string, args: string[]): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Peerchat: a sending and a receiving process (bench/file_peer.ts). */
-function peerchat(count: number): Run {
+/**
+ * Peerchat: a sending and a receiving process (bench/file_peer.ts); with `viaRelay`, a third
+ * process runs the transit relay and the data goes through it.
+ */
+function peerchat(count: number, viaRelay = false): Run {
   return async (src, dst) => {
     const offerFile = `${dst}.offer.json`;
-    const sender = new Child("file_peer.ts", ["--role", "send", "--dir", src, "--out", offerFile]);
+    const relay = viaRelay ? new Child("file_peer.ts", ["--role", "relay"]) : undefined;
+    const through = relay
+      ? ["--relay", String((await relay.next<{ port: number }>(30_000)).port)]
+      : [];
+    const sender = new Child("file_peer.ts", [
+      "--role",
+      "send",
+      "--dir",
+      src,
+      "--out",
+      offerFile,
+      ...through,
+    ]);
     try {
       await sender.next(120_000);
       const started = performance.now();
@@ -114,6 +130,7 @@ function peerchat(count: number): Run {
         offerFile,
         "--dst",
         dst,
+        ...through,
       ]);
       const got = await receiver.next<{ ms: number; cpuS: number; landed: number }>(600_000)
         .finally(() => receiver.stop());
@@ -129,6 +146,7 @@ function peerchat(count: number): Run {
       };
     } finally {
       await sender.stop();
+      await relay?.stop();
     }
   };
 }
@@ -357,7 +375,10 @@ export async function runFiles(options: FilesOptions): Promise<FilesResult> {
     log(`making ${options.bigMib} MiB and ${options.smallCount} files of 4 KiB in ${root}`);
     await makeBig(`${bigSrc}/big`, bigBytes);
     await makeSmall(smallSrc, options.smallCount);
-    const big: [string, Run][] = [["peerchat", peerchat(1)]];
+    const big: [string, Run][] = [
+      ["peerchat", peerchat(1)],
+      ["peerchat via transit relay", peerchat(1, true)],
+    ];
     const small: [string, Run][] = [["peerchat", peerchat(options.smallCount)]];
     if (hasProgram("socat")) big.push(["socat (raw TCP)", socat]);
     else skipped.push("socat: not installed (apt-get install -y socat); no raw TCP reference.");

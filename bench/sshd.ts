@@ -86,8 +86,12 @@ export class LocalSshd {
         "",
       ].join("\n"),
     );
-    const child = new Deno.Command(sshd, {
-      args: ["-D", "-e", "-f", `${dir}/sshd_config`],
+    // Under `timeout`: a bench killed before it could stop the server leaves no sshd behind for
+    // longer than two hours (timeout passes SIGTERM on).
+    const bounded = hasProgram("timeout");
+    const args = ["-D", "-e", "-f", `${dir}/sshd_config`];
+    const child = new Deno.Command(bounded ? "timeout" : sshd, {
+      args: bounded ? ["7200", sshd, ...args] : args,
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -106,9 +110,16 @@ export class LocalSshd {
     return { error: "sshd did not come up on 127.0.0.1 within 5 s" };
   }
 
-  /** The server's process id (its sessions' CPU shows in its children's time once they end). */
+  /**
+   * The sshd's process id, from its pid file (its sessions' CPU shows in its children's time once
+   * they end); the child's when the file cannot be read.
+   */
   get pid(): number {
-    return this.#child.pid;
+    try {
+      return Number(Deno.readTextFileSync(`${this.dir}/sshd.pid`).trim()) || this.#child.pid;
+    } catch {
+      return this.#child.pid;
+    }
   }
 
   /** The options of `ssh` (and, with `-P` for the port, of scp) that reach this server. */

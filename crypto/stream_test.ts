@@ -346,3 +346,23 @@ Deno.test("sha256Stream: the hash of the whole, however it is cut", () => {
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
   );
 });
+
+Deno.test("stream: pushTo/finishTo hand over the same chunks as push/finish, in two parts each", () => {
+  const key = randomBytes(32);
+  const plaintext = randomBytes(3 * 65536 + 1234);
+  for (const startChunk of [0, 7]) {
+    const joined = new StreamSealer(key, { startChunk });
+    const expected = [...joined.push(plaintext.subarray(0, 70_000))];
+    expected.push(...joined.push(plaintext.subarray(70_000)), joined.finish());
+    const parts = new StreamSealer(key, { startChunk });
+    const got: Uint8Array[] = [];
+    const sink = (body: Uint8Array, tag: Uint8Array) => {
+      assert.equal(tag.length, 16);
+      got.push(Uint8Array.from([...body, ...tag]));
+    };
+    parts.pushTo(plaintext.subarray(0, 70_000), sink);
+    parts.pushTo(plaintext.subarray(70_000), sink);
+    parts.finishTo(sink);
+    assert.deepEqual(got, expected);
+  }
+});

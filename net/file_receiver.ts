@@ -6,6 +6,10 @@
  * partial file kept from before, it re-hashes the bytes it holds up to a 64 KiB boundary, cuts
  * off the rest, and pulls only from there.
  *
+ * Speed (bench/files.ts): sealed chunks are opened as views of the connection's read buffer (no
+ * framing copies), and the partial file is written by one 1 MiB batch while the next is opened
+ * (net/batch_writer.ts); a small file's bytes and the partial's open and checks are synchronous.
+ *
  * The files' places come from a {@linkcode Saver} — store/file_saver.ts's `FileSaver` is one; it
  * is taken by its shape, as net/ lies below store/ —, which reserves partial files inside the
  * destination, never overwrites and never follows a symlink.

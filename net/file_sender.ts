@@ -33,6 +33,12 @@
  * On a resume the sender hashes the file from byte 0: reading the part the receiver already has
  * from a local disk costs far less than sending it, and node:crypto's hash state cannot be saved.
  *
+ * Speed (bench/files.ts): the next 1 MiB block of the file is read on Deno's I/O threads while
+ * this one is hashed and sealed; sealed chunks go into a net/batch_writer.ts batch in two parts
+ * (ciphertext, tag: no joined copy), and the socket write of one batch overlaps the sealing of
+ * the next. Files up to 64 KiB are opened, stat'ed and read synchronously: a thread hand-off per
+ * call cost more than the call (10,000 small files).
+ *
  * The token is compared in constant time. It travels in the clear on this connection (a relay
  * sees it); the offer that carries it travels only inside the peers' Noise session. A `manifest`
  * request is answered `ok SIZE NONCE` and the sealed manifest (net/file_manifest.ts) when the
