@@ -151,9 +151,11 @@ export {
 export {
   type AnswerLine,
   formatAnswerLine,
+  formatHelloLine,
   formatPullLine,
   MAX_FILE_LINE_BYTES,
   parseAnswerLine,
+  parseHelloLine,
   parsePullLine,
   PULL_ALIGNMENT,
   type PullLine,

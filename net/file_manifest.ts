@@ -1,6 +1,6 @@
 /**
- * Serving and fetching an offer's manifest on the data connection (issue 12): the receiver sends
- * `manifest ID TOKEN\n`; the sender answers `ok SIZE NONCE\n` and the manifest's bytes as one
+ * Serving and fetching an offer's manifest on the data connection (issue 12): after the sender's
+ * `hello`, the receiver sends `manifest ID PROOF\n` (net/file_hello.ts); the sender answers `ok SIZE NONCE\n` and the manifest's bytes as one
  * STREAM (crypto/stream.ts) under `payloadKey(offer key, NONCE)`, so a relay sees only
  * ciphertext. The receiver checks the bytes' SHA-256 against the digest the offer carried (inside
  * the Noise session) before it parses them.
@@ -31,6 +31,7 @@ import {
   parseManifest,
 } from "../wire/files.ts";
 import { ConnReader } from "./conn_reader.ts";
+import { pullProof, readHello } from "./file_hello.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { writeAll } from "./write.ts";
 
@@ -59,9 +60,16 @@ export async function fetchManifest(
   digest: string,
   expect: { count: number; total: number },
 ): Promise<OfferedFile[]> {
-  const line = formatPullLine({ type: "manifest", id: offer.id, token: offer.token });
-  await writeAll(conn, new TextEncoder().encode(line));
   const reader = new ConnReader(conn);
+  let challenge: Uint8Array;
+  try {
+    challenge = await readHello(reader);
+  } catch (error) {
+    throw new ManifestError(`No manifest: ${error instanceof Error ? error.message : error}.`);
+  }
+  const token = pullProof(offer.token, challenge, offer.id);
+  const line = formatPullLine({ type: "manifest", id: offer.id, token });
+  await writeAll(conn, new TextEncoder().encode(line));
   const answer = await reader.line();
   if (answer === undefined) throw new ManifestError("The sender closed before the manifest.");
   const parsed = answer.ok ? parseAnswerLine(answer.value) : answer;

@@ -52,6 +52,7 @@ import {
 } from "../crypto/stream.ts";
 import { formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
 import { ConnReader } from "./conn_reader.ts";
+import { pullProof, readHello } from "./file_hello.ts";
 import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
@@ -247,9 +248,19 @@ export class FileReceiver {
     this.#signal?.addEventListener("abort", stop, { once: true });
     if (this.#signal?.aborted) stop();
     const reader = new ConnReader(conn);
+    let challenge: Uint8Array;
+    try {
+      challenge = await readHello(reader);
+    } catch (error) {
+      this.#signal?.removeEventListener("abort", stop);
+      closeQuietly(conn);
+      cutAll(`The sender did not answer: ${describe(error)}`);
+      return reader.count;
+    }
     // Sent while the answers are read: the sender's data would otherwise fill the buffers of a
     // receiver still writing thousands of lines.
-    const { id, token } = offer;
+    const { id } = offer;
+    const token = pullProof(offer.token, challenge, id);
     const lines = ready.map(({ file, offset }) =>
       formatPullLine({ type: "pull", id, token, file: file.index, offset })
     ).join("");

@@ -4,11 +4,15 @@
  *
  * ## The connection (wire/file_lines.ts, PROTOCOL.md "Files: offers and the data connection")
  *
- * The receiver connects and sends, all at once (no round trip per file), one line per file:
+ * The sender writes `hello CHALLENGE\n` first (net/file_hello.ts); the receiver then sends, all
+ * at once (no round trip per file), one line per file:
  *
  * ```text
- * pull ID TOKEN FILE OFFSET\n
+ * pull ID PROOF FILE OFFSET\n
  * ```
+ *
+ * `PROOF` is the offer's token proved under this connection's challenge (net/file_hello.ts): the
+ * token itself never crosses the wire.
  *
  * `FILE` is the file's index in the offer, `OFFSET` where the receiver's data stops (a multiple
  * of 64 KiB, at most the file's size). The sender answers the lines in order: `no REASON\n`
@@ -39,8 +43,8 @@
  * the next. Files up to 64 KiB are opened, stat'ed and read synchronously: a thread hand-off per
  * call cost more than the call (10,000 small files).
  *
- * The token is compared in constant time. It travels in the clear on this connection (a relay
- * sees it); the offer that carries it travels only inside the peers' Noise session. A `manifest`
+ * The proof is checked in constant time; the offer that carries the token travels only inside
+ * the peers' Noise session. A `manifest`
  * request is answered `ok SIZE NONCE` and the sealed manifest (net/file_manifest.ts) when the
  * offer has one, else `no unknown`.
  *
@@ -56,11 +60,12 @@
  * @module
  */
 
-import { randomBytes, secretsEqual, sha256Stream } from "../crypto/primitives.ts";
+import { randomBytes, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
 import { ConnReader } from "./conn_reader.ts";
+import { newHello, provesToken } from "./file_hello.ts";
 import { sealedManifest } from "./file_manifest.ts";
 import { closeQuietly } from "./tcp.ts";
 import { Deadline } from "./timers.ts";
@@ -235,7 +240,10 @@ export class FileSender {
     const out = new BatchWriter(conn, 2 * BATCH_BYTES + 2 * CHUNK_BYTES, BATCH_BYTES);
     const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
     const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
+    const hello = newHello();
     try {
+      await out.add(hello.line);
+      await out.flush();
       for (;;) {
         // Answers of small files wait in the batch while more pull lines are at hand.
         const waiting = !reader.hasLine();
@@ -247,7 +255,7 @@ export class FileSender {
         if (!parsed.ok) return await no("malformed").then(() => out.flush());
         const pull = parsed.value;
         const offer = this.#offers.get(pull.id);
-        if (!offer || !secretsEqual(encode(offer.token), encode(pull.token))) {
+        if (!offer || !provesToken(pull.token, offer.token, hello.challenge, offer.id)) {
           return await no("refused").then(() => out.flush());
         }
         this.#serving.set(conn, offer.id);

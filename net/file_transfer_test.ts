@@ -11,6 +11,7 @@ import { FileSaver, type Reservation } from "../store/file_saver.ts";
 import { formatAnswerLine, formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
 import { encodeBase64Url } from "../wire/keys.ts";
 import { ConnReader } from "./conn_reader.ts";
+import { newHello, pullProof, readHello } from "./file_hello.ts";
 import { FileReceiver, type PullFile } from "./file_receiver.ts";
 import { FileSender, type FileSenderOptions, type OfferedFile } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
@@ -269,7 +270,11 @@ Deno.test("a partial that holds the whole file is verified, and only the trailer
     const files = [{ index: 0, parts: ["two"], size: 2 * 65536, reserved }];
     const report = await new FileReceiver().pull(HOST, sender.port, offer, files, saver);
     assert(report.results[0].ok, JSON.stringify(report.results[0]));
-    assertEquals(report.wireBytes, "ok 131072 NONCE\n".length - "NONCE".length + 22 + 33 + 16);
+    const hello = "hello CHALLENGE\n".length - "CHALLENGE".length + 22;
+    assertEquals(
+      report.wireBytes,
+      hello + "ok 131072 NONCE\n".length - "NONCE".length + 22 + 33 + 16,
+    );
     assertEquals(await Deno.readFile(`${dst}/two`), await Deno.readFile(offered[0].path));
   });
 });
@@ -306,7 +311,9 @@ Deno.test("the sender closes a connection that stays silent", async () => {
   await withSetup({ idleMs: 50 }, async ({ sender }) => {
     const conn = await Deno.connect({ hostname: HOST, port: sender.port });
     try {
-      assertEquals(await conn.read(new Uint8Array(16)), null);
+      const reader = new ConnReader(conn);
+      await readHello(reader);
+      assertEquals(await reader.line(), undefined);
     } finally {
       closeQuietly(conn);
     }
@@ -393,24 +400,36 @@ function openAll(key: Uint8Array, sealed: Uint8Array): Uint8Array {
   return plain;
 }
 
-Deno.test("a replayed pull line gets a fresh nonce from the sender; each stream opens only under its own", async () => {
+Deno.test("a pull line repeated on its connection gets a fresh nonce each time; replayed on another, it is refused", async () => {
   await withSetup({}, async ({ src, sender, offer }) => {
     const size = 150_000;
     const offered = [await makeFile(`${src}/r`, size)];
     sender.serve({ ...offer, files: offered });
-    const line = formatPullLine({ type: "pull", ...offer, file: 0, offset: 0 });
     const streams: { nonce: Uint8Array; sealed: Uint8Array }[] = [];
-    // The same line twice on one connection, and once more on another (a relay replaying it).
-    for (const times of [2, 1]) {
-      const conn = await Deno.connect({ hostname: HOST, port: sender.port });
-      try {
-        await conn.write(new TextEncoder().encode(line.repeat(times)));
-        const reader = new ConnReader(conn);
-        for (let i = 0; i < times; i++) streams.push(await readAnswered(reader, size));
-      } finally {
-        closeQuietly(conn);
-      }
+    let seen = "";
+    const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+    try {
+      const reader = new ConnReader(conn);
+      const challenge = await readHello(reader);
+      const token = pullProof(offer.token, challenge, offer.id);
+      seen = formatPullLine({ type: "pull", id: offer.id, token, file: 0, offset: 0 });
+      await conn.write(new TextEncoder().encode(seen.repeat(2)));
+      for (let i = 0; i < 2; i++) streams.push(await readAnswered(reader, size));
+    } finally {
+      closeQuietly(conn);
     }
+    // A host that saw the line replays it on a connection of its own: another challenge.
+    const replay = await Deno.connect({ hostname: HOST, port: sender.port });
+    try {
+      const reader = new ConnReader(replay);
+      await readHello(reader);
+      await replay.write(new TextEncoder().encode(seen));
+      const answer = await reader.line();
+      assertEquals(answer?.ok && answer.value, "no refused");
+    } finally {
+      closeQuietly(replay);
+    }
+    assert(!seen.includes(offer.token), "the token itself never crosses the wire");
     const source = await Deno.readFile(offered[0].path);
     const hexes = new Set(streams.map(({ nonce }) => encodeBase64Url(nonce)));
     assertEquals(hexes.size, streams.length);
@@ -435,24 +454,32 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
-Deno.test("the sender answers a manifest request `no unknown` and a line not of the wire `no malformed`", async () => {
+Deno.test("the sender answers a manifest request `no unknown`, a line not of the wire `no malformed`, the bare token `no refused`", async () => {
   await withSetup({}, async ({ src, sender, offer }) => {
     sender.serve({ ...offer, files: [await makeFile(`${src}/m`, 10)] });
-    const manifest = formatPullLine({ type: "manifest", id: offer.id, token: offer.token });
-    const lines = [manifest + manifest, "pull offer-01 short 0 0\n", "x".repeat(2000)];
-    const expected = [["no unknown", "no unknown"], ["no malformed"], ["no malformed"]];
+    const manifest = (token: string) => formatPullLine({ type: "manifest", id: offer.id, token });
+    const lines = [
+      (token: string) => manifest(token) + manifest(token),
+      () => "pull offer-01 short 0 0\n",
+      () => "x".repeat(2000),
+      () => manifest(offer.token), // The token itself, not a proof of it: refused.
+    ];
+    const expected = [["no unknown", "no unknown"], ["no malformed"], ["no malformed"], [
+      "no refused",
+    ]];
     for (const [i, line] of lines.entries()) {
       const conn = await Deno.connect({ hostname: HOST, port: sender.port });
       try {
-        await conn.write(new TextEncoder().encode(line));
         const reader = new ConnReader(conn);
+        const proof = pullProof(offer.token, await readHello(reader), offer.id);
+        await conn.write(new TextEncoder().encode(line(proof)));
         const got: (string | undefined)[] = [];
         for (let n = 0; n < expected[i].length; n++) {
           const answer = await reader.line();
           got.push(answer?.ok ? answer.value : undefined);
         }
         assertEquals(got, expected[i]);
-        if (i > 0) assertEquals(await reader.line(), undefined); // Closed after `malformed`.
+        if (i > 0) assertEquals(await reader.line(), undefined); // Closed after the refusal.
       } finally {
         closeQuietly(conn);
       }
@@ -470,6 +497,7 @@ Deno.test("a sender that lies about the size or answers nonsense is refused; not
     for (const answer of answers) {
       const conn = await listener.accept();
       try {
+        await conn.write(newHello().line);
         await conn.read(new Uint8Array(4096));
         await conn.write(new TextEncoder().encode(answer + "x".repeat(100)));
       } finally {

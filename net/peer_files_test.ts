@@ -8,6 +8,7 @@ import { randomBytes } from "../crypto/primitives.ts";
 import { payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine } from "../wire/file_lines.ts";
 import { encodeOffer } from "../wire/files.ts";
+import { newHello } from "./file_hello.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { FileSender } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
@@ -335,6 +336,7 @@ class LyingSender {
         handlers.push((async () => {
           const reader = new ConnReader(conn);
           try {
+            await conn.write(newHello().line);
             for (let line = await reader.line(); line?.ok; line = await reader.line()) {
               this.pulls++;
               const nonce = randomBytes(16);

@@ -140,6 +140,8 @@ interface Setup {
   coordinator: PeerchatProcess;
   relay: { host: string; port: number };
   capture: Capture;
+  /** Strings the case adds that must not be in the coordinator's capture (the token). */
+  secrets: string[];
   source: Uint8Array;
   sourcePath: string;
   sha256: string;
@@ -176,7 +178,19 @@ async function transitCase(body: (setup: Setup) => Promise<void>): Promise<void>
       capture = new Capture(lab, `${work}/coordinator.pcap`);
       await capture.started();
       const started = performance.now();
-      await body({ lab, work, coordinator, relay, capture, source, sourcePath, sha256, procs });
+      const secrets: string[] = [];
+      await body({
+        lab,
+        work,
+        coordinator,
+        relay,
+        capture,
+        secrets,
+        source,
+        sourcePath,
+        sha256,
+        procs,
+      });
       const seconds = (performance.now() - started) / 1000;
 
       const counted = (e: JsonEvent) =>
@@ -190,6 +204,9 @@ async function transitCase(body: (setup: Setup) => Promise<void>): Promise<void>
       assert.ok(!contains(pcap, FILE_MARKER), "no plaintext of the file at the coordinator");
       assert.ok(!contains(pcap, FILE_NAME), "not the file's name either");
       assert.ok(contains(pcap, "transit give "), "the transit lines are there (in the clear)");
+      for (const secret of secrets) {
+        assert.ok(!contains(pcap, secret), "the token never crosses the relay, only proofs of it");
+      }
       console.log(
         `nat files: ${SIZE / MiB} MiB, the case took ${seconds.toFixed(1)} s; transit ${
           JSON.stringify(stats.transit)
@@ -279,6 +296,7 @@ Deno.test({
       token: `tok-${crypto.randomUUID()}`,
       key: hex(crypto.getRandomValues(new Uint8Array(32))),
     };
+    setup.secrets.push(offer.token);
     procs.alice = spawnChild(lab, "alice", {
       side: "give",
       relay,

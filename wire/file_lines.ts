@@ -147,6 +147,30 @@ export function parsePullLine(line: string): ParseResult<PullLine> {
   return ok({ type, id: id.value, token: token.value, file: file.value, offset: offset.value });
 }
 
+/**
+ * Parses the sender's first line on every data connection, `hello CHALLENGE` (one `\n` allowed):
+ * 16 random bytes, 22 base64url characters. The receiver's `pull` and `manifest` lines then carry,
+ * in their `TOKEN` field, a proof made from the offer's token and this challenge, never the token.
+ */
+export function parseHelloLine(line: string): ParseResult<Uint8Array> {
+  const fields = lineFields(line);
+  if (!fields.ok) return fields;
+  if (fields.value[0] !== "hello") {
+    return fail("unknown-type", `"${clip(fields.value[0])}" is not hello.`);
+  }
+  if (fields.value.length !== 2) return fail("wrong-field-count", "It is hello CHALLENGE.");
+  const challenge = parseNonce16(fields.value[1]);
+  if (!challenge) {
+    return fail("bad-auth", "The challenge is not 16 bytes in 22 base64url characters.");
+  }
+  return ok(challenge);
+}
+
+/** The sender's `hello CHALLENGE` line, with its `\n`. Throws a `RangeError` unless 16 bytes. */
+export function formatHelloLine(challenge: Uint8Array): string {
+  return checked(`hello ${encodeBase64Url(challenge)}\n`, parseHelloLine);
+}
+
 /** Parses the sender's `ok SIZE [NONCE]` or `no REASON` (one `\n` allowed). */
 export function parseAnswerLine(line: string): ParseResult<AnswerLine> {
   const fields = lineFields(line);

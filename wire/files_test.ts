@@ -4,8 +4,10 @@ import { prng } from "../testing/prng.ts";
 import {
   type AnswerLine,
   formatAnswerLine,
+  formatHelloLine,
   formatPullLine,
   parseAnswerLine,
+  parseHelloLine,
   parsePullLine,
   type PullLine,
   takeLine,
@@ -514,4 +516,27 @@ Deno.test("fuzz: random bytes as a manifest and as data-connection lines", () =>
       if (!answer.ok) assert.ok(CODES.has(answer.error.code));
     } else if (taken) assert.ok(CODES.has(taken.error.code));
   }
+});
+
+Deno.test("hello CHALLENGE: 16 bytes round trip; anything else is refused with a code", () => {
+  const challenge = new Uint8Array(16).map((_, i) => i * 17);
+  const line = formatHelloLine(challenge);
+  assert.match(line, /^hello [A-Za-z0-9_-]{22}\n$/);
+  const parsed = parseHelloLine(line);
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value, challenge);
+  const codes = ["hello", "hello AAAA", "hullo AAAAAAAAAAAAAAAAAAAAAA", "hello a b", ""].map(
+    (text) => {
+      const result = parseHelloLine(text);
+      return result.ok ? "ok" : result.error.code;
+    },
+  );
+  assert.deepEqual(codes, [
+    "wrong-field-count",
+    "bad-auth",
+    "unknown-type",
+    "wrong-field-count",
+    "empty",
+  ]);
+  assert.throws(() => formatHelloLine(new Uint8Array(15)), RangeError);
 });
