@@ -265,6 +265,7 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
     await bob.exited();
     const receiverAtKill2 = Math.max(...about(bob, id, "file-progress").map((e) => e.bytes));
     await stop(bob);
+    const aliceBeforeRestart = alice.events.length;
     bob = (await peerWith("bob", udp, bobData, ["--accept-files", inbox])).process;
     running.add(bob);
     const resumed2 = await bob.waitFor(
@@ -279,31 +280,43 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
     assert.equal(await sha256File(`${inbox}/big.bin`), bigHash);
     assert.deepEqual([...(await walk(inbox)).keys()], ["big.bin"], "no partial file left");
 
-    // Never started over: each restart resumed from what was kept, within what was in flight.
-    const lost1 = receiverAtKill1 - resumed1.bytes;
-    const lost2 = receiverAtKill2 - resumed2.bytes;
-    // What the sender's progress says it sent in all (each run from its resume point).
-    const senderRuns = [
-      senderAtKill,
-      Math.max(...about(alice, id, "file-progress").map((e) => e.bytes)) - resumed1.bytes,
-    ];
+    // Never started over: each restart resumed from what was kept. What crossed the wire twice
+    // is what the sender had sent at a cut beyond where the transfer resumed. The sender's
+    // progress at its own kill is a floor (it reports 4 times a second); at bob's kill alice
+    // lived on, so her progress then is what she had sent.
+    const aliceRun2 = alice.events.slice(0, aliceBeforeRestart)
+      .filter((e) => e.event === "file-progress" && e.id === id);
+    const resentAtSenderKill = senderAtKill - resumed1.bytes;
+    const sentAtReceiverKill = Math.max(...aliceRun2.map((e) => e.bytes));
+    const resentAtReceiverKill = sentAtReceiverKill - resumed2.bytes;
+    const keptLost1 = receiverAtKill1 - resumed1.bytes;
+    const keptLost2 = receiverAtKill2 - resumed2.bytes;
+    const mib = (n: number) => (n / MiB).toFixed(1);
     console.log(
-      `sender killed at ${(senderAtKill / MiB).toFixed(0)} MiB (bob had ${
-        (receiverAtKill1 / MiB).toFixed(0)
-      }), resumed at ${(resumed1.bytes / MiB).toFixed(0)} MiB; receiver killed at ${
-        (receiverAtKill2 / MiB).toFixed(0)
-      } MiB, resumed at ${(resumed2.bytes / MiB).toFixed(0)} MiB; kept data thrown away: ${
-        (lost1 / MiB).toFixed(1)
-      } + ${(lost2 / MiB).toFixed(1)} MiB; sender progress sums to ${
-        (senderRuns.reduce((a, b) => a + b, 0) / MiB).toFixed(0)
-      } MiB of ${GiB / MiB}`,
+      `sender killed at ${mib(senderAtKill)} MiB sent (bob had ${mib(receiverAtKill1)}), ` +
+        `resumed at ${mib(resumed1.bytes)} MiB; receiver killed at ${mib(receiverAtKill2)} MiB ` +
+        `(alice had sent ${mib(sentAtReceiverKill)}), resumed at ${mib(resumed2.bytes)} MiB. ` +
+        `Re-sent: ${mib(Math.max(0, resentAtSenderKill))} + ${
+          mib(Math.max(0, resentAtReceiverKill))
+        } ` +
+        `MiB; data bob reported and did not keep: ${mib(Math.max(0, keptLost1))} + ` +
+        `${mib(Math.max(0, keptLost2))} MiB`,
     );
     assert.ok(resumed1.bytes > 0.3 * GiB, `resumed at ${resumed1.bytes}, not from the start`);
     assert.ok(resumed2.bytes > 0.6 * GiB, `resumed at ${resumed2.bytes}, not from the start`);
-    // What the receiver had reported and then could not keep: at most 16 MiB per cut
-    // (unflushed data and the last unverified chunk; see the report for the measured figure).
-    assert.ok(lost1 <= 16 * MiB, `lost ${lost1} bytes at the sender's kill`);
-    assert.ok(lost2 <= 16 * MiB, `lost ${lost2} bytes at the receiver's kill`);
+    // The bound: at most 16 MiB per cut, both for what bob reported and lost and for what was
+    // re-sent (the socket buffers on loopback hold a few MiB; the receiver's state is saved at
+    // chunk boundaries as it goes). Measured: see the output line above and the report.
+    for (
+      const [what, bytes] of [
+        ["bob lost at alice's kill", keptLost1],
+        ["bob lost at his own kill", keptLost2],
+        ["re-sent after alice's kill", resentAtSenderKill],
+        ["re-sent after bob's kill", resentAtReceiverKill],
+      ] as const
+    ) {
+      assert.ok(bytes <= 16 * MiB, `${what}: ${bytes} bytes`);
+    }
   } finally {
     for (const p of [...running].reverse()) await p.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
