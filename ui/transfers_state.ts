@@ -128,9 +128,13 @@ export function reduceTransfers(
         count: event.files,
         active: true,
       } as TransferBar;
+      const hint = bar.direction === "in"
+        ? `Receiving ${bar.label} from ${peer}`
+        : `Sending ${bar.label} to ${peer}`;
       return {
         transfers: put(state, bar),
         line: { text: fileEventText(event)!, tone: "dim", about: peer },
+        hint,
       };
     }
     case "file-progress":
