@@ -317,6 +317,13 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
     ) {
       assert.ok(bytes <= 16 * MiB, `${what}: ${bytes} bytes`);
     }
+  } catch (error) {
+    // What each process said, progress left out: enough to see where a resume stalled.
+    for (const p of running) {
+      const said = p.events.filter((e) => e.event !== "file-progress");
+      console.error(p.child.pid, JSON.stringify(said).slice(0, 20_000), p.stderr.slice(0, 4000));
+    }
+    throw error;
   } finally {
     for (const p of [...running].reverse()) await p.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
