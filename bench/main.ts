@@ -12,7 +12,8 @@
  * storm phase), `--ngircd-cap 60` (phase limit for ngircd at N ≥ 5000),
  * `--rtt-count 5000`, `--startup-runs 10`, `--profile` (also profile the
  * coordinator through one storm of each variant at N = 2000 and 5000),
- * `--only storms,ngircd,rtt,startup,journal,relay,traversal`, `--journal-messages 1000000`,
+ * `--only storms,ngircd,rtt,startup,journal,relay,traversal,files`, `--journal-messages 1000000`,
+ * `--mib 1024`, `--small 10000`, `--relay-mib 1024` (bench/files.ts),
  * `--old-journal-root DIR` (the journal before compaction from a checkout instead of
  * `git show 9196e7f`), `--out BENCHMARKS.md`,
  * `--coordinator-root DIR` (storms against another checkout's coordinator,
@@ -30,6 +31,7 @@ import { type BenchResults, type Failure, renderReport, type Variant } from "./r
 import { runJournal } from "./journal.ts";
 import { runRtt } from "./rtt.ts";
 import { runStartup } from "./startup.ts";
+import { filesOptions, renderFiles, runFiles } from "./files.ts";
 import { renderRelay, runRelay } from "./relay.ts";
 import { renderTraversal, runTraversal } from "./traversal.ts";
 import { parseFlags } from "./stats.ts";
@@ -47,7 +49,7 @@ const ngircdCapS = Number(flags["ngircd-cap"] ?? 60);
 const rttCount = Number(flags["rtt-count"] ?? (quick ? 300 : 5000));
 const rttWarmup = Number(flags["rtt-warmup"] ?? (quick ? 100 : 1000));
 const startupRuns = Number(flags["startup-runs"] ?? (quick ? 3 : 10));
-const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal,relay,traversal"));
+const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal,relay,traversal,files"));
 const journalMessages = Number(flags["journal-messages"] ?? (quick ? 20_000 : 1_000_000));
 const profile = flags.profile === true;
 const out = String(flags.out ?? `${ROOT}BENCHMARKS.md`);
@@ -258,6 +260,19 @@ if (only.has("traversal")) {
   traversalSections += renderTraversal(result);
   // Without a NAT lab (not root, no nftables) the section says so; anything else is a failure.
   if ("error" in result && !result.error.startsWith("no NAT lab")) traversalFailed++;
+}
+
+if (only.has("files")) {
+  log("files: 1 GiB and 10,000 small files against socat, scp and rsync; the transit relay");
+  try {
+    const result = await runFiles(filesOptions(flags));
+    traversalSections += renderFiles(result);
+    traversalFailed += [...result.big, ...result.small].filter((m) => m.failures.length).length +
+      ("error" in result.relay ? 1 : 0);
+  } catch (error) {
+    traversalSections += `## File transfer\n\nFailed: ${errorText(error)}\n`;
+    traversalFailed++;
+  }
 }
 
 results.finishedAt = new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC";

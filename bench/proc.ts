@@ -32,6 +32,21 @@ export function cpuSeconds(pid: number | "self"): number {
   }
 }
 
+/**
+ * User + system CPU seconds of a process's children that it has waited for (`cutime` +
+ * `cstime`; `"self"` for this one), or NaN once it is gone: what a child cost, once reaped.
+ */
+export function childrenCpuSeconds(pid: number | "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 (cutime) and 17 (cstime), counted from 1.
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
+
 /** One `Vm…` line of /proc/PID/status in KiB (`VmHWM` = peak RSS, `VmRSS` = now), or NaN. */
 export function statusKiB(
   pid: number | "self",

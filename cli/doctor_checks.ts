@@ -50,6 +50,11 @@ export interface NatFindings {
   public?: string;
   /** Whether the coordinator relays between peers. */
   relay: boolean;
+  /**
+   * The coordinator's transit relay for files: its TCP port and whether a connection to it
+   * worked; `null` when the coordinator has none; absent when not looked at.
+   */
+  transit?: { port: number; reachable: boolean } | null;
 }
 
 /** Options with defaults applied, and what earlier checks learned for later ones. */

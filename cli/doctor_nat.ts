@@ -4,8 +4,8 @@
  * that it can measure what a chat would meet:
  *
  * - **NAT and relay**: the kind of NAT this machine is behind, as the coordinator's two UDP ports
- *   see it (`open`, `easy`, `hard`, `unknown`: core/nat_type.ts), its public address, and whether
- *   the coordinator relays;
+ *   see it (`open`, `easy`, `hard`, `unknown`: core/nat_type.ts), its public address, whether
+ *   the coordinator relays, and whether its transit relay for files takes a TCP connection;
  * - **paths to peers**: an encrypted session with each peerchat peer, opened without a message, so
  *   that its path is looked for exactly as for a conversation (relay first, probes, a punch);
  *   {@linkcode explainPeer} then says why a peer is reachable only through the relay, or not at
@@ -71,13 +71,41 @@ export async function checkNat(context: Context, base: Base): Promise<CheckResul
     waited += PATH_POLL_MS;
   }
   const measured = visitor.traversal.nat;
+  const transit = visitor.traversal.transit;
   const findings: NatFindings = {
     nat: measured.nat,
     ...(measured.public ? { public: formatEndpoint(measured.public) } : {}),
     relay: visitor.traversal.relay,
+    transit: transit
+      ? { port: transit.port, reachable: await tcpReachable(transit, context.timeoutMs) }
+      : null,
   };
   context.nat = findings;
   return natResult(base, name, findings);
+}
+
+/** Whether a TCP connection to `to` is made within `waitMs` (closed again at once). */
+async function tcpReachable(to: Endpoint, waitMs: number): Promise<boolean> {
+  try {
+    const signal = AbortSignal.timeout(waitMs);
+    const conn = await Deno.connect({ hostname: to.host, port: to.port, signal });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What the NAT line says of the transit relay, and the advice when it cannot be reached. */
+function transitText(transit: NatFindings["transit"]): { text: string; advice?: string } {
+  if (transit === undefined) return { text: "" };
+  if (transit === null) return { text: "; no file transit relay" };
+  if (transit.reachable) return { text: `; file transit on TCP ${transit.port}` };
+  return {
+    text: `; file transit on TCP ${transit.port}, which does not answer`,
+    advice: `A firewall blocks TCP ${transit.port} to the coordinator: files between peers that ` +
+      "cannot connect directly will fail. Allow it on the coordinator's machine.",
+  };
 }
 
 /** The NAT check's result for `findings`. */
@@ -85,8 +113,12 @@ export function natResult(base: Base, name: string, findings: NatFindings): Chec
   const { nat, relay } = findings;
   const where = findings.public === undefined ? "" : `, public address ${findings.public}`;
   const relays = relay ? "the coordinator relays" : "the coordinator does not relay";
-  const detail = `${nat}${where} — ${explainNat(nat)}; ${relays}`;
+  const transit = transitText(findings.transit);
+  const detail = `${nat}${where} — ${explainNat(nat)}; ${relays}${transit.text}`;
   const data = { name, ...findings, meaning: explainNat(nat) };
+  if (transit.advice && (nat === "open" || nat === "easy")) {
+    return { ...base, status: "warn", detail, advice: transit.advice, data };
+  }
   if (nat === "open" || nat === "easy") return { ...base, status: "ok", detail, data };
   const forward = "forward a UDP port on the router to this machine and start peerchat with " +
     "--port N (that port)";
@@ -98,7 +130,8 @@ export function natResult(base: Base, name: string, findings: NatFindings): Chec
     : "Nothing to do if the coordinator runs without a second port (--nat-port off, or a " +
       "version before NAT traversal); otherwise a firewall blocks UDP to that port (the one " +
       "after its login port): allow it.";
-  return { ...base, status: "warn", detail, advice, data };
+  const both = transit.advice ? `${advice} ${transit.advice}` : advice;
+  return { ...base, status: "warn", detail, advice: both, data };
 }
 
 /** How the doctor reached one peer. */

@@ -151,3 +151,32 @@ Deno.test("doctor's peer line names who is reachable only through the relay, and
     paths: { alice: "direct", bob: "relayed" },
   });
 });
+
+Deno.test("doctor's NAT line: the file transit relay, reachable, unreachable or none", () => {
+  const reachable = natResult(base, "doctor-1", {
+    nat: "easy",
+    relay: true,
+    transit: { port: 8888, reachable: true },
+  });
+  assert.equal(reachable.status, "ok");
+  assert.match(reachable.detail, /; the coordinator relays; file transit on TCP 8888$/);
+  const blocked = natResult(base, "doctor-1", {
+    nat: "open",
+    relay: true,
+    transit: { port: 8888, reachable: false },
+  });
+  assert.equal(blocked.status, "warn");
+  assert.match(blocked.detail, /; file transit on TCP 8888, which does not answer$/);
+  assert.match(blocked.advice!, /^A firewall blocks TCP 8888 to the coordinator: files between/);
+  const hardBlocked = natResult(base, "doctor-1", {
+    nat: "hard",
+    relay: true,
+    transit: { port: 9000, reachable: false },
+  });
+  assert.match(hardBlocked.advice!, /^Peers behind NATs reach this machine through the relay\./);
+  assert.match(hardBlocked.advice!, /A firewall blocks TCP 9000 to the coordinator/);
+  const none = natResult(base, "doctor-1", { nat: "easy", relay: true, transit: null });
+  assert.equal(none.status, "ok");
+  assert.match(none.detail, /; the coordinator relays; no file transit relay$/);
+  assert.equal(none.data?.transit, null);
+});

@@ -92,10 +92,17 @@ Deno.test("doctor: all well with a coordinator and two peers on loopback", async
     assert.match(String(checks.nat.data?.name), /^doctor-[0-9a-f]{8}$/);
     assert.ok(checks.nat.detail.startsWith(`${measured.nat.nat}`), checks.nat.detail);
     assert.ok(checks.nat.detail.includes(explainNat(measured.nat.nat)), checks.nat.detail);
-    assert.match(
+    const transitPort = coordinator.transit!.address.port;
+    assert.ok(
+      checks.nat.detail.endsWith(
+        `; the coordinator ${
+          measured.relay ? "relays" : "does not relay"
+        }; file transit on TCP ${transitPort}`,
+      ),
       checks.nat.detail,
-      measured.relay ? /; the coordinator relays$/ : /; the coordinator does not relay$/,
     );
+    assert.deepEqual(checks.nat.data?.transit, { port: transitPort, reachable: true });
+    assert.equal(coordinator.transit!.stats.refused["no-line"], 0, "the doctor's try just closed");
     await waitFor(() => peers[0].users().length === 1, "the doctor's login to leave again");
     // Both peers answered a probe, and the doctor's session found a path to each: on the LAN.
     assert.equal(checks.peers.detail, "2 of 2 peers reachable directly");

@@ -39,9 +39,9 @@
 
 import {
   aesGcmDecrypt,
-  aesGcmEncrypt,
+  aesGcmSealParts,
   chachaPolyDecrypt,
-  chachaPolyEncrypt,
+  chachaPolySealParts,
   hkdfSha256,
   TAG_BYTES,
 } from "./primitives.ts";
@@ -155,9 +155,9 @@ export function sealedLength(length: number): number {
  */
 export class StreamSealer {
   #key: Uint8Array;
-  #seal: typeof chachaPolyEncrypt;
+  #seal: typeof chachaPolySealParts;
   #index: number;
-  #pending = new Uint8Array(CHUNK_BYTES);
+  #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
   #done = false;
 
@@ -167,7 +167,7 @@ export class StreamSealer {
     this.#key = key;
     this.#index = options.startChunk ?? 0;
     checkIndex(this.#index);
-    this.#seal = options.cipher === "aes-256-gcm" ? aesGcmEncrypt : chachaPolyEncrypt;
+    this.#seal = options.cipher === "aes-256-gcm" ? aesGcmSealParts : chachaPolySealParts;
   }
 
   /** The index of the next chunk this sealer will emit. */
@@ -177,25 +177,51 @@ export class StreamSealer {
 
   /** Takes the next plaintext bytes; returns the chunks they complete (none or more). */
   push(plaintext: Uint8Array): Uint8Array[] {
-    if (this.#done) throw new Error("This stream is finished: nothing can follow its final chunk.");
     const out: Uint8Array[] = [];
+    this.pushTo(plaintext, (body, tag) => out.push(joined(body, tag)));
+    return out;
+  }
+
+  /**
+   * Like {@linkcode StreamSealer.push}, but hands each chunk it completes to `sink` as its
+   * ciphertext and its tag, not joined (one copy less; for bulk data gathered into big writes).
+   * `sink` must copy them before the next call: the views may be reused.
+   *
+   * @example
+   * ```ts
+   * import { StreamSealer } from "./stream.ts";
+   * const sealer = new StreamSealer(new Uint8Array(32));
+   * let bytes = 0;
+   * sealer.pushTo(new Uint8Array(100_000), (body, tag) => bytes += body.length + tag.length);
+   * console.assert(bytes === 65536 + 16);
+   * ```
+   */
+  pushTo(plaintext: Uint8Array, sink: ChunkSink): void {
+    if (this.#done) throw new Error("This stream is finished: nothing can follow its final chunk.");
     let at = 0;
     while (at < plaintext.length) {
       if (this.#pendingLength === CHUNK_BYTES) {
-        out.push(this.#sealChunk(this.#pending, false));
+        this.#sealChunk(this.#pending, false, sink);
         this.#pendingLength = 0;
       }
       if (this.#pendingLength === 0 && plaintext.length - at > CHUNK_BYTES) {
-        out.push(this.#sealChunk(plaintext.subarray(at, at + CHUNK_BYTES), false));
+        this.#sealChunk(plaintext.subarray(at, at + CHUNK_BYTES), false, sink);
         at += CHUNK_BYTES;
         continue;
       }
       const take = Math.min(CHUNK_BYTES - this.#pendingLength, plaintext.length - at);
+      // Made at first use, no bigger than needed: a small file's stream holds a few bytes.
+      if (this.#pending.length < this.#pendingLength + take) {
+        const grown = new Uint8Array(
+          Math.min(CHUNK_BYTES, Math.max(this.#pendingLength + take, 4096)),
+        );
+        grown.set(this.#pending.subarray(0, this.#pendingLength));
+        this.#pending = grown;
+      }
       this.#pending.set(plaintext.subarray(at, at + take), this.#pendingLength);
       this.#pendingLength += take;
       at += take;
     }
-    return out;
   }
 
   /**
@@ -203,16 +229,33 @@ export class StreamSealer {
    * the stream is (a sealer resumed at a boundary must be given the bytes from there on).
    */
   finish(): Uint8Array {
-    if (this.#done) throw new Error("This stream is already finished.");
-    this.#done = true;
-    return this.#sealChunk(this.#pending.subarray(0, this.#pendingLength), true);
+    let out: Uint8Array = EMPTY;
+    this.finishTo((body, tag) => out = joined(body, tag));
+    return out;
   }
 
-  #sealChunk(plaintext: Uint8Array, last: boolean): Uint8Array {
-    const sealed = this.#seal(this.#key, chunkNonce(this.#index, last), EMPTY, plaintext);
-    this.#index++;
-    return sealed;
+  /** Like {@linkcode StreamSealer.finish}, the final chunk handed to `sink` in two parts. */
+  finishTo(sink: ChunkSink): void {
+    if (this.#done) throw new Error("This stream is already finished.");
+    this.#done = true;
+    this.#sealChunk(this.#pending.subarray(0, this.#pendingLength), true, sink);
   }
+
+  #sealChunk(plaintext: Uint8Array, last: boolean, sink: ChunkSink): void {
+    const [body, tag] = this.#seal(this.#key, chunkNonce(this.#index, last), EMPTY, plaintext);
+    this.#index++;
+    sink(body, tag);
+  }
+}
+
+/** Takes one sealed chunk as its ciphertext and its 16-byte tag (they follow each other). */
+export type ChunkSink = (body: Uint8Array, tag: Uint8Array) => void;
+
+function joined(body: Uint8Array, tag: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + tag.length);
+  out.set(body, 0);
+  out.set(tag, body.length);
+  return out;
 }
 
 /**

@@ -93,6 +93,26 @@ export class ConnReader {
     }
   }
 
+  /**
+   * Exactly the next `length` bytes (a view; `length` at most the buffer's size), or undefined
+   * when the connection ends first. Whole pieces of a known size (sealed chunks) come as one
+   * view, never copied into pieces.
+   */
+  async exact(length: number): Promise<Uint8Array | undefined> {
+    if (length > this.#buffer.length) throw new RangeError(`At most ${this.#buffer.length} bytes.`);
+    while (this.#end - this.#start < length) {
+      if (this.#buffer.length - this.#start < length) {
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (!(await this.#fill())) return undefined;
+    }
+    const piece = this.#buffer.subarray(this.#start, this.#start + length);
+    this.#start += length;
+    return piece;
+  }
+
   /** Up to `max` next bytes (a view), or undefined at the end of the connection. */
   async take(max: number): Promise<Uint8Array | undefined> {
     if (this.#start === this.#end && !(await this.#fill())) return undefined;

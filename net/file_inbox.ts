@@ -62,10 +62,14 @@ export class FileInbox {
 
   async #withManifest(from: string, offer: FileOffer, body: string): Promise<void> {
     try {
-      const files = await manifestFrom(this.#hooks.deps.addresses(from), offer);
+      const transit = this.#hooks.deps.transit;
+      const viaRelay = transit && (() => {
+        this.#hooks.answer(from, formatAnswer({ type: "transit", id: offer.id }));
+        return transit("take", offer.token);
+      });
+      const files = await manifestFrom(this.#hooks.deps.addresses(from), offer, viaRelay);
       return this.#received(from, offer, files, body);
     } catch (error) {
-      // TODO(transit): fetch the manifest through the transit relay too.
       const message = `The list of files offered by ${from} could not be had: ${errorText(error)}`;
       this.#hooks.emit({ event: "error", message });
       const reason = answerReason("refused", message);
@@ -96,7 +100,12 @@ export class FileInbox {
       files: entries,
       expires: offer.expires,
     });
-    if (!added) return fail(`An offer of files from ${from} is refused: too many transfers.`);
+    if (!added) {
+      return fail(
+        `An offer of files from ${from} is refused: its id ${id} is known already, or too many ` +
+          "transfers are under way.",
+      );
+    }
     const refused = new Set(check.refused.map((one) => one.index));
     const parts = new Map(check.accepted.map((one) => [one.index, one.parts]));
     record ??= {
@@ -200,13 +209,8 @@ export class FileInbox {
   #start(entry: InOffer, saver: ReturnType<SideHooks["deps"]["saver"]>): void {
     const { record, offer } = entry;
     const id = record.id;
-    const job: PullJob = {
-      id,
-      token: offer.token,
-      key: offer.key,
-      port: offer.port,
-      files: record.pulled!,
-    };
+    const { token, key, port } = offer;
+    const job: PullJob = { id, token, key, port, files: record.pulled! };
     const controller = new AbortController();
     const deps = this.#hooks.deps;
     const total = job.files.reduce((sum, f) => sum + f.size, 0);
@@ -226,6 +230,7 @@ export class FileInbox {
         if (event) this.#hooks.emit(event);
       },
       persist: () => this.#hooks.save(record),
+      offlineMs: deps.offerExpiryMs,
       retrying: () => {
         const bytes = heldBytes(job);
         if (bytes > 0) this.#hooks.emit({ event: "file-resuming", id, bytes, total });

@@ -108,13 +108,22 @@ export async function fetchManifest(
 
 /**
  * The files of an offer that names a manifest: fetched from the first of `hosts` that answers at
- * the offer's port (about 2 s each); throws a {@linkcode ManifestError} saying why not.
+ * the offer's port (about 2 s each), else over `transit()` (the coordinator's transit relay) when
+ * given; throws a {@linkcode ManifestError} saying why not.
  */
-export async function manifestFrom(hosts: string[], offer: FileOffer): Promise<OfferedFile[]> {
+export async function manifestFrom(
+  hosts: string[],
+  offer: FileOffer,
+  transit?: () => Promise<Deno.Conn>,
+): Promise<OfferedFile[]> {
   const expect = { count: offer.count, total: offer.total };
   let why = "the sender cannot be reached over TCP";
-  for (const host of hosts) {
-    const conn = await connectWithin(host, offer.port, CONNECT_MS);
+  const ways: (() => Promise<Deno.Conn | undefined>)[] = hosts.map((host) => () =>
+    connectWithin(host, offer.port, CONNECT_MS)
+  );
+  if (transit && hosts.length > 0) ways.push(() => transit().catch(() => undefined));
+  for (const way of ways) {
+    const conn = await way();
     if (!conn) continue;
     try {
       return await fetchManifest(conn, offer, offer.manifest ?? "", expect);

@@ -28,8 +28,14 @@ interface OutOffer {
   record: TransferRecord;
   files: LocalFile[];
   accepted: number[];
+  /** The indices the file sender serves (the same set object it holds). */
+  taken: Set<number>;
   hashes: Map<number, string>;
   pulledOnce: boolean;
+  /** When the receiver last did something (monotonic ms): an offer is dropped after long silence. */
+  activity: number;
+  /** When the record was last written with the hashes (monotonic ms). */
+  saved: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -124,9 +130,13 @@ export class FileOutbox {
     manifest?: Uint8Array,
   ): OutOffer {
     const served = files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtime }));
-    this.#sender.serve({ id: record.id, token, key, files: served, manifest });
+    // Pulls name accepted files only: none before the answer comes.
+    const taken = new Set(record.accepted ?? []);
+    this.#sender.serve({ id: record.id, token, key, files: served, manifest, accepted: taken });
     const accepted = record.accepted ?? files.map((_, i) => i);
-    const out = { record, files, accepted, hashes: new Map(), pulledOnce: false };
+    const activity = this.#hooks.deps.now();
+    const hashes = new Map(Object.entries(record.hashes ?? {}).map(([i, h]) => [Number(i), h]));
+    const out = { record, files, accepted, taken, hashes, pulledOnce: false, activity, saved: 0 };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -170,12 +180,14 @@ export class FileOutbox {
     if (!out) return;
     const { id } = answer;
     const to = out.record.peer;
+    out.activity = this.#hooks.deps.now();
     switch (answer.type) {
       case "accept": {
         out.accepted = (answer.files ?? out.files.map((_, i) => i)).filter((i) =>
           i < out.files.length
         );
         out.record.accepted = out.accepted;
+        for (const index of out.accepted) out.taken.add(index);
         out.record.state = "accepted";
         this.#accepted(out, "accepted");
         this.#hooks.emit({ event: "file-accepted", id, to, files: out.accepted.length });
@@ -261,10 +273,23 @@ export class FileOutbox {
     if (out) this.#fail(out, "expired", `${out.record.peer} did not answer the offer in time.`);
   }
 
+  /**
+   * Drops accepted transfers the receiver has been silent about for `limitMs` (no pull, no
+   * answer): it went away for good, or it failed without a word reaching this peer.
+   */
+  sweep(now: number, limitMs: number): void {
+    for (const out of [...this.#offers.values()]) {
+      if (out.record.state === "offered" || now - out.activity < limitMs) continue;
+      const message = `${out.record.peer} pulled nothing for a long time; the offer is withdrawn.`;
+      this.#fail(out, "expired", message);
+    }
+  }
+
   /** The sender wrote `bytes` of file `file` (from 0). */
   onSent(id: string, file: number, bytes: number): void {
     const out = this.#offers.get(id);
     if (!out) return;
+    out.activity = this.#hooks.deps.now();
     const at = out.accepted.indexOf(file);
     const before = out.accepted.slice(0, Math.max(0, at)).reduce(
       (sum, i) => sum + out.files[i].size,
@@ -284,6 +309,7 @@ export class FileOutbox {
   onPull(id: string, file: number, offset: number): void {
     const out = this.#offers.get(id);
     if (!out) return;
+    out.activity = this.#hooks.deps.now();
     const first = !out.pulledOnce;
     out.pulledOnce = true;
     if (out.record.state !== "transferring") {
@@ -302,7 +328,15 @@ export class FileOutbox {
 
   /** File `file` was sent whole, with its SHA-256 (none when it changed while sent). */
   onFile(id: string, file: number, digest: Uint8Array | undefined): void {
-    if (digest) this.#offers.get(id)?.hashes.set(file, hex(digest));
+    const out = this.#offers.get(id);
+    if (!digest || !out) return;
+    out.hashes.set(file, hex(digest));
+    // Kept with the state (at most once a second), so a restarted sender still reports them.
+    const now = this.#hooks.deps.now();
+    if (now - out.saved < 1000) return;
+    out.saved = now;
+    out.record.hashes = Object.fromEntries(out.hashes);
+    this.#hooks.save(out.record);
   }
 }
 

@@ -21,10 +21,16 @@ import {
   type PullResult,
   type Saver,
 } from "./file_receiver.ts";
+import { sha256Stream } from "../crypto/primitives.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
-/** Attempts in a row without progress before the transfer fails. */
+const DAY_MS = 24 * 3600 * 1000;
+/** At most this often the state is written while files land. */
+const PERSIST_MS = 500;
+/** How often a pull waiting for its sender to come online looks again. */
+const OFFLINE_POLL_MS = 1000;
+/** Attempts in a row without progress (the sender online) before the transfer fails. */
 export const MAX_IDLE_ATTEMPTS = 8;
 
 /** One accepted file of a pull: where it stands. */
@@ -83,6 +89,8 @@ export interface PullHooks {
   signal: AbortSignal;
   /** A new attempt after one that did not finish: a resume, if data is kept. */
   retrying?(): void;
+  /** How long to wait for a sender that is offline before failing (24 h). */
+  offlineMs?: number;
 }
 
 /** How a pull ended. */
@@ -96,7 +104,6 @@ const FAILS: Record<string, FileFailReason> = {
   size: "changed",
   save: "refused",
   io: "io",
-  unknown: "refused",
   offset: "refused",
   refused: "refused",
   malformed: "refused",
@@ -132,7 +139,9 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
     });
     return true;
   }
-  if (result.code === "cut" || result.code === "corrupt") {
+  // `unknown`: the sender has not had the accept yet (it rides the message stream, which a pull
+  // over TCP may overtake); tried again like a cut.
+  if (result.code === "cut" || result.code === "corrupt" || result.code === "unknown") {
     file.reserved = result.reserved ?? file.reserved;
     return false;
   }
@@ -145,23 +154,78 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
   return true;
 }
 
+/**
+ * A file whose partial is gone and whose final name holds a file of its size landed before a crash
+ * (after its rename, before its state was written): done, with its SHA-256 read back.
+ */
+async function landedBefore(file: PulledFile): Promise<void> {
+  const place = file.reserved as (PartialPlace & { final?: string }) | undefined;
+  if (file.state !== "pending" || !place?.final) return;
+  try {
+    Deno.lstatSync(place.partial);
+    return; // The partial is there: resume it.
+  } catch {
+    // Gone: did it land?
+  }
+  try {
+    const info = Deno.lstatSync(place.final);
+    if (!info.isFile || info.size !== file.size) return;
+    const hash = sha256Stream();
+    using handle = await Deno.open(place.final, { read: true });
+    const buffer = new Uint8Array(1024 * 1024);
+    for (let read = await handle.read(buffer); read !== null; read = await handle.read(buffer)) {
+      hash.update(buffer.subarray(0, read));
+    }
+    const relative = place.relative;
+    Object.assign(file, { state: "done", path: place.final, relative, sha256: hex(hash.digest()) });
+    file.reserved = undefined;
+  } catch {
+    // Not readable: the pull's own check says what is wrong.
+  }
+}
+
 /** Pulls `job` until every file is done or failed, it is aborted, or it stops moving. */
 export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutcome> {
+  for (const file of job.files) await landedBefore(file);
   let idle = 0;
+  let offlineSince: number | undefined;
   for (let attempt = 0;; attempt++) {
     const pending = job.files.filter((file) => file.state === "pending");
     if (pending.length === 0) break;
     if (hooks.signal.aborted) return { ok: false, reason: "cancelled", message: "Cancelled." };
+    // While the sender is offline, wait for it (the partial data is kept), up to a limit.
+    if (hooks.addresses().length === 0) {
+      offlineSince ??= performance.now();
+      if (performance.now() - offlineSince > (hooks.offlineMs ?? DAY_MS)) {
+        const message = "The sender stayed offline too long; the partial data is kept.";
+        return { ok: false, reason: "offline", message };
+      }
+      await sleep(OFFLINE_POLL_MS, hooks.signal);
+      continue;
+    }
+    offlineSince = undefined;
     if (attempt > 0) hooks.retrying?.();
     const conn = await connect(job, hooks);
     let moved = false;
     if (conn) {
       const doneBytes = job.files.reduce((s, f) => s + (f.state === "pending" ? 0 : f.size), 0);
       const doneCount = job.files.filter((f) => f.state !== "pending").length;
+      const byIndex = new Map(pending.map((file) => [file.index, file]));
+      let persisted = performance.now();
       const receiver = new FileReceiver({
         signal: hooks.signal,
         connect: () => Promise.resolve(conn),
         onProgress: (bytes) => hooks.progress(doneBytes + bytes, doneCount + 1),
+        // A file landed is kept as done at once (a crash must not leave it "pending" with a
+        // partial file that is gone), its state written at most about twice a second.
+        onLanded: (landed) => {
+          const file = byIndex.get(landed.index);
+          if (file) apply(file, { ...landed, ok: true });
+          if (performance.now() - persisted >= PERSIST_MS) {
+            persisted = performance.now();
+            hooks.persist();
+          }
+        },
       });
       const pulls: PullFile<PartialPlace>[] = pending.map((file) => ({
         index: file.index,
@@ -187,14 +251,8 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
     idle = moved ? 0 : idle + 1;
     if (hooks.signal.aborted) return { ok: false, reason: "cancelled", message: "Cancelled." };
     if (idle >= MAX_IDLE_ATTEMPTS) {
-      const offline = hooks.addresses().length === 0;
-      return {
-        ok: false,
-        reason: offline ? "offline" : "unreachable",
-        message: offline
-          ? "The sender went offline; the partial data is kept."
-          : "The sender cannot be reached over TCP, directly or through the relay.",
-      };
+      const message = "The sender cannot be reached over TCP, directly or through the relay.";
+      return { ok: false, reason: "unreachable", message };
     }
     if (job.files.some((file) => file.state === "pending") && !moved) {
       await sleep(Math.min(8000, 250 * 2 ** idle), hooks.signal);

@@ -40,8 +40,8 @@
 import { secretsEqual, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import {
   CHUNK_BYTES,
-  ChunkFramer,
   payloadKey,
+  SEALED_CHUNK_BYTES,
   sealedLength,
   StreamError,
   StreamOpener,
@@ -51,6 +51,7 @@ import { ConnReader } from "./conn_reader.ts";
 import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
+import { BatchWriter } from "./batch_writer.ts";
 
 const BATCH_BYTES = 1024 * 1024;
 /** The sender's refusals that fail one file; `refused` and `malformed` end the connection. */
@@ -134,6 +135,10 @@ export interface FileReceiverOptions {
   signal?: AbortSignal;
   /** Makes the connection instead of `Deno.connect(host, port)` (e.g. a transit splice). */
   connect?: () => Promise<Deno.Conn>;
+  /** Called as each file lands (verified, under its final name), before the pull ends. */
+  onLanded?: (
+    landed: { index: number; path: string; relative: string; sha256: Uint8Array },
+  ) => void;
 }
 
 /** A file ready to be pulled: its place, where it resumes, and its hash so far. */
@@ -164,12 +169,14 @@ class Abort extends Error {
  */
 export class FileReceiver {
   #onProgress: FileReceiverOptions["onProgress"];
+  #onLanded: FileReceiverOptions["onLanded"];
   #signal: AbortSignal | undefined;
   #connect: FileReceiverOptions["connect"];
 
   /** A receiver reporting through `options`. */
   constructor(options: FileReceiverOptions = {}) {
     this.#onProgress = options.onProgress;
+    this.#onLanded = options.onLanded;
     this.#signal = options.signal;
     this.#connect = options.connect;
   }
@@ -246,7 +253,9 @@ export class FileReceiver {
     let current: Prepared<R> | undefined;
     try {
       for (current of ready) {
-        results.set(current.file.index, await receiveOne(reader, offer, current, saver, progress));
+        const result = await receiveOne(reader, offer, current, saver, progress);
+        results.set(current.file.index, result);
+        if (result.ok) this.#onLanded?.(result);
       }
     } catch (error) {
       const reason = `The connection failed: ${describe(error)}`;
@@ -290,7 +299,7 @@ async function prepare<R extends PartialPlace>(
   const hash = sha256Stream();
   if (held === 0) return { file, reserved, offset, hash };
   try {
-    using handle = await openPartial(reserved.partial);
+    using handle = openPartial(reserved.partial);
     const buffer = new Uint8Array(BATCH_BYTES);
     let at = 0;
     while (at < offset) {
@@ -307,10 +316,11 @@ async function prepare<R extends PartialPlace>(
 }
 
 /** Opens a partial file to read and write, refusing one that is (now) a symlink. */
-async function openPartial(path: string): Promise<Deno.FsFile> {
-  const handle = await Deno.open(path, { read: true, write: true });
+function openPartial(path: string): Deno.FsFile {
+  // Synchronous, as FileSaver's calls are: a thread hand-off each cost more than the call itself.
+  const handle = Deno.openSync(path, { read: true, write: true });
   try {
-    const [opened, there] = [await handle.stat(), await Deno.lstat(path)];
+    const [opened, there] = [handle.statSync(), Deno.lstatSync(path)];
     if (!opened.isFile || there.isSymlink || opened.ino !== there.ino || opened.dev !== there.dev) {
       throw new Error("the partial file is no longer the plain file reserved");
     }
@@ -365,8 +375,8 @@ async function receiveOne<R extends PartialPlace>(
   }
   let handle: Deno.FsFile;
   try {
-    handle = await openPartial(one.reserved.partial);
-    await handle.seek(one.offset, Deno.SeekMode.Start);
+    handle = openPartial(one.reserved.partial);
+    if (one.offset > 0) await handle.seek(one.offset, Deno.SeekMode.Start);
   } catch (error) {
     throw new Abort("io", `The partial file of ${name} failed: ${describe(error)}`);
   }
@@ -413,61 +423,36 @@ async function receiveStream<R extends PartialPlace>(
   const opener = new StreamOpener(key, {
     startChunk: one.offset / CHUNK_BYTES,
   });
-  const framer = new ChunkFramer();
-  const out = new FileBatch(handle, Math.min(BATCH_BYTES, dataBytes));
+  const out = new BatchWriter(handle, Math.min(BATCH_BYTES + CHUNK_BYTES, dataBytes), BATCH_BYTES);
   const trailer = new Uint8Array(TRAILER_BYTES);
   let plain = 0;
-  const take = async (chunk: Uint8Array) => {
-    const opened = opener.open(chunk);
-    const data = opened.subarray(0, Math.max(0, Math.min(opened.length, dataBytes - plain)));
-    if (data.length > 0) {
-      one.hash.update(data);
-      await out.add(data);
+  try {
+    while (left > 0) {
+      // Whole sealed chunks, as views of the reader's buffer: opened where they were read.
+      const chunk = await reader.exact(Math.min(left, SEALED_CHUNK_BYTES));
+      if (chunk === undefined) {
+        await out.flush();
+        throw new Abort("cut", `The connection ended in the middle of ${one.reserved.relative}.`);
+      }
+      left -= chunk.length;
+      const opened = opener.open(chunk);
+      const data = opened.subarray(0, Math.max(0, Math.min(opened.length, dataBytes - plain)));
+      if (data.length > 0) {
+        one.hash.update(data);
+        out.append(data);
+      }
+      const rest = opened.subarray(data.length);
+      if (rest.length > 0) trailer.set(rest, plain + data.length - dataBytes);
+      plain += opened.length;
+      progress.add(data.length);
+      if (out.full) await out.send();
     }
-    const rest = opened.subarray(data.length);
-    if (rest.length > 0) trailer.set(rest, plain + data.length - dataBytes);
-    plain += opened.length;
-    progress.add(data.length);
-  };
-  while (left > 0) {
-    const piece = await reader.take(left);
-    if (piece === undefined) {
-      await out.flush();
-      throw new Abort("cut", `The connection ended in the middle of ${one.reserved.relative}.`);
-    }
-    left -= piece.length;
-    for (const chunk of framer.push(piece)) await take(chunk);
+    opener.end();
+    await out.flush();
+  } finally {
+    await out.settle().catch(() => {}); // Nothing under way once the file is closed.
   }
-  const last = framer.end();
-  if (last) await take(last);
-  opener.end();
-  await out.flush();
   return trailer;
-}
-
-/** Plaintext gathered into writes of about 1 MiB. */
-class FileBatch {
-  #file: Deno.FsFile;
-  #buffer: Uint8Array;
-  #length = 0;
-
-  constructor(file: Deno.FsFile, bytes: number) {
-    this.#file = file;
-    this.#buffer = new Uint8Array(bytes);
-  }
-
-  async add(bytes: Uint8Array): Promise<void> {
-    if (this.#length + bytes.length > this.#buffer.length) await this.flush();
-    if (bytes.length > this.#buffer.length) return await writeAll(this.#file, bytes);
-    this.#buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#length === 0) return;
-    await writeAll(this.#file, this.#buffer.subarray(0, this.#length));
-    this.#length = 0;
-  }
 }
 
 /** Bytes held of all the files, reported about every MiB. */

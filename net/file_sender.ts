@@ -58,7 +58,7 @@ import { ConnReader } from "./conn_reader.ts";
 import { sealedManifest } from "./file_manifest.ts";
 import { closeQuietly } from "./tcp.ts";
 import { Deadline } from "./timers.ts";
-import { writeAll } from "./write.ts";
+import { BatchWriter } from "./batch_writer.ts";
 
 /** Bytes of the trailer at the end of every file's plaintext: a status byte and a SHA-256. */
 export const TRAILER_BYTES = 33;
@@ -69,6 +69,8 @@ export const CHANGED_WHILE_SENT = 1;
 
 /** How much the sender reads from a file and writes to the socket at once. */
 const BATCH_BYTES = 1024 * 1024;
+/** Reads up to this size are synchronous (a small file's, or a big file's last bytes). */
+const SMALL_READ = 64 * 1024;
 
 /** A file of an offer, as the sender saw it when offering it. */
 export interface OfferedFile {
@@ -92,6 +94,8 @@ export interface ServedOffer {
   files: readonly OfferedFile[];
   /** The manifest served to `manifest ID TOKEN` (sealed, net/file_manifest.ts), if any. */
   manifest?: Uint8Array;
+  /** The indices a pull may name (those accepted); absent: all. */
+  accepted?: ReadonlySet<number>;
 }
 
 /** What a sender reports as it sends: which file, and how far. */
@@ -222,8 +226,8 @@ export class FileSender {
   /** Answers the pulls of one connection in order, until it ends or is refused. */
   async #handle(conn: Deno.Conn): Promise<void> {
     const reader = new ConnReader(conn, 4096);
-    const out = new Batch(conn);
-    const buffer = new Uint8Array(BATCH_BYTES);
+    const out = new BatchWriter(conn, 2 * BATCH_BYTES + 2 * CHUNK_BYTES, BATCH_BYTES);
+    const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
     const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     try {
       for (;;) {
@@ -245,12 +249,13 @@ export class FileSender {
           for (const piece of sealedManifest(offer.key, offer.manifest)) await out.add(piece);
           continue;
         }
-        const file = pull.type === "pull" ? offer.files[pull.file] : undefined;
+        const taken = pull.type === "pull" && (offer.accepted?.has(pull.file) ?? true);
+        const file = taken ? offer.files[pull.file] : undefined;
         if (pull.type !== "pull" || !file) {
           await no("unknown");
         } else if (pull.offset % CHUNK_BYTES !== 0 || pull.offset > file.size) {
           await no("offset");
-        } else if (await this.#send(out, buffer, offer, pull, file) === "cut") {
+        } else if (await this.#send(out, buffers, offer, pull, file) === "cut") {
           return closeQuietly(conn);
         }
       }
@@ -261,8 +266,8 @@ export class FileSender {
 
   /** Sends one file as its stream, or answers why not; "cut" when a test hook cut it. */
   async #send(
-    out: Batch,
-    buffer: Uint8Array,
+    out: BatchWriter,
+    buffers: Buffers,
     offer: ServedOffer,
     pull: { file: number; offset: number },
     file: OfferedFile,
@@ -270,18 +275,21 @@ export class FileSender {
     const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     let handle: Deno.FsFile;
     try {
-      handle = await Deno.open(file.path, { read: true });
+      // Metadata calls are synchronous: a thread hand-off each cost more than the call itself
+      // (10,000 small files), and FileSaver's are synchronous too.
+      handle = Deno.openSync(file.path, { read: true });
     } catch {
       return await no("missing");
     }
     try {
-      if (!sameAsOffered(await handle.stat(), file)) return await no("changed");
+      if (!sameAsOffered(handle.statSync(), file)) return await no("changed");
       // A fresh nonce for every `ok`: never the same stream key twice, whatever the pull line.
       const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
       await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
       this.#onPull?.({ id: offer.id, file: pull.file, offset: pull.offset });
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
+      const buffer = buffers[0];
       let at = 0;
       let short = false;
       while (at < pull.offset && !short) {
@@ -296,29 +304,41 @@ export class FileSender {
       const sealer = new StreamSealer(payloadKey(offer.key, nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
-      while (at < file.size) {
-        const want = Math.min(BATCH_BYTES, file.size - at);
-        const read = short ? null : await handle.read(buffer.subarray(0, want));
-        const piece = buffer.subarray(0, read ?? want);
-        if (read === null) {
-          short = true; // Shorter than offered: zeros keep the stream's length; status says so.
-          piece.fill(0);
-        } else {
-          hash.update(piece);
+      // The next block is read (on Deno's I/O threads) while this one is hashed and sealed.
+      let [current, next] = buffers;
+      let reading = at < file.size && !short ? readInto(handle, current, file.size - at) : null;
+      try {
+        while (at < file.size) {
+          const want = Math.min(BATCH_BYTES, file.size - at);
+          const read = reading === null ? null : await reading;
+          reading = null;
+          const piece = current.subarray(0, read ?? want);
+          if (read === null) {
+            short = true; // Shorter than offered: zeros keep the stream's length; status says so.
+            piece.fill(0);
+          } else if (at + read < file.size) {
+            reading = readInto(handle, next, file.size - at - read);
+          }
+          if (read !== null) hash.update(piece);
+          at += piece.length;
+          sealer.pushTo(piece, out.sink);
+          if (out.full) await out.send();
+          if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") return "cut";
+          [current, next] = [next, current];
         }
-        at += piece.length;
-        for (const chunk of sealer.push(piece)) await out.add(chunk);
-        if (this.#onSent?.({ id: offer.id, file: pull.file, bytes: at }) === "cut") return "cut";
+      } finally {
+        await reading?.catch(() => {});
       }
-      const changed = short || !sameAsOffered(await handle.stat(), file) ||
-        !sameAsOffered(await Deno.stat(file.path), file);
+      const changed = short || !sameAsOffered(handle.statSync(), file) ||
+        !sameAsOffered(Deno.statSync(file.path), file);
       const trailer = new Uint8Array(TRAILER_BYTES);
       trailer[0] = changed ? CHANGED_WHILE_SENT : SENT_AS_OFFERED;
       const digest = changed ? undefined : hash.digest();
       if (digest) trailer.set(digest, 1);
       this.#onFile?.({ id: offer.id, file: pull.file, sha256: digest });
-      for (const chunk of sealer.push(trailer)) await out.add(chunk);
-      await out.add(sealer.finish());
+      sealer.pushTo(trailer, out.sink);
+      sealer.finishTo(out.sink);
+      if (out.full) await out.send();
     } finally {
       handle.close();
     }
@@ -334,26 +354,24 @@ function sameAsOffered(info: Deno.FileInfo, file: OfferedFile): boolean {
   return info.isFile && info.size === file.size && info.mtime?.getTime() === file.mtimeMs;
 }
 
-/** Answers and sealed chunks gathered into writes of about 1 MiB. */
-class Batch {
-  #conn: Deno.Conn;
-  #buffer = new Uint8Array(BATCH_BYTES + CHUNK_BYTES + 64);
-  #length = 0;
+/** Two read buffers of a connection: one is read into while the other is sealed. */
+type Buffers = [Uint8Array, Uint8Array];
 
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
+/**
+ * Reads up to `left` bytes (at most the buffer) into `buffer`: how many, or null at the end. Up
+ * to {@linkcode SMALL_READ} bytes are read at once, synchronously (no thread hand-off per small
+ * file); bigger reads go to Deno's I/O threads, and overlap the sealing of the block before.
+ */
+function readInto(handle: Deno.FsFile, buffer: Uint8Array, left: number): Promise<number | null> {
+  const target = buffer.subarray(0, Math.min(buffer.length, left));
+  if (target.length <= SMALL_READ) {
+    try {
+      return Promise.resolve(handle.readSync(target));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
-
-  async add(chunk: Uint8Array): Promise<void> {
-    if (this.#length + chunk.length > this.#buffer.length) await this.flush();
-    this.#buffer.set(chunk, this.#length);
-    this.#length += chunk.length;
-    if (this.#length >= BATCH_BYTES) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.#length === 0) return;
-    await writeAll(this.#conn, this.#buffer.subarray(0, this.#length));
-    this.#length = 0;
-  }
+  const reading = handle.read(target);
+  reading.catch(() => {}); // Awaited later; a failure then is the connection's.
+  return reading;
 }

@@ -31,6 +31,8 @@ export interface TransferRecord {
   root?: string;
   /** Out: the accepted indices. */
   accepted?: number[];
+  /** Out: the SHA-256 (hex) of each file sent whole so far, by index. */
+  hashes?: Record<string, string>;
   /** In: the destination folder. */
   dir?: string;
   /** In: each accepted file's state and reserved place. */

@@ -42,17 +42,21 @@ function baseName(path: string): string {
   return cut < 0 ? trimmed : trimmed.slice(cut + 1);
 }
 
-/** Walks `paths` (files and folders, recursively); never follows a symlink. */
-export async function walkOffer(paths: readonly string[]): Promise<Walked> {
+/**
+ * Walks `paths` (files and folders, recursively); never follows a symlink. The calls are
+ * synchronous on purpose: 10,000 `lstat`s take about 0.1 s at once, but each awaited one waits its
+ * turn behind a transfer's reads and writes (seconds in all while a big file is being sent).
+ */
+export function walkOffer(paths: readonly string[]): Promise<Walked> {
   const walked: Walked = { files: [], skipped: [] };
-  const visit = async (path: string, name: string): Promise<void> => {
+  const visit = (path: string, name: string): void => {
     if (walked.files.length >= MAX_WALK_FILES) {
       walked.skipped.push({ name, reason: `more than ${MAX_WALK_FILES} files` });
       return;
     }
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(path);
+      info = Deno.lstatSync(path);
     } catch (error) {
       walked.skipped.push({ name, reason: `cannot be read (${errorText(error)})` });
       return;
@@ -65,20 +69,19 @@ export async function walkOffer(paths: readonly string[]): Promise<Walked> {
     } else if (info.isDirectory) {
       let entries: string[];
       try {
-        entries = [];
-        for await (const entry of Deno.readDir(path)) entries.push(entry.name);
+        entries = [...Deno.readDirSync(path)].map((entry) => entry.name);
       } catch (error) {
         walked.skipped.push({ name, reason: `cannot be listed (${errorText(error)})` });
         return;
       }
       entries.sort();
-      for (const entry of entries) await visit(`${path}/${entry}`, `${name}/${entry}`);
+      for (const entry of entries) visit(`${path}/${entry}`, `${name}/${entry}`);
     } else {
       walked.skipped.push({ name, reason: "not a file or a folder" });
     }
   };
-  for (const path of paths) await visit(path, baseName(path));
-  return walked;
+  for (const path of paths) visit(path, baseName(path));
+  return Promise.resolve(walked);
 }
 
 function errorText(error: unknown): string {

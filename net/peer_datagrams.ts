@@ -64,6 +64,8 @@ export interface TraversalView {
   nat: { nat: NatType; public?: Endpoint };
   /** Whether the coordinator relays for this peer. */
   relay: boolean;
+  /** The coordinator's transit relay for files (TCP), as its last `Accept` named it; none: off. */
+  transit?: Endpoint;
   /** What the paths and the relay counted. */
   stats: PathStats & TraversalStats;
   /**
@@ -184,6 +186,10 @@ export class PeerDatagrams {
       },
       get relay() {
         return paths.relayAvailable;
+      },
+      get transit() {
+        const { coordinatorHost: host, transitPort: port } = parts.client();
+        return port ? { host, port } : undefined;
       },
       get stats() {
         return { ...paths.stats, ...counted };

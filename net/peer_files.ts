@@ -4,7 +4,8 @@
  * exactly-once encrypted message stream (kinds `file-offer` and `file-answer`, wire/files.ts and
  * wire/file_answers.ts); the data goes over a TCP connection the receiver opens to this peer's
  * {@linkcode FileSender} (or through the coordinator's transit relay). The table of transfers is
- * core/transfers.ts; the receiver's loop net/file_pull.ts; the sender's side net/file_outbox.ts.
+ * core/transfers.ts; the sender's side net/file_outbox.ts; the receiver's net/file_inbox.ts and its
+ * loop net/file_pull.ts.
  *
  * net/ lies below store/: the places files land in (store/file_saver.ts) and the state files kept
  * for resume (store/transfer_state.ts) come in through {@linkcode PeerFilesDeps}.
@@ -171,6 +172,7 @@ export class PeerFiles {
   }
 
   #expire(): void {
+    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? 24 * 3600 * 1000);
     for (const view of this.#table.expired(Date.now())) {
       if (view.direction === "out") this.#outbox.expire(view.id);
       else this.#inbox.expire(view.id);

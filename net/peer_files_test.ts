@@ -241,7 +241,17 @@ Deno.test("files: an offer nobody answers expires on both sides", async () => {
     assert.equal(b.event === "file-failed" && b.reason, "expired");
     assert.equal(a.event === "file-failed" && a.reason, "expired");
     assert.equal(bob.peer.files.accept(id, { dir: `${root}/in` }).ok, false);
-  }, { alice: { offerExpiryMs: 1500 } });
+    // Accepted, then the receiver goes away for good: the sender withdraws after as long.
+    await Deno.writeFile(`${root}/b.bin`, pattern(8 * 1024 * 1024, 8));
+    const second = await alice.peer.files.offer("bob", [`${root}/b.bin`]);
+    assert.ok(second.ok);
+    const id2 = await offerId(bob, 2);
+    assert.ok(bob.peer.files.accept(id2, { dir: `${root}/in` }).ok);
+    await waitFor(() => alice.of("file-accepted").length === 1, "alice to hear the accept");
+    await bob.peer.close({ logout: false });
+    const gone = await finished(alice, id2);
+    assert.equal(gone.event === "file-failed" && gone.reason, "expired", JSON.stringify(gone));
+  }, { alice: { offerExpiryMs: 1500, onFileSent: () => "cut" } });
 });
 
 Deno.test("files: an offer to a contact offline waits, and is delivered and pulled when it is back", async () => {
@@ -530,7 +540,7 @@ Deno.test("files: both peers closed mid-transfer and started again with their tr
     const end = await finished(bob, id);
     assert.equal(end.event === "file-done" && end.sha256, hex(data), JSON.stringify(end));
     const aliceEnd = await finished(alice, id);
-    assert.equal(aliceEnd.event, "file-done", JSON.stringify(aliceEnd));
+    assert.equal(aliceEnd.event === "file-done" && aliceEnd.sha256, hex(data));
     assert.deepEqual(await Deno.readFile(`${root}/in/big.bin`), data);
     const resumed = bob.of("file-resuming")[0];
     assert.ok(resumed && resumed.bytes >= 2 * 1024 * 1024, JSON.stringify(bob.events.slice(0, 8)));
@@ -564,5 +574,83 @@ Deno.test("files: no direct TCP to the sender: both meet at the coordinator's tr
   }, {
     // alice's file sender listens where bob does not look (the roster says 127.0.0.1).
     alice: { filesHost: "127.0.0.2" },
+  });
+});
+
+Deno.test("files: a source file changed after the offer fails that file, said so on both sides", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    await Deno.writeFile(`${root}/a.txt`, pattern(100, 51));
+    await Deno.writeFile(`${root}/b.txt`, pattern(100, 52));
+    const offered = await alice.peer.files.offer("bob", [`${root}/a.txt`, `${root}/b.txt`]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    await Deno.writeFile(`${root}/a.txt`, pattern(120, 53)); // changed meanwhile
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-failed" && b.reason, "changed", JSON.stringify(b));
+    assert.equal(a.event === "file-failed" && a.reason, "changed", JSON.stringify(a));
+    assert.match((b as Ev<"file-failed">).message, /a\.txt/);
+    // The other file landed; the changed one left nothing behind.
+    assert.deepEqual(await walk(`${root}/in`), ["b.txt"]);
+  });
+});
+
+Deno.test("files: a message of a kind nobody knows is counted and told once, never shown as chat", async () => {
+  await withPair(async ({ alice, bob }) => {
+    for (let i = 0; i < 3; i++) assert.ok(alice.peer.files.sendRaw("bob", "group-msg", `x${i}`).ok);
+    assert.ok(alice.peer.send("bob", "after").ok);
+    await waitFor(() => bob.of("message").length === 1, "the chat message after them");
+    assert.deepEqual(bob.of("message").map((e) => e.text), ["after"]);
+    assert.equal(bob.of("error").filter((e) => e.message.includes("group-msg")).length, 1);
+    assert.equal(bob.peer.files.unknownKinds, 3);
+  });
+});
+
+Deno.test("files: names the receiver refuses are told on both sides; the rest lands and is done on both", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const src = `${root}/mixed`;
+    await Deno.mkdir(src);
+    await Deno.writeFile(`${src}/a\\b.txt`, pattern(3, 61)); // a plain name on Linux
+    await Deno.writeFile(`${src}/CON.txt`, pattern(3, 62));
+    await Deno.writeFile(`${src}/ok.txt`, pattern(3, 63));
+    const offered = await alice.peer.files.offer("bob", [src]);
+    assert.ok(offered.ok);
+    const id = await offerId(bob);
+    const refusedNames = ["mixed/CON.txt", "mixed/a\\b.txt"];
+    assert.deepEqual(bob.of("file-refused").map((e) => e.name), refusedNames);
+    await waitFor(() => alice.of("file-refused").length === 2, "alice to hear the refusals");
+    assert.deepEqual(alice.of("file-refused").map((e) => e.name), refusedNames);
+    assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
+    const [b, a] = [await finished(bob, id), await finished(alice, id)];
+    assert.equal(b.event === "file-done" && b.sha256, hex(pattern(3, 63)), JSON.stringify(b));
+    assert.equal(a.event === "file-done" && a.sha256, hex(pattern(3, 63)), JSON.stringify(a));
+    assert.deepEqual(await walk(`${root}/in`), ["mixed/", "mixed/ok.txt"]);
+  });
+});
+
+Deno.test("files: an offer larger than the free space fails before anything is written (space)", async () => {
+  await withPair(async ({ alice, bob, root }) => {
+    const key = new Uint8Array(32);
+    const huge = 2 ** 50; // a petabyte: no test machine has it free
+    const draft = {
+      id: "too-big-01",
+      expires: Date.now() + 60_000,
+      key,
+      token: "tok_0123456789abcdef",
+      port: 9,
+      files: [{ path: "huge.iso", size: huge, mtime: 0 }],
+    };
+    assert.ok(alice.peer.files.sendRaw("bob", "file-offer", encodeOffer(draft, hexOf).body).ok);
+    const id = await offerId(bob);
+    const answer = bob.peer.files.accept(id, { dir: `${root}/in` });
+    assert.equal(answer.ok, false);
+    assert.match(answer.message, /do not fit/);
+    const end = await finished(bob, id);
+    assert.equal(end.event === "file-failed" && end.reason, "space");
+    assert.deepEqual(await walk(`${root}/in`), []);
+    await waitFor(
+      () => alice.peer.history("bob").some((e) => e.body === "[failed offer too-big-01]"),
+      "the sender to hear it",
+    );
   });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { transitLine } from "../core/transit_limits.ts";
 import { closeQuietly, writeAll } from "./tcp.ts";
 import { TransitRelay, type TransitRelayOptions } from "./transit_relay.ts";
-import { transitConnect, TransitError, transitHash } from "./transit_client.ts";
+import { transitConnect, TransitError, transitHash, transitVia } from "./transit_client.ts";
 import { sleep } from "./timers.ts";
 
 const MiB = 1024 * 1024;
@@ -196,4 +196,30 @@ Deno.test("transitConnect: nothing listening, a silent close and a strange answe
   const unreachable = await failure(transitConnect("127.0.0.1", port, "take", "t"));
   assert.equal(unreachable.reason, "unreachable");
   assert.match(unreachable.message, /Cannot reach the transit relay/);
+});
+
+Deno.test("transitVia: the relay of the source's current port; none: TransitError off", async () => {
+  const relay = startRelay();
+  const conns: Deno.Conn[] = [];
+  try {
+    const source: { coordinatorHost: string; transitPort?: number } = {
+      coordinatorHost: "127.0.0.1",
+    };
+    const connect = transitVia(source);
+    const none = await failure(connect("take", "via-token"));
+    assert.equal(none.reason, "off");
+    assert.match(none.message, /no transit relay/);
+    source.transitPort = relay.address.port; // a later login named one: used from now on
+    const [give, take] = await Promise.all([
+      connect("give", "via-token"),
+      connect("take", "via-token"),
+    ]);
+    conns.push(give, take);
+    await writeAll(give, new TextEncoder().encode("hello"));
+    assert.deepEqual(await readBytes(take, 5), new TextEncoder().encode("hello"));
+    assert.equal(relay.stats.pairs, 1);
+  } finally {
+    for (const conn of conns) closeQuietly(conn);
+    await relay.close();
+  }
 });

@@ -198,3 +198,37 @@ Deno.test("peerchat coordinator --transit off: no transit port, none in Accept, 
     await coordinator.stop();
   }
 });
+
+Deno.test("peerchat coordinator for people: the banner and the --stats line name the transit relay", async () => {
+  const start = (extra: string[]) =>
+    new PeerchatProcess([
+      "coordinator",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--no-discovery",
+      "--stats",
+      "0.2",
+      ...extra,
+    ]);
+  const on = start(["--transit-rate", "512k"]);
+  const off = start(["--transit", "off"]);
+  try {
+    const line = (p: PeerchatProcess, pattern: RegExp) =>
+      p.waitFor((e) => e.event === "not-json" && pattern.test(e.line), String(pattern), 30_000);
+    assert.match(
+      (await line(on, /file transit:/)).line,
+      /^ {2}file transit: TCP 127\.0\.0\.1:\d+, 512 KiB\/s per transfer$/,
+    );
+    assert.match(
+      (await line(on, /^stats:/)).line,
+      /; transit 0 transfers \(0 now, 0 KiB\), refused none$/,
+    );
+    assert.equal((await line(off, /file transit:/)).line, "  file transit: off");
+    assert.match((await line(off, /^stats:/)).line, /; transit off$/);
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+});

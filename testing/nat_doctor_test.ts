@@ -1,6 +1,7 @@
 /**
  * `peerchat doctor` behind real NATs (the NAT lab): at a site behind a symmetric (`hard`) router,
- * it measures the NAT as `hard` with the site's public address, says the coordinator relays, and
+ * it measures the NAT as `hard` with the site's public address, says the coordinator relays (and
+ * that its file transit relay on TCP 8888 takes a connection through the router), and
  * names a peer behind another hard NAT as reachable only through the relay — and why — while a
  * peer behind a port forward is reachable directly.
  *
@@ -66,6 +67,11 @@ Deno.test({
       assert.equal(nat.data.nat, "hard", JSON.stringify(nat));
       assert.equal(String(nat.data.public).split(":")[0], lab.routerWan("a"));
       assert.equal(nat.data.relay, true);
+      assert.deepEqual(
+        nat.data.transit,
+        { port: COORDINATOR_PORT, reachable: true },
+        "file transit",
+      );
       assert.equal(nat.status, "warn");
       const peers = [...byId.values()].find((e) => e.data?.relayed !== undefined);
       assert.ok(peers, `a peer check: ${JSON.stringify(doctor.events)}`);

@@ -1,9 +1,10 @@
 /**
  * One side of a file transfer through the coordinator's transit relay, for the NAT lab
- * (nat_files_test.ts), run inside a lab host: `give` serves one file with a real FileSender over
- * the connection transitConnect spliced; `take` pulls it with a real FileReceiver over its own
- * transitConnect into a real FileSaver. One JSON object per line on stdout: `direct` (whether a
- * direct TCP connection to the sender worked), `spliced`, `sent`, `done` or `failed`.
+ * (nat_files_test.ts), run inside a lab host: `give` serves one file with a real FileSender and
+ * hands it the connection transitConnect spliced (`adopt`); `take` pulls it with a real
+ * FileReceiver over its own transitConnect (`connect`) into a real FileSaver. One JSON object per
+ * line on stdout: `direct` (whether a direct TCP connection to the sender worked), `spliced`,
+ * `sent`, `done` or `failed`.
  *
  * Usage: `deno run -A testing/nat_files_child.ts 'JSON'`, the JSON a {@linkcode ChildSpec}.
  *
@@ -47,7 +48,12 @@ function fromHex(text: string): Uint8Array {
 
 async function give(spec: ChildSpec): Promise<void> {
   const stat = await Deno.stat(spec.file.path!);
-  const sender = new FileSender({ hostname: "0.0.0.0", port: spec.listenPort ?? 0 });
+  const { promise: sent, resolve } = Promise.withResolvers<Uint8Array | undefined>();
+  const sender = new FileSender({
+    hostname: "0.0.0.0",
+    port: spec.listenPort ?? 0,
+    onFile: (done) => resolve(done.sha256),
+  });
   try {
     sender.serve({
       id: spec.offer.id,
@@ -58,43 +64,14 @@ async function give(spec: ChildSpec): Promise<void> {
     say({ event: "listening", port: sender.port });
     const conn = await transitConnect(spec.relay.host, spec.relay.port, "give", spec.offer.token);
     say({ event: "spliced", side: "give" });
-    // Served like an accepted connection (FileSender.adopt where it exists; a local splice to
-    // its listener here), until the receiver closes it.
-    const local = await Deno.connect({ hostname: "127.0.0.1", port: sender.port });
-    const bytes = await splice(conn, local);
-    say({ event: "sent", bytes });
+    sender.adopt(conn);
+    const sha256 = await sent;
+    say({ event: "sent", sha256: sha256 ? hex(sha256) : undefined });
+    // The receiver closes the connection once it has the trailer; give it a moment.
+    await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
     await sender.close();
   }
-}
-
-/** Copies both ways until both ends are done; the bytes copied from `a` to `b`. */
-async function splice(a: Deno.Conn, b: Deno.Conn): Promise<number> {
-  const copy = async (from: Deno.Conn, to: Deno.Conn) => {
-    let total = 0;
-    const buffer = new Uint8Array(1024 * 1024);
-    try {
-      for (;;) {
-        const n = await from.read(buffer);
-        if (n === null) break;
-        for (let done = 0; done < n;) done += await to.write(buffer.subarray(done, n));
-        total += n;
-      }
-      await to.closeWrite();
-    } catch {
-      // Either side went away: the other copy ends too.
-    }
-    return total;
-  };
-  const [out] = await Promise.all([copy(a, b), copy(b, a)]);
-  for (const conn of [a, b]) {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  }
-  return out;
 }
 
 async function tryDirect(target: { host: string; port: number }): Promise<boolean> {
@@ -114,32 +91,25 @@ async function tryDirect(target: { host: string; port: number }): Promise<boolea
 async function take(spec: ChildSpec): Promise<void> {
   if (spec.direct) say({ event: "direct", ok: await tryDirect(spec.direct) });
   const { relay, offer } = spec;
-  // The receiver's connection is transitConnect's (FileReceiver's `connect` option where it
-  // exists; a local listener spliced to it here).
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const bridged = (async () => {
-    const local = await listener.accept();
-    const conn = await transitConnect(relay.host, relay.port, "take", offer.token);
-    say({ event: "spliced", side: "take" });
-    await splice(conn, local);
-  })();
-  try {
-    const report = await new FileReceiver().pull(
-      "127.0.0.1",
-      listener.addr.port,
-      { id: offer.id, token: offer.token, key: fromHex(offer.key) },
-      [{ index: 0, parts: [spec.file.name], size: spec.file.size }],
-      new FileSaver(spec.dir!),
-    );
-    const [result] = report.results;
-    if (result.ok) {
-      say({ event: "done", path: result.path, sha256: hex(result.sha256), wire: report.wireBytes });
-    } else {
-      say({ event: "failed", code: result.code, reason: result.reason });
-    }
-  } finally {
-    listener.close();
-    await bridged;
+  const receiver = new FileReceiver({
+    connect: async () => {
+      const conn = await transitConnect(relay.host, relay.port, "take", offer.token);
+      say({ event: "spliced", side: "take" });
+      return conn;
+    },
+  });
+  const report = await receiver.pull(
+    relay.host,
+    relay.port,
+    { id: offer.id, token: offer.token, key: fromHex(offer.key) },
+    [{ index: 0, parts: [spec.file.name], size: spec.file.size }],
+    new FileSaver(spec.dir!),
+  );
+  const [result] = report.results;
+  if (result.ok) {
+    say({ event: "done", path: result.path, sha256: hex(result.sha256), wire: report.wireBytes });
+  } else {
+    say({ event: "failed", code: result.code, reason: result.reason });
   }
 }
 

@@ -36,7 +36,7 @@ Deno.test("natping on either port is answered from that port with the source see
     assert.equal(
       accept.text,
       `Accept,${coordinator.tcpAddress.port},${accept.ticket},${accept.session},${ann.address},` +
-        `${nat.port},relay`,
+        `${nat.port},relay,${coordinator.transit!.address.port}`,
     );
     await ann.send(keys.seal(`natping,ann,${accept.session}`), server);
     const main = await ann.next((t) => t.startsWith("natpong,"));
@@ -72,7 +72,11 @@ Deno.test("the NAT port: login port + 1 by default, any free port when asked, no
   try {
     assert.equal(off.natAddress, undefined);
     const accept = await loginRaw(raw, "ann", off.udpAddress);
-    assert.match(accept.text, new RegExp(`,${raw.address.replace(/\./g, "\\.")},0,relay$`));
+    const transit = off.transit!.address.port;
+    assert.match(
+      accept.text,
+      new RegExp(`,${raw.address.replace(/\./g, "\\.")},0,relay,${transit}$`),
+    );
   } finally {
     await raw.close();
     await off.close();
