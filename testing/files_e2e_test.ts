@@ -470,3 +470,86 @@ Deno.test("files e2e: line mode shows the offer, the answer and the end in words
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("files e2e: --offer-expiry, /accept of some files by number, /decline, /cancel", async () => {
+  const root = await Deno.makeTempDir({ dir: ROOT, prefix: "peerchat-answers-" });
+  const running: PeerchatProcess[] = [];
+  try {
+    for (const name of ["a.txt", "b.txt", "c.txt", "d.txt"]) {
+      await Deno.writeTextFile(`${root}/${name}`, `this is ${name}\n`);
+    }
+    const big = `${root}/big.bin`;
+    await makeBigFile(big, 512 * MiB);
+    const inbox = `${root}/in`;
+    await Deno.mkdir(inbox);
+    const { process: coordinator, udp } = await spawnCoordinator();
+    running.push(coordinator);
+    const alice = (await spawnPeer("alice", udp, ["--offer-expiry", "90s"])).process;
+    running.push(alice);
+    const bob = (await spawnPeer("bob", udp, ["--downloads", inbox])).process;
+    running.push(bob);
+
+    // Three files offered, files 1 and 3 taken; the offer lapses in 90 s, as the flag says.
+    const from = alice.events.length;
+    await alice.writeLine(`/send bob ${root}/a.txt ${root}/b.txt "${root}/c.txt"`);
+    const sent = await alice.waitFor(
+      (e) => e.event === "file-offer" && alice.events.indexOf(e) >= from,
+      "the offer of three",
+    );
+    const offered = await bob.waitFor(
+      (e) => e.event === "file-offer" && e.id === sent.id,
+      "the offer at bob",
+    );
+    assert.deepEqual(offered.files.map((f: { name: string }) => f.name), [
+      "a.txt",
+      "b.txt",
+      "c.txt",
+    ]);
+    const left = Number(offered.expires) - Date.now();
+    assert.ok(left > 60_000 && left <= 90_000, `expires in ${left} ms`);
+    await bob.writeLine(`/accept ${sent.id} 1,3`);
+    const done = await finished(bob, String(sent.id), "files 1 and 3");
+    assert.equal(done.files.length, 2);
+    const landed = [];
+    for await (const entry of Deno.readDir(inbox)) landed.push(entry.name);
+    assert.deepEqual(landed.sort(), ["a.txt", "c.txt"]);
+    assert.equal(await Deno.readTextFile(`${inbox}/c.txt`), "this is c.txt\n");
+
+    // Declined: both sides hear it.
+    const declined = await offer(alice, "bob", `${root}/d.txt`);
+    await bob.waitFor((e) => e.event === "file-offer" && e.id === declined, "the offer of d");
+    await bob.writeLine(`/decline ${declined}`);
+    for (const side of [alice, bob]) {
+      const end = await side.waitFor(
+        (e) => e.event === "file-failed" && e.id === declined,
+        "declined, on both sides",
+      );
+      assert.equal(end.reason, "declined");
+    }
+
+    // Cancelled by the sender while data moves: both sides hear it, nothing is left at bob.
+    const cancelled = await offer(alice, "bob", big);
+    await bob.waitFor((e) => e.event === "file-offer" && e.id === cancelled, "the big offer");
+    await bob.writeLine(`/accept ${cancelled}`);
+    await bob.waitFor(
+      (e) => e.event === "file-progress" && e.id === cancelled && e.bytes > 0,
+      "data moving",
+      TRANSFER_TIMEOUT_MS,
+    );
+    await alice.writeLine(`/cancel ${cancelled}`);
+    for (const side of [alice, bob]) {
+      const end = await side.waitFor(
+        (e) => (e.event === "file-failed" || e.event === "file-done") && e.id === cancelled,
+        "cancelled, on both sides",
+      );
+      assert.equal(end.event, "file-failed");
+      assert.equal(end.reason, "cancelled");
+    }
+    // The partial file is discarded (a cancelled transfer leaves nothing behind).
+    const names = () => [...Deno.readDirSync(inbox)].map((e) => e.name).sort().join();
+    await waitFor(() => names() === "a.txt,c.txt", `only a.txt and c.txt in ${names()}`);
+  } finally {
+    for (const p of running.reverse()) await p.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
