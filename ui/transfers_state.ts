@@ -9,6 +9,7 @@
  * import { emptyTransfers, reduceTransfers } from "./transfers_state.ts";
  * const { transfers, line } = reduceTransfers(emptyTransfers(), {
  *   event: "file-offer", id: "k3f9", from: "bob", files: [{ name: "a.txt", size: 10 }], total: 10,
+ *   expires: 0,
  * }, 0);
  * // line: "bob offers 1 file, 10 B (…)", in the conversation with bob
  * ```
