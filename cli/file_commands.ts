@@ -11,7 +11,7 @@
 
 import type { FileCommand } from "../ui/commands.ts";
 import type { FilesApi } from "../ui/file_types.ts";
-import { transfersTable } from "../ui/file_text.ts";
+import { transferFilesText, transfersTable } from "../ui/file_text.ts";
 import type { Sink } from "../ui/sink.ts";
 import { defaultDownloadsDir, expandHome } from "./file_flags.ts";
 import type { PeerArgs } from "./cli.ts";
@@ -61,6 +61,12 @@ export async function runFileCommand(
       }
       case "transfers": {
         const list = files.list();
+        if (command.id !== undefined) {
+          const one = list.find((t) => t.id === command.id);
+          if (!one) fail(`No transfer ${command.id}: /transfers lists them.`);
+          else sink.info("transfer", transferFilesText(one), { transfer: one });
+          return;
+        }
         sink.info("transfers", transfersTable(list), { transfers: list });
         return;
       }

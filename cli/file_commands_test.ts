@@ -86,6 +86,13 @@ Deno.test("file commands reach peer.files with ~ expanded and 0-based picks", as
   assert.equal(table.infos[0][0], "transfers");
   assert.match(table.infos[0][1], /^ID .*\nk3f9\s+←\s+bob\s+done/);
   assert.equal((table.infos[0][2] as { transfers: TransferView[] }).transfers[0].id, "k3f9");
+  const one = await run("/transfers k3f9", true);
+  assert.deepEqual(one.infos.map(([kind, text]) => [kind, text]), [
+    ["transfer", "From bob, offer k3f9: 1 file, 10 B, done\n  1. a  10 B"],
+  ]);
+  assert.deepEqual((await run("/transfers nope", true)).events, [
+    { event: "error", message: "No transfer nope: /transfers lists them." },
+  ]);
 });
 
 Deno.test("a refusal is one error event with peer.files' sentence", async () => {

@@ -241,12 +241,13 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
       "alice at 40%",
       TRANSFER_TIMEOUT_MS,
     );
+    // Bob may say he is resuming as soon as the connection drops, before alice is back.
+    const bobEventsBefore = bob.events.length;
     alice.signal("SIGKILL");
     await alice.exited();
     const senderAtKill = Math.max(...about(alice, id, "file-progress").map((e) => e.bytes));
     const receiverAtKill1 = Math.max(0, ...about(bob, id, "file-progress").map((e) => e.bytes));
     await stop(alice);
-    const bobEventsBefore = bob.events.length;
     alice = (await peerWith("alice", udp, aliceData)).process;
     running.add(alice);
 
@@ -265,6 +266,7 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
     await bob.exited();
     const receiverAtKill2 = Math.max(...about(bob, id, "file-progress").map((e) => e.bytes));
     await stop(bob);
+    const aliceBeforeRestart = alice.events.length;
     bob = (await peerWith("bob", udp, bobData, ["--accept-files", inbox])).process;
     running.add(bob);
     const resumed2 = await bob.waitFor(
@@ -279,31 +281,50 @@ Deno.test("files e2e: kill -9 of the sender at 40%, then of the receiver at 70%:
     assert.equal(await sha256File(`${inbox}/big.bin`), bigHash);
     assert.deepEqual([...(await walk(inbox)).keys()], ["big.bin"], "no partial file left");
 
-    // Never started over: each restart resumed from what was kept, within what was in flight.
-    const lost1 = receiverAtKill1 - resumed1.bytes;
-    const lost2 = receiverAtKill2 - resumed2.bytes;
-    // What the sender's progress says it sent in all (each run from its resume point).
-    const senderRuns = [
-      senderAtKill,
-      Math.max(...about(alice, id, "file-progress").map((e) => e.bytes)) - resumed1.bytes,
-    ];
+    // Never started over: each restart resumed from what was kept. What crossed the wire twice
+    // is what the sender had sent at a cut beyond where the transfer resumed. The sender's
+    // progress at its own kill is a floor (it reports 4 times a second); at bob's kill alice
+    // lived on, so her progress then is what she had sent.
+    const aliceRun2 = alice.events.slice(0, aliceBeforeRestart)
+      .filter((e) => e.event === "file-progress" && e.id === id);
+    const resentAtSenderKill = senderAtKill - resumed1.bytes;
+    const sentAtReceiverKill = Math.max(...aliceRun2.map((e) => e.bytes));
+    const resentAtReceiverKill = sentAtReceiverKill - resumed2.bytes;
+    const keptLost1 = receiverAtKill1 - resumed1.bytes;
+    const keptLost2 = receiverAtKill2 - resumed2.bytes;
+    const mib = (n: number) => (n / MiB).toFixed(1);
     console.log(
-      `sender killed at ${(senderAtKill / MiB).toFixed(0)} MiB (bob had ${
-        (receiverAtKill1 / MiB).toFixed(0)
-      }), resumed at ${(resumed1.bytes / MiB).toFixed(0)} MiB; receiver killed at ${
-        (receiverAtKill2 / MiB).toFixed(0)
-      } MiB, resumed at ${(resumed2.bytes / MiB).toFixed(0)} MiB; kept data thrown away: ${
-        (lost1 / MiB).toFixed(1)
-      } + ${(lost2 / MiB).toFixed(1)} MiB; sender progress sums to ${
-        (senderRuns.reduce((a, b) => a + b, 0) / MiB).toFixed(0)
-      } MiB of ${GiB / MiB}`,
+      `sender killed at ${mib(senderAtKill)} MiB sent (bob had ${mib(receiverAtKill1)}), ` +
+        `resumed at ${mib(resumed1.bytes)} MiB; receiver killed at ${mib(receiverAtKill2)} MiB ` +
+        `(alice had sent ${mib(sentAtReceiverKill)}), resumed at ${mib(resumed2.bytes)} MiB. ` +
+        `Re-sent: ${mib(Math.max(0, resentAtSenderKill))} + ${
+          mib(Math.max(0, resentAtReceiverKill))
+        } ` +
+        `MiB; data bob reported and did not keep: ${mib(Math.max(0, keptLost1))} + ` +
+        `${mib(Math.max(0, keptLost2))} MiB`,
     );
     assert.ok(resumed1.bytes > 0.3 * GiB, `resumed at ${resumed1.bytes}, not from the start`);
     assert.ok(resumed2.bytes > 0.6 * GiB, `resumed at ${resumed2.bytes}, not from the start`);
-    // What the receiver had reported and then could not keep: at most 16 MiB per cut
-    // (unflushed data and the last unverified chunk; see the report for the measured figure).
-    assert.ok(lost1 <= 16 * MiB, `lost ${lost1} bytes at the sender's kill`);
-    assert.ok(lost2 <= 16 * MiB, `lost ${lost2} bytes at the receiver's kill`);
+    // The bound: at most 16 MiB per cut, both for what bob reported and lost and for what was
+    // re-sent (the socket buffers on loopback hold a few MiB; the receiver's state is saved at
+    // chunk boundaries as it goes). Measured: see the output line above and the report.
+    for (
+      const [what, bytes] of [
+        ["bob lost at alice's kill", keptLost1],
+        ["bob lost at his own kill", keptLost2],
+        ["re-sent after alice's kill", resentAtSenderKill],
+        ["re-sent after bob's kill", resentAtReceiverKill],
+      ] as const
+    ) {
+      assert.ok(bytes <= 16 * MiB, `${what}: ${bytes} bytes`);
+    }
+  } catch (error) {
+    // What each process said, progress left out: enough to see where a resume stalled.
+    for (const p of running) {
+      const said = p.events.filter((e) => e.event !== "file-progress");
+      console.error(p.child.pid, JSON.stringify(said).slice(0, 20_000), p.stderr.slice(0, 4000));
+    }
+    throw error;
   } finally {
     for (const p of [...running].reverse()) await p.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
@@ -350,28 +371,49 @@ Deno.test("files e2e: 50 chat messages during a 1 GiB transfer are all delivered
       "data moving",
       TRANSFER_TIMEOUT_MS,
     );
-    const busy: number[] = [];
-    for (let i = 0; i < 50; i++) busy.push(await roundTrip(`during ${i}`));
-    const stillMoving = about(bob, id, "file-done").length === 0;
+    // 50 messages, one every 40 ms (not waiting for each): all of them go while data moves.
+    const busyFrom = alice.events.length;
+    for (let i = 0; i < 50; i++) {
+      await alice.writeLine(`/msg bob during ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
     await waitFor(
       () =>
         bob.events.filter((e) => e.event === "message" && /^during \d+$/.test(e.text)).length ===
           50,
       "the 50 messages at bob",
+      30_000,
     );
     const texts = bob.events.filter((e) => e.event === "message" && /^during/.test(e.text))
       .map((e) => e.text);
     assert.deepEqual(texts, Array.from({ length: 50 }, (_, i) => `during ${i}`), "all, in order");
+    await waitFor(
+      () => alice.events.slice(busyFrom).filter((e) => e.event === "delivered").length >= 50,
+      "the 50 delivered marks",
+      30_000,
+    );
     const done = await finished(bob, id, "the file at bob");
     assert.equal(done.sha256, bigHash);
+    // Each message's round trip on alice's stdout: its `sent` line to its `delivered` line.
+    const at = (e: JsonEvent) => alice.times[alice.events.indexOf(e)];
+    const busy: number[] = [];
+    let whileMoving = 0;
+    const doneAt = bob.times[bob.events.indexOf(done)];
+    const accepted = bob.events.find((e) => e.event === "file-accepted" && e.id === id)!;
+    const acceptedAt = bob.times[bob.events.indexOf(accepted)];
+    for (const sent of alice.events.slice(busyFrom).filter((e) => e.event === "sent")) {
+      const delivered = alice.events.find((e) => e.event === "delivered" && e.id === sent.id)!;
+      busy.push(at(delivered) - at(sent));
+      if (at(delivered) < doneAt) whileMoving++;
+    }
     console.log(
       `chat round trip (send → delivered, as alice's stdout shows it): median ${
         median(idle).toFixed(1)
       } ms idle, ${median(busy).toFixed(1)} ms during the transfer (max ${
         Math.max(...busy).toFixed(1)
-      } ms; ${
-        stillMoving ? "the file was still moving after the 50th" : "the file finished first"
-      })`,
+      } ms); ${whileMoving} of 50 delivered before the file was done at bob; the 1 GiB took ${
+        ((doneAt - acceptedAt) / 1000).toFixed(1)
+      } s from bob's accept`,
     );
   } finally {
     for (const p of running.reverse()) await p.stop();
@@ -427,6 +469,89 @@ Deno.test("files e2e: line mode shows the offer, the answer and the end in words
     );
     await bob.writeLine("/accept nope");
     await bob.waitFor((e) => e.line !== undefined && /nope/.test(e.line), "the refusal");
+  } finally {
+    for (const p of running.reverse()) await p.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("files e2e: --offer-expiry, /accept of some files by number, /decline, /cancel", async () => {
+  const root = await Deno.makeTempDir({ dir: ROOT, prefix: "peerchat-answers-" });
+  const running: PeerchatProcess[] = [];
+  try {
+    for (const name of ["a.txt", "b.txt", "c.txt", "d.txt"]) {
+      await Deno.writeTextFile(`${root}/${name}`, `this is ${name}\n`);
+    }
+    const big = `${root}/big.bin`;
+    await makeBigFile(big, 512 * MiB);
+    const inbox = `${root}/in`;
+    await Deno.mkdir(inbox);
+    const { process: coordinator, udp } = await spawnCoordinator();
+    running.push(coordinator);
+    const alice = (await spawnPeer("alice", udp, ["--offer-expiry", "90s"])).process;
+    running.push(alice);
+    const bob = (await spawnPeer("bob", udp, ["--downloads", inbox])).process;
+    running.push(bob);
+
+    // Three files offered, files 1 and 3 taken; the offer lapses in 90 s, as the flag says.
+    const from = alice.events.length;
+    await alice.writeLine(`/send bob ${root}/a.txt ${root}/b.txt "${root}/c.txt"`);
+    const sent = await alice.waitFor(
+      (e) => e.event === "file-offer" && alice.events.indexOf(e) >= from,
+      "the offer of three",
+    );
+    const offered = await bob.waitFor(
+      (e) => e.event === "file-offer" && e.id === sent.id,
+      "the offer at bob",
+    );
+    assert.deepEqual(offered.files.map((f: { name: string }) => f.name), [
+      "a.txt",
+      "b.txt",
+      "c.txt",
+    ]);
+    const left = Number(offered.expires) - Date.now();
+    assert.ok(left > 60_000 && left <= 90_000, `expires in ${left} ms`);
+    await bob.writeLine(`/accept ${sent.id} 1,3`);
+    const done = await finished(bob, String(sent.id), "files 1 and 3");
+    assert.equal(done.files.length, 2);
+    const landed = [];
+    for await (const entry of Deno.readDir(inbox)) landed.push(entry.name);
+    assert.deepEqual(landed.sort(), ["a.txt", "c.txt"]);
+    assert.equal(await Deno.readTextFile(`${inbox}/c.txt`), "this is c.txt\n");
+
+    // Declined: both sides hear it.
+    const declined = await offer(alice, "bob", `${root}/d.txt`);
+    await bob.waitFor((e) => e.event === "file-offer" && e.id === declined, "the offer of d");
+    await bob.writeLine(`/decline ${declined}`);
+    for (const side of [alice, bob]) {
+      const end = await side.waitFor(
+        (e) => e.event === "file-failed" && e.id === declined,
+        "declined, on both sides",
+      );
+      assert.equal(end.reason, "declined");
+    }
+
+    // Cancelled by the sender while data moves: both sides hear it, nothing is left at bob.
+    const cancelled = await offer(alice, "bob", big);
+    await bob.waitFor((e) => e.event === "file-offer" && e.id === cancelled, "the big offer");
+    await bob.writeLine(`/accept ${cancelled}`);
+    await bob.waitFor(
+      (e) => e.event === "file-progress" && e.id === cancelled && e.bytes > 0,
+      "data moving",
+      TRANSFER_TIMEOUT_MS,
+    );
+    await alice.writeLine(`/cancel ${cancelled}`);
+    for (const side of [alice, bob]) {
+      const end = await side.waitFor(
+        (e) => (e.event === "file-failed" || e.event === "file-done") && e.id === cancelled,
+        "cancelled, on both sides",
+      );
+      assert.equal(end.event, "file-failed");
+      assert.equal(end.reason, "cancelled");
+    }
+    // The partial file is discarded (a cancelled transfer leaves nothing behind).
+    const names = () => [...Deno.readDirSync(inbox)].map((e) => e.name).sort().join();
+    await waitFor(() => names() === "a.txt,c.txt", `only a.txt and c.txt in ${names()}`);
   } finally {
     for (const p of running.reverse()) await p.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});

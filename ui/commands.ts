@@ -74,7 +74,7 @@ export const HELP: string = [
   "/accept ID 1,3-5 [DIR]  take only those files of the offer (numbered as it lists them)",
   "/decline ID        say no to offer ID",
   "/cancel ID         stop transfer ID (either side; the other side hears)",
-  "/transfers         transfers in flight, done and failed",
+  "/transfers [ID]    transfers in flight, done and failed (with ID: its files, numbered)",
   "/help              this list",
   "/quit              log out and exit (also Ctrl+D or end of input, Ctrl+C, SIGTERM)",
 ].join("\n");

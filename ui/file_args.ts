@@ -1,7 +1,7 @@
 /**
  * The file commands a user types, parsed: `/send NAME PATH…` (a path with spaces in double or
  * single quotes), `/accept ID [FILES] [DIR]` (FILES such as `1,3-5`, numbered from 1 as the
- * offer lists them), `/decline ID`, `/cancel ID` and `/transfers`. Pure.
+ * offer lists them), `/decline ID`, `/cancel ID` and `/transfers [ID]`. Pure.
  *
  * @example
  * ```ts
@@ -21,7 +21,8 @@ export type FileCommand =
   | { kind: "accept"; id: string; files?: number[]; dir?: string }
   | { kind: "decline"; id: string }
   | { kind: "cancel"; id: string }
-  | { kind: "transfers" };
+  /** `/transfers`: the table; `/transfers ID`: that transfer's files, numbered as `/accept` counts. */
+  | { kind: "transfers"; id?: string };
 
 /** A usage mistake, as the command parser reports it. */
 type Invalid = { kind: "invalid"; message: string };
@@ -95,7 +96,7 @@ const USAGE: Readonly<Record<string, string>> = {
   accept: "Usage: /accept ID [1,3-5] [DIR] — for example /accept k3f9 ~/Downloads",
   decline: "Usage: /decline ID — the ID is in the offer (and in /transfers)",
   cancel: "Usage: /cancel ID — the ID is in /transfers",
-  transfers: "Usage: /transfers",
+  transfers: "Usage: /transfers [ID] — with an ID, that offer's files, numbered",
 };
 
 function invalid(kind: string, why?: string): Invalid {
@@ -121,7 +122,10 @@ export function parseFileCommand(word: string, rest: string): FileCommand | Inva
   if (!Array.isArray(words)) return invalid(kind, words.error);
   switch (kind) {
     case "transfers":
-      return words.length === 0 ? { kind: "transfers" } : invalid(kind);
+      if (words.length === 0) return { kind: "transfers" };
+      return words.length === 1 && words[0] !== ""
+        ? { kind: "transfers", id: words[0] }
+        : invalid(kind);
     case "decline":
     case "cancel":
       return words.length === 1 && words[0] !== ""

@@ -74,7 +74,8 @@ Deno.test("/decline, /cancel and /transfers", () => {
   assert.deepEqual(parseCommand("/decline k3f9"), { kind: "decline", id: "k3f9" });
   assert.deepEqual(parseCommand("/cancel  k3f9 "), { kind: "cancel", id: "k3f9" });
   assert.deepEqual(parseCommand("/transfers"), { kind: "transfers" });
-  for (const line of ["/decline", "/cancel a b", "/transfers now"]) {
+  assert.deepEqual(parseCommand("/transfers k3f9"), { kind: "transfers", id: "k3f9" });
+  for (const line of ["/decline", "/cancel a b", "/transfers a b"]) {
     assert.equal(parseCommand(line).kind, "invalid", line);
   }
 });

@@ -102,7 +102,9 @@ export function offerText(
   const listed = event.files.slice(0, LISTED_FILES).map((file, i) =>
     `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
   );
-  if (count > LISTED_FILES) listed.push(`  … and ${files(count - LISTED_FILES)} more`);
+  if (count > LISTED_FILES) {
+    listed.push(`  … and ${files(count - LISTED_FILES)} more (/transfers ${id} lists them all)`);
+  }
   const answer = event.from === undefined ? [] : [
     `  /accept ${id} [DIR] takes ${count === 1 ? "it" : "them"}${
       count > 1 ? `, /accept ${id} 1,3-5 [DIR] only some` : ""
@@ -229,4 +231,23 @@ export function transfersTable(list: readonly TransferView[]): string {
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
   return [line(COLUMNS), ...rows.map(line)].join("\n");
+}
+
+/**
+ * `/transfers ID`: one transfer's files, every one numbered as `/accept ID 1,3-5` counts them,
+ * names escaped, with its state on the first line.
+ */
+export function transferFilesText(t: TransferView): string {
+  const width = String(t.files.length).length;
+  const head = `${t.direction === "out" ? "To" : "From"} ${visible(t.peer)}, offer ${
+    visible(t.id)
+  }: ${files(t.files.length)}, ${formatBytes(t.files.reduce((sum, f) => sum + f.size, 0))}, ${
+    t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state
+  }`;
+  return [
+    head,
+    ...t.files.map((file, i) =>
+      `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
+    ),
+  ].join("\n");
 }

@@ -9,6 +9,7 @@
  * import { emptyTransfers, reduceTransfers } from "./transfers_state.ts";
  * const { transfers, line } = reduceTransfers(emptyTransfers(), {
  *   event: "file-offer", id: "k3f9", from: "bob", files: [{ name: "a.txt", size: 10 }], total: 10,
+ *   expires: 0,
  * }, 0);
  * // line: "bob offers 1 file, 10 B (…)", in the conversation with bob
  * ```
@@ -128,9 +129,13 @@ export function reduceTransfers(
         count: event.files,
         active: true,
       } as TransferBar;
+      const hint = bar.direction === "in"
+        ? `Receiving ${bar.label} from ${peer}`
+        : `Sending ${bar.label} to ${peer}`;
       return {
         transfers: put(state, bar),
         line: { text: fileEventText(event)!, tone: "dim", about: peer },
+        hint,
       };
     }
     case "file-progress":

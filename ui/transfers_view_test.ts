@@ -53,6 +53,7 @@ Deno.test("screen: an offer is a line in bob's conversation; accepted, a bar mov
   ]);
   screen = renderView(view, 80, 12, plain);
   assert.equal(screen.length, 11);
+  assert.match(screen.at(-1)!, /^ Receiving big\.iso from bob/, "the offer's hint is replaced");
   assert.equal(
     screen.at(-2),
     " ↓ big.iso ██████░░░░ 63%  630 MB/1.00 GB  85.0 MB/s  5s left  from bob",
