@@ -254,7 +254,7 @@ export function describeFileMessage(kind: string, body: string): string {
     const offer = parseOffer(body);
     if (!offer.ok) return "[an offer of files that could not be read]";
     const { count, total, id } = offer.value;
-    return `[offered ${count} ${count === 1 ? "file" : "files"}, ${sizeText(total)}: ${id}]`;
+    return `[offered ${count} ${count === 1 ? "file" : "files"}, ${formatBytes(total)}: ${id}]`;
   }
   if (kind === ANSWER_KIND) {
     const answer = parseAnswer(body);
@@ -280,15 +280,17 @@ export function shownEntry<T extends { kind: string; body: string }>(entry: T): 
     : { ...entry, body: describeFileMessage(entry.kind, entry.body) };
 }
 
-/** Bytes for people: `512 B`, `1.5 kB`, `12.0 MB`, `1.1 GB` (powers of 1000). */
-export function sizeText(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB", "PB"];
+/** A size for people: `512 B`, `1.5 KB`, `12.4 MB`, `1.07 GB` (decimal units, 3 digits). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  if (bytes < 1000) return `${Math.round(bytes)} B`;
+  const units = ["KB", "MB", "GB", "TB", "PB"];
   let value = bytes / 1000;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  while (value >= 999.5 && unit < units.length - 1) {
     value /= 1000;
     unit++;
   }
-  return `${value.toFixed(1)} ${units[unit]}`;
+  const digits = value >= 99.95 ? 0 : value >= 9.995 ? 1 : 2;
+  return `${value.toFixed(digits)} ${units[unit]}`;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeFileMessage, shownEntry, sizeText, Transfers } from "./transfers.ts";
+import { describeFileMessage, formatBytes, shownEntry, Transfers } from "./transfers.ts";
 
 const FILES = [{ name: "a.bin", size: 1000 }, { name: "b.bin", size: 3000 }];
 
@@ -113,11 +113,11 @@ Deno.test("transfers: history shows file messages as short lines, never their bo
     shownEntry({ kind: "file-answer", body: "done offer-k3x9q2m1" }).body,
     "[received offer offer-k3x9q2m1]",
   );
-  assert.deepEqual([0, 999, 1000, 1_500_000, 2.5e12].map(sizeText), [
+  assert.deepEqual([0, 999, 1000, 1_500_000, 2.5e12].map(formatBytes), [
     "0 B",
     "999 B",
-    "1.0 kB",
-    "1.5 MB",
-    "2.5 TB",
+    "1.00 KB",
+    "1.50 MB",
+    "2.50 TB",
   ]);
 });

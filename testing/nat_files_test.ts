@@ -20,15 +20,14 @@
 import assert from "node:assert/strict";
 import { createNatLab, type NatLab, type NatSiteOptions } from "./nat_lab.ts";
 import {
-  COORDINATOR_PORT,
+  contains,
+  CoordinatorCapture,
   natPeersAvailable,
-  spawnIn,
   startCoordinator,
   startPeer,
 } from "./nat_peers.ts";
 import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
 import type { ChildSpec } from "./nat_files_child.ts";
-import { textLines } from "../ui/output.ts";
 
 const availability = await natPeersAvailable();
 const inCI = Boolean(Deno.env.get("CI"));
@@ -60,66 +59,6 @@ function spawnChild(lab: NatLab, host: string, spec: ChildSpec): PeerchatProcess
   return new PeerchatProcess([], {}, (_, env) => lab.spawn(host, command, { stdin: "piped", env }));
 }
 
-/** tcpdump of everything on the coordinator host's interface, into a file. */
-class Capture {
-  readonly file: string;
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-
-  constructor(lab: NatLab, file: string) {
-    this.file = file;
-    const child = lab.spawn("coordinator", [
-      "tcpdump",
-      "-i",
-      "eth0",
-      "-B",
-      "65536",
-      "-U",
-      "-w",
-      file,
-    ]);
-    this.#child = child;
-    (async () => {
-      for await (const line of textLines(child.stderr)) this.#lines.push(line);
-    })().catch(() => {});
-  }
-
-  async started(): Promise<void> {
-    await waitFor(
-      () => this.#lines.some((l) => l.includes("listening on")),
-      `tcpdump to start (${this.#lines.join(" | ")})`,
-      10_000,
-    );
-  }
-
-  /** Stops tcpdump (it flushes on SIGTERM) and returns what it captured. */
-  async stop(): Promise<Uint8Array> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await this.#child.status;
-    return await Deno.readFile(this.file);
-  }
-
-  /** What tcpdump said last (its packet counts, once stopped). */
-  get summary(): string {
-    return this.#lines.slice(-3).join("; ");
-  }
-}
-
-function contains(haystack: Uint8Array, needle: string): boolean {
-  const bytes = new TextEncoder().encode(needle);
-  const first = bytes[0];
-  outer: for (let i = haystack.indexOf(first); i >= 0; i = haystack.indexOf(first, i + 1)) {
-    if (i + bytes.length > haystack.length) return false;
-    for (let j = 1; j < bytes.length; j++) if (haystack[i + j] !== bytes[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
 function hex(bytes: ArrayBuffer | Uint8Array): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -139,7 +78,7 @@ interface Setup {
   work: string;
   coordinator: PeerchatProcess;
   relay: { host: string; port: number };
-  capture: Capture;
+  capture: CoordinatorCapture;
   /** Strings the case adds that must not be in the coordinator's capture (the token). */
   secrets: string[];
   source: Uint8Array;
@@ -156,7 +95,7 @@ interface Setup {
 async function transitCase(body: (setup: Setup) => Promise<void>): Promise<void> {
   const work = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "peerchat-nat-files-" });
   const procs: Record<string, PeerchatProcess> = {};
-  let capture: Capture | undefined;
+  let capture: CoordinatorCapture | undefined;
   try {
     await using lab = await createNatLab({ sites: [hard("a", "alice"), hard("b", "bob")] });
     try {
@@ -175,7 +114,7 @@ async function transitCase(body: (setup: Setup) => Promise<void>): Promise<void>
       assert.equal(relayHost, lab.coordinatorIp);
       assert.equal(relayPort, "8888", "transit on TCP 8888, the login port's number");
       const relay = { host: relayHost, port: Number(relayPort) };
-      capture = new Capture(lab, `${work}/coordinator.pcap`);
+      capture = new CoordinatorCapture(lab, `${work}/coordinator.pcap`);
       await capture.started();
       const started = performance.now();
       const secrets: string[] = [];
@@ -341,18 +280,7 @@ Deno.test({
     try {
       await Deno.writeFile(`${work}/${FILE_NAME}`, markedFile(MiB));
       await Deno.mkdir(`${work}/inbox`);
-      procs.coordinator = spawnIn(lab, "coordinator", [
-        "coordinator",
-        "--host",
-        lab.coordinatorIp,
-        "--port",
-        String(COORDINATOR_PORT),
-        "--stats",
-        "1",
-        "--json",
-        "--transit",
-        "off",
-      ]);
+      procs.coordinator = startCoordinator(lab, ["--transit", "off"]);
       const listening = await procs.coordinator.waitFor(
         (e) => e.event === "listening",
         "the coordinator",

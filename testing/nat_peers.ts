@@ -20,6 +20,7 @@ import {
   type NatLabOptions,
 } from "./nat_lab.ts";
 import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
+import { textLines } from "../ui/output.ts";
 
 /** A contact's path, as a `path` event says it. */
 export type PathKind = "lan" | "direct" | "relayed";
@@ -68,8 +69,11 @@ export function spawnIn(
   return process;
 }
 
-/** The coordinator, on the internet's coordinator host, printing its counters every second. */
-export function startCoordinator(lab: NatLab): PeerchatProcess {
+/**
+ * The coordinator, on the internet's coordinator host, printing its counters every second; `more`
+ * flags after the usual ones (`["--transit", "off"]`).
+ */
+export function startCoordinator(lab: NatLab, more: string[] = []): PeerchatProcess {
   return spawnIn(lab, "coordinator", [
     "coordinator",
     "--host",
@@ -79,6 +83,7 @@ export function startCoordinator(lab: NatLab): PeerchatProcess {
     "--stats",
     "1",
     "--json",
+    ...more,
   ]);
 }
 
@@ -342,4 +347,61 @@ export async function evidence(
     lines.push(`(reading the lab failed: ${e})`);
   }
   return lines.join("\n");
+}
+
+/**
+ * tcpdump on the coordinator host's interface into `file`: everything, or what `filter` (a
+ * tcpdump expression such as `["udp"]`) keeps. What the coordinator could read is in there.
+ */
+export class CoordinatorCapture {
+  readonly file: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: string[] = [];
+
+  constructor(lab: NatLab, file: string, filter: string[] = []) {
+    this.file = file;
+    const args = ["tcpdump", "-i", "eth0", "-B", "65536", "-U", "-w", file, ...filter];
+    const child = lab.spawn("coordinator", args);
+    this.#child = child;
+    (async () => {
+      for await (const line of textLines(child.stderr)) this.#lines.push(line);
+    })().catch(() => {});
+  }
+
+  /** Resolves once tcpdump listens. */
+  async started(): Promise<void> {
+    await waitFor(
+      () => this.#lines.some((l) => l.includes("listening on")),
+      `tcpdump to start (${this.#lines.join(" | ")})`,
+      10_000,
+    );
+  }
+
+  /** Stops tcpdump (it flushes on SIGTERM) and returns what it captured. */
+  async stop(): Promise<Uint8Array> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+    return await Deno.readFile(this.file);
+  }
+
+  /** What tcpdump said last (its packet counts, once stopped). */
+  get summary(): string {
+    return this.#lines.slice(-3).join("; ");
+  }
+}
+
+/** Whether `haystack` holds the UTF-8 bytes of `needle` anywhere. */
+export function contains(haystack: Uint8Array, needle: string): boolean {
+  const bytes = new TextEncoder().encode(needle);
+  const first = bytes[0];
+  outer: for (let i = haystack.indexOf(first); i >= 0; i = haystack.indexOf(first, i + 1)) {
+    if (i + bytes.length > haystack.length) return false;
+    for (let j = 1; j < bytes.length; j++) if (haystack[i + j] !== bytes[j]) continue outer;
+    return true;
+  }
+  return false;
 }

@@ -29,6 +29,8 @@ import type { NatLab, NatSiteOptions } from "./nat_lab.ts";
 import {
   burst,
   checkNat,
+  contains,
+  CoordinatorCapture,
   type Counts,
   counts,
   lastNat,
@@ -43,7 +45,6 @@ import {
   withPeers,
 } from "./nat_peers.ts";
 import { sleep, waitFor } from "./helpers.ts";
-import { textLines } from "../ui/output.ts";
 
 const availability = await natPeersAvailable();
 const inCI = Boolean(Deno.env.get("CI"));
@@ -176,49 +177,6 @@ function checkCounts(path: PathKind, before: Counts, after: Counts, count: numbe
 }
 
 // ---------------------------------------------------------------------------
-// The coordinator's capture
-
-/** tcpdump of UDP on the coordinator host's interface, into a file. */
-class Capture {
-  readonly file: string;
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-
-  constructor(lab: NatLab, file: string) {
-    this.file = file;
-    const child = lab.spawn("coordinator", ["tcpdump", "-i", "eth0", "-U", "-w", file, "udp"]);
-    this.#child = child;
-    (async () => {
-      for await (const line of textLines(child.stderr)) this.#lines.push(line);
-    })().catch(() => {});
-  }
-
-  async started(): Promise<void> {
-    await waitFor(
-      () => this.#lines.some((l) => l.includes("listening on")),
-      `tcpdump to start (${this.#lines.join(" | ")})`,
-      10_000,
-    );
-  }
-
-  /** Stops tcpdump (it flushes on SIGTERM) and returns what it captured. */
-  async stop(): Promise<Uint8Array> {
-    this.#child.kill("SIGTERM");
-    await this.#child.status;
-    return await Deno.readFile(this.file);
-  }
-}
-
-function contains(haystack: Uint8Array, needle: string): boolean {
-  const bytes = new TextEncoder().encode(needle);
-  outer: for (let i = 0; i + bytes.length <= haystack.length; i++) {
-    for (let j = 0; j < bytes.length; j++) if (haystack[i + j] !== bytes[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-// ---------------------------------------------------------------------------
 // A case
 
 async function runCase(c: TraversalCase): Promise<void> {
@@ -240,7 +198,9 @@ async function runCase(c: TraversalCase): Promise<void> {
     };
     const before = await counts(lab, pair.coordinator);
     const capture = c.capture
-      ? new Capture(lab, await Deno.makeTempFile({ prefix: "peerchat-nat-capture-" }))
+      ? new CoordinatorCapture(lab, await Deno.makeTempFile({ prefix: "peerchat-nat-capture-" }), [
+        "udp",
+      ])
       : undefined;
     try {
       await capture?.started();

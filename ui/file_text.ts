@@ -15,28 +15,16 @@
  */
 
 import { showName } from "../core/file_names.ts";
+import { formatBytes } from "../core/transfers.ts";
 import { visible } from "./visible.ts";
 import type { FileEvent, TransferView } from "./file_types.ts";
 
 export type { FileEvent, TransferView };
+/** Sizes are written as core/transfers.ts writes them in `/history`. */
+export { formatBytes };
 
 /** The most files an offer's text lists by name (the rest are counted). */
 export const LISTED_FILES = 20;
-
-/** A size for people: `512 B`, `1.5 KB`, `12.4 MB`, `1.07 GB` (decimal units, 3 digits). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  if (bytes < 1000) return `${Math.round(bytes)} B`;
-  const units = ["KB", "MB", "GB", "TB", "PB"];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 999.5 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = value >= 99.95 ? 0 : value >= 9.995 ? 1 : 2;
-  return `${value.toFixed(digits)} ${units[unit]}`;
-}
 
 /** A rate for people: `85.2 MB/s`; an empty string when nothing moves. */
 export function formatRate(bytesPerSecond: number): string {
