@@ -7,7 +7,7 @@
  * off the rest, and pulls only from there.
  *
  * Speed (bench/files.ts): sealed chunks are opened as views of the connection's read buffer (no
- * framing copies), and the partial file is written by one 1 MiB batch while the next is opened
+ * framing copies), and the partial file is written by one 256 KiB batch while the next is opened
  * (net/batch_writer.ts); a small file's bytes and the partial's open and checks are synchronous.
  *
  * The files' places come from a {@linkcode Saver} — store/file_saver.ts's `FileSaver` is one; it
@@ -58,7 +58,8 @@ import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
 import { BatchWriter } from "./batch_writer.ts";
 
-const BATCH_BYTES = 1024 * 1024;
+/** Read, opened and written at once: 256 KiB, as net/file_sender.ts says why (chat latency). */
+const BATCH_BYTES = 256 * 1024;
 /** The sender's refusals that fail one file; `refused` and `malformed` end the connection. */
 const FILE_REFUSALS = new Set(["unknown", "offset", "missing", "changed"]);
 
@@ -132,7 +133,7 @@ export interface PullReport<R extends PartialPlace> {
 /** Options of {@linkcode FileReceiver}. */
 export interface FileReceiverOptions {
   /**
-   * Called as data lands (about every MiB, and at the end): bytes held of all the files (the
+   * Called as data lands (about every 256 KiB, and at the end): bytes held of all the files (the
    * resumed parts included) and their total.
    */
   onProgress?: (bytes: number, total: number) => void;
@@ -470,7 +471,7 @@ async function receiveStream<R extends PartialPlace>(
   return trailer;
 }
 
-/** Bytes held of all the files, reported about every MiB. */
+/** Bytes held of all the files, reported about every 256 KiB. */
 class Progress {
   #bytes = 0;
   #reported = -Infinity;
