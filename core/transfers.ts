@@ -219,7 +219,10 @@ export class Transfers {
     if (!entry) return undefined;
     this.#live.delete(k);
     const view = Object.assign(entry.view, patch, { rate: 0, eta: undefined });
-    if (patch.state === "done") view.bytes = view.total;
+    if (patch.state === "done") {
+      view.bytes = view.total;
+      view.file = view.count; // `/transfers` says 2/2 of a done transfer, not where progress last was.
+    }
     this.#done.push(view);
     if (this.#done.length > this.#limits.maxDone) this.#done.shift();
     return view;

@@ -65,13 +65,14 @@ Deno.test("transfers: finished ones move to a bounded history; expiry finds only
     t.add({ id: "offer-009", direction: "out", peer: "bob", files: FILES, expires: 0 }),
     false,
   );
-  t.update("out", "offer-001", { state: "accepted" });
+  t.update("out", "offer-001", { state: "accepted", count: 2 });
+  t.progress("out", "offer-001", 1000, 1, 0);
   assert.deepEqual(t.expired(1500).map((v) => v.id), ["offer-000"]);
   for (let i = 0; i < 3; i++) t.finish("out", `offer-00${i}`, { state: i ? "done" : "failed" });
   assert.equal(t.live, 0);
-  assert.deepEqual(t.list().map((v) => [v.id, v.state, v.bytes]), [
-    ["offer-001", "done", 4000],
-    ["offer-002", "done", 4000],
+  assert.deepEqual(t.list().map((v) => [v.id, v.state, v.bytes, v.file, v.count]), [
+    ["offer-001", "done", 4000, 2, 2], // file i of n: n of n once done, wherever progress was
+    ["offer-002", "done", 4000, 2, 2],
   ]);
   assert.equal(t.finish("out", "offer-001", { state: "done" }), undefined);
   // A finished id is not taken again.
