@@ -64,6 +64,8 @@ import { randomBytes, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
+import { ConnectionLimits } from "../core/connection_limits.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { newHello, provesToken } from "./file_hello.ts";
 import { sealedManifest } from "./file_manifest.ts";
@@ -137,6 +139,8 @@ export interface FileSenderOptions {
   onSent?: (progress: SentProgress) => void | "cut";
   /** How long a connection may wait idle for its next pull line before it is closed (60 s). */
   idleMs?: number;
+  /** Told when accepting fails (once per episode) and when it works again. */
+  onWarning?: (message: string) => void;
   /** Called when a pull of a file is answered `ok` (before its data). */
   onPull?: (pull: { id: string; file: number; offset: number }) => void;
   /** Called after a file's stream with its SHA-256 (`undefined` when it changed while sent). */
@@ -166,7 +170,10 @@ export class FileSender {
   /** The offer each connection serves, once its first line named one. */
   #serving = new Map<Deno.Conn, string>();
   #idleMs: number;
-  #accepting: Promise<void>;
+  #accepting: AcceptLoop;
+  /** Connections open per address and in all (16 and 256): one LAN host cannot take them all. */
+  #limits = new ConnectionLimits();
+  #refused = 0;
 
   /** Listens on `options.hostname` and `options.port` at once. */
   constructor(options: FileSenderOptions) {
@@ -175,7 +182,17 @@ export class FileSender {
     this.#onPull = options.onPull;
     this.#onFile = options.onFile;
     this.#idleMs = options.idleMs ?? 60_000;
-    this.#accepting = this.#accept();
+    this.#accepting = new AcceptLoop(
+      this.#listener,
+      "file connections",
+      options.onWarning ?? (() => {}),
+      (conn) => this.#onConnection(conn),
+    );
+  }
+
+  /** Connections closed at once because their address (or everyone) had as many open as allowed. */
+  get refused(): number {
+    return this.#refused;
   }
 
   /** The port it listens on. */
@@ -204,6 +221,11 @@ export class FileSender {
    * accepted one: the receiver's pull lines come on it.
    */
   adopt(conn: Deno.Conn): void {
+    this.#serve(conn);
+  }
+
+  /** Serves `conn` until it ends; resolves then (never rejects). */
+  #serve(conn: Deno.Conn): Promise<void> {
     this.#conns.add(conn);
     const handler = this.#handle(conn).finally(() => {
       closeQuietly(conn);
@@ -212,31 +234,26 @@ export class FileSender {
       this.#handlers.delete(handler);
     });
     this.#handlers.add(handler);
+    return handler;
   }
 
   /** Stops listening, closes every connection and waits for their handlers. */
   async close(): Promise<void> {
-    try {
-      this.#listener.close();
-    } catch {
-      // Closed already.
-    }
+    const closing = this.#accepting.close();
     for (const conn of this.#conns) closeQuietly(conn);
-    await this.#accepting;
+    await closing;
     await Promise.all(this.#handlers);
   }
 
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        return;
-      }
-      conn.setNoDelay(true);
-      this.adopt(conn);
+  /** An accepted connection: served, or closed at once beyond the per-address limits. */
+  #onConnection(conn: Deno.TcpConn): void {
+    const host = conn.remoteAddr.hostname;
+    if (!this.#limits.admit(host)) {
+      this.#refused++;
+      return closeQuietly(conn);
     }
+    conn.setNoDelay(true);
+    this.#serve(conn).finally(() => this.#limits.release(host));
   }
 
   /** Answers the pulls of one connection in order, until it ends or is refused. */

@@ -573,3 +573,37 @@ Deno.test("64 MiB over loopback (rate logged, not asserted)", async () => {
     assertEquals(await listing(dst), ["big"]);
   });
 });
+
+Deno.test("one address gets 16 connections at once, no more: the 17th is closed unread, and counted", async () => {
+  await withSetup({}, async ({ sender }) => {
+    const conns: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const conn = await Deno.connect({ hostname: HOST, port: sender.port });
+        conns.push(conn);
+        await readHello(new ConnReader(conn)); // served: the sender said hello
+      }
+      const extra = await Deno.connect({ hostname: HOST, port: sender.port });
+      conns.push(extra);
+      assertEquals(await extra.read(new Uint8Array(64)), null);
+      assertEquals(sender.refused, 1);
+      closeQuietly(conns.shift()!); // One closes: another is served again.
+      await waitUntil(async () => {
+        const again = await Deno.connect({ hostname: HOST, port: sender.port });
+        conns.push(again);
+        return (await again.read(new Uint8Array(64))) !== null;
+      });
+    } finally {
+      for (const conn of conns) closeQuietly(conn);
+    }
+  });
+});
+
+/** Polls `check` every 20 ms until it is true (at most 5 s). */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -66,6 +66,7 @@ export class PeerFiles {
       },
       onPull: (pull) => this.#outbox.onPull(pull.id, pull.file, pull.offset),
       onFile: (file) => this.#outbox.onFile(file.id, file.file, file.sha256),
+      onWarning: (message) => deps.emit({ event: "error", message }),
     });
     this.#outbox = new FileOutbox(hooks, this.#sender);
     this.#inbox = new FileInbox(hooks);

@@ -508,9 +508,10 @@ Deno.test("files: both peers closed mid-transfer and started again with their tr
   const root = await Deno.makeTempDir({ prefix: "peer-files-" });
   const sides: Side[] = [];
   const size = 16 * 1024 * 1024 + 5;
-  // The first run stalls after about 3 MiB (every later connection is cut at once).
-  let calls = 0;
-  const stall = () => ++calls >= 3 ? "cut" as const : undefined;
+  // The first run stalls at 3 MiB (every later connection is cut at once).
+  let cuts = 0;
+  const stall = (sent: { bytes: number }) =>
+    sent.bytes >= 3 * 1024 * 1024 ? (cuts++, "cut" as const) : undefined;
   const opts = (name: string, extra: Partial<PeerOptions> = {}) => ({
     transfersDir: `${root}/${name}-transfers`,
     ...extra,
@@ -528,7 +529,7 @@ Deno.test("files: both peers closed mid-transfer and started again with their tr
     const id = await offerId(bob);
     assert.ok(bob.peer.files.accept(id, { dir: `${root}/in` }).ok);
     await waitFor(
-      () => (bob.peer.files.list()[0]?.bytes ?? 0) >= 2 * 1024 * 1024 && calls >= 4,
+      () => (bob.peer.files.list()[0]?.bytes ?? 0) >= 2 * 1024 * 1024 && cuts >= 2,
       "bob to hold some data, and the transfer to stall",
     );
     // The restarted alice (on another UDP port) serves on the TCP port her kept offer names.
