@@ -221,7 +221,7 @@ export const ROOM_PUSH_TYPES: readonly string[] = [
 
 /** Parses a whole room request (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`). */
 export function parseRoomRequest(text: string): ParseResult<RoomRequest> {
-  const type = text.slice(0, text.indexOf(","));
+  const type = text.split(",", 1)[0];
   const count = Object.hasOwn(REQUEST_FIELDS, type) ? REQUEST_FIELDS[type] : 0;
   if (count === 0) return fail("unknown-type", `"${clip(type)}" is not a room request.`);
   // A topic's text is the rest: commas and all.
@@ -317,7 +317,7 @@ function parseMembers(text: string): ParseResult<RoomMember[]> {
 
 /** Parses a whole room push (`room`, `room-members`, `room-invite`, `room-error`). */
 export function parseRoomPush(text: string): ParseResult<RoomPush> {
-  const type = text.slice(0, text.indexOf(","));
+  const type = text.split(",", 1)[0];
   const heads: Record<string, number> = {
     room: 6,
     "room-members": 3,

@@ -68,7 +68,6 @@ function code<T>(result: ParseResult<T>): string {
 const SIG = encodeBase64Url(Uint8Array.from({ length: 64 }, (_, i) => i * 3));
 const KEY = encodeBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i * 5));
 const LONG_NAME = "𠀀".repeat(32); // 32 letters of 4 UTF-8 bytes: the longest name in bytes.
-const MAX_SEQ_TEXT = String(2 ** 48);
 
 function entry(fields: Partial<RoomEntry> = {}): RoomEntry {
   return {
@@ -357,7 +356,8 @@ Deno.test("room requests: every type round trips", () => {
 Deno.test("room requests: hostile lines refused with a code", () => {
   const cases: [string, string][] = [
     ["", "unknown-type"],
-    ["join", "unknown-type"],
+    ["join", "wrong-field-count"],
+    ["jo", "unknown-type"],
     ["Join,bob,s,#lab", "unknown-type"],
     ["constructor,bob,s,#lab", "unknown-type"],
     ["join,bob,s", "wrong-field-count"],
@@ -387,6 +387,9 @@ Deno.test("room requests: hostile lines refused with a code", () => {
     ["mode,bob,s,#lab,OPEN", "bad-status"],
   ];
   for (const [line, expected] of cases) assert.equal(code(parseRoomRequest(line)), expected, line);
+  assert.match(value(parseRoomRequest("join,bob,s,#lab")).type, /^join$/);
+  const unknown = parseRoomRequest("jo");
+  assert.ok(!unknown.ok && unknown.error.message.includes('"jo"'), "names the whole word");
   assert.throws(
     () => formatRoomRequest({ type: "mode", ...BOB, room: "#lab", mode: {} }),
     RangeError,
