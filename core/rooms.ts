@@ -34,6 +34,7 @@
 
 import { checkName, nameKey } from "../protocol.ts";
 import { clip } from "../wire/result.ts";
+import { checkedRoomName, roomKey } from "../wire/rooms.ts";
 
 /** The class channel: exists on every coordinator, and everyone online is in it. */
 export const ALL_ROOM = "#all";
@@ -135,8 +136,8 @@ export interface RoomsConfig {
 }
 
 /**
- * Why `room` is not a room name (`#` and then a user name), or `undefined` if it is; rooms are
- * told apart by {@linkcode roomKey}.
+ * Why `room` is not a room name (`#` and then a user name: wire/rooms.ts `checkedRoomName`), or
+ * `undefined` if it is; rooms are told apart by `roomKey` (wire/rooms.ts, re-exported here).
  *
  * @example
  * ```ts
@@ -147,15 +148,11 @@ export interface RoomsConfig {
  * ```
  */
 export function checkRoomName(room: string): string | undefined {
-  if (!room.startsWith("#")) return "A room name starts with #.";
-  const problem = checkName(room.slice(1));
-  return problem && `After the #, a room name follows the name rules: ${problem}`;
+  const checked = checkedRoomName(room);
+  return checked.ok ? undefined : checked.error.message;
 }
 
-/** The key rooms are told apart by: `#Lab` and `#lab` are one room. */
-export function roomKey(room: string): string {
-  return nameKey(room);
-}
+export { roomKey };
 
 interface Room extends Omit<RoomState, "owners" | "members"> {
   key: string;
