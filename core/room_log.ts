@@ -80,7 +80,7 @@ export type HistoryVisibility = { history: "shared" } | { history: "joined"; joi
 /** One answer to a catch-up request. */
 export interface MissingAnswer {
   /** What the asker lacks, in the room's order. */
-  entries: RoomEntry[];
+  entries: Readonly<RoomEntry>[];
   /** Whether more is missing than this answer carries: ask again with the new `have`. */
   more: boolean;
   /** Under `joined` history, per sender the highest seq from before the asker joined: skip it. */
@@ -204,7 +204,7 @@ export class RoomLog {
   readonly #limits: RoomLogLimits;
   readonly #senders = new Map<string, SenderState>();
   /** Every kept entry, in the room's order. */
-  readonly #ordered: RoomEntry[] = [];
+  readonly #ordered: Readonly<RoomEntry>[] = [];
   #clock = 0;
   readonly #counts = { added: 0, duplicates: 0, conflicts: 0, dropped: 0 };
   readonly #refused: RoomLogStats["refused"] = {};
@@ -288,8 +288,8 @@ export class RoomLog {
     return { status: "added" };
   }
 
-  /** Every kept entry in the room's order (the same on every member holding the same entries). */
-  entries(): RoomEntry[] {
+  /** Every kept entry (frozen) in the room's order: the same on every member holding the same. */
+  entries(): Readonly<RoomEntry>[] {
     return this.#ordered.slice();
   }
 
@@ -325,7 +325,7 @@ export class RoomLog {
   ): MissingAnswer {
     const theirs = this.#readHave(theirHave);
     const joinedAt = visibility.history === "joined" ? visibility.joinedAt : -Infinity;
-    const entries: RoomEntry[] = [];
+    const entries: Readonly<RoomEntry>[] = [];
     let more = false;
     for (const entry of this.#ordered) {
       if (entry.clock <= joinedAt) continue;
@@ -334,7 +334,7 @@ export class RoomLog {
         more = true;
         break;
       }
-      entries.push(copyEntry(entry));
+      entries.push(entry);
     }
     return { entries, more, before: this.#before(joinedAt, theirs) };
   }
@@ -489,10 +489,10 @@ function newSender(): SenderState {
   return { contiguous: 0, highest: 0, held: new Map(), dropped: { seq: 0, clock: 0 } };
 }
 
-/** A copy with only the entry's own fields (nothing a caller added, nothing shared). */
-function copyEntry(entry: RoomEntry): RoomEntry {
+/** A frozen copy with only the entry's own fields (nothing a caller added, nothing shared). */
+function copyEntry(entry: RoomEntry): Readonly<RoomEntry> {
   const { room, sender, seq, clock, text, signature, time } = entry;
   const copy: RoomEntry = { room, sender, seq, clock, text, signature };
   if (time !== undefined) copy.time = time;
-  return copy;
+  return Object.freeze(copy);
 }
