@@ -310,3 +310,229 @@ Deno.test("the default bounds are the documented ones", () => {
   assert.equal(log.receive(entry("bob", 1, 1_000_002)).status, "refused");
   assert.equal(log.receive(entry("bob", 1, 1_000_001)).status, "added");
 });
+
+// ---------------------------------------------------------------------------------------------
+// The simulation: 5 members, a lossy network, a crash, catch-up.
+
+type Packet =
+  | { kind: "entry"; entry: Readonly<RoomEntry> }
+  | { kind: "have"; have: Record<string, number> }
+  | { kind: "answer"; entries: Readonly<RoomEntry>[]; more: boolean };
+
+interface InFlight {
+  at: number;
+  order: number;
+  from: string;
+  to: string;
+  packet: Packet;
+}
+
+const NAMES = ["alice", "bob", "carol", "dave", "erin"];
+const POSTS = 100;
+const STEP_MS = 5;
+
+class Member {
+  log = new RoomLog("#class");
+  /** What was stored (disk): every entry the log added, in arrival order. */
+  stored: Readonly<RoomEntry>[] = [];
+  /** What is not sent yet: lost in a crash. */
+  outbox: { to: string; packet: Packet }[] = [];
+  online = true;
+  constructor(readonly name: string) {}
+
+  take(entry: Readonly<RoomEntry>): boolean {
+    const receipt = this.log.receive(entry as RoomEntry);
+    assert.notEqual(receipt.status, "refused", JSON.stringify(receipt));
+    if (receipt.status === "added") this.stored.push(entry);
+    return receipt.status === "added";
+  }
+
+  /** A `kill -9` and a restart: the outbox is gone, the store is read back. */
+  restart() {
+    this.outbox = [];
+    this.log = new RoomLog("#class");
+    for (const entry of this.stored) {
+      assert.equal(this.log.receive(entry as RoomEntry).status, "added");
+    }
+  }
+}
+
+class RoomSimulation {
+  now = 0;
+  readonly random: () => number;
+  readonly members = new Map(NAMES.map((name) => [name, new Member(name)]));
+  readonly flight: InFlight[] = [];
+  #order = 0;
+  lost = 0;
+  duplicated = 0;
+  /** Entries a member got in an answer from someone else while their sender was offline. */
+  relayedWhileSenderAway = 0;
+  /** For each post: the ids its poster held then (all of which must come before it). */
+  readonly seenAtPost = new Map<string, string[]>();
+
+  constructor(seed: number) {
+    this.random = prng(seed);
+  }
+
+  member(name: string): Member {
+    return this.members.get(name)!;
+  }
+
+  online(): Member[] {
+    return [...this.members.values()].filter((m) => m.online);
+  }
+
+  post(member: Member) {
+    const text = `${member.name} says ${member.log.have()[member.name] ?? 0}`;
+    const seen = member.log.entries().map(key);
+    const entry = member.log.post(member.name, text, this.now);
+    member.stored.push(member.log.entries().find((e) => key(e) === key(entry))!);
+    this.seenAtPost.set(key(entry), seen);
+    for (const other of NAMES) {
+      if (other !== member.name) {
+        member.outbox.push({ to: other, packet: { kind: "entry", entry } });
+      }
+    }
+  }
+
+  askSomeone(member: Member) {
+    const others = this.online().filter((m) => m !== member);
+    if (others.length === 0) return;
+    const other = others[Math.floor(this.random() * others.length)];
+    member.outbox.push({ to: other.name, packet: { kind: "have", have: member.log.have() } });
+  }
+
+  #transmit(from: string, to: string, packet: Packet) {
+    const copies = this.random() < 0.1 ? 2 : 1;
+    if (copies === 2) this.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      if (this.random() < 0.2) {
+        this.lost++;
+        continue;
+      }
+      const at = this.now + 1 + this.random() * 40;
+      this.flight.push({ at, order: this.#order++, from, to, packet });
+    }
+  }
+
+  #arrive(datagram: InFlight) {
+    const member = this.member(datagram.to);
+    if (!member.online) return;
+    const packet = datagram.packet;
+    if (packet.kind === "entry") member.take(packet.entry);
+    else if (packet.kind === "have") {
+      const answer = member.log.missing(packet.have, { history: "shared" }, 40);
+      member.outbox.push({ to: datagram.from, packet: { kind: "answer", ...answer } });
+    } else {
+      for (const entry of packet.entries) {
+        const added = member.take(entry);
+        const senderAway = !this.member(entry.sender).online;
+        if (added && datagram.from !== entry.sender && senderAway) this.relayedWhileSenderAway++;
+      }
+      if (packet.more) {
+        member.outbox.push({
+          to: datagram.from,
+          packet: { kind: "have", have: member.log.have() },
+        });
+      }
+    }
+  }
+
+  step() {
+    this.now += STEP_MS;
+    for (const member of this.online()) {
+      // A member sends a few datagrams a step; the rest wait in its outbox.
+      for (const { to, packet } of member.outbox.splice(0, 6)) {
+        this.#transmit(member.name, to, packet);
+      }
+    }
+    this.flight.sort((a, b) => a.at - b.at || a.order - b.order);
+    while (this.flight.length && this.flight[0].at <= this.now) this.#arrive(this.flight.shift()!);
+  }
+}
+
+function key(entry: Readonly<RoomEntry>): string {
+  return `${entry.sender}:${entry.seq}`;
+}
+
+function runRoom(seed: number): RoomSimulation {
+  const sim = new RoomSimulation(seed);
+  const dave = sim.member("dave");
+  const carol = sim.member("carol");
+  const erin = sim.member("erin");
+  dave.online = false; // Offline for the first part: catches up from whoever is online.
+  let step = 0;
+  const posted = () => NAMES.every((n) => (sim.member(n).log.have()[n] ?? 0) >= POSTS);
+  while (!posted()) {
+    step++;
+    if (step === 120) dave.online = true;
+    if (step === 150) carol.online = false; // kill -9: its outbox dies with it.
+    if (step === 150) carol.restart();
+    if (step === 230) carol.online = true;
+    for (const member of sim.online()) {
+      const own = member.log.have()[member.name] ?? 0;
+      // erin posts fast and then leaves: her messages must spread without her.
+      const rate = member === erin ? 1 : 0.35;
+      if (own < POSTS && sim.random() < rate) sim.post(member);
+    }
+    if (erin.online && (erin.log.have().erin ?? 0) >= POSTS && sim.random() < 0.1) {
+      erin.online = false;
+    }
+    if (step % 20 === 0) { for (const member of sim.online()) sim.askSomeone(member); }
+    sim.step();
+    assert.ok(step < 20_000, "posting never finished");
+  }
+  // erin comes back last; everyone keeps catching up until all hold the same history.
+  const same = () => {
+    const first = ids(sim.member(NAMES[0]).log.entries() as RoomEntry[]);
+    return first.length === NAMES.length * POSTS &&
+      NAMES.every((n) => sim.member(n).log.entries().length === first.length);
+  };
+  for (let more = 0; !same(); more++) {
+    step++;
+    if (more === 100) erin.online = true;
+    if (step % 20 === 0) { for (const member of sim.online()) sim.askSomeone(member); }
+    sim.step();
+    assert.ok(
+      more < 20_000,
+      `seed ${seed}: no convergence; ${NAMES.map((n) => sim.member(n).log.entries().length)}`,
+    );
+  }
+  return sim;
+}
+
+for (const seed of Array.from({ length: 30 }, (_, i) => i + 1)) {
+  Deno.test(`a room of 5 over a lossy network: one history for all (seed ${seed})`, () => {
+    const sim = runRoom(seed);
+    const reference = sim.member("alice").log.entries() as RoomEntry[];
+    for (const name of NAMES) {
+      const log = sim.member(name).log;
+      assert.deepEqual(log.entries(), reference, `${name} holds the same history, in order`);
+      assert.deepEqual(log.gaps(), [], name);
+      assert.deepEqual(log.have(), Object.fromEntries(NAMES.map((n) => [n, POSTS])), name);
+      assert.equal(log.clock, reference[reference.length - 1].clock);
+    }
+    // No duplicate, nothing missing, every text where its id says.
+    assert.equal(new Set(reference.map(key)).size, NAMES.length * POSTS);
+    for (const e of reference) assert.equal(e.text, `${e.sender} says ${e.seq - 1}`);
+    for (let i = 1; i < reference.length; i++) {
+      assert.ok(compareRoomEntries(reference[i - 1], reference[i]) < 0, "strictly in order");
+    }
+    // Causality: everything a poster had seen comes before its post.
+    const position = new Map(reference.map((e, i) => [key(e), i]));
+    for (const [id, seen] of sim.seenAtPost) {
+      for (const before of seen) assert.ok(position.get(before)! < position.get(id)!, id);
+    }
+    // The run really was hostile, and catch-up really carried the absent sender's messages.
+    assert.ok(
+      sim.lost > 100 && sim.duplicated > 50,
+      `${sim.lost} lost, ${sim.duplicated} duplicated`,
+    );
+    assert.ok(
+      sim.relayedWhileSenderAway > 0,
+      "some entries came from others while their sender was away",
+    );
+    const duplicates = NAMES.reduce((n, name) => n + sim.member(name).log.stats().duplicates, 0);
+    assert.ok(duplicates > 0);
+  });
+}
