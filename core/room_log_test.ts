@@ -347,13 +347,15 @@ class Member {
     return receipt.status === "added";
   }
 
-  /** A `kill -9` and a restart: the outbox is gone, the store is read back. */
-  restart() {
+  /** A `kill -9` and a restart: the outbox is gone, the store is read back; returns what was lost. */
+  restart(): number {
+    const lost = this.outbox.length;
     this.outbox = [];
     this.log = new RoomLog("#class");
     for (const entry of this.stored) {
       assert.equal(this.log.receive(entry as RoomEntry).status, "added");
     }
+    return lost;
   }
 }
 
@@ -367,6 +369,10 @@ class RoomSimulation {
   duplicated = 0;
   /** Entries a member got in an answer from someone else while their sender was offline. */
   relayedWhileSenderAway = 0;
+  /** Of those, erin's: she posts fast and leaves before her messages have spread. */
+  erinsRelayed = 0;
+  /** Datagrams in the crashed member's outbox when it died. */
+  lostInCrash = 0;
   /** For each post: the ids its poster held then (all of which must come before it). */
   readonly seenAtPost = new Map<string, string[]>();
 
@@ -427,7 +433,10 @@ class RoomSimulation {
       for (const entry of packet.entries) {
         const added = member.take(entry);
         const senderAway = !this.member(entry.sender).online;
-        if (added && datagram.from !== entry.sender && senderAway) this.relayedWhileSenderAway++;
+        if (added && datagram.from !== entry.sender && senderAway) {
+          this.relayedWhileSenderAway++;
+          if (entry.sender === "erin") this.erinsRelayed++;
+        }
       }
       if (packet.more) {
         member.outbox.push({
@@ -466,8 +475,12 @@ function runRoom(seed: number): RoomSimulation {
   while (!posted()) {
     step++;
     if (step === 120) dave.online = true;
-    if (step === 150) carol.online = false; // kill -9: its outbox dies with it.
-    if (step === 150) carol.restart();
+    if (step === 150) {
+      // carol posts 3 and is killed before sending them: they are stored, their datagrams die.
+      for (let i = 0; i < 3; i++) sim.post(carol);
+      carol.online = false;
+      sim.lostInCrash = carol.restart();
+    }
     if (step === 230) carol.online = true;
     for (const member of sim.online()) {
       const own = member.log.have()[member.name] ?? 0;
@@ -532,6 +545,8 @@ for (const seed of Array.from({ length: 30 }, (_, i) => i + 1)) {
       sim.relayedWhileSenderAway > 0,
       "some entries came from others while their sender was away",
     );
+    assert.ok(sim.lostInCrash >= 3 * (NAMES.length - 1), `the crash lost ${sim.lostInCrash}`);
+    assert.ok(sim.erinsRelayed > 0, "erin's messages reached some only through others");
     const duplicates = NAMES.reduce((n, name) => n + sim.member(name).log.stats().duplicates, 0);
     assert.ok(duplicates > 0);
   });
