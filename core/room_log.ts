@@ -83,7 +83,7 @@ export interface MissingAnswer {
   entries: Readonly<RoomEntry>[];
   /** Whether more is missing than this answer carries: ask again with the new `have`. */
   more: boolean;
-  /** Under `joined` history, per sender the highest seq from before the asker joined: skip it. */
+  /** Under `joined`, per sender the highest seq from before the asker joined: skip it first. */
   before: Record<string, number>;
 }
 
@@ -341,8 +341,9 @@ export class RoomLog {
 
   /**
    * Marks seqs as never to be given to this member (a `joined` room's `before`, from
-   * {@linkcode missing}): its {@linkcode have} moves past them. Values beyond the seq window or
-   * for unknown senders beyond the bound are ignored.
+   * {@linkcode missing}; call it before receiving that answer's entries, which may lie beyond the
+   * seq window otherwise): its {@linkcode have} moves past them. Only moves forward; senders
+   * beyond the bound are ignored. `before` is the answering member's word, not the senders'.
    */
   skip(before: Readonly<Record<string, unknown>>): void {
     for (const [key, seq] of this.#readHave(before)) {
@@ -352,7 +353,7 @@ export class RoomLog {
         state = newSender();
         this.#senders.set(key, state);
       }
-      if (seq <= state.contiguous || seq > state.contiguous + this.#limits.seqWindow) continue;
+      if (seq <= state.contiguous) continue;
       state.contiguous = seq;
       state.highest = Math.max(state.highest, seq);
       advance(state);

@@ -194,8 +194,22 @@ Deno.test("joined history: only what came after joining, and the joiner's have m
     before: {},
   });
   assert.equal(old.missing({}).entries.length, 9, "shared: everything");
-  joiner.skip({ teacher: 4, ann: 10_000_000, "no good": 3 });
-  assert.deepEqual(joiner.have(), { teacher: 8, ann: 1 }, "skip only moves forward, in window");
+  joiner.skip({ teacher: 4, "no good": 3, ann: -1 });
+  assert.deepEqual(joiner.have(), { teacher: 8, ann: 1 }, "skip only moves forward");
+});
+
+Deno.test("joined history longer than the seq window: skip first, then take the answer", () => {
+  const old = new RoomLog("#lab");
+  for (let i = 1; i <= 30; i++) old.post("teacher", `before ${i}`);
+  const joinedAt = old.clock;
+  old.post("teacher", "after");
+  const answer = old.missing({}, { history: "joined", joinedAt });
+  const careless = new RoomLog("#lab", { seqWindow: 10 });
+  assert.equal(careless.receive(answer.entries[0] as RoomEntry).status, "refused", "seq 31");
+  const joiner = new RoomLog("#lab", { seqWindow: 10 });
+  joiner.skip(answer.before);
+  assert.equal(joiner.receive(answer.entries[0] as RoomEntry).status, "added");
+  assert.deepEqual(joiner.have(), { teacher: 31 });
 });
 
 Deno.test("refusals: each with its code, and nothing changes", () => {
