@@ -295,11 +295,9 @@ export class RoomLog {
 
   /** Per sender, the highest seq held without a gap from 1 (what not to send this member). */
   have(): Record<string, number> {
-    const have: Record<string, number> = {};
-    for (const [key, state] of this.#senders) {
-      if (state.contiguous > 0) have[this.#spelling(key, state)] = state.contiguous;
-    }
-    return have;
+    // Pairs, not assignments: a sender may be called `__proto__` (a setter outside Deno).
+    const have = [...this.#senders].filter(([, state]) => state.contiguous > 0);
+    return Object.fromEntries(have.map(([key, s]) => [this.#spelling(key, s), s.contiguous]));
   }
 
   /** The senders with holes: each has something above its `have` but not all of it. */
@@ -330,7 +328,7 @@ export class RoomLog {
     for (const entry of this.#ordered) {
       if (entry.clock <= joinedAt) continue;
       if (entry.seq <= (theirs.get(nameKey(entry.sender)) ?? 0)) continue;
-      if (entries.length >= limit) {
+      if (!(entries.length < limit)) {
         more = true;
         break;
       }
@@ -440,8 +438,8 @@ export class RoomLog {
 
   /** Per sender, the highest seq with a clock at or below `joinedAt` above what they have. */
   #before(joinedAt: number, theirs: Map<string, number>): Record<string, number> {
-    const before: Record<string, number> = {};
-    if (joinedAt === -Infinity) return before;
+    const before: [string, number][] = [];
+    if (joinedAt === -Infinity) return {};
     for (const [key, state] of this.#senders) {
       let highest = 0;
       for (const entry of state.held.values()) {
@@ -449,9 +447,9 @@ export class RoomLog {
       }
       // The sender's clock rises with its seq: every seq up to one dropped is as old.
       if (state.dropped.clock <= joinedAt) highest = Math.max(highest, state.dropped.seq);
-      if (highest > (theirs.get(key) ?? 0)) before[this.#spelling(key, state)] = highest;
+      if (highest > (theirs.get(key) ?? 0)) before.push([this.#spelling(key, state), highest]);
     }
-    return before;
+    return Object.fromEntries(before);
   }
 }
 

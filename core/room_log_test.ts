@@ -172,6 +172,18 @@ Deno.test("a hostile have is read for names and counts only", () => {
   assert.equal(log.missing(null as unknown as Record<string, number>).entries.length, 4);
 });
 
+Deno.test("senders named like Object's own properties are senders like any other", () => {
+  const log = new RoomLog("#lab");
+  const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+  for (const name of names) log.post(name, "hi");
+  const have = log.have();
+  assert.deepEqual(Object.keys(have).sort(), names.slice().sort());
+  assert.ok(names.every((name) => Object.hasOwn(have, name) && have[name] === 1));
+  assert.deepEqual(log.missing(have).entries, []);
+  const joined = log.missing({}, { history: "joined", joinedAt: 4 }).before;
+  assert.ok(names.every((name) => Object.hasOwn(joined, name) && joined[name] === 1));
+});
+
 Deno.test("joined history: only what came after joining, and the joiner's have moves past", () => {
   const old = new RoomLog("#lab");
   for (let i = 1; i <= 5; i++) old.post("teacher", `before ${i}`);
