@@ -324,17 +324,19 @@ export class RoomLog {
     const theirs = this.#readHave(theirHave);
     const joinedAt = visibility.history === "joined" ? visibility.joinedAt : -Infinity;
     const entries: Readonly<RoomEntry>[] = [];
-    let more = false;
+    const before = this.#before(joinedAt, theirs);
+    const bySpelling = new Map<string, number>(); // nameKey once per spelling, not per entry
     for (const entry of this.#ordered) {
       if (entry.clock <= joinedAt) continue;
-      if (entry.seq <= (theirs.get(nameKey(entry.sender)) ?? 0)) continue;
-      if (!(entries.length < limit)) {
-        more = true;
-        break;
+      let had = bySpelling.get(entry.sender);
+      if (had === undefined) {
+        bySpelling.set(entry.sender, had = theirs.get(nameKey(entry.sender)) ?? 0);
       }
+      if (entry.seq <= had) continue;
+      if (!(entries.length < limit)) return { entries, more: true, before };
       entries.push(entry);
     }
-    return { entries, more, before: this.#before(joinedAt, theirs) };
+    return { entries, more: false, before };
   }
 
   /**
