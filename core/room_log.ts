@@ -13,7 +13,7 @@
  * Everything given is hostile: {@linkcode RoomLog.receive} refuses with a
  * {@linkcode RoomRefusalCode} what is malformed or beyond the bounds, and a log keeps at most
  * 100,000 entries (then the oldest are dropped, counted). Signing is the caller's
- * ({@linkcode roomSigningText}); the log keeps the signature. Pure: no clock, no I/O.
+ * (wire/rooms.ts `roomSigningBytes`); the log keeps the signature. Pure: no clock, no I/O.
  *
  * @example
  * ```ts
@@ -32,6 +32,7 @@
  */
 
 import { checkName, MAX_TEXT_BYTES, nameKey, utf8Length } from "../protocol.ts";
+import { checkRoomName } from "./rooms.ts";
 
 /** Most entries one {@linkcode RoomLog.missing} answer carries by default (then `more`). */
 export const MISSING_BATCH = 500;
@@ -52,7 +53,7 @@ export interface RoomEntry {
   clock: number;
   /** The message, at most {@linkcode MAX_TEXT_BYTES} UTF-8 bytes. */
   text: string;
-  /** The sender's signature over {@linkcode roomSigningText} (opaque here; `""` unsigned). */
+  /** The sender's signature over wire/rooms.ts `roomSigningBytes` (opaque here; `""` unsigned). */
   signature: string;
   /** When it was posted (wall clock, ms), for people only: never used for the order. */
   time?: number;
@@ -151,29 +152,6 @@ export function compareRoomEntries(a: RoomEntry, b: RoomEntry): number {
 }
 
 /**
- * The text a sender signs for an entry (and a receiver verifies): every field but the signature
- * and the display time, one per line, the room and sender case-folded.
- *
- * @example
- * ```ts
- * import { roomSigningText } from "./room_log.ts";
- * const text = roomSigningText({ room: "#Lab", sender: "Alice", seq: 1, clock: 4, text: "hi" });
- * console.assert(text === "peerchat-room/1\n#lab\nalice\n1\n4\nhi");
- * ```
- */
-export function roomSigningText(entry: Omit<RoomEntry, "signature" | "time">): string {
-  const { room, sender, seq, clock, text } = entry;
-  return `peerchat-room/1\n${nameKey(room)}\n${nameKey(sender)}\n${seq}\n${clock}\n${text}`;
-}
-
-/** Returns why `room` is not a room name (`#` and a user name), or `undefined` if it is. */
-export function checkRoomName(room: string): string | undefined {
-  if (typeof room !== "string" || !room.startsWith("#")) return "A room name starts with '#'.";
-  const why = checkName(room.slice(1));
-  return why && `Not a room name: ${why}`;
-}
-
-/**
  * One sender's entries: `contiguous` the highest seq held (or dropped) without a gap from 1, `held`
  * the kept ones by seq, `dropped` the highest seq dropped for a full room and its clock.
  */
@@ -230,20 +208,26 @@ export class RoomLog {
 
   /**
    * This member's own post: the sender's next seq and the room's next clock. `now` (wall clock,
-   * ms) is kept as the display time; `sign` returns the signature over
-   * {@linkcode roomSigningText}. Throws a `RangeError` for a bad sender name, a text over
+   * ms) is kept as the display time; `sign` returns the signature over wire/rooms.ts
+   * `roomSigningBytes` of what it is given. Throws a `RangeError` for a bad sender name, a text over
    * {@linkcode MAX_TEXT_BYTES} or a sender beyond the bounds (the caller checks these first).
    */
   post(
     sender: string,
     text: string,
     now?: number,
-    sign?: (unsigned: Omit<RoomEntry, "signature" | "time">) => string,
+    sign?: (unsigned: Omit<RoomEntry, "signature">) => string,
   ): RoomEntry {
     const seq = (this.#senders.get(nameKey(sender))?.highest ?? 0) + 1;
-    const unsigned = { room: this.room, sender, seq, clock: this.#clock + 1, text };
+    const unsigned: Omit<RoomEntry, "signature"> = {
+      room: this.room,
+      sender,
+      seq,
+      clock: this.#clock + 1,
+      text,
+    };
+    if (now !== undefined) unsigned.time = now;
     const entry: RoomEntry = { ...unsigned, signature: sign ? sign(unsigned) : "" };
-    if (now !== undefined) entry.time = now;
     const receipt = this.receive(entry);
     if (receipt.status !== "added") {
       throw new RangeError(receipt.status === "refused" ? receipt.message : "Not added.");

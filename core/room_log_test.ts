@@ -11,7 +11,6 @@ import {
   DEFAULT_ROOM_LOG_LIMITS,
   type RoomEntry,
   RoomLog,
-  roomSigningText,
 } from "./room_log.ts";
 import { MAX_TEXT_BYTES } from "../protocol.ts";
 
@@ -53,14 +52,21 @@ Deno.test("a post takes the sender's next seq and one above the room's clock", (
   assert.equal(log.post("bob", "bob's own").seq, 2, "each sender counts for itself");
 });
 
-Deno.test("the log keeps the caller's signature over the signing text", () => {
+Deno.test("the log keeps the caller's signature over what it gave to sign", () => {
   const log = new RoomLog("#Lab");
-  const signed: string[] = [];
-  const posted = log.post("Alice", "hi", undefined, (unsigned) => {
-    signed.push(roomSigningText(unsigned));
+  const signed: object[] = [];
+  const posted = log.post("Alice", "hi", 1234, (unsigned) => {
+    signed.push({ ...unsigned });
     return "SIG";
   });
-  assert.deepEqual(signed, ["peerchat-room/1\n#lab\nalice\n1\n1\nhi"]);
+  assert.deepEqual(signed, [{
+    room: "#Lab",
+    sender: "Alice",
+    seq: 1,
+    clock: 1,
+    text: "hi",
+    time: 1234,
+  }]);
   assert.equal(posted.signature, "SIG");
   assert.equal(log.entries()[0].signature, "SIG");
   const other = new RoomLog("#lab");
