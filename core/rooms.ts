@@ -34,6 +34,7 @@
 
 import { checkName, nameKey } from "../protocol.ts";
 import { clip } from "../wire/result.ts";
+import { MAX_ROOM_OWNERS, type RoomErrorCode } from "../wire/room_lines.ts";
 import { checkedRoomName, roomKey } from "../wire/rooms.ts";
 
 /** The class channel: exists on every coordinator, and everyone online is in it. */
@@ -72,8 +73,11 @@ export type RoomMemberCode = "no-room" | "not-member" | "already-member" | "invi
 export type RoomRightCode = "not-owner" | "announce-only" | "all-room" | "owner";
 /** A bound is reached: the room's members (or invitations), the user's rooms, the coordinator's. */
 export type RoomBoundCode = "full" | "too-many-rooms" | "coordinator-full";
-/** Why a room operation is refused. */
-export type RoomRefusalCode = RoomInputCode | RoomMemberCode | RoomRightCode | RoomBoundCode;
+/** Why a room operation is refused: each is a wire/room_lines.ts `room-error` code too. */
+export type RoomRefusalCode = Extract<
+  RoomInputCode | RoomMemberCode | RoomRightCode | RoomBoundCode,
+  RoomErrorCode
+>;
 
 /** A refused operation: nothing changed. */
 export interface RoomRefusal {
@@ -188,7 +192,7 @@ export class Rooms {
   #version: number;
   #invites = 0;
 
-  /** Rooms with `#all` alone; throws a `RangeError` on a configured owner that is not a name. */
+  /** Rooms with `#all` alone; `RangeError` on an owner not a name, or over MAX_ROOM_OWNERS. */
   constructor(config: RoomsConfig = {}) {
     this.#limits = { ...DEFAULT_ROOM_LIMITS };
     for (const [key, value] of Object.entries(config.limits ?? {})) {
@@ -204,6 +208,7 @@ export class Rooms {
       this.#add(all, owner, 0);
       if (!all.owners.includes(nameKey(owner))) all.owners.push(nameKey(owner));
     }
+    if (all.owners.length > MAX_ROOM_OWNERS) throw new RangeError("#all has too many owners.");
   }
 
   /** How many invitations are pending in all. */
@@ -467,11 +472,9 @@ function snapshot(room: Room): RoomState {
   return { name, version, owners, topic, inviteOnly, announceOnly, history, members };
 }
 
-const refuse = (code: RoomRefusalCode, reason: string): RoomRefusal => ({
-  ok: false,
-  code,
-  reason,
-});
+function refuse(code: RoomRefusalCode, reason: string): RoomRefusal {
+  return { ok: false, code, reason };
+}
 
 const refusals = {
   notOwner: (room: string, what: string) =>

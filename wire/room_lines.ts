@@ -69,22 +69,14 @@ export interface RoomMember {
   since: number;
 }
 
-/** Why the coordinator refused a room request, or took someone out of a room. */
-export type RoomErrorCode =
-  | "not-member"
-  | "invite-only"
-  | "not-owner"
-  | "announce-only"
-  | "bad-name"
-  | "full"
-  | "too-many"
-  | "no-room"
-  | "no-user"
-  | "kicked"
-  | "bad-request";
+/**
+ * Why the coordinator refused a room request, or took someone out of a room (`kicked`; `parted`:
+ * their own `part` done). Every refusal code of core/rooms.ts is one of these.
+ */
+export type RoomErrorCode = (typeof ROOM_ERROR_CODES)[number];
 
 /** Every {@linkcode RoomErrorCode}. */
-export const ROOM_ERROR_CODES: readonly RoomErrorCode[] = [
+export const ROOM_ERROR_CODES = [
   "not-member",
   "invite-only",
   "not-owner",
@@ -96,7 +88,16 @@ export const ROOM_ERROR_CODES: readonly RoomErrorCode[] = [
   "no-user",
   "kicked",
   "bad-request",
-];
+  "parted",
+  "bad-topic",
+  "bad-clock",
+  "bad-mode",
+  "already-member",
+  "all-room",
+  "owner",
+  "too-many-rooms",
+  "coordinator-full",
+] as const;
 
 /** What the coordinator pushes about rooms (sealed). */
 export type RoomPush =
