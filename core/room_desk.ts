@@ -52,7 +52,7 @@ const ALL_KEY = roomKey(ALL_ROOM);
  * import { parseRoomRequest } from "../wire/room_lines.ts";
  *
  * const desk = new RoomDesk(new Rooms());
- * const [alice, bob] = ["A".repeat(43), "B".repeat(43)];
+ * const [alice, bob] = ["A".repeat(43), "E".repeat(43)];
  * desk.login("alice", alice, 0);
  * desk.login("bob", bob, 0);
  * const join = parseRoomRequest("join,alice,s1,#lab");
