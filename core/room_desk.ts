@@ -72,6 +72,11 @@ export class RoomDesk {
     this.#rooms = rooms;
   }
 
+  /** How many users the desk holds a key for: those online or in a room (its only memory). */
+  get known(): number {
+    return this.#users.size;
+  }
+
   /** Whether `name` is logged in here (and so in `#all`). */
   isOnline(name: string): boolean {
     return this.#online.has(nameKey(name));

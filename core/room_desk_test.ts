@@ -155,6 +155,8 @@ Deno.test("login: #all's line alone (count 0) to everyone online; then each room
   assert.equal(back.find((push) => push.to === "alice")!.lines.length, 3); // #all, #lab, members
   world.check();
   assert.deepEqual(world.logout("nobody"), []);
+  world.logout("bob");
+  assert.equal(world.desk.known, 1); // bob: offline and in no room; alice in #lab
 });
 
 Deno.test("join: the state to every online member, and nothing to the offline ones", () => {
@@ -228,6 +230,7 @@ Deno.test("kick: kicked to the one put out (if online), the state to the rest", 
   assert.deepEqual(to(world.ask("alice", { type: "kick", who: "carol", room: "#lab" })), [
     "alice",
   ]);
+  assert.equal(world.desk.known, 2); // carol: offline, out of every room, forgotten
   world.ask("bob", { type: "kick", who: "alice", room: "#lab" });
   assert.equal(world.lastError("bob"), "not-member");
   world.ask("bob", { type: "join", room: "#lab" });
@@ -380,6 +383,11 @@ Deno.test("seeded random sequences: every online member's view rebuilt from the 
         assert.ok(type === "invite" || pushes.some((push) => push.to === name), "answered");
       }
       world.check();
+      const kept = USERS.filter((user) =>
+        world.peers.has(nameKey(user)) && // ever logged in
+        (world.desk.isOnline(user) || world.rooms.roomsOf(user).length > 0)
+      );
+      assert.equal(world.desk.known, kept.length, "keys of users online or in a room only");
     }
   }
 });
