@@ -269,9 +269,7 @@ Deno.test("topic and mode: the state to every member; #all's to everyone online"
   assert.equal(world.lastError("teacher"), "all-room");
   world.ask("alice", { type: "topic", room: "#all", topic: "mine" });
   assert.equal(world.lastError("alice"), "not-owner");
-  world.ask("alice", { type: "topic", room: "#lab", topic: "x".repeat(301) });
-  assert.equal(world.lastError("alice"), "bad-topic"); // the wire's 390 bytes, the core's 300
-  world.ask("alice", { type: "topic", room: "#lab", topic: "é".repeat(195) }); // 390 bytes
+  world.ask("alice", { type: "topic", room: "#lab", topic: "é".repeat(195) }); // 390 bytes: the one limit
   assert.equal(world.rooms.state("#lab")!.topic, "é".repeat(195));
   world.check();
 });
@@ -307,7 +305,8 @@ Deno.test("refusals: a request for someone else, or from a user not logged in: b
 });
 
 Deno.test("bounds: rooms per user, a full room, a full #all, a big room's batches", () => {
-  const world = new World({ maxRoomsPerUser: 2, maxMembers: 2, maxAllMembers: 3 });
+  const limits = { maxRoomsPerUser: 2, maxMembers: 2, maxAllMembers: 3, maxTopicBytes: 4 };
+  const world = new World(limits);
   ["alice", "bob", "carol"].forEach((name) => world.login(name));
   world.ask("alice", { type: "join", room: "#a" });
   world.ask("alice", { type: "join", room: "#b" });
@@ -316,6 +315,8 @@ Deno.test("bounds: rooms per user, a full room, a full #all, a big room's batche
   world.ask("bob", { type: "join", room: "#a" });
   world.ask("carol", { type: "join", room: "#a" });
   assert.equal(world.lastError("carol"), "full");
+  world.ask("alice", { type: "topic", room: "#a", topic: "12345" });
+  assert.equal(world.lastError("alice"), "bad-topic");
   world.peers.set("dave", new Peer());
   const refused = world.desk.login("dave", key(9), 0);
   assert.match(refused[0].lines[0], /^room-error,#all,full,/);

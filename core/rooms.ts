@@ -34,110 +34,28 @@
 
 import { checkName, nameKey } from "../protocol.ts";
 import { clip } from "../wire/result.ts";
-import { MAX_ROOM_OWNERS, type RoomErrorCode } from "../wire/room_lines.ts";
+import { MAX_ROOM_OWNERS, MAX_TOPIC_BYTES } from "../wire/room_lines.ts";
+import {
+  DEFAULT_ROOM_LIMITS,
+  type RoomChange,
+  type RoomEffect,
+  type RoomLimits,
+  type RoomMember,
+  type RoomModes,
+  type RoomRefusal,
+  type RoomRefusalCode,
+  type RoomResult,
+  type RoomsConfig,
+  type RoomState,
+} from "./room_types.ts";
+import { CONTROL_CHARS } from "../wire/fields.ts";
+import { utf8Length } from "../wire/text.ts";
 import { checkedRoomName, roomKey } from "../wire/rooms.ts";
 
 /** The class channel: exists on every coordinator, and everyone online is in it. */
 export const ALL_ROOM = "#all";
 
-/** Whether a new member sees the history from before they joined. */
-export type HistoryMode = "shared" | "joined";
-
-/** A room's settings. */
-export interface RoomModes {
-  /** Only invited users may join. */ inviteOnly: boolean;
-  /** Only owners post and set the topic. */ announceOnly: boolean;
-  /** `joined`: members see only what came after they joined. */ history: HistoryMode;
-}
-
-/** One member of a room. */
-export interface RoomMember {
-  /** The user's name, as they spelled it when they joined. */ name: string;
-  /** The room's Lamport clock when they joined (for `joined` history). */ clock: number;
-}
-
-/** A room's state as the coordinator pushes it: what its version numbers. */
-export interface RoomState extends RoomModes {
-  /** The room's name as its creator spelled it, `#` included. */ name: string;
-  /** Increases on every change of the rest. */ version: number;
-  /** The creator or their heir; for `#all`, the configured ones. */ owners: readonly string[];
-  /** The topic; empty when none. */ topic: string;
-  /** Members, the oldest first. */ members: readonly RoomMember[];
-}
-
-/** A room operation's input is not valid: a room or user name, a topic, a clock, a mode. */
-export type RoomInputCode = "bad-name" | "bad-topic" | "bad-clock" | "bad-mode";
-/** The room is not there, or the user (or the one invited or kicked) is, or is not, in it. */
-export type RoomMemberCode = "no-room" | "not-member" | "already-member" | "invite-only";
-/** Only owners may do that or post; not in `#all` (part, invite, kick, invite-only); an owner. */
-export type RoomRightCode = "not-owner" | "announce-only" | "all-room" | "owner";
-/** A bound is reached: the room's members (or invitations), the user's rooms, the coordinator's. */
-export type RoomBoundCode = "full" | "too-many-rooms" | "coordinator-full";
-/** Why a room operation is refused: each is a wire/room_lines.ts `room-error` code too. */
-export type RoomRefusalCode = Extract<
-  RoomInputCode | RoomMemberCode | RoomRightCode | RoomBoundCode,
-  RoomErrorCode
->;
-
-/** A refused operation: nothing changed. */
-export interface RoomRefusal {
-  /** Refused. */ ok: false;
-  /** Why, for programs (`room-error` on the wire). */ code: RoomRefusalCode;
-  /** Why, for people: one sentence of at most 200 characters. */ reason: string;
-}
-
-/** Something to tell people about after an operation. */
-export type RoomEffect =
-  | { kind: "created"; room: string; by: string }
-  | { kind: "joined"; room: string; name: string; clock: number }
-  | { kind: "parted"; room: string; name: string; why: "part" | "offline" }
-  | { kind: "kicked"; room: string; name: string; by: string }
-  | { kind: "invited"; room: string; name: string; by: string }
-  | { kind: "owner"; room: string; name: string }
-  | { kind: "topic"; room: string; topic: string; by: string }
-  | { kind: "mode"; room: string; modes: RoomModes; by: string }
-  | { kind: "removed"; room: string };
-
-/** A done operation (perhaps one that changed nothing: joining a room one is in). */
-export interface RoomChange {
-  /** Done. */ ok: true;
-  /** Rooms changed and still there: push their state. */ changed: readonly string[];
-  /** What happened, in order. */ effects: readonly RoomEffect[];
-}
-
-/** What every operation answers; {@linkcode Rooms.canPost} answers `{ ok: true }` or a refusal. */
-export type RoomResult = RoomChange | RoomRefusal;
-
-/** The bounds of a {@linkcode Rooms}. */
-export interface RoomLimits {
-  /** Most rooms besides `#all`. */ maxRooms: number;
-  /** Most members of one room (not `#all`). */ maxMembers: number;
-  /** Most members of `#all`: users online and its owners. */ maxAllMembers: number;
-  /** Most rooms one user is in, `#all` not counted. */ maxRoomsPerUser: number;
-  /** Longest topic, in characters (code points). */ maxTopicChars: number;
-  /** Most pending invitations to one room. */ maxInvitesPerRoom: number;
-  /** Most pending invitations in all. */ maxInvites: number;
-}
-
-/** The default {@linkcode RoomLimits}. */
-export const DEFAULT_ROOM_LIMITS: Readonly<RoomLimits> = {
-  maxRooms: 10_000,
-  maxMembers: 5_000,
-  maxAllMembers: 50_000,
-  maxRoomsPerUser: 100,
-  maxTopicChars: 300,
-  maxInvitesPerRoom: 1_000,
-  maxInvites: 100_000,
-};
-
-/** How a {@linkcode Rooms} starts. */
-export interface RoomsConfig {
-  /** Bounds; each one missing is its default. */ limits?: Partial<RoomLimits>;
-  /** The owners of `#all`, members even when offline. */ allOwners?: readonly string[];
-  /** `#all` is announce-only (`--announce-only #all`). */ allAnnounceOnly?: boolean;
-  /** `#all`'s history setting; `shared` unless given. */ allHistory?: HistoryMode;
-  /** Versions start above this (0 unless given). */ versionBase?: number;
-}
+export * from "./room_types.ts";
 
 /**
  * Why `room` is not a room name (`#` and then a user name: wire/rooms.ts `checkedRoomName`), or
@@ -192,7 +110,7 @@ export class Rooms {
   #version: number;
   #invites = 0;
 
-  /** Rooms with `#all` alone; `RangeError` on an owner not a name, or over MAX_ROOM_OWNERS. */
+  /** Rooms with `#all` alone; `RangeError`: an owner not a name, over MAX_ROOM_OWNERS; topics. */
   constructor(config: RoomsConfig = {}) {
     this.#limits = { ...DEFAULT_ROOM_LIMITS };
     for (const [key, value] of Object.entries(config.limits ?? {})) {
@@ -209,6 +127,7 @@ export class Rooms {
       if (!all.owners.includes(nameKey(owner))) all.owners.push(nameKey(owner));
     }
     if (all.owners.length > MAX_ROOM_OWNERS) throw new RangeError("#all has too many owners.");
+    if (!(this.#limits.maxTopicBytes <= MAX_TOPIC_BYTES)) throw new RangeError("Topics too long.");
   }
 
   /** How many invitations are pending in all. */
@@ -300,9 +219,10 @@ export class Rooms {
     const found = this.#member(room, by);
     if (!found.ok) return found;
     const target = found.room;
-    const most = this.#limits.maxTopicChars;
-    if (text.length > 2 * most || [...text].length > most || /\p{Cc}/u.test(text)) {
-      return refuse("bad-topic", `A topic is at most ${most} characters, no control characters.`);
+    const most = this.#limits.maxTopicBytes;
+    const long = text.length > most || utf8Length(text) > most;
+    if (long || !text.isWellFormed() || CONTROL_CHARS.test(text)) {
+      return refuse("bad-topic", `A topic is at most ${most} bytes, no control characters.`);
     }
     if ((target.announceOnly || target.key === ALL_KEY) && !target.owners.includes(nameKey(by))) {
       return refusals.notOwner(target.name, "set its topic");

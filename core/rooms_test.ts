@@ -300,10 +300,12 @@ Deno.test("topic: any member, only owners in announce-only rooms; bounded, no co
   assert.equal(version(rooms, "#lab"), before);
   refused(rooms.topic("carol", "#lab", "x"), "not-member");
   refused(rooms.topic("bob", "#nope", "x"), "no-room");
-  const most = DEFAULT_ROOM_LIMITS.maxTopicChars;
-  done(rooms.topic("bob", "#lab", "é".repeat(most)));
-  done(rooms.topic("bob", "#lab", "😀".repeat(most))); // code points, not UTF-16 units
+  const most = DEFAULT_ROOM_LIMITS.maxTopicBytes; // the wire's MAX_TOPIC_BYTES: one limit
+  done(rooms.topic("bob", "#lab", "é".repeat(most / 2)));
+  done(rooms.topic("bob", "#lab", "😀".repeat(Math.floor(most / 4)))); // UTF-8 bytes
+  refused(rooms.topic("bob", "#lab", "é".repeat(most / 2 + 1)), "bad-topic");
   refused(rooms.topic("bob", "#lab", "x".repeat(most + 1)), "bad-topic");
+  refused(rooms.topic("bob", "#lab", "lone \ud800"), "bad-topic");
   refused(rooms.topic("bob", "#lab", "x".repeat(1_000_000)), "bad-topic");
   refused(rooms.topic("bob", "#lab", "line\nbreak"), "bad-topic");
   refused(rooms.topic("bob", "#lab", "nul\0"), "bad-topic");
@@ -473,7 +475,7 @@ const SIM_LIMITS: RoomLimits = {
   maxMembers: 5,
   maxAllMembers: 9,
   maxRoomsPerUser: 3,
-  maxTopicChars: 8,
+  maxTopicBytes: 8,
   maxInvitesPerRoom: 2,
   maxInvites: 3,
 };
@@ -543,7 +545,7 @@ function checkInvariants(rooms: Rooms, online: Set<string>): void {
     assert.ok(members.length > 0, "an empty room is gone");
     assert.ok(members.length <= SIM_LIMITS.maxMembers, "members within bounds");
     assert.equal(state.owners.length, 1, "one owner");
-    assert.ok([...state.topic].length <= SIM_LIMITS.maxTopicChars);
+    assert.ok(new TextEncoder().encode(state.topic).length <= SIM_LIMITS.maxTopicBytes);
   }
   for (const user of USERS) {
     const expected = (roomsOfUser.get(user) ?? []).sort();
