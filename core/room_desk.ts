@@ -15,8 +15,11 @@
  *   logout, its topic or modes), like the roster's own pushes.
  * - **Login** pushes the state of every room the user is in: the peer replaces whatever it held.
  *   Offline members stay members; their key is kept while they are in a room.
- * - The user's Ed25519 key and join clock are the coordinator's (from its registry and the peer's
- *   word); a key that is not 43 base64url characters is the caller's bug: a `RangeError`.
+ * - The user's Ed25519 key comes with the login (the coordinator's registry), the join clock with
+ *   each request (the peer's word, as design.md leaves it); a key that is not 43 base64url
+ *   characters is the caller's bug: a `RangeError`. A login with a new key (the name registered
+ *   again) pushes the user's rooms to all their online members, at the same version (the
+ *   {@linkcode Rooms} has no keys): a peer must take a same-version state, not ignore it.
  *
  * Pure: no clock, no I/O. Bounded by the {@linkcode Rooms}' bounds: one key per user online or in
  * a room.

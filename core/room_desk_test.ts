@@ -349,14 +349,15 @@ Deno.test("a name registered again with a new key: its rooms' members get the ne
 });
 
 const USERS = ["ann", "Ben", "cat", "dan", "eve", "fay", "teacher"];
-const ROOMS = ["#r0", "#R1", "#r2", "#all"];
+const ROOMS = ["#r0", "#R1", "#r2", "#r3", "#all"];
 const TOPICS = ["", "lab", "lab, room 101", "é".repeat(20)];
 
 Deno.test("seeded random sequences: every online member's view rebuilt from the pushes is the state", () => {
+  const seen = new Set<string>();
   for (let seed = 1; seed <= 40; seed++) {
     const random = prng(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
-    const world = new World({ maxRoomsPerUser: 3, maxMembers: 5, maxRooms: 3 }, ["teacher"]);
+    const world = new World({ maxRoomsPerUser: 2, maxMembers: 5, maxRooms: 3 }, ["teacher"]);
     const keySeeds = new Map(USERS.map((name, i) => [name, i + 1]));
     for (let step = 0; step < 400; step++) {
       const name = pick(USERS);
@@ -384,11 +385,25 @@ Deno.test("seeded random sequences: every online member's view rebuilt from the 
         assert.ok(type === "invite" || pushes.some((push) => push.to === name), "answered");
       }
       world.check();
+      for (const peer of world.peers.values()) peer.errors.forEach((e) => seen.add(e.code));
       const kept = USERS.filter((user) =>
         world.peers.has(nameKey(user)) && // ever logged in
         (world.desk.isOnline(user) || world.rooms.roomsOf(user).length > 0)
       );
       assert.equal(world.desk.known, kept.length, "keys of users online or in a room only");
     }
+  }
+  const codes = ["kicked", "parted", "invite-only", "not-owner", "not-member", "no-room", "full"];
+  for (
+    const code of [
+      ...codes,
+      "already-member",
+      "all-room",
+      "owner",
+      "too-many-rooms",
+      "coordinator-full",
+    ]
+  ) {
+    assert.ok(seen.has(code), `the sequences reach ${code}`);
   }
 });
