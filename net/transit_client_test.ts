@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { transitLine } from "../core/transit_limits.ts";
+import { readBytes } from "../testing/helpers.ts";
 import { closeQuietly, writeAll } from "./tcp.ts";
 import { TransitRelay, type TransitRelayOptions } from "./transit_relay.ts";
 import { transitConnect, TransitError, transitHash, transitVia } from "./transit_client.ts";
@@ -23,18 +24,6 @@ function pattern(length: number, seed: number): Uint8Array {
   const view = new DataView(bytes.buffer);
   for (let i = 0; i + 4 <= length; i += 4) view.setUint32(i, (i / 4) * 2654435761 + seed);
   return bytes;
-}
-
-/** Reads exactly `length` bytes (fewer if the connection ends). */
-async function readBytes(conn: Deno.Conn, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = await conn.read(out.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return out.subarray(0, filled);
 }
 
 /** The failure of `promise`, which must be a TransitError. */

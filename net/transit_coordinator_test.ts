@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import { Coordinator } from "../coordinator.ts";
 import { PeerRoster } from "../core/peer_roster.ts";
 import { type Endpoint, parseDatagram } from "../protocol.ts";
-import { freeUdpPort, type JsonEvent, PeerchatProcess, waitFor } from "../testing/helpers.ts";
+import {
+  freeUdpPort,
+  type JsonEvent,
+  PeerchatProcess,
+  readBytes,
+  spawnCoordinator,
+  waitFor,
+} from "../testing/helpers.ts";
 import { CoordinatorClient } from "./coordinator_client.ts";
 import { closeQuietly, writeAll } from "./tcp.ts";
 import { transitConnect } from "./transit_client.ts";
@@ -42,18 +49,6 @@ async function loggedIn(
     throw error;
   }
   return { client, close };
-}
-
-/** Reads exactly `length` bytes (fewer if the connection ends). */
-async function readBytes(conn: Deno.Conn, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = await conn.read(out.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return out.subarray(0, filled);
 }
 
 Deno.test("Coordinator: transit on the login port's number over TCP, else any free port, or none", async () => {
@@ -96,14 +91,8 @@ Deno.test("Coordinator: transit on the login port's number over TCP, else any fr
 });
 
 Deno.test("peerchat coordinator: Accept names its transit port; two sides splice; --stats counts the bytes", async () => {
-  const coordinator = new PeerchatProcess([
-    "coordinator",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+  const { process: coordinator, udp: login } = await spawnCoordinator([
     "--no-discovery",
-    "--json",
     "--stats",
     "0.2",
     "--transit-rate",
@@ -113,15 +102,9 @@ Deno.test("peerchat coordinator: Accept names its transit port; two sides splice
   ]);
   const closers: (() => Promise<void> | void)[] = [];
   try {
-    const listening = await coordinator.waitFor(
-      (e) => e.event === "listening",
-      "listening",
-      30_000,
-    );
-    const [host, port] = String(listening.udp).split(":");
+    const listening = coordinator.events.find((e) => e.event === "listening")!;
     const transitPort = Number(String(listening.transit).split(":")[1]);
     assert.ok(transitPort > 0, `listening names the transit relay: ${listening.transit}`);
-    const login = { host, port: Number(port) };
     const alice = await loggedIn("alice", login);
     closers.push(alice.close);
     const bob = await loggedIn("bob", login);
@@ -165,28 +148,17 @@ Deno.test("peerchat coordinator: Accept names its transit port; two sides splice
 });
 
 Deno.test("peerchat coordinator --transit off: no transit port, none in Accept, none in --stats", async () => {
-  const coordinator = new PeerchatProcess([
-    "coordinator",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+  const { process: coordinator, udp } = await spawnCoordinator([
     "--no-discovery",
-    "--json",
     "--stats",
     "0.2",
     "--transit",
     "off",
   ]);
   try {
-    const listening = await coordinator.waitFor(
-      (e) => e.event === "listening",
-      "listening",
-      30_000,
-    );
+    const listening = coordinator.events.find((e) => e.event === "listening")!;
     assert.equal(listening.transit, undefined);
-    const [host, port] = String(listening.udp).split(":");
-    const peer = await loggedIn("carol", { host, port: Number(port) });
+    const peer = await loggedIn("carol", udp);
     try {
       assert.equal(peer.client.transitPort, undefined);
     } finally {

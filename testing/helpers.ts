@@ -354,6 +354,18 @@ export async function spawnPeer(
   return { process, ready };
 }
 
+/** Reads `length` bytes off `conn` (fewer if the connection ends first). */
+export async function readBytes(conn: Deno.Conn, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = await conn.read(out.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return out.subarray(0, filled);
+}
+
 /** A UDP port on 127.0.0.1 that nobody uses right now (so parallel runs do not hear each other). */
 export function freeUdpPort(): number {
   const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
