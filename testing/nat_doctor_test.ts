@@ -12,28 +12,17 @@
 import assert from "node:assert/strict";
 import { createNatLab } from "./nat_lab.ts";
 import type { JsonEvent, PeerchatProcess } from "./helpers.ts";
-import {
-  COORDINATOR_PORT,
-  natPeersAvailable,
-  spawnIn,
-  startCoordinator,
-  startPeer,
-} from "./nat_peers.ts";
+import { COORDINATOR_PORT, labGate, spawnIn, startCoordinator, startPeer } from "./nat_peers.ts";
 
-const availability = await natPeersAvailable();
-const inCI = Boolean(Deno.env.get("CI"));
-if (!availability.ok && !inCI) {
-  const bar = "!".repeat(72);
-  console.error(`${bar}\nNAT DOCTOR LAB SKIPPED: ${availability.reason}\n${bar}`);
-}
+const gate = await labGate("NAT DOCTOR LAB");
 
 const FORWARDED = 40000;
 
 Deno.test({
   name: "doctor behind a hard NAT: hard, its public address, the relay; who is relayed and why",
-  ignore: !availability.ok && !inCI,
+  ignore: gate.ignore,
   async fn() {
-    if (!availability.ok) throw new Error(`The NAT lab is needed in CI: ${availability.reason}`);
+    gate.need();
     await using lab = await createNatLab({
       sites: [
         { name: "a", router: "hard", hosts: ["alice"] },

@@ -19,22 +19,11 @@
 
 import assert from "node:assert/strict";
 import { createNatLab, type NatLab, type NatSiteOptions } from "./nat_lab.ts";
-import {
-  contains,
-  CoordinatorCapture,
-  natPeersAvailable,
-  startCoordinator,
-  startPeer,
-} from "./nat_peers.ts";
+import { contains, CoordinatorCapture, labGate, startCoordinator, startPeer } from "./nat_peers.ts";
 import { type JsonEvent, PeerchatProcess, rosterOf, waitFor } from "./helpers.ts";
 import type { ChildSpec } from "./nat_files_child.ts";
 
-const availability = await natPeersAvailable();
-const inCI = Boolean(Deno.env.get("CI"));
-if (!availability.ok && !inCI) {
-  const bar = "!".repeat(72);
-  console.error(`${bar}\nNAT FILES LAB SKIPPED: ${availability.reason}\n${bar}`);
-}
+const gate = await labGate("NAT FILES LAB");
 
 const CHILD = new URL("./nat_files_child.ts", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -174,7 +163,7 @@ async function landedIdentical(path: string, setup: Setup): Promise<void> {
   assert.ok(landed.length === SIZE && landed.every((b, i) => b === source[i]), "byte-identical");
 }
 
-const labTest = { ignore: !availability.ok && !inCI, sanitizeResources: false, sanitizeOps: false };
+const labTest = { ignore: gate.ignore, sanitizeResources: false, sanitizeOps: false };
 
 Deno.test({
   ...labTest,

@@ -30,8 +30,8 @@ import {
   type Counts,
   counts,
   delivered,
+  labGate,
   lastPath,
-  natPeersAvailable,
   type Pair,
   pathEvents,
   pathHistory,
@@ -41,12 +41,7 @@ import {
 } from "./nat_peers.ts";
 import { sleep, waitFor } from "./helpers.ts";
 
-const availability = await natPeersAvailable({ ipv6: true });
-const inCI = Boolean(Deno.env.get("CI"));
-if (!availability.ok && !inCI) {
-  const bar = "!".repeat(72);
-  console.error(`${bar}\nNAT IPv6 LAB SKIPPED: ${availability.reason}\n${bar}`);
-}
+const gate = await labGate("NAT IPv6 LAB", { ipv6: true });
 
 /** Messages each way in a burst. */
 const N = 200;
@@ -190,9 +185,9 @@ async function oneIpv6(): Promise<void> {
 
 Deno.test({
   name: "NAT IPv6: peers behind symmetric IPv4 NATs find a direct IPv6 path through firewalls",
-  ignore: !availability.ok && !inCI,
+  ignore: gate.ignore,
   async fn(t) {
-    if (!availability.ok) throw new Error(`The NAT lab cannot run here: ${availability.reason}`);
+    gate.need();
     const steps = [
       { name: "hard with IPv6 | hard with IPv6 → direct over IPv6", fn: bothIpv6 },
       { name: "the same, only alice talks → direct over IPv6", fn: oneTalker },

@@ -31,6 +31,28 @@ export const COORDINATOR_PORT = 8888;
 export const MARKER = "PLAINTEXT-MARKER";
 
 /**
+ * The gate of a NAT lab test file: {@linkcode natPeersAvailable}, said loudly (`what` SKIPPED)
+ * when the lab cannot run here; `ignore` its tests then, except under CI, where `need()` throws why.
+ */
+export async function labGate(
+  what: string,
+  options: { ipv6?: boolean } = {},
+): Promise<{ ignore: boolean; need(): void }> {
+  const availability = await natPeersAvailable(options);
+  const inCI = Boolean(Deno.env.get("CI"));
+  if (!availability.ok && !inCI) {
+    const bar = "!".repeat(72);
+    console.error(`${bar}\n${what} SKIPPED: ${availability.reason}\n${bar}`);
+  }
+  return {
+    ignore: !availability.ok && !inCI,
+    need() {
+      if (!availability.ok) throw new Error(`The NAT lab cannot run here: ${availability.reason}`);
+    },
+  };
+}
+
+/**
  * Whether the NAT lab can run here (see {@linkcode natLabAvailable}); when it can, also removes
  * what crashed runs left and fetches peerchat's dependencies from the root namespace (hosts in
  * the lab cannot reach the npm registry).

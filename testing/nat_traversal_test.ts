@@ -33,10 +33,10 @@ import {
   CoordinatorCapture,
   type Counts,
   counts,
+  labGate,
   lastNat,
   lastPath,
   MARKER,
-  natPeersAvailable,
   pathEvents,
   pathHistory,
   type PathKind,
@@ -46,12 +46,7 @@ import {
 } from "./nat_peers.ts";
 import { sleep, waitFor } from "./helpers.ts";
 
-const availability = await natPeersAvailable();
-const inCI = Boolean(Deno.env.get("CI"));
-if (!availability.ok && !inCI) {
-  const bar = "!".repeat(72);
-  console.error(`${bar}\nNAT TRAVERSAL LAB SKIPPED: ${availability.reason}\n${bar}`);
-}
+const gate = await labGate("NAT TRAVERSAL LAB");
 
 /** Messages each way in a burst. */
 const N = 200;
@@ -336,9 +331,9 @@ async function runSwitch(): Promise<void> {
 
 Deno.test({
   name: "NAT traversal: the issue's table with real peerchat processes behind nftables NAT",
-  ignore: !availability.ok && !inCI,
+  ignore: gate.ignore,
   async fn(t) {
-    if (!availability.ok) throw new Error(`The NAT lab cannot run here: ${availability.reason}`);
+    gate.need();
     const jobs: { name: string; run: () => Promise<void> }[] = [
       ...CASES.map((c) => ({ name: c.name, run: () => runCase(c) })),
       {
