@@ -86,10 +86,7 @@ export function offerText(
     : `You offered ${visible(event.to ?? "?")} ${files(count)}, ${
       formatBytes(event.total)
     } (offer ${id}); waiting for an answer.`;
-  const width = String(Math.min(count, LISTED_FILES)).length;
-  const listed = event.files.slice(0, LISTED_FILES).map((file, i) =>
-    `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
-  );
+  const listed = fileRows(event.files.slice(0, LISTED_FILES));
   if (count > LISTED_FILES) {
     listed.push(`  … and ${files(count - LISTED_FILES)} more (/transfers ${id} lists them all)`);
   }
@@ -99,6 +96,19 @@ export function offerText(
     }, /decline ${id} says no.`,
   ];
   return [head, ...listed, ...answer].join("\n");
+}
+
+/** Files numbered from 1 as `/accept` counts them, names escaped, numbers right-aligned. */
+function fileRows(list: readonly { name: string; size: number }[]): string[] {
+  const width = String(list.length).length;
+  return list.map((file, i) =>
+    `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
+  );
+}
+
+/** A transfer's state, with the reason of a failure. */
+function stateText(t: TransferView): string {
+  return t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state;
 }
 
 /** `path` and a short form of a SHA-256 (its first 12 hex digits). */
@@ -209,7 +219,7 @@ export function transfersTable(list: readonly TransferView[]): string {
     visible(t.id),
     t.direction === "out" ? "→" : "←",
     visible(t.peer),
-    t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state,
+    stateText(t),
     `${formatBytes(t.bytes)}/${formatBytes(t.total)} ${percent(t.bytes, t.total)}%`,
     active(t) ? formatRate(t.rate) : "",
     active(t) ? formatEta(t.eta) : "",
@@ -226,16 +236,10 @@ export function transfersTable(list: readonly TransferView[]): string {
  * names escaped, with its state on the first line.
  */
 export function transferFilesText(t: TransferView): string {
-  const width = String(t.files.length).length;
   const head = `${t.direction === "out" ? "To" : "From"} ${visible(t.peer)}, offer ${
     visible(t.id)
   }: ${files(t.files.length)}, ${formatBytes(t.files.reduce((sum, f) => sum + f.size, 0))}, ${
-    t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state
+    stateText(t)
   }`;
-  return [
-    head,
-    ...t.files.map((file, i) =>
-      `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
-    ),
-  ].join("\n");
+  return [head, ...fileRows(t.files)].join("\n");
 }
