@@ -42,6 +42,12 @@ export function formatEta(seconds: number | undefined): string {
   return `${Math.floor(s / 86400)}d ${two(Math.floor(s / 3600) % 24)}h`;
 }
 
+/** `7s left` at `rate` bytes a second for what of `total` is not yet there; empty when still. */
+export function timeLeft(bytes: number, total: number, rate: number): string {
+  const eta = rate > 0 ? formatEta((total - bytes) / rate) : "";
+  return eta && `${eta} left`;
+}
+
 /** How far along, as a whole percentage (0–100; 100 only when all is there). */
 export function percent(bytes: number, total: number): number {
   if (total <= 0) return bytes > 0 ? 100 : 0;
@@ -190,11 +196,9 @@ export function progressStep(last: number | undefined, bytes: number, total: num
 export function progressText(
   event: Extract<FileEvent, { event: "file-progress" }>,
 ): string {
-  const rate = formatRate(event.rate);
-  const eta = event.rate > 0 ? formatEta((event.total - event.bytes) / event.rate) : "";
   const extra = [
-    rate,
-    eta && `${eta} left`,
+    formatRate(event.rate),
+    timeLeft(event.bytes, event.total, event.rate),
     event.count > 1 ? `file ${event.file} of ${event.count}` : "",
   ]
     .filter((part) => part !== "");
