@@ -135,6 +135,12 @@ export function parseDuration(text: string, flag: string): number | string {
     : `${flag} must be a whole number with a unit, d, h, m or s (such as 180d or 12h), not "${text}".`;
 }
 
+/** A port number from 0 to 65535 written in up to 5 digits, or `undefined`. */
+function portNumber(text: string): number | undefined {
+  const port = Number(text);
+  return /^\d{1,5}$/.test(text) && port <= 65535 ? port : undefined;
+}
+
 /** What `--nat-port`, `--relay` and `--relay-rate` say. */
 export interface NatRelayArgs {
   /** The NAT-type port: a port, 0 for any free one, `null` for none, absent for the default. */
@@ -157,8 +163,8 @@ export function natRelayArgs(
   const args: NatRelayArgs = { relay: true, relayRate: DEFAULT_RELAY_RATE };
   if (natPort === "off") args.natPort = null;
   else if (natPort !== undefined) {
-    const port = Number(natPort);
-    if (!/^\d{1,5}$/.test(natPort) || port > 65535) {
+    const port = portNumber(natPort);
+    if (port === undefined) {
       return `--nat-port must be a port number from 0 to 65535, or off, not "${natPort}".`;
     }
     args.natPort = port;
@@ -216,8 +222,8 @@ export function transitArgs(values: Record<string, unknown>): TransitArgs | stri
   const transit: CoordinatorTransitOptions = {};
   const portText = values["transit-port"] as string | undefined;
   if (portText !== undefined) {
-    const port = Number(portText);
-    if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+    const port = portNumber(portText);
+    if (port === undefined) {
       return `--transit-port must be a port number from 0 to 65535, not "${portText}".`;
     }
     transit.port = port;

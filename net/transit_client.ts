@@ -24,6 +24,7 @@ import {
 } from "../core/transit_limits.ts";
 import { errorText } from "../core/errors.ts";
 import { encodeText } from "../protocol.ts";
+import { hex } from "./file_outbox.ts";
 import { closeQuietly, writeAll } from "./tcp.ts";
 
 export type { TransitSide } from "../core/transit_limits.ts";
@@ -96,8 +97,7 @@ export interface TransitConnectOptions {
  * ```
  */
 export function transitHash(token: string): string {
-  const digest = sha256(encodeText(TRANSIT_LABEL), encodeText(token));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(sha256(encodeText(TRANSIT_LABEL), encodeText(token)));
 }
 
 /**

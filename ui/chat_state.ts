@@ -133,7 +133,6 @@ export interface ViewState {
 /** What {@linkcode reduce} accepts: peer events, and what the user did. */
 export type ViewInput =
   | PeerEvent
-  | FileEvent
   | { event: "partner"; name: string | undefined }
   /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
   | { event: "info"; text: string; about?: string }
@@ -230,8 +229,6 @@ export function reduce(
     }
     case "info":
       return addInfo(state, input.text, input.about);
-    default:
-      return state; // File transfer events: shown by the screen's transfer view (helper "ui").
   }
 }
 

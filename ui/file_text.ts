@@ -42,6 +42,12 @@ export function formatEta(seconds: number | undefined): string {
   return `${Math.floor(s / 86400)}d ${two(Math.floor(s / 3600) % 24)}h`;
 }
 
+/** `7s left` at `rate` bytes a second for what of `total` is not yet there; empty when still. */
+export function timeLeft(bytes: number, total: number, rate: number): string {
+  const eta = rate > 0 ? formatEta((total - bytes) / rate) : "";
+  return eta && `${eta} left`;
+}
+
 /** How far along, as a whole percentage (0–100; 100 only when all is there). */
 export function percent(bytes: number, total: number): number {
   if (total <= 0) return bytes > 0 ? 100 : 0;
@@ -86,10 +92,7 @@ export function offerText(
     : `You offered ${visible(event.to ?? "?")} ${files(count)}, ${
       formatBytes(event.total)
     } (offer ${id}); waiting for an answer.`;
-  const width = String(Math.min(count, LISTED_FILES)).length;
-  const listed = event.files.slice(0, LISTED_FILES).map((file, i) =>
-    `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
-  );
+  const listed = fileRows(event.files.slice(0, LISTED_FILES));
   if (count > LISTED_FILES) {
     listed.push(`  … and ${files(count - LISTED_FILES)} more (/transfers ${id} lists them all)`);
   }
@@ -99,6 +102,19 @@ export function offerText(
     }, /decline ${id} says no.`,
   ];
   return [head, ...listed, ...answer].join("\n");
+}
+
+/** Files numbered from 1 as `/accept` counts them, names escaped, numbers right-aligned. */
+function fileRows(list: readonly { name: string; size: number }[]): string[] {
+  const width = String(list.length).length;
+  return list.map((file, i) =>
+    `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
+  );
+}
+
+/** A transfer's state, with the reason of a failure. */
+function stateText(t: TransferView): string {
+  return t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state;
 }
 
 /** `path` and a short form of a SHA-256 (its first 12 hex digits). */
@@ -180,11 +196,9 @@ export function progressStep(last: number | undefined, bytes: number, total: num
 export function progressText(
   event: Extract<FileEvent, { event: "file-progress" }>,
 ): string {
-  const rate = formatRate(event.rate);
-  const eta = event.rate > 0 ? formatEta((event.total - event.bytes) / event.rate) : "";
   const extra = [
-    rate,
-    eta && `${eta} left`,
+    formatRate(event.rate),
+    timeLeft(event.bytes, event.total, event.rate),
     event.count > 1 ? `file ${event.file} of ${event.count}` : "",
   ]
     .filter((part) => part !== "");
@@ -209,7 +223,7 @@ export function transfersTable(list: readonly TransferView[]): string {
     visible(t.id),
     t.direction === "out" ? "→" : "←",
     visible(t.peer),
-    t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state,
+    stateText(t),
     `${formatBytes(t.bytes)}/${formatBytes(t.total)} ${percent(t.bytes, t.total)}%`,
     active(t) ? formatRate(t.rate) : "",
     active(t) ? formatEta(t.eta) : "",
@@ -226,16 +240,10 @@ export function transfersTable(list: readonly TransferView[]): string {
  * names escaped, with its state on the first line.
  */
 export function transferFilesText(t: TransferView): string {
-  const width = String(t.files.length).length;
   const head = `${t.direction === "out" ? "To" : "From"} ${visible(t.peer)}, offer ${
     visible(t.id)
   }: ${files(t.files.length)}, ${formatBytes(t.files.reduce((sum, f) => sum + f.size, 0))}, ${
-    t.state === "failed" && t.reason ? `failed (${visible(t.reason)})` : t.state
+    stateText(t)
   }`;
-  return [
-    head,
-    ...t.files.map((file, i) =>
-      `  ${String(i + 1).padStart(width)}. ${showName(file.name)}  ${formatBytes(file.size)}`
-    ),
-  ].join("\n");
+  return [head, ...fileRows(t.files)].join("\n");
 }

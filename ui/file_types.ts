@@ -5,13 +5,10 @@
  * @module
  */
 
-import type { FileEntry, PeerEvent } from "../core/peer_events.ts";
+import type { PeerEvent } from "../core/peer_events.ts";
 import type { Answer, OfferResult, TransferView } from "../core/transfers.ts";
 
-export type { Answer, FileEntry, OfferResult, TransferView };
-
-/** One offered file: its relative path (`/`-separated, from the network) and size. */
-export type OfferedFile = FileEntry;
+export type { TransferView };
 
 /** The file events of a peer (`--json` prints each as one line). */
 export type FileEvent = Extract<PeerEvent, { event: `file-${string}` }>;

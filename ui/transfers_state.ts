@@ -64,6 +64,27 @@ export function activeTransfers(state: TransfersState): TransferBar[] {
   return [...state.all.values()].filter((bar) => bar.active);
 }
 
+/** A transfer nothing has moved of yet (no bar). */
+function newBar(
+  id: string,
+  direction: "in" | "out",
+  peer: string,
+  label: string,
+): TransferBar {
+  return {
+    id,
+    direction,
+    peer,
+    label,
+    bytes: 0,
+    total: 0,
+    file: 0,
+    count: 0,
+    rate: 0,
+    active: false,
+  };
+}
+
 /** `state` with `bar` set (in its place when known), the oldest inactive ones dropped past the cap. */
 function put(state: TransfersState, bar: TransferBar): TransfersState {
   const all = new Map(state.all);
@@ -95,18 +116,9 @@ export function reduceTransfers(
     case "file-offer": {
       const peer = event.from ?? event.to ?? "?";
       const count = event.files.length;
-      const bar: TransferBar = {
-        id: event.id,
-        direction: event.from !== undefined ? "in" : "out",
-        peer,
-        label: count === 1 ? showName(event.files[0].name, 60) : `${count} files`,
-        bytes: 0,
-        total: event.total,
-        file: 0,
-        count,
-        rate: 0,
-        active: false,
-      };
+      const label = count === 1 ? showName(event.files[0].name, 60) : `${count} files`;
+      const direction = event.from !== undefined ? "in" : "out";
+      const bar = { ...newBar(event.id, direction, peer, label), total: event.total, count };
       return {
         transfers: put(state, bar),
         line: { text: fileEventText(event, undefined, now)!, tone: "plain", about: peer },
@@ -115,20 +127,13 @@ export function reduceTransfers(
     }
     case "file-accepted": {
       const peer = event.from ?? event.to ?? known?.peer ?? "?";
+      const direction = event.from !== undefined ? "in" : "out";
       const bar: TransferBar = {
-        ...(known ?? {
-          id: event.id,
-          direction: event.from !== undefined ? "in" : "out",
-          label: `${event.files} files`,
-          bytes: 0,
-          total: 0,
-          file: 0,
-          rate: 0,
-        }),
+        ...(known ?? newBar(event.id, direction, peer, `${event.files} files`)),
         peer,
         count: event.files,
         active: true,
-      } as TransferBar;
+      };
       const hint = bar.direction === "in"
         ? `Receiving ${bar.label} from ${peer}`
         : `Sending ${bar.label} to ${peer}`;
@@ -144,20 +149,12 @@ export function reduceTransfers(
         ? { file: event.file, count: event.count, rate: event.rate }
         : {};
       const bar: TransferBar = {
-        ...(known ?? {
-          id: event.id,
-          direction: "in",
-          peer: "?",
-          label: "files",
-          file: 0,
-          count: 0,
-          rate: 0,
-        }),
+        ...(known ?? newBar(event.id, "in", "?", "files")),
         bytes: event.bytes,
         total: event.total,
         ...progress,
         active: true,
-      } as TransferBar;
+      };
       const next = put(state, bar);
       if (event.event === "file-progress") return { transfers: next };
       return {

@@ -15,7 +15,7 @@
  */
 
 import { fitRow, type Row, rowWidth, type Span, span } from "./rows.ts";
-import { formatBytes, formatEta, formatRate, percent } from "./file_text.ts";
+import { formatBytes, formatRate, percent, timeLeft } from "./file_text.ts";
 import type { TransferBar } from "./transfers_state.ts";
 import { screenLine } from "./chat_state.ts";
 
@@ -37,13 +37,12 @@ export function progressBar(fraction: number, width: number): string {
  */
 export function transferRow(bar: TransferBar, width: number): Row {
   const pct = percent(bar.bytes, bar.total);
-  const eta = bar.rate > 0 ? formatEta((bar.total - bar.bytes) / bar.rate) : "";
   const head: Row = [span(bar.direction === "in" ? "↓ " : "↑ ", "bold"), span(bar.label)];
   const numbers: Span[] = [span(` ${pct}%`, "bold")];
   const details = [
     `${formatBytes(bar.bytes)}/${formatBytes(bar.total)}`,
     formatRate(bar.rate),
-    eta && `${eta} left`,
+    timeLeft(bar.bytes, bar.total, bar.rate),
     bar.count > 1 ? `file ${bar.file}/${bar.count}` : "",
     `${bar.direction === "in" ? "from" : "to"} ${screenLine(bar.peer)}`,
   ].filter((part) => part !== "");
