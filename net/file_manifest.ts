@@ -14,6 +14,7 @@
  * @module
  */
 
+import { errorText } from "../core/errors.ts";
 import { randomBytes, sha256 } from "../crypto/primitives.ts";
 import {
   ChunkFramer,
@@ -65,7 +66,7 @@ export async function fetchManifest(
   try {
     challenge = await readHello(reader);
   } catch (error) {
-    throw new ManifestError(`No manifest: ${error instanceof Error ? error.message : error}.`);
+    throw new ManifestError(`No manifest: ${errorText(error)}.`);
   }
   const token = pullProof(offer.token, challenge, offer.id);
   const line = formatPullLine({ type: "manifest", id: offer.id, token });
@@ -136,7 +137,7 @@ export async function manifestFrom(
     try {
       return await fetchManifest(conn, offer, offer.manifest ?? "", expect);
     } catch (error) {
-      why = error instanceof Error ? error.message : String(error);
+      why = errorText(error);
     } finally {
       closeQuietly(conn);
     }
