@@ -261,7 +261,7 @@ export class FileSender {
     const reader = new ConnReader(conn, 4096);
     const out = new BatchWriter(conn, 2 * BATCH_BYTES + 2 * CHUNK_BYTES, BATCH_BYTES);
     const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
-    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
+    const no = (reason: string) => out.add(refusal(reason));
     const hello = newHello();
     try {
       await out.add(hello.line);
@@ -308,17 +308,16 @@ export class FileSender {
     pull: { file: number; offset: number },
     file: OfferedFile,
   ): Promise<"cut" | void> {
-    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     let handle: Deno.FsFile;
     try {
       // Metadata calls are synchronous: a thread hand-off each cost more than the call itself
       // (10,000 small files), and FileSaver's are synchronous too.
       handle = Deno.openSync(file.path, { read: true });
     } catch {
-      return await no("missing");
+      return await out.add(refusal("missing"));
     }
     try {
-      if (!sameAsOffered(handle.statSync(), file)) return await no("changed");
+      if (!sameAsOffered(handle.statSync(), file)) return await out.add(refusal("changed"));
       // A fresh nonce for every `ok`: never the same stream key twice, whatever the pull line.
       const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
       await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
@@ -381,8 +380,15 @@ export class FileSender {
   }
 }
 
+const encoder = new TextEncoder();
+
 function encode(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
+}
+
+/** The answer `no REASON\n`. */
+function refusal(reason: string): Uint8Array {
+  return encode(formatAnswerLine({ type: "no", reason }));
 }
 
 /** Whether a file's stat still says what the offer said (size and modification time). */
