@@ -170,11 +170,6 @@ export class StreamSealer {
     this.#seal = options.cipher === "aes-256-gcm" ? aesGcmSealParts : chachaPolySealParts;
   }
 
-  /** The index of the next chunk this sealer will emit. */
-  get nextChunk(): number {
-    return this.#index;
-  }
-
   /** Takes the next plaintext bytes; returns the chunks they complete (none or more). */
   push(plaintext: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
@@ -294,16 +289,6 @@ export class StreamOpener {
     this.#start = this.#index = options.startChunk ?? 0;
     checkIndex(this.#index);
     this.#open = options.cipher === "aes-256-gcm" ? aesGcmDecrypt : chachaPolyDecrypt;
-  }
-
-  /** The index of the next chunk this opener expects. */
-  get nextChunk(): number {
-    return this.#index;
-  }
-
-  /** Whether the final chunk has been opened. */
-  get finished(): boolean {
-    return this.#finished;
   }
 
   /** The plaintext of the next sealed chunk; throws {@linkcode StreamError} when it is refused. */
