@@ -93,8 +93,10 @@ export function payloadKey(secret: Uint8Array, nonce: Uint8Array): Uint8Array {
   if (nonce.length !== PAYLOAD_NONCE_BYTES) {
     throw new RangeError(`A payload nonce is ${PAYLOAD_NONCE_BYTES} bytes, not ${nonce.length}.`);
   }
-  return hkdfSha256(secret, nonce, new TextEncoder().encode("payload"), 32);
+  return hkdfSha256(secret, nonce, PAYLOAD_INFO, 32);
 }
+
+const PAYLOAD_INFO = new TextEncoder().encode("payload");
 
 /**
  * Where chunk `chunkIndex` starts: in the plaintext (`chunkIndex × 64 KiB`) and in the sealed
