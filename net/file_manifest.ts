@@ -17,9 +17,9 @@
 import { errorText } from "../core/errors.ts";
 import { randomBytes, sha256 } from "../crypto/primitives.ts";
 import {
-  ChunkFramer,
   PAYLOAD_NONCE_BYTES,
   payloadKey,
+  SEALED_CHUNK_BYTES,
   sealedLength,
   StreamOpener,
   StreamSealer,
@@ -83,25 +83,20 @@ export async function fetchManifest(
     throw new ManifestError(`The manifest's answer is off (size ${size}).`);
   }
   const opener = new StreamOpener(payloadKey(offer.key, nonce));
-  const framer = new ChunkFramer();
   const bytes = new Uint8Array(size);
   let at = 0;
   let left = sealedLength(size);
-  const open = (chunk: Uint8Array) => {
-    const plain = opener.open(chunk);
-    if (at + plain.length > size) throw new ManifestError("The manifest is longer than said.");
-    bytes.set(plain, at);
-    at += plain.length;
-  };
   try {
     while (left > 0) {
-      const piece = await reader.take(left);
-      if (piece === undefined) throw new ManifestError("The connection ended in the manifest.");
-      left -= piece.length;
-      for (const chunk of framer.push(piece)) open(chunk);
+      // Whole sealed chunks, as the file receiver reads them.
+      const chunk = await reader.exact(Math.min(left, SEALED_CHUNK_BYTES));
+      if (chunk === undefined) throw new ManifestError("The connection ended in the manifest.");
+      left -= chunk.length;
+      const plain = opener.open(chunk);
+      if (at + plain.length > size) throw new ManifestError("The manifest is longer than said.");
+      bytes.set(plain, at);
+      at += plain.length;
     }
-    const last = framer.end();
-    if (last) open(last);
     opener.end();
   } catch (error) {
     if (error instanceof ManifestError) throw error;
