@@ -54,7 +54,7 @@ import {
 import { formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { pullProof, readHello } from "./file_hello.ts";
-import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
+import { hashPrefix, SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
 import { BatchWriter } from "./batch_writer.ts";
@@ -317,13 +317,8 @@ async function prepare<R extends PartialPlace>(
   if (held === 0) return { file, reserved, offset, hash };
   try {
     using handle = openPartial(reserved.partial);
-    const buffer = new Uint8Array(BATCH_BYTES);
-    let at = 0;
-    while (at < offset) {
-      const read = await handle.read(buffer.subarray(0, Math.min(BATCH_BYTES, offset - at)));
-      if (read === null) throw new Error("the partial file got shorter while it was read");
-      hash.update(buffer.subarray(0, read));
-      at += read;
+    if (await hashPrefix(handle, offset, hash, new Uint8Array(BATCH_BYTES)) < offset) {
+      throw new Error("the partial file got shorter while it was read");
     }
     await handle.truncate(offset);
   } catch (error) {

@@ -60,7 +60,7 @@
  * @module
  */
 
-import { randomBytes, sha256Stream } from "../crypto/primitives.ts";
+import { randomBytes, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
@@ -324,18 +324,8 @@ export class FileSender {
       this.#onPull?.({ id: offer.id, file: pull.file, offset: pull.offset });
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
-      const buffer = buffers[0];
-      let at = 0;
-      let short = false;
-      while (at < pull.offset && !short) {
-        const read = await handle.read(buffer.subarray(0, Math.min(BATCH_BYTES, pull.offset - at)));
-        if (read === null) {
-          short = true;
-        } else {
-          hash.update(buffer.subarray(0, read));
-          at += read;
-        }
-      }
+      let at = await hashPrefix(handle, pull.offset, hash, buffers[0]);
+      let short = at < pull.offset;
       const sealer = new StreamSealer(payloadKey(offer.key, nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
@@ -389,6 +379,26 @@ function encode(text: string): Uint8Array {
 /** The answer `no REASON\n`. */
 function refusal(reason: string): Uint8Array {
   return encode(formatAnswerLine({ type: "no", reason }));
+}
+
+/**
+ * Reads and hashes the first `length` bytes of `handle` through `buffer`: how many it had (fewer
+ * when it ends first). A resume's part both sides already hold.
+ */
+export async function hashPrefix(
+  handle: Deno.FsFile,
+  length: number,
+  hash: Sha256Stream,
+  buffer: Uint8Array,
+): Promise<number> {
+  let at = 0;
+  while (at < length) {
+    const read = await handle.read(buffer.subarray(0, Math.min(buffer.length, length - at)));
+    if (read === null) break;
+    hash.update(buffer.subarray(0, read));
+    at += read;
+  }
+  return at;
 }
 
 /** Whether a file's stat still says what the offer said (size and modification time). */
