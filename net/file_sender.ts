@@ -162,13 +162,12 @@ export interface FileSenderOptions {
 export class FileSender {
   #listener: Deno.TcpListener;
   #offers = new Map<string, ServedOffer>();
-  #conns = new Set<Deno.Conn>();
+  /** Every open connection, and the offer it serves once its first line named one. */
+  #conns = new Map<Deno.Conn, string | undefined>();
   #handlers = new Set<Promise<void>>();
   #onSent: FileSenderOptions["onSent"];
   #onPull: FileSenderOptions["onPull"];
   #onFile: FileSenderOptions["onFile"];
-  /** The offer each connection serves, once its first line named one. */
-  #serving = new Map<Deno.Conn, string>();
   #idleMs: number;
   #accepting: AcceptLoop;
   /** Connections open per address and in all (16 and 256): one LAN host cannot take them all. */
@@ -213,7 +212,7 @@ export class FileSender {
   /** Stops serving the offer `id` (declined, cancelled, done, expired); its connections close. */
   withdraw(id: string): void {
     this.#offers.delete(id);
-    for (const [conn, serving] of this.#serving) if (serving === id) closeQuietly(conn);
+    for (const [conn, serving] of this.#conns) if (serving === id) closeQuietly(conn);
   }
 
   /**
@@ -226,11 +225,10 @@ export class FileSender {
 
   /** Serves `conn` until it ends; resolves then (never rejects). */
   #serve(conn: Deno.Conn): Promise<void> {
-    this.#conns.add(conn);
+    this.#conns.set(conn, undefined);
     const handler = this.#handle(conn).finally(() => {
       closeQuietly(conn);
       this.#conns.delete(conn);
-      this.#serving.delete(conn);
       this.#handlers.delete(handler);
     });
     this.#handlers.add(handler);
@@ -240,7 +238,7 @@ export class FileSender {
   /** Stops listening, closes every connection and waits for their handlers. */
   async close(): Promise<void> {
     const closing = this.#accepting.close();
-    for (const conn of this.#conns) closeQuietly(conn);
+    for (const conn of this.#conns.keys()) closeQuietly(conn);
     await closing;
     await Promise.all(this.#handlers);
   }
@@ -280,7 +278,7 @@ export class FileSender {
         if (!offer || !provesToken(pull.token, offer.token, hello.challenge, offer.id)) {
           return await no("refused").then(() => out.flush());
         }
-        this.#serving.set(conn, offer.id);
+        this.#conns.set(conn, offer.id);
         if (pull.type === "manifest" && offer.manifest) {
           for (const piece of sealedManifest(offer.key, offer.manifest)) await out.add(piece);
           continue;
