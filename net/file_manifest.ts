@@ -15,7 +15,7 @@
  */
 
 import { errorText } from "../core/errors.ts";
-import { randomBytes, sha256 } from "../crypto/primitives.ts";
+import { randomBytes, sha256Hex } from "../crypto/primitives.ts";
 import {
   PAYLOAD_NONCE_BYTES,
   payloadKey,
@@ -46,10 +46,6 @@ export function sealedManifest(key: Uint8Array, manifest: Uint8Array): Uint8Arra
 
 /** Why a manifest could not be had: a sentence. */
 export class ManifestError extends Error {}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Asks for the offer's manifest on `conn` (which the caller closes), checks it against `digest`
@@ -102,7 +98,7 @@ export async function fetchManifest(
     if (error instanceof ManifestError) throw error;
     throw new ManifestError(`The manifest failed its check on the way: ${String(error)}`);
   }
-  if (at !== size || hex(sha256(bytes)) !== digest) {
+  if (at !== size || sha256Hex(bytes) !== digest) {
     throw new ManifestError("The manifest does not match the offer's SHA-256.");
   }
   const files = parseManifest(bytes, expect);
