@@ -23,6 +23,7 @@ import { randomBytes } from "../crypto/primitives.ts";
 import { FileReceiver } from "../net/file_receiver.ts";
 import { FileSender, type OfferedFile } from "../net/file_sender.ts";
 import { transitConnect } from "../net/transit_client.ts";
+import { walkOffer } from "../net/file_walk.ts";
 import { TransitRelay } from "../net/transit_relay.ts";
 import { FileSaver } from "../store/file_saver.ts";
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
@@ -39,25 +40,14 @@ export interface BenchOffer {
   files: { parts: string[]; size: number }[];
 }
 
-/** Every file under `dir`, with its path parts relative to `dir`, sorted. */
-async function walk(dir: string, parts: string[] = []): Promise<[string[], OfferedFile][]> {
-  const found: [string[], OfferedFile][] = [];
-  const entries = [];
-  for await (const entry of Deno.readDir(dir)) entries.push(entry);
-  entries.sort((a, b) => a.name < b.name ? -1 : 1);
-  for (const entry of entries) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await walk(path, [...parts, entry.name]));
-    else if (entry.isFile) {
-      const info = await Deno.stat(path);
-      found.push([[...parts, entry.name], {
-        path,
-        size: info.size,
-        mtimeMs: info.mtime!.getTime(),
-      }]);
-    }
-  }
-  return found;
+/** Every file under `dir` (net/file_walk.ts, sorted), with its path parts relative to `dir`. */
+async function walk(dir: string): Promise<[string[], OfferedFile][]> {
+  const { files } = await walkOffer([dir]);
+  return files.map((file) => [file.name.split("/").slice(1), {
+    path: file.path,
+    size: file.size,
+    mtimeMs: file.mtime,
+  }]);
 }
 
 /** With `relay` (a transit relay's port), the data goes through it: sender `give`, receiver `take`. */

@@ -278,6 +278,21 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(hash.digest());
 }
 
+/**
+ * SHA-256 of the concatenated parts as 64 lowercase hex digits (an offer's manifest digest).
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./primitives.ts";
+ * console.assert(sha256Hex(new Uint8Array(0)).startsWith("e3b0c442"));
+ * ```
+ */
+export function sha256Hex(...parts: Uint8Array[]): string {
+  const hash = nodeCrypto.createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex");
+}
+
 /** A SHA-256 computed piece by piece, as data streams past: {@linkcode sha256Stream}. */
 export interface Sha256Stream {
   /** Hashes `bytes` after everything given before. */

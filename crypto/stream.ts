@@ -93,8 +93,10 @@ export function payloadKey(secret: Uint8Array, nonce: Uint8Array): Uint8Array {
   if (nonce.length !== PAYLOAD_NONCE_BYTES) {
     throw new RangeError(`A payload nonce is ${PAYLOAD_NONCE_BYTES} bytes, not ${nonce.length}.`);
   }
-  return hkdfSha256(secret, nonce, new TextEncoder().encode("payload"), 32);
+  return hkdfSha256(secret, nonce, PAYLOAD_INFO, 32);
 }
+
+const PAYLOAD_INFO = new TextEncoder().encode("payload");
 
 /**
  * Where chunk `chunkIndex` starts: in the plaintext (`chunkIndex × 64 KiB`) and in the sealed
@@ -168,11 +170,6 @@ export class StreamSealer {
     this.#index = options.startChunk ?? 0;
     checkIndex(this.#index);
     this.#seal = options.cipher === "aes-256-gcm" ? aesGcmSealParts : chachaPolySealParts;
-  }
-
-  /** The index of the next chunk this sealer will emit. */
-  get nextChunk(): number {
-    return this.#index;
   }
 
   /** Takes the next plaintext bytes; returns the chunks they complete (none or more). */
@@ -294,16 +291,6 @@ export class StreamOpener {
     this.#start = this.#index = options.startChunk ?? 0;
     checkIndex(this.#index);
     this.#open = options.cipher === "aes-256-gcm" ? aesGcmDecrypt : chachaPolyDecrypt;
-  }
-
-  /** The index of the next chunk this opener expects. */
-  get nextChunk(): number {
-    return this.#index;
-  }
-
-  /** Whether the final chunk has been opened. */
-  get finished(): boolean {
-    return this.#finished;
   }
 
   /** The plaintext of the next sealed chunk; throws {@linkcode StreamError} when it is refused. */

@@ -56,11 +56,11 @@ export class ConnReader {
     return this.#count;
   }
 
-  async #fill(): Promise<boolean> {
+  /** Reads more; first moves the buffered bytes to the front if `room` (or a line) would not fit. */
+  async #fill(room = 0): Promise<boolean> {
     if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (
-      this.#end === this.#buffer.length || this.#buffer.length - this.#start < MAX_FILE_LINE_BYTES
-    ) {
+    const fits = this.#buffer.length - this.#start;
+    if (this.#end === this.#buffer.length || fits < Math.max(room, MAX_FILE_LINE_BYTES)) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
@@ -101,12 +101,7 @@ export class ConnReader {
   async exact(length: number): Promise<Uint8Array | undefined> {
     if (length > this.#buffer.length) throw new RangeError(`At most ${this.#buffer.length} bytes.`);
     while (this.#end - this.#start < length) {
-      if (this.#buffer.length - this.#start < length) {
-        this.#buffer.copyWithin(0, this.#start, this.#end);
-        this.#end -= this.#start;
-        this.#start = 0;
-      }
-      if (!(await this.#fill())) return undefined;
+      if (!(await this.#fill(length))) return undefined;
     }
     const piece = this.#buffer.subarray(this.#start, this.#start + length);
     this.#start += length;

@@ -14,11 +14,12 @@
  * @module
  */
 
-import { randomBytes, sha256 } from "../crypto/primitives.ts";
+import { errorText } from "../core/errors.ts";
+import { randomBytes, sha256Hex } from "../crypto/primitives.ts";
 import {
-  ChunkFramer,
   PAYLOAD_NONCE_BYTES,
   payloadKey,
+  SEALED_CHUNK_BYTES,
   sealedLength,
   StreamOpener,
   StreamSealer,
@@ -46,10 +47,6 @@ export function sealedManifest(key: Uint8Array, manifest: Uint8Array): Uint8Arra
 /** Why a manifest could not be had: a sentence. */
 export class ManifestError extends Error {}
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Asks for the offer's manifest on `conn` (which the caller closes), checks it against `digest`
  * (64 hex digits) and `expect`; throws a {@linkcode ManifestError} saying why not.
@@ -65,7 +62,7 @@ export async function fetchManifest(
   try {
     challenge = await readHello(reader);
   } catch (error) {
-    throw new ManifestError(`No manifest: ${error instanceof Error ? error.message : error}.`);
+    throw new ManifestError(`No manifest: ${errorText(error)}.`);
   }
   const token = pullProof(offer.token, challenge, offer.id);
   const line = formatPullLine({ type: "manifest", id: offer.id, token });
@@ -82,31 +79,26 @@ export async function fetchManifest(
     throw new ManifestError(`The manifest's answer is off (size ${size}).`);
   }
   const opener = new StreamOpener(payloadKey(offer.key, nonce));
-  const framer = new ChunkFramer();
   const bytes = new Uint8Array(size);
   let at = 0;
   let left = sealedLength(size);
-  const open = (chunk: Uint8Array) => {
-    const plain = opener.open(chunk);
-    if (at + plain.length > size) throw new ManifestError("The manifest is longer than said.");
-    bytes.set(plain, at);
-    at += plain.length;
-  };
   try {
     while (left > 0) {
-      const piece = await reader.take(left);
-      if (piece === undefined) throw new ManifestError("The connection ended in the manifest.");
-      left -= piece.length;
-      for (const chunk of framer.push(piece)) open(chunk);
+      // Whole sealed chunks, as the file receiver reads them.
+      const chunk = await reader.exact(Math.min(left, SEALED_CHUNK_BYTES));
+      if (chunk === undefined) throw new ManifestError("The connection ended in the manifest.");
+      left -= chunk.length;
+      const plain = opener.open(chunk);
+      if (at + plain.length > size) throw new ManifestError("The manifest is longer than said.");
+      bytes.set(plain, at);
+      at += plain.length;
     }
-    const last = framer.end();
-    if (last) open(last);
     opener.end();
   } catch (error) {
     if (error instanceof ManifestError) throw error;
     throw new ManifestError(`The manifest failed its check on the way: ${String(error)}`);
   }
-  if (at !== size || hex(sha256(bytes)) !== digest) {
+  if (at !== size || sha256Hex(bytes) !== digest) {
     throw new ManifestError("The manifest does not match the offer's SHA-256.");
   }
   const files = parseManifest(bytes, expect);
@@ -136,7 +128,7 @@ export async function manifestFrom(
     try {
       return await fetchManifest(conn, offer, offer.manifest ?? "", expect);
     } catch (error) {
-      why = error instanceof Error ? error.message : String(error);
+      why = errorText(error);
     } finally {
       closeQuietly(conn);
     }

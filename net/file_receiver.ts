@@ -41,6 +41,7 @@
  * @module
  */
 
+import { errorText } from "../core/errors.ts";
 import { secretsEqual, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import {
   CHUNK_BYTES,
@@ -53,7 +54,7 @@ import {
 import { formatPullLine, parseAnswerLine } from "../wire/file_lines.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { pullProof, readHello } from "./file_hello.ts";
-import { SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
+import { hashPrefix, SENT_AS_OFFERED, TRAILER_BYTES } from "./file_sender.ts";
 import { closeQuietly } from "./tcp.ts";
 import { writeAll } from "./write.ts";
 import { BatchWriter } from "./batch_writer.ts";
@@ -242,7 +243,7 @@ export class FileReceiver {
     try {
       conn = await (this.#connect?.() ?? Deno.connect({ hostname: host, port }));
     } catch (error) {
-      cutAll(`The sender cannot be reached: ${describe(error)}`);
+      cutAll(`The sender cannot be reached: ${errorText(error)}`);
       return 0;
     }
     const stop = () => closeQuietly(conn);
@@ -255,7 +256,7 @@ export class FileReceiver {
     } catch (error) {
       this.#signal?.removeEventListener("abort", stop);
       closeQuietly(conn);
-      cutAll(`The sender did not answer: ${describe(error)}`);
+      cutAll(`The sender did not answer: ${errorText(error)}`);
       return reader.count;
     }
     // Sent while the answers are read: the sender's data would otherwise fill the buffers of a
@@ -274,7 +275,7 @@ export class FileReceiver {
         if (result.ok) this.#onLanded?.(result);
       }
     } catch (error) {
-      const reason = `The connection failed: ${describe(error)}`;
+      const reason = `The connection failed: ${errorText(error)}`;
       if (current && error instanceof Abort) {
         results.set(current.file.index, fail(current, error.code, error.message, true));
       }
@@ -316,17 +317,12 @@ async function prepare<R extends PartialPlace>(
   if (held === 0) return { file, reserved, offset, hash };
   try {
     using handle = openPartial(reserved.partial);
-    const buffer = new Uint8Array(BATCH_BYTES);
-    let at = 0;
-    while (at < offset) {
-      const read = await handle.read(buffer.subarray(0, Math.min(BATCH_BYTES, offset - at)));
-      if (read === null) throw new Error("the partial file got shorter while it was read");
-      hash.update(buffer.subarray(0, read));
-      at += read;
+    if (await hashPrefix(handle, offset, hash, new Uint8Array(BATCH_BYTES)) < offset) {
+      throw new Error("the partial file got shorter while it was read");
     }
     await handle.truncate(offset);
   } catch (error) {
-    return failed("io", `The partial file of ${reserved.relative} failed: ${describe(error)}`);
+    return failed("io", `The partial file of ${reserved.relative} failed: ${errorText(error)}`);
   }
   return { file, reserved, offset, hash };
 }
@@ -394,7 +390,7 @@ async function receiveOne<R extends PartialPlace>(
     handle = openPartial(one.reserved.partial);
     if (one.offset > 0) await handle.seek(one.offset, Deno.SeekMode.Start);
   } catch (error) {
-    throw new Abort("io", `The partial file of ${name} failed: ${describe(error)}`);
+    throw new Abort("io", `The partial file of ${name} failed: ${errorText(error)}`);
   }
   let trailer: Uint8Array;
   try {
@@ -492,8 +488,4 @@ class Progress {
     this.#reported = this.#bytes;
     this.#report?.(this.#bytes, this.#total);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -60,7 +60,7 @@
  * @module
  */
 
-import { randomBytes, sha256Stream } from "../crypto/primitives.ts";
+import { randomBytes, type Sha256Stream, sha256Stream } from "../crypto/primitives.ts";
 import { CHUNK_BYTES, PAYLOAD_NONCE_BYTES, payloadKey, StreamSealer } from "../crypto/stream.ts";
 import { formatAnswerLine, parsePullLine } from "../wire/file_lines.ts";
 import { checkedFileToken } from "../wire/files.ts";
@@ -162,13 +162,12 @@ export interface FileSenderOptions {
 export class FileSender {
   #listener: Deno.TcpListener;
   #offers = new Map<string, ServedOffer>();
-  #conns = new Set<Deno.Conn>();
+  /** Every open connection, and the offer it serves once its first line named one. */
+  #conns = new Map<Deno.Conn, string | undefined>();
   #handlers = new Set<Promise<void>>();
   #onSent: FileSenderOptions["onSent"];
   #onPull: FileSenderOptions["onPull"];
   #onFile: FileSenderOptions["onFile"];
-  /** The offer each connection serves, once its first line named one. */
-  #serving = new Map<Deno.Conn, string>();
   #idleMs: number;
   #accepting: AcceptLoop;
   /** Connections open per address and in all (16 and 256): one LAN host cannot take them all. */
@@ -213,7 +212,7 @@ export class FileSender {
   /** Stops serving the offer `id` (declined, cancelled, done, expired); its connections close. */
   withdraw(id: string): void {
     this.#offers.delete(id);
-    for (const [conn, serving] of this.#serving) if (serving === id) closeQuietly(conn);
+    for (const [conn, serving] of this.#conns) if (serving === id) closeQuietly(conn);
   }
 
   /**
@@ -226,11 +225,10 @@ export class FileSender {
 
   /** Serves `conn` until it ends; resolves then (never rejects). */
   #serve(conn: Deno.Conn): Promise<void> {
-    this.#conns.add(conn);
+    this.#conns.set(conn, undefined);
     const handler = this.#handle(conn).finally(() => {
       closeQuietly(conn);
       this.#conns.delete(conn);
-      this.#serving.delete(conn);
       this.#handlers.delete(handler);
     });
     this.#handlers.add(handler);
@@ -240,7 +238,7 @@ export class FileSender {
   /** Stops listening, closes every connection and waits for their handlers. */
   async close(): Promise<void> {
     const closing = this.#accepting.close();
-    for (const conn of this.#conns) closeQuietly(conn);
+    for (const conn of this.#conns.keys()) closeQuietly(conn);
     await closing;
     await Promise.all(this.#handlers);
   }
@@ -261,7 +259,7 @@ export class FileSender {
     const reader = new ConnReader(conn, 4096);
     const out = new BatchWriter(conn, 2 * BATCH_BYTES + 2 * CHUNK_BYTES, BATCH_BYTES);
     const buffers: Buffers = [new Uint8Array(BATCH_BYTES), new Uint8Array(BATCH_BYTES)];
-    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
+    const no = (reason: string) => out.add(refusal(reason));
     const hello = newHello();
     try {
       await out.add(hello.line);
@@ -280,7 +278,7 @@ export class FileSender {
         if (!offer || !provesToken(pull.token, offer.token, hello.challenge, offer.id)) {
           return await no("refused").then(() => out.flush());
         }
-        this.#serving.set(conn, offer.id);
+        this.#conns.set(conn, offer.id);
         if (pull.type === "manifest" && offer.manifest) {
           for (const piece of sealedManifest(offer.key, offer.manifest)) await out.add(piece);
           continue;
@@ -308,35 +306,24 @@ export class FileSender {
     pull: { file: number; offset: number },
     file: OfferedFile,
   ): Promise<"cut" | void> {
-    const no = (reason: string) => out.add(encode(formatAnswerLine({ type: "no", reason })));
     let handle: Deno.FsFile;
     try {
       // Metadata calls are synchronous: a thread hand-off each cost more than the call itself
       // (10,000 small files), and FileSaver's are synchronous too.
       handle = Deno.openSync(file.path, { read: true });
     } catch {
-      return await no("missing");
+      return await out.add(refusal("missing"));
     }
     try {
-      if (!sameAsOffered(handle.statSync(), file)) return await no("changed");
+      if (!sameAsOffered(handle.statSync(), file)) return await out.add(refusal("changed"));
       // A fresh nonce for every `ok`: never the same stream key twice, whatever the pull line.
       const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
       await out.add(encode(formatAnswerLine({ type: "ok", size: file.size, nonce })));
       this.#onPull?.({ id: offer.id, file: pull.file, offset: pull.offset });
       const hash = sha256Stream();
       // The receiver holds the bytes before the offset: they are read and hashed, not sent.
-      const buffer = buffers[0];
-      let at = 0;
-      let short = false;
-      while (at < pull.offset && !short) {
-        const read = await handle.read(buffer.subarray(0, Math.min(BATCH_BYTES, pull.offset - at)));
-        if (read === null) {
-          short = true;
-        } else {
-          hash.update(buffer.subarray(0, read));
-          at += read;
-        }
-      }
+      let at = await hashPrefix(handle, pull.offset, hash, buffers[0]);
+      let short = at < pull.offset;
       const sealer = new StreamSealer(payloadKey(offer.key, nonce), {
         startChunk: pull.offset / CHUNK_BYTES,
       });
@@ -381,8 +368,35 @@ export class FileSender {
   }
 }
 
+const encoder = new TextEncoder();
+
 function encode(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
+}
+
+/** The answer `no REASON\n`. */
+function refusal(reason: string): Uint8Array {
+  return encode(formatAnswerLine({ type: "no", reason }));
+}
+
+/**
+ * Reads and hashes the first `length` bytes of `handle` through `buffer`: how many it had (fewer
+ * when it ends first). A resume's part both sides already hold.
+ */
+export async function hashPrefix(
+  handle: Deno.FsFile,
+  length: number,
+  hash: Sha256Stream,
+  buffer: Uint8Array,
+): Promise<number> {
+  let at = 0;
+  while (at < length) {
+    const read = await handle.read(buffer.subarray(0, Math.min(buffer.length, length - at)));
+    if (read === null) break;
+    hash.update(buffer.subarray(0, read));
+    at += read;
+  }
+  return at;
 }
 
 /** Whether a file's stat still says what the offer said (size and modification time). */
