@@ -15,7 +15,7 @@
  * @module
  */
 
-import { sha256 } from "../crypto/primitives.ts";
+import { sha256Hex } from "../crypto/primitives.ts";
 import {
   TRANSIT_REFUSALS,
   transitLine,
@@ -24,7 +24,6 @@ import {
 } from "../core/transit_limits.ts";
 import { errorText } from "../core/errors.ts";
 import { encodeText } from "../protocol.ts";
-import { hex } from "./file_outbox.ts";
 import { closeQuietly, writeAll } from "./tcp.ts";
 
 export type { TransitSide } from "../core/transit_limits.ts";
@@ -97,7 +96,7 @@ export interface TransitConnectOptions {
  * ```
  */
 export function transitHash(token: string): string {
-  return hex(sha256(encodeText(TRANSIT_LABEL), encodeText(token)));
+  return sha256Hex(encodeText(TRANSIT_LABEL), encodeText(token));
 }
 
 /**
