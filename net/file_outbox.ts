@@ -30,6 +30,8 @@ interface OutOffer {
   accepted: number[];
   /** The indices the file sender serves (the same set object it holds). */
   taken: Set<number>;
+  /** The offer's token: what the transit relay pairs by. */
+  token: string;
   hashes: Map<number, string>;
   pulledOnce: boolean;
   /** When the receiver last did something (monotonic ms): an offer is dropped after long silence. */
@@ -110,7 +112,7 @@ export class FileOutbox {
       local: walked.files.map((f) => f.path),
       root: paths[0],
     };
-    this.#serve(record, key, token, walked.files, encoded.manifest);
+    this.#serve(record, { key, token, expires }, walked.files, encoded.manifest);
     const entries = files.map((f) => ({ name: f.path, size: f.size }));
     const total = files.reduce((sum, f) => sum + f.size, 0);
     this.#hooks.emit({ event: "file-offer", id, to: name, files: entries, total, expires });
@@ -124,8 +126,7 @@ export class FileOutbox {
 
   #serve(
     record: TransferRecord,
-    key: Uint8Array,
-    token: string,
+    { key, token, expires }: Pick<FileOffer, "key" | "token" | "expires">,
     files: LocalFile[],
     manifest?: Uint8Array,
   ): OutOffer {
@@ -136,7 +137,17 @@ export class FileOutbox {
     const accepted = record.accepted ?? files.map((_, i) => i);
     const activity = this.#hooks.deps.now();
     const hashes = new Map(Object.entries(record.hashes ?? {}).map(([i, h]) => [Number(i), h]));
-    const out = { record, files, accepted, taken, hashes, pulledOnce: false, activity, saved: 0 };
+    const out = {
+      record,
+      files,
+      accepted,
+      taken,
+      token,
+      hashes,
+      pulledOnce: false,
+      activity,
+      saved: 0,
+    };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -144,7 +155,7 @@ export class FileOutbox {
       direction: "out",
       peer: record.peer,
       files: entries,
-      expires: expiresOf(record.body),
+      expires,
       path: record.root,
     });
     return out;
@@ -164,7 +175,7 @@ export class FileOutbox {
       const draft = { ...offer, files };
       manifest = encodeOffer(draft, (b) => hex(sha256(b))).manifest;
     }
-    const out = this.#serve(record, offer.key, offer.token, local, manifest);
+    const out = this.#serve(record, offer, local, manifest);
     if (record.state !== "offered") this.#accepted(out, record.state);
   }
 
@@ -216,9 +227,8 @@ export class FileOutbox {
 
   #transit(out: OutOffer): void {
     const transit = this.#hooks.deps.transit;
-    const token = parseToken(out.record.body);
-    if (!transit || !token) return;
-    transit("give", token).then((conn) => this.#sender.adopt(conn)).catch((error) =>
+    if (!transit) return;
+    transit("give", out.token).then((conn) => this.#sender.adopt(conn)).catch((error) =>
       this.#hooks.emit({
         event: "error",
         message: `The transit relay did not pair transfer ${out.record.id}: ${String(error)}`,
@@ -338,14 +348,4 @@ export class FileOutbox {
     out.record.hashes = Object.fromEntries(out.hashes);
     this.#hooks.save(out.record);
   }
-}
-
-function expiresOf(body: string): number {
-  const line = body.split("\n", 4)[3] ?? "";
-  return Number(line.slice("expires ".length)) || 0;
-}
-
-function parseToken(body: string): string | undefined {
-  const line = body.split("\n", 6)[5] ?? "";
-  return line.startsWith("token ") ? line.slice(6) : undefined;
 }
