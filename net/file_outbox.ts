@@ -22,6 +22,7 @@ import { encodeBase64Url } from "../wire/keys.ts";
 import type { FileSender } from "./file_sender.ts";
 import type { SideHooks, TransferRecord } from "./file_types.ts";
 import { type LocalFile, walkOffer } from "./file_walk.ts";
+import { hex } from "./file_pull.ts";
 
 /** An offer this peer serves. */
 interface OutOffer {
@@ -55,10 +56,8 @@ const REASONS = new Set([
   "unreachable",
 ]);
 
-/** Lower-case hex of bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** The SHA-256 of a manifest, in lower-case hex (what an offer's body names it by). */
+const sha256Hex = (bytes: Uint8Array): string => hex(sha256(bytes));
 
 /** A `failed` answer's reason: `CODE: sentence`, its code read back (else `io`). */
 export function failReason(text: string | undefined): FileFailReason {
@@ -96,7 +95,7 @@ export class FileOutbox {
     const files = walked.files.map((f) => ({ path: f.name, size: f.size, mtime: f.mtime }));
     let encoded;
     try {
-      encoded = encodeOffer({ id, expires, key, token, port, files }, (b) => hex(sha256(b)));
+      encoded = encodeOffer({ id, expires, key, token, port, files }, sha256Hex);
     } catch (error) {
       return { ok: false, message: `These files cannot be offered: ${String(error)}` };
     }
@@ -173,7 +172,7 @@ export class FileOutbox {
     let manifest: Uint8Array | undefined;
     if (offer.manifest) {
       const draft = { ...offer, files };
-      manifest = encodeOffer(draft, (b) => hex(sha256(b))).manifest;
+      manifest = encodeOffer(draft, sha256Hex).manifest;
     }
     const out = this.#serve(record, offer, local, manifest);
     if (record.state !== "offered") this.#accepted(out, record.state);

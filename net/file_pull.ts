@@ -98,6 +98,11 @@ export type PullOutcome =
   | { ok: true }
   | { ok: false; reason: FileFailReason; message: string };
 
+/** Lower-case hex of bytes. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 const FAILS: Record<string, FileFailReason> = {
   changed: "changed",
   missing: "missing",
@@ -108,10 +113,6 @@ const FAILS: Record<string, FileFailReason> = {
   refused: "refused",
   malformed: "refused",
 };
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 async function connect(job: PullJob, hooks: PullHooks): Promise<Deno.Conn | undefined> {
   for (const host of hooks.addresses()) {
