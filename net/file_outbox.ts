@@ -22,7 +22,7 @@ import { encodeBase64Url } from "../wire/keys.ts";
 import type { FileSender } from "./file_sender.ts";
 import type { SideHooks, TransferRecord } from "./file_types.ts";
 import { type LocalFile, walkOffer } from "./file_walk.ts";
-import { hex } from "./file_pull.ts";
+import { hex, OFFER_EXPIRY_MS } from "./file_pull.ts";
 
 /** An offer this peer serves. */
 interface OutOffer {
@@ -41,7 +41,6 @@ interface OutOffer {
   saved: number;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
 const REASONS = new Set([
   "declined",
   "cancelled",
@@ -91,7 +90,7 @@ export class FileOutbox {
     const id = encodeBase64Url(randomBytes(9));
     const token = encodeBase64Url(randomBytes(18));
     const key = randomBytes(32);
-    const expires = Date.now() + (deps.offerExpiryMs ?? DAY_MS);
+    const expires = Date.now() + (deps.offerExpiryMs ?? OFFER_EXPIRY_MS);
     const files = walked.files.map((f) => ({ path: f.name, size: f.size, mtime: f.mtime }));
     let encoded;
     try {

@@ -25,7 +25,8 @@ import { sha256Stream } from "../crypto/primitives.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
-const DAY_MS = 24 * 3600 * 1000;
+/** How long an offer stands unanswered, and a pull waits for its sender, unless told: 24 h. */
+export const OFFER_EXPIRY_MS = 24 * 3600 * 1000;
 /** At most this often the state is written while files land. */
 const PERSIST_MS = 500;
 /** How often a pull waiting for its sender to come online looks again. */
@@ -197,7 +198,7 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
     // While the sender is offline, wait for it (the partial data is kept), up to a limit.
     if (hooks.addresses().length === 0) {
       offlineSince ??= performance.now();
-      if (performance.now() - offlineSince > (hooks.offlineMs ?? DAY_MS)) {
+      if (performance.now() - offlineSince > (hooks.offlineMs ?? OFFER_EXPIRY_MS)) {
         const message = "The sender stayed offline too long; the partial data is kept.";
         return { ok: false, reason: "offline", message };
       }

@@ -28,6 +28,7 @@ import { parseAnswer } from "../wire/file_answers.ts";
 import { ANSWER_KIND, OFFER_KIND, parseOffer } from "../wire/files.ts";
 import { FileInbox } from "./file_inbox.ts";
 import { FileOutbox } from "./file_outbox.ts";
+import { OFFER_EXPIRY_MS } from "./file_pull.ts";
 import { FileSender, type FileSenderOptions } from "./file_sender.ts";
 import type { PeerFilesDeps, TransferRecord } from "./file_types.ts";
 
@@ -170,7 +171,7 @@ export class PeerFiles {
   }
 
   #expire(): void {
-    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? 24 * 3600 * 1000);
+    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? OFFER_EXPIRY_MS);
     for (const view of this.#table.expired(Date.now())) {
       if (view.direction === "out") this.#outbox.expire(view.id);
       else this.#inbox.expire(view.id);
