@@ -19,6 +19,8 @@ import type { FileFailReason } from "../core/peer_events.ts";
 import type { Answer } from "../core/transfers.ts";
 import { type FileAnswer, formatAnswer, MAX_REFUSALS_LISTED } from "../wire/file_answers.ts";
 import type { FileOffer, OfferedFile } from "../wire/files.ts";
+import { CONTROL_CHARS } from "../wire/fields.ts";
+import { MAX_REASON_CHARS } from "../wire/limits.ts";
 import { manifestFrom } from "./file_manifest.ts";
 import { type PullJob, type PullOutcome, runPull } from "./file_pull.ts";
 import { failReason } from "./file_outbox.ts";
@@ -36,11 +38,10 @@ interface InOffer {
   task?: Promise<void>;
 }
 
-/** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, no controls. */
+/** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, controls as `?`. */
 function answerReason(code: FileFailReason, message: string): string {
-  // deno-lint-ignore no-control-regex
-  const text = `${code}: ${message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
-  return [...text].slice(0, 200).join("");
+  const text = `${code}: ${message}`.replace(new RegExp(CONTROL_CHARS, "g"), "?");
+  return [...text].slice(0, MAX_REASON_CHARS).join("");
 }
 
 /** The receiver's side; see the module doc. */
