@@ -13,6 +13,9 @@
  * @module
  */
 
+import { CONTROL_CHARS } from "../wire/fields.ts";
+import { utf8Length } from "../wire/text.ts";
+
 /** The longest part (one file or folder name) of an offered path, in UTF-8 bytes. */
 export const MAX_PART_BYTES = 255;
 /** The longest offered path, in UTF-8 bytes. */
@@ -51,10 +54,6 @@ export type PathCheck =
   | { ok: true; parts: string[] }
   | { ok: false; reason: string; code: PathRefusalCode };
 
-const encoder = new TextEncoder();
-// C0 controls, DEL, C1 controls.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
 // Bidi embeddings, overrides and isolates ("Trojan Source"): a name that reads backwards.
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/u;
 const RESERVED = new Set([
@@ -66,10 +65,6 @@ const RESERVED = new Set([
   "conout$",
   ...[..."123456789¹²³"].flatMap((d) => [`com${d}`, `lpt${d}`]),
 ]);
-
-function bytes(text: string): number {
-  return encoder.encode(text).length;
-}
 
 function refuse(code: PathRefusalCode, reason: string): PathCheck {
   return { ok: false, code, reason };
@@ -110,7 +105,7 @@ function checkPart(part: string, index: number, path: string): PathCheck | undef
   if (part.includes("\\")) {
     return refuse("backslash", `The path ${shown} has a "\\", a separator on Windows.`);
   }
-  if (CONTROL.test(part)) {
+  if (CONTROL_CHARS.test(part)) {
     return refuse("control", `The path ${shown} has a NUL or another control character.`);
   }
   if (part.includes(":")) {
@@ -126,7 +121,7 @@ function checkPart(part: string, index: number, path: string): PathCheck | undef
   if (part.endsWith(".") || part.endsWith(" ")) {
     return refuse("trailing", `The path ${shown} has a name ending in a dot or a space.`);
   }
-  if (bytes(part) > MAX_PART_BYTES) {
+  if (utf8Length(part) > MAX_PART_BYTES) {
     return refuse("part-too-long", `The path ${shown} has a name over ${MAX_PART_BYTES} bytes.`);
   }
   return undefined;
@@ -153,7 +148,7 @@ export function checkOfferedPath(path: string): PathCheck {
   }
   if (path === "") return refuse("empty", "The offered path is empty.");
   // A cheap bound before any work: a UTF-16 unit is at least one UTF-8 byte.
-  if (path.length > MAX_PATH_BYTES || bytes(path.normalize("NFC")) > MAX_PATH_BYTES) {
+  if (path.length > MAX_PATH_BYTES || utf8Length(path.normalize("NFC")) > MAX_PATH_BYTES) {
     return refuse("path-too-long", `The path ${showName(path)} is over ${MAX_PATH_BYTES} bytes.`);
   }
   if (path.startsWith("/")) {
@@ -255,13 +250,13 @@ export function checkOffer(
 
 /** Cuts `text` to at most `max` UTF-8 bytes on a character boundary, keeping its start or end. */
 function cutBytes(text: string, max: number, keepEnd = false): string {
-  if (bytes(text) <= max) return text;
+  if (utf8Length(text) <= max) return text;
   const chars = [...text];
   if (keepEnd) chars.reverse();
   const kept: string[] = [];
   let used = 0;
   for (const char of chars) {
-    const size = bytes(char);
+    const size = utf8Length(char);
     if (used + size > max) break;
     kept.push(char);
     used += size;
@@ -305,7 +300,7 @@ export function numberedName(name: string, n: number): string {
   if (n === 0) return name;
   const [stem, extension] = splitExtension(name);
   const tail = ` (${n})${extension}`;
-  return cutBytes(stem, MAX_PART_BYTES - bytes(tail)) + tail;
+  return cutBytes(stem, MAX_PART_BYTES - utf8Length(tail)) + tail;
 }
 
 /**

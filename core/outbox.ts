@@ -103,7 +103,7 @@ export class Outbox {
   /** Tells of every message that waits for someone offline (`pending`), after a restart. */
   announceWaiting(): void {
     for (const message of this.#sender.pending()) {
-      if (!this.#roster.has(message.to) && message.kind === "text") this.#emitPending(message);
+      if (!this.#roster.has(message.to)) this.#emitPending(message);
     }
   }
 
@@ -231,7 +231,7 @@ export class Outbox {
     message: OutgoingMessage,
     reason = `${message.to} is offline; it will be delivered when ${message.to} is back.`,
   ): void {
-    this.#hooks.emit({
+    this.#tell(message, {
       event: "pending",
       to: message.to,
       id: message.id,
@@ -248,8 +248,7 @@ export class Outbox {
     for (const message of dropped) {
       const record = { t: "failed" as const, id: message.id, to: message.to, reason, at: at.wall };
       this.#record(record, unrecorded);
-      if (message.kind !== "text") continue;
-      this.#hooks.emit({ event: "failed", to: message.to, id: message.id, reason });
+      this.#tell(message, { event: "failed", to: message.to, id: message.id, reason });
     }
     // Later messages start a fresh stream, so they do not wait behind the abandoned ones.
     const to = dropped[0].to;
@@ -274,9 +273,7 @@ export class Outbox {
     const unrecorded = `Restarting the messages to ${to} could not be recorded`;
     for (const message of dropped) {
       this.#record({ t: "failed", id: message.id, to, reason, at: at.wall }, unrecorded);
-      if (message.kind === "text") {
-        this.#hooks.emit({ event: "failed", to, id: message.id, reason });
-      }
+      this.#tell(message, { event: "failed", to, id: message.id, reason });
     }
     const stream = randomToken(STREAM_ID_BYTES);
     this.#record({ t: "stream", to, stream, at: at.wall }, unrecorded);
@@ -316,10 +313,13 @@ export class Outbox {
    */
   #onDelivered(message: OutgoingMessage): void {
     this.#unwritten.push({ t: "delivered", id: message.id, to: message.to, at: this.#wall });
-    if (message.kind === "text") {
-      this.#hooks.emit({ event: "delivered", to: message.to, id: message.id });
-    }
+    this.#tell(message, { event: "delivered", to: message.to, id: message.id });
     this.#hooks.settled();
+  }
+
+  /** Tells the user of `message`: of chat text only (a file offer's or answer's caller tells). */
+  #tell(message: OutgoingMessage, event: PeerEvent): void {
+    if (message.kind === "text") this.#hooks.emit(event);
   }
 }
 

@@ -19,6 +19,8 @@ import type { FileFailReason } from "../core/peer_events.ts";
 import type { Answer } from "../core/transfers.ts";
 import { type FileAnswer, formatAnswer, MAX_REFUSALS_LISTED } from "../wire/file_answers.ts";
 import type { FileOffer, OfferedFile } from "../wire/files.ts";
+import { CONTROL_CHARS } from "../wire/fields.ts";
+import { MAX_REASON_CHARS } from "../wire/limits.ts";
 import { manifestFrom } from "./file_manifest.ts";
 import { type PullJob, type PullOutcome, runPull } from "./file_pull.ts";
 import { failReason } from "./file_outbox.ts";
@@ -36,11 +38,10 @@ interface InOffer {
   task?: Promise<void>;
 }
 
-/** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, no controls. */
-export function answerReason(code: FileFailReason, message: string): string {
-  // deno-lint-ignore no-control-regex
-  const text = `${code}: ${message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
-  return [...text].slice(0, 200).join("");
+/** A reason for a `failed` answer: `CODE: sentence`, within 200 characters, controls as `?`. */
+function answerReason(code: FileFailReason, message: string): string {
+  const text = `${code}: ${message}`.replace(new RegExp(CONTROL_CHARS, "g"), "?");
+  return [...text].slice(0, MAX_REASON_CHARS).join("");
 }
 
 /** The receiver's side; see the module doc. */
@@ -70,11 +71,16 @@ export class FileInbox {
       const files = await manifestFrom(this.#hooks.deps.addresses(from), offer, viaRelay);
       return this.#received(from, offer, files, body);
     } catch (error) {
-      const message = `The list of files offered by ${from} could not be had: ${errorText(error)}`;
-      this.#hooks.emit({ event: "error", message });
-      const reason = answerReason("refused", message);
-      this.#hooks.answer(from, formatAnswer({ type: "failed", id: offer.id, reason }));
+      const why = errorText(error);
+      this.refuse(from, offer.id, `The list of files offered by ${from} could not be had: ${why}`);
     }
+  }
+
+  /** An offer from `from` is refused: the user hears `message`, and so does its sender (`id`). */
+  refuse(from: string, id: string | undefined, message: string): void {
+    this.#hooks.emit({ event: "error", message });
+    const reason = answerReason("refused", message);
+    if (id) this.#hooks.answer(from, formatAnswer({ type: "failed", id, reason }));
   }
 
   #received(
@@ -84,28 +90,21 @@ export class FileInbox {
     body: string,
     record?: TransferRecord,
   ): void {
-    const { id } = offer;
+    const { id, expires } = offer;
     const check = checkOffer(files.map((file) => file.path));
-    const fail = (message: string) => {
-      this.#hooks.emit({ event: "error", message });
-      const reason = answerReason("refused", message);
-      this.#hooks.answer(from, formatAnswer({ type: "failed", id, reason }));
-    };
-    if (!check.ok) return fail(`The offer of files from ${from} is refused: ${check.reason}`);
+    if (!check.ok) {
+      return this.refuse(from, id, `The offer of files from ${from} is refused: ${check.reason}`);
+    }
     const entries = files.map((file) => ({ name: file.path, size: file.size }));
     const added = this.#hooks.table.add({
       id,
       direction: "in",
       peer: from,
       files: entries,
-      expires: offer.expires,
+      expires,
     });
-    if (!added) {
-      return fail(
-        `An offer of files from ${from} is refused: its id ${id} is known already, or too many ` +
-          "transfers are under way.",
-      );
-    }
+    const why = `its id ${id} is known already, or too many transfers are under way`;
+    if (!added) return this.refuse(from, id, `An offer of files from ${from} is refused: ${why}.`);
     const refused = new Set(check.refused.map((one) => one.index));
     const parts = new Map(check.accepted.map((one) => [one.index, one.parts]));
     record ??= {

@@ -22,6 +22,7 @@ import { encodeBase64Url } from "../wire/keys.ts";
 import type { FileSender } from "./file_sender.ts";
 import type { SideHooks, TransferRecord } from "./file_types.ts";
 import { type LocalFile, walkOffer } from "./file_walk.ts";
+import { hex, OFFER_EXPIRY_MS } from "./file_pull.ts";
 
 /** An offer this peer serves. */
 interface OutOffer {
@@ -30,6 +31,8 @@ interface OutOffer {
   accepted: number[];
   /** The indices the file sender serves (the same set object it holds). */
   taken: Set<number>;
+  /** The offer's token: what the transit relay pairs by. */
+  token: string;
   hashes: Map<number, string>;
   pulledOnce: boolean;
   /** When the receiver last did something (monotonic ms): an offer is dropped after long silence. */
@@ -38,7 +41,6 @@ interface OutOffer {
   saved: number;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
 const REASONS = new Set([
   "declined",
   "cancelled",
@@ -53,10 +55,8 @@ const REASONS = new Set([
   "unreachable",
 ]);
 
-/** Lower-case hex of bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** The SHA-256 of a manifest, in lower-case hex (what an offer's body names it by). */
+const sha256Hex = (bytes: Uint8Array): string => hex(sha256(bytes));
 
 /** A `failed` answer's reason: `CODE: sentence`, its code read back (else `io`). */
 export function failReason(text: string | undefined): FileFailReason {
@@ -90,11 +90,11 @@ export class FileOutbox {
     const id = encodeBase64Url(randomBytes(9));
     const token = encodeBase64Url(randomBytes(18));
     const key = randomBytes(32);
-    const expires = Date.now() + (deps.offerExpiryMs ?? DAY_MS);
+    const expires = Date.now() + (deps.offerExpiryMs ?? OFFER_EXPIRY_MS);
     const files = walked.files.map((f) => ({ path: f.name, size: f.size, mtime: f.mtime }));
     let encoded;
     try {
-      encoded = encodeOffer({ id, expires, key, token, port, files }, (b) => hex(sha256(b)));
+      encoded = encodeOffer({ id, expires, key, token, port, files }, sha256Hex);
     } catch (error) {
       return { ok: false, message: `These files cannot be offered: ${String(error)}` };
     }
@@ -110,7 +110,7 @@ export class FileOutbox {
       local: walked.files.map((f) => f.path),
       root: paths[0],
     };
-    this.#serve(record, key, token, walked.files, encoded.manifest);
+    this.#serve(record, { key, token, expires }, walked.files, encoded.manifest);
     const entries = files.map((f) => ({ name: f.path, size: f.size }));
     const total = files.reduce((sum, f) => sum + f.size, 0);
     this.#hooks.emit({ event: "file-offer", id, to: name, files: entries, total, expires });
@@ -124,8 +124,7 @@ export class FileOutbox {
 
   #serve(
     record: TransferRecord,
-    key: Uint8Array,
-    token: string,
+    { key, token, expires }: Pick<FileOffer, "key" | "token" | "expires">,
     files: LocalFile[],
     manifest?: Uint8Array,
   ): OutOffer {
@@ -136,7 +135,17 @@ export class FileOutbox {
     const accepted = record.accepted ?? files.map((_, i) => i);
     const activity = this.#hooks.deps.now();
     const hashes = new Map(Object.entries(record.hashes ?? {}).map(([i, h]) => [Number(i), h]));
-    const out = { record, files, accepted, taken, hashes, pulledOnce: false, activity, saved: 0 };
+    const out = {
+      record,
+      files,
+      accepted,
+      taken,
+      token,
+      hashes,
+      pulledOnce: false,
+      activity,
+      saved: 0,
+    };
     this.#offers.set(record.id, out);
     const entries = files.map((f) => ({ name: f.name, size: f.size }));
     this.#hooks.table.add({
@@ -144,7 +153,7 @@ export class FileOutbox {
       direction: "out",
       peer: record.peer,
       files: entries,
-      expires: expiresOf(record.body),
+      expires,
       path: record.root,
     });
     return out;
@@ -162,9 +171,9 @@ export class FileOutbox {
     let manifest: Uint8Array | undefined;
     if (offer.manifest) {
       const draft = { ...offer, files };
-      manifest = encodeOffer(draft, (b) => hex(sha256(b))).manifest;
+      manifest = encodeOffer(draft, sha256Hex).manifest;
     }
-    const out = this.#serve(record, offer.key, offer.token, local, manifest);
+    const out = this.#serve(record, offer, local, manifest);
     if (record.state !== "offered") this.#accepted(out, record.state);
   }
 
@@ -216,9 +225,8 @@ export class FileOutbox {
 
   #transit(out: OutOffer): void {
     const transit = this.#hooks.deps.transit;
-    const token = parseToken(out.record.body);
-    if (!transit || !token) return;
-    transit("give", token).then((conn) => this.#sender.adopt(conn)).catch((error) =>
+    if (!transit) return;
+    transit("give", out.token).then((conn) => this.#sender.adopt(conn)).catch((error) =>
       this.#hooks.emit({
         event: "error",
         message: `The transit relay did not pair transfer ${out.record.id}: ${String(error)}`,
@@ -338,14 +346,4 @@ export class FileOutbox {
     out.record.hashes = Object.fromEntries(out.hashes);
     this.#hooks.save(out.record);
   }
-}
-
-function expiresOf(body: string): number {
-  const line = body.split("\n", 4)[3] ?? "";
-  return Number(line.slice("expires ".length)) || 0;
-}
-
-function parseToken(body: string): string | undefined {
-  const line = body.split("\n", 6)[5] ?? "";
-  return line.startsWith("token ") ? line.slice(6) : undefined;
 }

@@ -25,7 +25,8 @@ import { sha256Stream } from "../crypto/primitives.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
-const DAY_MS = 24 * 3600 * 1000;
+/** How long an offer stands unanswered, and a pull waits for its sender, unless told: 24 h. */
+export const OFFER_EXPIRY_MS = 24 * 3600 * 1000;
 /** At most this often the state is written while files land. */
 const PERSIST_MS = 500;
 /** How often a pull waiting for its sender to come online looks again. */
@@ -98,6 +99,11 @@ export type PullOutcome =
   | { ok: true }
   | { ok: false; reason: FileFailReason; message: string };
 
+/** Lower-case hex of bytes. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 const FAILS: Record<string, FileFailReason> = {
   changed: "changed",
   missing: "missing",
@@ -108,10 +114,6 @@ const FAILS: Record<string, FileFailReason> = {
   refused: "refused",
   malformed: "refused",
 };
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 async function connect(job: PullJob, hooks: PullHooks): Promise<Deno.Conn | undefined> {
   for (const host of hooks.addresses()) {
@@ -196,7 +198,7 @@ export async function runPull(job: PullJob, hooks: PullHooks): Promise<PullOutco
     // While the sender is offline, wait for it (the partial data is kept), up to a limit.
     if (hooks.addresses().length === 0) {
       offlineSince ??= performance.now();
-      if (performance.now() - offlineSince > (hooks.offlineMs ?? DAY_MS)) {
+      if (performance.now() - offlineSince > (hooks.offlineMs ?? OFFER_EXPIRY_MS)) {
         const message = "The sender stayed offline too long; the partial data is kept.";
         return { ok: false, reason: "offline", message };
       }

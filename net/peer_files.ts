@@ -24,10 +24,11 @@ import type { IncomingMessage } from "../core/message.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import type { RosterEntry } from "../core/peer_roster.ts";
 import { type Answer, type OfferResult, Transfers, type TransferView } from "../core/transfers.ts";
-import { formatAnswer, parseAnswer } from "../wire/file_answers.ts";
+import { parseAnswer } from "../wire/file_answers.ts";
 import { ANSWER_KIND, OFFER_KIND, parseOffer } from "../wire/files.ts";
-import { answerReason, FileInbox } from "./file_inbox.ts";
+import { FileInbox } from "./file_inbox.ts";
 import { FileOutbox } from "./file_outbox.ts";
+import { OFFER_EXPIRY_MS } from "./file_pull.ts";
 import { FileSender, type FileSenderOptions } from "./file_sender.ts";
 import type { PeerFilesDeps, TransferRecord } from "./file_types.ts";
 
@@ -144,13 +145,10 @@ export class PeerFiles {
   #onOffer(from: string, body: string): void {
     const parsed = parseOffer(body);
     if (!parsed.ok) {
-      const message = `An offer of files from ${from} could not be read: ${parsed.error.message}`;
-      this.#deps.emit({ event: "error", message });
       // Its sender hears it too, when the offer's id can be read.
       const id = /^offer ([A-Za-z0-9_.-]{8,64})\n/.exec(body)?.[1];
-      const reason = answerReason("refused", message);
-      if (id) this.#deps.send(from, ANSWER_KIND, formatAnswer({ type: "failed", id, reason }));
-      return;
+      const message = `An offer of files from ${from} could not be read: ${parsed.error.message}`;
+      return this.#inbox.refuse(from, id, message);
     }
     this.#inbox.onOffer(from, parsed.value, body);
   }
@@ -173,7 +171,7 @@ export class PeerFiles {
   }
 
   #expire(): void {
-    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? 24 * 3600 * 1000);
+    this.#outbox.sweep(this.#deps.now(), this.#deps.offerExpiryMs ?? OFFER_EXPIRY_MS);
     for (const view of this.#table.expired(Date.now())) {
       if (view.direction === "out") this.#outbox.expire(view.id);
       else this.#inbox.expire(view.id);

@@ -6,7 +6,7 @@
  * defensive: a file that is not a transfer's state is reported and skipped, never a crash.
  *
  * Also what `peer.files` needs of the disk below it (net/ cannot import store/):
- * {@linkcode fileDeps} gives the savers (store/file_saver.ts) and the free-space check.
+ * {@linkcode makePeerFiles} wires in the savers (store/file_saver.ts) and the free-space check.
  *
  * @example
  * ```ts
@@ -48,6 +48,15 @@ function isRecord(value: unknown): value is TransferRecord {
     (r.files === undefined || Array.isArray(r.files));
 }
 
+/** Removes `path` if it is there. */
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Not there.
+  }
+}
+
 /** The state files of transfers in one folder (made when missing). */
 export class TransferStateDir implements TransferStore {
   #dir: string;
@@ -73,11 +82,7 @@ export class TransferStateDir implements TransferStore {
 
   /** Removes the state file of a transfer, if any. */
   remove(direction: "out" | "in", id: string): void {
-    try {
-      Deno.removeSync(this.#path(direction, id));
-    } catch {
-      // Not there.
-    }
+    removeQuietly(this.#path(direction, id));
   }
 
   /** Every state file that reads; a sentence for each one that does not (skipped). */
@@ -92,7 +97,7 @@ export class TransferStateDir implements TransferStore {
     }
     for (const name of names.sort()) {
       if (name.endsWith(".json.tmp")) {
-        this.#quietRemove(name); // A write a crash cut short: the old state file stands.
+        removeQuietly(`${this.#dir}/${name}`); // A write a crash cut short: the old state file stands.
         continue;
       }
       const match = NAME.exec(name);
@@ -112,30 +117,6 @@ export class TransferStateDir implements TransferStore {
     }
     return { records, errors };
   }
-
-  #quietRemove(name: string): void {
-    try {
-      Deno.removeSync(`${this.#dir}/${name}`);
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-/**
- * What `peer.files` needs of the disk: a saver per destination folder, free space, and the
- * state files in `transfersDir` (none: memory only).
- */
-export function fileDeps(transfersDir?: string): {
-  saver: (dir: string) => Saver<PartialPlace>;
-  freeSpace: (dir: string) => number | undefined;
-  store?: TransferStore;
-} {
-  return {
-    saver: (dir) => new FileSaver(dir) as unknown as Saver<PartialPlace>,
-    freeSpace,
-    store: transfersDir === undefined ? undefined : new TransferStateDir(transfersDir),
-  };
 }
 
 /** What a peer hands {@linkcode makePeerFiles}: its options of files, and its parts. */
@@ -167,7 +148,11 @@ export function makePeerFiles(setup: PeerFilesSetup): PeerFiles {
   const { options, roster } = setup;
   return new PeerFiles({
     ...options,
-    ...fileDeps(options.transfersDir),
+    saver: (dir) => new FileSaver(dir) as unknown as Saver<PartialPlace>,
+    freeSpace,
+    store: options.transfersDir === undefined
+      ? undefined
+      : new TransferStateDir(options.transfersDir),
     host: options.filesHost ?? options.host ?? "0.0.0.0",
     port: setup.port,
     send: setup.send,

@@ -140,7 +140,7 @@ export function checkedCount(
 }
 
 /** 64 lower-case hex digits (a SHA-256): else `bad-digest`. */
-export function checkedSha256(text: string): ParseResult<string> {
+function checkedSha256(text: string): ParseResult<string> {
   return HEX64.test(text)
     ? ok(text)
     : fail("bad-digest", `"${clip(text)}" is not a SHA-256 in 64 lower-case hex digits.`);
