@@ -15,14 +15,14 @@
 
 import type { FileFailReason } from "../core/peer_events.ts";
 import type { Answer, OfferResult } from "../core/transfers.ts";
-import { randomBytes, sha256 } from "../crypto/primitives.ts";
+import { randomBytes, sha256Hex } from "../crypto/primitives.ts";
 import { type FileAnswer, formatAnswer } from "../wire/file_answers.ts";
 import { encodeOffer, type FileOffer, OFFER_KIND, type OfferedFile } from "../wire/files.ts";
-import { encodeBase64Url } from "../wire/keys.ts";
+import { encodeBase64Url, encodeHex } from "../wire/keys.ts";
 import type { FileSender } from "./file_sender.ts";
 import type { SideHooks, TransferRecord } from "./file_types.ts";
 import { type LocalFile, walkOffer } from "./file_walk.ts";
-import { hex, OFFER_EXPIRY_MS } from "./file_pull.ts";
+import { OFFER_EXPIRY_MS } from "./file_pull.ts";
 
 /** An offer this peer serves. */
 interface OutOffer {
@@ -54,9 +54,6 @@ const REASONS = new Set([
   "offline",
   "unreachable",
 ]);
-
-/** The SHA-256 of a manifest, in lower-case hex (what an offer's body names it by). */
-const sha256Hex = (bytes: Uint8Array): string => hex(sha256(bytes));
 
 /** A `failed` answer's reason: `CODE: sentence`, its code read back (else `io`). */
 export function failReason(text: string | undefined): FileFailReason {
@@ -338,7 +335,7 @@ export class FileOutbox {
   onFile(id: string, file: number, digest: Uint8Array | undefined): void {
     const out = this.#offers.get(id);
     if (!digest || !out) return;
-    out.hashes.set(file, hex(digest));
+    out.hashes.set(file, encodeHex(digest));
     // Kept with the state (at most once a second), so a restarted sender still reports them.
     const now = this.#hooks.deps.now();
     if (now - out.saved < 1000) return;

@@ -22,6 +22,7 @@ import {
   type Saver,
 } from "./file_receiver.ts";
 import { sha256Stream } from "../crypto/primitives.ts";
+import { encodeHex } from "../wire/keys.ts";
 import { closeQuietly, CONNECT_MS, connectWithin } from "./tcp.ts";
 import { sleep } from "./timers.ts";
 
@@ -99,11 +100,6 @@ export type PullOutcome =
   | { ok: true }
   | { ok: false; reason: FileFailReason; message: string };
 
-/** Lower-case hex of bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 const FAILS: Record<string, FileFailReason> = {
   changed: "changed",
   missing: "missing",
@@ -136,7 +132,7 @@ function apply(file: PulledFile, result: PullResult<PartialPlace>): boolean {
       state: "done",
       path: result.path,
       relative: result.relative,
-      sha256: hex(result.sha256),
+      sha256: encodeHex(result.sha256),
       reserved: undefined,
     });
     return true;
@@ -179,7 +175,12 @@ async function landedBefore(file: PulledFile): Promise<void> {
       hash.update(buffer.subarray(0, read));
     }
     const relative = place.relative;
-    Object.assign(file, { state: "done", path: place.final, relative, sha256: hex(hash.digest()) });
+    Object.assign(file, {
+      state: "done",
+      path: place.final,
+      relative,
+      sha256: encodeHex(hash.digest()),
+    });
     file.reserved = undefined;
   } catch {
     // Not readable: the pull's own check says what is wrong.

@@ -15,6 +15,7 @@ import { FileReceiver } from "../net/file_receiver.ts";
 import { FileSender } from "../net/file_sender.ts";
 import { transitConnect, TransitError } from "../net/transit_client.ts";
 import { FileSaver } from "../store/file_saver.ts";
+import { encodeHex } from "../wire/keys.ts";
 
 /** What a child does. */
 export interface ChildSpec {
@@ -36,10 +37,6 @@ export interface ChildSpec {
 
 function say(event: Record<string, unknown>): void {
   console.log(JSON.stringify(event));
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fromHex(text: string): Uint8Array {
@@ -66,7 +63,7 @@ async function give(spec: ChildSpec): Promise<void> {
     say({ event: "spliced", side: "give" });
     sender.adopt(conn);
     const sha256 = await sent;
-    say({ event: "sent", sha256: sha256 ? hex(sha256) : undefined });
+    say({ event: "sent", sha256: sha256 ? encodeHex(sha256) : undefined });
     // The receiver closes the connection once it has the trailer; give it a moment.
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
@@ -107,7 +104,12 @@ async function take(spec: ChildSpec): Promise<void> {
   );
   const [result] = report.results;
   if (result.ok) {
-    say({ event: "done", path: result.path, sha256: hex(result.sha256), wire: report.wireBytes });
+    say({
+      event: "done",
+      path: result.path,
+      sha256: encodeHex(result.sha256),
+      wire: report.wireBytes,
+    });
   } else {
     say({ event: "failed", code: result.code, reason: result.reason });
   }

@@ -82,6 +82,21 @@ export function decodeBase64Url(text: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * Lower-case hex of `bytes` (a SHA-256 as people and the `--json` events read it).
+ *
+ * @example
+ * ```ts
+ * import { encodeHex } from "./keys.ts";
+ * console.assert(encodeHex(new Uint8Array([0, 171, 255])) === "00abff");
+ * ```
+ */
+export function encodeHex(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
+  return text;
+}
+
 /** A 32-byte key as 43 base64url characters. */
 export function encodeKey(key: Uint8Array): string {
   if (key.length !== KEY_BYTES) {
