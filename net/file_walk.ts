@@ -13,6 +13,8 @@
  * @module
  */
 
+import { errorText } from "../core/errors.ts";
+
 /** A local file to offer. */
 export interface LocalFile {
   /** Where it is on this disk. */
@@ -82,8 +84,4 @@ export function walkOffer(paths: readonly string[]): Promise<Walked> {
   };
   for (const path of paths) visit(path, baseName(path));
   return Promise.resolve(walked);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
