@@ -6,7 +6,7 @@
  * bytes of each. This is the coordinator's hot path: no allocation beyond the
  * message itself, and datagram bytes come from a shared slab.
  *
- * The families (login.ts, roster.ts, discover.ts, chat.ts, nat.ts) never
+ * The families (login.ts, roster.ts, discover.ts, chat.ts, nat.ts, room_lines.ts) never
  * import this file.
  *
  * @module
@@ -106,6 +106,14 @@ import {
   type PongMessage,
   type RosterMessage,
 } from "./roster.ts";
+import {
+  formatRoomPush,
+  formatRoomRequest,
+  parseRoomPush,
+  parseRoomRequest,
+  type RoomPush,
+  type RoomRequest,
+} from "./room_lines.ts";
 import { decodeDatagram, encodeUtf16, stripNewline, type TextEncoding } from "./text.ts";
 
 /** Any single-datagram message. */
@@ -137,7 +145,9 @@ export type Message =
   | RelayBusyMessage
   | PathProbeMessage
   | PathReplyMessage
-  | PathCandidatesMessage;
+  | PathCandidatesMessage
+  | RoomRequest
+  | RoomPush;
 
 /** A parsed datagram and the encoding its sender used (answers go back the same way). */
 export interface MessageWithEncoding {
@@ -226,6 +236,19 @@ function parseTyped(type: string, text: string): ParseResult<Message> {
       return parsePathReply(text);
     case "path-candidates":
       return parsePathCandidates(text);
+    case "join":
+    case "part":
+    case "names":
+    case "invite":
+    case "kick":
+    case "topic":
+    case "mode":
+      return parseRoomRequest(text);
+    case "room":
+    case "room-members":
+    case "room-invite":
+    case "room-error":
+      return parseRoomPush(text);
     default:
       return fail("unknown-type", `Unknown message type "${clip(type)}".`);
   }
@@ -306,6 +329,19 @@ export function formatMessage(message: Message): string {
       return formatPathReply(message);
     case "path-candidates":
       return formatPathCandidates(message);
+    case "join":
+    case "part":
+    case "names":
+    case "invite":
+    case "kick":
+    case "topic":
+    case "mode":
+      return formatRoomRequest(message);
+    case "room":
+    case "room-members":
+    case "room-invite":
+    case "room-error":
+      return formatRoomPush(message);
   }
 }
 
