@@ -32,7 +32,40 @@ export type PeerEvent =
     reliable: boolean;
     /** False only for seed clients (netcat, the C# client): their `talk` travels in plain text. */
     encrypted?: boolean;
+    /** A room message (issue 13): the room; `id` is `ROOM/SENDER/SEQ`, `from` its sender. */
+    room?: string;
+    /** A room message: its sequence number and Lamport clock (the room's order). */
+    seq?: number;
+    clock?: number;
   }
+  /**
+   * Rooms (issue 13). `room-join`: `name` joined `room` (this peer's own name: you joined, or a
+   * room you are in was pushed after a login). `#all` has no `room-join`/`room-part` for others
+   * (the roster's `join`/`leave` say it).
+   */
+  | { event: "room-join"; room: string; name: string }
+  /** `name` left `room`: `part` (their own), `kicked` (by an owner). */
+  | { event: "room-part"; room: string; name: string; reason: "part" | "kicked" }
+  /** `room`'s topic changed ("" cleared); `by` is not known to peers and is absent. */
+  | { event: "room-topic"; room: string; topic: string }
+  /**
+   * A room's membership at a new version (also the answer to `/names`): names, owners, settings.
+   * `#all` lists who is online.
+   */
+  | {
+    event: "room-members";
+    room: string;
+    version: number;
+    members: string[];
+    owners: string[];
+    inviteOnly: boolean;
+    announceOnly: boolean;
+    history: "shared" | "joined";
+  }
+  /** `by` invited this peer into `room` (`/join ROOM` takes it up). */
+  | { event: "room-invite"; room: string; by: string }
+  /** A room request or post was refused (`code`: wire/room_lines.ts `ROOM_ERROR_CODES`). */
+  | { event: "room-error"; room: string; code: string; message: string }
   /**
    * The key of a pinned name changed (`old` and `new` are fingerprints). Nothing goes to or is
    * shown from the new key until the user accepts it with `/trust NAME`.
