@@ -1,9 +1,24 @@
 /**
- * The session file in a peer's data directory: a restarted peer takes its name back at once with
- * the session it saved.
+ * How a peer's session starts: the name asked for on a terminal, and the session file in its data
+ * directory (a restarted peer takes its name back at once with the session it saved).
  *
  * @module
  */
+
+import { loadPrompts } from "../deps.ts";
+import { checkName } from "../protocol.ts";
+
+/** Asks for the user's name on the terminal: the name, or 130 when cancelled. */
+export async function askName(): Promise<string | number> {
+  const prompts = await loadPrompts();
+  prompts.intro("peerchat");
+  const answer = await prompts.text({
+    message: "Your name",
+    placeholder: "letters, digits, _ - .",
+    validate: (value) => checkName((value ?? "").trim()),
+  });
+  return prompts.isCancel(answer) ? 130 : answer.trim();
+}
 
 /** The session file in the data directory: lets a restarted peer take its name back at once. */
 function sessionFile(dir: string | undefined): string | undefined {

@@ -14,7 +14,6 @@ import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
 import type { KeyCommands } from "../core/trust.ts";
 import { answerKeyCommand, answerWho, introducingSink } from "./key_commands.ts";
 import { openPeerKeys, type PeerKeys } from "./peer_keys.ts";
-import { loadPrompts } from "../deps.ts";
 import {
   formatHistoryEntry,
   formatPeerEvent,
@@ -34,7 +33,7 @@ import { filePrinter } from "../ui/file_printer.ts";
 import { fileOptions, runFileCommand } from "./file_commands.ts";
 import { postToRoom, roomHistory, runRoomCommand } from "./room_commands.ts";
 import type { RoomCommands } from "../core/room_view.ts";
-import { readSession, writeSession } from "./peer_session.ts";
+import { askName, readSession, writeSession } from "./peer_session.ts";
 import { visible } from "../ui/visible.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
@@ -234,17 +233,6 @@ export function completeInput(
     cursor: head.length,
     candidates: candidates.length === 1 ? [] : candidates,
   };
-}
-
-async function askName(): Promise<string | number> {
-  const prompts = await loadPrompts();
-  prompts.intro("peerchat");
-  const answer = await prompts.text({
-    message: "Your name",
-    placeholder: "letters, digits, _ - .",
-    validate: (value) => checkName((value ?? "").trim()),
-  });
-  return prompts.isCancel(answer) ? 130 : answer.trim();
 }
 
 function lineSink(paint: Painter, print: (line: string) => void): Sink {
@@ -455,7 +443,11 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       columns: () => ui!.terminalSize().columns,
       rows: () => ui!.terminalSize().rows,
       setRaw: (raw) => Deno.stdin.setRaw(raw),
-      complete: (text, cursor) => completeInput(text, cursor, peer.users().map((u) => u.name)),
+      complete: (text, cursor) =>
+        completeInput(text, cursor, [
+          ...peer.users().map((u) => u.name),
+          ...(view?.state.rooms.map((r) => r.name) ?? []),
+        ]),
       navigate: (key) =>
         view?.navigate(key, (to) => {
           state.partner = to;

@@ -294,7 +294,7 @@ function headerRow(state: ViewState, columns: number): Row {
     span(` · coordinator ${screenLine(state.coordinator)} `),
     state.reachable ? span("✓", "green") : span("✗ not answering", "red"),
   ];
-  const right: Row = [span(conversationTitle(state), "dim"), span(" ")];
+  const right: Row = [span(screenLine(conversationTitle(state)), "dim"), span(" ")];
   const gap = columns - rowWidth(left) - rowWidth(right);
   if (gap < 2) return fitRow(left, columns, false);
   return [...left, span(" ".repeat(gap)), ...right];

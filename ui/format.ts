@@ -218,9 +218,9 @@ export function formatRoomLine(
   const room = `[${visible(line.room)}]`;
   const from = visible(line.from);
   const prefix = `${stamp}${room} ${from}: `;
-  return `${paint("dim", stamp)}${paint("bold", room)} ${paint(["bold", nameStyle(from)], from)}: ${
-    block(line.text, prefix)
-  }`;
+  return `${stamp === "" ? "" : paint("dim", stamp)}${paint("bold", room)} ${
+    paint(["bold", nameStyle(from)], from)
+  }: ${block(line.text, prefix)}`;
 }
 
 /**
