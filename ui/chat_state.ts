@@ -86,6 +86,9 @@ export type ViewInput =
  * - `path` marks the name's path in the roster and says so, dim, in its conversation (a path line
  *   that nothing followed yet is replaced, so relayed-then-direct a moment later is one line);
  * - `nat` says once what NAT this peer is behind (in yellow when hard), also on the status line;
+ * - rooms (room_state.ts): a `message` with `room` goes to the room's conversation (never the
+ *   sender's), own posts (`room-posted`) too; room joins, parts, topics and refusals are lines
+ *   there, an invite a line where the user is; `rooms` and `room-members` keep the pane's rooms;
  * - file events (transfers_state.ts) move the transfers' bars; offers, refusals, resuming, done
  *   and failed are lines in the conversation with the other side (`now`, ms, words expiries).
  */
