@@ -63,8 +63,13 @@ export function conversationTitle(state: ViewState): string {
   if (!state.partner.startsWith("#")) return `chat with ${state.partner}`;
   const room = state.rooms.find((r) => sameName(r.name, state.partner!));
   if (!room) return state.partner;
-  const members = `${room.members} member${room.members === 1 ? "" : "s"}`;
-  return `${room.name} · ${members}${room.topic === "" ? "" : ` · ${room.topic}`}`;
+  const { members } = roomCounts(state, room);
+  return [
+    room.name,
+    `${members} member${members === 1 ? "" : "s"}`,
+    ...(room.announceOnly ? ["announce-only"] : []),
+    ...(room.topic === "" ? [] : [room.topic]),
+  ].join(" · ");
 }
 
 /** Whether a system line belongs in the current partner's pane. */
@@ -243,13 +248,23 @@ function rosterEntry(
   return (count.length > 0 && withRight(left, count, width, 3)) || fitRow(left, width, false);
 }
 
+/**
+ * A room's members and how many are online; `#all`'s are everyone online: the roster and this
+ * user (its pushes carry no member list).
+ */
+function roomCounts(state: ViewState, room: RoomEntry): { members: number; online: number } {
+  if (nameKey(room.name) !== "#all") return room;
+  const everyone = state.roster.length + 1;
+  return { members: everyone, online: everyone };
+}
+
 /** One room in the pane: partner mark, name, members online/total; the unread count right. */
 function roomEntry(room: RoomEntry, state: ViewState, width: number): Row {
   const unread = state.unread.get(nameKey(room.name)) ?? 0;
   const left: Row = [
     sameName(state.partner, room.name) ? span("▸ ", "bold") : span("  "),
     span(screenLine(room.name), "bold"),
-    span(` ${room.online}/${room.members}`, "dim"),
+    span(` ${roomCounts(state, room).online}/${roomCounts(state, room).members}`, "dim"),
   ];
   const count: Row = unread === 0 ? [] : [span(String(unread), ["bold", "yellow"])];
   return (count.length > 0 && withRight(left, count, width, 3)) || fitRow(left, width, false);

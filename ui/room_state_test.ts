@@ -89,7 +89,7 @@ Deno.test("rooms are a group in the roster pane, #all first, with online/total a
   assert.ok(at("Rooms (2)") >= 0, side.join("\n"));
   assert.ok(at("Rooms (2)") < at("#all") && at("#all") < at("#lab"));
   assert.ok(at("#lab") < at("Online (2)") && at("Online (2)") < at("bob"));
-  assert.match(side[at("#all")], /#all 3\/3/);
+  assert.match(side[at("#all")], /#all 3\/3/, "#all: everyone online (bob, carol, alice)");
   assert.match(side[at("#lab")], /#lab 2\/3 +2 *$/);
   assert.match(side[at("carol")], /carol +1 *$/);
   assert.deepEqual(paneOrder(view), ["#all", "#lab", "bob", "carol"]);
@@ -198,4 +198,44 @@ Deno.test("escape sequences in a room's name, topic, sender or text are never dr
   assert.match(text, /#\\x1b\]0;PWNED\\x07/);
   assert.match(text, /topic \\x1b\[2J\\x9b2J\\u\{202e\}evil/);
   assert.match(text, /m\\x1b\[2Jallory: hi \\x1b\[31mred/);
+});
+
+Deno.test("#all counts everyone online; an announce-only room says so in its header", () => {
+  let view = apply(loggedIn(), [
+    { event: "room-join", room: "#all", name: "alice" },
+    {
+      event: "room-members",
+      room: "#all",
+      version: 1,
+      members: [],
+      owners: ["teacher"],
+      inviteOnly: false,
+      announceOnly: true,
+      history: "shared",
+    },
+    { event: "partner", name: "#all" },
+  ]);
+  let lines = renderView(view, 120, 8, plain);
+  assert.match(lines[0], /#all · 3 members · announce-only/);
+  assert.ok(lines.some((l) => /#all 3\/3/.test(l)), lines.join("\n"));
+  view = reduce(view, { event: "join", name: "dave", endpoint: "192.168.1.30:1" });
+  lines = renderView(view, 120, 8, plain);
+  assert.ok(lines.some((l) => /#all 4\/4/.test(l)), lines.join("\n"));
+});
+
+Deno.test("many rooms: the group is cut with +N more and the people keep their half", () => {
+  const rooms = Array.from({ length: 30 }, (_, i) => ({
+    name: `#room${String(i).padStart(2, "0")}`,
+    topic: "",
+    members: 2,
+    online: 1,
+  }));
+  const view = apply(loggedIn(), [{ event: "rooms", rooms }]);
+  const lines = renderView(view, 80, 14, plain);
+  const side = lines.map((l) => l.split("│")[1] ?? "").filter((l) => l.trim() !== "");
+  assert.match(side[0], /Rooms \(30\)/);
+  assert.ok(side.some((l) => /\+\d+ more/.test(l)), side.join("\n"));
+  assert.ok(side.some((l) => /Online \(2\)/.test(l)), side.join("\n"));
+  assert.ok(side.some((l) => /bob/.test(l)) && side.some((l) => /carol/.test(l)), side.join("\n"));
+  assert.equal(lines.length, 13);
 });

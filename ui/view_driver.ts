@@ -76,6 +76,10 @@ export class ViewDriver {
           return;
         }
         if (kind === "room-ok") this.syncRooms();
+        // A room joined is the conversation now: its answer belongs there.
+        if (kind === "room-ok" && data?.command === "join") {
+          this.show({ event: "partner", name: String(data.room) });
+        }
         // A sender's key, introduced at their first message: in their conversation.
         const about = kind === "introduce" && typeof data?.name === "string"
           ? data.name

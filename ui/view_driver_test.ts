@@ -148,6 +148,14 @@ Deno.test("fake rooms (UI-only): the driver lists rooms from peer.rooms, shows o
     () => undefined,
     () => rooms,
   );
+  driver.sink.info("room-ok", "You are in #lab.", {
+    command: "join",
+    room: "#lab",
+    state: views[0],
+  });
+  assert.equal(driver.state.partner, "#lab", "the answer to /join is shown in #lab");
+  assert.match(renderView(driver.state, 100, 10, plain).join("\n"), /You are in #lab\./);
+  driver.sink.info("partner", "All.", { with: "bob" });
   driver.sink.event({ event: "room-join", room: "#lab", name: "me" });
   assert.deepEqual(driver.state.rooms, [
     { name: "#lab", topic: "Lab 3", members: 2, online: 1, announceOnly: false },
