@@ -210,16 +210,21 @@ export function postToRoom(
   sink.info("room-sent", line, { room: view!.room, id: result.id, text });
 }
 
-/** `/history #ROOM [N]`: the room's last `limit` messages, in the room's order. */
+/**
+ * `/history #ROOM [N]`: the room's last `limit` messages, in the room's order (also of a room
+ * left); a room neither joined nor with history here is a `not-member` refusal.
+ */
 export function roomHistory(
   room: string,
   limit: number,
   rooms: RoomCommands | undefined,
   sink: Sink,
 ): void {
-  const view = rooms?.get(room);
-  if (!rooms || !view) return notMember(room, sink);
-  const lines = rooms.history(view.room, limit);
+  if (!rooms) return sink.event({ event: "error", message: "This peer has no rooms." });
+  // A room left keeps its history here: only a room never seen is refused.
+  const lines = rooms.history(room, limit);
+  const name = rooms.get(room)?.room ?? lines[0]?.room;
+  if (name === undefined) return notMember(room, sink);
   const entries = lines.map(({ from, id, seq, clock, time, text, own }) => ({
     from,
     id,
@@ -230,9 +235,9 @@ export function roomHistory(
     own,
   }));
   const text = lines.length === 0
-    ? `No messages in ${view.room} yet.`
+    ? `No messages in ${name} yet.`
     : lines.map((line) =>
       formatRoomLine({ ...line, from: line.own ? "you" : line.from }, sink.paint)
     ).join("\n");
-  sink.info("history", text, { with: view.room, room: view.room, entries });
+  sink.info("history", text, { with: name, room: name, entries });
 }
