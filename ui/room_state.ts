@@ -24,7 +24,7 @@ import type { Key } from "./keys.ts";
 import { invitedText, roomErrorText, roomJoinText, roomPartText, topicText } from "./room_text.ts";
 
 /** The room events the peer reports. */
-type RoomEvent = Extract<
+export type RoomEvent = Extract<
   PeerEvent,
   {
     event: "room-join" | "room-part" | "room-topic" | "room-members" | "room-invite" | "room-error";
@@ -32,7 +32,7 @@ type RoomEvent = Extract<
 >;
 
 /** A message of a room: a `message` event with `room`. */
-type RoomMessage = Extract<PeerEvent, { event: "message" }> & { room: string };
+export type RoomMessage = Extract<PeerEvent, { event: "message" }> & { room: string };
 
 /** What rooms feed into the view: the peer's room events and room messages, and the UI's own. */
 export type RoomInput =
