@@ -217,7 +217,13 @@ Deno.test("tab completes commands and names", () => {
     text: "/msg bob  hi",
     cursor: 9,
     candidates: [],
+  }); // Room names complete too (the screen passes the rooms beside the names), and room commands.
+  assert.deepEqual(completeInput("/msg #l", 7, ["bob", "#all", "#lab"]), {
+    text: "/msg #lab ",
+    cursor: 10,
+    candidates: [],
   });
+  assert.deepEqual(completeInput("/jo", 3, []), { text: "/join ", cursor: 6, candidates: [] });
 });
 
 Deno.test("--trace with the chat screen needs stderr off the terminal", () => {
