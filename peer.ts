@@ -47,11 +47,12 @@ import type { NatType } from "./core/nat_type.ts";
 import type { PeerFiles } from "./net/peer_files.ts";
 import type { IncomingMessage } from "./core/delivery.ts";
 import { makePeerFiles } from "./store/transfer_state.ts";
+import { type PeerRooms, peerRooms, type RoomStats } from "./store/room_store.ts";
 import { transitVia } from "./net/transit_client.ts";
 import { shownEntry } from "./core/transfers.ts";
 
 export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
-export type { PeerFiles };
+export type { PeerFiles, PeerRooms, RoomStats };
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
 export type { FileEntry, FileFailReason } from "./core/peer_events.ts";
 export type { Contact, DeliveredRecord, FailedRecord, InRecord } from "./store/journal.ts";
@@ -193,6 +194,8 @@ export class Peer {
   readonly keys: KeyCommands;
   /** File transfer: offers, answers, transfers (`/send`, `/accept`, `/transfers`). */
   readonly files: PeerFiles;
+  /** Rooms (issue 13): `/join`, posts, history, catch-up; `stats` counts what was refused. */
+  readonly rooms: PeerRooms;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
@@ -232,7 +235,7 @@ export class Peer {
       { store, emit, send, settled, trouble, held: (to) => this.#datagrams.link.held(to) },
       talkId,
     );
-    const special = (m: IncomingMessage) => this.files.onMessage(m);
+    const special = (m: IncomingMessage) => this.rooms.onMessage(m) || this.files.onMessage(m);
     const inboxHooks = { store, emit, send, trouble, special };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
     this.#datagrams = new PeerDatagrams({
@@ -248,11 +251,15 @@ export class Peer {
     });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit, this.#datagrams.hooks);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
+    const sendKind = (to: string, kind: string, body: string) =>
+      this.#outbox.send(to, body, clockTime(), instant(), kind);
+    const [client, roster, dir] = [this.#client, this.#roster, this.#journal.dir];
+    this.rooms = peerRooms({ name: options.name, identity, client, roster, emit, dir }, sendKind);
     this.files = makePeerFiles({
       options,
       port: udp.local.port,
       roster: this.#roster,
-      send: (to, kind, body) => this.#outbox.send(to, body, clockTime(), instant(), kind),
+      send: sendKind,
       emit,
       transit: transitVia(this.#client),
     });
@@ -283,6 +290,7 @@ export class Peer {
     peer.#startTimers();
     peer.#outbox.announceWaiting();
     peer.files.restore();
+    peer.rooms.start();
     return peer;
   }
 
@@ -405,6 +413,7 @@ export class Peer {
     this.#timers = [];
     if (logout && !this.#client.relogging) await this.logout();
     this.#closed = true;
+    this.rooms.close();
     const closing = this.#client.close();
     this.#wakeSettled(true);
     await closing;

@@ -25,6 +25,7 @@ import {
   PEERCHAT_FLAVOR,
 } from "../protocol.ts";
 import { namedHost } from "./nat_check.ts";
+import type { RoomPush, RoomRequest } from "../wire/room_lines.ts";
 import { ClientTraversal, type TraversalHooks } from "./client_traversal.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
@@ -112,6 +113,8 @@ export class CoordinatorClient {
   readonly #lookups = new Lookups();
   /** NAT measurement, `connect`, and what the coordinator says of traversal. */
   readonly traversal: ClientTraversal;
+  /** Takes the room pushes (`room`, `room-members`, `room-invite`, `room-error`), sealed only. */
+  onRoomPush?: (push: RoomPush) => void;
   /** The coordinator's host: where its transit relay listens too. */
   readonly coordinatorHost: string;
 
@@ -234,6 +237,18 @@ export class CoordinatorClient {
   }
 
   /**
+   * Sends a room request (wire/room_lines.ts) sealed, with this peer's name and session: false
+   * (nothing sent) when logged out, closed, logging in again or not proven yet. Sealed anew at
+   * each call: the caller retries by calling again.
+   */
+  roomRequest(ask: Omit<RoomRequest, "name" | "session"> & { type: RoomRequest["type"] }): boolean {
+    const session = this.#link.session;
+    if (!session || this.#closed || this.#loggedOut || this.#relogin || !this.linked) return false;
+    this.#send({ ...ask, name: this.#options.name, session } as RoomRequest);
+    return true;
+  }
+
+  /**
    * A datagram from the coordinator's address that the guard let through: a `challenge`, a sealed
    * message (`auth`: its tag is checked here), or one of the few it takes in plain (an answer to a
    * login before its proof, a `pong,NAME,unknown`).
@@ -278,6 +293,12 @@ export class CoordinatorClient {
         return;
       case "notfound":
         this.#lookups.answer(nameKey(message.name), false);
+        return;
+      case "room":
+      case "room-members":
+      case "room-invite":
+      case "room-error":
+        if (sealed) this.onRoomPush?.(message);
         return;
     }
   }

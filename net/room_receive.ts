@@ -1,0 +1,244 @@
+/**
+ * What a peer's room engine takes from other peers (issue 13): `room-msg` (a post), `room-have`
+ * (a member asks what it lacks) and `room-catchup` (entries it lacked), all over the pairwise
+ * exactly-once streams. Every byte is hostile: a post is taken only for a room this peer is in,
+ * from a current member who is its sender, in an announce-only room from an owner, with a
+ * signature that verifies against the member's key from the coordinator's push. A catch-up entry
+ * keeps its sender's signature and is verified the same way; an entry whose sender's key is not
+ * known yet is held (bounded) while `names` is asked, then verified or dropped. Refusals are
+ * counted by reason, never thrown.
+ *
+ * @module
+ */
+
+import type { IncomingMessage } from "../core/message.ts";
+import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
+import { type HeldRoom, isAllRoom, type RoomStates } from "../core/room_state.ts";
+import { ed25519Verify } from "../crypto/primitives.ts";
+import { nameKey } from "../protocol.ts";
+import { decodeBase64Url, parseKey } from "../wire/keys.ts";
+import {
+  MAX_CATCHUP_ENTRIES,
+  packRoomCatchup,
+  parseRoomCatchup,
+  parseRoomHave,
+  parseRoomMsg,
+  ROOM_CATCHUP_KIND,
+  ROOM_HAVE_KIND,
+  ROOM_MSG_KIND,
+  type RoomEntry,
+  roomSigningBytes,
+} from "../wire/rooms.ts";
+
+/** Most entries held for a sender key not known yet (all rooms). */
+export const MAX_HELD_ENTRIES = 2000;
+
+/** What the room engine counted. */
+export interface RoomStats {
+  /** Room entries added (posts and catch-up). */
+  received: number;
+  /** Entries that came again. */
+  duplicates: number;
+  /** Entries and requests refused, by reason. */
+  refused: Record<string, number>;
+  /** `room-have` sent / received. */
+  haveSent: number;
+  haveReceived: number;
+  /** `room-catchup` batches sent / received. */
+  catchupSent: number;
+  catchupReceived: number;
+  /** Own posts, and the messages they fanned out to (and those the outbox refused). */
+  posted: number;
+  fanout: number;
+  fanoutRefused: number;
+  /** Entries waiting for their sender's key now. */
+  held: number;
+}
+
+/** What the receiver needs from the engine. */
+export interface ReceiveContext {
+  /** This peer's name. */
+  self: string;
+  /** The rooms held. */
+  states: RoomStates;
+  /** `room`'s log (created on first use) when this peer is in it. */
+  log(room: string): RoomLog | undefined;
+  /** Whether `name` is a current member of `room` (`#all`: online, or an owner). */
+  isMember(room: HeldRoom, name: string): boolean;
+  /** An entry verified and new to the log: keep it, tell the user. */
+  accepted(entry: LogEntry): void;
+  /** Sends a `msg` of `kind` to `to` through the outbox. */
+  send(to: string, kind: string, body: string): boolean;
+  /** Asks the coordinator for `room`'s members (keys). */
+  names(room: string): void;
+  /** The `joined` rule: the clock above which `member` may be given `room`'s history. */
+  joinedAt(room: HeldRoom, member: string): number;
+  /** This peer's `room-have` for `room` to `to`. */
+  sendHave(room: string, to: string): void;
+  /** The counters. */
+  stats: RoomStats;
+}
+
+/** Converts a wire entry to the log's form. */
+export function toLog(entry: RoomEntry): LogEntry {
+  const { room, sender, seq, clock, time, text, sig } = entry;
+  return { room, sender, seq, clock, time, text, signature: sig };
+}
+
+/** Converts a log entry to the wire's form. */
+export function toWire(entry: Readonly<LogEntry>): RoomEntry {
+  const { room, sender, seq, clock, time, text, signature } = entry;
+  return { room, sender, seq, clock, time: time ?? 0, text, sig: signature };
+}
+
+/** Whether `entry`'s signature verifies with the base64url Ed25519 key `key`. */
+export function verifyEntry(entry: RoomEntry, key: string): boolean {
+  const publicKey = parseKey(key);
+  const sig = decodeBase64Url(entry.sig);
+  if (!publicKey || !sig || sig.length !== 64) return false;
+  try {
+    return ed25519Verify(publicKey, roomSigningBytes(entry), sig);
+  } catch {
+    return false;
+  }
+}
+
+/** The receiving side of the room engine. */
+export class RoomReceiver {
+  readonly #ctx: ReceiveContext;
+  /** Entries whose sender's key is unknown, by room key. */
+  readonly #held = new Map<string, RoomEntry[]>();
+
+  /** A receiver working for `ctx`. */
+  constructor(ctx: ReceiveContext) {
+    this.#ctx = ctx;
+  }
+
+  #refuse(reason: string): void {
+    const refused = this.#ctx.stats.refused;
+    refused[reason] = (refused[reason] ?? 0) + 1;
+  }
+
+  /** A complete `msg` of another kind than text: true when it was a room kind (taken or not). */
+  onMessage(message: IncomingMessage): boolean {
+    if (message.kind === ROOM_MSG_KIND) this.#onPost(message.from, message.body);
+    else if (message.kind === ROOM_HAVE_KIND) this.#onHave(message.from, message.body);
+    else if (message.kind === ROOM_CATCHUP_KIND) this.#onCatchup(message.from, message.body);
+    else return false;
+    return true;
+  }
+
+  /** The room held and `from` a member of it, or the reason to refuse. */
+  #room(roomName: string, from: string): HeldRoom | string {
+    const room = this.#ctx.states.get(roomName);
+    if (!room) return "not-in-room";
+    if (!this.#ctx.isMember(room, from)) return "not-member";
+    return room;
+  }
+
+  #onPost(from: string, body: string): void {
+    const parsed = parseRoomMsg(body);
+    if (!parsed.ok) return this.#refuse("malformed");
+    const entry = parsed.value;
+    const room = this.#room(entry.room, from);
+    if (typeof room === "string") return this.#refuse(room);
+    if (nameKey(from) !== nameKey(entry.sender)) return this.#refuse("wrong-sender");
+    this.#take(room, entry);
+  }
+
+  /** Checks `entry` of `room` (announce-only, key, signature) and gives it to the log. */
+  #take(room: HeldRoom, entry: RoomEntry): void {
+    if (room.flags.announceOnly && !room.owners.some((o) => nameKey(o) === nameKey(entry.sender))) {
+      return this.#refuse("announce-only");
+    }
+    const member = this.#ctx.states.member(room.room, entry.sender);
+    if (!member) return this.#hold(room, entry);
+    if (!verifyEntry(entry, member.key)) return this.#refuse("bad-signature");
+    const log = this.#ctx.log(room.room);
+    if (!log) return this.#refuse("not-in-room");
+    const logEntry = toLog(entry);
+    const receipt = log.receive(logEntry);
+    if (receipt.status === "duplicate") this.#ctx.stats.duplicates++;
+    else if (receipt.status === "refused") this.#refuse(receipt.code);
+    else {
+      this.#ctx.stats.received++;
+      this.#ctx.accepted(logEntry);
+    }
+  }
+
+  #hold(room: HeldRoom, entry: RoomEntry): void {
+    if (this.#ctx.stats.held >= MAX_HELD_ENTRIES) return this.#refuse("unknown-key");
+    const key = nameKey(room.room);
+    const list = this.#held.get(key) ?? [];
+    if (list.length === 0) this.#ctx.names(room.room);
+    list.push(entry);
+    this.#held.set(key, list);
+    this.#ctx.stats.held++;
+  }
+
+  /** `room`'s state completed: the held entries are verified now, or dropped (counted). */
+  retry(roomName: string): void {
+    const key = nameKey(roomName);
+    const list = this.#held.get(key);
+    if (!list) return;
+    this.#held.delete(key);
+    this.#ctx.stats.held -= list.length;
+    const room = this.#ctx.states.get(roomName);
+    for (const entry of list) {
+      if (!room || !this.#ctx.states.member(roomName, entry.sender)) {
+        this.#refuse("unknown-key");
+      } else this.#take(room, entry);
+    }
+  }
+
+  /** Forgets what is held for `room` (parted, kicked). */
+  forget(roomName: string): void {
+    const list = this.#held.get(nameKey(roomName));
+    if (list) this.#ctx.stats.held -= list.length;
+    this.#held.delete(nameKey(roomName));
+  }
+
+  #onHave(from: string, body: string): void {
+    this.#ctx.stats.haveReceived++;
+    const parsed = parseRoomHave(body);
+    if (!parsed.ok) return this.#refuse("malformed");
+    const room = this.#room(parsed.value.room, from);
+    if (typeof room === "string") return this.#refuse(room);
+    const log = this.#ctx.log(room.room);
+    if (!log) return;
+    const visibility = room.flags.history === "joined"
+      ? { history: "joined" as const, joinedAt: this.#ctx.joinedAt(room, from) }
+      : { history: "shared" as const };
+    const missing = log.missing(parsed.value.have, visibility, MAX_CATCHUP_ENTRIES);
+    if (missing.entries.length > 0) {
+      const entries = missing.entries.map(toWire);
+      const { body: catchup } = packRoomCatchup(room.room, entries, missing.more);
+      if (this.#ctx.send(from, ROOM_CATCHUP_KIND, catchup)) this.#ctx.stats.catchupSent++;
+    }
+    // They hold what this peer lacks: ask them back (a restarted sender's last posts spread).
+    const mine = log.have();
+    const mineByKey = new Map(Object.entries(mine).map(([k, v]) => [nameKey(k), v]));
+    const theyHaveMore = Object.entries(parsed.value.have)
+      .some(([sender, seq]) => seq > (mineByKey.get(nameKey(sender)) ?? 0));
+    if (theyHaveMore) this.#ctx.sendHave(room.room, from);
+  }
+
+  #onCatchup(from: string, body: string): void {
+    this.#ctx.stats.catchupReceived++;
+    const parsed = parseRoomCatchup(body);
+    if (!parsed.ok) return this.#refuse("malformed");
+    const room = this.#room(parsed.value.room, from);
+    if (typeof room === "string") return this.#refuse(room);
+    for (const entry of parsed.value.entries) this.#take(room, entry);
+    if (parsed.value.more) this.#ctx.sendHave(room.room, from);
+  }
+}
+
+/** Whether `name` may post in `room` as its state says (member; owner when announce-only). */
+export function mayPost(room: HeldRoom, name: string, member: boolean): boolean {
+  if (!member) return false;
+  if (!room.flags.announceOnly) return true;
+  return room.owners.some((owner) => nameKey(owner) === nameKey(name));
+}
+
+export { isAllRoom };
