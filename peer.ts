@@ -53,6 +53,10 @@ import { shownEntry } from "./core/transfers.ts";
 
 export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
 export type { PeerFiles, PeerRooms, RoomStats };
+export type { RoomAnswer, RoomCommands, RoomLine, RoomView } from "./core/room_view.ts";
+export type { RoomMemberView, RoomModeView } from "./core/room_view.ts";
+export type { RoomAsk, RoomAsks } from "./net/room_asks.ts";
+export type { RoomPush } from "./wire/room_lines.ts";
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
 export type { FileEntry, FileFailReason } from "./core/peer_events.ts";
 export type { Contact, DeliveredRecord, FailedRecord, InRecord } from "./store/journal.ts";
@@ -266,10 +270,8 @@ export class Peer {
   }
 
   /**
-   * Binds the peer's UDP socket, restores unsent messages from the journal,
-   * logs in, fetches the online list and emits `ready`. Throws
-   * {@linkcode LoginError} when the first login fails; the socket is closed
-   * again then.
+   * Binds the UDP socket, restores unsent messages, logs in, fetches the online list and emits
+   * `ready`. Throws {@linkcode LoginError} when the first login fails (the socket closed again).
    */
   static async start(options: PeerOptions): Promise<Peer> {
     const udp = UdpSocket.bind(options.host ?? "0.0.0.0", options.port ?? 0);
@@ -332,11 +334,7 @@ export class Peer {
     return entry && copyEntry(entry);
   }
 
-  /**
-   * Asks the coordinator whether `name` is online, for a name the roster does not have (yet:
-   * roster changes come in batches). True once the roster has it; false when nobody by that name
-   * is online, or the coordinator does not answer within about a second.
-   */
+  /** Whether `name` is online, asked of the coordinator when the roster lacks it (~1 s at most). */
   lookup(name: string): Promise<boolean> {
     return this.#client.lookup(name);
   }
@@ -375,9 +373,8 @@ export class Peer {
   }
 
   /**
-   * Sends `text` to `to`. Peerchat peers (and anyone written to before, even while offline) get a
-   * reliable message: `sent`, then `delivered` — or `pending` while offline. Seed clients get
-   * plain `talk`, sent once.
+   * Sends `text` to `to`: to peerchat peers (even offline ones written to before) reliably
+   * (`sent`, then `delivered`, or `pending`); to seed clients plain `talk`, sent once.
    */
   send(to: string, text: string): SendResult {
     if (this.#closed || this.#client.loggedOut) {
@@ -439,10 +436,7 @@ export class Peer {
     }
   }
 
-  /**
-   * Tells the user of trouble nobody else hears of, once per episode of each kind; no `error`
-   * means that kind works (again).
-   */
+  /** Tells of trouble nobody else hears of, once per episode of a kind; no `error`: it works. */
   #trouble(kind: string, error: Error | string | undefined, prefix = ""): void {
     if (error === undefined) return this.#episodes.succeeded(kind);
     const message = prefix + (typeof error === "string" ? error : error.message);

@@ -29,6 +29,7 @@
 import { nameKey } from "../protocol.ts";
 import type { RoomFlags, RoomMember, RoomPush } from "../wire/room_lines.ts";
 import type { PeerEvent } from "./peer_events.ts";
+import type { RoomView } from "./room_view.ts";
 
 /** The room everyone online is in. */
 export const ALL_ROOM_NAME = "#all";
@@ -231,4 +232,67 @@ export function diffEvents(
 function changedMembers(a: HeldRoom, b: HeldRoom): boolean {
   if (a.members.length !== b.members.length) return true;
   return a.members.some((m, i) => m.name !== b.members[i].name || m.key !== b.members[i].key);
+}
+
+/** Whether `name` may post in `room` as its state says (member; owner when announce-only). */
+export function mayPost(room: HeldRoom, name: string, member: boolean): boolean {
+  if (!member) return false;
+  if (!room.flags.announceOnly) return true;
+  return room.owners.some((owner) => nameKey(owner) === nameKey(name));
+}
+
+/**
+ * `room` as the user sees it: members owners first, then by name; `#all`'s members are `self`,
+ * everyone in `onlineNames` and its owners.
+ */
+export function roomViewOf(
+  room: HeldRoom,
+  self: string,
+  online: (name: string) => boolean,
+  onlineNames: readonly string[],
+): RoomView {
+  const isOwner = (name: string) => room.owners.some((o) => nameKey(o) === nameKey(name));
+  const names = isAllRoom(room.room)
+    ? [self, ...onlineNames, ...room.owners]
+    : room.members.map((member) => member.name);
+  const members = distinct(names).map((name) => ({
+    name,
+    online: nameKey(name) === nameKey(self) || online(name),
+    owner: isOwner(name),
+  })).sort((a, b) =>
+    Number(b.owner) - Number(a.owner) || (nameKey(a.name) < nameKey(b.name) ? -1 : 1)
+  );
+  return {
+    room: room.room,
+    version: room.version,
+    topic: room.topic,
+    owners: [...room.owners],
+    members,
+    ...room.flags,
+    canPost: mayPost(room, self, true),
+  };
+}
+
+/** Who gets a post to `room` from `self`: every other member (`#all`: online, and owners). */
+export function roomRecipients(
+  room: HeldRoom,
+  self: string,
+  onlineNames: readonly string[],
+): string[] {
+  const names = isAllRoom(room.room)
+    ? [...onlineNames, ...room.owners]
+    : room.members.map((member) => member.name);
+  return distinct(names).filter((name) => nameKey(name) !== nameKey(self));
+}
+
+/** Room views in the list's order: `#all` first, then by name. */
+export function sortRoomViews(views: RoomView[]): RoomView[] {
+  const rank = (view: RoomView) => (isAllRoom(view.room) ? "" : nameKey(view.room));
+  return views.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+}
+
+/** `names` without a name twice (any case), in order. */
+function distinct(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return names.filter((name) => !seen.has(nameKey(name)) && seen.add(nameKey(name)));
 }

@@ -210,12 +210,4 @@ export class RoomSync {
     const state = this.#room(room, now);
     return pool[state.turn++ % pool.length].name;
   }
-
-  /** Any online member but `self` and `not`, at random (the symmetric answer, a gap's). */
-  any(members: readonly SyncMember[], self: string): string | undefined {
-    const me = nameKey(self);
-    const online = members.filter((m) => m.online && nameKey(m.name) !== me);
-    if (online.length === 0) return undefined;
-    return online[Math.floor(this.#random() * online.length)].name;
-  }
 }

@@ -25,7 +25,8 @@ import {
   PEERCHAT_FLAVOR,
 } from "../protocol.ts";
 import { namedHost } from "./nat_check.ts";
-import type { RoomPush, RoomRequest } from "../wire/room_lines.ts";
+import { ROOM_PUSH_TYPES, type RoomPush, type RoomRequest } from "../wire/room_lines.ts";
+import type { RoomAsk } from "./room_types.ts";
 import { ClientTraversal, type TraversalHooks } from "./client_traversal.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
@@ -105,8 +106,7 @@ export class CoordinatorClient {
   #loginWaiter?: (message: Message, sealed: boolean) => void;
   #byeWaiter?: () => void;
   #relogin?: Promise<void>;
-  /** Ends the re-login loop's wait early (on close). */
-  #wakeRelogin?: () => void;
+  #wakeRelogin?: () => void; // Ends the re-login loop's wait early (on close).
   #closed = false;
   #loggedOut = false;
   #transitPort?: number;
@@ -194,11 +194,7 @@ export class CoordinatorClient {
     return this.#relogin !== undefined;
   }
 
-  /**
-   * The first login: tries until the login deadline, and — when the coordinator answered but the
-   * list did not come through (a lossy link can stall TCP) — logs in again, for up to 30 s in all.
-   * Emits `ready`.
-   */
+  /** The first login, until its deadline; a list that failed after an answer: up to 30 s. */
   async start(): Promise<void> {
     const started = monotonic();
     let deadline = started + (this.#options.loginTimeoutMs ?? 10_000);
@@ -216,12 +212,7 @@ export class CoordinatorClient {
     }
   }
 
-  /**
-   * Asks the coordinator whether `who` is online (its roster batch may not have arrived yet): a
-   * `found` answer is applied as the login notice it stands for. Resolves whether the roster has
-   * `who` then; false at once without a session, and after about a second without an answer
-   * (the question is asked twice).
-   */
+  /** Whether `who` is online, asked of the coordinator (twice, ~1 s) when the roster lacks it. */
   lookup(who: string): Promise<boolean> {
     if (this.#roster.has(who)) return Promise.resolve(true);
     const session = this.#link.session;
@@ -236,23 +227,15 @@ export class CoordinatorClient {
     );
   }
 
-  /**
-   * Sends a room request (wire/room_lines.ts) sealed, with this peer's name and session: false
-   * (nothing sent) when logged out, closed, logging in again or not proven yet. Sealed anew at
-   * each call: the caller retries by calling again.
-   */
-  roomRequest(ask: Omit<RoomRequest, "name" | "session"> & { type: RoomRequest["type"] }): boolean {
-    const session = this.#link.session;
-    if (!session || this.#closed || this.#loggedOut || this.#relogin || !this.linked) return false;
-    this.#send({ ...ask, name: this.#options.name, session } as RoomRequest);
-    return true;
+  /** Sends a room request sealed (anew at each call), name and session added; false: not now. */
+  roomRequest(ask: RoomAsk): boolean {
+    const off = this.#closed || this.#loggedOut || this.#relogin || !this.linked;
+    const session = off ? undefined : this.#link.session;
+    if (session) this.#send({ ...ask, name: this.#options.name, session } as RoomRequest);
+    return session !== undefined;
   }
 
-  /**
-   * A datagram from the coordinator's address that the guard let through: a `challenge`, a sealed
-   * message (`auth`: its tag is checked here), or one of the few it takes in plain (an answer to a
-   * login before its proof, a `pong,NAME,unknown`).
-   */
+  /** A datagram the guard let through from the coordinator: `challenge`, sealed, or plain. */
   onMessage(message: Message, from: Endpoint): void {
     if (message.type === "auth") return this.#onSealed(message, from);
     this.#handle(message, false, from);
@@ -266,6 +249,8 @@ export class CoordinatorClient {
 
   #handle(message: Message, sealed: boolean, from: Endpoint): void {
     if (sealed && this.traversal.onSealed(message, from)) return;
+    const room = ROOM_PUSH_TYPES.includes(message.type) ? message as RoomPush : undefined;
+    if (room) return void (sealed && this.onRoomPush?.(room));
     switch (message.type) {
       case "challenge":
       case "accept":
@@ -293,12 +278,6 @@ export class CoordinatorClient {
         return;
       case "notfound":
         this.#lookups.answer(nameKey(message.name), false);
-        return;
-      case "room":
-      case "room-members":
-      case "room-invite":
-      case "room-error":
-        if (sealed) this.onRoomPush?.(message);
         return;
     }
   }

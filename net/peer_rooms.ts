@@ -15,18 +15,13 @@ import type { IncomingMessage } from "../core/message.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 import { type RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import { type HeldRoom, isAllRoom, type PushOutcome, RoomStates } from "../core/room_state.ts";
-import { RoomRequests, RoomSync } from "../core/room_sync.ts";
-import type {
-  RoomAnswer,
-  RoomCommands,
-  RoomLine,
-  RoomModeView,
-  RoomView,
-} from "../core/room_view.ts";
+import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
+import { RoomSync } from "../core/room_sync.ts";
+import type { RoomCommands, RoomLine, RoomView } from "../core/room_view.ts";
 import { ed25519Sign } from "../crypto/primitives.ts";
 import { nameKey } from "../protocol.ts";
 import { encodeBase64Url } from "../wire/keys.ts";
-import type { RoomPush, RoomRequest } from "../wire/room_lines.ts";
+import type { RoomPush } from "../wire/room_lines.ts";
 import {
   checkedEntry,
   formatRoomHave,
@@ -38,93 +33,24 @@ import {
   roomSigningBytes,
 } from "../wire/rooms.ts";
 import { monotonic } from "./clock.ts";
-import {
-  mayPost,
-  type ReceiveContext,
-  RoomReceiver,
-  type RoomStats,
-  toLog,
-} from "./room_receive.ts";
+import { RoomAsks } from "./room_asks.ts";
+import type { PeerRoomsDeps, RoomAsk, RoomDisk, RoomStorage } from "./room_types.ts";
+import { type ReceiveContext, RoomReceiver, type RoomStats, toLog } from "./room_receive.ts";
 
-export type { RoomStats };
+export type { PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
 
 /** How often the engine's timer runs. */
 const TICK_MS = 100;
 /** A room state still incomplete this long after its head: ask `names` again. */
 const STALL_MS = 1000;
 
-/** A room request without the asker's name and session (the client adds them). */
-export type RoomAsk = RoomRequest extends infer R
-  ? R extends RoomRequest ? Omit<R, "name" | "session"> : never
-  : never;
-
-/** What the rooms file held at start. */
-export interface RoomDisk {
-  /** Every entry kept. */
-  entries: LogEntry[];
-  /** The rooms this peer was in, as last pushed. */
-  states: HeldRoom[];
-  /** This peer's own last seq, by room key. */
-  seqs: Map<string, number>;
-  /** Join observations (decision 2): per room and member, SINCE and the clock held then. */
-  seen: { room: string; member: string; since: number; clock: number }[];
-  /** Lines that did not read (a torn last line). */
-  skipped: number;
-}
-
-/** Where the engine keeps its rooms (store/room_store.ts). Writes throw when they fail. */
-export interface RoomStorage {
-  /** Reads what was kept. */
-  load(): RoomDisk;
-  /** Keeps an entry. */
-  entry(entry: LogEntry): void;
-  /** Keeps this peer's last seq in `room`. */
-  seq(room: string, seq: number): void;
-  /** Keeps `room`'s state (`null`: not in it any more). */
-  state(room: string, state: HeldRoom | null): void;
-  /** Keeps a join observation. */
-  seen(room: string, member: string, since: number, clock: number): void;
-  /** Closes the storage. */
-  close(): void;
-}
-
-/** What the engine needs from the peer. */
-export interface PeerRoomsDeps {
-  /** This peer's name. */
-  name: string;
-  /** The Ed25519 private key (32-byte seed) that signs this peer's entries. */
-  signKey: Uint8Array;
-  /** Sends a room request sealed to the coordinator; false when logged out or not linked. */
-  request(ask: RoomAsk): boolean;
-  /** Sends a `msg` of `kind` to `to` through the exactly-once outbox. */
-  send(to: string, kind: string, body: string): SendResult;
-  /** Whether `name` is online now (the roster). */
-  online(name: string): boolean;
-  /** Everyone else online now. */
-  onlineNames(): string[];
-  /** Tells the user. */
-  emit(event: PeerEvent): void;
-  /** Where rooms are kept. */
-  storage: RoomStorage;
-  /** Monotonic ms (default: net/clock.ts). */
-  now?: () => number;
-  /** Random in [0, 1) (default Math.random). */
-  random?: () => number;
-}
-
-interface Waiting {
-  ask: RoomAsk;
-  resolve: (answer: RoomAnswer) => void;
-}
-
 /** `peer.rooms`: see the module's documentation. */
-export class PeerRooms implements RoomCommands {
+export class PeerRooms extends RoomAsks implements RoomCommands {
   readonly #deps: PeerRoomsDeps;
   readonly #states: RoomStates;
   readonly #logs = new Map<string, RoomLog>();
   readonly #seqs: Map<string, number>;
   readonly #seen = new Map<string, { since: number; clock: number }>();
-  readonly #requests = new RoomRequests<Waiting>();
   readonly #sync: RoomSync;
   readonly #receiver: RoomReceiver;
   readonly #now: () => number;
@@ -146,8 +72,10 @@ export class PeerRooms implements RoomCommands {
 
   /** The engine over `deps`; reads the storage at once. */
   constructor(deps: PeerRoomsDeps) {
+    const now = deps.now ?? monotonic;
+    super((ask) => deps.request(ask), now);
     this.#deps = deps;
-    this.#now = deps.now ?? monotonic;
+    this.#now = now;
     this.#states = new RoomStates(deps.name);
     this.#sync = new RoomSync(deps.random);
     const disk = deps.storage.load();
@@ -184,7 +112,7 @@ export class PeerRooms implements RoomCommands {
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const w of this.#requests.drop()) w.resolve(offline());
+    this.dropRequests();
     this.#deps.storage.close();
   }
 
@@ -252,57 +180,9 @@ export class PeerRooms implements RoomCommands {
     });
   }
 
-  // ---- commands -------------------------------------------------------------------------
-
-  #ask(ask: RoomAsk): Promise<RoomAnswer> {
-    return new Promise((resolve) => {
-      if (!this.#deps.request(ask)) return resolve(offline());
-      if (!this.#requests.add(ask.room, { ask, resolve }, this.#now())) {
-        resolve({ ok: false, code: "timeout", message: "Too many room requests wait already." });
-      }
-    });
-  }
-
-  /** Joins `room` (creates it when new). */
-  join(room: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "join", room });
-  }
-
-  /** Leaves `room`. */
-  part(room: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "part", room });
-  }
-
-  /** Invites `name` into `room`. */
-  invite(name: string, room: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "invite", who: name, room });
-  }
-
-  /** Takes `name` out of `room`. */
-  kick(name: string, room: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "kick", who: name, room });
-  }
-
-  /** Sets `room`'s topic. */
-  topic(room: string, topic: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "topic", room, topic });
-  }
-
-  /** Changes `room`'s settings. */
-  mode(room: string, mode: Partial<RoomModeView>): Promise<RoomAnswer> {
-    return this.#ask({ type: "mode", room, mode });
-  }
-
-  /** Asks the coordinator for `room`'s members afresh. */
-  names(room: string): Promise<RoomAnswer> {
-    return this.#ask({ type: "names", room });
-  }
-
   /** The rooms this peer is in, `#all` first, then by name. */
   list(): RoomView[] {
-    return this.#states.rooms().map((room) => this.#view(room)).sort((a, b) =>
-      isAllRoom(a.room) ? -1 : isAllRoom(b.room) ? 1 : nameKey(a.room) < nameKey(b.room) ? -1 : 1
-    );
+    return sortRoomViews(this.#states.rooms().map((room) => this.#view(room)));
   }
 
   /** One room this peer is in (any case). */
@@ -311,31 +191,13 @@ export class PeerRooms implements RoomCommands {
     return held && this.#view(held);
   }
 
+  /** The view for a request's answer. */
+  protected viewOf(room: string): RoomView | undefined {
+    return this.get(room);
+  }
+
   #view(room: HeldRoom): RoomView {
-    const self = this.#deps.name;
-    const isOwner = (name: string) => room.owners.some((o) => nameKey(o) === nameKey(name));
-    const names = isAllRoom(room.room)
-      ? [self, ...this.#deps.onlineNames(), ...room.owners]
-      : room.members.map((member) => member.name);
-    const seen = new Set<string>();
-    const members = names.filter((name) => !seen.has(nameKey(name)) && seen.add(nameKey(name)))
-      .map((name) => ({
-        name,
-        online: nameKey(name) === nameKey(self) || this.#deps.online(name),
-        owner: isOwner(name),
-      }))
-      .sort((a, b) =>
-        Number(b.owner) - Number(a.owner) || (nameKey(a.name) < nameKey(b.name) ? -1 : 1)
-      );
-    return {
-      room: room.room,
-      version: room.version,
-      topic: room.topic,
-      owners: [...room.owners],
-      members,
-      ...room.flags,
-      canPost: mayPost(room, self, true),
-    };
+    return roomViewOf(room, this.#deps.name, this.#deps.online, this.#deps.onlineNames());
   }
 
   /** Posts `text` to every member of `room`. Never blocks on the number of members. */
@@ -376,20 +238,11 @@ export class PeerRooms implements RoomCommands {
     this.stats.posted++;
     this.#sync.activity(held.room, this.#now());
     const body = formatRoomMsg(entry);
-    for (const to of this.#recipients(held)) {
+    for (const to of roomRecipients(held, this.#deps.name, this.#deps.onlineNames())) {
       if (this.#deps.send(to, ROOM_MSG_KIND, body).ok) this.stats.fanout++;
       else this.stats.fanoutRefused++;
     }
     return { ok: true, id: line(toLog(entry), self).id };
-  }
-
-  #recipients(room: HeldRoom): string[] {
-    const self = nameKey(this.#deps.name);
-    const names = isAllRoom(room.room)
-      ? [...this.#deps.onlineNames(), ...room.owners]
-      : room.members.map((member) => member.name);
-    const seen = new Set<string>([self]);
-    return names.filter((name) => !seen.has(nameKey(name)) && seen.add(nameKey(name)));
   }
 
   /** The last `limit` messages of `room`, in the room's order, oldest first. */
@@ -416,7 +269,7 @@ export class PeerRooms implements RoomCommands {
     if (outcome.removed) this.#onRemoved(push.room, outcome);
     if (outcome.error) {
       const { code, message } = outcome.error;
-      for (const w of this.#requests.answer(push.room)) w.resolve({ ok: false, code, message });
+      this.answered(push.room, () => ({ ok: false, code, message }));
     }
   }
 
@@ -444,7 +297,7 @@ export class PeerRooms implements RoomCommands {
     this.#sync.soon(state.room, now);
     this.#receiver.retry(state.room);
     const view = this.#view(state);
-    for (const w of this.#requests.answer(state.room)) w.resolve({ ok: true, room: view });
+    this.answered(state.room, () => ({ ok: true, room: view }));
   }
 
   #onRemoved(roomName: string, outcome: PushOutcome): void {
@@ -456,34 +309,19 @@ export class PeerRooms implements RoomCommands {
     }
     this.#sync.forget(roomName);
     this.#receiver.forget(roomName);
-    for (const w of this.#requests.answer(roomName)) {
-      if (w.ask.type === "part" && room) w.resolve({ ok: true, room: this.#view(room) });
-      else {w.resolve({
-          ok: false,
-          code,
-          message: code === "kicked" ? "You were kicked." : "Parted.",
-        });}
-    }
+    const message = code === "kicked" ? "You were kicked." : "Parted.";
+    this.answered(
+      roomName,
+      (ask) =>
+        ask.type === "part" && room
+          ? { ok: true, room: this.#view(room) }
+          : { ok: false, code, message },
+    );
   }
 
   /** One step of the timers at monotonic `now` (retries, stalled states, names, catch-up). */
   tick(now: number): void {
-    const { resend, expired } = this.#requests.due(now);
-    for (const w of expired) {
-      w.resolve({ ok: false, code: "timeout", message: "The coordinator did not answer." });
-    }
-    for (const w of resend) {
-      if (w.ask.type === "invite") {
-        // A done invitation answers nothing; a refusal would have come by now.
-        this.#requests.drop((x) => x === w);
-        const room = this.#states.get(w.ask.room);
-        if (room) w.resolve({ ok: true, room: this.#view(room) });
-        else w.resolve({ ok: false, code: "not-member", message: `You are not in ${w.ask.room}.` });
-      } else if (!this.#deps.request(w.ask)) {
-        this.#requests.drop((x) => x === w);
-        w.resolve(offline());
-      }
-    }
+    this.retryRequests(now);
     for (const room of this.#states.stalled(now - STALL_MS)) {
       this.#deps.request({ type: "names", room });
     }
@@ -505,10 +343,6 @@ export class PeerRooms implements RoomCommands {
       if (to) this.#sendHave(room.room, to);
     }
   }
-}
-
-function offline(): RoomAnswer {
-  return { ok: false, code: "offline", message: "This peer is not logged in." };
 }
 
 /** An entry as history and events show it. */

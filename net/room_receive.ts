@@ -13,7 +13,7 @@
 
 import type { IncomingMessage } from "../core/message.ts";
 import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
-import { type HeldRoom, isAllRoom, type RoomStates } from "../core/room_state.ts";
+import type { HeldRoom, RoomStates } from "../core/room_state.ts";
 import { ed25519Verify } from "../crypto/primitives.ts";
 import { nameKey } from "../protocol.ts";
 import { decodeBase64Url, parseKey } from "../wire/keys.ts";
@@ -41,15 +41,19 @@ export interface RoomStats {
   duplicates: number;
   /** Entries and requests refused, by reason. */
   refused: Record<string, number>;
-  /** `room-have` sent / received. */
+  /** `room-have` sent. */
   haveSent: number;
+  /** `room-have` received. */
   haveReceived: number;
-  /** `room-catchup` batches sent / received. */
+  /** `room-catchup` batches sent. */
   catchupSent: number;
+  /** `room-catchup` batches received. */
   catchupReceived: number;
-  /** Own posts, and the messages they fanned out to (and those the outbox refused). */
+  /** Own posts. */
   posted: number;
+  /** `room-msg` messages the own posts fanned out to. */
   fanout: number;
+  /** Fan-out messages the outbox refused (a member never seen online: catch-up brings it). */
   fanoutRefused: number;
   /** Entries waiting for their sender's key now. */
   held: number;
@@ -233,12 +237,3 @@ export class RoomReceiver {
     if (parsed.value.more) this.#ctx.sendHave(room.room, from);
   }
 }
-
-/** Whether `name` may post in `room` as its state says (member; owner when announce-only). */
-export function mayPost(room: HeldRoom, name: string, member: boolean): boolean {
-  if (!member) return false;
-  if (!room.flags.announceOnly) return true;
-  return room.owners.some((owner) => nameKey(owner) === nameKey(name));
-}
-
-export { isAllRoom };

@@ -1,0 +1,337 @@
+/**
+ * The room engine in process: several `PeerRooms` over the real coordinator desk
+ * (core/room_desk.ts) and a mail network that keeps what goes to someone offline, like the outbox.
+ * Joins, posts in one order everywhere, catch-up from another member while the sender is away,
+ * non-members refused, announce-only, kicked members, restarts from storage, and a seeded run.
+ */
+
+import assert from "node:assert/strict";
+import { RoomDesk } from "../core/room_desk.ts";
+import { Rooms } from "../core/rooms.ts";
+import type { PeerEvent } from "../core/peer_events.ts";
+import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
+import { nameKey } from "../protocol.ts";
+import { parseRoomPush, parseRoomRequest } from "../wire/room_lines.ts";
+import { formatRoomMsg, ROOM_MSG_KIND } from "../wire/rooms.ts";
+import { prng } from "../testing/prng.ts";
+import { PeerRooms, type RoomAsk } from "./peer_rooms.ts";
+import { MemoryRoomStorage } from "../store/room_store.ts";
+
+interface Node {
+  name: string;
+  identity: Identity;
+  rooms: PeerRooms;
+  online: boolean;
+  storage: MemoryRoomStorage;
+  events: PeerEvent[];
+}
+
+interface Mail {
+  from: string;
+  to: string;
+  kind: string;
+  body: string;
+}
+
+class World {
+  readonly desk: RoomDesk;
+  readonly nodes = new Map<string, Node>();
+  readonly mail: Mail[] = [];
+  readonly pushes: { to: string; line: string }[] = [];
+  now = 0;
+  clock = 0;
+  seq = 0;
+
+  constructor(rooms = new Rooms()) {
+    this.desk = new RoomDesk(rooms);
+  }
+
+  add(name: string, storage = new MemoryRoomStorage(), identity = generateIdentity()): Node {
+    const events: PeerEvent[] = [];
+    const node: Node = { name, identity, online: false, storage, events, rooms: undefined! };
+    node.rooms = new PeerRooms({
+      name,
+      signKey: identity.sign.privateKey,
+      request: (ask) => this.#request(node, ask),
+      send: (to, kind, body) => {
+        this.mail.push({ from: name, to, kind, body });
+        return { ok: true, id: `m${++this.seq}` };
+      },
+      online: (who) => this.nodes.get(nameKey(who))?.online ?? false,
+      onlineNames: () =>
+        [...this.nodes.values()].filter((n) => n.online && n.name !== name).map((n) => n.name),
+      emit: (event) => events.push(event),
+      storage,
+      now: () => this.now,
+      random: prng(name.length),
+    });
+    this.nodes.set(nameKey(name), node);
+    return node;
+  }
+
+  #request(node: Node, ask: RoomAsk): boolean {
+    if (!node.online) return false;
+    const parsed = parseRoomRequest(
+      // The client's line, as net/coordinator_client.ts sends it.
+      formatAsk({ ...ask, name: node.name, session: "s1" }),
+    );
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    for (const out of this.desk.request(node.name, ++this.clock, parsed.value)) {
+      for (const line of out.lines) this.pushes.push({ to: out.to, line });
+    }
+    return true;
+  }
+
+  login(node: Node): void {
+    node.online = true;
+    for (const out of this.desk.login(node.name, publicIdentity(node.identity).sign, 0)) {
+      for (const line of out.lines) this.pushes.push({ to: out.to, line });
+    }
+  }
+
+  logout(node: Node): void {
+    node.online = false;
+    for (const out of this.desk.logout(node.name)) {
+      for (const line of out.lines) this.pushes.push({ to: out.to, line });
+    }
+  }
+
+  /** Delivers pushes and mail to whoever is online until nothing moves; then ticks. */
+  async settle(rounds = 20): Promise<void> {
+    for (let round = 0; round < rounds; round++) {
+      await Promise.resolve();
+      let moved = false;
+      for (const push of this.pushes.splice(0)) {
+        const node = this.nodes.get(nameKey(push.to));
+        if (!node?.online) continue;
+        const parsed = parseRoomPush(push.line);
+        if (!parsed.ok) throw new Error(parsed.error.message);
+        node.rooms.onPush(parsed.value);
+        moved = true;
+      }
+      const waiting: Mail[] = [];
+      for (const mail of this.mail.splice(0)) {
+        const node = this.nodes.get(nameKey(mail.to));
+        if (!node?.online || !this.nodes.get(nameKey(mail.from))?.online) {
+          waiting.push(mail);
+          continue;
+        }
+        node.rooms.onMessage({
+          id: `x-${++this.seq}`,
+          from: mail.from,
+          stream: "x",
+          first: 1,
+          parts: 1,
+          kind: mail.kind,
+          time: "00:00:00",
+          body: mail.body,
+        });
+        moved = true;
+      }
+      this.mail.push(...waiting);
+      this.now += 1000;
+      for (const node of this.nodes.values()) if (node.online) node.rooms.tick(this.now);
+      if (!moved && this.pushes.length === 0 && round > 3) break;
+    }
+  }
+}
+
+function formatAsk(request: Record<string, unknown>): string {
+  const r = request as { type: string; name: string; session: string; room: string };
+  const head = `${r.type},${r.name},${r.session}`;
+  if (r.type === "invite" || r.type === "kick") return `${head},${request.who},${r.room}`;
+  if (r.type === "topic") return `${head},${r.room},${request.topic}`;
+  if (r.type === "mode") {
+    const mode = request.mode as { announceOnly?: boolean; history?: string };
+    return `${head},${r.room},${mode.announceOnly ? "announce-only" : mode.history ?? "open"}`;
+  }
+  return `${head},${r.room}`;
+}
+
+function texts(node: Node, room = "#lab"): string[] {
+  return node.rooms.history(room, 1000).map((line) => `${line.from}:${line.text}`);
+}
+
+Deno.test("join, post: every member holds the same history in the same order", async () => {
+  const world = new World();
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((n) => world.add(n));
+  for (const node of [alice, bob, carol]) world.login(node);
+  const joined = alice.rooms.join("#lab");
+  await world.settle();
+  const answer = await joined;
+  assert.ok(answer.ok && answer.room.owners.includes("alice"), JSON.stringify(answer));
+  await Promise.all([bob.rooms.join("#lab"), carol.rooms.join("#lab"), world.settle()]);
+  assert.equal(alice.rooms.get("#lab")?.members.length, 3);
+  assert.ok(alice.rooms.post("#lab", "one").ok);
+  assert.ok(bob.rooms.post("#lab", "two").ok);
+  assert.ok(carol.rooms.post("#lab", "three").ok);
+  await world.settle();
+  const order = texts(alice);
+  assert.equal(order.length, 3);
+  assert.deepEqual(texts(bob), order);
+  assert.deepEqual(texts(carol), order);
+  const message = bob.events.find((e) => e.event === "message");
+  assert.ok(message && message.event === "message" && message.room === "#lab");
+  assert.equal(message.id, "#lab/alice/1");
+  assert.equal(alice.rooms.stats.refused["bad-signature"], undefined);
+});
+
+Deno.test("catch-up: an offline member gets posts from another member while the sender is away", async () => {
+  const world = new World();
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((n) => world.add(n));
+  for (const node of [alice, bob, carol]) world.login(node);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), carol.rooms.join("#lab"), world.settle()]);
+  world.logout(carol);
+  await world.settle();
+  for (let i = 1; i <= 300; i++) assert.ok(alice.rooms.post("#lab", `m${i}`).ok);
+  await world.settle();
+  world.logout(alice);
+  // What alice sent carol directly is lost (her outbox died with her disk, say).
+  world.mail.splice(0, world.mail.length, ...world.mail.filter((m) => m.to !== "carol"));
+  world.login(carol);
+  await world.settle(40);
+  assert.equal(texts(carol).length, 300);
+  assert.deepEqual(texts(carol), texts(bob));
+  assert.ok(bob.rooms.stats.catchupSent >= 2, "two batches of at most 256");
+});
+
+Deno.test("non-members are refused; announce-only; a kicked member stops receiving", async () => {
+  const world = new World();
+  const [alice, bob, mallory] = ["alice", "bob", "mallory"].map((n) => world.add(n));
+  for (const node of [alice, bob, mallory]) world.login(node);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  assert.equal(mallory.rooms.post("#lab", "hi").ok, false);
+  // A raw entry from mallory's pairwise stream.
+  const body = formatRoomMsg({
+    room: "#lab",
+    sender: "mallory",
+    seq: 1,
+    clock: 1,
+    time: 1,
+    text: "let me in",
+    sig: "A".repeat(86),
+  });
+  world.mail.push({ from: "mallory", to: "alice", kind: ROOM_MSG_KIND, body });
+  // And one claiming to be bob's, from mallory's stream.
+  world.mail.push({
+    from: "mallory",
+    to: "alice",
+    kind: ROOM_MSG_KIND,
+    body: body.replace("m mallory", "m bob"),
+  });
+  await world.settle();
+  assert.equal(alice.rooms.stats.refused["not-member"], 2);
+  assert.equal(texts(alice).length, 0);
+  // Announce-only: bob's post refused at once; forced onto the wire, refused by alice.
+  await Promise.all([alice.rooms.mode("#lab", { announceOnly: true }), world.settle()]);
+  assert.equal(bob.rooms.get("#lab")?.announceOnly, true);
+  assert.equal(bob.rooms.post("#lab", "me too").ok, false);
+  const forged = formatRoomMsg({
+    room: "#lab",
+    sender: "bob",
+    seq: 1,
+    clock: 1,
+    time: 1,
+    text: "me too",
+    sig: "A".repeat(86),
+  });
+  world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body: forged });
+  await world.settle();
+  assert.equal(alice.rooms.stats.refused["announce-only"], 1);
+  await Promise.all([alice.rooms.mode("#lab", { announceOnly: false }), world.settle()]);
+  // Kicked: out of the list, gets nothing more.
+  const kick = alice.rooms.kick("bob", "#lab");
+  await world.settle();
+  assert.ok((await kick).ok);
+  assert.equal(bob.rooms.get("#lab"), undefined);
+  assert.ok(bob.events.some((e) => e.event === "room-part" && e.reason === "kicked"));
+  assert.ok(alice.rooms.post("#lab", "after").ok);
+  await world.settle();
+  assert.equal(texts(bob).length, 0);
+  assert.ok(!world.mail.some((m) => m.to === "bob"));
+});
+
+Deno.test("a forged signature is refused; requests while logged out answer offline", async () => {
+  const world = new World();
+  const [alice, bob] = ["alice", "bob"].map((n) => world.add(n));
+  world.login(alice);
+  world.login(bob);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  const body = formatRoomMsg({
+    room: "#lab",
+    sender: "bob",
+    seq: 1,
+    clock: 1,
+    time: 1,
+    text: "forged",
+    sig: "A".repeat(86),
+  });
+  world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body });
+  // bob's stream carrying an entry that says it is alice's.
+  const claimed = body.replace("m bob", "m alice");
+  world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body: claimed });
+  world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body: "room #lab\nnonsense" });
+  await world.settle();
+  assert.equal(alice.rooms.stats.refused["bad-signature"], 1);
+  assert.equal(alice.rooms.stats.refused["wrong-sender"], 1);
+  assert.equal(alice.rooms.stats.refused["malformed"], 1);
+  world.logout(bob);
+  const answer = await bob.rooms.join("#other");
+  assert.deepEqual(answer.ok ? "" : answer.code, "offline");
+});
+
+Deno.test("a restart from storage keeps history, seq and membership", async () => {
+  const world = new World();
+  const alice = world.add("alice");
+  const bob = world.add("bob");
+  world.login(alice);
+  world.login(bob);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  assert.ok(alice.rooms.post("#lab", "before").ok);
+  await world.settle();
+  world.logout(alice);
+  alice.rooms.close();
+  const again = world.add("alice", alice.storage, alice.identity);
+  assert.deepEqual(texts(again), ["alice:before"]);
+  assert.ok(again.rooms.get("#lab"), "membership until the coordinator says more");
+  world.login(again);
+  await world.settle();
+  const post = again.rooms.post("#lab", "after");
+  assert.ok(post.ok && post.id === "#lab/alice/2", JSON.stringify(post));
+  await world.settle();
+  assert.deepEqual(texts(bob), ["alice:before", "alice:after"]);
+});
+
+Deno.test("seeded: members posting, going offline and back end with one history", async () => {
+  for (let seed = 1; seed <= 8; seed++) {
+    const random = prng(seed);
+    const world = new World();
+    const names = ["alice", "bob", "carol", "dave", "erin"];
+    const nodes = names.map((n) => world.add(n));
+    for (const node of nodes) world.login(node);
+    await Promise.all([nodes[0].rooms.join("#lab"), world.settle()]);
+    await Promise.all([...nodes.slice(1).map((n) => n.rooms.join("#lab")), world.settle()]);
+    let posted = 0;
+    for (let step = 0; step < 60; step++) {
+      const node = nodes[Math.floor(random() * nodes.length)];
+      const roll = random();
+      if (roll < 0.1 && node.online) world.logout(node);
+      else if (roll < 0.2 && !node.online) world.login(node);
+      else if (node.online && node.rooms.post("#lab", `${node.name} ${step}`).ok) posted++;
+      if (random() < 0.3) {
+        // A lossy network: some direct posts never arrive; catch-up must fill them.
+        world.mail.splice(0, world.mail.length, ...world.mail.filter(() => random() > 0.2));
+      }
+      await world.settle(2);
+    }
+    for (const node of nodes) if (!node.online) world.login(node);
+    await world.settle(60);
+    const expected = texts(nodes[0]);
+    assert.equal(expected.length, posted, `seed ${seed}`);
+    for (const node of nodes) assert.deepEqual(texts(node), expected, `seed ${seed} ${node.name}`);
+  }
+});
