@@ -47,16 +47,14 @@ import type { NatType } from "./core/nat_type.ts";
 import type { PeerFiles } from "./net/peer_files.ts";
 import type { IncomingMessage } from "./core/delivery.ts";
 import { makePeerFiles } from "./store/transfer_state.ts";
-import { type PeerRooms, peerRooms, type RoomStats } from "./store/room_store.ts";
+import { type PeerRoomCommands, peerRooms, type RoomStats } from "./store/room_store.ts";
 import { transitVia } from "./net/transit_client.ts";
 import { shownEntry } from "./core/transfers.ts";
 
 export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
-export type { PeerFiles, PeerRooms, RoomStats };
+export type { PeerFiles, PeerRoomCommands, RoomStats };
 export type { RoomAnswer, RoomCommands, RoomLine, RoomView } from "./core/room_view.ts";
 export type { RoomMemberView, RoomModeView } from "./core/room_view.ts";
-export type { RoomAsk, RoomAsks } from "./net/room_asks.ts";
-export type { RoomPush } from "./wire/room_lines.ts";
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
 export type { FileEntry, FileFailReason } from "./core/peer_events.ts";
 export type { Contact, DeliveredRecord, FailedRecord, InRecord } from "./store/journal.ts";
@@ -199,7 +197,7 @@ export class Peer {
   /** File transfer: offers, answers, transfers (`/send`, `/accept`, `/transfers`). */
   readonly files: PeerFiles;
   /** Rooms (issue 13): `/join`, posts, history, catch-up; `stats` counts what was refused. */
-  readonly rooms: PeerRooms;
+  readonly rooms: PeerRoomCommands;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 

@@ -17,7 +17,7 @@ import { type RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import { type HeldRoom, isAllRoom, type PushOutcome, RoomStates } from "../core/room_state.ts";
 import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
 import { RoomSync } from "../core/room_sync.ts";
-import type { RoomCommands, RoomLine, RoomView } from "../core/room_view.ts";
+import type { RoomLine, RoomView } from "../core/room_view.ts";
 import { ed25519Sign } from "../crypto/primitives.ts";
 import { nameKey } from "../protocol.ts";
 import { encodeBase64Url } from "../wire/keys.ts";
@@ -34,10 +34,16 @@ import {
 } from "../wire/rooms.ts";
 import { monotonic } from "./clock.ts";
 import { RoomAsks } from "./room_asks.ts";
-import type { PeerRoomsDeps, RoomAsk, RoomDisk, RoomStorage } from "./room_types.ts";
+import type {
+  PeerRoomCommands,
+  PeerRoomsDeps,
+  RoomAsk,
+  RoomDisk,
+  RoomStorage,
+} from "./room_types.ts";
 import { type ReceiveContext, RoomReceiver, type RoomStats, toLog } from "./room_receive.ts";
 
-export type { PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
+export type { PeerRoomCommands, PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
 
 /** How often the engine's timer runs. */
 const TICK_MS = 100;
@@ -45,7 +51,7 @@ const TICK_MS = 100;
 const STALL_MS = 1000;
 
 /** `peer.rooms`: see the module's documentation. */
-export class PeerRooms extends RoomAsks implements RoomCommands {
+export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   readonly #deps: PeerRoomsDeps;
   readonly #states: RoomStates;
   readonly #logs = new Map<string, RoomLog>();

@@ -12,8 +12,6 @@ import type { RoomAnswer, RoomModeView, RoomView } from "../core/room_view.ts";
 import { RoomRequests } from "../core/room_sync.ts";
 import type { RoomAsk } from "./room_types.ts";
 
-export type { RoomAsk };
-
 interface Waiting {
   ask: RoomAsk;
   resolve: (answer: RoomAnswer) => void;

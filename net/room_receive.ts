@@ -12,6 +12,7 @@
  */
 
 import type { IncomingMessage } from "../core/message.ts";
+import type { RoomStats } from "./room_types.ts";
 import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import type { HeldRoom, RoomStates } from "../core/room_state.ts";
 import { ed25519Verify } from "../crypto/primitives.ts";
@@ -32,32 +33,6 @@ import {
 
 /** Most entries held for a sender key not known yet (all rooms). */
 export const MAX_HELD_ENTRIES = 2000;
-
-/** What the room engine counted. */
-export interface RoomStats {
-  /** Room entries added (posts and catch-up). */
-  received: number;
-  /** Entries that came again. */
-  duplicates: number;
-  /** Entries and requests refused, by reason. */
-  refused: Record<string, number>;
-  /** `room-have` sent. */
-  haveSent: number;
-  /** `room-have` received. */
-  haveReceived: number;
-  /** `room-catchup` batches sent. */
-  catchupSent: number;
-  /** `room-catchup` batches received. */
-  catchupReceived: number;
-  /** Own posts. */
-  posted: number;
-  /** `room-msg` messages the own posts fanned out to. */
-  fanout: number;
-  /** Fan-out messages the outbox refused (a member never seen online: catch-up brings it). */
-  fanoutRefused: number;
-  /** Entries waiting for their sender's key now. */
-  held: number;
-}
 
 /** What the receiver needs from the engine. */
 export interface ReceiveContext {
@@ -237,3 +212,5 @@ export class RoomReceiver {
     if (parsed.value.more) this.#ctx.sendHave(room.room, from);
   }
 }
+
+export type { RoomStats };

@@ -6,7 +6,9 @@
  * @module
  */
 
+import type { IncomingMessage } from "../core/message.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
+import type { RoomCommands } from "../core/room_view.ts";
 import type { RoomEntry as LogEntry } from "../core/room_log.ts";
 import type { HeldRoom } from "../core/room_state.ts";
 import type { RoomRequest } from "../wire/room_lines.ts";
@@ -68,4 +70,42 @@ export interface PeerRoomsDeps {
   now?: () => number;
   /** Random in [0, 1) (default Math.random). */
   random?: () => number;
+}
+
+/** What the room engine counted (net/room_receive.ts fills most of it). */
+export interface RoomStats {
+  /** Room entries added (posts and catch-up). */
+  received: number;
+  /** Entries that came again. */
+  duplicates: number;
+  /** Entries and requests refused, by reason. */
+  refused: Record<string, number>;
+  /** `room-have` sent. */
+  haveSent: number;
+  /** `room-have` received. */
+  haveReceived: number;
+  /** `room-catchup` batches sent. */
+  catchupSent: number;
+  /** `room-catchup` batches received. */
+  catchupReceived: number;
+  /** Own posts. */
+  posted: number;
+  /** `room-msg` messages the own posts fanned out to. */
+  fanout: number;
+  /** Fan-out messages the outbox refused (a member never seen online: catch-up brings it). */
+  fanoutRefused: number;
+  /** Entries waiting for their sender's key now. */
+  held: number;
+}
+
+/** `peer.rooms`: the room commands, what they counted, and the hooks the peer calls. */
+export interface PeerRoomCommands extends RoomCommands {
+  /** What the engine counted. */
+  readonly stats: RoomStats;
+  /** A complete `msg` of a kind other than text: true when it was a room kind (taken or not). */
+  onMessage(message: IncomingMessage): boolean;
+  /** Starts the engine's timer (retries, catch-up, names refresh). */
+  start(): void;
+  /** Stops it, answers waiting requests `offline`, closes the storage. */
+  close(): void;
 }

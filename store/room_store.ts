@@ -17,6 +17,7 @@ import type { HeldRoom } from "../core/room_state.ts";
 import type { RoomEntry } from "../core/room_log.ts";
 import { nameKey } from "../protocol.ts";
 import {
+  type PeerRoomCommands,
   PeerRooms,
   type PeerRoomsDeps,
   type RoomDisk,
@@ -29,7 +30,7 @@ import type { CoordinatorClient } from "../net/coordinator_client.ts";
 import type { PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 
-export type { PeerRooms, RoomStats };
+export type { PeerRoomCommands, PeerRooms, RoomStats };
 
 /** The file's name in the data directory. */
 export const ROOMS_FILE = "rooms.jsonl";
