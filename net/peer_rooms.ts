@@ -332,7 +332,9 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#deps.request({ type: "names", room });
     }
     const rooms = this.#states.rooms();
-    for (const room of this.#sync.namesDue(rooms.map((r) => r.room), now)) {
+    // Not #all: its whole list is asked for on demand only (an unknown sender's key).
+    const named = rooms.filter((r) => !isAllRoom(r.room)).map((r) => r.room);
+    for (const room of this.#sync.namesDue(named, now)) {
       this.#deps.request({ type: "names", room });
     }
     const byName = new Map(rooms.map((room) => [nameKey(room.room), room]));
@@ -345,7 +347,9 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     );
     for (const roomName of due) {
       const room = byName.get(nameKey(roomName))!;
-      const to = this.#sync.pick(roomName, this.#view(room).members, this.#deps.name, now);
+      // #all asks its owners only (they post there): not everyone online, every minute.
+      const members = this.#view(room).members.filter((m) => m.owner || !isAllRoom(room.room));
+      const to = this.#sync.pick(roomName, members, this.#deps.name, now);
       if (to) this.#sendHave(room.room, to);
     }
   }

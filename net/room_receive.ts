@@ -209,7 +209,30 @@ export class RoomReceiver {
     const room = this.#room(parsed.value.room, from);
     if (typeof room === "string") return this.#refuse(room);
     for (const entry of parsed.value.entries) this.#take(room, entry);
-    if (parsed.value.more) this.#ctx.sendHave(room.room, from);
+    if (parsed.value.more) return this.#ctx.sendHave(room.room, from);
+    if (room.flags.history === "joined") this.#skipWithheld(room, parsed.value.entries);
+  }
+
+  /**
+   * A `joined` room's last catch-up batch: the answerer withheld what came before this peer
+   * joined (the wire carries no `before`), so below the lowest seq it gave of a sender with a hole
+   * nothing more will come: skip it, or the hole would be asked about every few seconds forever.
+   */
+  #skipWithheld(room: HeldRoom, entries: readonly RoomEntry[]): void {
+    const log = this.#ctx.log(room.room);
+    if (!log) return;
+    const lowest = new Map<string, { sender: string; seq: number }>();
+    for (const entry of entries) {
+      const key = nameKey(entry.sender);
+      const seen = lowest.get(key);
+      if (!seen || entry.seq < seen.seq) lowest.set(key, { sender: entry.sender, seq: entry.seq });
+    }
+    const skip: [string, number][] = [];
+    for (const gap of log.gaps()) {
+      const first = lowest.get(nameKey(gap.sender));
+      if (first && first.seq - 1 > gap.have) skip.push([first.sender, first.seq - 1]);
+    }
+    if (skip.length > 0) log.skip(Object.fromEntries(skip));
   }
 }
 

@@ -11,7 +11,8 @@ import { Rooms } from "../core/rooms.ts";
 import type { PeerEvent } from "../core/peer_events.ts";
 import { generateIdentity, type Identity, publicIdentity } from "../crypto/identity.ts";
 import { nameKey } from "../protocol.ts";
-import { parseRoomPush, parseRoomRequest } from "../wire/room_lines.ts";
+import { formatRoomRequest, parseRoomPush, parseRoomRequest } from "../wire/room_lines.ts";
+import type { RoomRequest } from "../wire/room_lines.ts";
 import { formatRoomMsg, ROOM_MSG_KIND } from "../wire/rooms.ts";
 import { prng } from "../testing/prng.ts";
 import { PeerRooms, type RoomAsk } from "./peer_rooms.ts";
@@ -71,10 +72,9 @@ class World {
 
   #request(node: Node, ask: RoomAsk): boolean {
     if (!node.online) return false;
-    const parsed = parseRoomRequest(
-      // The client's line, as net/coordinator_client.ts sends it.
-      formatAsk({ ...ask, name: node.name, session: "s1" }),
-    );
+    // The client's line, as net/coordinator_client.ts sends it.
+    const line = formatRoomRequest({ ...ask, name: node.name, session: "s1" } as RoomRequest);
+    const parsed = parseRoomRequest(line);
     if (!parsed.ok) throw new Error(parsed.error.message);
     for (const out of this.desk.request(node.name, ++this.clock, parsed.value)) {
       for (const line of out.lines) this.pushes.push({ to: out.to, line });
@@ -134,18 +134,6 @@ class World {
       if (!moved && this.pushes.length === 0 && round > 3) break;
     }
   }
-}
-
-function formatAsk(request: Record<string, unknown>): string {
-  const r = request as { type: string; name: string; session: string; room: string };
-  const head = `${r.type},${r.name},${r.session}`;
-  if (r.type === "invite" || r.type === "kick") return `${head},${request.who},${r.room}`;
-  if (r.type === "topic") return `${head},${r.room},${request.topic}`;
-  if (r.type === "mode") {
-    const mode = request.mode as { announceOnly?: boolean; history?: string };
-    return `${head},${r.room},${mode.announceOnly ? "announce-only" : mode.history ?? "open"}`;
-  }
-  return `${head},${r.room}`;
 }
 
 function texts(node: Node, room = "#lab"): string[] {
@@ -281,6 +269,27 @@ Deno.test("a forged signature is refused; requests while logged out answer offli
   world.logout(bob);
   const answer = await bob.rooms.join("#other");
   assert.deepEqual(answer.ok ? "" : answer.code, "offline");
+});
+
+Deno.test("a joined room: a late member gets only what came after, and no hole stays", async () => {
+  const world = new World();
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((n) => world.add(n));
+  for (const node of [alice, bob, carol]) world.login(node);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([alice.rooms.mode("#lab", { history: "joined" }), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  for (let i = 1; i <= 4; i++) assert.ok(alice.rooms.post("#lab", `before ${i}`).ok);
+  await world.settle();
+  await Promise.all([carol.rooms.join("#lab"), world.settle()]);
+  assert.ok(alice.rooms.post("#lab", "after").ok);
+  // carol misses the direct post; catch-up brings it, and nothing from before she joined.
+  world.mail.splice(0, world.mail.length, ...world.mail.filter((m) => m.to !== "carol"));
+  await world.settle(10);
+  assert.deepEqual(texts(carol), ["alice:after"]);
+  const sentBefore = alice.rooms.stats.catchupSent + bob.rooms.stats.catchupSent;
+  await world.settle(30);
+  const sentAfter = alice.rooms.stats.catchupSent + bob.rooms.stats.catchupSent;
+  assert.ok(sentAfter - sentBefore <= 1, `catch-up keeps going: ${sentAfter - sentBefore}`);
 });
 
 Deno.test("a restart from storage keeps history, seq and membership", async () => {
