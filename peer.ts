@@ -47,6 +47,7 @@ import type { NatType } from "./core/nat_type.ts";
 import type { PeerFiles } from "./net/peer_files.ts";
 import type { IncomingMessage } from "./core/delivery.ts";
 import { makePeerFiles } from "./store/transfer_state.ts";
+import { notRoom } from "./net/room_receive.ts";
 import { type PeerRoomCommands, peerRooms, type RoomStats } from "./store/room_store.ts";
 import { transitVia } from "./net/transit_client.ts";
 import { shownEntry } from "./core/transfers.ts";
@@ -350,7 +351,7 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
-    const entries = this.#journal.history(name, limit).map(shownEntry);
+    const entries = this.#journal.history(name, limit).filter(notRoom).map(shownEntry);
     this.#trouble("history", this.#journal.historyError, "/history shows only part: ");
     return entries;
   }

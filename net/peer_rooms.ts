@@ -171,19 +171,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#deps.emit({ event: "error", message: `A room message was not kept: ${error}` });
     }
     this.#sync.activity(entry.room, this.#now());
-    const { room, from, id, seq, clock, time, text } = line(entry, this.#deps.name);
-    this.#deps.emit({
-      event: "message",
-      from,
-      id,
-      time,
-      text,
-      reliable: true,
-      encrypted: true,
-      room,
-      seq,
-      clock,
-    });
+    this.#deps.emit(messageEvent(entry, this.#deps.name));
   }
 
   /** The rooms this peer is in, `#all` first, then by name. */
@@ -353,6 +341,23 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       if (to) this.#sendHave(room.room, to);
     }
   }
+}
+
+/** The `message` event of a room entry. */
+function messageEvent(entry: Readonly<LogEntry>, self: string): PeerEvent {
+  const { room, from, id, seq, clock, time, text } = line(entry, self);
+  return {
+    event: "message",
+    from,
+    id,
+    time,
+    text,
+    reliable: true,
+    encrypted: true,
+    room,
+    seq,
+    clock,
+  };
 }
 
 /** An entry as history and events show it. */

@@ -197,3 +197,37 @@ Deno.test("rooms: an offline member catches up from another while the sender is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rooms: a peer gone without logout (like kill -9) comes back with its history and seq", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peer-rooms-" });
+  const journal = Journal.open(dir);
+  let aliceSide: Side | undefined;
+  let session: string | undefined;
+  try {
+    await withRoom(["bob"], async ([bob], coordinator) => {
+      const options = { journal, onSession: (s: string) => session = s };
+      const alice = aliceSide = await startPeer(coordinator, "alice", options);
+      await waitFor(() => bob.peer.user("alice") !== undefined, "bob to see alice");
+      await joinAll([alice, bob]);
+      assert.ok(alice.peer.rooms.post("#lab", "one").ok);
+      assert.ok(alice.peer.rooms.post("#lab", "two").ok);
+      await waitFor(() => texts(bob).length === 2, "bob to get both");
+      await alice.peer.close({ logout: false });
+      aliceSide = undefined;
+      const again = aliceSide = await startPeer(coordinator, "alice", {
+        ...options,
+        resumeSession: session,
+      });
+      assert.deepEqual(texts(again), ["alice:one", "alice:two"]);
+      assert.ok(again.peer.rooms.get("#lab"), "still a member");
+      const post = again.peer.rooms.post("#lab", "three");
+      assert.ok(post.ok && post.id === "#lab/alice/3", JSON.stringify(post));
+      await waitFor(() => texts(bob).length === 3, "bob to get the third");
+      assert.deepEqual(texts(bob), ["alice:one", "alice:two", "alice:three"]);
+    });
+  } finally {
+    await aliceSide?.peer.close({ logout: false });
+    journal.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

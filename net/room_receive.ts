@@ -237,3 +237,10 @@ export class RoomReceiver {
 }
 
 export type { RoomStats };
+
+/** Whether a pairwise message is not of a room kind (room kinds stay out of `/history NAME`). */
+export function notRoom(entry: { kind: string }): boolean {
+  return !ROOM_KINDS.has(entry.kind);
+}
+
+const ROOM_KINDS = new Set([ROOM_MSG_KIND, ROOM_HAVE_KIND, ROOM_CATCHUP_KIND]);
