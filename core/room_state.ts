@@ -74,7 +74,11 @@ interface Assembly {
   head: Extract<RoomPush, { type: "room" }>;
   members: Map<string, RoomMember>;
   started: number;
+  tries: number;
 }
+
+/** How often an incomplete state is asked for again (`names`) before it is given up. */
+export const STALL_TRIES = 3;
 
 /** Whether `room` is `#all` (any case). */
 export function isAllRoom(room: string): boolean {
@@ -116,10 +120,26 @@ export class RoomStates {
     return this.get(room)?.members.find((member) => nameKey(member.name) === key);
   }
 
-  /** Rooms whose state has been under way since before `before` (a batch lost: ask `names`). */
-  stalled(before: number): string[] {
-    return [...this.#assembling.values()].filter((a) => a.started < before)
-      .map((a) => a.head.room);
+  /**
+   * Rooms whose state has been under way for `waitMs` at `now` (a batch lost: ask `names` again);
+   * each is timed anew, and given up after {@linkcode STALL_TRIES} tries.
+   */
+  stalled(now: number, waitMs: number): string[] {
+    const stalled: string[] = [];
+    for (const [key, assembly] of this.#assembling) {
+      if (now - assembly.started < waitMs) continue;
+      assembly.started = now;
+      if (++assembly.tries > STALL_TRIES) this.#assembling.delete(key);
+      else stalled.push(assembly.head.room);
+    }
+    return stalled;
+  }
+
+  /** Takes `room` away (the coordinator says this peer is not in it): its last state. */
+  forget(room: string): HeldRoom | undefined {
+    const held = this.#held.get(nameKey(room));
+    this.#held.delete(nameKey(room));
+    return held;
   }
 
   /** Takes one push at monotonic `now`. Never throws. */
@@ -135,7 +155,7 @@ export class RoomStates {
       if (!held && !this.#assembling.has(key) && this.#assembling.size >= MAX_ROOMS_HELD) {
         return { events: [], ignored: "too-many" };
       }
-      this.#assembling.set(key, { head: push, members: new Map(), started: now });
+      this.#assembling.set(key, { head: push, members: new Map(), started: now, tries: 0 });
       return push.count === 0 ? this.#complete(key) : { events: [] };
     }
     const assembly = this.#assembling.get(key);

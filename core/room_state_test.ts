@@ -130,8 +130,13 @@ Deno.test("an incomplete state is reported stalled", () => {
   const states = new RoomStates("alice");
   const list = pushes(1, [{ name: "alice", key: key("A"), since: 0 }]);
   states.push(list[0], 100);
-  assert.deepEqual(states.stalled(50), []);
-  assert.deepEqual(states.stalled(200), ["#lab"]);
+  assert.deepEqual(states.stalled(150, 100), []);
+  assert.deepEqual(states.stalled(200, 100), ["#lab"]);
+  assert.deepEqual(states.stalled(250, 100), [], "timed anew");
+  assert.deepEqual(states.stalled(300, 100), ["#lab"]);
+  assert.deepEqual(states.stalled(400, 100), ["#lab"]);
+  assert.deepEqual(states.stalled(500, 100), [], "given up after 3 tries");
+  assert.equal(states.push(list[1], 600).ignored, "orphan");
 });
 
 Deno.test("seeded: batches shuffled and duplicated end in the newest complete state", () => {

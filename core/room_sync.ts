@@ -211,3 +211,49 @@ export class RoomSync {
     return pool[state.turn++ % pool.length].name;
   }
 }
+
+/** How long after a login's `#all` push the peer waits for the rest of its rooms' states. */
+export const LOGIN_PUSHES_MS = 3000;
+/** Most rooms a peer tracks `names` questions for. */
+const MAX_ASKED = 10_000;
+
+/**
+ * Which rooms a peer holds that the coordinator no longer counts it in. A login pushes `#all`
+ * and then every room the user is in: a room held (from disk, or from before a coordinator
+ * restart) and not pushed within {@linkcode LOGIN_PUSHES_MS} of `#all` is asked about with
+ * `names`; a `names` answered `not-member` or `no-room` takes the room away. (A `kick` refused
+ * `not-member` speaks of the one kicked: only a `names` question counts.)
+ */
+export class RoomRecheck {
+  readonly #asked = new Set<string>();
+  readonly #pushed = new Set<string>();
+  #loginAt?: number;
+
+  /** `names` was asked about `room`. */
+  asked(room: string): void {
+    if (this.#asked.size < MAX_ASKED) this.#asked.add(nameKey(room));
+  }
+
+  /** A `not-member`/`no-room` refusal about `room`: whether it answers a `names` (take it away). */
+  refused(room: string): boolean {
+    return this.#asked.delete(nameKey(room));
+  }
+
+  /** `room`'s state came (at `now`); `#all`'s starts a login's window. */
+  pushed(room: string, all: boolean, now: number): void {
+    this.#asked.delete(nameKey(room));
+    if (all) {
+      this.#loginAt = now;
+      this.#pushed.clear();
+    } else if (this.#loginAt !== undefined) this.#pushed.add(nameKey(room));
+  }
+
+  /** Of `held` (rooms but `#all`), those to ask about at `now`: not pushed since the login. */
+  due(held: readonly string[], now: number): string[] {
+    if (this.#loginAt === undefined || now - this.#loginAt < LOGIN_PUSHES_MS) return [];
+    this.#loginAt = undefined;
+    const missing = held.filter((room) => !this.#pushed.has(nameKey(room)));
+    this.#pushed.clear();
+    return missing;
+  }
+}

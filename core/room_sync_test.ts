@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { prng } from "../testing/prng.ts";
 import {
   ACTIVE_SYNC_MS,
+  LOGIN_PUSHES_MS,
   MAX_DUE_PER_TICK,
   QUIET_SYNC_MS,
   REQUEST_LIMIT_MS,
+  RoomRecheck,
   RoomRequests,
   RoomSync,
 } from "./room_sync.ts";
@@ -63,4 +65,17 @@ Deno.test("whom to ask: online owners first, rotating; never oneself; none onlin
   const rotating = new Set([0, 1, 2, 3].map(() => sync.pick("#x", plain, "alice", 0)));
   assert.deepEqual(rotating, new Set(["bob", "carol"]));
   assert.equal(sync.pick("#y", [members[0], members[3]], "alice", 0), undefined);
+});
+
+Deno.test("recheck: rooms not pushed after a login are asked about; names refusals count", () => {
+  const recheck = new RoomRecheck();
+  recheck.pushed("#all", true, 0);
+  recheck.pushed("#lab", false, 10);
+  assert.deepEqual(recheck.due(["#lab", "#old"], 100), []);
+  assert.deepEqual(recheck.due(["#lab", "#old"], LOGIN_PUSHES_MS), ["#old"]);
+  assert.deepEqual(recheck.due(["#lab", "#old"], 2 * LOGIN_PUSHES_MS), [], "once per login");
+  assert.equal(recheck.refused("#old"), false, "not asked: a kick's refusal");
+  recheck.asked("#old");
+  assert.equal(recheck.refused("#OLD"), true);
+  assert.equal(recheck.refused("#old"), false);
 });

@@ -16,21 +16,16 @@ import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 import { type RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import { type HeldRoom, isAllRoom, type PushOutcome, RoomStates } from "../core/room_state.ts";
 import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
-import { RoomSync } from "../core/room_sync.ts";
+import { RoomRecheck, RoomSync } from "../core/room_sync.ts";
 import type { RoomLine, RoomView } from "../core/room_view.ts";
-import { ed25519Sign } from "../crypto/primitives.ts";
 import { nameKey } from "../protocol.ts";
-import { encodeBase64Url } from "../wire/keys.ts";
 import type { RoomPush } from "../wire/room_lines.ts";
 import {
-  checkedEntry,
   formatRoomHave,
   formatRoomMsg,
   ROOM_HAVE_KIND,
   ROOM_MSG_KIND,
-  type RoomDraft,
   roomKey,
-  roomSigningBytes,
 } from "../wire/rooms.ts";
 import { monotonic } from "./clock.ts";
 import { RoomAsks } from "./room_asks.ts";
@@ -41,7 +36,13 @@ import type {
   RoomDisk,
   RoomStorage,
 } from "./room_types.ts";
-import { type ReceiveContext, RoomReceiver, type RoomStats, toLog } from "./room_receive.ts";
+import {
+  type ReceiveContext,
+  RoomReceiver,
+  type RoomStats,
+  signEntry,
+  toLog,
+} from "./room_receive.ts";
 
 export type { PeerRoomCommands, PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
 
@@ -58,6 +59,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   readonly #seqs: Map<string, number>;
   readonly #seen = new Map<string, { since: number; clock: number }>();
   readonly #sync: RoomSync;
+  readonly #recheck = new RoomRecheck();
   readonly #receiver: RoomReceiver;
   readonly #now: () => number;
   #timer?: ReturnType<typeof setInterval>;
@@ -99,7 +101,8 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       isMember: (room, name) => this.#isMember(room, name),
       accepted: (entry) => this.#accepted(entry),
       send: (to, kind, body) => this.#send(to, kind, body),
-      names: (room) => this.#deps.request({ type: "names", room: room }),
+      names: (room) => this.#askNames(room),
+      now: this.#now,
       joinedAt: (room, member) =>
         this.#seen.get(`${nameKey(room.room)} ${nameKey(member)}`)?.clock ??
           this.#logOf(room.room)!.clock,
@@ -205,16 +208,8 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const log = this.#logOf(held.room)!;
     const key = roomKey(held.room);
     const seq = (this.#seqs.get(key) ?? 0) + 1;
-    const draft: RoomDraft = {
-      room: held.room,
-      sender: self,
-      seq,
-      clock: log.clock + 1,
-      time: Date.now(),
-      text,
-    };
-    const sig = encodeBase64Url(ed25519Sign(this.#deps.signKey, roomSigningBytes(draft)));
-    const checked = checkedEntry({ ...draft, sig });
+    const draft = { room: held.room, sender: self, seq, clock: log.clock + 1, time: Date.now() };
+    const checked = signEntry({ ...draft, text }, this.#deps.signKey);
     if (!checked.ok) return { ok: false, message: checked.error.message };
     const entry = checked.value;
     try {
@@ -222,10 +217,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#seqs.set(key, seq);
       this.#deps.storage.entry(toLog(entry));
     } catch (error) {
-      return {
-        ok: false,
-        message: `The message could not be stored, so it was not sent: ${error}`,
-      };
+      return { ok: false, message: `Not stored, so not sent: ${error}` };
     }
     const receipt = log.receive(toLog(entry));
     if (receipt.status === "refused") return { ok: false, message: receipt.message };
@@ -259,12 +251,33 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const now = this.#now();
     const outcome = this.#states.push(push, now);
     for (const event of outcome.events) this.#deps.emit(this.#patched(event));
-    if (outcome.state) this.#onState(outcome.state, now);
+    if (outcome.state) {
+      const login = push.type === "room" && push.count === 0 && isAllRoom(push.room);
+      this.#recheck.pushed(push.room, login, now);
+      this.#onState(outcome.state, now);
+    }
     if (outcome.removed) this.#onRemoved(push.room, outcome);
     if (outcome.error) {
       const { code, message } = outcome.error;
       this.answered(push.room, () => ({ ok: false, code, message }));
+      const gone = (code === "not-member" || code === "no-room") &&
+        this.#recheck.refused(push.room);
+      const room = gone ? this.#states.forget(push.room) : undefined;
+      if (room) {
+        this.#deps.emit({
+          event: "room-part",
+          room: room.room,
+          name: this.#deps.name,
+          reason: "part",
+        });
+        this.#onRemoved(push.room, { events: [], removed: { room, name: this.#deps.name, code } });
+      }
     }
+  }
+
+  #askNames(room: string): void {
+    this.#recheck.asked(room);
+    this.#deps.request({ type: "names", room });
   }
 
   /** `#all`'s `room-members` lists who is online. */
@@ -316,15 +329,12 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   /** One step of the timers at monotonic `now` (retries, stalled states, names, catch-up). */
   tick(now: number): void {
     this.retryRequests(now);
-    for (const room of this.#states.stalled(now - STALL_MS)) {
-      this.#deps.request({ type: "names", room });
-    }
+    for (const room of this.#states.stalled(now, STALL_MS)) this.#askNames(room);
     const rooms = this.#states.rooms();
     // Not #all: its whole list is asked for on demand only (an unknown sender's key).
     const named = rooms.filter((r) => !isAllRoom(r.room)).map((r) => r.room);
-    for (const room of this.#sync.namesDue(named, now)) {
-      this.#deps.request({ type: "names", room });
-    }
+    for (const room of this.#sync.namesDue(named, now)) this.#askNames(room);
+    for (const room of this.#recheck.due(named, now)) this.#askNames(room);
     const byName = new Map(rooms.map((room) => [nameKey(room.room), room]));
     const due = this.#sync.due(
       rooms.map((room) => ({

@@ -15,10 +15,12 @@ import type { IncomingMessage } from "../core/message.ts";
 import type { RoomStats } from "./room_types.ts";
 import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import type { HeldRoom, RoomStates } from "../core/room_state.ts";
-import { ed25519Verify } from "../crypto/primitives.ts";
+import { ed25519Sign, ed25519Verify } from "../crypto/primitives.ts";
+import type { ParseResult } from "../wire/result.ts";
 import { nameKey } from "../protocol.ts";
-import { decodeBase64Url, parseKey } from "../wire/keys.ts";
+import { decodeBase64Url, encodeBase64Url, parseKey } from "../wire/keys.ts";
 import {
+  checkedEntry,
   MAX_CATCHUP_ENTRIES,
   packRoomCatchup,
   parseRoomCatchup,
@@ -27,12 +29,15 @@ import {
   ROOM_CATCHUP_KIND,
   ROOM_HAVE_KIND,
   ROOM_MSG_KIND,
+  type RoomDraft,
   type RoomEntry,
   roomSigningBytes,
 } from "../wire/rooms.ts";
 
 /** Most entries held for a sender key not known yet (all rooms). */
 export const MAX_HELD_ENTRIES = 2000;
+/** `names` for held entries is asked again after this long (its answer may have been lost). */
+export const NAMES_AGAIN_MS = 5000;
 
 /** What the receiver needs from the engine. */
 export interface ReceiveContext {
@@ -50,6 +55,8 @@ export interface ReceiveContext {
   send(to: string, kind: string, body: string): boolean;
   /** Asks the coordinator for `room`'s members (keys). */
   names(room: string): void;
+  /** Monotonic ms. */
+  now(): number;
   /** The `joined` rule: the clock above which `member` may be given `room`'s history. */
   joinedAt(room: HeldRoom, member: string): number;
   /** This peer's `room-have` for `room` to `to`. */
@@ -70,6 +77,12 @@ export function toWire(entry: Readonly<LogEntry>): RoomEntry {
   return { room, sender, seq, clock, time: time ?? 0, text, sig: signature };
 }
 
+/** `draft` signed with the Ed25519 private key `signKey`, and checked as receivers will. */
+export function signEntry(draft: RoomDraft, signKey: Uint8Array): ParseResult<RoomEntry> {
+  const sig = encodeBase64Url(ed25519Sign(signKey, roomSigningBytes(draft)));
+  return checkedEntry({ ...draft, sig });
+}
+
 /** Whether `entry`'s signature verifies with the base64url Ed25519 key `key`. */
 export function verifyEntry(entry: RoomEntry, key: string): boolean {
   const publicKey = parseKey(key);
@@ -85,8 +98,9 @@ export function verifyEntry(entry: RoomEntry, key: string): boolean {
 /** The receiving side of the room engine. */
 export class RoomReceiver {
   readonly #ctx: ReceiveContext;
-  /** Entries whose sender's key is unknown, by room key. */
+  /** Entries whose sender's key is unknown, by room key, and when `names` was last asked. */
   readonly #held = new Map<string, RoomEntry[]>();
+  readonly #namesAt = new Map<string, number>();
 
   /** A receiver working for `ctx`. */
   constructor(ctx: ReceiveContext) {
@@ -149,7 +163,11 @@ export class RoomReceiver {
     if (this.#ctx.stats.held >= MAX_HELD_ENTRIES) return this.#refuse("unknown-key");
     const key = nameKey(room.room);
     const list = this.#held.get(key) ?? [];
-    if (list.length === 0) this.#ctx.names(room.room);
+    const asked = this.#namesAt.get(key);
+    if (asked === undefined || this.#ctx.now() - asked >= NAMES_AGAIN_MS) {
+      this.#namesAt.set(key, this.#ctx.now());
+      this.#ctx.names(room.room); // its answer verifies what is held (retry)
+    }
     list.push(entry);
     this.#held.set(key, list);
     this.#ctx.stats.held++;
@@ -163,11 +181,15 @@ export class RoomReceiver {
     this.#held.delete(key);
     this.#ctx.stats.held -= list.length;
     const room = this.#ctx.states.get(roomName);
+    // A state that is not the `names` answer may come first: wait for it while it may come.
+    const asked = this.#namesAt.get(key);
+    const waiting = asked !== undefined && this.#ctx.now() - asked < NAMES_AGAIN_MS;
     for (const entry of list) {
-      if (!room || !this.#ctx.states.member(roomName, entry.sender)) {
-        this.#refuse("unknown-key");
-      } else this.#take(room, entry);
+      if (room && this.#ctx.states.member(roomName, entry.sender)) this.#take(room, entry);
+      else if (room && waiting) this.#hold(room, entry);
+      else this.#refuse("unknown-key");
     }
+    if (!this.#held.has(key)) this.#namesAt.delete(key);
   }
 
   /** Forgets what is held for `room` (parted, kicked). */
@@ -175,6 +197,7 @@ export class RoomReceiver {
     const list = this.#held.get(nameKey(roomName));
     if (list) this.#ctx.stats.held -= list.length;
     this.#held.delete(nameKey(roomName));
+    this.#namesAt.delete(nameKey(roomName));
   }
 
   #onHave(from: string, body: string): void {

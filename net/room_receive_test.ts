@@ -344,3 +344,20 @@ Deno.test("seeded: members posting, going offline and back end with one history"
     for (const node of nodes) assert.deepEqual(texts(node), expected, `seed ${seed} ${node.name}`);
   }
 });
+
+Deno.test("a room left behind while offline (kicked then) is dropped after the next login", async () => {
+  const world = new World();
+  const [bob, alice] = ["bob", "alice"].map((n) => world.add(n));
+  world.login(bob);
+  world.login(alice);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  world.logout(alice);
+  await Promise.all([bob.rooms.kick("alice", "#lab"), world.settle()]);
+  assert.ok(alice.rooms.get("#lab"), "alice heard nothing");
+  world.login(alice);
+  await world.settle(10);
+  assert.equal(alice.rooms.get("#lab"), undefined);
+  assert.deepEqual(alice.rooms.list().map((room) => room.room), ["#all"]);
+  assert.ok(alice.events.some((e) => e.event === "room-part" && e.room === "#lab"));
+});
