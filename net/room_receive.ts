@@ -36,6 +36,12 @@ import {
 
 /** Most entries held for a sender key not known yet (all rooms). */
 export const MAX_HELD_ENTRIES = 2000;
+/** `room-have` answered per member and second (a catch-up is up to 64 KiB: no amplifier). */
+export const HAVE_RATE = 5;
+/** The burst of `room-have` answered per member. */
+export const HAVE_BURST = 20;
+/** Members whose rate is kept (then all are forgotten at once). */
+const MAX_BUCKETS = 10_000;
 /** `names` for held entries is asked again after this long (its answer may have been lost). */
 export const NAMES_AGAIN_MS = 5000;
 
@@ -101,6 +107,7 @@ export class RoomReceiver {
   /** Entries whose sender's key is unknown, by room key, and when `names` was last asked. */
   readonly #held = new Map<string, RoomEntry[]>();
   readonly #namesAt = new Map<string, number>();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   /** A receiver working for `ctx`. */
   constructor(ctx: ReceiveContext) {
@@ -200,8 +207,23 @@ export class RoomReceiver {
     this.#namesAt.delete(nameKey(roomName));
   }
 
+  /** Whether `from` may be answered a catch-up now (a token bucket per member). */
+  #allowed(from: string): boolean {
+    const now = this.#ctx.now();
+    const key = nameKey(from);
+    const bucket = this.#buckets.get(key) ?? { tokens: HAVE_BURST, at: now };
+    bucket.tokens = Math.min(HAVE_BURST, bucket.tokens + (now - bucket.at) * HAVE_RATE / 1000);
+    bucket.at = now;
+    if (this.#buckets.size >= MAX_BUCKETS && !this.#buckets.has(key)) this.#buckets.clear();
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens--;
+    return true;
+  }
+
   #onHave(from: string, body: string): void {
     this.#ctx.stats.haveReceived++;
+    if (!this.#allowed(from)) return this.#refuse("rate-limited");
     const parsed = parseRoomHave(body);
     if (!parsed.ok) return this.#refuse("malformed");
     const room = this.#room(parsed.value.room, from);

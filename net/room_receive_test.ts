@@ -13,7 +13,7 @@ import { generateIdentity, type Identity, publicIdentity } from "../crypto/ident
 import { nameKey } from "../protocol.ts";
 import { formatRoomRequest, parseRoomPush, parseRoomRequest } from "../wire/room_lines.ts";
 import type { RoomRequest } from "../wire/room_lines.ts";
-import { formatRoomMsg, ROOM_MSG_KIND } from "../wire/rooms.ts";
+import { formatRoomHave, formatRoomMsg, ROOM_HAVE_KIND, ROOM_MSG_KIND } from "../wire/rooms.ts";
 import { prng } from "../testing/prng.ts";
 import { PeerRooms, type RoomAsk } from "./peer_rooms.ts";
 import { MemoryRoomStorage } from "../store/room_store.ts";
@@ -360,4 +360,23 @@ Deno.test("a room left behind while offline (kicked then) is dropped after the n
   assert.equal(alice.rooms.get("#lab"), undefined);
   assert.deepEqual(alice.rooms.list().map((room) => room.room), ["#all"]);
   assert.ok(alice.events.some((e) => e.event === "room-part" && e.room === "#lab"));
+});
+
+Deno.test("room-have floods are rate limited per member (no catch-up amplifier)", async () => {
+  const world = new World();
+  const [alice, bob] = ["alice", "bob"].map((n) => world.add(n));
+  world.login(alice);
+  world.login(bob);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  assert.ok(alice.rooms.post("#lab", "one").ok);
+  await world.settle();
+  const have = formatRoomHave({ room: "#lab", have: {} });
+  for (let i = 0; i < 50; i++) {
+    world.mail.push({ from: "bob", to: "alice", kind: ROOM_HAVE_KIND, body: have });
+  }
+  const before = alice.rooms.stats.catchupSent;
+  await world.settle(1);
+  assert.ok(alice.rooms.stats.catchupSent - before <= 20);
+  assert.ok((alice.rooms.stats.refused["rate-limited"] ?? 0) >= 30);
 });

@@ -27,7 +27,7 @@ import {
 import { joinPath } from "./paths.ts";
 import type { Identity } from "../crypto/identity.ts";
 import type { CoordinatorClient } from "../net/coordinator_client.ts";
-import type { PeerRoster } from "../core/peer_roster.ts";
+import { isSeedClient, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 
 export type { PeerRoomCommands, PeerRooms, RoomStats };
@@ -108,7 +108,8 @@ export class RoomFile implements RoomStorage {
   readonly #path: string;
   #file?: Deno.FsFile;
   #lines = 0;
-  #disk?: RoomDisk;
+  /** Each room's state as last written (a `names` refresh writes nothing new). */
+  readonly #states = new Map<string, string>();
   readonly #encoder = new TextEncoder();
 
   /** The rooms file of the data directory `dir`. */
@@ -131,7 +132,7 @@ export class RoomFile implements RoomStorage {
     if ((lines > COMPACT_MIN_LINES && lines > 2 * live) || (text !== "" && !text.endsWith("\n"))) {
       this.#rewrite(compactLines(disk));
     } else this.#lines = lines;
-    this.#disk = disk;
+    for (const state of disk.states) this.#states.set(nameKey(state.room), JSON.stringify(state));
     return disk;
   }
 
@@ -160,9 +161,12 @@ export class RoomFile implements RoomStorage {
     this.#append({ t: "q", room, seq });
   }
 
-  /** Appends `room`'s state (`null`: no longer in it). */
+  /** Appends `room`'s state (`null`: no longer in it), unless it is the one written last. */
   state(room: string, state: HeldRoom | null): void {
+    const line = JSON.stringify(state);
+    if (this.#states.get(nameKey(room)) === line) return;
     this.#append({ t: "s", room, state });
+    this.#states.set(nameKey(room), line);
   }
 
   /** Appends a join observation. */
@@ -241,8 +245,9 @@ export function peerRooms(
     signKey: identity.sign.privateKey,
     request: (ask) => client.roomRequest(ask),
     send,
-    online: (who) => roster.has(who),
-    onlineNames: () => [...roster.entries()].map((entry) => entry.name),
+    // Seed clients are in no room (no key to sign with, no room lines).
+    online: (who) => roster.has(who) && !isSeedClient(roster.get(who)!),
+    onlineNames: () => [...roster.entries()].filter((e) => !isSeedClient(e)).map((e) => e.name),
     emit,
   }, dir);
   client.onRoomPush = (push) => rooms.onPush(push);

@@ -85,3 +85,20 @@ Deno.test("compaction keeps the last state, the highest seq and the newest entri
   assert.equal(compacted.seqs.get("#lab"), 3);
   assert.equal(compacted.entries.length, 3);
 });
+
+Deno.test("a state written again unchanged adds no line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = new RoomFile(dir);
+    file.load();
+    const state = { room: "#lab", version: 2, owners: ["a"], flags: FLAGS, topic: "", members: [] };
+    file.state("#lab", state);
+    file.state("#lab", { ...state });
+    file.state("#lab", { ...state, version: 3 });
+    file.close();
+    const text = await Deno.readTextFile(`${dir}/${ROOMS_FILE}`);
+    assert.equal(text.trim().split("\n").length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
