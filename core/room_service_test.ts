@@ -65,7 +65,7 @@ Deno.test("room service: stored rooms come back within the bounds; the rest are 
   // A new change goes on above the stored version (50), and is saved with keys and SINCE.
   const user = { name: "alice", signKey: key(1), link: {} } as never;
   service.login(user);
-  assert.equal(store.version, 52); // #all made at 51 (above the stored 50), her login 52
+  assert.equal(store.version, 1052); // #all made at 51 (above the stored 50), her login 52: a block
   service.request(user, { type: "join", name: "alice", session: "s", room: "#new" }, 0);
   const saved = store.saved.get("#new")!;
   assert.equal(saved.version, 54); // created at 53, joined at 54
