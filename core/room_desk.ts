@@ -226,14 +226,15 @@ export class RoomDesk {
 
   /** `room`'s state as lines: `#all` its `room` line alone (count 0), unless `full` (`names`). */
   #lines(room: string, full = false): string[] {
-    const state = this.#rooms.state(room)!;
+    const all = roomKey(room) === ALL_KEY && !full; // #all's members are not copied at each login
+    const state = this.#rooms.state(room, !all)!;
     const flags = {
       inviteOnly: state.inviteOnly,
       announceOnly: state.announceOnly,
       history: state.history,
     };
     const head = { room: state.name, version: state.version, owners: [...state.owners], flags };
-    if (roomKey(state.name) === ALL_KEY && !full) {
+    if (all) {
       return [formatRoomPush({ type: "room", ...head, count: 0, topic: state.topic })];
     }
     return encodeRoomState({ ...head, topic: state.topic, members: this.#members(state) });

@@ -15,8 +15,9 @@
  *   {@linkcode ALL_NAMES_COST} tokens. Over it, a request is dropped and counted (`roomLimited`).
  * - **Stored.** With a {@linkcode RoomStore} (the coordinator's `--data DIR`), every room whose
  *   state or invitations change is saved (the store batches them), with its members' keys and
- *   `SINCE`, and the highest version given; at start the stored rooms come back and versions go on
- *   above the highest stored one, so a peer never sees a room's version go back. A stored room
+ *   `SINCE`; versions are reserved in the store a block ({@linkcode VERSION_BLOCK}) at a time; at
+ *   start the stored rooms come back and versions go on above the reserved ones, so a peer never
+ *   sees a room's version go back (not even `#all`'s, which moves at each login). A stored room
  *   the bounds or the checks do not take is skipped and counted (`roomsCorrupt`).
  *
  * Pure: time is the monotonic `now` passed in; bytes go out through the context.
@@ -36,6 +37,11 @@ export const ROOM_RATE = 20;
 export const ROOM_BURST = 40;
 /** What a `names,…,#all` costs of the bucket (its answer is the whole list of users online). */
 export const ALL_NAMES_COST = 20;
+/**
+ * Versions are reserved this many at a time: the store keeps the top of the block in use, written
+ * once per block (not at every login), and a restarted coordinator starts above it.
+ */
+export const VERSION_BLOCK = 1000;
 
 /** One stored member: name, Ed25519 key, and `SINCE` (the room's version at their join). */
 export interface StoredMember {
@@ -50,10 +56,10 @@ export interface StoredRoom extends Omit<RoomState, "members"> {
   /** Name keys of users invited to it (kept while it is invite-only). */ invited: string[];
 }
 
-/** What the stored rooms are read back as: the rooms, the highest version, rows skipped. */
+/** What the stored rooms are read back as: the rooms, the versions reserved, rows skipped. */
 export interface StoredRooms {
   /** The rooms that could be read. */ rooms: StoredRoom[];
-  /** The highest version the coordinator gave (0 when none). */ version: number;
+  /** The top of the versions the coordinator reserved (0 when none). */ version: number;
   /** Rows that could not be read (skipped). */ corrupt: number;
 }
 
@@ -63,7 +69,7 @@ export interface RoomStore {
   load(): StoredRooms;
   /** Saves `room` under `key` (its `roomKey`), or forgets the room with `key` (`undefined`). */
   save(key: string, room: StoredRoom | undefined): void;
-  /** Remembers `version` as the highest given. */
+  /** Remembers `version` as the top of the versions reserved (only ever raised). */
   saveVersion(version: number): void;
 }
 
@@ -129,6 +135,8 @@ export class RoomService {
   readonly #rooms: Rooms;
   readonly #context: RoomServiceContext;
   readonly #store?: RoomStore;
+  /** The top of the block of versions reserved in the store. */
+  #reserved: number;
 
   /** Rooms read back from `config.store` (if any); `RangeError` for an owner that is no name. */
   constructor(config: RoomServiceConfig, context: RoomServiceContext) {
@@ -137,6 +145,7 @@ export class RoomService {
     const stored = config.store?.load() ?? { rooms: [], version: 0, corrupt: 0 };
     const versionBase = Math.max(stored.version, ...stored.rooms.map((room) => room.version));
     this.#rooms = new Rooms({ ...config, versionBase });
+    this.#reserved = versionBase;
     this.desk = new RoomDesk(this.#rooms, (room) => this.#save(room));
     let corrupt = stored.corrupt;
     for (const room of stored.rooms) {
@@ -152,14 +161,14 @@ export class RoomService {
   login(user: OnlineUser): void {
     if (!user.signKey || !user.link) return;
     this.#send(this.desk.login(user.name, user.signKey, this.#rooms.version + 1));
-    this.#store?.saveVersion(this.#rooms.version);
+    this.#reserve();
   }
 
   /** `user` left: out of `#all`; its other rooms keep it. */
   logout(user: OnlineUser): void {
     if (!user.signKey) return;
     this.#send(this.desk.logout(user.name));
-    this.#store?.saveVersion(this.#rooms.version);
+    this.#reserve();
   }
 
   /** Takes a room request of `user` (its session and seal checked) at `now`. */
@@ -178,6 +187,14 @@ export class RoomService {
     this.#send(this.desk.request(user.name, clock, request));
     counters.roomRefusals += this.desk.refusals - refusals;
     counters.roomsHeld = this.#rooms.counts.rooms;
+    this.#reserve();
+  }
+
+  /** Reserves the next block of versions in the store when the one in use runs out. */
+  #reserve(): void {
+    if (!this.#store || this.#rooms.version < this.#reserved) return;
+    this.#reserved = this.#rooms.version + VERSION_BLOCK;
+    this.#store.saveVersion(this.#reserved);
   }
 
   /** Seals each line for its user and sends it to where it is heard from; offline: skipped. */
@@ -192,12 +209,12 @@ export class RoomService {
     }
   }
 
-  /** Saves `room` (gone: forgets it) and the highest version. */
+  /** Saves `room` (gone: forgets it); reserves versions if need be. */
   #save(room: string): void {
     if (!this.#store) return;
-    const state = this.#rooms.state(room);
     const all = roomKey(room) === roomKey(ALL_ROOM); // its members are who is online: not kept
-    const members = (all ? [] : state?.members ?? []).map(({ name, clock }) => ({
+    const state = this.#rooms.state(room, !all);
+    const members = (state?.members ?? []).map(({ name, clock }) => ({
       name,
       key: this.desk.keyOf(name) ?? "",
       since: clock,
@@ -207,7 +224,7 @@ export class RoomService {
       roomKey(room),
       state && { ...state, owners: [...state.owners], members, invited },
     );
-    this.#store.saveVersion(this.#rooms.version);
+    this.#reserve();
   }
 }
 

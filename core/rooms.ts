@@ -304,10 +304,10 @@ export class Rooms {
     return this.#remove(all, user, []);
   }
 
-  /** `room`'s state, or `undefined` if there is no such room. */
-  state(room: string): RoomState | undefined {
+  /** `room`'s state (`members` false: none listed, O(1)), or `undefined` if there is no room. */
+  state(room: string, members = true): RoomState | undefined {
     const found = this.#rooms.get(roomKey(room));
-    return found && snapshot(found);
+    return found && snapshot(found, members);
   }
 
   /** The names of `room`'s members, the oldest first; `undefined` if there is no such room. */
@@ -464,10 +464,10 @@ function pick(state: RoomState): Pick<RoomState, "topic" | keyof RoomModes> {
   };
 }
 
-function snapshot(room: Room): RoomState {
+function snapshot(room: Room, listed: boolean): RoomState {
   const { name, version, topic, inviteOnly, announceOnly, history } = room;
   const owners = room.owners.map((key) => room.members.get(key)!.name);
-  const members = [...room.members.values()].map((member) => ({ ...member }));
+  const members = listed ? [...room.members.values()].map((member) => ({ ...member })) : [];
   return { name, version, owners, topic, inviteOnly, announceOnly, history, members };
 }
 

@@ -5,7 +5,7 @@
  * restart. The core reaches it through core/room_service.ts's {@linkcode RoomStore}.
  *
  * - `rooms`: one row per room, keyed by its `roomKey`; the room as JSON (a
- *   {@linkcode StoredRoom}). `room_meta`: the highest version the coordinator gave, so a
+ *   {@linkcode StoredRoom}). `room_meta`: the top of the versions the coordinator reserved (core/room_service.ts VERSION_BLOCK), so a
  *   restarted one goes on above it (a peer never sees a version go back).
  * - Writes are batched: each change marks its room, and the marked rooms and the version are
  *   written in one transaction at the end of the event-loop turn (`setTimeout` 0), or at
