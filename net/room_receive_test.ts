@@ -380,3 +380,46 @@ Deno.test("room-have floods are rate limited per member (no catch-up amplifier)"
   assert.ok(alice.rooms.stats.catchupSent - before <= 20);
   assert.ok((alice.rooms.stats.refused["rate-limited"] ?? 0) >= 30);
 });
+
+Deno.test("a post to 200 members is 199 outbox sends at once, nothing awaited", () => {
+  const sent: string[] = [];
+  const identity = generateIdentity();
+  const rooms = new PeerRooms({
+    name: "m0",
+    signKey: identity.sign.privateKey,
+    request: () => true,
+    send: (to) => (sent.push(to), { ok: true, id: to }),
+    online: () => false,
+    onlineNames: () => [],
+    emit: () => {},
+    storage: new MemoryRoomStorage(),
+    now: () => 0,
+  });
+  const key = publicIdentity(identity).sign;
+  const members = Array.from({ length: 200 }, (_, i) => ({ name: `m${i}`, key, since: 1 }));
+  const flags = { inviteOnly: false, announceOnly: false, history: "shared" as const };
+  rooms.onPush({
+    type: "room",
+    room: "#big",
+    version: 1,
+    owners: ["m0"],
+    flags,
+    count: 200,
+    topic: "",
+  });
+  for (let at = 0; at < 200; at += 50) {
+    rooms.onPush({
+      type: "room-members",
+      room: "#big",
+      version: 1,
+      members: members.slice(at, at + 50),
+    });
+  }
+  const result = rooms.post("#big", "hello\r\nall");
+  assert.ok(result.ok);
+  assert.equal(sent.length, 199);
+  assert.equal(new Set(sent).size, 199);
+  assert.equal(rooms.stats.fanout, 199);
+  assert.deepEqual(rooms.history("#big").map((l) => l.text), ["hello\nall"]);
+  rooms.close();
+});
