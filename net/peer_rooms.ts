@@ -209,8 +209,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const key = roomKey(held.room);
     const seq = (this.#seqs.get(key) ?? 0) + 1;
     const draft = { room: held.room, sender: self, seq, clock: log.clock + 1, time: Date.now() };
-    const normal = text.replaceAll("\r\n", "\n"); // PROTOCOL.md: before it signs
-    const checked = signEntry({ ...draft, text: normal }, this.#deps.signKey);
+    const checked = signEntry({ ...draft, text }, this.#deps.signKey);
     if (!checked.ok) return { ok: false, message: checked.error.message };
     const entry = checked.value;
     try {

@@ -83,8 +83,12 @@ export function toWire(entry: Readonly<LogEntry>): RoomEntry {
   return { room, sender, seq, clock, time: time ?? 0, text, sig: signature };
 }
 
-/** `draft` signed with the Ed25519 private key `signKey`, and checked as receivers will. */
-export function signEntry(draft: RoomDraft, signKey: Uint8Array): ParseResult<RoomEntry> {
+/**
+ * `draft` signed with the Ed25519 private key `signKey`, and checked as receivers will; `\r\n` in
+ * its text becomes `\n` first (PROTOCOL.md).
+ */
+export function signEntry(given: RoomDraft, signKey: Uint8Array): ParseResult<RoomEntry> {
+  const draft = { ...given, text: given.text.replaceAll("\r\n", "\n") };
   const sig = encodeBase64Url(ed25519Sign(signKey, roomSigningBytes(draft)));
   return checkedEntry({ ...draft, sig });
 }
