@@ -108,6 +108,7 @@ export class RoomFile implements RoomStorage {
   readonly #path: string;
   #file?: Deno.FsFile;
   #lines = 0;
+  #closed = false;
   /** Each room's state as last written (a `names` refresh writes nothing new). */
   readonly #states = new Map<string, string>();
   readonly #encoder = new TextEncoder();
@@ -144,6 +145,7 @@ export class RoomFile implements RoomStorage {
   }
 
   #append(line: Line): void {
+    if (this.#closed) return; // a message handled while the peer shuts down: memory only
     this.#file ??= Deno.openSync(this.#path, { append: true, create: true });
     const bytes = this.#encoder.encode(JSON.stringify(line) + "\n");
     let written = 0;
@@ -174,8 +176,9 @@ export class RoomFile implements RoomStorage {
     this.#append({ t: "j", room, member, since, clock });
   }
 
-  /** Closes the file. */
+  /** Closes the file; later writes are dropped. */
   close(): void {
+    this.#closed = true;
     this.#file?.close();
     this.#file = undefined;
   }
