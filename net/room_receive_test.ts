@@ -423,3 +423,26 @@ Deno.test("a post to 200 members is 199 outbox sends at once, nothing awaited", 
   assert.deepEqual(rooms.history("#big").map((l) => l.text), ["hello\nall"]);
   rooms.close();
 });
+
+Deno.test("part: answered with the room as it was, gone from the list; the others are told", async () => {
+  const world = new World();
+  const [alice, bob] = ["alice", "bob"].map((n) => world.add(n));
+  world.login(alice);
+  world.login(bob);
+  await Promise.all([alice.rooms.join("#lab"), world.settle()]);
+  await Promise.all([bob.rooms.join("#lab"), world.settle()]);
+  const parting = bob.rooms.part("#lab");
+  await world.settle();
+  const answer = await parting;
+  assert.ok(answer.ok && answer.room.room === "#lab", JSON.stringify(answer));
+  assert.deepEqual(bob.rooms.list().map((room) => room.room), ["#all"]);
+  assert.ok(alice.events.some((e) => e.event === "room-part" && e.name === "bob"));
+  const topic = alice.rooms.topic("#lab", "lab 3");
+  await world.settle();
+  assert.ok((await topic).ok);
+  assert.ok(alice.events.some((e) => e.event === "room-topic" && e.topic === "lab 3"));
+  const refused = bob.rooms.topic("#lab", "mine");
+  await world.settle();
+  const no = await refused;
+  assert.ok(!no.ok && no.code !== "timeout", JSON.stringify(no));
+});
