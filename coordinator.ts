@@ -53,6 +53,7 @@ import {
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
 import { RateLimiter } from "./core/rate_limit.ts";
+import { Rooms } from "./core/rooms.ts";
 import {
   type CoordinatorEvent,
   type CoordinatorStats,
@@ -82,6 +83,7 @@ export type {
   RelayRefusal,
 } from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
+export type { RoomCounters } from "./core/room_service.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
 export type { CoordinatorTransitOptions } from "./net/coordinator_ports.ts";
 export type { TransitRelay, TransitRelayOptions, TransitSettings } from "./net/transit_relay.ts";
@@ -486,6 +488,7 @@ function checkOptions(options: CoordinatorOptions): void {
       throw new RangeError(`The option ${name} must be a positive number, not ${value}.`);
     }
   }
+  new Rooms({ allOwners: options.roomOwners }); // a RangeError for an owner that is no name
   const recent = options.recentDigestMs;
   if (recent !== undefined && !(typeof recent === "number" && recent >= 0)) {
     throw new RangeError(`The option recentDigestMs must be 0 or more, not ${recent}.`);

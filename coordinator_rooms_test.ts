@@ -152,6 +152,7 @@ Deno.test("rooms: join, SINCE, a second member, invite-only, kick, names #all wi
 });
 
 Deno.test("rooms: announce-only #all with --room-owner; its line says so, and names its owner", async () => {
+  assert.throws(() => start({ roomOwners: ["a b"] }), RangeError); // before a socket is bound
   const coordinator = start({ roomOwners: ["teacher"], allAnnounceOnly: true });
   const server = coordinator.udpAddress;
   const [teacher, student] = [new User("teacher"), new User("student")];
