@@ -29,12 +29,13 @@ import {
 } from "../wire/rooms.ts";
 import { monotonic } from "./clock.ts";
 import { RoomAsks } from "./room_asks.ts";
-import type {
-  PeerRoomCommands,
-  PeerRoomsDeps,
-  RoomAsk,
-  RoomDisk,
-  RoomStorage,
+import {
+  newRoomStats,
+  type PeerRoomCommands,
+  type PeerRoomsDeps,
+  type RoomAsk,
+  type RoomDisk,
+  type RoomStorage,
 } from "./room_types.ts";
 import {
   type ReceiveContext,
@@ -64,19 +65,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   readonly #now: () => number;
   #timer?: ReturnType<typeof setInterval>;
   /** What the engine counted. */
-  readonly stats: RoomStats = {
-    received: 0,
-    duplicates: 0,
-    refused: {},
-    haveSent: 0,
-    haveReceived: 0,
-    catchupSent: 0,
-    catchupReceived: 0,
-    posted: 0,
-    fanout: 0,
-    fanoutRefused: 0,
-    held: 0,
-  };
+  readonly stats: RoomStats = newRoomStats();
 
   /** The engine over `deps`; reads the storage at once. */
   constructor(deps: PeerRoomsDeps) {
@@ -345,8 +334,9 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     );
     for (const roomName of due) {
       const room = byName.get(nameKey(roomName))!;
-      // #all asks its owners only (they post there): not everyone online, every minute.
-      const members = this.#view(room).members.filter((m) => m.owner || !isAllRoom(room.room));
+      // #all with nothing posted yet asks its owners only (not anyone online, every minute).
+      const quiet = isAllRoom(room.room) && !this.#logs.get(roomKey(room.room))?.clock;
+      const members = this.#view(room).members.filter((m) => m.owner || !quiet);
       const to = this.#sync.pick(roomName, members, this.#deps.name, now);
       if (to) this.#sendHave(room.room, to);
     }

@@ -109,3 +109,20 @@ export interface PeerRoomCommands extends RoomCommands {
   /** Stops it, answers waiting requests `offline`, closes the storage. */
   close(): void;
 }
+
+/** Every counter at 0. */
+export function newRoomStats(): RoomStats {
+  return {
+    received: 0,
+    duplicates: 0,
+    refused: {},
+    haveSent: 0,
+    haveReceived: 0,
+    catchupSent: 0,
+    catchupReceived: 0,
+    posted: 0,
+    fanout: 0,
+    fanoutRefused: 0,
+    held: 0,
+  };
+}
