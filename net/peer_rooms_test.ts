@@ -12,6 +12,7 @@ import { Peer, type PeerEvent, type PeerOptions } from "../peer.ts";
 import { Journal } from "../store/journal.ts";
 import { generateIdentity, type Identity } from "../crypto/identity.ts";
 import { waitFor } from "../testing/helpers.ts";
+import { encodeBase64Url } from "../wire/keys.ts";
 import type { PeerRooms } from "./peer_rooms.ts";
 
 interface Side {
@@ -230,4 +231,72 @@ Deno.test("rooms: a peer gone without logout (like kill -9) comes back with its 
     journal.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("rooms: a peer killed with SIGKILL comes back with its history and never reuses a seq", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peer-rooms-kill-" });
+  const identity = generateIdentity();
+  identities.set("alice", identity);
+  const keys = [
+    identity.dh.privateKey,
+    identity.dh.publicKey,
+    identity.sign.privateKey,
+    identity
+      .sign.publicKey,
+  ].map(encodeBase64Url);
+  let journal: Journal | undefined;
+  let again: Side | undefined;
+  await withRoom(["bob"], async ([bob], coordinator) => {
+    await bob.peer.rooms.join("#lab");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../testing/room_child.ts", import.meta.url).pathname,
+        String(coordinator.udpAddress.port),
+        "alice",
+        dir,
+        "3",
+        ...keys,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines: Record<string, string | boolean>[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of child.stdout) {
+        buffer += decoder.decode(chunk, { stream: true });
+        const parts = buffer.split("\n");
+        buffer = parts.pop()!;
+        for (const part of parts) lines.push(JSON.parse(part));
+      }
+    })();
+    try {
+      await waitFor(() => lines.filter((l) => "posted" in l).length === 3, "3 posts", 20_000);
+      assert.deepEqual(lines.filter((l) => "posted" in l).map((l) => l.posted), [
+        "#lab/alice/1",
+        "#lab/alice/2",
+        "#lab/alice/3",
+      ]);
+      await waitFor(() => texts(bob).length === 3, "bob to get them");
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await reading;
+    }
+    const session = lines.find((l) => "session" in l)?.session as string;
+    journal = Journal.open(dir);
+    again = await startPeer(coordinator, "alice", { journal, resumeSession: session });
+    assert.equal(texts(again).length, 3, "history from disk");
+    const post = again.peer.rooms.post("#lab", "after the kill");
+    assert.ok(post.ok && post.id === "#lab/alice/4", JSON.stringify(post));
+    await waitFor(() => texts(bob).length === 4, "bob to get the fourth");
+    assert.deepEqual(texts(bob), texts(again));
+  }).finally(async () => {
+    await again?.peer.close({ logout: false });
+    journal?.close();
+    await Deno.remove(dir, { recursive: true });
+  });
 });
