@@ -21,6 +21,7 @@ import type { RoomLine, RoomView } from "../core/room_view.ts";
 import { nameKey } from "../protocol.ts";
 import type { RoomPush } from "../wire/room_lines.ts";
 import {
+  checkedEntry,
   formatRoomHave,
   formatRoomMsg,
   ROOM_HAVE_KIND,
@@ -43,6 +44,7 @@ import {
   type RoomStats,
   signEntry,
   toLog,
+  toWire,
 } from "./room_receive.ts";
 
 export type { PeerRoomCommands, PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
@@ -78,7 +80,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const disk = deps.storage.load();
     this.#seqs = disk.seqs;
     for (const state of disk.states) this.#states.restore(state);
-    for (const entry of disk.entries) {
+    for (const entry of disk.entries.filter(wellFormed)) {
       this.#logOf(entry.room)?.receive(entry);
       this.#ownSeq(entry);
     }
@@ -143,8 +145,12 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   #sendHave(room: string, to: string): void {
     const log = this.#logOf(room);
     if (!log) return;
-    const body = formatRoomHave({ room, have: log.have() });
-    if (this.#send(to, ROOM_HAVE_KIND, body)) this.stats.haveSent++;
+    try {
+      const body = formatRoomHave({ room, have: log.have() }); // over 64 KiB: a RangeError
+      if (this.#send(to, ROOM_HAVE_KIND, body)) this.stats.haveSent++;
+    } catch {
+      this.stats.refused["have-too-big"] = (this.stats.refused["have-too-big"] ?? 0) + 1;
+    }
   }
 
   /** Keeps this peer's own highest seq (an own entry seen again after a lost disk, too). */
@@ -340,6 +346,15 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       const to = this.#sync.pick(roomName, members, this.#deps.name, now);
       if (to) this.#sendHave(room.room, to);
     }
+  }
+}
+
+/** Whether an entry read from disk is one a peer would take (else it is skipped). */
+function wellFormed(entry: LogEntry): boolean {
+  try {
+    return checkedEntry(toWire(entry)).ok;
+  } catch {
+    return false;
   }
 }
 

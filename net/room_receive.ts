@@ -125,10 +125,19 @@ export class RoomReceiver {
 
   /** A complete `msg` of another kind than text: true when it was a room kind (taken or not). */
   onMessage(message: IncomingMessage): boolean {
-    if (message.kind === ROOM_MSG_KIND) this.#onPost(message.from, message.body);
-    else if (message.kind === ROOM_HAVE_KIND) this.#onHave(message.from, message.body);
-    else if (message.kind === ROOM_CATCHUP_KIND) this.#onCatchup(message.from, message.body);
-    else return false;
+    const handle = message.kind === ROOM_MSG_KIND
+      ? this.#onPost
+      : message.kind === ROOM_HAVE_KIND
+      ? this.#onHave
+      : message.kind === ROOM_CATCHUP_KIND
+      ? this.#onCatchup
+      : undefined;
+    if (!handle) return false;
+    try {
+      handle.call(this, message.from, message.body);
+    } catch {
+      this.#refuse("internal"); // a bug here must not stop the messages after it
+    }
     return true;
   }
 

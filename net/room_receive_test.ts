@@ -446,3 +446,12 @@ Deno.test("part: answered with the room as it was, gone from the list; the other
   const no = await refused;
   assert.ok(!no.ok && no.code !== "timeout", JSON.stringify(no));
 });
+
+Deno.test("entries on disk that no peer would take are skipped at start", () => {
+  const storage = new MemoryRoomStorage();
+  const bad = { room: "#lab", sender: "x", seq: 1, clock: 1, time: 1, text: "", signature: "no" };
+  storage.lines.push(JSON.stringify({ t: "e", e: bad }), "{torn");
+  const world = new World();
+  const node = world.add("alice", storage);
+  assert.deepEqual(node.rooms.history("#lab"), []);
+});
