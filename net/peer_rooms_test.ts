@@ -300,3 +300,12 @@ Deno.test("rooms: a peer killed with SIGKILL comes back with its history and nev
     await Deno.remove(dir, { recursive: true });
   });
 });
+
+Deno.test("rooms: a request no coordinator would take is answered bad-request, not thrown", async () => {
+  await withRoom(["alice"], async ([alice]) => {
+    const answer = await alice.peer.rooms.join("lab");
+    assert.ok(!answer.ok && answer.code === "bad-request", JSON.stringify(answer));
+    const long = await alice.peer.rooms.topic("#lab", "x".repeat(1000));
+    assert.ok(!long.ok && long.code === "bad-request", JSON.stringify(long));
+  });
+});

@@ -43,7 +43,16 @@ export abstract class RoomAsks {
       if (!this.#requests.add(ask.room, waiting, this.#clock())) {
         return resolve({ ok: false, code: "timeout", message: "Too many room requests wait." });
       }
-      if (this.#send(ask)) return;
+      let sent: boolean;
+      try {
+        sent = this.#send(ask);
+      } catch (error) {
+        // Not a request any coordinator would take (a bad room name, a topic too long).
+        this.#requests.drop((w) => w === waiting);
+        const message = error instanceof Error ? error.message : String(error);
+        return resolve({ ok: false, code: "bad-request", message });
+      }
+      if (sent) return;
       this.#requests.drop((w) => w === waiting);
       resolve(offline());
     });
