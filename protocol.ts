@@ -103,15 +103,6 @@ export {
 } from "./wire/discover.ts";
 export { type AckMessage, type ChatMessage, type SeqRange, type TalkMessage } from "./wire/chat.ts";
 export {
-  ROOM_ERROR_CODES,
-  type RoomErrorCode,
-  type RoomFlags,
-  type RoomMember,
-  type RoomMode,
-  type RoomPush,
-  type RoomRequest,
-} from "./wire/room_lines.ts";
-export {
   type ConnectMessage,
   type NatPingMessage,
   type NatPongMessage,
