@@ -73,7 +73,7 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
 export type LinePeer =
   & Pick<
     Peer,
-    "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
+    "name" | "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
   >
   & { readonly keys: KeyCommands; readonly files?: FilesApi; readonly rooms?: RoomCommands };
 
@@ -148,10 +148,13 @@ export async function handleLine(
     case "decline":
     case "cancel":
     case "transfers":
-      if (command.kind === "send" && peer.knownName(command.to) === undefined) {
+      if (command.kind === "send" && !command.to.startsWith("#") && !peer.knownName(command.to)) {
         await peer.lookup(command.to);
       }
-      await runFileCommand(command, peer.files, sink, (n) => Deno.env.get(n));
+      await runFileCommand(command, peer.files, sink, (n) => Deno.env.get(n), {
+        rooms: peer.rooms ?? { get: () => undefined },
+        self: peer.name,
+      });
       return;
     case "join":
     case "part":

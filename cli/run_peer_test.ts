@@ -29,6 +29,7 @@ import {
 /** `peer` with `keys` beside it: the key decisions a test drives by hand. */
 function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
   return {
+    name: peer.name,
     send: (to, text) => peer.send(to, text),
     users: () => peer.users(),
     user: (name) => peer.user(name),

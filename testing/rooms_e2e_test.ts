@@ -181,3 +181,35 @@ Deno.test("rooms: a non-member gets nothing and cannot post; a kicked member sto
     for (const process of processes) await process.stop();
   }
 });
+
+Deno.test("rooms: /send #ROOM offers the files to every other member, and each pulls them", async () => {
+  const coordinator = await spawnCoordinator();
+  const processes: PeerchatProcess[] = [coordinator.process];
+  const work = await Deno.makeTempDir({ prefix: "peerchat-room-files-" });
+  try {
+    const file = `${work}/lab 3.txt`;
+    await Deno.writeTextFile(file, "the exercise\n".repeat(10_000));
+    const alice = (await spawnPeer("alice", coordinator.udp)).process;
+    const inbox = (name: string) => `${work}/${name}-in`;
+    const bob = (await spawnPeer("bob", coordinator.udp, ["--accept-files", inbox("bob")])).process;
+    const carol =
+      (await spawnPeer("carol", coordinator.udp, ["--accept-files", inbox("carol")])).process;
+    processes.push(alice, bob, carol);
+    for (const peer of [alice, bob, carol]) await peer.writeLine("/join #lab");
+    for (const peer of [alice, bob, carol]) await members(peer, "#lab", 3);
+
+    await alice.writeLine(`/send #lab "${file}"`);
+    const offered = await alice.waitFor((e) => e.event === "room-offer", "the room offer");
+    assert.deepEqual([...offered.to].sort(), ["bob", "carol"]);
+    for (const [name, peer] of [["bob", bob], ["carol", carol]] as const) {
+      await peer.waitFor((e) => e.event === "file-done", `${name}'s copy`, 20_000);
+      assert.equal(
+        await Deno.readTextFile(`${inbox(name)}/lab 3.txt`),
+        "the exercise\n".repeat(10_000),
+      );
+    }
+  } finally {
+    for (const process of processes) await process.stop();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+});

@@ -82,6 +82,7 @@ export const HELP: string = [
   "/trust NAME        accept NAME's new key after a key-change warning (compare it first with",
   "                   /verify NAME); until then nothing goes to or comes from the new key",
   '/send NAME PATH…   offer files or folders to NAME (quote a path with spaces: "my file.txt")',
+  "/send #ROOM PATH…  offer them to every other member of #ROOM (each pulls their own copy)",
   "/accept ID [DIR]   take the files of offer ID (into DIR, else the downloads folder)",
   "/accept ID 1,3-5 [DIR]  take only those files of the offer (numbered as it lists them)",
   "/decline ID        say no to offer ID",
