@@ -176,7 +176,7 @@ export class RoomDesk {
     else if (request.type === "topic") result = this.#rooms.topic(name, room, request.topic);
     else if (request.type === "mode") result = this.#rooms.mode(name, room, request.mode);
     else {
-      const state = this.#rooms.state(room);
+      const state = this.#rooms.state(room, false);
       const member = this.#rooms.historySince(name, room) !== undefined;
       if (!state) out.add(name, [error(room, "no-room", `There is no room ${room}.`)]);
       else if (!member) out.add(name, [error(room, "not-member", `You are not in ${state.name}.`)]);

@@ -160,7 +160,13 @@ export class RoomService {
   /** `user` logged in: into `#all` (peerchat/2 users with a sign key only), its rooms pushed. */
   login(user: OnlineUser): void {
     if (!user.signKey || !user.link) return;
-    this.#send(this.desk.login(user.name, user.signKey, this.#rooms.version + 1));
+    let pushes: RoomPushes[];
+    try {
+      pushes = this.desk.login(user.name, user.signKey, this.#rooms.version + 1);
+    } catch {
+      return; // a proven key that is not 43 base64url characters: in no room (never thrown)
+    }
+    this.#send(pushes);
     this.#reserve();
   }
 
@@ -182,7 +188,7 @@ export class RoomService {
     counters.roomRequests++;
     const refusals = this.desk.refusals;
     // The version the room gets with a join: one more, or two for a room it creates.
-    const known = all || request.type !== "join" || this.#rooms.state(request.room);
+    const known = all || request.type !== "join" || this.#rooms.state(request.room, false);
     const clock = this.#rooms.version + (known ? 1 : 2);
     this.#send(this.desk.request(user.name, clock, request));
     counters.roomRefusals += this.desk.refusals - refusals;
