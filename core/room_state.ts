@@ -27,7 +27,7 @@
  */
 
 import { nameKey } from "../protocol.ts";
-import type { RoomFlags, RoomMember, RoomPush } from "../wire/room_lines.ts";
+import type { RoomMember, RoomPush, RoomState } from "../wire/room_lines.ts";
 import type { PeerEvent } from "./peer_events.ts";
 import type { RoomView } from "./room_view.ts";
 
@@ -38,21 +38,8 @@ export const MAX_ALL_KEYS = 10_000;
 /** Most rooms assembled at once (held and under way). */
 export const MAX_ROOMS_HELD = 1_000;
 
-/** A room's complete state as pushed. */
-export interface HeldRoom {
-  /** The room, spelled as its creator did. */
-  room: string;
-  /** The membership's version. */
-  version: number;
-  /** The owners. */
-  owners: string[];
-  /** The settings. */
-  flags: RoomFlags;
-  /** The topic. */
-  topic: string;
-  /** Every member with key and SINCE (`#all`: none; its keys are kept apart). */
-  members: RoomMember[];
-}
+/** A room's complete state as pushed (`#all`: no members; its keys are kept apart). */
+export type HeldRoom = RoomState;
 
 /** What one push did. */
 export interface PushOutcome {

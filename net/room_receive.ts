@@ -12,6 +12,7 @@
  */
 
 import type { IncomingMessage } from "../core/message.ts";
+import { RateLimiter } from "../core/rate_limit.ts";
 import type { RoomStats } from "./room_types.ts";
 import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
 import type { HeldRoom, RoomStates } from "../core/room_state.ts";
@@ -38,9 +39,7 @@ import {
 export const MAX_HELD_ENTRIES = 2000;
 /** `room-have` answered per member and second (a catch-up is up to 64 KiB: no amplifier). */
 export const HAVE_RATE = 5;
-/** The burst of `room-have` answered per member. */
-export const HAVE_BURST = 20;
-/** Members whose rate is kept (then all are forgotten at once). */
+/** Members whose rate is kept (the least recent forgotten first). */
 const MAX_BUCKETS = 10_000;
 /** `names` for held entries is asked again after this long (its answer may have been lost). */
 export const NAMES_AGAIN_MS = 5000;
@@ -111,7 +110,8 @@ export class RoomReceiver {
   /** Entries whose sender's key is unknown, by room key, and when `names` was last asked. */
   readonly #held = new Map<string, RoomEntry[]>();
   readonly #namesAt = new Map<string, number>();
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  /** `room-have` answered per member: {@linkcode HAVE_RATE} a second, bursts of twice that. */
+  readonly #haves = new RateLimiter(HAVE_RATE, MAX_BUCKETS);
 
   /** A receiver working for `ctx`. */
   constructor(ctx: ReceiveContext) {
@@ -222,16 +222,7 @@ export class RoomReceiver {
 
   /** Whether `from` may be answered a catch-up now (a token bucket per member). */
   #allowed(from: string): boolean {
-    const now = this.#ctx.now();
-    const key = nameKey(from);
-    const bucket = this.#buckets.get(key) ?? { tokens: HAVE_BURST, at: now };
-    bucket.tokens = Math.min(HAVE_BURST, bucket.tokens + (now - bucket.at) * HAVE_RATE / 1000);
-    bucket.at = now;
-    if (this.#buckets.size >= MAX_BUCKETS && !this.#buckets.has(key)) this.#buckets.clear();
-    this.#buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens--;
-    return true;
+    return this.#haves.allow(nameKey(from), this.#ctx.now());
   }
 
   #onHave(from: string, body: string): void {

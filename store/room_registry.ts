@@ -18,7 +18,7 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, openDatabase, type StatementSync } from "./sqlite.ts";
 import { errorText } from "../core/errors.ts";
 import type { RoomStore, StoredRoom, StoredRooms } from "../core/room_service.ts";
 import { roomKey } from "../core/rooms.ts";
@@ -68,22 +68,7 @@ export class RoomRegistry implements RoomStore {
    * @throws {Error} with the path and SQLite's reason when the file cannot be opened.
    */
   static open(path: string, options: RoomRegistryOptions = {}): RoomRegistry {
-    let db: DatabaseSync | undefined;
-    try {
-      db = new DatabaseSync(path);
-      db.exec("PRAGMA busy_timeout = 5000");
-      if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec(SCHEMA);
-      return new RoomRegistry(db, options);
-    } catch (error) {
-      try {
-        db?.close();
-      } catch {
-        // Not open.
-      }
-      throw new Error(`Cannot open the rooms in ${path}: ${errorText(error)}`);
-    }
+    return new RoomRegistry(openDatabase(path, SCHEMA, "the rooms in"), options);
   }
 
   /** Every stored room that reads back as one; the others counted as `corrupt`. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "./sqlite.ts";
 import type { StoredRoom } from "../core/room_service.ts";
 import { parseStoredRoom, RoomRegistry } from "./room_registry.ts";
 
