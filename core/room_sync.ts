@@ -36,7 +36,7 @@ export const QUIET_SYNC_MS = 60_000;
 /** A room is active this long after its last message. */
 export const ACTIVE_FOR_MS = 60_000;
 /** `names` is asked again this often per room. */
-export const NAMES_REFRESH_MS = 15_000;
+export const NAMES_REFRESH_MS = 10_000;
 /** Most rooms a tick asks for (catch-up, and names apart). */
 export const MAX_DUE_PER_TICK = 8;
 /** Most requests waiting at once. */

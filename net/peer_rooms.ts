@@ -64,6 +64,8 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   readonly #sync: RoomSync;
   readonly #recheck = new RoomRecheck();
   readonly #receiver: RoomReceiver;
+  /** Rooms whose state this engine asked for and waits for (by key). */
+  readonly #naming = new Set<string>();
   readonly #now: () => number;
   #timer?: ReturnType<typeof setInterval>;
   /** What the engine counted. */
@@ -270,9 +272,13 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     }
   }
 
+  /** Asks `room`'s state afresh, retried like a command until it comes (one at a time). */
   #askNames(room: string): void {
     this.#recheck.asked(room);
-    this.#deps.request({ type: "names", room });
+    const key = nameKey(room);
+    if (this.#naming.has(key)) return;
+    this.#naming.add(key);
+    void this.names(room).finally(() => this.#naming.delete(key));
   }
 
   /** `#all`'s `room-members` lists who is online. */

@@ -145,8 +145,21 @@ export class RoomReceiver {
   #room(roomName: string, from: string): HeldRoom | string {
     const room = this.#ctx.states.get(roomName);
     if (!room) return "not-in-room";
-    if (!this.#ctx.isMember(room, from)) return "not-member";
+    if (!this.#ctx.isMember(room, from)) {
+      // Maybe a join whose push was lost: ask (at most every few seconds); catch-up then heals.
+      this.#askNames(room.room);
+      return "not-member";
+    }
     return room;
+  }
+
+  /** Asks `room`'s state, unless asked within {@linkcode NAMES_AGAIN_MS}. */
+  #askNames(room: string): void {
+    const key = nameKey(room);
+    const asked = this.#namesAt.get(key);
+    if (asked !== undefined && this.#ctx.now() - asked < NAMES_AGAIN_MS) return;
+    this.#namesAt.set(key, this.#ctx.now());
+    this.#ctx.names(room);
   }
 
   #onPost(from: string, body: string): void {
@@ -183,11 +196,7 @@ export class RoomReceiver {
     if (this.#ctx.stats.held >= MAX_HELD_ENTRIES) return this.#refuse("unknown-key");
     const key = nameKey(room.room);
     const list = this.#held.get(key) ?? [];
-    const asked = this.#namesAt.get(key);
-    if (asked === undefined || this.#ctx.now() - asked >= NAMES_AGAIN_MS) {
-      this.#namesAt.set(key, this.#ctx.now());
-      this.#ctx.names(room.room); // its answer verifies what is held (retry)
-    }
+    this.#askNames(room.room); // its answer verifies what is held (retry)
     list.push(entry);
     this.#held.set(key, list);
     this.#ctx.stats.held++;

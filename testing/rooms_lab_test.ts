@@ -131,7 +131,7 @@ Deno.test({
         await peers[name].waitFor(
           (e) => e.event === "room-members" && e.room === ROOM && e.members.length === PEERS.length,
           `${name} to see ${PEERS.length} members in ${ROOM}`,
-          60_000,
+          120_000,
         );
       }
       console.log(`  all joined ${ROOM}: ${elapsed(started)}`);
