@@ -146,7 +146,9 @@ export function samples(): Sample[] {
     }),
     plain("ack", "ack,bob,k3x9q2m1p0,16,18-20.22", { cum: "16", sack: "18-20.22" }),
     plain("path-probe", "path-probe,tx0123456789abcd", { txid: "tx0123456789abcd" }),
-    plain("path-reply", "path-reply,tx0123456789abcd,127.0.0.1:40001", { endpoint: "127.0.0.1:40001" }),
+    plain("path-reply", "path-reply,tx0123456789abcd,127.0.0.1:40001", {
+      endpoint: "127.0.0.1:40001",
+    }),
     plain("path-candidates", "path-candidates,10.0.0.9:4000|127.0.0.1:5", {
       candidates: "10.0.0.9:4000|127.0.0.1:5",
     }),
@@ -221,12 +223,16 @@ export function samples(): Sample[] {
       expect: { name: "cs", encoding: "dotnet-framed" },
     },
     tcp("hello", formatHelloLine(new Uint8Array(16)), { challenge: "AAAAAAAAAAAAAAAAAAAAAA" }),
-    tcp("pull", formatPullLine({ type: "pull", id: "offer-k3x9q2m1", token: K, file: 2, offset: 0 }), {
-      id: "offer-k3x9q2m1",
-      proof: K,
-      file: "2",
-      offset: "0",
-    }),
+    tcp(
+      "pull",
+      formatPullLine({ type: "pull", id: "offer-k3x9q2m1", token: K, file: 2, offset: 0 }),
+      {
+        id: "offer-k3x9q2m1",
+        proof: K,
+        file: "2",
+        offset: "0",
+      },
+    ),
     tcp("manifest", formatPullLine({ type: "manifest", id: "offer-k3x9q2m1", token: K }), {
       id: "offer-k3x9q2m1",
     }),

@@ -177,15 +177,20 @@ captureTest("a real session decodes message type by message type", async () => {
   const checks: [string, Decoded[]][] = [
     [
       "alice's login",
-      ofType(s, "login", (p) =>
-        toCoordinator(p) && has(p, "name", "alice") && has(p, "endpoint", alice) &&
-        has(p, "flavor", "peerchat/2")),
+      ofType(
+        s,
+        "login",
+        (p) =>
+          toCoordinator(p) && has(p, "name", "alice") && has(p, "endpoint", alice) &&
+          has(p, "flavor", "peerchat/2"),
+      ),
     ],
     ["the challenge", ofType(s, "challenge", (p) => fromCoordinator(p) && has(p, "name", "alice"))],
     [
       "the login with proof",
-      ofType(s, "login", (p) => has(p, "name", "alice") && (p.fields.get("signature") ?? [""])[0]
-        .length === 86),
+      ofType(s, "login", (p) =>
+        has(p, "name", "alice") && (p.fields.get("signature") ?? [""])[0]
+            .length === 86),
     ],
     [
       "the sealed Accept",
@@ -200,10 +205,16 @@ captureTest("a real session decodes message type by message type", async () => {
     ["its answer", ofType(s, "pong", (p) => has(p, "status", "ok"))],
     [
       "nc's UTF-8 login",
-      ofType(s, "login", (p) =>
-        has(p, "encoding", "utf-8") && has(p, "endpoint", `127.0.0.1:${ports.nc}`)),
+      ofType(
+        s,
+        "login",
+        (p) => has(p, "encoding", "utf-8") && has(p, "endpoint", `127.0.0.1:${ports.nc}`),
+      ),
     ],
-    ["nc's Accept", ofType(s, "Accept", (p) => p.dstPort === ports.nc)],
+    [
+      "nc's Accept",
+      ofType(s, "Accept", (p) => p.dstPort === ports.nc),
+    ],
     ["nc's plain list", ofType(s, "list", (p) => has(p, "name", "nc"))],
     [
       "cs's UTF-16LE login",
@@ -225,7 +236,9 @@ captureTest("a real session decodes message type by message type", async () => {
   ];
   const missing = checks.filter(([, found]) => found.length === 0).map(([what]) => what);
   assert.deepEqual(missing, [], `not decoded from the session: ${missing.join(", ")}`);
-  const broken = s.packets.filter((p) => p.fields.has("malformed") || p.fields.has("_ws.lua.error"));
+  const broken = s.packets.filter((p) =>
+    p.fields.has("malformed") || p.fields.has("_ws.lua.error")
+  );
   assert.deepEqual(
     broken.map((p) => [p.frame, Object.fromEntries(p.fields)]),
     [],

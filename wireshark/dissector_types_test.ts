@@ -178,70 +178,73 @@ function fuzzed(random: () => number, valid: Uint8Array[]): Uint8Array {
   return bytes;
 }
 
-captureTest("10,000 fuzzed datagrams decode without one Lua error, broken ones marked", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "peerchat-fuzz-" });
-  const listener = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const sender = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const file = `${dir}/fuzz.pcap`;
-  const capture = new Capture(file, `udp and dst port ${port}`);
-  const valid = samples().filter((s) => s.transport === "udp").map((s) => s.bytes);
-  const random = prng(14);
-  const COUNT = 10_000;
-  const sent: Uint8Array[] = [];
-  let received = 0;
-  const receiving = (async () => {
+captureTest(
+  "10,000 fuzzed datagrams decode without one Lua error, broken ones marked",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "peerchat-fuzz-" });
+    const listener = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const sender = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const file = `${dir}/fuzz.pcap`;
+    const capture = new Capture(file, `udp and dst port ${port}`);
+    const valid = samples().filter((s) => s.transport === "udp").map((s) => s.bytes);
+    const random = prng(14);
+    const COUNT = 10_000;
+    const sent: Uint8Array[] = [];
+    let received = 0;
+    const receiving = (async () => {
+      try {
+        while (received < COUNT) {
+          await listener.receive();
+          received++;
+        }
+      } catch { /* closed */ }
+    })();
     try {
-      while (received < COUNT) {
-        await listener.receive();
-        received++;
+      await capture.started();
+      const to = { transport: "udp" as const, hostname: "127.0.0.1", port };
+      for (let i = 0; i < COUNT; i++) {
+        const bytes = fuzzed(random, valid);
+        sent.push(bytes);
+        await sender.send(bytes, to);
+        // Paced, so that neither the socket nor tcpdump's buffer drops any.
+        if (i % 100 === 99) {
+          while (received < i - 20) await new Promise((r) => setTimeout(r, 1));
+          await new Promise((r) => setTimeout(r, 2));
+        }
       }
-    } catch { /* closed */ }
-  })();
-  try {
-    await capture.started();
-    const to = { transport: "udp" as const, hostname: "127.0.0.1", port };
-    for (let i = 0; i < COUNT; i++) {
-      const bytes = fuzzed(random, valid);
-      sent.push(bytes);
-      await sender.send(bytes, to);
-      // Paced, so that neither the socket nor tcpdump's buffer drops any.
-      if (i % 100 === 99) {
-        while (received < i - 20) await new Promise((r) => setTimeout(r, 1));
-        await new Promise((r) => setTimeout(r, 2));
-      }
+      await new Promise((r) => setTimeout(r, 500));
+      const captured = await capture.stop();
+      assert.equal(captured, COUNT, "tcpdump captured every datagram");
+      // The listening port is peerchat's here, as 8888 is by default: every datagram is decoded.
+      const packets = await decodeCapture(file, [`udp.port==${port}`]);
+      assert.equal(packets.length, COUNT);
+      const luaErrors = packets.filter((p) =>
+        p.fields.has("_ws.lua.error") || p.fields.has("_ws.malformed") ||
+        (p.fields.get("_ws.expert.message") ?? []).some((m) => /Lua Error/i.test(m)) ||
+        (p.fields.get("malformed") ?? []).some((m) => m.startsWith("dissector could not read"))
+      );
+      assert.deepEqual(
+        luaErrors.slice(0, 5).map((p) => [p.frame, Object.fromEntries(p.fields)]),
+        [],
+        `${luaErrors.length} datagrams made the dissector fail`,
+      );
+      const untyped = packets.filter((p) => !p.fields.has("type"));
+      assert.equal(untyped.length, 0, "every datagram gets a peerchat.type");
+      const marked = packets.filter((p) => p.fields.has("malformed")).length;
+      const unknown = packets.filter((p) =>
+        (p.fields.get("type") ?? []).includes("unknown") && !p.fields.has("malformed")
+      );
+      assert.equal(unknown.length, 0, "an unknown type is always marked malformed");
+      // Random bytes are broken nearly always: most of the fuzz must be marked.
+      assert.ok(marked > COUNT * 0.3, `only ${marked} of ${COUNT} marked malformed`);
+      console.error(`fuzz: ${COUNT} datagrams, ${marked} marked malformed, 0 Lua errors`);
+    } finally {
+      await capture.stop();
+      listener.close();
+      sender.close();
+      await receiving;
+      await Deno.remove(dir, { recursive: true });
     }
-    await new Promise((r) => setTimeout(r, 500));
-    const captured = await capture.stop();
-    assert.equal(captured, COUNT, "tcpdump captured every datagram");
-    // The listening port is peerchat's here, as 8888 is by default: every datagram is decoded.
-    const packets = await decodeCapture(file, [`udp.port==${port}`]);
-    assert.equal(packets.length, COUNT);
-    const luaErrors = packets.filter((p) =>
-      p.fields.has("_ws.lua.error") || p.fields.has("_ws.malformed") ||
-      (p.fields.get("_ws.expert.message") ?? []).some((m) => /Lua Error/i.test(m)) ||
-      (p.fields.get("malformed") ?? []).some((m) => m.startsWith("dissector could not read"))
-    );
-    assert.deepEqual(
-      luaErrors.slice(0, 5).map((p) => [p.frame, Object.fromEntries(p.fields)]),
-      [],
-      `${luaErrors.length} datagrams made the dissector fail`,
-    );
-    const untyped = packets.filter((p) => !p.fields.has("type"));
-    assert.equal(untyped.length, 0, "every datagram gets a peerchat.type");
-    const marked = packets.filter((p) => p.fields.has("malformed")).length;
-    const unknown = packets.filter((p) =>
-      (p.fields.get("type") ?? []).includes("unknown") && !p.fields.has("malformed")
-    );
-    assert.equal(unknown.length, 0, "an unknown type is always marked malformed");
-    // Random bytes are broken nearly always: most of the fuzz must be marked.
-    assert.ok(marked > COUNT * 0.3, `only ${marked} of ${COUNT} marked malformed`);
-    console.error(`fuzz: ${COUNT} datagrams, ${marked} marked malformed, 0 Lua errors`);
-  } finally {
-    await capture.stop();
-    listener.close();
-    sender.close();
-    await receiving;
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
