@@ -28,6 +28,8 @@ export interface Sample {
   bytes: Uint8Array;
   /** Field name → value the dissector must show (one of the field's values). */
   expect: Record<string, string>;
+  /** TCP: write the bytes up to here, pause, then the rest (two segments to reassemble). */
+  split?: number;
 }
 
 let seq = 0;
@@ -216,6 +218,21 @@ export function samples(): Sample[] {
       ], true),
       { name: "nc", endpoint: "127.0.0.1:5000", key: K },
     ),
+    {
+      type: "list",
+      transport: "tcp",
+      bytes: utf8(formatList(
+        Array.from({ length: 300 }, (_, i) => ({
+          name: `u${i}`,
+          endpoint: { host: `10.0.${i >> 8}.${i & 255}`, port: 4000 },
+          flavor: "peerchat/2",
+          key: K,
+        })),
+        true,
+      )),
+      split: 5000,
+      expect: { name: "u299", endpoint: "10.0.1.43:4000" },
+    },
     {
       type: "list",
       transport: "tcp",

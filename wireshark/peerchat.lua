@@ -469,6 +469,12 @@ local function dissect_line(tree, tvb, text, pos, s, e)
   return word
 end
 
+-- The beginning of an online list: NAME,IP:PORT or NAME,[IPv6]:PORT.
+local function list_start(text)
+  return text:match("^[^,;%s]+,%d+%.%d+%.%d+%.%d+:%d") ~= nil or
+    text:match("^[^,;%s]+,%[[%x:%.]+%]:%d") ~= nil
+end
+
 local function dissect_tcp_bytes(tree, tvb, pinfo, strict)
   local stream = tcp_stream_f()
   stream = stream and tostring(stream) or "?"
@@ -482,7 +488,7 @@ local function dissect_tcp_bytes(tree, tvb, pinfo, strict)
     i = i + 1
     if b < 128 then break end
   end
-  if len == #bytes - i + 1 and bytes:sub(-3) == "end" and not bytes:match("^[%w_%.%-]") then
+  if len == #bytes - i + 1 and bytes:sub(-3) == "end" then
     local text, pos = decode_text(bytes:sub(i), i - 1)
     tree:add(F.encoding, "dotnet-framed")
     return dissect_list(tree, tvb, text, pos, 1, #text)
@@ -490,6 +496,18 @@ local function dissect_tcp_bytes(tree, tvb, pinfo, strict)
   local text, pos = decode_text(bytes, 0)
   if text == "end" or text:sub(-4) == ";end" then
     return dissect_list(tree, tvb, text, pos, 1, #text)
+  end
+  if list_start(text) and not text:find("\n", 1, true) and #text < 8388608 then
+    -- A long list arrives in several segments (the coordinator closes after `end`).
+    pinfo.desegment_offset = 0
+    pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
+    return "more"
+  end
+  if i > 1 and len > #bytes - i + 1 and len < 8388608 and list_start(bytes:sub(i)) then
+    -- A framed list (the C# client's) that goes on in the next segments.
+    pinfo.desegment_offset = 0
+    pinfo.desegment_len = len - (#bytes - i + 1)
+    return "more"
   end
   local at = 1
   while at <= #text do
@@ -523,7 +541,14 @@ function peerchat.dissector(tvb, pinfo, root)
   local is_tcp = pinfo.port_type == 2 -- PT_TCP
   if is_tcp then
     if tvb:len() == 0 then return 0 end
-    safely(tree, dissect_tcp_bytes, tree, tvb, pinfo, false)
+    local ok, more = pcall(dissect_tcp_bytes, tree, tvb, pinfo, false)
+    if not ok then
+      mark(tree, nil, "dissector could not read it: " .. tostring(more))
+    elseif more == "more" then
+      tree:append_text(", part of a longer list (reassembled in a later segment)")
+      pinfo.cols.info = "peerchat list (continued)"
+      return tvb:len()
+    end
   else
     safely(tree, dissect_udp_bytes, tree, tvb)
   end
@@ -565,7 +590,7 @@ local function heur_tcp(tvb, pinfo, root)
     if head == "ok\n" or head:match("^ok\nhello ") then return true end
     local full = tvb:raw()
     if full == "end" then return true end
-    if full:sub(-4) == ";end" and full:match("^[^,;]+,[%d%.%[%]:%x]+") then return true end
+    if list_start(full) then return true end
     return false
   end)
   if not (ok and yes) then return false end
