@@ -104,7 +104,10 @@ async function runSession(): Promise<Session> {
     const alice = (await spawnPeer("alice", udp, ["--port", String(ports.alice), "--trace"]))
       .process;
     processes.push(alice);
-    const bob = (await spawnPeer("bob", udp, ["--port", String(ports.bob)])).process;
+    await Deno.mkdir(`${dir}/in`);
+    const bob = (await spawnPeer("bob", udp, [
+      ...["--port", String(ports.bob), "--accept-files", `${dir}/in`],
+    ])).process;
     processes.push(bob);
     await alice.waitFor((e) => e.event === "join" && e.name === "bob", "alice sees bob");
 
@@ -136,6 +139,8 @@ async function runSession(): Promise<Session> {
     await Deno.writeTextFile(`${dir}/notes.txt`, "lab notes\n");
     await alice.writeLine(`/send bob "${dir}/notes.txt"`);
     await alice.waitFor((e) => e.event === "file-offer" || e.event === "error", "the offer");
+    // bob takes it: a TCP connection to alice's file port (her UDP port's number).
+    await bob.waitFor((e) => e.event === "file-done" || e.event === "file-failed", "the file");
     await sleep(1500); // keep-alives
     await alice.writeLine("/quit");
     await alice.exited();
@@ -231,6 +236,10 @@ captureTest("a real session decodes message type by message type", async () => {
     ["the join", ofType(s, "join", (p) => has(p, "room", "#lab") && has(p, "type", "auth"))],
     ["the room push", ofType(s, "room", (p) => has(p, "room", "#lab"))],
     ["the room's members", ofType(s, "room-members", (p) => has(p, "name", "bob"))],
+    ["the sender's hello", ofType(s, "hello", (p) => p.srcPort === ports.alice)],
+    ["the pull", ofType(s, "pull", (p) => p.dstPort === ports.alice && has(p, "offset", "0"))],
+    ["its ok", ofType(s, "ok", (p) => has(p, "size", "10") && p.srcPort === ports.alice)],
+    ["the sealed file data", ofType(s, "file-data", (p) => p.srcPort === ports.alice)],
     ["alice's logout", ofType(s, "logout", (p) => has(p, "name", "alice"))],
     ["the bye", ofType(s, "bye", (p) => has(p, "name", "alice"))],
   ];

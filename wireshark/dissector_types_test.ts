@@ -249,7 +249,19 @@ captureTest(
       assert.equal(unknown.length, 0, "an unknown type is always marked malformed");
       // Random bytes are broken nearly always: most of the fuzz must be marked.
       assert.ok(marked > COUNT * 0.3, `only ${marked} of ${COUNT} marked malformed`);
-      console.error(`fuzz: ${COUNT} datagrams, ${marked} marked malformed, 0 Lua errors`);
+      // The same datagrams through the heuristic (no port given): what it takes, it decodes
+      // without an error too.
+      const heuristic = await decodeCapture(file);
+      const taken = heuristic.filter((p) => p.fields.has("type"));
+      const heuristicErrors = taken.filter((p) =>
+        p.fields.has("_ws.lua.error") || p.fields.has("_ws.malformed") ||
+        (p.fields.get("malformed") ?? []).some((m) => m.startsWith("dissector could not read"))
+      );
+      assert.equal(heuristicErrors.length, 0, "the heuristic path fails on none");
+      console.error(
+        `fuzz: ${COUNT} datagrams, ${marked} marked malformed, 0 Lua errors; ` +
+          `the heuristic took ${taken.length}`,
+      );
     } finally {
       await capture.stop();
       listener.close();
