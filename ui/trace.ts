@@ -41,12 +41,17 @@ export function formatTrace(entry: TraceEntry, paint: Painter, now = new Date())
     String(now.getMilliseconds()).padStart(3, "0");
   const arrow = entry.direction === "in" ? paint("green", "<-") : paint("cyan", "->");
   const transport = entry.transport.toUpperCase();
-  const fields = traceFields(entry.bytes, entry.transport)
-    .map(([name, value]) => `${name}=${quoted(value)}`).join(" ");
+  const all = traceFields(entry.bytes, entry.transport);
+  let fields = all.slice(0, MAX_TRACE_FIELDS).map(([name, value]) => `${name}=${quoted(value)}`)
+    .join(" ");
+  if (all.length > MAX_TRACE_FIELDS) fields += ` … (+${all.length - MAX_TRACE_FIELDS} fields)`;
   return `${paint("dim", time)} ${arrow} ${transport} ${entry.remote.padEnd(21)} ${
     printable(entry.bytes)
   }\n${paint("dim", `    = ${fields}`)}`;
 }
+
+/** The most fields one trace entry lists (a roster batch or a list has hundreds). */
+const MAX_TRACE_FIELDS = 32;
 
 /** A field's value as the fields line shows it: safe, at most 64 characters, quoted if spaced. */
 function quoted(value: string): string {

@@ -78,6 +78,18 @@ Deno.test("trace fields carry the dissector's names: sealed, roster, rest fields
     },
     painter(false),
   );
+  const roster = "roster," + Array.from({ length: 20 }, (_, i) => `+u${i},127.0.0.1:${i + 1},`)
+    .join(";");
+  const long = formatTrace(
+    {
+      direction: "in",
+      transport: "udp",
+      remote: "127.0.0.1:9",
+      bytes: new TextEncoder().encode(roster),
+    },
+    painter(false),
+  );
+  assert.match(long, / … \(\+70 fields\)$/, "a batch's fields line is cut after 32");
   assert.match(line, /\n {4}= encoding=utf-8 type=Reject reason="no \\\\x1b\[2J way"$/);
 });
 

@@ -271,3 +271,55 @@ captureTest(
     }
   },
 );
+
+captureTest(
+  "500 fuzzed TCP exchanges (lists, lines, ciphertext) decode without a Lua error",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "peerchat-fuzz-tcp-" });
+    const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (tcp.addr as Deno.NetAddr).port;
+    const file = `${dir}/fuzz-tcp.pcap`;
+    const capture = new Capture(file, `tcp port ${port}`);
+    const valid = samples().filter((s) => s.transport === "tcp").map((s) => s.bytes);
+    const random = prng(1414);
+    const accepting = (async () => {
+      for await (const conn of tcp) {
+        const buf = new Uint8Array(65536);
+        try {
+          while ((await conn.read(buf)) !== null) { /* drain */ }
+        } catch { /* reset */ }
+        conn.close();
+      }
+    })();
+    try {
+      await capture.started();
+      for (let i = 0; i < 500; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        await conn.write(fuzzed(random, valid));
+        if (random() < 0.3) await conn.write(fuzzed(random, valid)); // a second segment
+        conn.close();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await capture.stop();
+      for (const decodeAs of [[`tcp.port==${port}`], []]) {
+        const packets = await decodeCapture(file, decodeAs);
+        const failed = packets.filter((p) =>
+          p.fields.has("_ws.lua.error") || p.fields.has("_ws.malformed") ||
+          (p.fields.get("malformed") ?? []).some((m) => m.startsWith("dissector could not read"))
+        );
+        assert.deepEqual(
+          failed.slice(0, 5).map((p) => [p.frame, Object.fromEntries(p.fields)]),
+          [],
+          `${failed.length} TCP segments made the dissector fail (${
+            decodeAs.join() || "heuristic"
+          })`,
+        );
+      }
+    } finally {
+      await capture.stop();
+      tcp.close();
+      await accepting.catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
