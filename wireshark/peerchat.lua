@@ -27,8 +27,31 @@ local FIELD_NAMES = {
   "ciphertext_len", "keepalive", "relay_to", "relay_len", "challenge", "id", "proof", "file",
   "offset", "size", "role", "hash", "entry", "malformed",
 }
+-- What each field is, as the packet details pane shows it.
+local LABELS = {
+  type = "Message type", encoding = "Text encoding", name = "Name", endpoint = "Endpoint (IP:PORT)",
+  flavor = "Client flavour", session = "Session", sign_key = "Ed25519 sign key",
+  dh_key = "X25519 key", nonce = "Nonce", signature = "Signature", key = "Key",
+  seq = "Sequence number", tag = "Seal tag (HMAC)", tcp_port = "TCP port (online list)",
+  ticket = "List ticket", reflexive = "Reflexive endpoint", nat_port = "NAT-type port",
+  relay = "Relay", transit_port = "Transit relay port", reason = "Reason",
+  digest = "Roster digest", rtt = "Round trip (ms)", status = "Status", who = "Who",
+  candidates = "Candidates", delay = "Punch delay (ms)", txid = "Probe id",
+  users = "Users online", label = "Label", time = "Time", text = "Text", stream = "Stream",
+  part = "Part (i/n)", kind = "Kind", body = "Body", cum = "Cumulative ack",
+  sack = "Selective acks", item = "Roster item", change = "Change (+ join, - leave)",
+  room = "Room", version = "Room version", owners = "Owners", flags = "Room flags",
+  count = "Members", topic = "Topic", settings = "Settings", code = "Error code",
+  by = "Invited by", members = "Members", member = "Member", since = "Member since version",
+  frame = "Noise frame type", sender = "Sender index", receiver = "Receiver index",
+  counter = "Counter", ephemeral = "Ephemeral key", ciphertext_len = "Ciphertext bytes",
+  keepalive = "Keep-alive", relay_to = "Relay to", relay_len = "Relay name length",
+  challenge = "Challenge", id = "Offer id", proof = "Token proof", file = "File index",
+  offset = "Offset", size = "Size", role = "Transit side", hash = "Transit hash",
+  entry = "List entry", malformed = "Malformed",
+}
 for _, name in ipairs(FIELD_NAMES) do
-  F[name] = ProtoField.string("peerchat." .. name, name)
+  F[name] = ProtoField.string("peerchat." .. name, LABELS[name] or name)
 end
 local fields_list = {}
 for _, name in ipairs(FIELD_NAMES) do fields_list[#fields_list + 1] = F[name] end
@@ -179,8 +202,17 @@ local function add_type(tree, range, value)
   return tree:add(F.type, range, value)
 end
 
+-- The Info column: the types, then a few telling fields.
+local INFO_FIELDS = { name = true, endpoint = true, who = true, room = true, status = true,
+  tcp_port = true, reason = true, text = true, relay_to = true, id = true, size = true,
+  code = true, topic = true }
+local seen_info = {}
+
 local function add(tree, tvb, pos, name, s, e, value)
   if name == "type" then seen_types[#seen_types + 1] = value end
+  if INFO_FIELDS[name] and #seen_info < 4 then
+    seen_info[#seen_info + 1] = name .. "=" .. value:sub(1, 40)
+  end
   local from = pos[s]
   local to = pos[e + 1] or pos[#pos]
   if from == nil or to == nil or to < from then return tree:add(F[name], value) end
@@ -475,9 +507,16 @@ local function list_start(text)
     text:match("^[^,;%s]+,%[[%x:%.]+%]:%d") ~= nil
 end
 
-local function dissect_tcp_bytes(tree, tvb, pinfo, strict)
+local function dissect_tcp_bytes(tree, tvb, pinfo)
   local stream = tcp_stream_f()
-  stream = stream and tostring(stream) or "?"
+  -- Sealed file data flows from the sender (this direction) after its `ok SIZE NONCE`.
+  local key = (stream and tostring(stream) or "?") .. ":" .. tostring(pinfo.src_port)
+  local since = data_streams[key]
+  if since and pinfo.number > since then
+    add_type(tree, tvb(), "file-data")
+    tree:add(F.ciphertext_len, tvb(), tostring(tvb:len()))
+    return
+  end
   local bytes = tvb:raw()
   -- The C# client's list: a 7-bit length prefix, then the text.
   local len, shift, i = 0, 0, 1
@@ -514,13 +553,17 @@ local function dissect_tcp_bytes(tree, tvb, pinfo, strict)
     local nl = text:find("\n", at, true)
     if nl == nil or nl - at > 1024 then break end
     local word = dissect_line(tree, tvb, text, pos, at, nl - 1)
-    -- `ok SIZE NONCE`: sealed chunks follow on this connection (the transit relay's `ok` is
-    -- the bare word).
-    if word == "ok" and nl - 1 > at + 1 then data_streams[stream] = true end
+    local data = word == "ok" and nl - 1 > at + 1
     at = nl + 1
+    if data then
+      -- `ok SIZE NONCE`: sealed chunks follow (the transit relay's `ok` is the bare word).
+      data_streams[key] = data_streams[key] or pinfo.number
+      since = data_streams[key]
+      break
+    end
   end
   if at <= #text then
-    if data_streams[stream] or not strict then
+    if since == pinfo.number then
       add_type(tree, tvb(pos[at]), "file-data")
       tree:add(F.ciphertext_len, tvb(pos[at]), tostring(tvb:len() - pos[at]))
     else
@@ -538,10 +581,11 @@ function peerchat.dissector(tvb, pinfo, root)
   pinfo.cols.protocol = "peerchat"
   local tree = root:add(peerchat, tvb(), "peerchat")
   seen_types = {}
+  seen_info = {}
   local is_tcp = pinfo.port_type == 2 -- PT_TCP
   if is_tcp then
     if tvb:len() == 0 then return 0 end
-    local ok, more = pcall(dissect_tcp_bytes, tree, tvb, pinfo, false)
+    local ok, more = pcall(dissect_tcp_bytes, tree, tvb, pinfo)
     if not ok then
       mark(tree, nil, "dissector could not read it: " .. tostring(more))
     elseif more == "more" then
@@ -552,7 +596,7 @@ function peerchat.dissector(tvb, pinfo, root)
   else
     safely(tree, dissect_udp_bytes, tree, tvb)
   end
-  pinfo.cols.info = "peerchat " .. table.concat(seen_types, " / ")
+  pinfo.cols.info = table.concat(seen_types, " / ") .. "  " .. table.concat(seen_info, " ")
   return tvb:len()
 end
 
@@ -583,7 +627,8 @@ local function heur_tcp(tvb, pinfo, root)
   if n == 0 then return false end
   local ok, yes = pcall(function()
     local stream = tcp_stream_f()
-    if stream and data_streams[tostring(stream)] then return true end
+    local since = data_streams[(stream and tostring(stream) or "?") .. ":" .. tostring(pinfo.src_port)]
+    if since and pinfo.number >= since then return true end
     local head = tvb:raw(0, math.min(n, 200))
     local word = head:match("^(%l+) ")
     if word and LINE_SPEC[word] and head:find("\n", 1, true) then return true end
