@@ -74,6 +74,12 @@ export function samples(): Sample[] {
       bytes: encodeUtf16(wire("login,张三,10.0.0.7:9001")),
       expect: { name: "张三", endpoint: "10.0.0.7:9001", encoding: "utf-16le" },
     },
+    {
+      type: "login",
+      transport: "udp",
+      bytes: new Uint8Array([0xef, 0xbb, 0xbf, ...utf8(wire("login,bom,127.0.0.1:40009"))]),
+      expect: { name: "bom", encoding: "utf-8" }, // a UTF-8 byte-order mark, dropped as peerchat does
+    },
     plain("challenge", `challenge,alice,${N},${K}`, { name: "alice", nonce: N, key: K }),
     plain("Accept", "Accept,41234", { tcp_port: "41234" }),
     sealed("Accept", "Accept,41234,tk1,s3ss10n,127.0.0.1:40001,8889,relay,8888", {

@@ -156,7 +156,8 @@ async function runSession(): Promise<Session> {
     await capture.stop();
   }
   try {
-    const packets = await decodeCapture(file, [`tcp.port==${ports.list}`]);
+    // No port given: the Accept names the list port, and the dissector follows it.
+    const packets = await decodeCapture(file);
     return { packets, ports, traced };
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -156,8 +156,9 @@ end
 local function decode_text(bytes, base)
   local pos = {}
   if not looks_utf16(bytes) then
-    for i = 1, #bytes + 1 do pos[i] = base + i - 1 end
-    return bytes, pos, "utf-8"
+    local skip = bytes:sub(1, 3) == "\239\187\191" and 3 or 0 -- a UTF-8 byte-order mark
+    for i = 1, #bytes - skip + 1 do pos[i] = base + skip + i - 1 end
+    return bytes:sub(skip + 1), pos, "utf-8"
   end
   local out = {}
   local len = 0
@@ -183,6 +184,26 @@ local function decode_text(bytes, base)
   end
   pos[len + 1] = base + #bytes
   return table.concat(out), pos, "utf-16le"
+end
+
+-- Whether `s` is valid UTF-8 (peerchat refuses anything else: bad-encoding).
+local function valid_utf8(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local extra
+    if c < 0x80 then extra = 0
+    elseif c >= 0xC2 and c <= 0xDF then extra = 1
+    elseif c >= 0xE0 and c <= 0xEF then extra = 2
+    elseif c >= 0xF0 and c <= 0xF4 then extra = 3
+    else return false end
+    for k = 1, extra do
+      local b = s:byte(i + k)
+      if b == nil or b < 0x80 or b > 0xBF then return false end
+    end
+    i = i + extra + 1
+  end
+  return true
 end
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
@@ -239,6 +260,17 @@ local function split(text, s, e, sep, limit)
 end
 
 local dissect_text
+
+-- The online list's TCP port is random (--tcp-port 0): an `Accept` or a discovery answer names
+-- it, and its TCP connections are decoded from then on (the ticket line has no other tell).
+local followed = {}
+local function follow_port(text)
+  local port = tonumber(text)
+  if port and port >= 1 and port <= 65535 and not followed[port] then
+    followed[port] = true
+    DissectorTable.get("tcp.port"):add(port, peerchat)
+  end
+end
 
 -- A roster item or a list entry: +NAME,IP:PORT,FLAVOUR[,KEY[,CANDS]] / -NAME,IP:PORT,REASON /
 -- NAME,IP:PORT[,FLAVOUR[,KEY[,CANDS]]].
@@ -347,6 +379,7 @@ dissect_text = function(tree, tvb, text, pos, s, e, depth)
         add(tree, tvb, pos, name, r[1], r[2], v)
         local bad = check_field(name, v)
         if bad then mark(tree, titem, name .. " " .. bad) end
+        if (name == "tcp_port" or name == "transit_port") and not bad then follow_port(v) end
       end
     end
   end
@@ -439,6 +472,7 @@ local function dissect_udp_bytes(tree, tvb)
   local bytes = tvb:raw()
   local text, pos, enc = decode_text(bytes, 0)
   tree:add(F.encoding, enc)
+  if enc == "utf-8" and not valid_utf8(text) then mark(tree, nil, "not valid UTF-8 text") end
   dissect_text(tree, tvb, text, pos, 1, #text, 0)
 end
 
