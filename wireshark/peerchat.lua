@@ -648,7 +648,7 @@ local function heur_udp(tvb, pinfo, root)
     if b == 5 and n >= 2 then return frame_ok(tvb, 1) end
     local head = tvb:raw(0, math.min(n, 64))
     local text = head
-    if looks_utf16(head) then text = decode_text(head, 0) end
+    text = decode_text(head, 0) -- UTF-16LE decoded, a UTF-8 byte-order mark dropped
     return is_text_start(text)
   end)
   if not (ok and yes) then return false end
