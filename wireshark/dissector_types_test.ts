@@ -15,6 +15,26 @@ import assert from "node:assert/strict";
 import { Capture, captureUnavailable, decodeCapture, type Decoded } from "../testing/capture.ts";
 import { type Sample, samples } from "../testing/dissector_samples.ts";
 import { prng } from "../testing/prng.ts";
+import { parseDatagram, parseMessage } from "../wire/message.ts";
+import { isSecureFrame, parseSecureFrame } from "../wire/secure_frame.ts";
+import { parseRelay, parseRelayed, RELAY_TO, RELAYED } from "../wire/relay.ts";
+
+/** Whether peerchat itself reads a datagram (text, a Noise frame or a relay datagram). */
+function peerchatTakes(bytes: Uint8Array): boolean {
+  if (isSecureFrame(bytes)) return parseSecureFrame(bytes).ok;
+  if (bytes[0] === RELAY_TO) {
+    const relay = parseRelay(bytes);
+    return relay.ok && parseSecureFrame(relay.value.frame).ok;
+  }
+  if (bytes[0] === RELAYED) {
+    const relayed = parseRelayed(bytes);
+    return relayed.ok && parseSecureFrame(relayed.value).ok;
+  }
+  const parsed = parseDatagram(bytes);
+  // A sealed message's inside is read by its receiver once the seal checks.
+  if (parsed.ok && parsed.value.type === "auth") return parseMessage(parsed.value.inner).ok;
+  return parsed.ok;
+}
 
 const unavailable = await captureUnavailable();
 const inCI = Deno.env.get("CI") !== undefined;
@@ -249,6 +269,29 @@ captureTest(
       assert.equal(unknown.length, 0, "an unknown type is always marked malformed");
       // Random bytes are broken nearly always: most of the fuzz must be marked.
       assert.ok(marked > COUNT * 0.3, `only ${marked} of ${COUNT} marked malformed`);
+      // peerchat's own parsers against the dissector's marks, datagram by datagram: what peerchat
+      // takes is never marked; what it refuses is marked nearly always (the dissector checks
+      // each field's form, not every rule: a Reject's missing fields of a 7-field Accept, say).
+      let refused = 0;
+      let refusedUnmarked = 0;
+      const wronglyMarked: string[] = [];
+      packets.forEach((p, i) => {
+        const takes = peerchatTakes(sent[i]);
+        if (!takes) refused++;
+        if (!takes && !p.fields.has("malformed")) refusedUnmarked++;
+        if (takes && p.fields.has("malformed")) {
+          wronglyMarked.push(
+            `${JSON.stringify(new TextDecoder().decode(sent[i]).slice(0, 80))}: ${
+              p.fields.get("malformed")
+            }`,
+          );
+        }
+      });
+      assert.deepEqual(wronglyMarked.slice(0, 5), [], "datagrams peerchat takes, marked malformed");
+      assert.ok(
+        refusedUnmarked <= refused * 0.02,
+        `${refusedUnmarked} of the ${refused} datagrams peerchat refuses are not marked malformed`,
+      );
       // The same datagrams through the heuristic (no port given): what it takes, it decodes
       // without an error too.
       const heuristic = await decodeCapture(file);
@@ -259,7 +302,8 @@ captureTest(
       );
       assert.equal(heuristicErrors.length, 0, "the heuristic path fails on none");
       console.error(
-        `fuzz: ${COUNT} datagrams, ${marked} marked malformed, 0 Lua errors; ` +
+        `fuzz: ${COUNT} datagrams, peerchat refuses ${refused}, ${marked} marked malformed ` +
+          `(${refusedUnmarked} refused unmarked, 0 taken marked), 0 Lua errors; ` +
           `the heuristic took ${taken.length}`,
       );
     } finally {

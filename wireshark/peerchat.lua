@@ -121,8 +121,37 @@ local function check_endpoint(v)
   if not p or p < 1 or p > 65535 then return "port out of range" end
   return nil
 end
+local B64 = { key = 43, sign_key = 43, dh_key = 43, tag = 22, signature = 86 }
+local TOKEN = { session = true, ticket = true, stream = true, txid = true, nonce = true }
+local WORDS = {
+  status = { ok = true, stale = true, unknown = true },
+  relay = { relay = true, ["-"] = true },
+}
+local function check_candidates(v)
+  for cand in (v .. "|"):gmatch("([^|]*)|") do
+    local bad = check_endpoint(cand)
+    if bad then return "holds " .. bad end
+  end
+  return nil
+end
 local function check_field(name, v)
-  if NUMERIC[name] then
+  if B64[name] then
+    if #v ~= B64[name] or not v:match("^[%w_%-]+$") then
+      return "not " .. B64[name] .. " base64url characters"
+    end
+  elseif TOKEN[name] then
+    if #v == 0 or #v > 64 or not v:match("^[%w_%.%-]+$") then return "not a token" end
+  elseif WORDS[name] then
+    if not WORDS[name][v] then return "not a known word" end
+  elseif name == "candidates" then
+    return check_candidates(v)
+  elseif name == "part" then
+    if not v:match("^%d+/%d+$") then return "not i/n" end
+  elseif name == "sack" then
+    if not v:match("^[%d%-%.]+$") then return "not ranges" end
+  elseif name == "digest" then
+    if not v:match("^%x%x%x%x%x%x%x%x$") then return "not 8 hex digits" end
+  elseif NUMERIC[name] then
     if not v:match("^%d+$") then return "not a number" end
   elseif name == "endpoint" or name == "reflexive" then
     return check_endpoint(v)
@@ -473,6 +502,7 @@ local function dissect_udp_bytes(tree, tvb)
   local text, pos, enc = decode_text(bytes, 0)
   tree:add(F.encoding, enc)
   if enc == "utf-8" and not valid_utf8(text) then mark(tree, nil, "not valid UTF-8 text") end
+  if text:find("%z") then mark(tree, nil, "a NUL character") end
   dissect_text(tree, tvb, text, pos, 1, #text, 0)
 end
 
