@@ -266,6 +266,8 @@ export function samples(): Sample[] {
       reason: "unknown offer",
     }),
     tcp("transit", `transit give ${"a".repeat(64)}\n`, { role: "give", hash: "a".repeat(64) }),
+    tcp("ok", "ok\n", {}), // the transit relay's answer once both sides are there
+    tcp("no", "no unpaired\n", { reason: "unpaired" }),
   ];
 }
 

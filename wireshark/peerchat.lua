@@ -502,7 +502,7 @@ local function dissect_udp_bytes(tree, tvb)
   local text, pos, enc = decode_text(bytes, 0)
   tree:add(F.encoding, enc)
   if enc == "utf-8" and not valid_utf8(text) then mark(tree, nil, "not valid UTF-8 text") end
-  if text:find("%z") then mark(tree, nil, "a NUL character") end
+  if text:find("\0", 1, true) then mark(tree, nil, "a NUL character") end
   dissect_text(tree, tvb, text, pos, 1, #text, 0)
 end
 
