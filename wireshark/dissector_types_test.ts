@@ -14,7 +14,13 @@
  */
 
 import assert from "node:assert/strict";
-import { Capture, captureUnavailable, decodeCapture, type Decoded } from "../testing/capture.ts";
+import {
+  Capture,
+  captureUnavailable,
+  decodeCapture,
+  type Decoded,
+  dissectorFields,
+} from "../testing/capture.ts";
 import { type Sample, samples } from "../testing/dissector_samples.ts";
 import { prng } from "../testing/prng.ts";
 import { spawnCoordinator } from "../testing/helpers.ts";
@@ -356,6 +362,39 @@ captureTest(
       tcp.close();
       await accepting.catch(() => {});
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+captureTest(
+  "installed as wireshark/README.md says, Wireshark loads it with every field",
+  async () => {
+    const home = await Deno.makeTempDir({ prefix: "peerchat-wshome-" });
+    try {
+      const plugins = `${home}/.local/lib/wireshark/plugins`;
+      await Deno.mkdir(plugins, { recursive: true });
+      await Deno.copyFile(`${root}wireshark/peerchat.lua`, `${plugins}/peerchat.lua`);
+      const out = await new Deno.Command("tshark", {
+        args: ["-G", "fields"],
+        env: { HOME: home },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const registered = new TextDecoder().decode(out.stdout).split("\n")
+        .map((line) => line.split("\t"))
+        .filter((cells) => cells[0] === "F" && cells[2]?.startsWith("peerchat."))
+        .map((cells) => cells[2].slice("peerchat.".length));
+      assert.deepEqual(
+        registered.sort(),
+        [...await dissectorFields(), "malformed.expert"].sort(),
+        "every field, and the expert info malformed",
+      );
+      for (const name of ["type", "name", "session", "endpoint", "malformed"]) {
+        assert.ok(registered.includes(name), `peerchat.${name} is filterable`);
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
     }
   },
 );
