@@ -20,7 +20,8 @@ export interface FencedBlock {
 }
 
 /**
- * Every fenced block (three or more backticks) of `markdown`, in order. A block
+ * Every fenced block (three or more backticks) of `markdown`, in order; values in the
+ * info string may be quoted (`ready="Press Ctrl+C"`, `\"` for a quote). A block
  * opened with N backticks closes at a line of at least N backticks and nothing
  * else; an unclosed block runs to the end.
  */
@@ -31,7 +32,7 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
     const open = /^(`{3,})\s*(.*)$/.exec(lines[i]);
     if (!open) continue;
     const fence = open[1];
-    const info = open[2].trim().split(/\s+/).filter((w) => w !== "");
+    const info = [...open[2].matchAll(/[^\s=]+(?:=(?:"(?:[^"\\]|\\.)*"|\S*))?/g)].map((m) => m[0]);
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && !(lines[j].startsWith(fence) && /^`+\s*$/.test(lines[j]))) {
@@ -42,12 +43,18 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
     for (const word of info.slice(1)) {
       const eq = word.indexOf("=");
       if (eq < 0) attrs[word] = "";
-      else attrs[word.slice(0, eq)] = word.slice(eq + 1).replace(/^"(.*)"$/, "$1");
+      else attrs[word.slice(0, eq)] = unquote(word.slice(eq + 1));
     }
     blocks.push({ lang: info[0] ?? "", attrs, body: body.join("\n"), line: i + 1 });
     i = j;
   }
   return blocks;
+}
+
+/** A `key=value` value: `"…"` unquoted, with `\"` and `\\` inside, or the bare word. */
+function unquote(value: string): string {
+  if (!value.startsWith('"')) return value;
+  return value.slice(1, -1).replace(/\\(.)/g, "$1");
 }
 
 /**
