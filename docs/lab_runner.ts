@@ -241,7 +241,9 @@ export async function runExercise(
             patience,
           );
           if (!text.includes(step.ready)) {
-            throw new Error(`${step.id} (lab.md:${step.line}) ended before "${step.ready}":\n${text}`);
+            throw new Error(
+              `${step.id} (lab.md:${step.line}) ended before "${step.ready}":\n${text}`,
+            );
           }
         }
       } else {

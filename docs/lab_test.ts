@@ -11,7 +11,7 @@
 
 import { cleanupStaleLabs, labAvailable } from "../testing/lab.ts";
 import { definedNames } from "./markdown.ts";
-import { type LabRun, labExercises, runExercise, stopNetns, unmet } from "./lab_runner.ts";
+import { labExercises, type LabRun, runExercise, stopNetns, unmet } from "./lab_runner.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const handout = await Deno.readTextFile(`${repo}/docs/lab.md`);
@@ -210,11 +210,22 @@ loopbackExercise("5", "why the coordinator cannot read a message", (run) => {
   const view = out(run, "coordinator-view");
   assert(/\d+ roster,/.test(view) && /\d+ ping,/.test(view), `the coordinator's traffic:\n${view}`);
   assert(!view.includes("msg,"), `no msg passes the coordinator:\n${view}`);
-  assert(out(run, "grep").trim() === "0", `the text is nowhere in the capture: ${out(run, "grep")}`);
+  assert(
+    out(run, "grep").trim() === "0",
+    `the text is nowhere in the capture: ${out(run, "grep")}`,
+  );
   const frames = out(run, "peer-view");
   for (const type of ["01", "02", "03"]) {
-    assert(new RegExp(`\\t${type}000000`).test(frames), `a 0x${type} frame:\n${frames}`);
+    // straight between the peers, or relayed: `04 len name FRAME` to the coordinator, `05 FRAME`
+    const frame = new RegExp(
+      `\\t(${type}000000|04[0-9a-f]{2}(?:[0-9a-f]{2})+?${type}000000|05${type}000000)`,
+    );
+    assert(frame.test(frames), `a 0x${type} frame:\n${frames}`);
   }
+  const direct = frames.split("\n").map((line) => line.split("\t")).filter(([from, to, , data]) =>
+    from !== "8888" && to !== "8888" && data?.startsWith("03000000")
+  );
+  assert(direct.length > 0, `data frames straight between the peers:\n${frames}`);
 });
 
 Deno.test("lab handout: every exercise's commands are marked, and every expectation names a step", () => {
@@ -223,6 +234,12 @@ Deno.test("lab handout: every exercise's commands are marked, and every expectat
     assert(exercise && exercise.steps.length > 0, `exercise ${name} has commands`);
     const ids = new Set(exercise.steps.map((s) => s.id));
     assert(ids.size === exercise.steps.length, `exercise ${name}: step ids are unique`);
+    for (const step of exercise.steps) {
+      assert(step.ready !== "", `lab.md:${step.line}: an empty ready= (a quoting slip?)`);
+      if (step.background && step.body.includes("peerchat peer")) {
+        assert(step.ready === '"ready"', `lab.md:${step.line}: a peer is waited on until ready`);
+      }
+    }
     for (const e of exercise.expectations) {
       assert(ids.has(e.step), `lab.md:${e.line}: no step "${e.step}" in exercise ${name}`);
     }

@@ -21,7 +21,7 @@ export interface FencedBlock {
 
 /**
  * Every fenced block (three or more backticks) of `markdown`, in order; values in the
- * info string may be quoted (`ready="Press Ctrl+C"`, `\"` for a quote). A block
+ * info string may be quoted (`ready="Press Ctrl+C"`, `ready='"ready"'`). A block
  * opened with N backticks closes at a line of at least N backticks and nothing
  * else; an unclosed block runs to the end.
  */
@@ -32,7 +32,9 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
     const open = /^(`{3,})\s*(.*)$/.exec(lines[i]);
     if (!open) continue;
     const fence = open[1];
-    const info = [...open[2].matchAll(/[^\s=]+(?:=(?:"(?:[^"\\]|\\.)*"|\S*))?/g)].map((m) => m[0]);
+    const info = [...open[2].matchAll(/[^\s=]+(?:=(?:"(?:[^"\\]|\\.)*"|'[^']*'|\S*))?/g)].map((m) =>
+      m[0]
+    );
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && !(lines[j].startsWith(fence) && /^`+\s*$/.test(lines[j]))) {
@@ -51,8 +53,9 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
   return blocks;
 }
 
-/** A `key=value` value: `"…"` unquoted, with `\"` and `\\` inside, or the bare word. */
+/** A `key=value` value: `'…'` or `"…"` (with `\"` and `\\` inside) unquoted, or the bare word. */
 function unquote(value: string): string {
+  if (value.startsWith("'")) return value.slice(1, -1);
   if (!value.startsWith('"')) return value;
   return value.slice(1, -1).replace(/\\(.)/g, "$1");
 }
