@@ -228,8 +228,22 @@ loopbackExercise("5", "why the coordinator cannot read a message", (run) => {
   assert(direct.length > 0, `data frames straight between the peers:\n${frames}`);
 });
 
+loopbackExercise("6", "a room message with catch-up, the sender offline", (run) => {
+  assert(out(run, "alice").includes('"event":"room-sent","text":"lab 3 starts now"'), "posted");
+  const carol = out(run, "carol-returns");
+  assert(
+    /"event":"message","from":"alice",[^\n]*"text":"lab 3 starts now",[^\n]*"room":"#lab"/.test(
+      carol,
+    ),
+    `carol caught up with alice offline:\n${carol}`,
+  );
+  const [counts, grep] = out(run, "room-view").trim().split(/\n(?=\d+$)/);
+  assert(/\d+ join,alice/.test(counts) && /\d+ room-members,#lab,\d+/.test(counts), counts);
+  assert(grep?.trim() === "0", `the post's text is nowhere in the capture: ${grep}`);
+});
+
 Deno.test("lab handout: every exercise's commands are marked, and every expectation names a step", () => {
-  for (const name of ["1", "2", "3", "4", "5"]) {
+  for (const name of ["1", "2", "3", "4", "5", "6"]) {
     const exercise = exercises.get(name);
     assert(exercise && exercise.steps.length > 0, `exercise ${name} has commands`);
     const ids = new Set(exercise.steps.map((s) => s.id));
