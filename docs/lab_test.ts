@@ -155,53 +155,82 @@ loopbackExercise("3", "a roster batch", (run) => {
   }
 });
 
-Deno.test({
-  name: "lab handout 4: a hole punch between two NATed networks (docs/nat-lab.sh)",
-  ignore: !availability.ok && !inCI,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    if (!availability.ok) throw new Error(`The lab handout needs: ${availability.reason}`);
-    const exercise = exercises.get("4");
-    assert(exercise, "docs/lab.md has no exercise lab=4");
-    const prefix = `pclab-${Deno.pid}-${++seq}-`;
-    const names = ["inet", "coord", "rtA", "rtB", "alice", "bob"].map((n) => prefix + n);
-    const workdir = await Deno.makeTempDir({ prefix: "peerchat-lab-" });
-    const options = {
-      workdir,
-      repo,
-      env: { LAB_PREFIX: prefix },
-      rewrite: (body: string) =>
-        body.replace(/\blab-(inet|coord|rtA|rtB|alice|bob)\b/g, (_, n) => prefix + n),
-    };
-    try {
-      const run = await runExercise(exercise, options, () => stopNetns(names));
-      checkExpectations("4", run);
-      const alice = out(run, "alice");
-      assert(alice.includes('"event":"delivered","to":"bob"'), `delivered:\n${alice}`);
-      assert(/"nat":"easy","public":"203\.0\.113\.11:\d+"/.test(alice), "alice is behind NAT A");
-      assert(/"path":"direct","endpoint":"203\.0\.113\.12:\d+"/.test(alice), `direct:\n${alice}`);
-      assert(out(run, "bob").includes("hello through two NATs"), "bob got the message");
-      const routerA = out(run, "routerA");
-      assert(/auth,\d+,[\w-]{22},connect,alice,\w+,bob/.test(routerA), `connect:\n${routerA}`);
-      assert(/auth,\d+,[\w-]{22},punch,bob,\d+,203\.0\.113\.12:\d+/.test(routerA), "punch");
-      assert(/IP 203\.0\.113\.11\.\d+ > 203\.0\.113\.12\.\d+: UDP/.test(routerA), "A → B direct");
-      assert(/IP 203\.0\.113\.12\.\d+ > 203\.0\.113\.11\.\d+: UDP/.test(routerA), "B → A direct");
-      assert(!/IP 192\.168\./.test(routerA), "no private address leaves router A");
-      const routerB = out(run, "routerB");
-      assert(/IP 203\.0\.113\.11\.\d+ > 203\.0\.113\.12\.\d+: UDP/.test(routerB), "B sees A");
-      assert(run.codes.get("teardown") === 0, "nat-lab.sh down");
-    } finally {
-      await stopNetns(names);
-      await new Deno.Command("bash", {
-        args: [`${repo}/docs/nat-lab.sh`, "down"],
+/**
+ * Runs exercise `name` in docs/nat-lab.sh's namespaces (renamed `pclab-<pid>-<seq>-…`, so a
+ * crashed run's are cleaned up), checks its expectation blocks, and hands the outputs to `check`.
+ */
+function natExercise(name: string, title: string, check: (run: LabRun) => void): void {
+  Deno.test({
+    name: `lab handout ${name}: ${title}`,
+    ignore: !availability.ok && !inCI,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      if (!availability.ok) throw new Error(`The lab handout needs: ${availability.reason}`);
+      const exercise = exercises.get(name);
+      assert(exercise, `docs/lab.md has no exercise lab=${name}`);
+      const prefix = `pclab-${Deno.pid}-${++seq}-`;
+      const names = ["inet", "coord", "rtA", "rtB", "alice", "bob"].map((n) => prefix + n);
+      const workdir = await Deno.makeTempDir({ prefix: "peerchat-lab-" });
+      const options = {
+        workdir,
+        repo,
         env: { LAB_PREFIX: prefix },
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      await Deno.remove(workdir, { recursive: true });
-    }
-  },
+        rewrite: (body: string) =>
+          body.replace(/\blab-(inet|coord|rtA|rtB|alice|bob)\b/g, (_, n) => prefix + n),
+      };
+      try {
+        const run = await runExercise(exercise, options, () => stopNetns(names));
+        checkExpectations(name, run);
+        check(run);
+        assert(run.codes.get("setup") === 0, `nat-lab.sh up: ${out(run, "setup")}`);
+        assert(run.codes.get("teardown") === 0, "nat-lab.sh down");
+      } finally {
+        await stopNetns(names);
+        await new Deno.Command("bash", {
+          args: [`${repo}/docs/nat-lab.sh`, "down"],
+          env: { LAB_PREFIX: prefix },
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        await Deno.remove(workdir, { recursive: true });
+      }
+    },
+  });
+}
+
+natExercise("4", "a hole punch between two NATed networks (docs/nat-lab.sh)", (run) => {
+  const alice = out(run, "alice");
+  assert(alice.includes('"event":"delivered","to":"bob"'), `delivered:\n${alice}`);
+  assert(/"nat":"easy","public":"203\.0\.113\.11:\d+"/.test(alice), "alice is behind NAT A");
+  assert(/"path":"direct","endpoint":"203\.0\.113\.12:\d+"/.test(alice), `direct:\n${alice}`);
+  assert(out(run, "bob").includes("hello through two NATs"), "bob got the message");
+  const routerA = out(run, "routerA");
+  assert(/auth,\d+,[\w-]{22},connect,alice,\w+,bob/.test(routerA), `connect:\n${routerA}`);
+  assert(/auth,\d+,[\w-]{22},punch,bob,\d+,203\.0\.113\.12:\d+/.test(routerA), "punch");
+  assert(/IP 203\.0\.113\.11\.\d+ > 203\.0\.113\.12\.\d+: UDP/.test(routerA), "A → B direct");
+  assert(/IP 203\.0\.113\.12\.\d+ > 203\.0\.113\.11\.\d+: UDP/.test(routerA), "B → A direct");
+  assert(!/IP 192\.168\./.test(routerA), "no private address leaves router A");
+  const routerB = out(run, "routerB");
+  assert(/IP 203\.0\.113\.11\.\d+ > 203\.0\.113\.12\.\d+: UDP/.test(routerB), "B sees A");
+});
+
+natExercise("4b", "a symmetric NAT: the relay carries the conversation", (run) => {
+  const alice = out(run, "alice");
+  assert(alice.includes('"event":"delivered","to":"bob"'), `delivered:\n${alice}`);
+  assert(!alice.includes('"path":"direct"'), `no direct path through a symmetric NAT:\n${alice}`);
+  assert(/"nat":"hard","public":"203\.0\.113\.12:\d+"/.test(out(run, "bob")), "bob's NAT is hard");
+  assert(out(run, "bob").includes('"text":"hello through the relay"'), "bob got the message");
+  const bobPort = /"nat":"hard","public":"203\.0\.113\.12:(\d+)"/.exec(out(run, "bob"))![1];
+  const routerA = out(run, "routerA");
+  const fromB = [...routerA.matchAll(/IP 203\.0\.113\.12\.(\d+) > 203\.0\.113\.11\.\d+: UDP/g)]
+    .map((m) => m[1]);
+  assert(!fromB.includes(bobPort), `B's probes come from other ports than ${bobPort}: ${fromB}`);
+  const dropped = out(run, "dropped");
+  assert(
+    /ct state new counter packets [1-9]\d* bytes \d+ drop/.test(dropped),
+    `drops:\n${dropped}`,
+  );
 });
 
 loopbackExercise("5", "why the coordinator cannot read a message", (run) => {
@@ -243,7 +272,7 @@ loopbackExercise("6", "a room message with catch-up, the sender offline", (run) 
 });
 
 Deno.test("lab handout: every exercise's commands are marked, and every expectation names a step", () => {
-  for (const name of ["1", "2", "3", "4", "5", "6"]) {
+  for (const name of ["1", "2", "3", "4", "4b", "5", "6"]) {
     const exercise = exercises.get(name);
     assert(exercise && exercise.steps.length > 0, `exercise ${name} has commands`);
     const ids = new Set(exercise.steps.map((s) => s.id));

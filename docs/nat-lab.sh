@@ -13,10 +13,18 @@
 # Usage (as root; needs iproute2 and nftables):
 #   bash docs/nat-lab.sh up      make the namespaces
 #   bash docs/nat-lab.sh down    remove them (and stop what runs in them)
+#   NAT_B=hard bash docs/nat-lab.sh up   router B a symmetric NAT (NAT_A too; default easy)
 # LAB_PREFIX=xyz- renames every namespace xyz-… instead of lab-… (the test does).
 set -euo pipefail
 
 P="${LAB_PREFIX:-lab-}"
+NAT_A="${NAT_A:-easy}"
+NAT_B="${NAT_B:-easy}"
+case "$NAT_A$NAT_B" in easyeasy | easyhard | hardeasy | hardhard) ;; *)
+  echo "NAT_A and NAT_B are easy or hard" >&2
+  exit 2
+  ;;
+esac
 NAMES="inet coord rtA rtB alice bob"
 
 down() {
@@ -35,8 +43,11 @@ link() { ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"; }
 # (an "easy" NAT); what arrives on wan0 unasked (ct state new) is dropped, in input
 # too, so that a peer's early probe leaves no conntrack entry that would make the
 # router map alice's own flow to that peer to another port.
-router() { # router NAME WAN-ADDRESS
-  local r="${P}$1"
+# With KIND "hard", masquerade random: a new port for every destination (a symmetric NAT), which
+# hole punching cannot get through from the other side.
+router() { # router NAME WAN-ADDRESS KIND
+  local r="${P}$1" masquerade="masquerade"
+  [ "$3" = hard ] && masquerade="masquerade random"
   link "${P}inet" "wan-$1" "$r" wan0
   ip -n "${P}inet" link set "wan-$1" master br0 up
   ip -n "$r" addr add "$2/24" dev wan0
@@ -46,7 +57,7 @@ router() { # router NAME WAN-ADDRESS
   ip netns exec "$r" nft -f - <<EOF
 add table ip nat
 add chain ip nat post { type nat hook postrouting priority srcnat; }
-add rule ip nat post oifname "wan0" masquerade
+add rule ip nat post oifname "wan0" $masquerade
 add table ip filter
 add chain ip filter inbound { type filter hook input priority filter; policy accept; }
 add rule ip filter inbound iifname "wan0" ct state new counter drop
@@ -77,12 +88,12 @@ up() {
   ip -n "${P}coord" addr add 203.0.113.2/24 dev eth0
   ip -n "${P}coord" link set eth0 up
   ip -n "${P}coord" link set lo up
-  router rtA 203.0.113.11
-  router rtB 203.0.113.12
+  router rtA 203.0.113.11 "$NAT_A"
+  router rtB 203.0.113.12 "$NAT_B"
   host rtA alice 192.168.1.10 192.168.1.1
   host rtB bob 192.168.2.10 192.168.2.1
   echo "NAT lab up: ${P}coord 203.0.113.2, ${P}alice 192.168.1.10 behind ${P}rtA" \
-    "(203.0.113.11), ${P}bob 192.168.2.10 behind ${P}rtB (203.0.113.12)"
+    "(203.0.113.11, $NAT_A), ${P}bob 192.168.2.10 behind ${P}rtB (203.0.113.12, $NAT_B)"
 }
 
 case "${1:-}" in
