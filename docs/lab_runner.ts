@@ -8,6 +8,8 @@
  * - `run=bg ready="TEXT"` — a terminal left running (a coordinator, a capture),
  *   waited on until its output shows `TEXT`;
  * - `after="TEXT"` — run once some running terminal's output shows `TEXT`;
+ * - `needs=FILE` — run only when the source folder has FILE (the Wireshark dissector's steps,
+ *   `needs=wireshark/peerchat.lua`), else skipped with its expectations;
  * - `text lab=N expect=NAME` — what the student should see from step `NAME`.
  *
  * Commands run under bash with `peerchat` on the PATH (a wrapper that runs
@@ -29,6 +31,9 @@ export interface LabStep {
   body: string;
   ready?: string;
   after?: string;
+  /** A file of the source folder the step needs (`needs=wireshark/peerchat.lua`): without it the
+   * step is skipped, with its expectations. */
+  needs?: string;
   /** Its line in the handout. */
   line: number;
 }
@@ -64,6 +69,7 @@ export function labExercises(markdown: string): Map<string, LabExercise> {
         body: block.body,
         ready: block.attrs.ready,
         after: block.attrs.after,
+        needs: block.attrs.needs,
         line: block.line,
       });
     }
@@ -91,6 +97,8 @@ export interface LabRunOptions {
 export interface LabRun {
   outputs: Map<string, string>;
   codes: Map<string, number>;
+  /** Steps not run: a file they need is not there. */
+  skipped: Set<string>;
 }
 
 interface Running {
@@ -119,6 +127,15 @@ function collect(stream: ReadableStream<Uint8Array>, sink: (s: string) => void) 
   return { done, cancel: () => reader.cancel().catch(() => {}) };
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Writes the `peerchat` wrapper into `bin` and returns the environment the commands get. */
 async function prepare(options: LabRunOptions): Promise<Record<string, string>> {
   const bin = `${options.workdir}/bin`;
@@ -131,10 +148,12 @@ async function prepare(options: LabRunOptions): Promise<Record<string, string>> 
       `"${options.repo}/main.ts" "$@"\n`,
   );
   await Deno.chmod(`${bin}/peerchat`, 0o755);
-  try {
-    await Deno.symlink(`${options.repo}/docs`, `${options.workdir}/docs`);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  for (const folder of ["docs", "wireshark"]) {
+    try {
+      await Deno.symlink(`${options.repo}/${folder}`, `${options.workdir}/${folder}`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
   }
   const realHome = Deno.env.get("HOME") ?? "/root";
   return {
@@ -210,10 +229,15 @@ export async function runExercise(
   const patience = options.patienceMs ?? 120_000;
   const outputs = new Map<string, string>();
   const codes = new Map<string, number>();
+  const skipped = new Set<string>();
   const running: Running[] = [];
   const anyShows = (text: string) => running.some((r) => r.text().includes(text));
   try {
     for (const step of exercise.steps) {
+      if (step.needs !== undefined && !exists(`${options.repo}/${step.needs}`)) {
+        skipped.add(step.id);
+        continue;
+      }
       if (step.after !== undefined) {
         await waitFor(() => anyShows(step.after!), `"${step.after}" (before ${step.id})`, patience);
       }
@@ -269,7 +293,7 @@ export async function runExercise(
       outputs.set(r.step.id, r.text());
     }
   }
-  return { outputs, codes };
+  return { outputs, codes, skipped };
 }
 
 /**
