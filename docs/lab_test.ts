@@ -21,14 +21,20 @@ const exercises = labExercises(handout);
 async function toolsAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
   const lab = await labAvailable();
   if (!lab.ok) return lab;
-  for (const tool of ["tcpdump", "tshark", "nc", "bash"]) {
-    try {
-      await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
-        .output().then((r) => {
-          if (!r.success) throw new Error();
-        });
-    } catch {
-      return { ok: false, reason: `${tool} is not installed (apt-get install -y ${tool})` };
+  const packages: Record<string, string> = {
+    tcpdump: "tcpdump",
+    tshark: "tshark",
+    nc: "netcat-openbsd",
+    bash: "bash",
+  };
+  for (const [tool, pkg] of Object.entries(packages)) {
+    const found = await new Deno.Command("sh", {
+      args: ["-c", `command -v ${tool}`],
+      stdout: "null",
+    })
+      .output();
+    if (!found.success) {
+      return { ok: false, reason: `${tool} is not installed (apt-get install -y ${pkg})` };
     }
   }
   return { ok: true };
