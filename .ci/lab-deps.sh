@@ -23,7 +23,7 @@ command -v apt-get >/dev/null || fail "apt-get not found: this script supports D
 
 # package:command pairs; a package counts as present when dpkg has it installed
 # and its command is on PATH (root's PATH includes /usr/sbin).
-PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump" "conntrack:conntrack" "tshark:tshark")
+PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump" "conntrack:conntrack" "tshark:tshark" "netcat-openbsd:nc")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
