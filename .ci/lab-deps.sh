@@ -38,7 +38,7 @@ for pair in "${PAIRS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab-deps: iproute2, nftables, conntrack, tmux, tcpdump and tshark already installed; nothing to install"
+  echo "lab-deps: iproute2, nftables, conntrack, tmux, tcpdump, tshark and nc already installed; nothing to install"
 else
   echo "lab-deps: installing ${missing[*]} (running apt-get update first)"
   export DEBIAN_FRONTEND=noninteractive
