@@ -228,6 +228,24 @@ export class RoomRecheck {
   readonly #asked = new Set<string>();
   readonly #pushed = new Set<string>();
   #loginAt?: number;
+  /** When `#all`'s state was last asked for, or the engine started. */
+  #allAskedAt = -Infinity;
+
+  /** The engine started at `now`: `#all`'s login push has {@linkcode LOGIN_PUSHES_MS} to come. */
+  started(now: number): void {
+    this.#allAskedAt = now;
+  }
+
+  /**
+   * Whether to ask for `#all`'s state at `now` (`held`: the peer has it): everyone online is in
+   * `#all`, so none held {@linkcode LOGIN_PUSHES_MS} after the start or the last ask means its
+   * login push was lost (or sealed with the link of a login tried again).
+   */
+  allDue(held: boolean, now: number): boolean {
+    if (held || now - this.#allAskedAt < LOGIN_PUSHES_MS) return false;
+    this.#allAskedAt = now;
+    return true;
+  }
 
   /** `names` was asked about `room`. */
   asked(room: string): void {

@@ -79,3 +79,13 @@ Deno.test("recheck: rooms not pushed after a login are asked about; names refusa
   assert.equal(recheck.refused("#OLD"), true);
   assert.equal(recheck.refused("#old"), false);
 });
+
+Deno.test("RoomRecheck.allDue: #all's state asked 3 s after the start without it, then every 3 s, never once held", () => {
+  const recheck = new RoomRecheck();
+  recheck.started(1000);
+  assert.equal(recheck.allDue(false, 1000 + LOGIN_PUSHES_MS - 1), false, "its push may still come");
+  assert.equal(recheck.allDue(false, 1000 + LOGIN_PUSHES_MS), true, "lost: ask");
+  assert.equal(recheck.allDue(false, 1000 + LOGIN_PUSHES_MS + 10), false, "asked just now");
+  assert.equal(recheck.allDue(false, 1000 + 2 * LOGIN_PUSHES_MS), true, "still lost: again");
+  assert.equal(recheck.allDue(true, 1000 + 9 * LOGIN_PUSHES_MS), false, "held: never");
+});

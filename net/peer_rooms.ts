@@ -14,7 +14,13 @@
 import type { IncomingMessage } from "../core/message.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 import { type RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
-import { type HeldRoom, isAllRoom, type PushOutcome, RoomStates } from "../core/room_state.ts";
+import {
+  ALL_ROOM_NAME,
+  type HeldRoom,
+  isAllRoom,
+  type PushOutcome,
+  RoomStates,
+} from "../core/room_state.ts";
 import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
 import { RoomRecheck, RoomSync } from "../core/room_sync.ts";
 import type { RoomLine, RoomView } from "../core/room_view.ts";
@@ -107,6 +113,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
 
   /** Starts the engine's timer (retries, catch-up, names refresh). */
   start(): void {
+    this.#recheck.started(this.#now());
     this.#timer ??= setInterval(() => this.tick(this.#now()), TICK_MS);
   }
 
@@ -140,8 +147,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   }
 
   #send(to: string, kind: string, body: string): boolean {
-    const sent = this.#deps.send(to, kind, body);
-    return sent.ok;
+    return this.#deps.send(to, kind, body).ok;
   }
 
   #sendHave(room: string, to: string): void {
@@ -183,11 +189,6 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   get(room: string): RoomView | undefined {
     const held = this.#states.get(room);
     return held && this.#view(held);
-  }
-
-  /** The view for a request's answer. */
-  protected viewOf(room: string): RoomView | undefined {
-    return this.get(room);
   }
 
   #view(room: HeldRoom): RoomView {
@@ -330,6 +331,8 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
   /** One step of the timers at monotonic `now` (retries, stalled states, names, catch-up). */
   tick(now: number): void {
     this.retryRequests(now);
+    const allHeld = this.#states.get(ALL_ROOM_NAME) !== undefined;
+    if (this.#recheck.allDue(allHeld, now)) void this.join(ALL_ROOM_NAME); // answers #all's line
     for (const room of this.#states.stalled(now, STALL_MS)) this.#askNames(room);
     const rooms = this.#states.rooms();
     // Not #all: its whole list is asked for on demand only (an unknown sender's key).

@@ -34,8 +34,8 @@ export abstract class RoomAsks {
     this.#clock = clock;
   }
 
-  /** The view of a room this peer is in, for an answer. */
-  protected abstract viewOf(room: string): RoomView | undefined;
+  /** The view of a room this peer is in (any case), or undefined: also for an answer. */
+  abstract get(room: string): RoomView | undefined;
 
   #ask(ask: RoomAsk): Promise<RoomAnswer> {
     return new Promise((resolve) => {
@@ -113,7 +113,7 @@ export abstract class RoomAsks {
       if (w.ask.type === "invite") {
         // A done invitation answers nothing; a refusal would have come by now.
         this.#requests.drop((x) => x === w);
-        const view = this.viewOf(w.ask.room);
+        const view = this.get(w.ask.room);
         w.resolve(
           view
             ? { ok: true, room: view }
