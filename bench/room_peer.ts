@@ -8,7 +8,9 @@
  *   (posts once to `#all`) or `post direct K` (the reference: the same text 1:1 to everyone
  *   online, one `send` each): `{text, t0, syncMs, cpuS}`, `t0` =
  *   `performance.timeOrigin + performance.now()` just before posting, `syncMs` what posting
- *   itself took, `cpuS` this process's CPU before it; `cpu` (`{cpuS, at}`: CPU so far, stamp).
+ *   itself took, `cpuS` this process's CPU before it; `cpu` (`{cpuS, at, stallMs}`: CPU so far,
+ *   stamp, the longest lateness of a 10 ms timer since the last post: how long the event loop,
+ *   a screen's, was held).
  * - `students`: `--count K` peers in this one process (K = 1: a real peer process; more: several
  *   simulated in one). Prints `{ready}` once every one of them sees the teacher online and is in
  *   `#all`; then, per message from the teacher (in `#all`, or 1:1), once all K have it,
@@ -33,6 +35,8 @@ import { parseFlags, pool, sleep } from "./stats.ts";
 const HOST = "127.0.0.1";
 /** Longest a helper process lives. */
 export const MAX_LIFETIME_MS = 600_000;
+/** The teacher's event-loop probe ticks this often (ms). */
+const LAG_TICK_MS = 10;
 /** The class channel. */
 export const ALL = "#all";
 /** The room of the round trip. */
@@ -128,10 +132,20 @@ function hasRooms(peer: Peer): boolean {
 
 async function teacher(port: number, dir: string): Promise<void> {
   const me = await startPeer(TEACHER, port, dir, () => {});
+  let cleanup = () => {};
   try {
     const rooms = hasRooms(me.peer);
     const inAll = () => !rooms || !!roomsOf(me.peer).get(ALL);
     console.log(JSON.stringify({ ready: true, rooms }));
+    // What the screen would feel: a 10 ms timer's longest lateness since the last post.
+    let last = performance.now();
+    let stallMs = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      stallMs = Math.max(stallMs, now - last - LAG_TICK_MS);
+      last = now;
+    }, LAG_TICK_MS);
+    cleanup = () => clearInterval(probe);
     for await (const line of stdinLines()) {
       const [command, via, k] = line.split(" ");
       if (command === "users") {
@@ -139,6 +153,7 @@ async function teacher(port: number, dir: string): Promise<void> {
         console.log(JSON.stringify({ users: me.peer.users().length, all: inAll() }));
       } else if (command === "post" && (via === "room" || via === "direct")) {
         const text = `${via} announcement ${k} at ${new Date().toISOString()}`;
+        stallMs = 0;
         const cpuS = preciseCpu();
         const t0 = stamp();
         const start = performance.now();
@@ -146,10 +161,11 @@ async function teacher(port: number, dir: string): Promise<void> {
         const syncMs = performance.now() - start;
         console.log(JSON.stringify(error ? { error } : { text, t0, syncMs, cpuS }));
       } else if (command === "cpu") {
-        console.log(JSON.stringify({ cpuS: preciseCpu(), at: stamp() }));
+        console.log(JSON.stringify({ cpuS: preciseCpu(), at: stamp(), stallMs }));
       } else break;
     }
   } finally {
+    cleanup();
     await closeAll([me]);
   }
 }

@@ -64,6 +64,8 @@ export interface FanoutSeries {
   memberMs: number[];
   /** What posting took (its synchronous part), per measured post (ms). */
   syncMs: number[];
+  /** Per measured post: the teacher's event loop's longest stall until all had it (ms). */
+  stallMs: number[];
   /** The teacher process's CPU over its posts (each until every member had it, plus 100 ms). */
   cpuS: number;
   /** The same less its idle rate over that time. */
@@ -215,7 +217,7 @@ async function runFanout(
 
     const cpu = async () => {
       await teacher.command("cpu");
-      return await teacher.next<{ cpuS: number; at: number }>(10_000);
+      return await teacher.next<{ cpuS: number; at: number; stallMs: number }>(10_000);
     };
     /** One post, until every student has it and 100 ms more: latencies, time, teacher CPU. */
     const post = async (via: Via, k: number) => {
@@ -239,6 +241,7 @@ async function runFanout(
       return {
         latencies,
         syncMs: sent.syncMs,
+        stallMs: after.stallMs,
         cpuS: after.cpuS - sent.cpuS,
         ms: after.at - sent.t0,
       };
@@ -254,16 +257,17 @@ async function runFanout(
     run.idleCpuPerS = (idle1.cpuS - idle0.cpuS) / ((idle1.at - idle0.at) / 1000);
     log(`rooms: N=${n}: ${options.posts} posts of each way, interleaved`);
     for (const via of vias) {
-      run.series[via] = { allMs: [], memberMs: [], syncMs: [], cpuS: 0, netCpuS: 0 };
+      run.series[via] = { allMs: [], memberMs: [], syncMs: [], stallMs: [], cpuS: 0, netCpuS: 0 };
     }
     for (let k = 0; k < options.posts; k++) {
       for (let j = 0; j < vias.length; j++) {
         const via = vias[(k + j) % vias.length];
         const series = run.series[via]!;
-        const { latencies, syncMs, cpuS, ms } = await post(via, k);
+        const { latencies, syncMs, stallMs, cpuS, ms } = await post(via, k);
         series.allMs.push(Math.max(...latencies));
         series.memberMs.push(...latencies);
         series.syncMs.push(syncMs);
+        series.stallMs.push(stallMs);
         series.cpuS += cpuS;
         series.netCpuS += cpuS - run.idleCpuPerS * ms / 1000;
       }
@@ -407,11 +411,11 @@ function fanoutRows(run: FanoutRun): string[] {
       fixed(pct(s.allMs, 0.99))
     } | ${fixed(median(s.memberMs))} / ${fixed(pct(s.memberMs, 0.99))} | ${
       fixed(median(s.syncMs), 2)
-    } / ${fixed(pct(s.syncMs, 0.99), 2)} | ${fixed(cpuUs(s.netCpuS), 0)} (${
-      fixed(cpuUs(s.cpuS), 0)
-    }) | ${ratio} |`;
+    } / ${fixed(pct(s.syncMs, 0.99), 2)} | ${fixed(median(s.stallMs))} / ${
+      fixed(pct(s.stallMs, 0.99))
+    } | ${fixed(cpuUs(s.netCpuS), 0)} (${fixed(cpuUs(s.cpuS), 0)}) | ${ratio} |`;
   });
-  return rows.length ? rows : [`| ${run.n} | ${layout} | failed (below) |||||||`];
+  return rows.length ? rows : [`| ${run.n} | ${layout} | failed (below) ||||||||`];
 }
 
 function rttRows(rtt: RoomRtt): string[] {
@@ -465,13 +469,16 @@ export function renderRooms(result: RoomsResult): string {
     "(`performance.timeOrigin + performance.now()` on both sides). Students beyond one per " +
     "process are simulated: several `Peer`s share one process and its JavaScript thread, so their " +
     "figures include waiting for each other (2 cores for everything). Posting: its synchronous " +
-    "part (`peer.rooms.post()`, or the loop of `send`s), what the sender's screen waits. Teacher " +
+    "part (`peer.rooms.post()`, or the loop of `send`s), what the sender's screen waits at once; " +
+    "longest stall: the largest lateness of a 10 ms timer in the teacher from the post until " +
+    "every student had it (what a screen's event loop would feel, the fan-out after `post()` " +
+    "returned included). Teacher " +
     "CPU: getrusage of its process from each post until every student had it plus 100 ms, less " +
     "its idle rate measured just before (keep-alives), per post and per student; raw in " +
     "parentheses.",
     "",
-    "| N | student processes × peers | how | posts | all have it p50 / p99 ms | each member p50 / p99 ms | posting p50 / p99 ms | teacher CPU µs per post per member (raw) | room ÷ 1:1 (all have it p50 / CPU) |",
-    "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| N | student processes × peers | how | posts | all have it p50 / p99 ms | each member p50 / p99 ms | posting p50 / p99 ms | longest stall p50 / p99 ms | teacher CPU µs per post per member (raw) | room ÷ 1:1 (all have it p50 / CPU) |",
+    "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...result.fanout.flatMap(fanoutRows),
     "",
     ...fanoutFailures,
