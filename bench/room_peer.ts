@@ -12,8 +12,9 @@
  *   stamp, the longest lateness of a 10 ms timer since the last post: how long the event loop,
  *   a screen's, was held).
  * - `students`: `--count K` peers in this one process (K = 1: a real peer process; more: several
- *   simulated in one). Prints `{ready}` once every one of them sees the teacher online and is in
- *   `#all`; then, per message from the teacher (in `#all`, or 1:1), once all K have it,
+ *   simulated in one). Prints `{ready, namesAsked, udpDropped}` once every one of them sees the
+ *   teacher online and is in `#all` (those without `#all` after 15 s ask `names #all`: counted,
+ *   with the kernel's UDP drops at their sockets by then); then, per message from the teacher (in `#all`, or 1:1), once all K have it,
  *   `{text, stamps}` (each peer's `performance.timeOrigin + performance.now()` at its `message`
  *   event).
  * - `rt-echo` (bob) / `rt-ping` (alice): the round trip, room against 1:1. Bob answers alice's
@@ -30,6 +31,7 @@ import type { RoomCommands } from "../core/room_view.ts";
 import { useFastAead } from "../crypto/aead.ts";
 import { stdinLines, untilStdinCloses } from "./child.ts";
 import process from "node:process";
+import { udpDrops } from "./proc.ts";
 import { parseFlags, pool, sleep } from "./stats.ts";
 
 const HOST = "127.0.0.1";
@@ -37,6 +39,8 @@ const HOST = "127.0.0.1";
 export const MAX_LIFETIME_MS = 600_000;
 /** The teacher's event-loop probe ticks this often (ms). */
 const LAG_TICK_MS = 10;
+/** How long students wait for the teacher and `#all` before asking `names #all`. */
+const ALL_GRACE_MS = 15_000;
 /** The class channel. */
 export const ALL = "#all";
 /** The room of the round trip. */
@@ -178,16 +182,33 @@ async function students(
   inflight: number,
 ): Promise<void> {
   const peers: { peer: Peer; journal: Journal }[] = [];
-  /** Per text: which of this process's peers have it, and when. */
-  const got = new Map<string, Map<number, number>>();
-  const onEvent = (index: number) => (event: PeerEvent) => {
+  /** Per text: which of this process's peers (by name) have it, and when. */
+  const got = new Map<string, Map<string, number>>();
+  const onEvent = (name: string) => (event: PeerEvent) => {
     if (event.event !== "message" || !same(event.from, TEACHER)) return;
     if (event.room !== undefined && !same(event.room, ALL)) return;
     const t = stamp();
     let seen = got.get(event.text);
-    if (!seen) got.set(event.text, seen = new Map());
-    if (seen.has(index)) return;
-    seen.set(index, t);
+    if (!seen) {
+      got.set(event.text, seen = new Map());
+      const text = event.text;
+      // For the parent's error message when some never get it: who was missing after 10 s.
+      setTimeout(() => {
+        const have = got.get(text);
+        if (!have) return;
+        const missing = peers.filter(({ peer }) => !have.has(peer.name)).map(({ peer }) => peer);
+        const without = missing.filter((peer) =>
+          hasRooms(peer) && roomsOf(peer).get(ALL) === undefined
+        );
+        console.error(
+          `"${text}": ${have.size} of ${count} here after 10 s; missing ${
+            missing.map((p) => p.name).join(" ")
+          } (without #all: ${without.map((p) => p.name).join(" ") || "none"})`,
+        );
+      }, 10_000);
+    }
+    if (seen.has(name)) return;
+    seen.set(name, t);
     if (seen.size < count) return;
     got.delete(event.text);
     console.log(JSON.stringify({ text: event.text, stamps: [...seen.values()] }));
@@ -197,17 +218,28 @@ async function students(
     // address at once, and every process of the bench shares 127.0.0.1.
     await pool(count, inflight, async (k) => {
       const name = `s${first + k}`;
-      peers.push(await startPeer(name, port, `${dir}/${name}`, onEvent(k)));
+      peers.push(await startPeer(name, port, `${dir}/${name}`, onEvent(name)));
     });
-    const ok = await until(
-      () =>
-        peers.every(({ peer }) =>
-          peer.user(TEACHER) !== undefined && (!hasRooms(peer) || roomsOf(peer).get(ALL))
-        ),
-      60_000,
-    );
-    if (!ok) throw new Error("the teacher or #all never showed up");
-    console.log(JSON.stringify({ ready: true }));
+    const withoutTeacher = () => peers.filter(({ peer }) => peer.user(TEACHER) === undefined);
+    const withoutAll = () =>
+      peers.filter(({ peer }) => hasRooms(peer) && roomsOf(peer).get(ALL) === undefined);
+    const ready = () => withoutTeacher().length + withoutAll().length === 0;
+    await until(ready, ALL_GRACE_MS);
+    // A peer whose #all push was lost does not ask again by itself: ask `names #all` for it (what
+    // `/names #all` does), and say how many needed it, and the kernel's drops at their sockets.
+    const asked = withoutAll();
+    const udpDropped = udpDrops(peers.map(({ peer }) => peer.endpoint.port));
+    if (asked.length) {
+      console.error(`names #all asked by ${asked.map((p) => p.peer.name).join(" ")}`);
+    }
+    await Promise.all(asked.map(({ peer }) => roomsOf(peer).names(ALL).catch(() => undefined)));
+    if (!await until(ready, 45_000)) {
+      throw new Error(
+        `of ${count} students here, ${withoutTeacher().length} never saw the teacher online, ` +
+          `${withoutAll().length} never had #all (${asked.length} asked names #all)`,
+      );
+    }
+    console.log(JSON.stringify({ ready: true, namesAsked: asked.length, udpDropped }));
     await untilStdinCloses(MAX_LIFETIME_MS);
   } finally {
     await closeAll(peers);
