@@ -90,6 +90,8 @@ export interface FanoutRun {
    */
   namesAsked: number;
   udpDropped: number;
+  /** The 1-minute load average when this size started (the machine is shared). */
+  load: number;
   /** What was not measured and why (no room engine in this checkout). */
   skipped?: string;
   error?: string;
@@ -175,6 +177,7 @@ async function runFanout(
     announceOnly: false,
     namesAsked: 0,
     udpDropped: 0,
+    load: loadAverage(),
   };
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -506,10 +509,18 @@ export function renderRooms(result: RoomsResult): string {
     "its idle rate measured just before (keep-alives), per post and per student; raw in " +
     "parentheses.",
     "",
-    "| N | student processes × peers | how | posts | all have it p50 / p99 ms | each member p50 / p99 ms | posting p50 / p99 ms | longest stall p50 / p99 ms | teacher CPU µs per post per member (raw) | room ÷ 1:1 (all have it p50 / CPU) |",
-    "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...result.fanout.flatMap(fanoutRows),
-    "",
+    ...(result.fanout.length
+      ? [
+        "| N | student processes × peers | how | posts | all have it p50 / p99 ms | each member p50 / p99 ms | posting p50 / p99 ms | longest stall p50 / p99 ms | teacher CPU µs per post per member (raw) | room ÷ 1:1 (all have it p50 / CPU) |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ...result.fanout.flatMap(fanoutRows),
+        "",
+        `1-minute load average as each size started: ${
+          result.fanout.map((r) => `N=${r.n}: ${fixed(r.load, 2)}`).join(", ")
+        }.`,
+        "",
+      ]
+      : ["Not run.", ""]),
     ...fanoutFailures,
     "### Room round trip against 1:1 (same run)",
     "",
