@@ -53,6 +53,7 @@ import {
 } from "./protocol.ts";
 import { errorText } from "./core/errors.ts";
 import { RateLimiter } from "./core/rate_limit.ts";
+import { Rooms } from "./core/rooms.ts";
 import {
   type CoordinatorEvent,
   type CoordinatorStats,
@@ -69,9 +70,11 @@ import {
   startTransit,
 } from "./net/coordinator_ports.ts";
 import type { TransitRelay } from "./net/transit_relay.ts";
-import { type KeyPair, x25519Generate } from "./crypto/primitives.ts";
-import { NameRegistry } from "./store/name_registry.ts";
-import { dataFile, loadCoordinatorKey, REGISTRY_FILE } from "./store/coordinator_files.ts";
+import {
+  closeCoordinatorData,
+  type CoordinatorData,
+  openCoordinatorData,
+} from "./store/coordinator_files.ts";
 
 export type {
   CoordinatorEvent,
@@ -80,6 +83,7 @@ export type {
   RelayRefusal,
 } from "./core/registry.ts";
 export type { Endpoint, LeaveReason, ListEntry } from "./protocol.ts";
+export type { RoomCounters } from "./core/room_service.ts";
 export type { TraceEntry, TraceSink } from "./net/udp.ts";
 export type { CoordinatorTransitOptions } from "./net/coordinator_ports.ts";
 export type { TransitRelay, TransitRelayOptions, TransitSettings } from "./net/transit_relay.ts";
@@ -143,6 +147,10 @@ export interface CoordinatorOptions {
   relayBurst?: number;
   /** The transit relay for file data (TCP, named in `Accept`): its port and limits; `false`: none. */
   transit?: CoordinatorTransitOptions | false;
+  /** Owners of `#all` (`--room-owner`): members even offline; only they post if announce-only. */
+  roomOwners?: string[];
+  /** `#all` is announce-only (`--announce-only #all`): only its owners post. Default false. */
+  allAnnounceOnly?: boolean;
 }
 
 /** Which socket a datagram came to. */
@@ -177,20 +185,20 @@ export class Coordinator {
   readonly #errors = new ReportThrottle();
   #flushTimer?: ReturnType<typeof setTimeout>;
   readonly #sweeper: ReturnType<typeof setInterval>;
-  readonly #names: NameRegistry;
+  readonly #stores: CoordinatorData;
   #closed = false;
 
   private constructor(
     sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener; transit?: TransitRelay },
     options: CoordinatorOptions,
     lanAddress: string | undefined,
-    keys: { names: NameRegistry; identity: KeyPair },
+    keys: CoordinatorData,
   ) {
     const { udp, nat, tcp, transit } = sockets;
     this.#udp = udp;
     this.#nat = nat;
     this.#transit = transit;
-    this.#names = keys.names;
+    this.#stores = keys;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#list = new ListServer(tcp, {
@@ -217,6 +225,11 @@ export class Coordinator {
       natPort: nat?.local.port,
       relay: { enabled: options.relay, rate: options.relayRate, burst: options.relayBurst },
       transitPort: transit?.address.port,
+      rooms: {
+        allOwners: options.roomOwners,
+        allAnnounceOnly: options.allAnnounceOnly,
+        store: keys.rooms,
+      },
     }, {
       send: (bytes, to, via) => (via === "nat" && nat ? nat : udp).send(bytes, to, REPLY),
       fanOut: (datagrams, recipients, seal) => udp.sendToMany(datagrams, recipients, seal),
@@ -240,9 +253,8 @@ export class Coordinator {
    */
   static start(options: CoordinatorOptions = {}): Coordinator {
     checkOptions(options);
-    const data = options.data;
-    const identity = data ? loadCoordinatorKey(data) : x25519Generate();
-    const names = NameRegistry.open(data ? dataFile(data, REGISTRY_FILE) : ":memory:");
+    const warn = (message: string) => options.onEvent?.({ event: "warning", message });
+    const stores = openCoordinatorData(options.data, warn);
     const host = options.host ?? "0.0.0.0";
     let udp: UdpSocket | undefined, nat: UdpSocket | undefined, tcp: Deno.TcpListener | undefined;
     let transit: TransitRelay | undefined;
@@ -251,19 +263,15 @@ export class Coordinator {
       const [login, anyPort] = [udp.local.port, options.port === 0];
       nat = bindNatPort(host, login, options.natPort, anyPort);
       tcp = Deno.listen({ hostname: host, port: options.tcpPort ?? 0 });
-      const warn = (message: string) => options.onEvent?.({ event: "warning", message });
       transit = startTransit(host, login, anyPort, options.transit, warn);
     } catch (error) {
       for (const socket of [udp, nat, tcp]) socket?.close();
-      names.close();
+      closeCoordinatorData(stores);
       throw error;
     }
     const interfaces = localInterfaces();
     const lanAddress = host === "0.0.0.0" ? lanAddresses(interfaces)[0] : undefined;
-    const coordinator = new Coordinator({ udp, nat, tcp, transit }, options, lanAddress, {
-      names,
-      identity,
-    });
+    const coordinator = new Coordinator({ udp, nat, tcp, transit }, options, lanAddress, stores);
     coordinator.#listen(udp, "login");
     if (nat) coordinator.#listen(nat, "nat");
     coordinator.#emit({
@@ -413,7 +421,7 @@ export class Coordinator {
       case "discover":
         return this.#onDiscover(message.nonce, from);
       default:
-        registry.drop("malformed", from, `A coordinator does not take "${message.type}" messages.`);
+        registry.notTaken(message, from); // a plain room request too: rooms speak sealed only
     }
   }
 
@@ -456,7 +464,7 @@ export class Coordinator {
     await this.#discovery?.close();
     await this.#nat?.close();
     await this.#udp.close();
-    this.#names.close();
+    closeCoordinatorData(this.#stores);
   }
 }
 
@@ -480,6 +488,7 @@ function checkOptions(options: CoordinatorOptions): void {
       throw new RangeError(`The option ${name} must be a positive number, not ${value}.`);
     }
   }
+  new Rooms({ allOwners: options.roomOwners }); // a RangeError for an owner that is no name
   const recent = options.recentDigestMs;
   if (recent !== undefined && !(typeof recent === "number" && recent >= 0)) {
     throw new RangeError(`The option recentDigestMs must be 0 or more, not ${recent}.`);

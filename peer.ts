@@ -47,11 +47,15 @@ import type { NatType } from "./core/nat_type.ts";
 import type { PeerFiles } from "./net/peer_files.ts";
 import type { IncomingMessage } from "./core/delivery.ts";
 import { makePeerFiles } from "./store/transfer_state.ts";
+import { notRoom } from "./net/room_receive.ts";
+import { type PeerRoomCommands, peerRooms, type RoomStats } from "./store/room_store.ts";
 import { transitVia } from "./net/transit_client.ts";
 import { shownEntry } from "./core/transfers.ts";
 
 export { DEFAULT_RECEIVER_LIMITS, isSeedClient, LoginError, PinFile };
-export type { PeerFiles };
+export type { PeerFiles, PeerRoomCommands, RoomStats };
+export type { RoomAnswer, RoomCommands, RoomLine, RoomView } from "./core/room_view.ts";
+export type { RoomMemberView, RoomModeView } from "./core/room_view.ts";
 export type { Endpoint, HistoryEntry, Journal, PeerEvent, RosterEntry, SendResult, TraceSink };
 export type { FileEntry, FileFailReason } from "./core/peer_events.ts";
 export type { Contact, DeliveredRecord, FailedRecord, InRecord } from "./store/journal.ts";
@@ -193,6 +197,8 @@ export class Peer {
   readonly keys: KeyCommands;
   /** File transfer: offers, answers, transfers (`/send`, `/accept`, `/transfers`). */
   readonly files: PeerFiles;
+  /** Rooms (issue 13): `/join`, posts, history, catch-up; `stats` counts what was refused. */
+  readonly rooms: PeerRoomCommands;
   readonly #counts = { storeErrors: 0, socketErrors: 0 };
   readonly #episodes = new Episodes();
 
@@ -232,7 +238,7 @@ export class Peer {
       { store, emit, send, settled, trouble, held: (to) => this.#datagrams.link.held(to) },
       talkId,
     );
-    const special = (m: IncomingMessage) => this.files.onMessage(m);
+    const special = (m: IncomingMessage) => this.rooms.onMessage(m) || this.files.onMessage(m);
     const inboxHooks = { store, emit, send, trouble, special };
     this.#inbox = new Inbox(options.name, this.#roster, inboxHooks, talkId, options.receiveLimits);
     this.#datagrams = new PeerDatagrams({
@@ -248,21 +254,23 @@ export class Peer {
     });
     this.#client = new CoordinatorClient(options, udp, this.#roster, emit, this.#datagrams.hooks);
     this.keys = keyCommands(this.#trust, (name) => this.#outbox.restart(name, instant()));
+    const sendKind = (to: string, kind: string, body: string) =>
+      this.#outbox.send(to, body, clockTime(), instant(), kind);
+    const [client, roster, dir] = [this.#client, this.#roster, this.#journal.dir];
+    this.rooms = peerRooms({ name: options.name, identity, client, roster, emit, dir }, sendKind);
     this.files = makePeerFiles({
       options,
       port: udp.local.port,
       roster: this.#roster,
-      send: (to, kind, body) => this.#outbox.send(to, body, clockTime(), instant(), kind),
+      send: sendKind,
       emit,
       transit: transitVia(this.#client),
     });
   }
 
   /**
-   * Binds the peer's UDP socket, restores unsent messages from the journal,
-   * logs in, fetches the online list and emits `ready`. Throws
-   * {@linkcode LoginError} when the first login fails; the socket is closed
-   * again then.
+   * Binds the UDP socket, restores unsent messages, logs in, fetches the online list and emits
+   * `ready`. Throws {@linkcode LoginError} when the first login fails (the socket closed again).
    */
   static async start(options: PeerOptions): Promise<Peer> {
     const udp = UdpSocket.bind(options.host ?? "0.0.0.0", options.port ?? 0);
@@ -283,6 +291,7 @@ export class Peer {
     peer.#startTimers();
     peer.#outbox.announceWaiting();
     peer.files.restore();
+    peer.rooms.start();
     return peer;
   }
 
@@ -324,11 +333,7 @@ export class Peer {
     return entry && copyEntry(entry);
   }
 
-  /**
-   * Asks the coordinator whether `name` is online, for a name the roster does not have (yet:
-   * roster changes come in batches). True once the roster has it; false when nobody by that name
-   * is online, or the coordinator does not answer within about a second.
-   */
+  /** Whether `name` is online, asked of the coordinator when the roster lacks it (~1 s at most). */
   lookup(name: string): Promise<boolean> {
     return this.#client.lookup(name);
   }
@@ -346,7 +351,7 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
-    const entries = this.#journal.history(name, limit).map(shownEntry);
+    const entries = this.#journal.history(name, limit).filter(notRoom).map(shownEntry);
     this.#trouble("history", this.#journal.historyError, "/history shows only part: ");
     return entries;
   }
@@ -367,9 +372,8 @@ export class Peer {
   }
 
   /**
-   * Sends `text` to `to`. Peerchat peers (and anyone written to before, even while offline) get a
-   * reliable message: `sent`, then `delivered` — or `pending` while offline. Seed clients get
-   * plain `talk`, sent once.
+   * Sends `text` to `to`: to peerchat peers (even offline ones written to before) reliably
+   * (`sent`, then `delivered`, or `pending`); to seed clients plain `talk`, sent once.
    */
   send(to: string, text: string): SendResult {
     if (this.#closed || this.#client.loggedOut) {
@@ -405,6 +409,7 @@ export class Peer {
     this.#timers = [];
     if (logout && !this.#client.relogging) await this.logout();
     this.#closed = true;
+    this.rooms.close();
     const closing = this.#client.close();
     this.#wakeSettled(true);
     await closing;
@@ -430,10 +435,7 @@ export class Peer {
     }
   }
 
-  /**
-   * Tells the user of trouble nobody else hears of, once per episode of each kind; no `error`
-   * means that kind works (again).
-   */
+  /** Tells of trouble nobody else hears of, once per episode of a kind; no `error`: it works. */
   #trouble(kind: string, error: Error | string | undefined, prefix = ""): void {
     if (error === undefined) return this.#episodes.succeeded(kind);
     const message = prefix + (typeof error === "string" ? error : error.message);

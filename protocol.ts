@@ -24,6 +24,8 @@
  * - `wire/nat.ts`: `natping`/`natpong` (the NAT type), `connect`/`punch` (hole punching),
  *   `relay-busy`, and the probes of a path between peers, `path-probe`/`path-reply`;
  * - `wire/relay.ts`: the relay's binary datagrams (`0x04` to relay, `0x05` relayed);
+ * - `wire/room_lines.ts`: the rooms' coordinator lines (`join`, `part`, `names`, `invite`, `kick`,
+ *   `topic`, `mode`; pushes `room`, `room-members`, `room-invite`, `room-error`), types re-exported;
  * - `wire/files.ts`: file transfer's `msg` bodies, `file-offer` (files inline, or the digest of a
  *   manifest to pull) and `file-answer` (`accept`, `decline`, `cancel`, `failed`), the manifest;
  * - `wire/file_lines.ts`: the data connection's lines in the clear (`pull`, `manifest`, `ok`, `no`);
@@ -125,6 +127,15 @@ export {
   RELAYED,
   type RelayRequest,
 } from "./wire/relay.ts";
+export {
+  ROOM_ERROR_CODES,
+  type RoomErrorCode,
+  type RoomFlags,
+  type RoomMember,
+  type RoomMode,
+  type RoomPush,
+  type RoomRequest,
+} from "./wire/room_lines.ts";
 export {
   ANSWER_KIND,
   type EncodedOffer,

@@ -20,6 +20,7 @@ import {
   natRelayArgs,
   parseDuration,
   releaseName,
+  roomArgs,
   transitArgs,
 } from "./coordinator_args.ts";
 
@@ -70,6 +71,10 @@ export interface CoordinatorArgs {
   release?: string;
   /** `--stats S`: print the counters (relay, punches, logins) every S seconds (ms). */
   statsMs?: number;
+  /** `--room-owner NAME` (repeatable): the owners of `#all`. */
+  roomOwners?: string[];
+  /** `--announce-only #all`: only its owners post in `#all`. */
+  allAnnounceOnly?: boolean;
 }
 
 /** `peerchat peer …` */
@@ -267,7 +272,10 @@ function parseCoordinator(args: string[]): CliCommand {
   return args[0] === "release" ? parseRelease(args.slice(1)) : parseCoordinatorFlags(args);
 }
 
-function parseCoordinatorFlags(args: string[]): CliCommand {
+function parseCoordinatorFlags(all: string[]): CliCommand {
+  const rooms = roomArgs(all);
+  if (typeof rooms === "string") return usageError(rooms);
+  const { rest: args, ...roomFlags } = rooms;
   const parsed = parseFlags(args, [...COORDINATOR_FLAGS], ["json", "trace", "no-discovery"]);
   if ("error" in parsed) return usageError(`${parsed.error} See peerchat coordinator --help.`);
   const { values } = parsed;
@@ -335,6 +343,7 @@ function parseCoordinatorFlags(args: string[]): CliCommand {
     statsMs,
     ...natRelay,
     ...transit,
+    ...roomFlags,
   };
 }
 

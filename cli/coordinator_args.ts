@@ -2,14 +2,16 @@
  * What only `peerchat coordinator` takes on its command line (cli.ts parses it): its help, its
  * defaults, a duration such as `180d` (`--name-ttl`), the NAT-type port and the relay
  * (`--nat-port`, `--relay`, `--relay-rate`), the transit relay for file data (`--transit`,
- * `--transit-port`, `--transit-rate`, `--transit-total`, `--transit-max`), and the `release
+ * `--transit-port`, `--transit-rate`, `--transit-total`, `--transit-max`), the rooms
+ * (`--announce-only #all`, `--room-owner NAME`, repeatable: {@linkcode roomArgs}), and the `release
  * NAME` subcommand that frees a registered name. Pure, like cli.ts: it returns values or a
  * sentence saying what is wrong.
  *
  * @module
  */
 
-import { checkName, DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT } from "../protocol.ts";
+import { checkName, DEFAULT_COORDINATOR_PORT, DISCOVERY_PORT, nameKey } from "../protocol.ts";
+import { MAX_ROOM_OWNERS } from "../wire/room_lines.ts";
 import type { CoordinatorTransitOptions } from "../coordinator.ts";
 import { TRANSIT_DEFAULTS } from "../core/transit_limits.ts";
 
@@ -115,6 +117,15 @@ Options:
   --transit-total R
                    bytes a second all transfers together may pass (default ${TRANSIT_HELP.total})
   --transit-max B  most bytes one transfer may pass (default ${TRANSIT_HELP.max})
+  --room-owner NAME
+                   an owner of #all, the class channel everyone online is in (a
+                   teacher): a member even offline, may set its topic and modes;
+                   repeat it for up to ${MAX_ROOM_OWNERS} owners
+  --announce-only #all
+                   make #all announce-only: only its owners (--room-owner) post
+                   there, and peers refuse anyone else's posts. Only #all is
+                   taken here; other rooms are made announce-only by their
+                   owners (/mode). Rooms are kept in --data's registry.db
   --stats S        print the counters every S seconds: users online, datagrams,
                    relayed datagrams and bytes, relay refusals, punches, the
                    transit relay's transfers and bytes (a \`stats\` event with
@@ -241,6 +252,64 @@ export function transitArgs(values: Record<string, unknown>): TransitArgs | stri
     transit[key] = bytes;
   }
   return { transit };
+}
+
+/** What `--room-owner` (repeatable) and `--announce-only #all` say. */
+export interface RoomArgs {
+  /** The owners of `#all`, in the order given, without repeats (case does not matter). */
+  roomOwners: string[];
+  /** Whether `#all` is announce-only. */
+  allAnnounceOnly: boolean;
+  /** The other arguments, for the other flags. */
+  rest: string[];
+}
+
+/**
+ * Takes `--room-owner NAME` (repeatable: the flag parser keeps only the last of a flag) and
+ * `--announce-only ROOM` (only `#all`) out of `args`; or what is wrong with them.
+ *
+ * @example
+ * ```ts
+ * import { roomArgs } from "./coordinator_args.ts";
+ * const args = roomArgs(["--room-owner", "ada", "--room-owner=bob", "--announce-only", "#all"]);
+ * // { roomOwners: ["ada", "bob"], allAnnounceOnly: true, rest: [] }
+ * ```
+ */
+export function roomArgs(args: readonly string[]): RoomArgs | string {
+  const found: RoomArgs = { roomOwners: [], allAnnounceOnly: false, rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      found.rest.push(...args.slice(i));
+      break;
+    }
+    const match = /^--(room-owner|announce-only)(?:=(.*))?$/s.exec(arg);
+    if (!match) {
+      found.rest.push(arg);
+      continue;
+    }
+    const value = match[2] ?? args[++i];
+    if (value === undefined || value === "") return `--${match[1]} needs a value.`;
+    if (match[1] === "announce-only") {
+      if (nameKey(value) !== "#all") {
+        return `--announce-only takes #all only, not "${value}": owners make their rooms announce-only themselves.`;
+      }
+      found.allAnnounceOnly = true;
+      continue;
+    }
+    const problem = checkName(value);
+    if (problem) return `--room-owner "${value}" is not a name: ${problem}`;
+    if (!found.roomOwners.some((owner) => nameKey(owner) === nameKey(value))) {
+      found.roomOwners.push(value);
+    }
+  }
+  if (found.roomOwners.length > MAX_ROOM_OWNERS) {
+    return `#all has at most ${MAX_ROOM_OWNERS} owners (--room-owner), not ${found.roomOwners.length}.`;
+  }
+  if (found.allAnnounceOnly && found.roomOwners.length === 0) {
+    return "--announce-only #all needs an owner who may post: give --room-owner NAME.";
+  }
+  return found;
 }
 
 /** `release NAME`: the name, or what is wrong with the arguments. */

@@ -5,6 +5,7 @@ import {
   parseBytes,
   parseDuration,
   releaseName,
+  roomArgs,
   transitArgs,
 } from "./coordinator_args.ts";
 import { parseCli } from "./cli.ts";
@@ -161,4 +162,27 @@ Deno.test("coordinator args: --transit on|off, --transit-port, --transit-rate, -
   assert.ok(help.command === "help");
   assert.match(help.text, /--transit on\|off/);
   assert.match(help.text, /--transit-port N/);
+});
+
+Deno.test("--room-owner (repeatable) and --announce-only #all", () => {
+  assert.deepEqual(
+    roomArgs(["--room-owner", "ada", "--port", "0", "--room-owner=Bob", "--announce-only=#ALL"]),
+    { roomOwners: ["ada", "Bob"], allAnnounceOnly: true, rest: ["--port", "0"] },
+  );
+  assert.deepEqual(roomArgs(["--room-owner", "ada", "--room-owner", "ADA"]), {
+    roomOwners: ["ada"],
+    allAnnounceOnly: false,
+    rest: [],
+  });
+  assert.match(roomArgs(["--announce-only", "#lab", "--room-owner", "a"]) as string, /#all only/);
+  assert.match(roomArgs(["--announce-only", "#all"]) as string, /needs an owner/);
+  assert.match(roomArgs(["--room-owner", "a b"]) as string, /not a name/);
+  assert.match(roomArgs(["--room-owner"]) as string, /needs a value/);
+  const five = ["a", "b", "c", "d", "e"].flatMap((name) => ["--room-owner", name]);
+  assert.match(roomArgs(five) as string, /at most 4 owners/);
+  const parsed = parseCli(["coordinator", "--room-owner", "teacher", "--announce-only", "#all"]);
+  assert.ok(parsed.command === "coordinator");
+  assert.deepEqual([parsed.roomOwners, parsed.allAnnounceOnly], [["teacher"], true]);
+  const wrong = parseCli(["coordinator", "--announce-only", "#lab"]);
+  assert.equal(wrong.command, "usage-error");
 });

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { RoomCommands } from "../core/room_view.ts";
+import { nameKey } from "../protocol.ts";
 import type { FileCommand } from "../ui/commands.ts";
 import type { FilesApi } from "../ui/file_types.ts";
 import { transferFilesText, transfersTable } from "../ui/file_text.ts";
@@ -31,6 +33,7 @@ export async function runFileCommand(
   files: FilesApi | undefined,
   sink: Sink,
   env: (name: string) => string | undefined,
+  room?: RoomFiles,
 ): Promise<void> {
   if (!files) {
     sink.event({ event: "error", message: "This peer cannot transfer files." });
@@ -40,7 +43,11 @@ export async function runFileCommand(
   try {
     switch (command.kind) {
       case "send": {
-        const result = await files.offer(command.to, command.paths.map((p) => expandHome(p, env)));
+        const paths = command.paths.map((p) => expandHome(p, env));
+        if (command.to.startsWith("#")) {
+          return await offerToRoom(command.to, paths, files, sink, room);
+        }
+        const result = await files.offer(command.to, paths);
         if (!result.ok) fail(result.message);
         return;
       }
@@ -101,4 +108,53 @@ export function fileOptions(
     ...(args.offerExpiryMs === undefined ? {} : { offerExpiryMs: args.offerExpiryMs }),
     ...(dataDir === undefined ? {} : { transfersDir: `${dataDir}/transfers` }),
   };
+}
+
+/** What `/send #ROOM PATH…` needs: the rooms this peer is in, and its own name. */
+export interface RoomFiles {
+  /** `peer.rooms`. */
+  rooms: Pick<RoomCommands, "get">;
+  /** This peer's name (it offers to every member but itself). */
+  self: string;
+}
+
+/**
+ * `/send #ROOM PATH…`: the same files offered to every other member of the room, online or not
+ * (an offer waits like a message). Each member gets their own offer (own key, own token) and pulls
+ * it from this peer; `room-offer` says to how many.
+ */
+async function offerToRoom(
+  name: string,
+  paths: string[],
+  files: FilesApi,
+  sink: Sink,
+  room?: RoomFiles,
+): Promise<void> {
+  const view = room?.rooms.get(name);
+  if (!room || !view) {
+    sink.event({ event: "error", message: `You are not in ${name}: /join ${name} first.` });
+    return;
+  }
+  if (!view.canPost) {
+    const message = `Only the owners of ${view.room} may send there (announce-only).`;
+    sink.event({ event: "error", message });
+    return;
+  }
+  const to = view.members.map((m) => m.name).filter((n) => nameKey(n) !== nameKey(room.self));
+  if (to.length === 0) {
+    sink.event({ event: "error", message: `Nobody else is in ${view.room} yet.` });
+    return;
+  }
+  const ids: string[] = [];
+  for (const member of to) {
+    const result = await files.offer(member, paths);
+    if (!result.ok) {
+      sink.event({ event: "error", message: `${member}: ${result.message}` });
+      if (ids.length === 0) return; // the same refusal (a missing file) for everyone
+      continue;
+    }
+    ids.push(result.id);
+  }
+  const text = `Offered to ${ids.length} member(s) of ${view.room}; each accepts and pulls it.`;
+  sink.info("room-offer", text, { room: view.room, to, ids });
 }

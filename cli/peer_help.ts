@@ -54,4 +54,25 @@ Options:
   -h, --help             this help
 
 Commands while chatting:
-${HELP.replace(/^/gm, "  ")}`;
+${HELP.replace(/^/gm, "  ")}
+
+Rooms: /join #lab joins (or creates) #lab and makes it the conversation; a
+room's lines reach every member exactly once, peer to peer. Every online user
+is in #all (announce-only when the coordinator says so: only its owners post).
+On the chat screen the rooms are listed above the people, with unread counts.
+
+With --json, room messages are "message" events with "room", "seq" and
+"clock"; room happenings and answers are events of their own, e.g.
+  {"event":"message","from":"bob","id":"#lab/bob/7","time":"14:05:09","text":"hi","reliable":true,"room":"#lab","seq":7,"clock":42}
+  {"event":"room-join","room":"#lab","name":"carol"}
+  {"event":"room-part","room":"#lab","name":"carol","reason":"part"}
+  {"event":"room-topic","room":"#lab","topic":"Lab 3 at 10:00"}
+  {"event":"room-members","room":"#lab","version":9,"members":["alice","bob"],"owners":["alice"],"inviteOnly":false,"announceOnly":false,"history":"shared"}
+  {"event":"room-invite","room":"#games","by":"bob"}
+  {"event":"room-error","room":"#all","code":"announce-only","message":"Only the owners of #all may post there (announce-only)."}
+  {"event":"room-ok","command":"join","room":"#lab","state":{…},"text":"…"}
+  {"event":"room-sent","room":"#lab","id":"#lab/alice/3","text":"hi all"}
+  {"event":"names","room":"#lab","members":[{"name":"alice","online":true,"owner":true}],…}
+  {"event":"rooms","rooms":[{"room":"#all","online":12,"unread":0,…}],"text":"…"}
+  {"event":"topic","room":"#lab","topic":"Lab 3 at 10:00","text":"…"}
+  {"event":"history","with":"#lab","room":"#lab","entries":[{"from":"bob","id":"#lab/bob/7","seq":7,"clock":42,"time":"2026-11-29T14:05:09.120Z","text":"hi","own":false}],"text":"…"}`;

@@ -104,6 +104,8 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
       relay: args.relay,
       relayRate: args.relayRate,
       transit: args.transit,
+      roomOwners: args.roomOwners,
+      allAnnounceOnly: args.allAnnounceOnly,
     }, args.portGiven);
   } catch (error) {
     console.error(bindErrorMessage(error, args));
@@ -129,7 +131,8 @@ export async function runCoordinator(args: CoordinatorArgs): Promise<number> {
 /**
  * The counters, for `--stats`: a `stats` event with every counter (`--json`; the transit relay's
  * under `transit`, absent when it is off), or one line for people — who is online, what the
- * relay forwarded and refused, hole punches, what the transit relay passed and refused.
+ * relay forwarded and refused, hole punches, what the transit relay passed and refused, the
+ * rooms held, room requests (refused, over the rate) and pushes.
  */
 function printStats(coordinator: Coordinator, json: boolean): void {
   const stats = coordinator.stats;
@@ -143,7 +146,9 @@ function printStats(coordinator: Coordinator, json: boolean): void {
   console.log(
     `stats: ${online} online, ${stats.datagrams} datagrams in; relayed ${stats.relayed} ` +
       `(${Math.round(stats.relayedBytes / 1024)} KiB), refused ${refusals(stats.relayRefused)}; ` +
-      `${stats.punches} punches, ${stats.natPings} NAT checks; ${transitText}`,
+      `${stats.punches} punches, ${stats.natPings} NAT checks; ${transitText}; rooms ` +
+      `${stats.roomsHeld} held, ${stats.roomRequests} requests (${stats.roomRefusals} refused, ` +
+      `${stats.roomLimited} over the rate), ${stats.roomPushes} pushes`,
   );
 }
 
@@ -192,6 +197,10 @@ function printBanner(
   const nat = coordinator.natAddress;
   const relay = args.relay ? `on, ${Math.round(args.relayRate / 1024)} KiB/s per peer` : "off";
   console.log(`  NAT type: ${nat ? `UDP ${args.host}:${nat.port}` : "off"}   relay: ${relay}`);
+  const owners = args.roomOwners?.length
+    ? `owned by ${args.roomOwners.map((name) => visible(name)).join(", ")}`
+    : "no owner";
+  console.log(`  #all: ${owners}${args.allAnnounceOnly ? ", announce-only" : ""}`);
   const transit = coordinator.transit;
   const perTransfer = (args.transit && args.transit.pairBytesPerSecond) ||
     TRANSIT_DEFAULTS.pairBytesPerSecond;

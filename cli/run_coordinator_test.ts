@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PeerchatProcess, RawUdp, waitFor } from "../testing/helpers.ts";
 import { Peer } from "../peer.ts";
+import { loginRaw, PeerKeys } from "../testing/raw_peer.ts";
 
 Deno.test("coordinator log lines show control characters and bidi overrides, never execute them", async () => {
   const coordinator = new PeerchatProcess([
@@ -95,5 +96,71 @@ Deno.test("--stats with --json: a stats event with the relay's counters at every
   } finally {
     for (const peer of peers) await peer.close();
     await coordinator.stop();
+  }
+});
+
+Deno.test("rooms across two coordinator processes on one --data; --room-owner, --announce-only #all", async () => {
+  const data = await Deno.makeTempDir({ prefix: "peerchat-rooms-cli-" });
+  const keys = new PeerKeys();
+  const args = [
+    "coordinator",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-discovery",
+    "--nat-port",
+    "off",
+    "--transit",
+    "off",
+    "--json",
+    "--stats",
+    "0.2",
+    "--data",
+    data,
+    "--room-owner",
+    "teacher",
+    "--room-owner",
+    "ta",
+    "--announce-only",
+    "#all",
+  ];
+  /** Logs `keys` in as ann to a new coordinator process; what it was pushed, opened. */
+  const session = async (coordinator: PeerchatProcess, raw: RawUdp) => {
+    const listening = await coordinator.waitFor(
+      (e) => e.event === "listening",
+      "listening",
+      30_000,
+    );
+    const [host, port] = String(listening.udp).split(":");
+    const server = { host, port: Number(port) };
+    const accept = await loginRaw(raw, "ann", server, keys);
+    const all = await raw.next((text) => text.startsWith("room,#all,"));
+    return { server, session: accept.session, all: all.text };
+  };
+  let coordinator = new PeerchatProcess(args);
+  let raw = new RawUdp();
+  try {
+    const first = await session(coordinator, raw);
+    assert.match(first.all, /^room,#all,\d+,teacher\|ta,open\|announce-only\|shared,0,$/);
+    await raw.send(keys.seal(`join,ann,${first.session},#lab`), first.server);
+    const lab = (await raw.next((text) => text.startsWith("room,#lab,"))).text;
+    await coordinator.waitFor((e) => e.event === "stats" && e.roomsHeld === 1, "a room held");
+    await coordinator.stop();
+    await raw.close();
+
+    coordinator = new PeerchatProcess(args);
+    raw = new RawUdp();
+    const second = await session(coordinator, raw);
+    assert.ok(Number(second.all.split(",")[2]) > Number(lab.split(",")[2]), "versions go on");
+    assert.equal((await raw.next((text) => text.startsWith("room,#lab,"))).text, lab);
+    const members = await raw.next((text) => text.startsWith("room-members,#lab,"));
+    assert.equal(members.text.split(",").slice(3, 5).join(","), `ann,${keys.signKey}`);
+    const stats = await coordinator.waitFor((e) => e.event === "stats", "stats");
+    assert.deepEqual([stats.roomsHeld, stats.roomsCorrupt], [1, 0]);
+  } finally {
+    await raw.close();
+    await coordinator.stop();
+    await Deno.remove(data, { recursive: true });
   }
 });

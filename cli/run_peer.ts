@@ -14,7 +14,6 @@ import { COMMANDS, HELP, parseCommand } from "../ui/commands.ts";
 import type { KeyCommands } from "../core/trust.ts";
 import { answerKeyCommand, answerWho, introducingSink } from "./key_commands.ts";
 import { openPeerKeys, type PeerKeys } from "./peer_keys.ts";
-import { loadPrompts } from "../deps.ts";
 import {
   formatHistoryEntry,
   formatPeerEvent,
@@ -25,13 +24,16 @@ import {
 import { defaultDataDir, Journal } from "../store/journal.ts";
 import { readLines, writeJsonLine } from "../ui/output.ts";
 import { isSeedClient, LoginError, Peer } from "../peer.ts";
-import { checkName, type Endpoint, formatEndpoint } from "../protocol.ts";
+import { checkName, type Endpoint, formatEndpoint, nameKey } from "../protocol.ts";
 import type { ViewDriver } from "../ui/view_driver.ts";
 import type { Sink } from "../ui/sink.ts";
 import { formatTrace } from "../ui/trace.ts";
 import { type FilesApi, isFileEvent } from "../ui/file_types.ts";
 import { filePrinter } from "../ui/file_printer.ts";
 import { fileOptions, runFileCommand } from "./file_commands.ts";
+import { postToRoom, roomHistory, runRoomCommand } from "./room_commands.ts";
+import type { RoomCommands } from "../core/room_view.ts";
+import { askName, readSession, writeSession } from "./peer_session.ts";
 import { visible } from "../ui/visible.ts";
 import type { TraceEntry } from "../net/udp.ts";
 
@@ -40,10 +42,15 @@ const SETTLE_MS = 15_000;
 
 /** The state of one chat session: who plain lines go to. */
 export interface SessionState {
-  /** The person you are talking to (the last one you wrote to or chose with `/msg NAME`). */
+  /**
+   * The conversation plain lines go to: a person (the last one you wrote to or chose with
+   * `/msg NAME`) or a room (`#` first: joined, or chosen with `/msg #ROOM`).
+   */
   partner?: string;
-  /** The last person who wrote to you: plain lines go there while there is no partner. */
+  /** Where the last message came from (a person or a room): plain lines go there with no partner. */
   lastFrom?: string;
+  /** A room's unread count, for `/rooms` (the chat screen's; none in line mode and `--json`). */
+  unread?: (room: string) => number;
 }
 
 /** `sink`, noting in `state` who wrote last (every `message` event passes through it). */
@@ -51,7 +58,7 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
   return {
     paint: sink.paint,
     event(event) {
-      if (event.event === "message") state.lastFrom = event.from;
+      if (event.event === "message") state.lastFrom = event.room ?? event.from;
       sink.event(event);
     },
     info: (kind, text, data) => sink.info(kind, text, data),
@@ -60,14 +67,15 @@ export function sessionSink(state: SessionState, sink: Sink): Sink {
 
 /**
  * What {@linkcode handleLine} needs of a peer: its chat, its key decisions (`keys`), how each
- * contact is reached (`traversal`, for `/who`) and its file transfers (`files`).
+ * contact is reached (`traversal`, for `/who`), its file transfers (`files`) and its rooms
+ * (`rooms`, core/room_view.ts; optional like `files`).
  */
 export type LinePeer =
   & Pick<
     Peer,
-    "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
+    "name" | "send" | "users" | "user" | "knownName" | "lookup" | "history" | "giveUp" | "traversal"
   >
-  & { readonly keys: KeyCommands; readonly files?: FilesApi };
+  & { readonly keys: KeyCommands; readonly files?: FilesApi; readonly rooms?: RoomCommands };
 
 /**
  * Carries out one line of user input. Resolves `"quit"` when the user asked
@@ -93,6 +101,10 @@ export async function handleLine(
       sink.event({ event: "error", message: command.message });
       return;
     case "history": {
+      if (command.with.startsWith("#")) {
+        roomHistory(command.with, command.limit, peer.rooms, sink);
+        return;
+      }
       const entries = peer.history(command.with, command.limit);
       const text = entries.length === 0
         ? `No messages with ${command.with} yet.`
@@ -136,14 +148,32 @@ export async function handleLine(
     case "decline":
     case "cancel":
     case "transfers":
-      if (command.kind === "send" && peer.knownName(command.to) === undefined) {
+      if (command.kind === "send" && !command.to.startsWith("#") && !peer.knownName(command.to)) {
         await peer.lookup(command.to);
       }
-      await runFileCommand(command, peer.files, sink, (n) => Deno.env.get(n));
+      await runFileCommand(command, peer.files, sink, (n) => Deno.env.get(n), {
+        rooms: peer.rooms ?? { get: () => undefined },
+        self: peer.name,
+      });
+      return;
+    case "join":
+    case "part":
+    case "invite":
+    case "kick":
+    case "names":
+    case "topic":
+    case "mode":
+    case "rooms":
+      await runRoomCommand(command, peer.rooms, state, sink, state.unread);
       return;
     case "msg":
     case "text": {
       let to = command.kind === "msg" ? command.to : state.partner;
+      if (!to && state.lastFrom?.startsWith("#")) to = state.lastFrom;
+      if (to?.startsWith("#")) {
+        postToRoom(to, command.text, peer.rooms, state, sink);
+        return;
+      }
       if (command.kind === "msg" && peer.knownName(to!) === undefined) await peer.lookup(to!);
       if (command.kind === "msg" && command.text === "") {
         const name = peer.knownName(command.to);
@@ -206,17 +236,6 @@ export function completeInput(
     cursor: head.length,
     candidates: candidates.length === 1 ? [] : candidates,
   };
-}
-
-async function askName(): Promise<string | number> {
-  const prompts = await loadPrompts();
-  prompts.intro("peerchat");
-  const answer = await prompts.text({
-    message: "Your name",
-    placeholder: "letters, digits, _ - .",
-    validate: (value) => checkName((value ?? "").trim()),
-  });
-  return prompts.isCancel(answer) ? 130 : answer.trim();
 }
 
 function lineSink(paint: Painter, print: (line: string) => void): Sink {
@@ -326,8 +345,9 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       () => screen,
       () => live.peer,
       () => live.keys,
+      () => (live.peer as LinePeer | undefined)?.rooms,
     );
-  const state: SessionState = {};
+  const state: SessionState = { unread: (room) => view?.state.unread.get(nameKey(room)) ?? 0 };
   const sink = sessionSink(
     state,
     introducingSink(
@@ -387,6 +407,7 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   // The faster cipher, loaded now that the peer is up (start-up does not wait for it).
   void useFastAead();
   view?.syncRoster();
+  view?.syncRooms();
   let leaving: Promise<void> | undefined;
   const leave = (waitForDelivery: boolean) =>
     leaving ??= (async () => {
@@ -425,7 +446,16 @@ export async function runPeer(args: PeerArgs): Promise<number> {
       columns: () => ui!.terminalSize().columns,
       rows: () => ui!.terminalSize().rows,
       setRaw: (raw) => Deno.stdin.setRaw(raw),
-      complete: (text, cursor) => completeInput(text, cursor, peer.users().map((u) => u.name)),
+      complete: (text, cursor) =>
+        completeInput(text, cursor, [
+          ...peer.users().map((u) => u.name),
+          ...(view?.state.rooms.map((r) => r.name) ?? []),
+        ]),
+      navigate: (key) =>
+        view?.navigate(key, (to) => {
+          state.partner = to;
+          screen?.setPrompt(promptFor());
+        }) ?? false,
     });
     screen.onInterrupt(() => leave(false).then(() => Deno.exit(0)));
     view?.redraw();
@@ -448,29 +478,6 @@ export async function runPeer(args: PeerArgs): Promise<number> {
   }
   await leave(true);
   return 0;
-}
-
-/** The session file in the data directory: lets a restarted peer take its name back at once. */
-function sessionFile(dir: string | undefined): string | undefined {
-  return dir === undefined ? undefined : `${dir}/session`;
-}
-
-function readSession(dir: string | undefined): string | undefined {
-  const file = sessionFile(dir);
-  try {
-    return file ? Deno.readTextFileSync(file).trim() || undefined : undefined;
-  } catch {
-    return undefined; // No previous run, or unreadable: log in as usual.
-  }
-}
-
-function writeSession(dir: string | undefined, session: string): void {
-  const file = sessionFile(dir);
-  try {
-    if (file) Deno.writeTextFileSync(file, `${session}\n`);
-  } catch {
-    // Not fatal: only a restart within the peer timeout would need it.
-  }
 }
 
 function bindErrorMessage(error: unknown, args: PeerArgs): string {

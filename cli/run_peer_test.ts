@@ -29,6 +29,7 @@ import {
 /** `peer` with `keys` beside it: the key decisions a test drives by hand. */
 function chatPeer(peer: Peer, keys: KeyCommands): LinePeer {
   return {
+    name: peer.name,
     send: (to, text) => peer.send(to, text),
     users: () => peer.users(),
     user: (name) => peer.user(name),
@@ -217,7 +218,13 @@ Deno.test("tab completes commands and names", () => {
     text: "/msg bob  hi",
     cursor: 9,
     candidates: [],
+  }); // Room names complete too (the screen passes the rooms beside the names), and room commands.
+  assert.deepEqual(completeInput("/msg #l", 7, ["bob", "#all", "#lab"]), {
+    text: "/msg #lab ",
+    cursor: 10,
+    candidates: [],
   });
+  assert.deepEqual(completeInput("/jo", 3, []), { text: "/join ", cursor: 6, candidates: [] });
 });
 
 Deno.test("--trace with the chat screen needs stderr off the terminal", () => {

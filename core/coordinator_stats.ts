@@ -7,6 +7,7 @@
 
 import type { LeaveReason } from "../protocol.ts";
 import { newRelayCounters, type RelayCounters } from "./relay.ts";
+import { newRoomCounters, type RoomCounters } from "./room_service.ts";
 
 /** What the coordinator reports, one object per happening. */
 export type CoordinatorEvent =
@@ -18,13 +19,13 @@ export type CoordinatorEvent =
   | { event: "warning"; message: string };
 
 /** Counters since start, for tests and for `doctor`. */
-export interface CoordinatorStats extends RelayCounters {
+export interface CoordinatorStats extends RelayCounters, RoomCounters {
   /** Every datagram received, rate-limited ones included. */
   datagrams: number;
   /** Datagrams that did not parse, or are not for a coordinator. */
   malformed: number;
   /**
-   * Logouts, pings, lookups, natpings and connects with a wrong session, from a wrong address,
+   * Logouts, pings, lookups, natpings, connects and room requests with a wrong session, from a wrong address,
    * without the tag of their link, with a tag that does not verify, or replayed.
    */
   spoofed: number;
@@ -82,5 +83,6 @@ export function newStats(): CoordinatorStats {
     connectionsRefused: 0,
     discoveries: 0,
     ...newRelayCounters(),
+    ...newRoomCounters(),
   };
 }

@@ -64,6 +64,48 @@ export function sendReject(hooks: LoginHooks, refusal: Refusal): void {
   if (named && !isUnspecified(named.host) && !sameEndpoint(named, from)) hooks.send(bytes, named);
 }
 
+/** What an `Accept` names besides the session: the list's TCP port, and for peerchat/2 peers more. */
+export interface AcceptPorts {
+  /** The TCP port of the online list. */ port: number;
+  /** The NAT-type port (0 or absent: none). */ natPort?: number;
+  /** Whether the relay is on. */ relay: boolean;
+  /** The transit relay's port (0 or absent: none). */ transitPort?: number;
+}
+
+/**
+ * Sends `user` its `Accept` (with `ticket` and its session, if it has one; sealed for a peerchat/2
+ * peer, which learns where it is seen from, the NAT-type port, the relay and transit). Answers
+ * `csharp` when the C# client's list fetch is to be expected.
+ */
+export function sendAccept(
+  hooks: Pick<LoginHooks, "send">,
+  user: OnlineUser,
+  from: Endpoint,
+  ticket: string | undefined,
+  ports: AcceptPorts,
+): "csharp" | undefined {
+  const port = ports.port;
+  if (user.session) {
+    const accept: Message = { type: "accept", port, ticket, session: user.session };
+    if (user.link) {
+      accept.reflexive = from;
+      accept.natPort = ports.natPort || undefined;
+      accept.relay = ports.relay;
+      accept.transitPort = ports.transitPort || undefined;
+    }
+    const bytes = user.link
+      ? user.link.seal(encodeMessage(accept))
+      : encodeMessage(accept, user.encoding);
+    return void hooks.send(bytes, from);
+  }
+  const bytes = encodeMessage({ type: "accept", port }, user.encoding);
+  hooks.send(bytes, from);
+  if (user.encoding !== "utf-16le") return undefined;
+  // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
+  if (!sameEndpoint(user.endpoint, from)) hooks.send(bytes, user.endpoint);
+  return "csharp";
+}
+
 /** A new user of a login admitted at `now`: `where` it is, with its `session` (if it opens one). */
 export function newUser(
   login: LoginMessage,
@@ -86,6 +128,7 @@ export function newUser(
     sourceHost: from.host,
     flavor,
     dhKey: admitted.key,
+    signKey: admitted.proof?.signKey,
     link: keys && new LinkAuth(keys),
     encoding,
     session,

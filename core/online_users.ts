@@ -74,6 +74,10 @@ export interface OnlineUser {
   readonly flavor: string;
   /** A peerchat/2 user's X25519 public key (base64url), as its login proved it. */
   readonly dhKey?: string;
+  /** A peerchat/2 user's Ed25519 sign key (base64url), as its login proved it: rooms push it. */
+  readonly signKey?: string;
+  /** Its room requests' token bucket (made on its first; core/room_service.ts keeps it). */
+  roomTokens?: { tokens: number; at: number };
   /** A peerchat/2 user's end of the authenticated link: rekeyed (not replaced) by a new login. */
   readonly link?: LinkAuth;
   /** How this user's datagrams are encoded. */

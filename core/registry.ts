@@ -32,17 +32,17 @@ import {
   type PingMessage,
   type ProtocolError,
   randomToken,
-  sameEndpoint,
   type TextEncoding,
 } from "../protocol.ts";
 import { type Admission, Door, type DoorConfig } from "./admission.ts";
 import { type CoordinatorEvent, type CoordinatorStats, newStats } from "./coordinator_stats.ts";
 import type { LinkAuthKeys } from "./link_auth.ts";
-import { joinChange, newUser, noticeSeeds, sendReject, utf16 } from "./logins.ts";
+import { joinChange, newUser, noticeSeeds, sendAccept, sendReject, utf16 } from "./logins.ts";
 import { type OnlineUser, OnlineUsers, type Recipient } from "./online_users.ts";
 import { Relay, type RelayConfig, type RelayRefusal } from "./relay.ts";
+import { RoomService, type RoomServiceConfig } from "./room_service.ts";
 import { RosterBatch } from "./roster_batch.ts";
-import { type Seal, sealEach, sealed, SessionDesk, type Via } from "./session_desk.ts";
+import { type Seal, sealEach, SessionDesk, type Via } from "./session_desk.ts";
 import { judgeLogin, type LoginEndpoints, loginEndpoints, opensSession } from "./sessions.ts";
 import { BinaryFetches, Tickets } from "./tickets.ts";
 
@@ -95,6 +95,8 @@ export interface RegistryConfig extends DoorConfig {
   relay?: RelayConfig;
   /** The coordinator's transit relay (TCP, file data), named in `Accept`; 0 or absent: none. */
   transitPort?: number;
+  /** The rooms' settings: `#all`'s owners and modes, bounds, where rooms are stored. */
+  rooms?: RoomServiceConfig;
 }
 
 /**
@@ -133,10 +135,16 @@ export class Registry {
     this.#tickets = new Tickets(() => this.#newToken(16));
     this.#roster = new RosterBatch(config.recentDigestMs);
     this.#door = new Door(config);
+    const rooms = new RoomService(config.rooms ?? {}, {
+      user: (name) => this.#users.get(name),
+      send: (bytes, to) => this.#hooks.send(bytes, to),
+      counters: this.stats,
+    });
     this.#desk = new SessionDesk({
       users: this.#users,
       tickets: this.#tickets,
       roster: this.#roster,
+      rooms,
       count: (kind) => this.stats[kind]++,
       drop: (kind, from, reason) => this.drop(kind, from, reason),
       remove: (user, reason) => this.#remove(user, reason),
@@ -266,6 +274,7 @@ export class Registry {
     const user = newUser(login, key, where, from, encoding, admitted, session, now);
     this.#users.add(user);
     this.#accept(user, from, now);
+    this.#desk.joined(user);
     this.#hooks.emit({
       event: "join",
       name: user.name,
@@ -289,25 +298,13 @@ export class Registry {
   }
 
   #accept(user: OnlineUser, from: Endpoint, now: number): void {
-    const port = this.#config.tcpPort;
-    if (user.session) {
-      const ticket = this.#tickets.issue(from.host, now);
-      const accept: Message = { type: "accept", port, ticket, session: user.session };
-      if (user.link) {
-        // A peerchat/2 peer learns where it is seen from, the NAT-type port, the relay and transit.
-        accept.reflexive = from;
-        accept.natPort = this.#config.natPort || undefined;
-        accept.relay = this.#relay.enabled;
-        accept.transitPort = this.#config.transitPort || undefined;
-      }
-      return this.#hooks.send(sealed(accept, user.encoding, user.link), from);
-    }
-    const bytes = encodeMessage({ type: "accept", port }, user.encoding);
-    this.#hooks.send(bytes, from);
-    if (user.encoding !== "utf-16le") return;
-    // The C# client waits for Accept on the endpoint it named, not on the socket it sent from.
-    if (!sameEndpoint(user.endpoint, from)) this.#hooks.send(bytes, user.endpoint);
-    this.#binaryFetches.expect(from.host, now);
+    const ticket = user.session ? this.#tickets.issue(from.host, now) : undefined;
+    const accepted = sendAccept(this.#hooks, user, from, ticket, {
+      ...this.#config,
+      port: this.#config.tcpPort,
+      relay: this.#relay.enabled,
+    });
+    if (accepted === "csharp") this.#binaryFetches.expect(from.host, now);
   }
 
   /**
@@ -337,6 +334,11 @@ export class Registry {
   /** Takes a logout: removes the user and confirms with `bye`, or drops a spoofed one. */
   logout(logout: LogoutMessage, encoding: TextEncoding, from: Endpoint): void {
     this.#desk.logout(logout, encoding, from);
+  }
+
+  /** Drops a plain message the coordinator does not take (a plain room request: spoofed). */
+  notTaken(message: Message, from: Endpoint): void {
+    this.#desk.notTaken(message, from);
   }
 
   #remove(user: OnlineUser, reason: LeaveReason): void {

@@ -41,6 +41,8 @@ interface Sent {
  */
 class Harness {
   readonly sent: Sent[] = [];
+  /** Room pushes, apart. */
+  readonly rooms: { to: string; text: string }[] = [];
   readonly events: CoordinatorEvent[] = [];
   /** When the registry asked to be flushed (absolute time), if it did. */
   flushAt?: number;
@@ -99,6 +101,10 @@ class Harness {
     const where = formatEndpoint(to);
     const keys = this.keys.get(where);
     const text = keys ? keys.open(decoded.value.text) : decoded.value.text;
+    // Room pushes (a login's `#all` line, ...) are kept apart: room_service_test.ts checks them.
+    if (/^room(-members|-invite|-error)?,/.test(text)) {
+      return void this.rooms.push({ to: where, text });
+    }
     this.sent.push(
       nat ? { to: where, text, encoding, fanOut, nat } : { to: where, text, encoding, fanOut },
     );
@@ -188,6 +194,10 @@ Deno.test("registry: a peerchat login gets a session, a ticket and its list; oth
   assert.deepEqual(h.take(), []);
   assert.deepEqual(h.login("ann", ann, { keys }), [
     "Accept,7000,t1,s0,10.0.0.1:4000,7001,relay,7002",
+  ]);
+  // ... and #all's state, to her alone (the seed client is in no room), sealed after the Accept.
+  assert.deepEqual(h.rooms.splice(0), [
+    { to: "10.0.0.1:4000", text: "room,#all,2,,open|open-post|shared,0," },
   ]);
   assert.deepEqual(h.take(), [
     { to: "10.0.0.9:5000", text: "login,ann,10.0.0.1:4000", encoding: "utf-8", fanOut: true },

@@ -10,13 +10,17 @@
  *   refusal goes to the asker only, as `room-error` with the core's code (every one is a wire code).
  *   A request that changes nothing (joining a room one is in, the same topic) and `names` answer the
  *   asker the room's state; a done invitation answers the asker nothing (a refusal would).
- * - **`#all`** never carries its member list (everyone online: the roster says who): its state is
- *   the `room` line alone with a count of 0, pushed to everyone online when it changes (a login, a
- *   logout, its topic or modes), like the roster's own pushes.
+ * - **`#all`** never carries its member list in a push (everyone online: the roster says who): its
+ *   state is the `room` line alone with a count of 0, pushed to the user who logs in, and to
+ *   everyone online only when its topic, modes or owners change — not on each login or logout,
+ *   which would cost O(n) datagrams per login (O(n²) per join storm). `names,…,#all` asked
+ *   explicitly answers its whole member list with keys (members whose key the desk never saw,
+ *   owners who never logged in, are left out).
  * - **Login** pushes the state of every room the user is in: the peer replaces whatever it held.
  *   Offline members stay members; their key is kept while they are in a room.
  * - The user's Ed25519 key comes with the login (the coordinator's registry), the join clock with
- *   each request (the peer's word, as design.md leaves it); a key that is not 43 base64url
+ *   each request (the coordinator passes the version the room gets with the join: a member's
+ *   `SINCE` is the room's version when they joined); a key that is not 43 base64url
  *   characters is the caller's bug: a `RangeError`. A login with a new key (the name registered
  *   again) pushes the user's rooms to all their online members, at the same version (the
  *   {@linkcode Rooms} has no keys): a peer must take a same-version state, not ignore it.
@@ -69,10 +73,43 @@ export class RoomDesk {
   /** Name and key by user key: users online or in a room. */
   readonly #users = new Map<string, { name: string; key: string }>();
   readonly #online = new Set<string>();
+  readonly #changed?: (room: string) => void;
+  /** Requests refused (answered to the asker with a `room-error`). */
+  refusals = 0;
 
-  /** A desk over `rooms` (which the desk alone changes from now on). */
-  constructor(rooms: Rooms) {
+  /**
+   * A desk over `rooms` (which the desk alone changes from now on); `changed` hears the name of
+   * every room whose stored form changed (state, invitations, or gone), to save it.
+   */
+  constructor(rooms: Rooms, changed?: (room: string) => void) {
     this.#rooms = rooms;
+    this.#changed = changed;
+  }
+
+  /** `name`'s Ed25519 key, if the desk holds it (online, or in a room). */
+  keyOf(name: string): string | undefined {
+    return this.#users.get(nameKey(name))?.key;
+  }
+
+  /**
+   * Puts back a stored room (core/rooms.ts `Rooms.restore`) with its members' keys (`keys`, by
+   * name key: a member without a valid one is left out). False: not taken.
+   */
+  restore(
+    state: RoomState,
+    invited: readonly string[],
+    keys: ReadonlyMap<string, string>,
+  ): boolean {
+    const valid = (name: string) => validKey(keys.get(nameKey(name)));
+    const members = state.members.filter((member) => valid(member.name));
+    if (!this.#rooms.restore({ ...state, members }, invited)) return false;
+    for (const member of this.#rooms.state(state.name)?.members ?? []) {
+      const user = nameKey(member.name);
+      if (!this.#users.has(user)) {
+        this.#users.set(user, { name: member.name, key: keys.get(user)! });
+      }
+    }
+    return true;
   }
 
   /** How many users the desk holds a key for: those online or in a room (its only memory). */
@@ -90,7 +127,7 @@ export class RoomDesk {
    * every room they are in to them (`#all`'s line to everyone online). `#all` full: `room-error`.
    */
   login(name: string, key: string, clock: number): RoomPushes[] {
-    if (key.length !== 43 || !checkedKey(key).ok) throw new RangeError("Not an Ed25519 key.");
+    if (!validKey(key)) throw new RangeError("Not an Ed25519 key.");
     const out = new Outbox();
     const result = this.#rooms.online(name, clock);
     if (!result.ok) {
@@ -101,8 +138,7 @@ export class RoomDesk {
     const before = this.#users.get(user)?.key;
     this.#users.set(user, { name, key });
     this.#online.add(user);
-    if (result.changed.length > 0) this.#broadcast(out, ALL_ROOM);
-    else out.add(name, this.#lines(ALL_ROOM));
+    out.add(name, this.#lines(ALL_ROOM)); // to the one logging in only: the roster tells the rest
     for (const room of this.#rooms.roomsOf(name)) {
       if (roomKey(room) === ALL_KEY) continue;
       // A new key (the name registered again) is news to every member, at the same version.
@@ -112,15 +148,13 @@ export class RoomDesk {
     return out.pushes();
   }
 
-  /** `name` logged out: out of `#all` (its line to everyone still online); other rooms keep them. */
+  /** `name` logged out: out of `#all` (nobody is told: the roster says so); other rooms keep them. */
   logout(name: string): RoomPushes[] {
     const user = nameKey(name);
     if (!this.#online.delete(user)) return [];
-    const out = new Outbox();
-    const result = this.#rooms.offline(name);
+    this.#rooms.offline(name);
     if (this.#rooms.roomsOf(name).length === 0) this.#users.delete(user);
-    if (result.ok && result.changed.length > 0) this.#broadcast(out, ALL_ROOM);
-    return out.pushes();
+    return [];
   }
 
   /**
@@ -142,18 +176,24 @@ export class RoomDesk {
     else if (request.type === "topic") result = this.#rooms.topic(name, room, request.topic);
     else if (request.type === "mode") result = this.#rooms.mode(name, room, request.mode);
     else {
-      const state = this.#rooms.state(room);
+      const state = this.#rooms.state(room, false);
       const member = this.#rooms.historySince(name, room) !== undefined;
       if (!state) out.add(name, [error(room, "no-room", `There is no room ${room}.`)]);
       else if (!member) out.add(name, [error(room, "not-member", `You are not in ${state.name}.`)]);
-      else out.add(name, this.#lines(room));
+      else out.add(name, this.#lines(room, true));
+      if (!state || !member) this.refusals++;
       return out.pushes();
     }
     if (!result.ok) {
+      this.refusals++;
       out.add(name, [error(room, result.code, result.reason)]);
       return out.pushes();
     }
     for (const changed of result.changed) this.#broadcast(out, changed);
+    for (const changed of result.changed) this.#changed?.(changed);
+    for (const effect of result.effects) {
+      if (effect.kind === "removed" || effect.kind === "invited") this.#changed?.(effect.room);
+    }
     for (const effect of result.effects) {
       if (effect.kind === "kicked") {
         const reason = `${effect.by} put you out of ${effect.room}.`;
@@ -184,27 +224,28 @@ export class RoomDesk {
     for (const member of this.#rooms.membersOf(room) ?? []) out.add(member, lines, this.#online);
   }
 
-  /** `room`'s state as lines: `#all` its `room` line alone (count 0). */
-  #lines(room: string): string[] {
-    const state = this.#rooms.state(room)!;
+  /** `room`'s state as lines: `#all` its `room` line alone (count 0), unless `full` (`names`). */
+  #lines(room: string, full = false): string[] {
+    const all = roomKey(room) === ALL_KEY && !full; // #all's members are not copied at each login
+    const state = this.#rooms.state(room, !all)!;
     const flags = {
       inviteOnly: state.inviteOnly,
       announceOnly: state.announceOnly,
       history: state.history,
     };
     const head = { room: state.name, version: state.version, owners: [...state.owners], flags };
-    if (roomKey(state.name) === ALL_KEY) {
+    if (all) {
       return [formatRoomPush({ type: "room", ...head, count: 0, topic: state.topic })];
     }
     return encodeRoomState({ ...head, topic: state.topic, members: this.#members(state) });
   }
 
+  /** The members with their keys (one without a key known, an offline owner of `#all`: left out). */
   #members(state: RoomState) {
-    return state.members.map((member) => ({
-      name: member.name,
-      key: this.#users.get(nameKey(member.name))!.key,
-      since: member.clock,
-    }));
+    return state.members.flatMap((member) => {
+      const user = this.#users.get(nameKey(member.name));
+      return user ? [{ name: member.name, key: user.key, since: member.clock }] : [];
+    });
   }
 }
 
@@ -224,6 +265,11 @@ class Outbox {
   pushes(): RoomPushes[] {
     return [...this.#byUser.values()];
   }
+}
+
+/** Whether `key` is an Ed25519 public key as base64url (43 characters). */
+function validKey(key: string | undefined): key is string {
+  return key?.length === 43 && checkedKey(key).ok;
 }
 
 /** A `room-error` line; a reason the wire would not take becomes a plain one. */

@@ -78,7 +78,7 @@ export interface RoomChange {
   /** What happened, in order. */ effects: readonly RoomEffect[];
 }
 
-/** What every operation answers; `Rooms.canPost` answers `{ ok: true }` or a refusal. */
+/** What every operation answers; `canPost` (rooms.ts) answers `{ ok: true }` or a refusal. */
 export type RoomResult = RoomChange | RoomRefusal;
 
 /** The bounds of a `Rooms`. */

@@ -17,7 +17,7 @@
  *   room only owners invite, and the invitation is kept until a join uses it or the room opens.
  *   Owners kick and change modes. Any member sets the topic, except in an announce-only room and
  *   in `#all`, where only owners do; in an announce-only room only owners post
- *   ({@linkcode Rooms.canPost}). A kicked member of an open room may join again (no bans).
+ *   ({@linkcode canPost}). A kicked member of an open room may join again (no bans).
  * - **`#all`** always exists, everyone online is in it; nobody parts, is invited to or kicked from
  *   it, and it is never invite-only. The coordinator (`--announce-only #all`:
  *   {@linkcode RoomsConfig.allAnnounceOnly}) or its owners make it announce-only. It counts towards
@@ -130,9 +130,41 @@ export class Rooms {
     if (!(this.#limits.maxTopicBytes <= MAX_TOPIC_BYTES)) throw new RangeError("Topics too long.");
   }
 
-  /** How many invitations are pending in all. */
-  get invitations(): number {
-    return this.#invites;
+  /** The latest version given to any room: a room changed next gets a larger one. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** How many rooms there are (`#all` not counted) and invitations pending in all. */
+  get counts(): { rooms: number; invitations: number } {
+    return { rooms: this.#rooms.size - 1, invitations: this.#invites };
+  }
+
+  /** The keys of the users invited to `room` (kept while it is invite-only), for the store. */
+  invitedTo(room: string): string[] {
+    return [...this.#rooms.get(roomKey(room))?.invited ?? []];
+  }
+
+  /**
+   * Puts back a room a restarted coordinator stored (`#all`: its topic and modes only), within the
+   * bounds; members who are not names or over their rooms are left out. False: not taken.
+   */
+  restore(state: RoomState, invited: readonly string[]): boolean {
+    const [key, limits] = [roomKey(state.name), this.#limits];
+    this.#version = Math.max(this.#version, state.version);
+    if (key === ALL_KEY) return restoreAll(this.#rooms.get(ALL_KEY)!, state, this.#version);
+    const room = storedRoom(state, invited, limits, limits.maxInvites - this.#invites);
+    if (!room || this.#rooms.has(key) || this.#rooms.size > limits.maxRooms) return false;
+    for (const { name, clock } of state.members.slice(0, limits.maxMembers)) {
+      if (checkName(name) ?? badClock(clock)) continue;
+      if (this.#count(nameKey(name)) < limits.maxRoomsPerUser) this.#add(room, name, clock);
+    }
+    if (room.members.size === 0) return false;
+    room.owners = state.owners.map(nameKey).filter((user) => room.members.has(user));
+    if (room.owners.length === 0) room.owners.push(room.members.keys().next().value!);
+    this.#rooms.set(key, room);
+    this.#invites += room.invited.size;
+    return true;
   }
 
   /** `name` joins `room` at Lamport clock `clock`, creating it if new; `#all`: as `online`. */
@@ -272,20 +304,10 @@ export class Rooms {
     return this.#remove(all, user, []);
   }
 
-  /** Whether `name` may post to `room`: a member, and an owner if it is announce-only. */
-  canPost(name: string, room: string): { ok: true } | RoomRefusal {
-    const found = this.#member(room, name);
-    if (!found.ok) return found;
-    if (found.room.announceOnly && !found.room.owners.includes(nameKey(name))) {
-      return refuse("announce-only", `${found.room.name} is announce-only: only its owners post.`);
-    }
-    return { ok: true };
-  }
-
-  /** `room`'s state, or `undefined` if there is no such room. */
-  state(room: string): RoomState | undefined {
+  /** `room`'s state (`members` false: none listed, O(1)), or `undefined` if there is no room. */
+  state(room: string, members = true): RoomState | undefined {
     const found = this.#rooms.get(roomKey(room));
-    return found && snapshot(found);
+    return found && snapshot(found, members);
   }
 
   /** The names of `room`'s members, the oldest first; `undefined` if there is no such room. */
@@ -385,10 +407,67 @@ function newRoom(name: string, version: number): Room {
   return { ...room, members: new Map(), invited: new Set(), ...OPEN };
 }
 
-function snapshot(room: Room): RoomState {
+/**
+ * Whether `name` may post to `room` in `rooms`: a member, and an owner if it is announce-only.
+ * @example
+ * ```ts
+ * import { canPost, Rooms } from "./rooms.ts";
+ * const rooms = new Rooms({ allOwners: ["teacher"], allAnnounceOnly: true });
+ * rooms.online("student", 1);
+ * console.assert(!canPost(rooms, "student", "#all").ok && canPost(rooms, "teacher", "#all").ok);
+ * ```
+ */
+export function canPost(rooms: Rooms, name: string, room: string): { ok: true } | RoomRefusal {
+  const [bad, state] = [badNames(room, name), rooms.state(room)];
+  if (bad || !state) return bad ?? refuse("no-room", `There is no room ${room}.`);
+  const user = nameKey(name);
+  if (!state.members.some((member) => nameKey(member.name) === user)) {
+    return refuse("not-member", `You are not in ${state.name}.`);
+  }
+  if (state.announceOnly && !state.owners.some((owner) => nameKey(owner) === user)) {
+    return refuse("announce-only", `${state.name} is announce-only: only its owners post.`);
+  }
+  return { ok: true };
+}
+
+/** `#all` with a stored topic and modes (never invite-only; announce-only if either says so). */
+function restoreAll(all: Room, state: RoomState, version: number): boolean {
+  const announceOnly = all.announceOnly || state.announceOnly === true;
+  Object.assign(all, pick(state), { inviteOnly: false, announceOnly, version });
+  return true;
+}
+
+/** A stored room without members yet, its invitations within the bounds; none if not a room. */
+function storedRoom(
+  state: RoomState,
+  invited: readonly string[],
+  limits: RoomLimits,
+  budget: number,
+): Room | undefined {
+  if (checkRoomName(state.name) || !Number.isSafeInteger(state.version)) return undefined;
+  const room = Object.assign(newRoom(state.name, state.version), pick(state));
+  if (!room.inviteOnly) return room;
+  const most = Math.min(limits.maxInvitesPerRoom, Math.max(0, budget));
+  for (const user of invited) if (room.invited.size < most) room.invited.add(user);
+  return room;
+}
+
+/** A stored room's topic and modes, checked. */
+function pick(state: RoomState): Pick<RoomState, "topic" | keyof RoomModes> {
+  const topic = typeof state.topic === "string" && state.topic.isWellFormed() &&
+    !CONTROL_CHARS.test(state.topic) && utf8Length(state.topic) <= MAX_TOPIC_BYTES;
+  return {
+    topic: topic ? state.topic : "",
+    inviteOnly: state.inviteOnly === true,
+    announceOnly: state.announceOnly === true,
+    history: state.history === "joined" ? "joined" : "shared",
+  };
+}
+
+function snapshot(room: Room, listed: boolean): RoomState {
   const { name, version, topic, inviteOnly, announceOnly, history } = room;
   const owners = room.owners.map((key) => room.members.get(key)!.name);
-  const members = [...room.members.values()].map((member) => ({ ...member }));
+  const members = listed ? [...room.members.values()].map((member) => ({ ...member })) : [];
   return { name, version, owners, topic, inviteOnly, announceOnly, history, members };
 }
 

@@ -8,6 +8,7 @@ import { MAX_REASON_CHARS } from "../protocol.ts";
 import { prng } from "../testing/prng.ts";
 import {
   ALL_ROOM,
+  canPost,
   checkRoomName,
   DEFAULT_ROOM_LIMITS,
   type RoomChange,
@@ -75,12 +76,12 @@ Deno.test("#all: configured owners are members even offline, and post when it is
   assert.equal(all.announceOnly, true);
   assert.equal(all.history, "joined");
   done(rooms.online("student", 3));
-  const post = refused(rooms.canPost("student", "#all"), "announce-only");
+  const post = refused(canPost(rooms, "student", "#all"), "announce-only");
   assert.match(post.reason, /#all is announce-only/);
-  assert.deepEqual(rooms.canPost("teacher", "#all"), { ok: true });
+  assert.deepEqual(canPost(rooms, "teacher", "#all"), { ok: true });
   assert.deepEqual(done(rooms.offline("TEACHER")).changed, [], "an owner stays in #all");
   assert.deepEqual(rooms.membersOf(ALL_ROOM), ["Teacher", "assistant", "student"]);
-  assert.deepEqual(rooms.canPost("teacher", "#all"), { ok: true });
+  assert.deepEqual(canPost(rooms, "teacher", "#all"), { ok: true });
   assert.throws(() => new Rooms({ allOwners: ["a b"] }), RangeError);
 });
 
@@ -96,9 +97,9 @@ Deno.test("#all: nobody parts it, is invited to or kicked from it, and it is nev
   refused(rooms.topic("alice", "#all", "hi"), "not-owner");
   done(rooms.topic("teacher", "#all", "Lab 3 today"));
   done(rooms.mode("teacher", "#all", { announceOnly: true, inviteOnly: false }));
-  refused(rooms.canPost("alice", "#all"), "announce-only");
-  assert.deepEqual(rooms.canPost("teacher", "#all"), { ok: true });
-  refused(rooms.canPost("carol", "#all"), "not-member");
+  refused(canPost(rooms, "alice", "#all"), "announce-only");
+  assert.deepEqual(canPost(rooms, "teacher", "#all"), { ok: true });
+  refused(canPost(rooms, "carol", "#all"), "not-member");
 });
 
 Deno.test("room names: # and the name rules, one room whatever the case, the creator's spelling", () => {
@@ -207,7 +208,7 @@ Deno.test("a member who goes offline stays a member of their rooms", () => {
   assert.equal(version(rooms, "#lab"), before, "#lab did not change");
   done(rooms.online("alice", 8));
   assert.deepEqual(rooms.roomsOf("alice").sort(), ["#all", "#lab"]);
-  assert.deepEqual(rooms.canPost("alice", "#lab"), { ok: true });
+  assert.deepEqual(canPost(rooms, "alice", "#lab"), { ok: true });
 });
 
 Deno.test("invite-only: only the invited join, only owners invite, an invitation is used once", () => {
@@ -226,25 +227,25 @@ Deno.test("invite-only: only the invited join, only owners invite, an invitation
     effects: [{ kind: "invited", room: "#lab", name: "Carol", by: "alice" }],
   });
   assert.equal(version(rooms, "#lab"), before, "an invitation is no change of the room's state");
-  assert.equal(rooms.invitations, 1);
+  assert.equal(rooms.counts.invitations, 1);
   done(rooms.invite("alice", "carol", "#lab")); // again: still one
-  assert.equal(rooms.invitations, 1);
+  assert.equal(rooms.counts.invitations, 1);
   refused(rooms.invite("alice", "bob", "#lab"), "already-member");
   done(rooms.join("carol", "#lab", 5));
-  assert.equal(rooms.invitations, 0);
+  assert.equal(rooms.counts.invitations, 0);
   done(rooms.part("carol", "#lab"));
   refused(rooms.join("carol", "#lab", 6), "invite-only"); // used up
   done(rooms.invite("alice", "carol", "#lab"));
   done(rooms.invite("alice", "dave", "#lab"));
-  assert.equal(rooms.invitations, 2);
+  assert.equal(rooms.counts.invitations, 2);
   done(rooms.mode("alice", "#lab", { inviteOnly: false }));
-  assert.equal(rooms.invitations, 0, "opening the room drops its invitations");
+  assert.equal(rooms.counts.invitations, 0, "opening the room drops its invitations");
   done(rooms.mode("alice", "#lab", { inviteOnly: true }));
   refused(rooms.join("dave", "#lab", 0), "invite-only");
   done(rooms.invite("alice", "dave", "#lab"));
   done(rooms.part("bob", "#lab"));
   done(rooms.part("alice", "#lab")); // the room goes, and its invitations with it
-  assert.equal(rooms.invitations, 0);
+  assert.equal(rooms.counts.invitations, 0);
   done(rooms.join("dave", "#lab", 0)); // a new, open room
   assert.equal(rooms.state("#lab")!.inviteOnly, false);
 });
@@ -255,7 +256,7 @@ Deno.test("invite to an open room: any member, a notice only; refusals", () => {
   done(rooms.join("bob", "#lab", 0));
   const notice = done(rooms.invite("bob", "carol", "#lab"));
   assert.deepEqual(notice.effects, [{ kind: "invited", room: "#lab", name: "carol", by: "bob" }]);
-  assert.equal(rooms.invitations, 0, "nothing is kept for an open room");
+  assert.equal(rooms.counts.invitations, 0, "nothing is kept for an open room");
   refused(rooms.invite("bob", "ALICE", "#lab"), "already-member");
   refused(rooms.invite("carol", "dave", "#lab"), "not-member");
   refused(rooms.invite("bob", "dave", "#nope"), "no-room");
@@ -279,7 +280,7 @@ Deno.test("kick: owners only, never an owner, members only; the kicked may come 
   assert.ok(version(rooms, "#lab") > before);
   assert.deepEqual(rooms.membersOf("#lab"), ["alice", "carol"]);
   assert.deepEqual(rooms.roomsOf("bob"), []);
-  refused(rooms.canPost("bob", "#lab"), "not-member");
+  refused(canPost(rooms, "bob", "#lab"), "not-member");
   done(rooms.join("bob", "#lab", 0)); // no bans
   done(rooms.mode("alice", "#lab", { inviteOnly: true }));
   done(rooms.kick("alice", "bob", "#lab"));
@@ -348,15 +349,15 @@ Deno.test("canPost: members only, and only owners in an announce-only room", () 
   const rooms = new Rooms();
   done(rooms.join("alice", "#lab", 0));
   done(rooms.join("bob", "#lab", 0));
-  assert.deepEqual(rooms.canPost("bob", "#lab"), { ok: true });
-  refused(rooms.canPost("carol", "#lab"), "not-member");
-  refused(rooms.canPost("bob", "#nope"), "no-room");
-  refused(rooms.canPost("bob", "lab"), "bad-name");
+  assert.deepEqual(canPost(rooms, "bob", "#lab"), { ok: true });
+  refused(canPost(rooms, "carol", "#lab"), "not-member");
+  refused(canPost(rooms, "bob", "#nope"), "no-room");
+  refused(canPost(rooms, "bob", "lab"), "bad-name");
   done(rooms.mode("alice", "#lab", { announceOnly: true }));
-  refused(rooms.canPost("bob", "#lab"), "announce-only");
-  assert.deepEqual(rooms.canPost("ALICE", "#lab"), { ok: true });
+  refused(canPost(rooms, "bob", "#lab"), "announce-only");
+  assert.deepEqual(canPost(rooms, "ALICE", "#lab"), { ok: true });
   done(rooms.part("alice", "#lab")); // bob inherits the room, and may post
-  assert.deepEqual(rooms.canPost("bob", "#lab"), { ok: true });
+  assert.deepEqual(canPost(rooms, "bob", "#lab"), { ok: true });
 });
 
 Deno.test("history: shared shows everything, joined only what came after the member's join", () => {
@@ -424,7 +425,7 @@ Deno.test("bounds: rooms, members, rooms per user (#all not counted), invitation
   done(rooms.invite("alice", "x2", "#b")); // already invited: no new one needed
   done(rooms.invite("carol", "y1", "#d"));
   refused(rooms.invite("carol", "y2", "#d"), "coordinator-full");
-  assert.equal(rooms.invitations, 3);
+  assert.equal(rooms.counts.invitations, 3);
 });
 
 Deno.test("hostile input: no throw, a refusal with a code and a short sentence", () => {
@@ -448,7 +449,7 @@ Deno.test("hostile input: no throw, a refusal with a code and a short sentence",
       rooms.mode(a, b, { history: c as "shared" }),
       rooms.online(a, 0),
       rooms.offline(a),
-      rooms.canPost(a, b),
+      canPost(rooms, a, b),
     ];
     for (const result of results) {
       if (!result.ok) assert.ok(result.reason.length > 0 && result.reason.length <= 200);
@@ -553,7 +554,7 @@ function checkInvariants(rooms: Rooms, online: Set<string>): void {
     const counted = expected.filter((key) => key !== "#all").length;
     assert.ok(counted <= SIM_LIMITS.maxRoomsPerUser, "rooms per user within bounds");
   }
-  assert.ok(rooms.invitations >= 0 && rooms.invitations <= SIM_LIMITS.maxInvites);
+  assert.ok(rooms.counts.invitations >= 0 && rooms.counts.invitations <= SIM_LIMITS.maxInvites);
 }
 
 /** Runs `steps` random operations; returns the refusal codes seen. */
@@ -574,7 +575,7 @@ function simulate(seed: number, steps: number): Set<RoomRefusalCode> {
   for (let step = 0; step < steps; step++) {
     clock += Math.floor(random() * 3);
     const before = snapshotAll(rooms);
-    const invitations = rooms.invitations;
+    const invitations = rooms.counts.invitations;
     const roll = random();
     const name = user();
     let result: RoomResult | { ok: true };
@@ -615,7 +616,7 @@ function simulate(seed: number, steps: number): Set<RoomRefusalCode> {
       if (result.ok) online.delete(name.toLowerCase());
     } else {
       label = "canPost";
-      result = rooms.canPost(name, room());
+      result = canPost(rooms, name, room());
     }
     const where = `seed ${seed}, step ${step}: ${label} ${JSON.stringify(result)}`;
     const after = snapshotAll(rooms);
@@ -623,7 +624,7 @@ function simulate(seed: number, steps: number): Set<RoomRefusalCode> {
       seen.add(result.code);
       assert.ok(result.reason.length > 0 && result.reason.length <= MAX_REASON_CHARS, where);
       assert.deepEqual(after, before, `a refusal changes nothing (${where})`);
-      assert.equal(rooms.invitations, invitations, where);
+      assert.equal(rooms.counts.invitations, invitations, where);
     } else {
       // Versions: a room's version moves exactly when its state changes, and always upwards,
       // above every version given before (so a room made again is newer than its old self).

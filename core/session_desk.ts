@@ -1,7 +1,8 @@
 /**
  * The coordinator's answers to peers logged in with a session: keep-alives (`ping` → `pong`),
  * `lookup` (→ `found`/`notfound`), `logout` (→ `bye`) and — peerchat/2 peers only — `natping`
- * (→ `natpong`, from the socket it came to) and `connect` (→ `punch` to both, punch.ts), each
+ * (→ `natpong`, from the socket it came to), `connect` (→ `punch` to both, punch.ts) and the room
+ * requests (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`: room_service.ts), each
  * counted only with the session (sessions.ts) — and, for a peerchat/2 peer, only sealed with the
  * link of its login (`auth`, link_auth.ts), which seals the answer too. A plain datagram that
  * claims such a peer is dropped as spoofed, and must come from the endpoint of the login; a sealed
@@ -36,6 +37,8 @@ import type { RosterBatch } from "./roster_batch.ts";
 import { Punches, sealFor } from "./punch.ts";
 import { judgeLogout, judgeSession } from "./sessions.ts";
 import type { Tickets } from "./tickets.ts";
+import type { RoomService } from "./room_service.ts";
+import { ROOM_REQUEST_TYPES, type RoomRequest } from "../wire/room_lines.ts";
 
 /** Which of the coordinator's UDP sockets a datagram came to: logins, or the NAT-type port. */
 export type Via = "login" | "nat";
@@ -46,12 +49,18 @@ type SealedMessage =
   | LookupMessage
   | LogoutMessage
   | NatPingMessage
-  | ConnectMessage;
+  | ConnectMessage
+  | RoomRequest;
 
 function takesSealed(message: Message): message is SealedMessage {
   const type = message.type;
   return type === "ping" || type === "lookup" || type === "logout" || type === "natping" ||
-    type === "connect";
+    type === "connect" || isRoomRequest(message);
+}
+
+/** Whether `message` is a room request (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`). */
+export function isRoomRequest(message: Message): message is RoomRequest {
+  return ROOM_REQUEST_TYPES.includes(message.type);
 }
 
 /** Links of departed peers kept for a repeated `logout`, at most. */
@@ -65,6 +74,8 @@ export interface DeskContext {
   readonly tickets: Tickets;
   /** Roster batches (a digest of a recent batch is not stale). */
   readonly roster: RosterBatch;
+  /** The rooms: logins, logouts and room requests of peerchat/2 users. */
+  readonly rooms: RoomService;
   /** Counts one of these. */
   count(
     kind:
@@ -129,8 +140,14 @@ export class SessionDesk {
     });
   }
 
-  /** `user` left: its link still seals the `bye` to a repeated logout, for a while. */
+  /** `user` logged in (a new user): into the rooms, whose state it is sent. */
+  joined(user: OnlineUser): void {
+    this.#context.rooms.login(user);
+  }
+
+  /** `user` left: out of `#all`; its link still seals the `bye` to a repeated logout, a while. */
   departed(user: OnlineUser): void {
+    this.#context.rooms.logout(user);
     if (!user.link) return;
     this.#departed.delete(user.key);
     this.#departed.set(user.key, user.link);
@@ -196,7 +213,34 @@ export class SessionDesk {
     if (inner.type === "lookup") return this.#lookup(inner, "utf-8", from, now, link);
     if (inner.type === "logout") return this.#logout(inner, "utf-8", from, link);
     if (inner.type === "natping") return this.#natping(inner, from, now, link, via);
-    this.#connect(inner, from, now, link);
+    if (inner.type === "connect") return this.#connect(inner, from, now, link);
+    this.#room(inner, from, now, link);
+  }
+
+  /** A room request of the peer with `link`: the room service answers (pushes, sealed). */
+  #room(request: RoomRequest, from: Endpoint, now: number, link: LinkAuth): void {
+    const user = this.#context.users.get(request.name);
+    if (judgeSession(user, request.session, from, true) !== "ok") {
+      const reason = `A ${request.type} for ${request.name} carried a session it does not hold.`;
+      return this.#context.drop("spoofed", from, reason);
+    }
+    this.#heard(user!, from, now, link);
+    this.#context.rooms.request(user!, request, now);
+  }
+
+  /**
+   * Drops a plain datagram a coordinator does not take plain: a room request claiming a
+   * peerchat/2 user (whose requests must be sealed) is spoofed; any other (a seed client's: they
+   * are in no room) is malformed.
+   */
+  notTaken(message: Message, from: Endpoint): void {
+    const user = isRoomRequest(message) ? this.#context.users.get(message.name) : undefined;
+    if (this.#unsealed(user, message.type, from)) return;
+    this.#context.drop(
+      "malformed",
+      from,
+      `A coordinator does not take "${message.type}" messages.`,
+    );
   }
 
   /** Drops a datagram that is not for the coordinator (on the NAT-type port: counted apart). */

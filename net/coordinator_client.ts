@@ -25,6 +25,8 @@ import {
   PEERCHAT_FLAVOR,
 } from "../protocol.ts";
 import { namedHost } from "./nat_check.ts";
+import { ROOM_PUSH_TYPES, type RoomPush, type RoomRequest } from "../wire/room_lines.ts";
+import type { RoomAsk } from "./room_types.ts";
 import { ClientTraversal, type TraversalHooks } from "./client_traversal.ts";
 import { CoordinatorLink } from "../core/coordinator_link.ts";
 import { LoginProof, type PinVerdict } from "../core/login_proof.ts";
@@ -104,14 +106,15 @@ export class CoordinatorClient {
   #loginWaiter?: (message: Message, sealed: boolean) => void;
   #byeWaiter?: () => void;
   #relogin?: Promise<void>;
-  /** Ends the re-login loop's wait early (on close). */
-  #wakeRelogin?: () => void;
+  #wakeRelogin?: () => void; // Ends the re-login loop's wait early (on close).
   #closed = false;
   #loggedOut = false;
   #transitPort?: number;
   readonly #lookups = new Lookups();
   /** NAT measurement, `connect`, and what the coordinator says of traversal. */
   readonly traversal: ClientTraversal;
+  /** Takes the room pushes (`room`, `room-members`, `room-invite`, `room-error`), sealed only. */
+  onRoomPush?: (push: RoomPush) => void;
   /** The coordinator's host: where its transit relay listens too. */
   readonly coordinatorHost: string;
 
@@ -191,11 +194,7 @@ export class CoordinatorClient {
     return this.#relogin !== undefined;
   }
 
-  /**
-   * The first login: tries until the login deadline, and — when the coordinator answered but the
-   * list did not come through (a lossy link can stall TCP) — logs in again, for up to 30 s in all.
-   * Emits `ready`.
-   */
+  /** The first login, until its deadline; a list that failed after an answer: up to 30 s. */
   async start(): Promise<void> {
     const started = monotonic();
     let deadline = started + (this.#options.loginTimeoutMs ?? 10_000);
@@ -213,12 +212,7 @@ export class CoordinatorClient {
     }
   }
 
-  /**
-   * Asks the coordinator whether `who` is online (its roster batch may not have arrived yet): a
-   * `found` answer is applied as the login notice it stands for. Resolves whether the roster has
-   * `who` then; false at once without a session, and after about a second without an answer
-   * (the question is asked twice).
-   */
+  /** Whether `who` is online, asked of the coordinator (twice, ~1 s) when the roster lacks it. */
   lookup(who: string): Promise<boolean> {
     if (this.#roster.has(who)) return Promise.resolve(true);
     const session = this.#link.session;
@@ -233,11 +227,15 @@ export class CoordinatorClient {
     );
   }
 
-  /**
-   * A datagram from the coordinator's address that the guard let through: a `challenge`, a sealed
-   * message (`auth`: its tag is checked here), or one of the few it takes in plain (an answer to a
-   * login before its proof, a `pong,NAME,unknown`).
-   */
+  /** Sends a room request sealed (anew at each call), name and session added; false: not now. */
+  roomRequest(ask: RoomAsk): boolean {
+    const off = this.#closed || this.#loggedOut || this.#relogin || !this.linked;
+    const session = off ? undefined : this.#link.session;
+    if (session) this.#send({ ...ask, name: this.#options.name, session } as RoomRequest);
+    return session !== undefined;
+  }
+
+  /** A datagram the guard let through from the coordinator: `challenge`, sealed, or plain. */
   onMessage(message: Message, from: Endpoint): void {
     if (message.type === "auth") return this.#onSealed(message, from);
     this.#handle(message, false, from);
@@ -251,6 +249,8 @@ export class CoordinatorClient {
 
   #handle(message: Message, sealed: boolean, from: Endpoint): void {
     if (sealed && this.traversal.onSealed(message, from)) return;
+    const room = ROOM_PUSH_TYPES.includes(message.type) ? message as RoomPush : undefined;
+    if (room) return void (sealed && this.onRoomPush?.(room));
     switch (message.type) {
       case "challenge":
       case "accept":

@@ -1,6 +1,6 @@
 /**
  * The coordinator's data directory (`--data DIR`): `registry.db`, the name registry
- * (name_registry.ts), and `coordinator.key`, its X25519 private key — created on first run, file
+ * (name_registry.ts) and the rooms (room_registry.ts), and `coordinator.key`, its X25519 private key — created on first run, file
  * mode 0600, kept across restarts so that peers, which pin the coordinator's key on first contact,
  * find the same key again.
  *
@@ -8,6 +8,8 @@
  */
 
 import { type KeyPair, x25519Generate, x25519PublicKey } from "../crypto/primitives.ts";
+import { NameRegistry } from "./name_registry.ts";
+import { RoomRegistry } from "./room_registry.ts";
 import { decodeBase64Url, encodeBase64Url } from "../wire/keys.ts";
 import { dataRoot, joinPath, SEPARATOR } from "./paths.ts";
 import { createPrivateFile, readPrivateFile } from "./private_file.ts";
@@ -71,4 +73,41 @@ function createKey(dir: string, path: string): KeyPair {
     throw new Error(`Cannot write the coordinator's key ${path}: ${(error as Error).message}`);
   }
   return created ? pair : loadCoordinatorKey(dir); // another coordinator made it first
+}
+
+/** What the coordinator keeps: its key pair, the names registered, the rooms (with `--data`). */
+export interface CoordinatorData {
+  /** The coordinator's X25519 key pair. */ identity: KeyPair;
+  /** The name registry (in memory without a data directory). */ names: NameRegistry;
+  /** The rooms on disk; none without a data directory (they live in memory only). */
+  rooms?: RoomRegistry;
+}
+
+/**
+ * Opens the data directory `dir` (its key, names and rooms; a failed room write is told to
+ * `onError`), or — no `dir` — a new key and a name registry in memory. Throws an error that names
+ * the file when one cannot be used.
+ */
+export function openCoordinatorData(
+  dir: string | undefined,
+  onError: (message: string) => void,
+): CoordinatorData {
+  const identity = dir ? loadCoordinatorKey(dir) : x25519Generate();
+  const names = NameRegistry.open(dir ? dataFile(dir, REGISTRY_FILE) : ":memory:");
+  try {
+    return {
+      identity,
+      names,
+      rooms: dir ? RoomRegistry.open(dataFile(dir, REGISTRY_FILE), { onError }) : undefined,
+    };
+  } catch (error) {
+    names.close();
+    throw error;
+  }
+}
+
+/** Closes what {@linkcode openCoordinatorData} opened (the rooms written first). */
+export function closeCoordinatorData(data: CoordinatorData): void {
+  data.rooms?.close();
+  data.names.close();
 }

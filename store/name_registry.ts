@@ -19,7 +19,7 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, openDatabase, type StatementSync } from "./sqlite.ts";
 import type { NameRecord, NameStore } from "../core/names.ts";
 
 /** Options for {@linkcode NameRegistry.open}. */
@@ -83,22 +83,10 @@ export class NameRegistry implements NameStore {
    * name registry.
    */
   static open(path: string, options: NameRegistryOptions = {}): NameRegistry {
-    let db: DatabaseSync | undefined;
-    try {
-      db = new DatabaseSync(path);
-      db.exec("PRAGMA busy_timeout = 5000");
-      if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec(SCHEMA);
-      return new NameRegistry(db, options.clock ?? Date.now);
-    } catch (error) {
-      try {
-        db?.close();
-      } catch {
-        // Not open.
-      }
-      throw new Error(`Cannot open the name registry ${path}: ${(error as Error).message}`);
-    }
+    return new NameRegistry(
+      openDatabase(path, SCHEMA, "the name registry"),
+      options.clock ?? Date.now,
+    );
   }
 
   /** The record of the name whose `nameKey` is `key`, read from the file now. */

@@ -363,3 +363,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "tmux: rooms in the pane with unread counts; /join, Alt+A to the unread room, Alt+1, Ctrl+N",
+  ignore: reason !== undefined && !inCI,
+  async fn() {
+    if (reason) throw new Error(`The terminal tests cannot run here: ${reason}`);
+    const net = await createLab({ hosts: ["coord", "student", "friend"] });
+    const processes: PeerchatProcess[] = [];
+    let terminal: Terminal | undefined;
+    const run = await guided();
+    try {
+      const coordinator = spawnIn(net, "coord", ["coordinator", "--json"]);
+      processes.push(coordinator);
+      await coordinator.waitFor((e) => e.event === "listening", "the coordinator", 20_000);
+      const data = await Deno.makeTempDir({ prefix: "peerchat-tmux-bob-" });
+      const bob = spawnIn(net, "friend", ["peer", "--json", "--name", "bob", "--data", data]);
+      bob.dataDir = data;
+      processes.push(bob);
+      await bob.waitFor((e) => e.event === "ready", "bob", 20_000);
+
+      terminal = await Terminal.start(net, "student", run.command, 100, 24);
+      await terminal.waitFor(/Your name/, "the name prompt");
+      terminal.keys("alice", "Enter");
+      await terminal.waitFor(/Online \(1\)/, "the chat screen");
+      terminal.keys("/join #lab", "Enter");
+      await terminal.waitFor(/Rooms \(2\)/, "#all and #lab in the pane");
+      await terminal.waitFor(/#lab · 1 member/, "#lab as the conversation");
+      await bob.writeLine("/join #lab");
+      await bob.waitFor(
+        (e) => e.event === "room-members" && e.room === "#lab" && e.members.length === 2,
+        "bob in #lab",
+      );
+      // Alice looks at #all (Alt+1: the first conversation of the pane); bob posts in #lab.
+      terminal.keys("M-1");
+      await terminal.waitFor(/#all · 2 members/, "Alt+1 to #all");
+      await bob.writeLine("/msg #lab hello room");
+      await terminal.waitFor(/#lab +2\/2 +1\b/, "#lab's unread count in the pane");
+      terminal.keys("M-a");
+      const room = await terminal.waitFor(/#lab · 2 members/, "Alt+A to the unread room");
+      assert.match(room, /bob: hello room/);
+      assert.doesNotMatch(room, /#lab +2\/2 +1\b/, "read now");
+      // Plain text goes to the room now.
+      terminal.keys("hi bob", "Enter");
+      await bob.waitFor(
+        (e) => e.event === "message" && e.room === "#lab" && e.text === "hi bob",
+        "alice's post in #lab",
+      );
+      // Ctrl+N: the next conversation in the pane's order (after #lab: bob).
+      terminal.keys("C-n");
+      await terminal.waitFor(/chat with bob/, "Ctrl+N to bob");
+    } finally {
+      terminal?.close();
+      for (const process of processes) await process.stop();
+      await net.close();
+      await Deno.remove(run.dir, { recursive: true });
+    }
+  },
+});

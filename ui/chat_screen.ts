@@ -89,6 +89,12 @@ export interface ChatScreenOptions {
    * the caller can render its view again (for a new terminal size, say).
    */
   onRedraw?: () => void;
+  /**
+   * Called first with every key: returns true when it took the key (the chat switching
+   * conversations on Alt+1..9, Ctrl+N/Ctrl+P, Alt+arrows, Alt+A), which then does not reach the
+   * input line. Without it, Ctrl+N/Ctrl+P walk history like down/up.
+   */
+  navigate?: (key: Key) => boolean;
 }
 
 const DEFAULT_COLUMNS = 80;
@@ -335,6 +341,10 @@ export class ChatScreen implements Disposable {
 
   /** Applies one key to the editor and carries out its action. */
   #handleKey(key: Key): void {
+    if (this.#options.navigate?.(key)) {
+      this.#render();
+      return;
+    }
     const result = applyKey(this.#state, key, this.#options.complete);
     this.#state = result.state;
     switch (result.action?.kind) {

@@ -599,3 +599,27 @@ Deno.test("ChatScreen setView outside full-screen mode is an error", () => {
   assert.ok(!h.output().includes("\x1b[?1049h"), "line mode never enters the alternate screen");
   h.screen.close();
 });
+
+Deno.test("ChatScreen gives conversation keys to navigate; without it Ctrl+P/N walk history", async () => {
+  const taken: string[] = [];
+  const h = harness({
+    history: ["earlier"],
+    navigate: (key) => {
+      if (key.kind === "char" || key.kind === "enter") return false;
+      taken.push(key.kind === "alt-digit" ? `alt-${key.digit}` : key.kind);
+      return true;
+    },
+  });
+  const lines = h.screen.lines();
+  h.send("hi\x1b2\x0e\x10\x1b[1;3D\x1b\x1b[C\x1ba\r");
+  assert.deepEqual(await lines.next(), { value: "hi", done: false });
+  assert.deepEqual(taken, ["alt-2", "ctrl-n", "ctrl-p", "alt-left", "alt-right", "alt-a"]);
+  h.screen.close();
+
+  // No navigate: Ctrl+P is history's previous line, as before.
+  const plain = harness({ history: ["earlier"] });
+  const more = plain.screen.lines();
+  plain.send("\x10\r");
+  assert.deepEqual(await more.next(), { value: "earlier", done: false });
+  plain.screen.close();
+});

@@ -19,116 +19,45 @@
 import { clockTime } from "../net/clock.ts";
 import type { PeerEvent } from "../peer.ts";
 import { nameKey } from "../protocol.ts";
-import { visible, visibleLines } from "./visible.ts";
+import { visible } from "./visible.ts";
 import type { KeyState } from "../core/trust.ts";
 import { impostorText, keyChangedText } from "./key_text.ts";
 import { natHint, natText, type PathKind, pathText } from "./path_text.ts";
 import { type FileEvent, isFileEvent } from "./file_types.ts";
-import { emptyTransfers, reduceTransfers, type TransfersState } from "./transfers_state.ts";
+import { reduceTransfers } from "./transfers_state.ts";
+import {
+  addChat,
+  addInfo,
+  addSystem,
+  type ChatLine,
+  cleanUser,
+  type LineStatus,
+  markRead,
+  sameName,
+  screenLine,
+  sortRoster,
+  unreadOne,
+  type ViewState,
+} from "./view_state.ts";
+import { isRoomInput, reduceRoom, type RoomInput } from "./room_state.ts";
 
-/** The most lines kept per conversation. */
-export const MAX_CONVERSATION_LINES = 1000;
-/** The most system lines (joins, leaves, status, errors, command output) kept. */
-export const MAX_SYSTEM_LINES = 500;
-
-/** Someone in the online roster; `seed` marks a client that is not peerchat (netcat, the C# client). */
-export interface RosterUser {
-  /** The user's name as they logged in. */
-  readonly name: string;
-  /** Whether this is a seed client, which cannot confirm delivery. */
-  readonly seed: boolean;
-  /** Where the user's key stands (peerchat users whose key is known). */
-  readonly key?: KeyState;
-  /** How messages to the user travel, once known: `lan`, `direct` or `relayed`. */
-  readonly path?: PathKind;
-}
-
-/**
- * Where a chat line stands: `pending` (waiting for an acknowledgement, "…"),
- * `sent` (handed to a seed client that cannot confirm, "·"), `delivered` ("✓"),
- * `failed` ("✗"), or `received` for incoming lines.
- */
-export type LineStatus = "pending" | "sent" | "delivered" | "failed" | "received";
-
-/** One message in a conversation, incoming or outgoing. */
-export interface ChatLine {
-  /** Arrival order across all conversations and system lines. */
-  readonly seq: number;
-  /** `in` from the other person, `out` from this user. */
-  readonly direction: "in" | "out";
-  /** The other person's name. */
-  readonly with: string;
-  /** The message id (from the peer's events). */
-  readonly id: string;
-  /** `HH:MM:SS`. */
-  readonly time: string;
-  /** The message text; it may hold several lines. */
-  readonly text: string;
-  /** Delivery status (outgoing) or `received` (incoming). */
-  readonly status: LineStatus;
-  /** Sent or received in plain text (a seed client): the screen marks it. */
-  readonly plain?: boolean;
-}
-
-/** How a system line is coloured: plain, dim, green, yellow or red. */
-export type Tone = "plain" | "dim" | "good" | "warn" | "bad";
-
-/** What a system line is about. */
-export type SystemKind =
-  | "ready"
-  | "join"
-  | "leave"
-  | "status"
-  | "error"
-  | "info"
-  | "pending"
-  | "failed"
-  | "security"
-  | "path"
-  | "nat"
-  | "transfer";
-
-/** A line that is not a chat message: a join, a leave, a status, an error, command output. */
-export interface SystemLine {
-  /** Arrival order across all conversations and system lines. */
-  readonly seq: number;
-  /** What happened. */
-  readonly kind: SystemKind;
-  /** How it is coloured. */
-  readonly tone: Tone;
-  /** The text, one line. */
-  readonly text: string;
-  /** The name key of the person the line is about (joins, leaves, pending, failed). */
-  readonly about?: string;
-  /** The name key of the partner shown when the line arrived, if any. */
-  readonly context?: string;
-}
-
-/** Everything the full screen shows. Treat it as immutable: {@linkcode reduce} returns new states. */
-export interface ViewState {
-  /** This user's name. */
-  readonly me: string;
-  /** The coordinator's address, as text. */
-  readonly coordinator: string;
-  /** Whether the coordinator answers. */
-  readonly reachable: boolean;
-  /** Who is online (without this user), sorted by name. */
-  readonly roster: readonly RosterUser[];
-  /** Whom plain lines go to; without one the pane shows every conversation. */
-  readonly partner?: string;
-  /** Chat lines per conversation, keyed by name key (`nameKey`), oldest first. */
-  readonly conversations: ReadonlyMap<string, readonly ChatLine[]>;
-  /** System lines, oldest first. */
-  readonly system: readonly SystemLine[];
-  /** Unread message counts, keyed by name key; absent means none. */
-  readonly unread: ReadonlyMap<string, number>;
-  /** The last hint or status text, shown on the status line. */
-  readonly hint: string;
-  /** The next arrival number. */
-  readonly seq: number;
-  /** File transfers: offers known, and the bars of those under way. */
-  readonly transfers: TransfersState;
-}
+export {
+  type ChatLine,
+  emptyView,
+  type LineStatus,
+  MAX_CONVERSATION_LINES,
+  MAX_SYSTEM_LINES,
+  type RoomEntry,
+  type RosterUser,
+  sameName,
+  screenLine,
+  screenText,
+  sortRoster,
+  type SystemKind,
+  type SystemLine,
+  type Tone,
+  type ViewState,
+} from "./view_state.ts";
 
 /** What {@linkcode reduce} accepts: peer events, and what the user did. */
 export type ViewInput =
@@ -137,24 +66,8 @@ export type ViewInput =
   /** Command output; `about` puts it in that person's conversation (e.g. their key, introduced). */
   | { event: "info"; text: string; about?: string }
   | { event: "roster"; users: { name: string; seed: boolean; key?: KeyState; path?: PathKind }[] }
-  | { event: "coordinator"; address: string; reachable: boolean };
-
-/** The state before anything happened: nobody online, no partner, coordinator assumed reachable. */
-export function emptyView(me: string, coordinator: string): ViewState {
-  return {
-    me,
-    coordinator,
-    reachable: true,
-    roster: [],
-    partner: undefined,
-    conversations: new Map(),
-    system: [],
-    unread: new Map(),
-    hint: "",
-    seq: 0,
-    transfers: emptyTransfers(),
-  };
-}
+  | { event: "coordinator"; address: string; reachable: boolean }
+  | RoomInput;
 
 /**
  * Applies one input and returns the new state; `state` is never mutated.
@@ -173,6 +86,9 @@ export function emptyView(me: string, coordinator: string): ViewState {
  * - `path` marks the name's path in the roster and says so, dim, in its conversation (a path line
  *   that nothing followed yet is replaced, so relayed-then-direct a moment later is one line);
  * - `nat` says once what NAT this peer is behind (in yellow when hard), also on the status line;
+ * - rooms (room_state.ts): a `message` with `room` goes to the room's conversation (never the
+ *   sender's), own posts (`room-posted`) too; room joins, parts, topics and refusals are lines
+ *   there, an invite a line where the user is; `rooms` and `room-members` keep the pane's rooms;
  * - file events (transfers_state.ts) move the transfers' bars; offers, refusals, resuming, done
  *   and failed are lines in the conversation with the other side (`now`, ms, words expiries).
  */
@@ -183,6 +99,7 @@ export function reduce(
   now: number = Date.now(),
 ): ViewState {
   if (isFileEvent(input)) return onFile(state, input, now);
+  if (isRoomInput(input)) return reduceRoom(state, input, time);
   switch (input.event) {
     case "ready":
       return onReady(state, input);
@@ -230,69 +147,6 @@ export function reduce(
     case "info":
       return addInfo(state, input.text, input.about);
   }
-}
-
-/** A roster entry with a cleaned name. */
-function cleanUser(
-  user: { name: string; seed: boolean; key?: KeyState; path?: PathKind },
-): RosterUser {
-  return {
-    name: screenLine(user.name),
-    seed: user.seed,
-    ...(user.key === undefined ? {} : { key: user.key }),
-    ...(user.path === undefined ? {} : { path: user.path }),
-  };
-}
-
-/** The roster sorted by name key, so it does not jump around. */
-export function sortRoster(users: readonly RosterUser[]): RosterUser[] {
-  return [...users].sort((a, b) => {
-    const ka = nameKey(a.name);
-    const kb = nameKey(b.name);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
-}
-
-/** Whether two names are the same person (names compare case-insensitively). */
-export function sameName(a: string | undefined, b: string): boolean {
-  return a !== undefined && nameKey(a) === nameKey(b);
-}
-
-/** Appends a system line (several when `text` has line breaks), keeping at most the cap. */
-function addSystem(
-  state: ViewState,
-  kind: SystemKind,
-  tone: Tone,
-  text: string,
-  about?: string,
-): ViewState {
-  const context = state.partner === undefined ? undefined : nameKey(state.partner);
-  const key = about === undefined ? undefined : nameKey(about);
-  let seq = state.seq;
-  const added = text.split("\n").map((part): SystemLine => ({
-    seq: seq++,
-    kind,
-    tone,
-    text: screenLine(part),
-    about: key,
-    context,
-  }));
-  const system = [...state.system, ...added].slice(-MAX_SYSTEM_LINES);
-  return { ...state, system, seq };
-}
-
-/** Command output: one system line per line of text. */
-function addInfo(state: ViewState, text: string, about?: string): ViewState {
-  return addSystem(state, "info", "plain", text.replace(/\r\n?/g, "\n"), about);
-}
-
-/** Appends a chat line to its conversation, keeping at most the cap. */
-function addChat(state: ViewState, line: Omit<ChatLine, "seq">): ViewState {
-  const key = nameKey(line.with);
-  const lines = state.conversations.get(key) ?? [];
-  const next = [...lines, { ...line, seq: state.seq }].slice(-MAX_CONVERSATION_LINES);
-  const conversations = new Map(state.conversations).set(key, next);
-  return { ...state, conversations, seq: state.seq + 1 };
 }
 
 /** The chat line with `id` in the conversation with `to`, if present. */
@@ -388,9 +242,8 @@ function onLeave(state: ViewState, name: string, reason: string): ViewState {
 /** Switches the conversation (or back to all of them) and clears its unread count. */
 function onPartner(state: ViewState, name: string | undefined): ViewState {
   if (name === undefined) return { ...state, partner: undefined, hint: "All conversations" };
-  const unread = new Map(state.unread);
-  unread.delete(nameKey(name));
-  return { ...state, partner: name, unread, hint: `Chatting with ${name}` };
+  const hint = name.startsWith("#") ? `In ${name}` : `Chatting with ${name}`;
+  return { ...markRead(state, name), partner: name, hint };
 }
 
 /** A message went out: an outgoing line, "…" until confirmed, "·" when it cannot be. */
@@ -457,9 +310,7 @@ function onMessage(
     ...(message.encrypted === false ? { plain: true } : {}),
   });
   if (sameName(state.partner, message.from)) return next;
-  const key = nameKey(message.from);
-  const unread = new Map(next.unread).set(key, (next.unread.get(key) ?? 0) + 1);
-  return { ...next, unread, hint: `New message from ${message.from}` };
+  return { ...unreadOne(next, message.from, state.seq), hint: `New message from ${message.from}` };
 }
 
 /** A file event: the transfers' state, and its line (if any) in the other side's conversation. */
@@ -476,18 +327,3 @@ function onStatus(state: ViewState, connected: boolean, message: string): ViewSt
 }
 
 // ---------------------------------------------------------------- text on the screen
-
-/**
- * Text from the network as the screen shows it: its lines kept (`\r\n` and a
- * lone `\r` end a line too), tabs as four spaces, and every other control
- * character, colour code included, written visibly (`\x1b[31m`) by
- * {@linkcode visibleLines}: shown, never executed, never silently dropped.
- */
-export function screenText(text: string): string {
-  return visibleLines(text).join("\n").replace(/\t/g, "    ");
-}
-
-/** {@linkcode screenText} on one line: line breaks become spaces. */
-export function screenLine(text: string): string {
-  return screenText(text).replace(/\n/g, " ");
-}

@@ -18,11 +18,11 @@
 
 import {
   type ChatLine,
+  type RoomEntry,
   type RosterUser,
   sameName,
   screenLine,
   screenText,
-  sortRoster,
   type SystemLine,
   type Tone,
   type ViewState,
@@ -34,6 +34,7 @@ import { nameKey } from "../protocol.ts";
 import { PATH_LABEL } from "./path_text.ts";
 import { activeTransfers } from "./transfers_state.ts";
 import { transferRows } from "./transfers_view.ts";
+import { offlineUsers } from "./room_state.ts";
 
 /** The fewest message-pane rows kept when transfers take rows above the status line. */
 const MIN_PANE_ROWS = 3;
@@ -53,9 +54,22 @@ function isChat(entry: Entry): entry is ChatLine {
   return "direction" in entry;
 }
 
-/** The title of what the pane shows: one conversation or all of them. */
+/**
+ * The title of what the pane shows: one conversation or all of them; a room's title gives its
+ * member count and topic.
+ */
 export function conversationTitle(state: ViewState): string {
-  return state.partner === undefined ? "all conversations" : `chat with ${state.partner}`;
+  if (state.partner === undefined) return "all conversations";
+  if (!state.partner.startsWith("#")) return `chat with ${state.partner}`;
+  const room = state.rooms.find((r) => sameName(r.name, state.partner!));
+  if (!room) return state.partner;
+  const { members } = roomCounts(state, room);
+  return [
+    room.name,
+    `${members} member${members === 1 ? "" : "s"}`,
+    ...(room.announceOnly ? ["announce-only"] : []),
+    ...(room.topic === "" ? [] : [room.topic]),
+  ].join(" · ");
 }
 
 /** Whether a system line belongs in the current partner's pane. */
@@ -95,6 +109,7 @@ function nameSpan(name: string): Span {
 
 /** The styled prefix of a chat line: time, and who wrote it (to whom, in the all view). */
 function chatPrefix(line: ChatLine, all: boolean): Row {
+  if (line.from !== undefined) return roomPrefix(line, all);
   const who: Row = line.direction === "in"
     ? [nameSpan(line.with)]
     : all
@@ -102,6 +117,13 @@ function chatPrefix(line: ChatLine, all: boolean): Row {
     : [span("you", "bold")];
   const plain: Row = line.plain ? [span(` ${NOT_ENCRYPTED}`, "yellow")] : [];
   return [span(`[${screenLine(line.time)}]`, "dim"), span(" "), ...who, ...plain, span(": ")];
+}
+
+/** A room line's prefix: time, the room (in the all view), and its sender (or "you"). */
+function roomPrefix(line: ChatLine, all: boolean): Row {
+  const who = line.direction === "out" ? span("you", "bold") : nameSpan(line.from ?? "");
+  const room: Row = all ? [span(`[${screenLine(line.with)}]`, "bold"), span(" ")] : [];
+  return [span(`[${screenLine(line.time)}]`, "dim"), span(" "), ...room, who, span(": ")];
 }
 
 /** The rows of one chat line wrapped to `width`; text lines after the first are indented. */
@@ -226,34 +248,56 @@ function rosterEntry(
   return (count.length > 0 && withRight(left, count, width, 3)) || fitRow(left, width, false);
 }
 
-/** People to list who are not online: the partner, and anyone with unread messages. */
-function offlineUsers(state: ViewState): RosterUser[] {
-  const online = new Set(state.roster.map((u) => nameKey(u.name)));
-  const names = new Map<string, string>();
-  if (state.partner !== undefined) names.set(nameKey(state.partner), state.partner);
-  for (const key of state.unread.keys()) {
-    const lines = state.conversations.get(key);
-    if (!names.has(key)) names.set(key, lines?.at(-1)?.with ?? key);
-  }
-  return sortRoster(
-    [...names].filter(([key]) => !online.has(key)).map(([, name]) => ({ name, seed: false })),
-  );
+/**
+ * A room's members and how many are online; `#all`'s are everyone online: the roster and this
+ * user (its pushes carry no member list).
+ */
+function roomCounts(state: ViewState, room: RoomEntry): { members: number; online: number } {
+  if (nameKey(room.name) !== "#all") return room;
+  const everyone = state.roster.length + 1;
+  return { members: everyone, online: everyone };
 }
 
-/** The roster column's rows: "Online (N)", then the entries, and "+N more" when they do not fit. */
+/** One room in the pane: partner mark, name, members online/total; the unread count right. */
+function roomEntry(room: RoomEntry, state: ViewState, width: number): Row {
+  const unread = state.unread.get(nameKey(room.name)) ?? 0;
+  const left: Row = [
+    sameName(state.partner, room.name) ? span("▸ ", "bold") : span("  "),
+    span(screenLine(room.name), "bold"),
+    span(` ${roomCounts(state, room).online}/${roomCounts(state, room).members}`, "dim"),
+  ];
+  const count: Row = unread === 0 ? [] : [span(String(unread), ["bold", "yellow"])];
+  return (count.length > 0 && withRight(left, count, width, 3)) || fitRow(left, width, false);
+}
+
+/** `rows` cut to `room` rows, the last saying how many more there are. */
+function capped(rows: Row[], room: number, width: number): Row[] {
+  if (rows.length <= room || room <= 0) return rows.slice(0, Math.max(0, room));
+  const more = rows.length - (room - 1);
+  return [...rows.slice(0, room - 1), fitRow([span(`  +${more} more`, "dim")], width, false)];
+}
+
+/**
+ * The roster column's rows: "Rooms (N)" and the rooms (`#all` first) when this user is in any,
+ * then "Online (N)" and the people; a group that does not fit ends with "+N more" (the rooms keep
+ * at most half the column while people are listed).
+ */
 function rosterRows(state: ViewState, width: number, height: number): Row[] {
-  const entries = [
+  const people = [
     ...state.roster.map((user) => rosterEntry(user, state, width, false)),
     ...offlineUsers(state).map((user) => rosterEntry(user, state, width, true)),
   ];
   const title = fitRow([span(`Online (${state.roster.length})`, "bold")], width, false);
-  const room = height - 1;
-  if (entries.length > room && room > 0) {
-    const more = entries.length - (room - 1);
-    const shown = entries.slice(0, room - 1);
-    return [title, ...shown, fitRow([span(`  +${more} more`, "dim")], width, false)];
+  if (state.rooms.length === 0) {
+    return [title, ...capped(people, height - 1, width)].slice(0, Math.max(0, height));
   }
-  return [title, ...entries].slice(0, Math.max(0, height));
+  const rooms = state.rooms.map((room) => roomEntry(room, state, width));
+  const roomsTitle = fitRow([span(`Rooms (${rooms.length})`, "bold")], width, false);
+  const avail = Math.max(0, height - 2);
+  const share = Math.max(Math.floor(avail / 2), avail - people.length);
+  const shownRooms = capped(rooms, Math.max(1, share), width);
+  const rest = capped(people, avail - shownRooms.length, width);
+  return [roomsTitle, ...shownRooms, title, ...rest].slice(0, Math.max(0, height));
 }
 
 /** The header: program, own name, coordinator and whether it answers; the title on the right. */
@@ -265,7 +309,7 @@ function headerRow(state: ViewState, columns: number): Row {
     span(` · coordinator ${screenLine(state.coordinator)} `),
     state.reachable ? span("✓", "green") : span("✗ not answering", "red"),
   ];
-  const right: Row = [span(conversationTitle(state), "dim"), span(" ")];
+  const right: Row = [span(screenLine(conversationTitle(state)), "dim"), span(" ")];
   const gap = columns - rowWidth(left) - rowWidth(right);
   if (gap < 2) return fitRow(left, columns, false);
   return [...left, span(" ".repeat(gap)), ...right];

@@ -2,7 +2,9 @@
  * The chat commands a user types: `/who`, `/msg NAME TEXT`, plain text,
  * `/history`, `/giveup`, the key commands (`/fingerprint`, `/verify`, `/trust`),
  * the file commands (`/send`, `/accept`, `/decline`, `/cancel`, `/transfers`; parsed in
- * file_args.ts), `/help` and `/quit`. Parsing is pure so that every path is tested without
+ * file_args.ts), the room commands (`/join`, `/part`, `/invite`, `/kick`, `/names`, `/topic`,
+ * `/mode`, `/rooms`; parsed in room_args.ts; `/msg #ROOM TEXT` and `/history #ROOM` name a room),
+ * `/help` and `/quit`. Parsing is pure so that every path is tested without
  * a terminal.
  *
  * @example
@@ -15,8 +17,9 @@
  */
 
 import { type FileCommand, parseFileCommand } from "./file_args.ts";
+import { parseRoomCommand, type RoomCommand, roomName } from "./room_args.ts";
 
-export type { FileCommand };
+export type { FileCommand, RoomCommand };
 
 /** One parsed line of user input. */
 export type Command =
@@ -32,6 +35,7 @@ export type Command =
   /** `/trust NAME`: accept NAME's new key. */
   | { kind: "trust"; name: string }
   | FileCommand
+  | RoomCommand
   | { kind: "help" }
   | { kind: "quit" }
   | { kind: "empty" }
@@ -51,6 +55,14 @@ export const COMMANDS = [
   "/decline",
   "/cancel",
   "/transfers",
+  "/join",
+  "/part",
+  "/invite",
+  "/kick",
+  "/names",
+  "/topic",
+  "/mode",
+  "/rooms",
   "/help",
   "/quit",
 ] as const;
@@ -70,11 +82,26 @@ export const HELP: string = [
   "/trust NAME        accept NAME's new key after a key-change warning (compare it first with",
   "                   /verify NAME); until then nothing goes to or comes from the new key",
   '/send NAME PATH…   offer files or folders to NAME (quote a path with spaces: "my file.txt")',
+  "/send #ROOM PATH…  offer them to every other member of #ROOM (each pulls their own copy)",
   "/accept ID [DIR]   take the files of offer ID (into DIR, else the downloads folder)",
   "/accept ID 1,3-5 [DIR]  take only those files of the offer (numbered as it lists them)",
   "/decline ID        say no to offer ID",
   "/cancel ID         stop transfer ID (either side; the other side hears)",
   "/transfers [ID]    transfers in flight, done and failed (with ID: its files, numbered)",
+  "/join #ROOM        join (or create) a room and talk there; a room is # and a name",
+  "/part [#ROOM]      leave the room (the current one without a name)",
+  "/msg #ROOM TEXT    post TEXT to a room (later lines without a / go there too)",
+  "/invite NAME #ROOM let NAME into a room (needed when it is invite-only)",
+  "/kick NAME #ROOM   take NAME out of a room (owners)",
+  "/names [#ROOM]     a room's members, owners marked @",
+  "/topic #ROOM [TEXT] show a room's topic, or set it (owners; - clears it)",
+  "/mode #ROOM MODE…  owners: invite-only|open, announce-only|open-post, shared|joined",
+  "                   (shared: newcomers get the history from before they joined)",
+  "/rooms             the rooms you are in: members online/total, unread, topic",
+  "/history #ROOM [N] the last N messages of a room, in the room's order",
+  "Keys               Alt+1..9 the Nth conversation of the list on the right (rooms, then",
+  "                   people); Ctrl+N/Ctrl+P or Alt+Right/Alt+Left the next/previous one;",
+  "                   Alt+A the one with the oldest unread message; Up/Down your earlier lines",
   "/help              this list",
   "/quit              log out and exit (also Ctrl+D or end of input, Ctrl+C, SIGTERM)",
 ].join("\n");
@@ -105,9 +132,12 @@ export function parseCommand(line: string): Command {
         return { kind: "invalid", message: "Usage: /msg NAME TEXT — for example /msg bob hello" };
       }
       const gap = rest.search(/\s/);
+      const to = gap < 0 ? rest : rest.slice(0, gap);
+      const room = to.startsWith("#") ? roomName(to) : undefined;
+      if (room && !("room" in room)) return room;
       // `/msg NAME` alone switches the conversation to NAME.
-      if (gap < 0) return { kind: "msg", to: rest, text: "" };
-      return { kind: "msg", to: rest.slice(0, gap), text: rest.slice(gap).trimStart() };
+      if (gap < 0) return { kind: "msg", to, text: "" };
+      return { kind: "msg", to, text: rest.slice(gap).trimStart() };
     }
     case "/history":
     case "/h": {
@@ -116,9 +146,11 @@ export function parseCommand(line: string): Command {
       if (!name || extra !== undefined || !Number.isInteger(limit) || limit < 1) {
         return {
           kind: "invalid",
-          message: "Usage: /history NAME [N] — for example /history bob 50",
+          message: "Usage: /history NAME [N] — for example /history bob 50 (or /history #lab)",
         };
       }
+      const room = name.startsWith("#") ? roomName(name) : undefined;
+      if (room && !("room" in room)) return room;
       return { kind: "history", with: name, limit };
     }
     case "/giveup": {
@@ -156,7 +188,7 @@ export function parseCommand(line: string): Command {
       return { kind: "trust", name: rest };
     }
     default: {
-      const file = parseFileCommand(word, rest);
+      const file = parseFileCommand(word, rest) ?? parseRoomCommand(word, rest);
       if (file) return file;
       return {
         kind: "invalid",

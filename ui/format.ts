@@ -19,6 +19,7 @@ import { displayWidth } from "./text_width.ts";
 import { visible, visibleLines } from "./visible.ts";
 import { impostorText, keyChangedText } from "./key_text.ts";
 import { natText, pathText } from "./path_text.ts";
+import { invitedText, roomErrorText, roomJoinText, roomPartText, topicText } from "./room_text.ts";
 
 export type { CoordinatorEvent, HistoryEntry, PeerEvent };
 
@@ -134,6 +135,7 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
         }`,
       );
     case "message": {
+      if (event.room !== undefined) return formatRoomLine({ ...event, room: event.room }, paint);
       const stamp = `[${visible(event.time)}]`;
       const plain = event.encrypted === false ? ` ${paint("yellow", NOT_ENCRYPTED)}` : "";
       return `${paint("dim", stamp)} ${who(event.from)}${plain}: ${block(event.text, `${stamp} `)}`;
@@ -175,7 +177,50 @@ export function formatPeerEvent(event: PeerEvent, paint: Painter): string | unde
       );
     case "error":
       return paint("yellow", block(event.message, ""));
+    case "room-join":
+      return paint("dim", roomJoinText(event, false));
+    case "room-part":
+      return paint("dim", roomPartText(event, false));
+    case "room-topic":
+      return topicText(event.room, event.topic);
+    case "room-invite":
+      return paint("green", invitedText(event));
+    case "room-error":
+      return paint("yellow", roomErrorText(event));
+    case "room-members":
+      return undefined;
   }
+}
+
+/**
+ * A room's time as line mode shows it: an ISO 8601 time (history) as the local date and time,
+ * a clock time as it is.
+ */
+function roomTime(time: string): string {
+  if (!/^\d{4}-\d\d-\d\dT/.test(time)) return visible(time);
+  const at = new Date(time);
+  if (Number.isNaN(at.getTime())) return visible(time);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${
+    two(at.getHours())
+  }:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+}
+
+/**
+ * One room message in line mode: `[14:05:09] [#lab] alice: hi` (no time: without the stamp). The
+ * room, the sender and every line of the text are shown {@linkcode visible}, later lines indented.
+ */
+export function formatRoomLine(
+  line: { room: string; from: string; time: string; text: string },
+  paint: Painter,
+): string {
+  const stamp = line.time === "" ? "" : `[${roomTime(line.time)}] `;
+  const room = `[${visible(line.room)}]`;
+  const from = visible(line.from);
+  const prefix = `${stamp}${room} ${from}: `;
+  return `${stamp === "" ? "" : paint("dim", stamp)}${paint("bold", room)} ${
+    paint(["bold", nameStyle(from)], from)
+  }: ${block(line.text, prefix)}`;
 }
 
 /**

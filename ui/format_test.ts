@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { styleText } from "node:util";
 import { stripAnsi } from "./text_width.ts";
 import type { CoordinatorEvent } from "../coordinator.ts";
+import type { PeerEvent } from "../peer.ts";
 import {
   ANSI,
   formatCoordinatorEvent,
   formatHistoryEntry,
   formatPeerEvent,
+  formatRoomLine,
   nameStyle,
   painter,
   wantsColor,
@@ -372,4 +374,92 @@ Deno.test("line mode: a line when a contact's path changes, and one for the NAT"
     /^x\\x1b\[2J\\u\{202e\}: direct \(x\\x1b\[2J\\u\{202e\}\)$/,
   );
   assertShown(formatPeerEvent({ event: "nat", nat: "easy", public: evil }, plain), /x\\x1b/);
+});
+
+Deno.test("line mode: a room message reads [time] [#room] sender: text, escaped, later lines indented", () => {
+  const paint = painter(false);
+  const line = formatPeerEvent({
+    event: "message",
+    from: "bob",
+    id: "#lab/bob/1",
+    time: "14:05:09",
+    text: "hi all\n[12:00:01] carol: forged",
+    reliable: true,
+    room: "#lab",
+    seq: 1,
+    clock: 1,
+  }, paint);
+  assert.equal(line, "[14:05:09] [#lab] bob: hi all\n                [12:00:01] carol: forged");
+  const evil = formatPeerEvent({
+    event: "message",
+    from: "m\x1b[2Jallory",
+    id: "x",
+    time: "14:05:09",
+    text: ATTACK,
+    reliable: true,
+    room: "#\x1b]0;t\x07",
+  }, paint)!;
+  assert.doesNotMatch(evil, EXECUTABLE);
+  assert.equal(evil, `[14:05:09] [#\\x1b]0;t\\x07] m\\x1b[2Jallory: ${SHOWN}`);
+  // History entries carry ISO times: the local date and time are shown.
+  const stamp = formatRoomLine(
+    { room: "#lab", from: "you", time: "2026-11-29T14:05:09.000Z", text: "x" },
+    paint,
+  );
+  assert.match(stamp, /^\[2026-11-\d\d \d\d:\d\d:09\] \[#lab\] you: x$/);
+});
+
+Deno.test("line mode: room events are sentences, every network string escaped", () => {
+  const paint = painter(false);
+  const cases: [PeerEvent, string][] = [
+    [{ event: "room-join", room: "#lab", name: "bob" }, "→ bob joined #lab"],
+    [{ event: "room-part", room: "#lab", name: "bob", reason: "part" }, "← bob left #lab"],
+    [
+      { event: "room-part", room: "#lab", name: "bob", reason: "kicked" },
+      "← bob was removed from #lab by an owner",
+    ],
+    [{ event: "room-topic", room: "#lab", topic: "Lab 3" }, "#lab topic: Lab 3"],
+    [{ event: "room-topic", room: "#lab", topic: "" }, "#lab has no topic now"],
+    [
+      { event: "room-invite", room: "#lab", by: "bob" },
+      "bob invited you to #lab: /join #lab to go in.",
+    ],
+    [
+      {
+        event: "room-error",
+        room: "#all",
+        code: "announce-only",
+        message: "Only the owners of #all may post there (announce-only).",
+      },
+      "✗ Only the owners of #all may post there (announce-only).",
+    ],
+    [
+      { event: "room-error", room: "#lab", code: "not-owner", message: "Owners only." },
+      "✗ #lab: Owners only.",
+    ],
+  ];
+  for (const [event, expected] of cases) assert.equal(formatPeerEvent(event, paint), expected);
+  assert.equal(
+    formatPeerEvent({
+      event: "room-members",
+      room: "#lab",
+      version: 1,
+      members: [],
+      owners: [],
+      inviteOnly: false,
+      announceOnly: false,
+      history: "shared",
+    }, paint),
+    undefined,
+  );
+  for (
+    const event of [
+      { event: "room-topic", room: "#\x1b[2J", topic: ATTACK },
+      { event: "room-invite", room: "#a\x07", by: "b\x1b[2Job" },
+      { event: "room-error", room: "#a", code: "x", message: ATTACK },
+      { event: "room-join", room: "#a\x9b", name: "b\u202eob" },
+    ] as PeerEvent[]
+  ) {
+    assert.doesNotMatch(formatPeerEvent(event, paint)!, EXECUTABLE, JSON.stringify(event));
+  }
 });

@@ -26,7 +26,14 @@ export type SimpleKeyKind =
   | "ctrl-u"
   | "ctrl-k"
   | "ctrl-w"
-  | "ctrl-l";
+  | "ctrl-l"
+  /** Ctrl+N and Ctrl+P: the next/previous conversation on the chat screen, else history. */
+  | "ctrl-n"
+  | "ctrl-p"
+  /** Alt+Right / Alt+Left: the next/previous conversation; Alt+A: the next one with unread. */
+  | "alt-right"
+  | "alt-left"
+  | "alt-a";
 
 /**
  * One decoded key press. A `char` key may hold several characters: that is
@@ -35,6 +42,8 @@ export type SimpleKeyKind =
  */
 export type Key =
   | { kind: "char"; text: string }
+  /** Alt+1 … Alt+9 (`ESC 1` … `ESC 9`): the Nth conversation of the roster pane. */
+  | { kind: "alt-digit"; digit: number }
   | { kind: "unknown"; seq: string }
   | { kind: SimpleKeyKind };
 
@@ -54,8 +63,8 @@ const CONTROL_KEYS: Readonly<Record<string, SimpleKeyKind>> = {
   "\x0c": "ctrl-l",
   "\x0d": "enter",
   "\x0a": "enter",
-  "\x0e": "down",
-  "\x10": "up",
+  "\x0e": "ctrl-n",
+  "\x10": "ctrl-p",
   "\x15": "ctrl-u",
   "\x17": "ctrl-w",
   "\x7f": "backspace",
@@ -77,6 +86,9 @@ const TILDE_KEYS: Readonly<Record<string, SimpleKeyKind>> = {
   "8": "end",
   "3": "delete",
 };
+
+/** The CSI modifier parameters that mean Alt (`1;3`), or Meta as some terminals send it (`1;9`). */
+const ALT_MODIFIERS = new Set(["1;3", "1;9"]);
 
 /** A decoded escape sequence: a key, a paste marker, or not yet complete. */
 type EscapeResult =
@@ -110,6 +122,8 @@ function decodeCsi(seq: string, params: string, final: string): EscapeResult {
     if (kind) return { length, key: { kind } };
   } else if ((params === "" || params === "1") && LETTER_KEYS[final]) {
     return { length, key: { kind: LETTER_KEYS[final] } };
+  } else if (ALT_MODIFIERS.has(params) && (final === "C" || final === "D")) {
+    return { length, key: { kind: final === "C" ? "alt-right" : "alt-left" } };
   }
   return { length, key: { kind: "unknown", seq } };
 }
@@ -143,14 +157,37 @@ function readSs3(input: string, start: number, final: boolean): EscapeResult {
   return { length: 3, key: kind ? { kind } : { kind: "unknown", seq } };
 }
 
+/**
+ * `ESC ESC [ D` / `ESC ESC [ C` (Alt+Left/Right in terminals that prefix ESC to the arrow), else
+ * a lone ESC; `null` when cut off.
+ */
+function readAltArrow(input: string, start: number, final: boolean): EscapeResult {
+  const lone: EscapeResult = { length: 1, key: { kind: "unknown", seq: ESC } };
+  if (input[start + 2] === undefined) return final ? lone : null;
+  if (input[start + 2] !== "[" && input[start + 2] !== "O") return lone;
+  const arrow = input[start + 2] === "["
+    ? readCsi(input, start + 1, final)
+    : readSs3(input, start + 1, final);
+  if (arrow === null) return null;
+  if ("key" in arrow && (arrow.key.kind === "left" || arrow.key.kind === "right")) {
+    return {
+      length: arrow.length + 1,
+      key: { kind: arrow.key.kind === "left" ? "alt-left" : "alt-right" },
+    };
+  }
+  return lone;
+}
+
 /** Decodes the escape sequence at `start`; `null` when it is cut off and more input may follow. */
 function readEscape(input: string, start: number, final: boolean): EscapeResult {
   const next = input[start + 1];
   if (next === undefined) return { length: 1, key: { kind: "unknown", seq: ESC } };
   if (next === "[") return readCsi(input, start, final);
   if (next === "O") return readSs3(input, start, final);
-  if (next === ESC) return { length: 1, key: { kind: "unknown", seq: ESC } };
+  if (next === ESC) return readAltArrow(input, start, final);
   const char = String.fromCodePoint(input.codePointAt(start + 1) ?? 0);
+  if (char >= "1" && char <= "9") return { length: 2, key: { kind: "alt-digit", digit: +char } };
+  if (char === "a" || char === "A") return { length: 2, key: { kind: "alt-a" } };
   return { length: 1 + char.length, key: { kind: "unknown", seq: ESC + char } };
 }
 

@@ -53,8 +53,8 @@ Deno.test("parseKeys decodes delete and the control keys", () => {
     ["\x1b[3~", "delete"],
     ["\x02", "left"],
     ["\x06", "right"],
-    ["\x10", "up"],
-    ["\x0e", "down"],
+    ["\x10", "ctrl-p"],
+    ["\x0e", "ctrl-n"],
     ["\t", "tab"],
     ["\x03", "ctrl-c"],
     ["\x04", "ctrl-d"],
@@ -147,4 +147,36 @@ Deno.test("parseKeys of split UTF-8 text decoded by a streaming decoder gives �
   ];
   const text = keys.map((key) => (key.kind === "char" ? key.text : "?")).join("");
   assert.equal(text, "你好");
+});
+
+Deno.test("the conversation keys decode: Alt+1..9, Alt+A, Alt+arrows in three spellings, Ctrl+N/P", () => {
+  for (let digit = 1; digit <= 9; digit++) {
+    assert.deepEqual(parseKeys(`\x1b${digit}`), [{ kind: "alt-digit", digit }]);
+  }
+  assert.deepEqual(parseKeys("\x1b0"), [{ kind: "unknown", seq: "\x1b0" }]);
+  assert.deepEqual(parseKeys("\x1ba\x1bA"), [{ kind: "alt-a" }, { kind: "alt-a" }]);
+  assert.deepEqual(parseKeys("\x1b[1;3D\x1b[1;3C"), [{ kind: "alt-left" }, { kind: "alt-right" }]);
+  assert.deepEqual(parseKeys("\x1b[1;9D\x1b[1;9C"), [{ kind: "alt-left" }, { kind: "alt-right" }]);
+  assert.deepEqual(parseKeys("\x1b\x1b[D\x1b\x1b[C"), [{ kind: "alt-left" }, {
+    kind: "alt-right",
+  }]);
+  assert.deepEqual(parseKeys("\x1b\x1bOD"), [{ kind: "alt-left" }]);
+  assert.deepEqual(parseKeys("\x0e\x10"), [{ kind: "ctrl-n" }, { kind: "ctrl-p" }]);
+  // Other modifiers stay unknown; Ctrl+Left is not Alt+Left.
+  assert.deepEqual(parseKeys("\x1b[1;5D"), [{ kind: "unknown", seq: "\x1b[1;5D" }]);
+  // Plain arrows are unchanged.
+  assert.deepEqual(parseKeys("\x1b[D\x1bOC"), [{ kind: "left" }, { kind: "right" }]);
+});
+
+Deno.test("the conversation keys decode when cut across chunks", () => {
+  // A lone ESC at the end of a chunk is the Esc key at once (as before): cuts after it are the
+  // ones that wait.
+  for (const whole of ["\x1b\x1b[D", "\x1b\x1bOC", "\x1b[1;3C", "\x1b[1;9D"]) {
+    const expected = parseKeys(whole);
+    for (let cut = 2; cut < whole.length; cut++) {
+      const decoder = new KeyDecoder();
+      const keys = [...decoder.push(whole.slice(0, cut)), ...decoder.push(whole.slice(cut))];
+      assert.deepEqual(keys, expected, `${JSON.stringify(whole)} cut at ${cut}`);
+    }
+  }
 });

@@ -214,8 +214,10 @@ function editKey(state: EditorState, key: Key): EditorState {
     case "end":
       return moveCursor(state, 0, graphemes(state.text).length);
     case "up":
+    case "ctrl-p":
       return historyUp(state);
     case "down":
+    case "ctrl-n":
       return historyDown(state);
     case "ctrl-u":
       return removeRange(state, 0, clampedCursor(state, graphemes(state.text).length));

@@ -14,6 +14,9 @@ import { type Painter, painter } from "./format.ts";
 import { isSeedClient, type Peer, type PeerEvent } from "../peer.ts";
 import type { Sink } from "./sink.ts";
 import type { KeyCommands } from "../core/trust.ts";
+import type { RoomCommands } from "../core/room_view.ts";
+import type { Key } from "./keys.ts";
+import { isRoomInput, keyTarget } from "./room_state.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
@@ -34,13 +37,15 @@ export class ViewDriver {
   readonly #screen: () => ChatScreen | undefined;
   readonly #peer: () => Peer | undefined;
   readonly #keys: () => KeyCommands | undefined;
+  readonly #rooms: () => RoomCommands | undefined;
   /** The sink run_peer writes to. */
   readonly sink: Sink;
 
   /**
    * A driver for `name`'s chat with the coordinator at `coordinator` (shown
-   * in the header). `screen`, `peer` and `keys` (the key decisions, for the
-   * roster's marks) are read at each use: they start later than the driver.
+   * in the header). `screen`, `peer`, `keys` (the key decisions, for the
+   * roster's marks) and `rooms` (`peer.rooms`, for the pane's rooms) are read at each use: they
+   * start later than the driver.
    */
   constructor(
     name: string,
@@ -49,12 +54,14 @@ export class ViewDriver {
     screen: () => ChatScreen | undefined,
     peer: () => Peer | undefined,
     keys: () => KeyCommands | undefined = () => undefined,
+    rooms: () => RoomCommands | undefined = () => undefined,
   ) {
     this.#state = emptyView(name, coordinator);
     this.#paint = paint;
     this.#screen = screen;
     this.#peer = peer;
     this.#keys = keys;
+    this.#rooms = rooms;
     this.sink = {
       // Command output becomes plain view lines (the view styles them): no colours to strip.
       paint: painter(false),
@@ -62,6 +69,17 @@ export class ViewDriver {
       info: (kind, text, data) => {
         // "Now talking to X" belongs in X's conversation: switch before showing it.
         if (kind === "partner") this.show({ event: "partner", name: String(data?.with) });
+        // Own room posts are lines in the room's conversation; room answers change the pane.
+        if (kind === "room-sent") {
+          const { room, id, text: posted } = data as { room: string; id: string; text: string };
+          this.show({ event: "room-posted", room, id, text: posted });
+          return;
+        }
+        if (kind === "room-ok") this.syncRooms();
+        // A room joined is the conversation now: its answer belongs there.
+        if (kind === "room-ok" && data?.command === "join") {
+          this.show({ event: "partner", name: String(data.room) });
+        }
         // A sender's key, introduced at their first message: in their conversation.
         const about = kind === "introduce" && typeof data?.name === "string"
           ? data.name
@@ -79,6 +97,7 @@ export class ViewDriver {
     if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
       this.syncRoster();
     }
+    if (event.event === "join" || event.event === "leave" || isRoomInput(event)) this.syncRooms();
     const kind: string = event.event;
     if (kind === "message" || (kind === "file-offer" && "from" in event)) this.#screen()?.bell();
   }
@@ -117,6 +136,39 @@ export class ViewDriver {
         };
       }),
     });
+  }
+
+  /** Copies the rooms this peer is in (`peer.rooms.list()`) into the pane, when there are rooms. */
+  syncRooms(): void {
+    const rooms = this.#rooms();
+    if (!rooms) return;
+    this.show({
+      event: "rooms",
+      rooms: rooms.list().map((view) => ({
+        name: view.room,
+        topic: view.topic,
+        members: view.members.length,
+        online: view.members.filter((m) => m.online).length,
+        announceOnly: view.announceOnly,
+      })),
+    });
+  }
+
+  /**
+   * A conversation key (Alt+1..9, Ctrl+N/P, Alt+arrows, Alt+A; room_state.ts `keyTarget`): switches
+   * the view there and tells `onSwitch` (the session's partner, the prompt). Returns whether the
+   * key was one; one with nowhere to go rings.
+   */
+  navigate(key: Key, onSwitch: (name: string) => void): boolean {
+    const target = keyTarget(this.#state, key);
+    if (target === undefined) return false;
+    if (target === null) {
+      this.#screen()?.bell();
+      return true;
+    }
+    this.show({ event: "partner", name: target });
+    onSwitch(target);
+    return true;
   }
 
   /** Draws the view on the screen, if there is one yet. */

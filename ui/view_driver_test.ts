@@ -9,6 +9,7 @@ import { answerKeyCommand } from "../cli/key_commands.ts";
 import { x25519Generate } from "../crypto/primitives.ts";
 import { encodeKey } from "../wire/keys.ts";
 import { waitFor } from "../testing/helpers.ts";
+import type { RoomCommands, RoomView } from "../core/room_view.ts";
 
 const plain = painter(false);
 
@@ -119,4 +120,62 @@ Deno.test("on the chat screen: the roster shows the path the peer found, and the
     await bob.close();
     await coordinator.close();
   }
+});
+
+Deno.test("fake rooms (UI-only): the driver lists rooms from peer.rooms, shows own posts, switches by key", () => {
+  // A FAKE peer.rooms with only list() (UI unit test; the engine is tested after the merge).
+  const views: RoomView[] = [{
+    room: "#lab",
+    version: 3,
+    topic: "Lab 3",
+    owners: ["me"],
+    members: [
+      { name: "me", online: true, owner: true },
+      { name: "bob", online: false, owner: false },
+    ],
+    inviteOnly: false,
+    announceOnly: false,
+    history: "shared",
+    canPost: true,
+  }];
+  const rooms = { list: () => views } as unknown as RoomCommands;
+  const driver = new ViewDriver(
+    "me",
+    "127.0.0.1:8888",
+    plain,
+    () => undefined,
+    () => undefined,
+    () => undefined,
+    () => rooms,
+  );
+  driver.sink.info("room-ok", "You are in #lab.", {
+    command: "join",
+    room: "#lab",
+    state: views[0],
+  });
+  assert.equal(driver.state.partner, "#lab", "the answer to /join is shown in #lab");
+  assert.match(renderView(driver.state, 100, 10, plain).join("\n"), /You are in #lab\./);
+  driver.sink.info("partner", "All.", { with: "bob" });
+  driver.sink.event({ event: "room-join", room: "#lab", name: "me" });
+  assert.deepEqual(driver.state.rooms, [
+    { name: "#lab", topic: "Lab 3", members: 2, online: 1, announceOnly: false },
+  ]);
+  driver.sink.info("room-sent", "[#lab] you: hello", {
+    room: "#lab",
+    id: "#lab/me/1",
+    text: "hello",
+  });
+  assert.deepEqual(driver.state.conversations.get("#lab")?.map((l) => [l.direction, l.text]), [
+    ["out", "hello"],
+  ]);
+  const switched: string[] = [];
+  assert.equal(driver.navigate({ kind: "alt-digit", digit: 1 }, (to) => switched.push(to)), true);
+  assert.equal(driver.state.partner, "#lab");
+  assert.deepEqual(switched, ["#lab"]);
+  assert.equal(driver.navigate({ kind: "alt-a" }, (to) => switched.push(to)), true, "taken, rings");
+  assert.equal(driver.navigate({ kind: "up" }, (to) => switched.push(to)), false);
+  assert.deepEqual(switched, ["#lab"]);
+  const shown = renderView(driver.state, 100, 10, plain).join("\n");
+  assert.match(shown, /#lab · 2 members · Lab 3/);
+  assert.match(shown, /you: hello/);
 });
