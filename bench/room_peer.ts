@@ -27,7 +27,6 @@
 
 import { Journal } from "../store/journal.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
-import type { RoomCommands } from "../core/room_view.ts";
 import { useFastAead } from "../crypto/aead.ts";
 import { stdinLines, untilStdinCloses } from "./child.ts";
 import process from "node:process";
@@ -60,13 +59,6 @@ export function stamp(): number {
 export function preciseCpu(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
-}
-
-/** `peer.rooms` (issue 13's room engine); an error saying so while this checkout lacks it. */
-export function roomsOf(peer: Peer): RoomCommands {
-  const rooms = (peer as unknown as { rooms?: RoomCommands }).rooms;
-  if (!rooms) throw new Error("this checkout's Peer has no room engine (peer.rooms) yet");
-  return rooms;
 }
 
 const same = (a: string | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
@@ -125,22 +117,16 @@ function post(peer: Peer, via: Via, text: string): string | undefined {
     }
     return undefined;
   }
-  const result = roomsOf(peer).post(ALL, text);
+  const result = peer.rooms.post(ALL, text);
   return result.ok ? undefined : result.message;
-}
-
-/** Whether this checkout's `Peer` has the room engine. */
-function hasRooms(peer: Peer): boolean {
-  return (peer as unknown as { rooms?: RoomCommands }).rooms !== undefined;
 }
 
 async function teacher(port: number, dir: string): Promise<void> {
   const me = await startPeer(TEACHER, port, dir, () => {});
   let cleanup = () => {};
   try {
-    const rooms = hasRooms(me.peer);
-    const inAll = () => !rooms || !!roomsOf(me.peer).get(ALL);
-    console.log(JSON.stringify({ ready: true, rooms }));
+    const inAll = () => me.peer.rooms.get(ALL) !== undefined;
+    console.log(JSON.stringify({ ready: true }));
     // What the screen would feel: a 10 ms timer's longest lateness since the last post.
     let last = performance.now();
     let stallMs = 0;
@@ -197,9 +183,7 @@ async function students(
         const have = got.get(text);
         if (!have) return;
         const missing = peers.filter(({ peer }) => !have.has(peer.name)).map(({ peer }) => peer);
-        const without = missing.filter((peer) =>
-          hasRooms(peer) && roomsOf(peer).get(ALL) === undefined
-        );
+        const without = missing.filter((peer) => peer.rooms.get(ALL) === undefined);
         console.error(
           `"${text}": ${have.size} of ${count} here after 10 s; missing ${
             missing.map((p) => p.name).join(" ")
@@ -221,8 +205,7 @@ async function students(
       peers.push(await startPeer(name, port, `${dir}/${name}`, onEvent(name)));
     });
     const withoutTeacher = () => peers.filter(({ peer }) => peer.user(TEACHER) === undefined);
-    const withoutAll = () =>
-      peers.filter(({ peer }) => hasRooms(peer) && roomsOf(peer).get(ALL) === undefined);
+    const withoutAll = () => peers.filter(({ peer }) => peer.rooms.get(ALL) === undefined);
     const ready = () => withoutTeacher().length + withoutAll().length === 0;
     await until(ready, ALL_GRACE_MS);
     // A peer whose #all push was lost does not ask again by itself: ask `names #all` for it (what
@@ -232,7 +215,7 @@ async function students(
     if (asked.length) {
       console.error(`names #all asked by ${asked.map((p) => p.peer.name).join(" ")}`);
     }
-    await Promise.all(asked.map(({ peer }) => roomsOf(peer).names(ALL).catch(() => undefined)));
+    await Promise.all(asked.map(({ peer }) => peer.rooms.names(ALL).catch(() => undefined)));
     if (!await until(ready, 45_000)) {
       throw new Error(
         `of ${count} students here, ${withoutTeacher().length} never saw the teacher online, ` +
@@ -248,7 +231,7 @@ async function students(
 
 /** Bob's answer in the room: at once, unless his view of the room lacks alice still. */
 async function answerInRoom(peer: Peer, text: string): Promise<void> {
-  const rooms = roomsOf(peer);
+  const rooms = peer.rooms;
   const hasAlice = () => rooms.get(RT_ROOM)?.members.some((m) => same(m.name, "alice")) ?? false;
   if (!hasAlice()) await until(hasAlice, 10_000);
   const result = rooms.post(RT_ROOM, text);
@@ -265,14 +248,9 @@ async function rtEcho(port: number, dir: string): Promise<void> {
   const me = await startPeer("bob", port, dir, onEvent);
   bob.peer = me.peer;
   try {
-    let room = "no room engine";
-    try {
-      const answer = await roomsOf(me.peer).join(RT_ROOM);
-      room = answer.ok ? "joined" : answer.message;
-    } catch (error) {
-      room = error instanceof Error ? error.message : String(error);
-    }
-    console.log(JSON.stringify({ ready: true, room }));
+    const answer = await me.peer.rooms.join(RT_ROOM);
+    if (!answer.ok) throw new Error(`join ${RT_ROOM}: ${answer.message}`);
+    console.log(JSON.stringify({ ready: true }));
     await untilStdinCloses(MAX_LIFETIME_MS);
   } finally {
     await closeAll([me]);
@@ -288,27 +266,19 @@ async function rtPing(port: number, dir: string, warmup: number): Promise<void> 
   const me = await startPeer("alice", port, dir, onEvent);
   try {
     if (!await until(() => me.peer.user("bob") !== undefined, 20_000)) throw new Error("no bob");
-    let rooms: RoomCommands | undefined;
-    try {
-      rooms = roomsOf(me.peer);
-      const answer = await rooms.join(RT_ROOM);
-      if (!answer.ok) throw new Error(`join ${RT_ROOM}: ${answer.message}`);
-      const both = () =>
-        ["alice", "bob"].every((n) => rooms?.get(RT_ROOM)?.members.some((m) => same(m.name, n)));
-      if (!await until(both, 20_000)) throw new Error(`bob never showed up in ${RT_ROOM}`);
-    } catch (error) {
-      rooms = undefined;
-      console.error(
-        `room round trip unavailable: ${error instanceof Error ? error.message : error}`,
-      );
-    }
+    const rooms = me.peer.rooms;
+    const answer = await rooms.join(RT_ROOM);
+    if (!answer.ok) throw new Error(`join ${RT_ROOM}: ${answer.message}`);
+    const both = () =>
+      ["alice", "bob"].every((n) => rooms.get(RT_ROOM)?.members.some((m) => same(m.name, n)));
+    if (!await until(both, 20_000)) throw new Error(`bob never showed up in ${RT_ROOM}`);
     let i = 0;
     const roundTrip = async (room: boolean): Promise<number> => {
       const text = `ping ${String(i++).padStart(6, "0")}`;
       const key = `${room ? RT_ROOM : ""}|re ${text}`;
       const answered = new Promise<void>((resolve) => waiters.set(key, resolve));
       const t = performance.now();
-      const result = room ? rooms!.post(RT_ROOM, text) : me.peer.send("bob", text);
+      const result = room ? rooms.post(RT_ROOM, text) : me.peer.send("bob", text);
       if (!result.ok) throw new Error(result.message);
       await answered;
       const ms = performance.now() - t;
@@ -321,14 +291,10 @@ async function rtPing(port: number, dir: string, warmup: number): Promise<void> 
       await roundTrip(false);
       if (rooms) await roundTrip(true);
     }
-    console.log(JSON.stringify({ ready: true, room: rooms !== undefined }));
+    console.log(JSON.stringify({ ready: true }));
     for await (const line of stdinLines()) {
       const match = /^run (room|direct) (\d+)$/.exec(line);
       if (!match) break;
-      if (match[1] === "room" && !rooms) {
-        console.log(JSON.stringify({ error: "no room engine" }));
-        continue;
-      }
       const cpu0 = preciseCpu();
       const samples: number[] = [];
       for (let k = 0; k < Number(match[2]); k++) samples.push(await roundTrip(match[1] === "room"));
