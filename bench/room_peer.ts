@@ -27,6 +27,7 @@
 
 import { Journal } from "../store/journal.ts";
 import { Peer, type PeerEvent } from "../peer.ts";
+import type { TraceSink } from "../net/udp.ts";
 import { useFastAead } from "../crypto/aead.ts";
 import { stdinLines, untilStdinCloses } from "./child.ts";
 import process from "node:process";
@@ -69,6 +70,7 @@ async function startPeer(
   coordinatorPort: number,
   dir: string,
   onEvent: (event: PeerEvent) => void,
+  trace?: TraceSink,
 ): Promise<{ peer: Peer; journal: Journal }> {
   await Deno.mkdir(dir, { recursive: true });
   const journal = Journal.open(dir);
@@ -79,6 +81,7 @@ async function startPeer(
       host: HOST,
       journal,
       onEvent,
+      trace,
       loginTimeoutMs: 30_000,
     });
     return { peer, journal };
@@ -263,7 +266,17 @@ async function rtPing(port: number, dir: string, warmup: number): Promise<void> 
     if (event.event !== "message" || !same(event.from, "bob")) return;
     waiters.get(`${event.room === undefined ? "" : RT_ROOM}|${event.text}`)?.();
   };
-  const me = await startPeer("alice", port, dir, onEvent);
+  // Datagrams alice sends and receives, counted only during a `count` command.
+  const counts = { on: false, out: 0, in: 0, bytesOut: 0 };
+  const trace: TraceSink = (entry) => {
+    if (!counts.on || entry.transport !== "udp") return;
+    if (entry.direction === "in") counts.in++;
+    else {
+      counts.out++;
+      counts.bytesOut += entry.bytes.length;
+    }
+  };
+  const me = await startPeer("alice", port, dir, onEvent, trace);
   try {
     if (!await until(() => me.peer.user("bob") !== undefined, 20_000)) throw new Error("no bob");
     const rooms = me.peer.rooms;
@@ -293,11 +306,19 @@ async function rtPing(port: number, dir: string, warmup: number): Promise<void> 
     }
     console.log(JSON.stringify({ ready: true }));
     for await (const line of stdinLines()) {
-      const match = /^run (room|direct) (\d+)$/.exec(line);
+      const match = /^(run|count) (room|direct) (\d+)$/.exec(line);
       if (!match) break;
+      if (match[1] === "count") {
+        Object.assign(counts, { on: true, out: 0, in: 0, bytesOut: 0 });
+        for (let k = 0; k < Number(match[3]); k++) await roundTrip(match[2] === "room");
+        await sleep(200); // the last acks
+        counts.on = false;
+        console.log(JSON.stringify({ out: counts.out, in: counts.in, bytesOut: counts.bytesOut }));
+        continue;
+      }
       const cpu0 = preciseCpu();
       const samples: number[] = [];
-      for (let k = 0; k < Number(match[2]); k++) samples.push(await roundTrip(match[1] === "room"));
+      for (let k = 0; k < Number(match[3]); k++) samples.push(await roundTrip(match[2] === "room"));
       console.log(JSON.stringify({ samples, cpuS: preciseCpu() - cpu0 }));
     }
   } finally {

@@ -105,6 +105,11 @@ export interface RoomRttSeries {
   cpuUs: number;
   /** The p50 of each round. */
   roundP50us: number[];
+  /** Datagrams alice sent and received per round trip (counted in a separate short series). */
+  datagramsOut?: number;
+  datagramsIn?: number;
+  /** Bytes of UDP payload alice sent per round trip. */
+  bytesOut?: number;
 }
 
 /** The round trip, room against 1:1. */
@@ -129,6 +134,8 @@ export interface RoomsResult {
 /** Longest wait for every student to have a post: the first (sessions to everyone, keys) longer. */
 const POST_TIMEOUT_MS = 30_000;
 const FIRST_POST_TIMEOUT_MS = 120_000;
+/** Round trips of each path whose datagrams alice counts, after the timed rounds. */
+const COUNTED_ROUND_TRIPS = 100;
 
 async function tempDir(prefix: string): Promise<string> {
   return await Deno.makeTempDir({ prefix: `peerchat-bench-${prefix}-` });
@@ -356,8 +363,17 @@ async function runRoomRtt(options: RoomsOptions, log: (line: string) => void): P
         roundP50[path].push(quantile(sorted, 0.5));
       }
     }
+    // Datagrams per round trip, apart from the timed rounds (the counting has its own cost).
+    const counted: Record<string, { out: number; in: number; bytesOut: number }> = {};
+    for (const path of paths) {
+      await alice.command(`count ${path} ${COUNTED_ROUND_TRIPS}`);
+      counted[path] = await alice.next(60_000);
+    }
     for (const path of paths) {
       const series = rttSeries(samples[path], cpuS[path], roundP50[path]);
+      series.datagramsOut = counted[path].out / COUNTED_ROUND_TRIPS;
+      series.datagramsIn = counted[path].in / COUNTED_ROUND_TRIPS;
+      series.bytesOut = counted[path].bytesOut / COUNTED_ROUND_TRIPS;
       if (path === "room") result.room = series;
       else result.direct = series;
     }
@@ -431,17 +447,19 @@ function fanoutRows(run: FanoutRun): string[] {
 function rttRows(rtt: RoomRtt): string[] {
   const d = rtt.direct;
   const row = (name: string, s: RoomRttSeries | null) => {
-    if (!s) return `| ${name} | not run |||||`;
+    if (!s) return `| ${name} | not run |||||||`;
     const ratio = (x: number, y: number | undefined) => y ? `${fixed(x / y, 2)}×` : "–";
     return `| ${name} | ${s.count} | ${fixed(s.p50us, 0)} | ${fixed(s.p90us, 0)} | ${
       fixed(s.p99us, 0)
     } | ${ratio(s.p50us, d?.p50us)} / ${ratio(s.p90us, d?.p90us)} / ${ratio(s.p99us, d?.p99us)} | ${
       fixed(s.cpuUs, 0)
+    } | ${fixed(s.datagramsOut ?? NaN, 2)} / ${fixed(s.datagramsIn ?? NaN, 2)} | ${
+      fixed(s.bytesOut ?? NaN, 0)
     } |`;
   };
   return [
-    "| path | round trips | p50 µs | p90 µs | p99 µs | × 1:1 (p50 / p90 / p99) | alice's CPU µs per round trip |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| path | round trips | p50 µs | p90 µs | p99 µs | × 1:1 (p50 / p90 / p99) | alice's CPU µs per round trip | alice's datagrams out / in per round trip | bytes out per round trip |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     row("room of two (`post`, answer `post`)", rtt.room),
     row("1:1 (`send`, answer `send`)", d),
   ];
@@ -520,7 +538,9 @@ export function renderRooms(result: RoomsResult): string {
           rtt.pinned ? " (CPU 1)" : ""
         } in a room of two; ${rtt.rounds} rounds, each path in turn (order alternating); ` +
         `load ${fixed(rtt.load, 2)} at the start. Room: alice posts, bob answers with a post on ` +
-        "receipt, until alice has it. 1:1: `send`, bob `send`s back on receipt.",
+        "receipt, until alice has it. 1:1: `send`, bob `send`s back on receipt. Datagrams: " +
+        `counted at alice's socket over ${COUNTED_ROUND_TRIPS} more round trips of each, after ` +
+        "the timed rounds (acks and keep-alives included).",
         "",
         ...rttRows(rtt),
         "",
