@@ -2,8 +2,9 @@
 # Installs what the network lab (lab.ts, lab_test.ts, lan_test.ts), the NAT lab
 # (nat_lab.ts, nat_lab_test.ts, nat_traversal_test.ts) and the terminal tests
 # (tmux_test.ts) need on a Debian machine: iproute2 (ip, bridge), nftables (nft),
-# conntrack (the NAT lab's routers' mappings), tmux and tcpdump (the
-# ciphertext-only capture test). Idempotent: installs only
+# conntrack (the NAT lab's routers' mappings), tmux, tcpdump (the
+# ciphertext-only capture test) and tshark (the Wireshark dissector's tests,
+# wireshark/*_test.ts). Idempotent: installs only
 # what is missing and runs `apt-get update` only when something is. Then checks
 # that a network namespace can be created. Run as root. Exits non-zero, loudly,
 # on any failure.
@@ -22,7 +23,7 @@ command -v apt-get >/dev/null || fail "apt-get not found: this script supports D
 
 # package:command pairs; a package counts as present when dpkg has it installed
 # and its command is on PATH (root's PATH includes /usr/sbin).
-PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump" "conntrack:conntrack")
+PAIRS=("iproute2:ip" "iproute2:bridge" "nftables:nft" "tmux:tmux" "tcpdump:tcpdump" "conntrack:conntrack" "tshark:tshark" "netcat-openbsd:nc")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
@@ -37,10 +38,12 @@ for pair in "${PAIRS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab-deps: iproute2, nftables, conntrack, tmux and tcpdump already installed; nothing to install"
+  echo "lab-deps: iproute2, nftables, conntrack, tmux, tcpdump, tshark and nc already installed; nothing to install"
 else
   echo "lab-deps: installing ${missing[*]} (running apt-get update first)"
   export DEBIAN_FRONTEND=noninteractive
+  # tshark's package asks whether non-root users may capture: answer "no" without asking.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
   apt-get update -qq || fail "apt-get update failed"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     fail "apt-get install ${missing[*]} failed"
