@@ -12,8 +12,9 @@
  * storm phase), `--ngircd-cap 60` (phase limit for ngircd at N ≥ 5000),
  * `--rtt-count 5000`, `--startup-runs 10`, `--profile` (also profile the
  * coordinator through one storm of each variant at N = 2000 and 5000),
- * `--only storms,ngircd,rtt,startup,journal,relay,traversal,files`, `--journal-messages 1000000`,
- * `--mib 1024`, `--small 10000`, `--relay-mib 1024` (bench/files.ts),
+ * `--only storms,ngircd,rtt,startup,journal,relay,traversal,files,rooms`,
+ * `--journal-messages 1000000`, `--mib 1024`, `--small 10000`, `--relay-mib 1024` (bench/files.ts),
+ * `--room-sizes 10,50,200`, `--posts 30`, `--processes 9`, `--rt-count 2000` (bench/rooms.ts),
  * `--old-journal-root DIR` (the journal before compaction from a checkout instead of
  * `git show 9196e7f`), `--out BENCHMARKS.md`,
  * `--coordinator-root DIR` (storms against another checkout's coordinator,
@@ -34,6 +35,7 @@ import { runStartup } from "./startup.ts";
 import { filesOptions, renderFiles, runFiles } from "./files.ts";
 import { renderRelay, runRelay } from "./relay.ts";
 import { renderTraversal, runTraversal } from "./traversal.ts";
+import { renderRooms, roomsFailures, roomsOptions, runRooms } from "./rooms.ts";
 import { parseFlags } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -49,7 +51,9 @@ const ngircdCapS = Number(flags["ngircd-cap"] ?? 60);
 const rttCount = Number(flags["rtt-count"] ?? (quick ? 300 : 5000));
 const rttWarmup = Number(flags["rtt-warmup"] ?? (quick ? 100 : 1000));
 const startupRuns = Number(flags["startup-runs"] ?? (quick ? 3 : 10));
-const only = new Set(list(flags.only, "storms,ngircd,rtt,startup,journal,relay,traversal,files"));
+const only = new Set(
+  list(flags.only, "storms,ngircd,rtt,startup,journal,relay,traversal,files,rooms"),
+);
 const journalMessages = Number(flags["journal-messages"] ?? (quick ? 20_000 : 1_000_000));
 const profile = flags.profile === true;
 const out = String(flags.out ?? `${ROOT}BENCHMARKS.md`);
@@ -271,6 +275,18 @@ if (only.has("files")) {
       ("error" in result.relay ? 1 : 0);
   } catch (error) {
     traversalSections += `## File transfer\n\nFailed: ${errorText(error)}\n`;
+    traversalFailed++;
+  }
+}
+
+if (only.has("rooms")) {
+  log("rooms: a teacher's post to #all at N members; room round trip against 1:1");
+  try {
+    const result = await runRooms(roomsOptions(flags), log);
+    traversalSections += renderRooms(result);
+    traversalFailed += roomsFailures(result).length;
+  } catch (error) {
+    traversalSections += `## Rooms\n\nFailed: ${errorText(error)}\n`;
     traversalFailed++;
   }
 }
