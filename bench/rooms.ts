@@ -480,8 +480,9 @@ export function renderRooms(result: RoomsResult): string {
   );
   if (healed.length) {
     fanoutFailures.push(
-      "A lost `#all` push is not asked for again by the peer itself; the bench asks " +
-        "`names #all` (as `/names #all` does) for students still without it after 15 s:",
+      "A peer asks for `#all` itself when its login push is lost (3 s after its start); the " +
+        "bench also asks `names #all` (as `/names #all` does) for students still without it " +
+        "after 15 s:",
       "",
       ...healed,
       "",
