@@ -15,14 +15,7 @@
 
 import assert from "node:assert/strict";
 import { Capture, captureUnavailable, decodeCapture, type Decoded } from "../testing/capture.ts";
-import {
-  freeUdpPort,
-  PeerchatProcess,
-  RawUdp,
-  sleep,
-  spawnPeer,
-  tcpRead,
-} from "../testing/helpers.ts";
+import { PeerchatProcess, RawUdp, sleep, spawnPeer, tcpRead } from "../testing/helpers.ts";
 import { encodeUtf16 } from "../wire/text.ts";
 
 const unavailable = await captureUnavailable();
@@ -43,11 +36,24 @@ function captureTest(name: string, fn: () => Promise<void>): void {
   });
 }
 
-function freeTcpPort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
+/**
+ * A port free for both UDP and TCP on 127.0.0.1, below Linux's ephemeral range (32768–60999) and
+ * not in `taken`: no socket bound to port 0 (a peer's IPv6 socket, a raw client) can take it
+ * between this choice and the process that binds it.
+ */
+function quietPort(taken: Set<number>): number {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    try {
+      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      continue;
+    }
+    taken.add(port);
+    return port;
+  }
 }
 
 interface Session {
@@ -74,11 +80,12 @@ function traceEntries(who: string, stderr: string): Session["traced"] {
 
 async function runSession(): Promise<Session> {
   const dir = await Deno.makeTempDir({ prefix: "peerchat-session-" });
+  const taken = new Set<number>();
   const ports = {
-    coordinator: freeUdpPort(),
-    list: freeTcpPort(),
-    alice: freeUdpPort(),
-    bob: freeUdpPort(),
+    coordinator: quietPort(taken),
+    list: quietPort(taken),
+    alice: quietPort(taken),
+    bob: quietPort(taken),
     nc: 0,
     cs: 0,
   };
