@@ -32,7 +32,7 @@ import { transitLine } from "../core/transit_limits.ts";
 import { Child } from "./child.ts";
 import { childrenCpuSeconds, cpuSeconds, machineInfo } from "./proc.ts";
 import { hasProgram, LocalSshd } from "./sshd.ts";
-import { parseFlags, quantile } from "./stats.ts";
+import { parseFlags, quantile, writeMarkedSection } from "./stats.ts";
 
 /** What to run. */
 export interface FilesOptions {
@@ -519,27 +519,15 @@ export function filesOptions(flags: Record<string, string | boolean>): FilesOpti
   };
 }
 
-/** Replaces (or appends) the `files` section of the Markdown file at `path`. */
-export async function writeSection(path: string, section: string): Promise<void> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch { /* a new file */ }
-  const start = text.indexOf("<!-- files:start -->");
-  const endMark = "<!-- files:end -->";
-  const end = text.indexOf(endMark);
-  text = start >= 0 && end > start
-    ? text.slice(0, start) + section.trimEnd() + text.slice(end + endMark.length)
-    : `${text.trimEnd()}\n\n${section}`;
-  await Deno.writeTextFile(path, text);
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
-}
-
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const section = renderFiles(await runFiles(filesOptions(flags)));
   console.log(section);
   if (flags.write === true) {
-    await writeSection(new URL("../BENCHMARKS.md", import.meta.url).pathname, section);
+    await writeMarkedSection(
+      new URL("../BENCHMARKS.md", import.meta.url).pathname,
+      "files",
+      section,
+    );
   }
 }

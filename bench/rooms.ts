@@ -32,7 +32,7 @@
 import { Child, hasTaskset } from "./child.ts";
 import { CoordinatorProcess } from "./coordinator_process.ts";
 import { loadAverage, machineInfo } from "./proc.ts";
-import { parseFlags, quantile, sleep } from "./stats.ts";
+import { parseFlags, quantile, sleep, writeMarkedSection } from "./stats.ts";
 import type { Via } from "./room_peer.ts";
 
 /** What to run. */
@@ -579,22 +579,6 @@ export function roomsOptions(flags: Record<string, string | boolean>): RoomsOpti
   };
 }
 
-/** Replaces (or appends) the `rooms` section of the Markdown file at `path`. */
-export async function writeRoomsSection(path: string, section: string): Promise<void> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch { /* a new file */ }
-  const start = text.indexOf("<!-- rooms:start -->");
-  const endMark = "<!-- rooms:end -->";
-  const end = text.indexOf(endMark);
-  text = start >= 0 && end > start
-    ? text.slice(0, start) + section.trimEnd() + text.slice(end + endMark.length)
-    : `${text.trimEnd()}\n\n${section}`;
-  await Deno.writeTextFile(path, text);
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
-}
-
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const log = (line: string) =>
@@ -604,7 +588,11 @@ if (import.meta.main) {
   console.log(section);
   if (flags.json === true) console.error(JSON.stringify(result));
   if (flags.write === true) {
-    await writeRoomsSection(new URL("../BENCHMARKS.md", import.meta.url).pathname, section);
+    await writeMarkedSection(
+      new URL("../BENCHMARKS.md", import.meta.url).pathname,
+      "rooms",
+      section,
+    );
   }
   const failed = roomsFailures(result);
   if (failed.length) {

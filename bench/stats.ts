@@ -117,3 +117,26 @@ export function parseFlags(args: string[]): Record<string, string | boolean> {
   }
   return flags;
 }
+
+/**
+ * Replaces (or appends) the section `name` of the Markdown file at `path`: what stands between
+ * `<!-- NAME:start -->` and `<!-- NAME:end -->` (`section` carries both markers), then formats it.
+ */
+export async function writeMarkedSection(
+  path: string,
+  name: string,
+  section: string,
+): Promise<void> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch { /* a new file */ }
+  const start = text.indexOf(`<!-- ${name}:start -->`);
+  const endMark = `<!-- ${name}:end -->`;
+  const end = text.indexOf(endMark);
+  text = start >= 0 && end > start
+    ? text.slice(0, start) + section.trimEnd() + text.slice(end + endMark.length)
+    : `${text.trimEnd()}\n\n${section}`;
+  await Deno.writeTextFile(path, text);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
+}

@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type PeerchatProcess, spawnCoordinator, spawnPeer, waitFor } from "./helpers.ts";
+import { Capture } from "./capture.ts";
+import { type PeerchatProcess, spawnCoordinator, spawnPeer } from "./helpers.ts";
 
 /** Whether tcpdump can capture on `lo` here (installed, and we may). */
 async function canCapture(): Promise<boolean> {
@@ -31,49 +32,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
     return i;
   }
   return -1;
-}
-
-/** A capture of `lo` into a pcap file, running until stopped. */
-class Capture {
-  readonly file: string;
-  readonly #child: Deno.ChildProcess;
-  #stderr = "";
-  readonly #reading: Promise<void>;
-
-  constructor(file: string, filter: string) {
-    this.file = file;
-    const child = new Deno.Command("tcpdump", {
-      // --immediate-mode: without it, some kernels hand tcpdump nothing before it stops; -Z root:
-      // keep writing into our private temporary directory.
-      args: ["-i", "lo", "--immediate-mode", "-Z", "root", "-U", "-s", "0", "-w", file, filter],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.#reading = (async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.#stderr += chunk;
-      }
-    })();
-  }
-
-  /** Resolves once tcpdump says it listens. */
-  started(): Promise<void> {
-    return waitFor(() => this.#stderr.includes("listening on"), "tcpdump to listen", 10_000);
-  }
-
-  /** Stops the capture (SIGINT: it flushes) and returns how many packets it wrote. */
-  async stop(): Promise<number> {
-    try {
-      this.#child.kill("SIGINT");
-    } catch {
-      // Already gone.
-    }
-    await this.#child.status;
-    await this.#reading;
-    const counted = this.#stderr.match(/(\d+) packets? captured/);
-    return counted ? Number(counted[1]) : -1;
-  }
 }
 
 const capturing = await canCapture();
