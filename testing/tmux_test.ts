@@ -411,6 +411,15 @@ Deno.test({
         (e) => e.event === "message" && e.room === "#lab" && e.text === "hi bob",
         "alice's post in #lab",
       );
+      // The room commands answer on the screen as they do in --json.
+      terminal.keys("/topic #lab lab 3 at ten", "Enter");
+      await terminal.waitFor(/#lab · 2 members · lab 3 at ten/, "the topic in the header");
+      terminal.keys("/names", "Enter");
+      await terminal.waitFor(/@alice +bob/, "/names: the owner marked");
+      terminal.keys("/rooms", "Enter");
+      await terminal.waitFor(/2\/2 online/, "/rooms");
+      terminal.keys("/history #lab 5", "Enter");
+      await terminal.waitFor(/bob: hello room[\s\S]*bob: hello room/, "/history #lab");
       // Ctrl+N: the next conversation in the pane's order (after #lab: bob).
       terminal.keys("C-n");
       await terminal.waitFor(/chat with bob/, "Ctrl+N to bob");
