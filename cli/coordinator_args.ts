@@ -121,9 +121,10 @@ Options:
                    an owner of #all, the class channel everyone online is in (a
                    teacher): a member even offline, may set its topic and modes;
                    repeat it for up to ${MAX_ROOM_OWNERS} owners
-  --announce-only #all
+  --announce-only '#all'
                    make #all announce-only: only its owners (--room-owner) post
-                   there, and peers refuse anyone else's posts. Only #all is
+                   there, and peers refuse anyone else's posts. Quote '#all' (a
+                   shell takes # as a comment) or write all. Only #all is
                    taken here; other rooms are made announce-only by their
                    owners (/mode). Rooms are kept in --data's registry.db
   --stats S        print the counters every S seconds: users online, datagrams,
@@ -289,9 +290,13 @@ export function roomArgs(args: readonly string[]): RoomArgs | string {
       continue;
     }
     const value = match[2] ?? args[++i];
+    if (match[1] === "announce-only" && !value) {
+      return "--announce-only needs the room: write '#all' quoted (a shell takes an unquoted # " +
+        "as the start of a comment, and drops the rest of the line), or all.";
+    }
     if (value === undefined || value === "") return `--${match[1]} needs a value.`;
     if (match[1] === "announce-only") {
-      if (nameKey(value) !== "#all") {
+      if (nameKey(value) !== "#all" && nameKey(value) !== "all") {
         return `--announce-only takes #all only, not "${value}": owners make their rooms announce-only themselves.`;
       }
       found.allAnnounceOnly = true;

@@ -176,6 +176,13 @@ Deno.test("--room-owner (repeatable) and --announce-only #all", () => {
   });
   assert.match(roomArgs(["--announce-only", "#lab", "--room-owner", "a"]) as string, /#all only/);
   assert.match(roomArgs(["--announce-only", "#all"]) as string, /needs an owner/);
+  // A shell ate an unquoted #all (a comment to the end of the line): say how to write it.
+  assert.match(roomArgs(["--announce-only"]) as string, /quoted.*comment/);
+  assert.deepEqual(roomArgs(["--announce-only", "all", "--room-owner", "t"]), {
+    roomOwners: ["t"],
+    allAnnounceOnly: true,
+    rest: [],
+  });
   assert.match(roomArgs(["--room-owner", "a b"]) as string, /not a name/);
   assert.match(roomArgs(["--room-owner"]) as string, /needs a value/);
   const five = ["a", "b", "c", "d", "e"].flatMap((name) => ["--room-owner", name]);
