@@ -1,5 +1,5 @@
 /**
- * The coordinator's room desk (issue 13 groundwork, not wired yet): it takes a parsed room request
+ * The coordinator's room desk (core/room_service.ts speaks it): it takes a parsed room request
  * (wire/room_lines.ts) from a logged-in user, applies it to the {@linkcode Rooms}, and answers the
  * lines to push, addressed by name. Decided:
  *

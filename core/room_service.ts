@@ -187,12 +187,11 @@ export class RoomService {
     }
     const counters = this.#context.counters;
     counters.roomRequests++;
-    const refusals = this.desk.refusals;
     // The version the room gets with a join: one more, or two for a room it creates.
     const known = all || request.type !== "join" || this.#rooms.state(request.room, false);
     const clock = this.#rooms.version + (known ? 1 : 2);
     this.#send(this.desk.request(user.name, clock, request));
-    counters.roomRefusals += this.desk.refusals - refusals;
+    counters.roomRefusals = this.desk.refusals; // this desk's alone
     counters.roomsHeld = this.#rooms.counts.rooms;
     this.#reserve();
   }

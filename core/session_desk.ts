@@ -59,7 +59,7 @@ function takesSealed(message: Message): message is SealedMessage {
 }
 
 /** Whether `message` is a room request (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`). */
-export function isRoomRequest(message: Message): message is RoomRequest {
+function isRoomRequest(message: Message): message is RoomRequest {
   return ROOM_REQUEST_TYPES.includes(message.type);
 }
 
