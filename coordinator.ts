@@ -124,9 +124,9 @@ export interface CoordinatorOptions {
    */
   recentDigestMs?: number;
   /**
-   * The data directory: `registry.db` (the names registered to keys) and `coordinator.key` (this
-   * coordinator's key, which peers pin), created on first run. Default: none — the registry lives
-   * in memory and the key is new at every start (tests, benchmarks).
+   * The data directory: `registry.db` (the names registered to keys, and the rooms) and
+   * `coordinator.key` (this coordinator's key, which peers pin), created on first run. Default:
+   * none — names and rooms live in memory and the key is new at every start (tests, benchmarks).
    */
   data?: string;
   /** A registered name unused for this long is freed. Default 180 days. */
@@ -192,13 +192,13 @@ export class Coordinator {
     sockets: { udp: UdpSocket; nat?: UdpSocket; tcp: Deno.TcpListener; transit?: TransitRelay },
     options: CoordinatorOptions,
     lanAddress: string | undefined,
-    keys: CoordinatorData,
+    stores: CoordinatorData,
   ) {
     const { udp, nat, tcp, transit } = sockets;
     this.#udp = udp;
     this.#nat = nat;
     this.#transit = transit;
-    this.#stores = keys;
+    this.#stores = stores;
     this.#options = options;
     this.#rateLimiter = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#list = new ListServer(tcp, {
@@ -218,8 +218,8 @@ export class Coordinator {
       recentDigestMs: options.recentDigestMs,
       maxUsersPerHost: options.maxUsersPerIp,
       lanAddress,
-      identity: keys.identity,
-      names: keys.names,
+      identity: stores.identity,
+      names: stores.names,
       nameTtlMs: options.nameTtlMs,
       registrationsPerMinute: options.registrationsPerMinute,
       natPort: nat?.local.port,
@@ -228,7 +228,7 @@ export class Coordinator {
       rooms: {
         allOwners: options.roomOwners,
         allAnnounceOnly: options.allAnnounceOnly,
-        store: keys.rooms,
+        store: stores.rooms,
       },
     }, {
       send: (bytes, to, via) => (via === "nat" && nat ? nat : udp).send(bytes, to, REPLY),

@@ -21,6 +21,7 @@ import {
 import type { Admission } from "./admission.ts";
 import { LinkAuth, type LinkAuthKeys } from "./link_auth.ts";
 import type { OnlineUser } from "./online_users.ts";
+import { sealed } from "./session_desk.ts";
 import type { LoginEndpoints } from "./sessions.ts";
 
 /** Where a login's answers and notices go (a part of the registry's hooks). */
@@ -93,10 +94,7 @@ export function sendAccept(
       accept.relay = ports.relay;
       accept.transitPort = ports.transitPort || undefined;
     }
-    const bytes = user.link
-      ? user.link.seal(encodeMessage(accept))
-      : encodeMessage(accept, user.encoding);
-    return void hooks.send(bytes, from);
+    return void hooks.send(sealed(accept, user.encoding, user.link), from);
   }
   const bytes = encodeMessage({ type: "accept", port }, user.encoding);
   hooks.send(bytes, from);

@@ -1,5 +1,5 @@
 /**
- * The coordinator's room desk (issue 13 groundwork, not wired yet): it takes a parsed room request
+ * The coordinator's room desk (core/room_service.ts speaks it): it takes a parsed room request
  * (wire/room_lines.ts) from a logged-in user, applies it to the {@linkcode Rooms}, and answers the
  * lines to push, addressed by name. Decided:
  *
@@ -189,15 +189,19 @@ export class RoomDesk {
       out.add(name, [error(room, result.code, result.reason)]);
       return out.pushes();
     }
-    for (const changed of result.changed) this.#broadcast(out, changed);
-    for (const changed of result.changed) this.#changed?.(changed);
-    for (const effect of result.effects) {
-      if (effect.kind === "removed" || effect.kind === "invited") this.#changed?.(effect.room);
+    for (const changed of result.changed) {
+      this.#broadcast(out, changed);
+      this.#changed?.(changed);
     }
     for (const effect of result.effects) {
+      if (effect.kind === "removed" || effect.kind === "invited") this.#changed?.(effect.room);
       if (effect.kind === "kicked") {
         const reason = `${effect.by} put you out of ${effect.room}.`;
         out.add(effect.name, [error(effect.room, "kicked", reason)], this.#online);
+        const user = nameKey(effect.name);
+        if (!this.#online.has(user) && this.#rooms.roomsOf(effect.name).length === 0) {
+          this.#users.delete(user); // kicked while offline and in no room left: forgotten
+        }
       } else if (effect.kind === "parted" && effect.why === "part") {
         out.add(effect.name, [error(effect.room, "parted", `You left ${effect.room}.`)]);
       } else if (effect.kind === "invited") {
@@ -207,13 +211,6 @@ export class RoomDesk {
     }
     if (result.changed.length === 0 && result.effects.length === 0) {
       out.add(name, this.#lines(room));
-    }
-    for (const effect of result.effects) {
-      if (effect.kind !== "kicked") continue;
-      const user = nameKey(effect.name);
-      if (!this.#online.has(user) && this.#rooms.roomsOf(effect.name).length === 0) {
-        this.#users.delete(user); // kicked while offline and in no room left: forgotten
-      }
     }
     return out.pushes();
   }

@@ -30,6 +30,7 @@ import type { RoomRequest } from "../wire/room_lines.ts";
 import type { OnlineUser } from "./online_users.ts";
 import { RoomDesk, type RoomPushes } from "./room_desk.ts";
 import { ALL_ROOM, roomKey, type RoomLimits, Rooms, type RoomState } from "./rooms.ts";
+import { takeTokens } from "./relay.ts";
 
 /** Room requests a second one user may send. */
 export const ROOM_RATE = 20;
@@ -186,12 +187,11 @@ export class RoomService {
     }
     const counters = this.#context.counters;
     counters.roomRequests++;
-    const refusals = this.desk.refusals;
     // The version the room gets with a join: one more, or two for a room it creates.
     const known = all || request.type !== "join" || this.#rooms.state(request.room, false);
     const clock = this.#rooms.version + (known ? 1 : 2);
     this.#send(this.desk.request(user.name, clock, request));
-    counters.roomRefusals += this.desk.refusals - refusals;
+    counters.roomRefusals = this.desk.refusals; // this desk's alone
     counters.roomsHeld = this.#rooms.counts.rooms;
     this.#reserve();
   }
@@ -237,9 +237,5 @@ export class RoomService {
 /** Takes `cost` tokens of `user`'s room bucket at `now`; false when it has not enough. */
 function take(user: OnlineUser, cost: number, now: number): boolean {
   const bucket = user.roomTokens ??= { tokens: ROOM_BURST, at: now };
-  bucket.tokens = Math.min(ROOM_BURST, bucket.tokens + (now - bucket.at) * ROOM_RATE / 1000);
-  bucket.at = now;
-  if (bucket.tokens < cost) return false;
-  bucket.tokens -= cost;
-  return true;
+  return takeTokens(bucket, cost, now, ROOM_RATE, ROOM_BURST);
 }

@@ -59,7 +59,7 @@ function takesSealed(message: Message): message is SealedMessage {
 }
 
 /** Whether `message` is a room request (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`). */
-export function isRoomRequest(message: Message): message is RoomRequest {
+function isRoomRequest(message: Message): message is RoomRequest {
   return ROOM_REQUEST_TYPES.includes(message.type);
 }
 
@@ -217,15 +217,30 @@ export class SessionDesk {
     this.#room(inner, from, now, link);
   }
 
+  /**
+   * The user a sealed `natping`, `connect` or room request of the peer with `link` is for, heard
+   * (its session held); `undefined`, dropped as spoofed, when it does not hold that session.
+   */
+  #sessionUser(
+    message: NatPingMessage | ConnectMessage | RoomRequest,
+    from: Endpoint,
+    now: number,
+    link: LinkAuth,
+    via: Via = "login",
+  ): OnlineUser | undefined {
+    const user = this.#context.users.get(message.name);
+    if (judgeSession(user, message.session, from, true) !== "ok") {
+      const reason = `A ${message.type} for ${message.name} carried a session it does not hold.`;
+      return void this.#context.drop("spoofed", from, reason);
+    }
+    this.#heard(user!, from, now, link, via);
+    return user;
+  }
+
   /** A room request of the peer with `link`: the room service answers (pushes, sealed). */
   #room(request: RoomRequest, from: Endpoint, now: number, link: LinkAuth): void {
-    const user = this.#context.users.get(request.name);
-    if (judgeSession(user, request.session, from, true) !== "ok") {
-      const reason = `A ${request.type} for ${request.name} carried a session it does not hold.`;
-      return this.#context.drop("spoofed", from, reason);
-    }
-    this.#heard(user!, from, now, link);
-    this.#context.rooms.request(user!, request, now);
+    const user = this.#sessionUser(request, from, now, link);
+    if (user) this.#context.rooms.request(user, request, now);
   }
 
   /**
@@ -254,26 +269,17 @@ export class SessionDesk {
    * socket the `natping` came to (comparing the answers of both ports tells its NAT's kind).
    */
   #natping(natping: NatPingMessage, from: Endpoint, now: number, link: LinkAuth, via: Via): void {
-    const user = this.#context.users.get(natping.name);
-    if (judgeSession(user, natping.session, from, true) !== "ok") {
-      const reason = `A natping for ${natping.name} carried a session it does not hold.`;
-      return this.#context.drop("spoofed", from, reason);
-    }
-    this.#heard(user!, from, now, link, via);
+    const user = this.#sessionUser(natping, from, now, link, via);
+    if (!user) return;
     this.#context.count("natPings");
-    const answer: Message = { type: "natpong", name: user!.name, endpoint: from };
+    const answer: Message = { type: "natpong", name: user.name, endpoint: from };
     this.#context.send(sealed(answer, "utf-8", link), from, via);
   }
 
   /** The peer with `link` wants a direct path to someone: punch.ts answers. */
   #connect(connect: ConnectMessage, from: Endpoint, now: number, link: LinkAuth): void {
-    const user = this.#context.users.get(connect.name);
-    if (judgeSession(user, connect.session, from, true) !== "ok") {
-      const reason = `A connect for ${connect.name} carried a session it does not hold.`;
-      return this.#context.drop("spoofed", from, reason);
-    }
-    this.#heard(user!, from, now, link);
-    this.#punches.connect(user!, connect, now);
+    const user = this.#sessionUser(connect, from, now, link);
+    if (user) this.#punches.connect(user, connect, now);
   }
 
   /** Drops a plain datagram that claims a user whose messages must be sealed. */

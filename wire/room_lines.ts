@@ -1,7 +1,6 @@
 /**
- * Rooms between a peer and its coordinator (issue 13 groundwork, not spoken yet): the requests a
- * peer sends sealed (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`) and what the
- * coordinator pushes sealed (`room`, `room-members`, `room-invite`, `room-error`). Comma fields like
+ * Rooms between a peer and its coordinator (issue 13): the requests a peer sends sealed (`join`,
+ * `part`, `names`, `invite`, `kick`, `topic`, `mode`) and what the coordinator pushes sealed (`room`, `room-members`, `room-invite`, `room-error`). Comma fields like
  * wire/roster.ts. Requests carry `NAME,SESSION` after the type, as `lookup` and `connect` do: the
  * coordinator finds the link that checks a seal by that name. Nothing is trimmed.
  *
@@ -212,13 +211,16 @@ const REQUEST_FIELDS: Record<string, number> = {
 
 /** The request types, for a dispatcher. */
 export const ROOM_REQUEST_TYPES: readonly string[] = Object.keys(REQUEST_FIELDS);
+/** Each push's fields before its last (the rest of the line: a topic, members, a reason). */
+const PUSH_HEADS: Record<string, number> = {
+  room: 6,
+  "room-members": 3,
+  "room-invite": 2,
+  "room-error": 3,
+};
+
 /** The push types, for a dispatcher. */
-export const ROOM_PUSH_TYPES: readonly string[] = [
-  "room",
-  "room-members",
-  "room-invite",
-  "room-error",
-];
+export const ROOM_PUSH_TYPES: readonly string[] = Object.keys(PUSH_HEADS);
 
 /** Parses a whole room request (`join`, `part`, `names`, `invite`, `kick`, `topic`, `mode`). */
 export function parseRoomRequest(text: string): ParseResult<RoomRequest> {
@@ -319,14 +321,10 @@ function parseMembers(text: string): ParseResult<RoomMember[]> {
 /** Parses a whole room push (`room`, `room-members`, `room-invite`, `room-error`). */
 export function parseRoomPush(text: string): ParseResult<RoomPush> {
   const type = text.split(",", 1)[0];
-  const heads: Record<string, number> = {
-    room: 6,
-    "room-members": 3,
-    "room-invite": 2,
-    "room-error": 3,
-  };
-  if (!Object.hasOwn(heads, type)) return fail("unknown-type", `"${clip(type)}" is not a push.`);
-  const split = splitHead(text, heads[type]);
+  if (!Object.hasOwn(PUSH_HEADS, type)) {
+    return fail("unknown-type", `"${clip(type)}" is not a push.`);
+  }
+  const split = splitHead(text, PUSH_HEADS[type]);
   if (!split) return fail("wrong-field-count", `A ${type} has too few fields.`);
   const [, roomField, third, fourth, fifth, sixth] = split.head;
   const room = checkedRoomName(roomField);
