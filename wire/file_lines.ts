@@ -29,7 +29,10 @@ import {
   parseNonce16,
 } from "./files.ts";
 import { encodeBase64Url } from "./keys.ts";
-import { clip, fail, ok, type ParseResult } from "./result.ts";
+import { clip, fail, ok, parsedBack, type ParseResult } from "./result.ts";
+
+/** What a line {@linkcode parsedBack} refuses is not. */
+const LINE = "a line of the data connection";
 
 /** The longest line of the data connection, in bytes with its `\n`. */
 export const MAX_FILE_LINE_BYTES = 1024;
@@ -168,7 +171,7 @@ export function parseHelloLine(line: string): ParseResult<Uint8Array> {
 
 /** The sender's `hello CHALLENGE` line, with its `\n`. Throws a `RangeError` unless 16 bytes. */
 export function formatHelloLine(challenge: Uint8Array): string {
-  return checked(`hello ${encodeBase64Url(challenge)}\n`, parseHelloLine);
+  return parsedBack(`hello ${encodeBase64Url(challenge)}\n`, parseHelloLine, LINE);
 }
 
 /** Parses the sender's `ok SIZE [NONCE]` or `no REASON` (one `\n` allowed). */
@@ -192,20 +195,12 @@ export function parseAnswerLine(line: string): ParseResult<AnswerLine> {
   return ok({ type, size: size.value, nonce });
 }
 
-function checked<T>(line: string, parse: (line: string) => ParseResult<T>): string {
-  const result = parse(line);
-  if (!result.ok) {
-    throw new RangeError(`Not a line of the data connection: ${result.error.message}`);
-  }
-  return line;
-}
-
 /** The receiver's line, with its `\n`. Throws a `RangeError` for values no sender would accept. */
 export function formatPullLine(request: PullLine): string {
   const line = request.type === "pull"
     ? `pull ${request.id} ${request.token} ${request.file} ${request.offset}\n`
     : `manifest ${request.id} ${request.token}\n`;
-  return checked(line, parsePullLine);
+  return parsedBack(line, parsePullLine, LINE);
 }
 
 /** The sender's line, with its `\n`. Throws a `RangeError` for values no receiver would accept. */
@@ -216,5 +211,5 @@ export function formatAnswerLine(answer: AnswerLine): string {
       ? `ok ${answer.size}\n`
       : `ok ${answer.size} ${encodeBase64Url(answer.nonce)}\n`;
   }
-  return checked(line, parseAnswerLine);
+  return parsedBack(line, parseAnswerLine, LINE);
 }

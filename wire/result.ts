@@ -63,3 +63,17 @@ export function clip(text: string): string {
   const printable = text.replace(/\p{Cc}/gu, "?");
   return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
 }
+
+/**
+ * `line` when `parse` takes it, else a `RangeError` naming `what`: the formatters' promise that
+ * what they write their own parser reads back (a line no peer would take is a caller's bug).
+ */
+export function parsedBack<T>(
+  line: string,
+  parse: (line: string) => ParseResult<T>,
+  what: string,
+): string {
+  const result = parse(line);
+  if (!result.ok) throw new RangeError(`Not ${what}: ${result.error.message}`);
+  return line;
+}

@@ -27,7 +27,7 @@ import { checkedToken, CONTROL_CHARS, splitHead } from "./fields.ts";
 import { checkedReason } from "./files.ts";
 import { MAX_ROSTER_BYTES } from "./limits.ts";
 import { nameKey } from "./names.ts";
-import { clip, fail, ok, type ParseResult } from "./result.ts";
+import { clip, fail, ok, parsedBack, type ParseResult } from "./result.ts";
 import { checkedExactName, checkedRoomName, checkedSeq } from "./rooms.ts";
 import { utf8Length } from "./text.ts";
 
@@ -257,12 +257,6 @@ export function parseRoomRequest(text: string): ParseResult<RoomRequest> {
   return ok({ type: type as "join" | "part" | "names", ...base, room: room.value });
 }
 
-function checked<T>(line: string, parse: (line: string) => ParseResult<T>): string {
-  const result = parse(line);
-  if (!result.ok) throw new RangeError(`Not a room line: ${result.error.message}`);
-  return line;
-}
-
 /** The text of a room request. Throws a `RangeError` for one no coordinator would take. */
 export function formatRoomRequest(request: RoomRequest): string {
   const head = `${request.type},${request.name},${request.session}`;
@@ -271,7 +265,7 @@ export function formatRoomRequest(request: RoomRequest): string {
     line = `${head},${request.who},${request.room}`;
   } else if (request.type === "topic") line += `,${request.topic}`;
   else if (request.type === "mode") line += `,${formatFlags(request.mode)}`;
-  return checked(line, parseRoomRequest);
+  return parsedBack(line, parseRoomRequest, "a room line");
 }
 
 /** `NAME|NAME…` (1–4 names, none twice) or empty for none. */
@@ -385,7 +379,7 @@ export function formatRoomPush(push: RoomPush): string {
     line = `room-members,${push.room},${push.version},${push.members.map(memberItem).join(";")}`;
   } else if (push.type === "room-invite") line = `room-invite,${push.room},${push.by}`;
   else line = `room-error,${push.room},${push.code},${push.reason}`;
-  return checked(line, parseRoomPush);
+  return parsedBack(line, parseRoomPush, "a room line");
 }
 
 /**
