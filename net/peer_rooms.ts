@@ -210,14 +210,14 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const checked = signEntry({ ...draft, text }, this.#deps.signKey);
     if (!checked.ok) return { ok: false, message: checked.error.message };
     const entry = checked.value;
+    const logged = toLog(entry);
     try {
-      this.#deps.storage.seq(held.room, seq); // before anything goes out: never reused
-      this.#seqs.set(key, seq);
-      this.#deps.storage.entry(toLog(entry));
+      this.#deps.storage.own(logged); // before anything goes out: the seq is never reused
     } catch (error) {
       return { ok: false, message: `Not stored, so not sent: ${error}` };
     }
-    const receipt = log.receive(toLog(entry));
+    this.#seqs.set(key, seq);
+    const receipt = log.receive(logged);
     if (receipt.status === "refused") return { ok: false, message: receipt.message };
     this.stats.posted++;
     this.#sync.activity(held.room, this.#now());
@@ -226,7 +226,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       if (this.#deps.send(to, ROOM_MSG_KIND, body).ok) this.stats.fanout++;
       else this.stats.fanoutRefused++;
     }
-    return { ok: true, id: line(toLog(entry), self).id };
+    return { ok: true, id: line(logged, self).id };
   }
 
   /** The last `limit` messages of `room`, in the room's order, oldest first. */

@@ -144,13 +144,14 @@ export class RoomFile implements RoomStorage {
     this.#lines = lines.length;
   }
 
-  #append(line: Line): void {
+  #append(...lines: Line[]): void {
     if (this.#closed) return; // a message handled while the peer shuts down: memory only
     this.#file ??= Deno.openSync(this.#path, { append: true, create: true });
-    const bytes = this.#encoder.encode(JSON.stringify(line) + "\n");
+    const text = lines.map((line) => JSON.stringify(line) + "\n").join("");
+    const bytes = this.#encoder.encode(text);
     let written = 0;
     while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
-    this.#lines++;
+    this.#lines += lines.length;
   }
 
   /** Appends a room entry. Throws when it cannot be written. */
@@ -158,9 +159,10 @@ export class RoomFile implements RoomStorage {
     this.#append({ t: "e", e: entry });
   }
 
-  /** Appends this peer's last seq in `room`. Throws when it cannot be written. */
-  seq(room: string, seq: number): void {
-    this.#append({ t: "q", room, seq });
+  /** Appends this peer's own new entry: its seq line, then the entry, in one write. Throws when
+   * it cannot be written. */
+  own(entry: RoomEntry): void {
+    this.#append({ t: "q", room: entry.room, seq: entry.seq }, { t: "e", e: entry });
   }
 
   /** Appends `room`'s state (`null`: no longer in it), unless it is the one written last. */
@@ -196,9 +198,12 @@ export class MemoryRoomStorage implements RoomStorage {
   entry(e: RoomEntry): void {
     this.lines.push(JSON.stringify({ t: "e", e }));
   }
-  /** Keeps a seq. */
-  seq(room: string, seq: number): void {
-    this.lines.push(JSON.stringify({ t: "q", room, seq }));
+  /** Keeps an own entry: its seq, then the entry. */
+  own(e: RoomEntry): void {
+    this.lines.push(
+      JSON.stringify({ t: "q", room: e.room, seq: e.seq }),
+      JSON.stringify({ t: "e", e }),
+    );
   }
   /** Keeps a state. */
   state(room: string, state: HeldRoom | null): void {
