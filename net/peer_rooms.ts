@@ -92,7 +92,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#logOf(entry.room)?.receive(entry);
       this.#ownSeq(entry);
     }
-    for (const s of disk.seen) this.#seen.set(`${nameKey(s.room)} ${nameKey(s.member)}`, s);
+    for (const s of disk.seen) this.#seen.set(seenKey(s.room, s.member), s);
     const ctx: ReceiveContext = {
       self: deps.name,
       states: this.#states,
@@ -103,7 +103,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       names: (room) => this.#askNames(room),
       now: this.#now,
       joinedAt: (room, member) =>
-        this.#seen.get(`${nameKey(room.room)} ${nameKey(member)}`)?.clock ??
+        this.#seen.get(seenKey(room.room, member))?.clock ??
           this.#logOf(room.room)!.clock,
       sendHave: (room, to) => this.#sendHave(room, to),
       stats: this.stats,
@@ -294,7 +294,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#deps.storage.state(state.room, state);
       const log = this.#logOf(state.room);
       for (const member of state.members) {
-        const key = `${nameKey(state.room)} ${nameKey(member.name)}`;
+        const key = seenKey(state.room, member.name);
         if (this.#seen.get(key)?.since === member.since) continue;
         const seen = { since: member.since, clock: log?.clock ?? 0 };
         this.#seen.set(key, seen);
@@ -356,6 +356,11 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       if (to) this.#sendHave(room.room, to);
     }
   }
+}
+
+/** The key of a join observation: a room and a member, any case. */
+export function seenKey(room: string, member: string): string {
+  return `${nameKey(room)} ${nameKey(member)}`;
 }
 
 /** Whether an entry read from disk is one a peer would take (else it is skipped). */

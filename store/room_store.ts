@@ -23,6 +23,7 @@ import {
   type RoomDisk,
   type RoomStats,
   type RoomStorage,
+  seenKey,
 } from "../net/peer_rooms.ts";
 import { joinPath } from "./paths.ts";
 import type { Identity } from "../crypto/identity.ts";
@@ -74,7 +75,7 @@ export function readRoomLines(text: string): RoomDisk {
     } else if (line.t === "s" && typeof line.room === "string") {
       states.set(nameKey(line.room), line.state);
     } else if (line.t === "j" && typeof line.room === "string" && typeof line.member === "string") {
-      seen.set(`${nameKey(line.room)} ${nameKey(line.member)}`, line);
+      seen.set(seenKey(line.room, line.member), line);
     } else disk.skipped++;
   }
   for (const state of states.values()) if (state) disk.states.push(state);
