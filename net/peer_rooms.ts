@@ -18,10 +18,14 @@ import {
   ALL_ROOM_NAME,
   type HeldRoom,
   isAllRoom,
+  isRoomOwner,
+  mayPost,
   type PushOutcome,
+  roomRecipients,
   RoomStates,
+  roomViewOf,
+  sortRoomViews,
 } from "../core/room_state.ts";
-import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
 import { RoomRecheck, RoomSync } from "../core/room_sync.ts";
 import type { RoomLine, RoomView } from "../core/room_view.ts";
 import { nameKey } from "../protocol.ts";
@@ -141,7 +145,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
 
   #isMember(room: HeldRoom, name: string): boolean {
     const key = nameKey(name);
-    if (room.owners.some((owner) => nameKey(owner) === key)) return true;
+    if (isRoomOwner(room, name)) return true;
     if (isAllRoom(room.room)) return key === nameKey(this.#deps.name) || this.#deps.online(name);
     return room.members.some((member) => nameKey(member.name) === key);
   }
@@ -200,7 +204,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const held = this.#states.get(room);
     const self = this.#deps.name;
     if (!held) return { ok: false, message: `You are not in ${room}; /join ${room} first.` };
-    if (!mayPost(held, self, true)) {
+    if (!mayPost(held, self)) {
       return { ok: false, message: `${held.room} is announce-only: only its owners post.` };
     }
     const log = this.#logOf(held.room)!;
