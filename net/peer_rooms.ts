@@ -46,16 +46,10 @@ import {
   type PeerRoomsDeps,
   type RoomAsk,
   type RoomDisk,
+  type RoomStats,
   type RoomStorage,
 } from "./room_types.ts";
-import {
-  type ReceiveContext,
-  RoomReceiver,
-  type RoomStats,
-  signEntry,
-  toLog,
-  toWire,
-} from "./room_receive.ts";
+import { type ReceiveContext, RoomReceiver, signEntry, toLog, toWire } from "./room_receive.ts";
 
 export type { PeerRoomCommands, PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
 

@@ -227,14 +227,10 @@ export class RoomReceiver {
     this.#namesAt.delete(nameKey(roomName));
   }
 
-  /** Whether `from` may be answered a catch-up now (a token bucket per member). */
-  #allowed(from: string): boolean {
-    return this.#haves.allow(nameKey(from), this.#ctx.now());
-  }
-
   #onHave(from: string, body: string): void {
     this.#ctx.stats.haveReceived++;
-    if (!this.#allowed(from)) return this.#refuse("rate-limited");
+    // A token bucket per member: whether `from` may be answered a catch-up now.
+    if (!this.#haves.allow(nameKey(from), this.#ctx.now())) return this.#refuse("rate-limited");
     const parsed = parseRoomHave(body);
     if (!parsed.ok) return this.#refuse("malformed");
     const room = this.#room(parsed.value.room, from);
@@ -291,8 +287,6 @@ export class RoomReceiver {
     if (skip.length > 0) log.skip(Object.fromEntries(skip));
   }
 }
-
-export type { RoomStats };
 
 /** Whether a pairwise message is not of a room kind (room kinds stay out of `/history NAME`). */
 export function notRoom(entry: { kind: string }): boolean {

@@ -8,7 +8,7 @@
  * (and over {@linkcode COMPACT_MIN_LINES} lines) it is rewritten, keeping at most
  * {@linkcode KEEP_PER_ROOM} entries per room, through a temporary file and a rename.
  *
- * {@linkcode makePeerRooms} builds `peer.rooms` over this store (or memory only).
+ * {@linkcode peerRooms} builds `peer.rooms` over this store (or memory only).
  *
  * @module
  */
@@ -19,7 +19,6 @@ import { nameKey } from "../protocol.ts";
 import {
   type PeerRoomCommands,
   PeerRooms,
-  type PeerRoomsDeps,
   type RoomDisk,
   type RoomStats,
   type RoomStorage,
@@ -31,7 +30,7 @@ import type { CoordinatorClient } from "../net/coordinator_client.ts";
 import { isSeedClient, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 
-export type { PeerRoomCommands, PeerRooms, RoomStats };
+export type { PeerRoomCommands, RoomStats };
 
 /** The file's name in the data directory. */
 export const ROOMS_FILE = "rooms.jsonl";
@@ -218,12 +217,6 @@ export class MemoryRoomStorage implements RoomStorage {
   close(): void {}
 }
 
-/** `peer.rooms` over the rooms file of `dir` (memory only without one). */
-export function makePeerRooms(deps: Omit<PeerRoomsDeps, "storage">, dir?: string): PeerRooms {
-  const storage = dir === undefined ? new MemoryRoomStorage() : new RoomFile(dir);
-  return new PeerRooms({ ...deps, storage });
-}
-
 /** What peer.ts hands {@linkcode peerRooms}. */
 export interface PeerRoomParts {
   /** This peer's name. */
@@ -236,7 +229,7 @@ export interface PeerRoomParts {
   roster: PeerRoster;
   /** Tells the user. */
   emit: (event: PeerEvent) => void;
-  /** The data directory (the journal's), or undefined: memory only. */
+  /** The data directory (the journal's): its rooms file; undefined: memory only. */
   dir?: string;
 }
 
@@ -249,7 +242,8 @@ export function peerRooms(
   send: (to: string, kind: string, body: string) => SendResult,
 ): PeerRooms {
   const { name, identity, client, roster, emit, dir } = parts;
-  const rooms = makePeerRooms({
+  const storage = dir === undefined ? new MemoryRoomStorage() : new RoomFile(dir);
+  const rooms = new PeerRooms({
     name,
     signKey: identity.sign.privateKey,
     request: (ask) => client.roomRequest(ask),
@@ -258,7 +252,8 @@ export function peerRooms(
     online: (who) => roster.has(who) && !isSeedClient(roster.get(who)!),
     onlineNames: () => [...roster.entries()].filter((e) => !isSeedClient(e)).map((e) => e.name),
     emit,
-  }, dir);
+    storage,
+  });
   client.onRoomPush = (push) => rooms.onPush(push);
   return rooms;
 }
