@@ -24,6 +24,7 @@
  */
 
 import { nameKey } from "../protocol.ts";
+import type { RoomMemberView } from "./room_view.ts";
 
 /** Resend a room request after this long without an answer. */
 export const REQUEST_RETRY_MS = 500;
@@ -95,16 +96,6 @@ export class RoomRequests<T> {
     for (const w of again) w.sent = now;
     return { resend: again.map((w) => w.value), expired };
   }
-}
-
-/** A room member as catch-up picks among them. */
-export interface SyncMember {
-  /** Name. */
-  name: string;
-  /** Whether online now. */
-  online: boolean;
-  /** Whether an owner. */
-  owner: boolean;
 }
 
 interface SyncRoom {
@@ -191,7 +182,7 @@ export class RoomSync {
    */
   pick(
     room: string,
-    members: readonly SyncMember[],
+    members: readonly RoomMemberView[],
     self: string,
     now: number,
   ): string | undefined {
