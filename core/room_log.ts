@@ -84,8 +84,6 @@ export interface MissingAnswer {
   entries: Readonly<RoomEntry>[];
   /** Whether more is missing than this answer carries: ask again with the new `have`. */
   more: boolean;
-  /** Under `joined`, per sender the highest seq from before the asker joined: skip it first. */
-  before: Record<string, number>;
 }
 
 /** A sender with a hole: held without a gap up to `have`, the highest held `highest`. */
@@ -297,8 +295,8 @@ export class RoomLog {
   /**
    * What a member whose {@linkcode have} is `theirHave` lacks and this log holds, in the room's
    * order, at most `limit` entries (`more` says there is more). Under `joined` history only
-   * entries with a clock above `joinedAt`, and `before` says which seqs the asker will never be
-   * given. `theirHave` is hostile: keys not names and values not counts are ignored.
+   * entries with a clock above `joinedAt` ({@linkcode withheld} says which seqs the asker will
+   * never be given). `theirHave` is hostile: keys not names and values not counts are ignored.
    */
   missing(
     theirHave: Readonly<Record<string, unknown>>,
@@ -308,7 +306,6 @@ export class RoomLog {
     const theirs = this.#readHave(theirHave);
     const joinedAt = visibility.history === "joined" ? visibility.joinedAt : -Infinity;
     const entries: Readonly<RoomEntry>[] = [];
-    const before = this.#before(joinedAt, theirs);
     const bySpelling = new Map<string, number>(); // nameKey once per spelling, not per entry
     for (const entry of this.#ordered) {
       if (entry.clock <= joinedAt) continue;
@@ -317,15 +314,36 @@ export class RoomLog {
         bySpelling.set(entry.sender, had = theirs.get(nameKey(entry.sender)) ?? 0);
       }
       if (entry.seq <= had) continue;
-      if (!(entries.length < limit)) return { entries, more: true, before };
+      if (!(entries.length < limit)) return { entries, more: true };
       entries.push(entry);
     }
-    return { entries, more: false, before };
+    return { entries, more: false };
   }
 
   /**
-   * Marks seqs as never to be given to this member (a `joined` room's `before`, from
-   * {@linkcode missing}; call it before receiving that answer's entries, which may lie beyond the
+   * Under `joined` history, what a member whose {@linkcode have} is `theirHave` and who joined at
+   * clock `joinedAt` will never be given: per sender the highest seq with a clock at or below
+   * `joinedAt`, where above what they have (the asker {@linkcode skip}s it first). `theirHave` is
+   * hostile, as in {@linkcode missing}.
+   */
+  withheld(theirHave: Readonly<Record<string, unknown>>, joinedAt: number): Record<string, number> {
+    const theirs = this.#readHave(theirHave);
+    const before: [string, number][] = [];
+    for (const [key, state] of this.#senders) {
+      let highest = 0;
+      for (const entry of state.held.values()) {
+        if (entry.clock <= joinedAt && entry.seq > highest) highest = entry.seq;
+      }
+      // The sender's clock rises with its seq: every seq up to one dropped is as old.
+      if (state.dropped.clock <= joinedAt) highest = Math.max(highest, state.dropped.seq);
+      if (highest > (theirs.get(key) ?? 0)) before.push([this.#spelling(key, state), highest]);
+    }
+    return Object.fromEntries(before);
+  }
+
+  /**
+   * Marks seqs as never to be given to this member (a `joined` room's, from
+   * {@linkcode withheld}; call it before receiving the answer's entries, which may lie beyond the
    * seq window otherwise): its {@linkcode have} moves past them. Only moves forward; senders
    * beyond the bound are ignored. `before` is the answering member's word, not the senders'.
    */
@@ -420,22 +438,6 @@ export class RoomLog {
       read.set(key, Math.max(read.get(key) ?? 0, seq));
     }
     return read;
-  }
-
-  /** Per sender, the highest seq with a clock at or below `joinedAt` above what they have. */
-  #before(joinedAt: number, theirs: Map<string, number>): Record<string, number> {
-    const before: [string, number][] = [];
-    if (joinedAt === -Infinity) return {};
-    for (const [key, state] of this.#senders) {
-      let highest = 0;
-      for (const entry of state.held.values()) {
-        if (entry.clock <= joinedAt && entry.seq > highest) highest = entry.seq;
-      }
-      // The sender's clock rises with its seq: every seq up to one dropped is as old.
-      if (state.dropped.clock <= joinedAt) highest = Math.max(highest, state.dropped.seq);
-      if (highest > (theirs.get(key) ?? 0)) before.push([this.#spelling(key, state), highest]);
-    }
-    return Object.fromEntries(before);
   }
 }
 

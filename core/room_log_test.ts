@@ -160,7 +160,7 @@ Deno.test("missing answers what the other lacks, in the room's order, in bounded
     answer = full.missing(partial.have(), undefined, 8);
   }
   assert.deepEqual(ids(partial.entries()), ids(full.entries()));
-  assert.deepEqual(full.missing(partial.have()), { entries: [], more: false, before: {} });
+  assert.deepEqual(full.missing(partial.have()), { entries: [], more: false });
   assert.deepEqual(full.missing({ ALICE: 15, Bob: 15 }).entries, [], "names fold in a have");
 });
 
@@ -186,7 +186,7 @@ Deno.test("senders named like Object's own properties are senders like any other
   assert.deepEqual(Object.keys(have).sort(), names.slice().sort());
   assert.ok(names.every((name) => Object.hasOwn(have, name) && have[name] === 1));
   assert.deepEqual(log.missing(have).entries, []);
-  const joined = log.missing({}, { history: "joined", joinedAt: 4 }).before;
+  const joined = log.withheld({}, 4);
   assert.ok(names.every((name) => Object.hasOwn(joined, name) && joined[name] === 1));
 });
 
@@ -200,17 +200,15 @@ Deno.test("joined history: only what came after joining, and the joiner's have m
   const visibility = { history: "joined", joinedAt } as const;
   const answer = old.missing(joiner.have(), visibility);
   assert.deepEqual(answer.entries.map((e) => e.text), ["after 1", "after 2", "after 3"]);
-  assert.deepEqual(answer.before, { teacher: 5, ann: 1 });
+  const before = old.withheld(joiner.have(), joinedAt);
+  assert.deepEqual(before, { teacher: 5, ann: 1 });
   for (const e of answer.entries) joiner.receive(e);
   assert.deepEqual(joiner.have(), {}, "a hole below what it was given");
-  joiner.skip(answer.before);
+  joiner.skip(before);
   assert.deepEqual(joiner.have(), { teacher: 8, ann: 1 });
   assert.deepEqual(joiner.gaps(), []);
-  assert.deepEqual(old.missing(joiner.have(), visibility), {
-    entries: [],
-    more: false,
-    before: {},
-  });
+  assert.deepEqual(old.missing(joiner.have(), visibility), { entries: [], more: false });
+  assert.deepEqual(old.withheld(joiner.have(), joinedAt), {});
   assert.equal(old.missing({}).entries.length, 9, "shared: everything");
   joiner.skip({ teacher: 4, "no good": 3, ann: -1 });
   assert.deepEqual(joiner.have(), { teacher: 8, ann: 1 }, "skip only moves forward");
@@ -225,7 +223,7 @@ Deno.test("joined history longer than the seq window: skip first, then take the 
   const careless = new RoomLog("#lab", { seqWindow: 10 });
   assert.equal(careless.receive(answer.entries[0] as RoomEntry).status, "refused", "seq 31");
   const joiner = new RoomLog("#lab", { seqWindow: 10 });
-  joiner.skip(answer.before);
+  joiner.skip(old.withheld({}, joinedAt));
   assert.equal(joiner.receive(answer.entries[0] as RoomEntry).status, "added");
   assert.deepEqual(joiner.have(), { teacher: 31 });
 });
@@ -303,7 +301,7 @@ Deno.test("a full room drops its oldest entries, counted, and does not take them
   assert.deepEqual(ids(late.entries()), ["bob:2@5", "bob:3@6", "bob:4@7"]);
   assert.equal(late.stats().dropped, 2);
   assert.deepEqual(late.have(), { bob: 4, ann: 1 });
-  assert.deepEqual(late.missing({}, { history: "joined", joinedAt: 5 }).before, { bob: 2, ann: 1 });
+  assert.deepEqual(late.withheld({}, 5), { bob: 2, ann: 1 });
 });
 
 Deno.test("what the log hands out is a copy", () => {

@@ -47,8 +47,6 @@ export interface PushOutcome {
   events: PeerEvent[];
   /** A state completed (new or again at the same version): the room as it stands now. */
   state?: HeldRoom;
-  /** The state held before `state`, if any. */
-  previous?: HeldRoom;
   /** The room was taken away (`kicked`, `parted`): its last state. */
   removed?: { room: HeldRoom | undefined; name: string; code: string };
   /** A refusal for the room (`room-error` other than kicked/parted). */
@@ -178,7 +176,7 @@ export class RoomStates {
     };
     const previous = this.#held.get(key);
     this.#held.set(key, state);
-    return { events: diffEvents(this.#self, previous, state), state, previous };
+    return { events: diffEvents(this.#self, previous, state), state };
   }
 
   #error(push: Extract<RoomPush, { type: "room-error" }>): PushOutcome {
@@ -241,11 +239,14 @@ function changedMembers(a: HeldRoom, b: HeldRoom): boolean {
   return a.members.some((m, i) => m.name !== b.members[i].name || m.key !== b.members[i].key);
 }
 
-/** Whether `name` may post in `room` as its state says (member; owner when announce-only). */
-export function mayPost(room: HeldRoom, name: string, member: boolean): boolean {
-  if (!member) return false;
-  if (!room.flags.announceOnly) return true;
+/** Whether `name` is one of `room`'s owners (any case). */
+export function isRoomOwner(room: HeldRoom, name: string): boolean {
   return room.owners.some((owner) => nameKey(owner) === nameKey(name));
+}
+
+/** Whether the member `name` may post in `room` as its state says (owner when announce-only). */
+export function mayPost(room: HeldRoom, name: string): boolean {
+  return !room.flags.announceOnly || isRoomOwner(room, name);
 }
 
 /**
@@ -258,14 +259,13 @@ export function roomViewOf(
   online: (name: string) => boolean,
   onlineNames: readonly string[],
 ): RoomView {
-  const isOwner = (name: string) => room.owners.some((o) => nameKey(o) === nameKey(name));
   const names = isAllRoom(room.room)
     ? [self, ...onlineNames, ...room.owners]
     : room.members.map((member) => member.name);
   const members = distinct(names).map((name) => ({
     name,
     online: nameKey(name) === nameKey(self) || online(name),
-    owner: isOwner(name),
+    owner: isRoomOwner(room, name),
   })).sort((a, b) =>
     Number(b.owner) - Number(a.owner) || (nameKey(a.name) < nameKey(b.name) ? -1 : 1)
   );
@@ -276,7 +276,7 @@ export function roomViewOf(
     owners: [...room.owners],
     members,
     ...room.flags,
-    canPost: mayPost(room, self, true),
+    canPost: mayPost(room, self),
   };
 }
 

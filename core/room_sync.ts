@@ -24,6 +24,7 @@
  */
 
 import { nameKey } from "../protocol.ts";
+import type { RoomMemberView } from "./room_view.ts";
 
 /** Resend a room request after this long without an answer. */
 export const REQUEST_RETRY_MS = 500;
@@ -51,7 +52,7 @@ interface Waiting<T> {
 
 /** Room requests waiting for the push that answers them. */
 export class RoomRequests<T> {
-  readonly #waiting: Waiting<T>[] = [];
+  #waiting: Waiting<T>[] = [];
 
   /** How many wait. */
   get size(): number {
@@ -65,53 +66,36 @@ export class RoomRequests<T> {
     return true;
   }
 
+  /** Takes out the requests passing `test`, in order. */
+  #take(test: (waiting: Waiting<T>) => boolean): T[] {
+    const kept: Waiting<T>[] = [];
+    const taken: T[] = [];
+    for (const w of this.#waiting) {
+      if (test(w)) taken.push(w.value);
+      else kept.push(w);
+    }
+    this.#waiting = kept;
+    return taken;
+  }
+
   /** The requests about `room` (any case), answered now: taken out and returned. */
   answer(room: string): T[] {
     const key = nameKey(room);
-    const answered: T[] = [];
-    for (let i = this.#waiting.length - 1; i >= 0; i--) {
-      if (this.#waiting[i].room !== key) continue;
-      answered.unshift(this.#waiting[i].value);
-      this.#waiting.splice(i, 1);
-    }
-    return answered;
+    return this.#take((w) => w.room === key);
   }
 
   /** Takes out every request matching `test` (a logout, a close). */
   drop(test: (value: T) => boolean = () => true): T[] {
-    const dropped = this.#waiting.filter((w) => test(w.value)).map((w) => w.value);
-    for (let i = this.#waiting.length - 1; i >= 0; i--) {
-      if (test(this.#waiting[i].value)) this.#waiting.splice(i, 1);
-    }
-    return dropped;
+    return this.#take((w) => test(w.value));
   }
 
   /** At `now`: what to send again, and what is given up (taken out). */
   due(now: number): { resend: T[]; expired: T[] } {
-    const resend: T[] = [];
-    const expired: T[] = [];
-    for (let i = this.#waiting.length - 1; i >= 0; i--) {
-      const w = this.#waiting[i];
-      if (now - w.started >= REQUEST_LIMIT_MS) {
-        expired.unshift(w.value);
-        this.#waiting.splice(i, 1);
-      } else if (now - w.sent >= REQUEST_RETRY_MS) {
-        w.sent = now;
-        resend.unshift(w.value);
-      }
-    }
-    return { resend, expired };
+    const expired = this.#take((w) => now - w.started >= REQUEST_LIMIT_MS);
+    const again = this.#waiting.filter((w) => now - w.sent >= REQUEST_RETRY_MS);
+    for (const w of again) w.sent = now;
+    return { resend: again.map((w) => w.value), expired };
   }
-}
-
-/** A room member as catch-up picks among them. */
-export interface SyncMember {
-  /** Name. */
-  name: string;
-  /** Whether online now. */
-  online: boolean;
-  /** Whether an owner. */
-  owner: boolean;
 }
 
 interface SyncRoom {
@@ -198,7 +182,7 @@ export class RoomSync {
    */
   pick(
     room: string,
-    members: readonly SyncMember[],
+    members: readonly RoomMemberView[],
     self: string,
     now: number,
   ): string | undefined {

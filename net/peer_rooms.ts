@@ -18,10 +18,14 @@ import {
   ALL_ROOM_NAME,
   type HeldRoom,
   isAllRoom,
+  isRoomOwner,
+  mayPost,
   type PushOutcome,
+  roomRecipients,
   RoomStates,
+  roomViewOf,
+  sortRoomViews,
 } from "../core/room_state.ts";
-import { mayPost, roomRecipients, roomViewOf, sortRoomViews } from "../core/room_state.ts";
 import { RoomRecheck, RoomSync } from "../core/room_sync.ts";
 import type { RoomLine, RoomView } from "../core/room_view.ts";
 import { nameKey } from "../protocol.ts";
@@ -42,16 +46,10 @@ import {
   type PeerRoomsDeps,
   type RoomAsk,
   type RoomDisk,
+  type RoomStats,
   type RoomStorage,
 } from "./room_types.ts";
-import {
-  type ReceiveContext,
-  RoomReceiver,
-  type RoomStats,
-  signEntry,
-  toLog,
-  toWire,
-} from "./room_receive.ts";
+import { type ReceiveContext, RoomReceiver, signEntry, toLog, toWire } from "./room_receive.ts";
 
 export type { PeerRoomCommands, PeerRoomsDeps, RoomAsk, RoomDisk, RoomStats, RoomStorage };
 
@@ -92,7 +90,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#logOf(entry.room)?.receive(entry);
       this.#ownSeq(entry);
     }
-    for (const s of disk.seen) this.#seen.set(`${nameKey(s.room)} ${nameKey(s.member)}`, s);
+    for (const s of disk.seen) this.#seen.set(seenKey(s.room, s.member), s);
     const ctx: ReceiveContext = {
       self: deps.name,
       states: this.#states,
@@ -103,7 +101,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       names: (room) => this.#askNames(room),
       now: this.#now,
       joinedAt: (room, member) =>
-        this.#seen.get(`${nameKey(room.room)} ${nameKey(member)}`)?.clock ??
+        this.#seen.get(seenKey(room.room, member))?.clock ??
           this.#logOf(room.room)!.clock,
       sendHave: (room, to) => this.#sendHave(room, to),
       stats: this.stats,
@@ -141,7 +139,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
 
   #isMember(room: HeldRoom, name: string): boolean {
     const key = nameKey(name);
-    if (room.owners.some((owner) => nameKey(owner) === key)) return true;
+    if (isRoomOwner(room, name)) return true;
     if (isAllRoom(room.room)) return key === nameKey(this.#deps.name) || this.#deps.online(name);
     return room.members.some((member) => nameKey(member.name) === key);
   }
@@ -200,7 +198,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const held = this.#states.get(room);
     const self = this.#deps.name;
     if (!held) return { ok: false, message: `You are not in ${room}; /join ${room} first.` };
-    if (!mayPost(held, self, true)) {
+    if (!mayPost(held, self)) {
       return { ok: false, message: `${held.room} is announce-only: only its owners post.` };
     }
     const log = this.#logOf(held.room)!;
@@ -210,14 +208,14 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
     const checked = signEntry({ ...draft, text }, this.#deps.signKey);
     if (!checked.ok) return { ok: false, message: checked.error.message };
     const entry = checked.value;
+    const logged = toLog(entry);
     try {
-      this.#deps.storage.seq(held.room, seq); // before anything goes out: never reused
-      this.#seqs.set(key, seq);
-      this.#deps.storage.entry(toLog(entry));
+      this.#deps.storage.own(logged); // before anything goes out: the seq is never reused
     } catch (error) {
       return { ok: false, message: `Not stored, so not sent: ${error}` };
     }
-    const receipt = log.receive(toLog(entry));
+    this.#seqs.set(key, seq);
+    const receipt = log.receive(logged);
     if (receipt.status === "refused") return { ok: false, message: receipt.message };
     this.stats.posted++;
     this.#sync.activity(held.room, this.#now());
@@ -226,7 +224,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       if (this.#deps.send(to, ROOM_MSG_KIND, body).ok) this.stats.fanout++;
       else this.stats.fanoutRefused++;
     }
-    return { ok: true, id: line(toLog(entry), self).id };
+    return { ok: true, id: line(logged, self).id };
   }
 
   /** The last `limit` messages of `room`, in the room's order, oldest first. */
@@ -294,7 +292,7 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       this.#deps.storage.state(state.room, state);
       const log = this.#logOf(state.room);
       for (const member of state.members) {
-        const key = `${nameKey(state.room)} ${nameKey(member.name)}`;
+        const key = seenKey(state.room, member.name);
         if (this.#seen.get(key)?.since === member.since) continue;
         const seen = { since: member.since, clock: log?.clock ?? 0 };
         this.#seen.set(key, seen);
@@ -356,6 +354,11 @@ export class PeerRooms extends RoomAsks implements PeerRoomCommands {
       if (to) this.#sendHave(room.room, to);
     }
   }
+}
+
+/** The key of a join observation: a room and a member, any case. */
+export function seenKey(room: string, member: string): string {
+  return `${nameKey(room)} ${nameKey(member)}`;
 }
 
 /** Whether an entry read from disk is one a peer would take (else it is skipped). */

@@ -18,7 +18,7 @@ interface Waiting {
 }
 
 /** The answer of a request that could not go out: not logged in. */
-export function offline(): RoomAnswer {
+function offline(): RoomAnswer {
   return { ok: false, code: "offline", message: "This peer is not logged in." };
 }
 

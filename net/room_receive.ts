@@ -15,7 +15,7 @@ import type { IncomingMessage } from "../core/message.ts";
 import { RateLimiter } from "../core/rate_limit.ts";
 import type { RoomStats } from "./room_types.ts";
 import type { RoomEntry as LogEntry, RoomLog } from "../core/room_log.ts";
-import type { HeldRoom, RoomStates } from "../core/room_state.ts";
+import { type HeldRoom, mayPost, type RoomStates } from "../core/room_state.ts";
 import { ed25519Sign, ed25519Verify } from "../crypto/primitives.ts";
 import type { ParseResult } from "../wire/result.ts";
 import { nameKey } from "../protocol.ts";
@@ -174,9 +174,7 @@ export class RoomReceiver {
 
   /** Checks `entry` of `room` (announce-only, key, signature) and gives it to the log. */
   #take(room: HeldRoom, entry: RoomEntry): void {
-    if (room.flags.announceOnly && !room.owners.some((o) => nameKey(o) === nameKey(entry.sender))) {
-      return this.#refuse("announce-only");
-    }
+    if (!mayPost(room, entry.sender)) return this.#refuse("announce-only");
     const member = this.#ctx.states.member(room.room, entry.sender);
     if (!member) return this.#hold(room, entry);
     if (!verifyEntry(entry, member.key)) return this.#refuse("bad-signature");
@@ -229,14 +227,10 @@ export class RoomReceiver {
     this.#namesAt.delete(nameKey(roomName));
   }
 
-  /** Whether `from` may be answered a catch-up now (a token bucket per member). */
-  #allowed(from: string): boolean {
-    return this.#haves.allow(nameKey(from), this.#ctx.now());
-  }
-
   #onHave(from: string, body: string): void {
     this.#ctx.stats.haveReceived++;
-    if (!this.#allowed(from)) return this.#refuse("rate-limited");
+    // A token bucket per member: whether `from` may be answered a catch-up now.
+    if (!this.#haves.allow(nameKey(from), this.#ctx.now())) return this.#refuse("rate-limited");
     const parsed = parseRoomHave(body);
     if (!parsed.ok) return this.#refuse("malformed");
     const room = this.#room(parsed.value.room, from);
@@ -293,8 +287,6 @@ export class RoomReceiver {
     if (skip.length > 0) log.skip(Object.fromEntries(skip));
   }
 }
-
-export type { RoomStats };
 
 /** Whether a pairwise message is not of a room kind (room kinds stay out of `/history NAME`). */
 export function notRoom(entry: { kind: string }): boolean {

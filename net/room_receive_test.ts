@@ -136,6 +136,19 @@ class World {
   }
 }
 
+/** A `room-msg` body of `#lab` from `sender`, seq and clock 1, with a signature that is not one. */
+function forgedMsg(sender: string, text: string): string {
+  return formatRoomMsg({
+    room: "#lab",
+    sender,
+    seq: 1,
+    clock: 1,
+    time: 1,
+    text,
+    sig: "A".repeat(86),
+  });
+}
+
 function texts(node: Node, room = "#lab"): string[] {
   return node.rooms.history(room, 1000).map((line) => `${line.from}:${line.text}`);
 }
@@ -192,15 +205,7 @@ Deno.test("non-members are refused; announce-only; a kicked member stops receivi
   await Promise.all([bob.rooms.join("#lab"), world.settle()]);
   assert.equal(mallory.rooms.post("#lab", "hi").ok, false);
   // A raw entry from mallory's pairwise stream.
-  const body = formatRoomMsg({
-    room: "#lab",
-    sender: "mallory",
-    seq: 1,
-    clock: 1,
-    time: 1,
-    text: "let me in",
-    sig: "A".repeat(86),
-  });
+  const body = forgedMsg("mallory", "let me in");
   world.mail.push({ from: "mallory", to: "alice", kind: ROOM_MSG_KIND, body });
   // And one claiming to be bob's, from mallory's stream.
   world.mail.push({
@@ -216,15 +221,7 @@ Deno.test("non-members are refused; announce-only; a kicked member stops receivi
   await Promise.all([alice.rooms.mode("#lab", { announceOnly: true }), world.settle()]);
   assert.equal(bob.rooms.get("#lab")?.announceOnly, true);
   assert.equal(bob.rooms.post("#lab", "me too").ok, false);
-  const forged = formatRoomMsg({
-    room: "#lab",
-    sender: "bob",
-    seq: 1,
-    clock: 1,
-    time: 1,
-    text: "me too",
-    sig: "A".repeat(86),
-  });
+  const forged = forgedMsg("bob", "me too");
   world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body: forged });
   await world.settle();
   assert.equal(alice.rooms.stats.refused["announce-only"], 1);
@@ -248,15 +245,7 @@ Deno.test("a forged signature is refused; requests while logged out answer offli
   world.login(bob);
   await Promise.all([alice.rooms.join("#lab"), world.settle()]);
   await Promise.all([bob.rooms.join("#lab"), world.settle()]);
-  const body = formatRoomMsg({
-    room: "#lab",
-    sender: "bob",
-    seq: 1,
-    clock: 1,
-    time: 1,
-    text: "forged",
-    sig: "A".repeat(86),
-  });
+  const body = forgedMsg("bob", "forged");
   world.mail.push({ from: "bob", to: "alice", kind: ROOM_MSG_KIND, body });
   // bob's stream carrying an entry that says it is alice's.
   const claimed = body.replace("m bob", "m alice");

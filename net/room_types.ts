@@ -38,8 +38,8 @@ export interface RoomStorage {
   load(): RoomDisk;
   /** Keeps an entry. */
   entry(entry: LogEntry): void;
-  /** Keeps this peer's last seq in `room`. */
-  seq(room: string, seq: number): void;
+  /** Keeps this peer's own new entry and its seq (the seq first: a `kill -9` never reuses it). */
+  own(entry: LogEntry): void;
   /** Keeps `room`'s state (`null`: not in it any more). */
   state(room: string, state: HeldRoom | null): void;
   /** Keeps a join observation. */

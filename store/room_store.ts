@@ -8,7 +8,7 @@
  * (and over {@linkcode COMPACT_MIN_LINES} lines) it is rewritten, keeping at most
  * {@linkcode KEEP_PER_ROOM} entries per room, through a temporary file and a rename.
  *
- * {@linkcode makePeerRooms} builds `peer.rooms` over this store (or memory only).
+ * {@linkcode peerRooms} builds `peer.rooms` over this store (or memory only).
  *
  * @module
  */
@@ -19,10 +19,10 @@ import { nameKey } from "../protocol.ts";
 import {
   type PeerRoomCommands,
   PeerRooms,
-  type PeerRoomsDeps,
   type RoomDisk,
   type RoomStats,
   type RoomStorage,
+  seenKey,
 } from "../net/peer_rooms.ts";
 import { joinPath } from "./paths.ts";
 import type { Identity } from "../crypto/identity.ts";
@@ -30,7 +30,7 @@ import type { CoordinatorClient } from "../net/coordinator_client.ts";
 import { isSeedClient, type PeerRoster } from "../core/peer_roster.ts";
 import type { PeerEvent, SendResult } from "../core/peer_events.ts";
 
-export type { PeerRoomCommands, PeerRooms, RoomStats };
+export type { PeerRoomCommands, RoomStats };
 
 /** The file's name in the data directory. */
 export const ROOMS_FILE = "rooms.jsonl";
@@ -74,7 +74,7 @@ export function readRoomLines(text: string): RoomDisk {
     } else if (line.t === "s" && typeof line.room === "string") {
       states.set(nameKey(line.room), line.state);
     } else if (line.t === "j" && typeof line.room === "string" && typeof line.member === "string") {
-      seen.set(`${nameKey(line.room)} ${nameKey(line.member)}`, line);
+      seen.set(seenKey(line.room, line.member), line);
     } else disk.skipped++;
   }
   for (const state of states.values()) if (state) disk.states.push(state);
@@ -144,13 +144,14 @@ export class RoomFile implements RoomStorage {
     this.#lines = lines.length;
   }
 
-  #append(line: Line): void {
+  #append(...lines: Line[]): void {
     if (this.#closed) return; // a message handled while the peer shuts down: memory only
     this.#file ??= Deno.openSync(this.#path, { append: true, create: true });
-    const bytes = this.#encoder.encode(JSON.stringify(line) + "\n");
+    const text = lines.map((line) => JSON.stringify(line) + "\n").join("");
+    const bytes = this.#encoder.encode(text);
     let written = 0;
     while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
-    this.#lines++;
+    this.#lines += lines.length;
   }
 
   /** Appends a room entry. Throws when it cannot be written. */
@@ -158,9 +159,10 @@ export class RoomFile implements RoomStorage {
     this.#append({ t: "e", e: entry });
   }
 
-  /** Appends this peer's last seq in `room`. Throws when it cannot be written. */
-  seq(room: string, seq: number): void {
-    this.#append({ t: "q", room, seq });
+  /** Appends this peer's own new entry: its seq line, then the entry, in one write. Throws when
+   * it cannot be written. */
+  own(entry: RoomEntry): void {
+    this.#append({ t: "q", room: entry.room, seq: entry.seq }, { t: "e", e: entry });
   }
 
   /** Appends `room`'s state (`null`: no longer in it), unless it is the one written last. */
@@ -196,9 +198,12 @@ export class MemoryRoomStorage implements RoomStorage {
   entry(e: RoomEntry): void {
     this.lines.push(JSON.stringify({ t: "e", e }));
   }
-  /** Keeps a seq. */
-  seq(room: string, seq: number): void {
-    this.lines.push(JSON.stringify({ t: "q", room, seq }));
+  /** Keeps an own entry: its seq, then the entry. */
+  own(e: RoomEntry): void {
+    this.lines.push(
+      JSON.stringify({ t: "q", room: e.room, seq: e.seq }),
+      JSON.stringify({ t: "e", e }),
+    );
   }
   /** Keeps a state. */
   state(room: string, state: HeldRoom | null): void {
@@ -210,12 +215,6 @@ export class MemoryRoomStorage implements RoomStorage {
   }
   /** Nothing to close. */
   close(): void {}
-}
-
-/** `peer.rooms` over the rooms file of `dir` (memory only without one). */
-export function makePeerRooms(deps: Omit<PeerRoomsDeps, "storage">, dir?: string): PeerRooms {
-  const storage = dir === undefined ? new MemoryRoomStorage() : new RoomFile(dir);
-  return new PeerRooms({ ...deps, storage });
 }
 
 /** What peer.ts hands {@linkcode peerRooms}. */
@@ -230,7 +229,7 @@ export interface PeerRoomParts {
   roster: PeerRoster;
   /** Tells the user. */
   emit: (event: PeerEvent) => void;
-  /** The data directory (the journal's), or undefined: memory only. */
+  /** The data directory (the journal's): its rooms file; undefined: memory only. */
   dir?: string;
 }
 
@@ -243,7 +242,8 @@ export function peerRooms(
   send: (to: string, kind: string, body: string) => SendResult,
 ): PeerRooms {
   const { name, identity, client, roster, emit, dir } = parts;
-  const rooms = makePeerRooms({
+  const storage = dir === undefined ? new MemoryRoomStorage() : new RoomFile(dir);
+  const rooms = new PeerRooms({
     name,
     signKey: identity.sign.privateKey,
     request: (ask) => client.roomRequest(ask),
@@ -252,7 +252,8 @@ export function peerRooms(
     online: (who) => roster.has(who) && !isSeedClient(roster.get(who)!),
     onlineNames: () => [...roster.entries()].filter((e) => !isSeedClient(e)).map((e) => e.name),
     emit,
-  }, dir);
+    storage,
+  });
   client.onRoomPush = (push) => rooms.onPush(push);
   return rooms;
 }

@@ -23,8 +23,7 @@ Deno.test("the rooms file keeps entries, seqs, states and joins across a reopen"
   try {
     const file = new RoomFile(dir);
     assert.equal(file.load().entries.length, 0);
-    file.seq("#lab", 1);
-    file.entry(entry(1));
+    file.own(entry(1));
     const state = {
       room: "#lab",
       version: 2,
