@@ -10,7 +10,7 @@
 import { waitFor } from "./helpers.ts";
 
 /** The dissector, by path. */
-export const DISSECTOR = new URL("../wireshark/peerchat.lua", import.meta.url).pathname;
+const DISSECTOR = new URL("../wireshark/peerchat.lua", import.meta.url).pathname;
 
 /** Whether tcpdump may capture on `lo` here and tshark runs: `undefined`, or why not. */
 async function captureUnavailable(): Promise<string | undefined> {

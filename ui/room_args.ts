@@ -27,7 +27,7 @@ export type RoomCommand =
 export type RoomInvalid = { kind: "invalid"; message: string };
 
 /** The words `/mode` takes, and what each sets. */
-export const MODE_WORDS: Readonly<Record<string, Partial<RoomModeView>>> = {
+const MODE_WORDS: Readonly<Record<string, Partial<RoomModeView>>> = {
   "invite-only": { inviteOnly: true },
   "open": { inviteOnly: false },
   "announce-only": { announceOnly: true },

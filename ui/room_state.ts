@@ -124,7 +124,7 @@ function withRoom(
 }
 
 /** Rooms in the pane's order: `#all` first, then by name key. */
-export function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
+function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
   const rank = (r: RoomEntry) => nameKey(r.name) === "#all" ? "" : nameKey(r.name);
   return [...rooms].sort((a, b) => rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0);
 }
@@ -193,7 +193,7 @@ export function nthConversation(state: ViewState, n: number): string | undefined
  * The next (`step` 1: Ctrl+N, Alt+Right) or previous (-1: Ctrl+P, Alt+Left) conversation of the
  * pane, wrapping around; from no partner, the first or the last.
  */
-export function stepConversation(state: ViewState, step: 1 | -1): string | undefined {
+function stepConversation(state: ViewState, step: 1 | -1): string | undefined {
   const order = paneOrder(state);
   if (order.length === 0) return undefined;
   const at = order.findIndex((name) => sameName(state.partner, name));
