@@ -44,7 +44,7 @@ const ALL_GRACE_MS = 15_000;
 /** The class channel. */
 export const ALL = "#all";
 /** The room of the round trip. */
-export const RT_ROOM = "#bench";
+const RT_ROOM = "#bench";
 /** The teacher's name (the coordinator's `--room-owner`). */
 export const TEACHER = "teacher";
 
@@ -57,7 +57,7 @@ export function stamp(): number {
 }
 
 /** CPU seconds of this process so far, user + system, to the microsecond (getrusage). */
-export function preciseCpu(): number {
+function preciseCpu(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }

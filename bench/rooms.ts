@@ -359,8 +359,7 @@ async function runRoomRtt(options: RoomsOptions, log: (line: string) => void): P
         const got = await alice.next<{ samples: number[]; cpuS: number }>(120_000);
         samples[path].push(...got.samples);
         cpuS[path] += got.cpuS;
-        const sorted = got.samples.map((ms) => ms * 1000).sort((a, b) => a - b);
-        roundP50[path].push(quantile(sorted, 0.5));
+        roundP50[path].push(median(got.samples.map((ms) => ms * 1000)));
       }
     }
     // Datagrams per round trip, apart from the timed rounds (the counting has its own cost).
@@ -414,8 +413,8 @@ export function roomsFailures(result: RoomsResult): string[] {
 }
 
 const fixed = (value: number, digits = 1) => Number.isFinite(value) ? value.toFixed(digits) : "–";
-const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
 const pct = (values: number[], q: number) => quantile([...values].sort((a, b) => a - b), q);
+const median = (values: number[]) => pct(values, 0.5);
 
 const WAY: Record<Via, string> = { room: "post to `#all`", direct: "1:1 `send` to each" };
 

@@ -30,7 +30,7 @@ export interface RoomSession {
 }
 
 /** The room of the current conversation, if it is one. */
-export function currentRoom(state: RoomSession): string | undefined {
+function currentRoom(state: RoomSession): string | undefined {
   return state.partner?.startsWith("#") ? state.partner : undefined;
 }
 

@@ -11,7 +11,14 @@
 
 import { cleanupStaleLabs, labAvailable } from "../testing/lab.ts";
 import { definedNames } from "./markdown.ts";
-import { labExercises, type LabRun, runExercise, stopNetns, unmet } from "./lab_runner.ts";
+import {
+  type LabExercise,
+  labExercises,
+  type LabRun,
+  runExercise,
+  stopNetns,
+  unmet,
+} from "./lab_runner.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const handout = await Deno.readTextFile(`${repo}/docs/lab.md`);
@@ -76,10 +83,15 @@ function checkExpectations(name: string, run: LabRun): void {
 }
 
 /**
- * Runs exercise `name` in a fresh namespace of its own (127.0.0.1 is its private loopback),
- * checks its expectation blocks, and hands the outputs to `check`.
+ * Exercise `name`'s test: `run` runs it in namespaces named `prefix…` (a crashed run's are cleaned
+ * up) and removes them; its expectation blocks are checked and its outputs handed to `check`.
  */
-function loopbackExercise(name: string, title: string, check: (run: LabRun) => void): void {
+function labExercise(
+  name: string,
+  title: string,
+  run: (exercise: LabExercise, workdir: string, prefix: string) => Promise<LabRun>,
+  check: (run: LabRun) => void,
+): void {
   Deno.test({
     name: `lab handout ${name}: ${title}`,
     ignore: !availability.ok && !inCI,
@@ -89,21 +101,32 @@ function loopbackExercise(name: string, title: string, check: (run: LabRun) => v
       if (!availability.ok) throw new Error(`The lab handout needs: ${availability.reason}`);
       const exercise = exercises.get(name);
       assert(exercise, `docs/lab.md has no exercise lab=${name}`);
-      const netns = `pclab-${Deno.pid}-${++seq}-hand`;
+      const prefix = `pclab-${Deno.pid}-${++seq}-`;
       const workdir = await Deno.makeTempDir({ prefix: "peerchat-lab-" });
-      await sh(["ip", "netns", "add", netns]);
       try {
-        await sh(["ip", "-n", netns, "link", "set", "lo", "up"]);
-        const run = await runExercise(exercise, { workdir, repo, netns }, () => stopNetns([netns]));
-        checkExpectations(name, run);
-        check(run);
+        const done = await run(exercise, workdir, prefix);
+        checkExpectations(name, done);
+        check(done);
       } finally {
-        await stopNetns([netns]);
-        await new Deno.Command("ip", { args: ["netns", "del", netns], stderr: "null" }).output();
         await Deno.remove(workdir, { recursive: true });
       }
     },
   });
+}
+
+/** Exercise `name`, run in a fresh namespace of its own (127.0.0.1 is its private loopback). */
+function loopbackExercise(name: string, title: string, check: (run: LabRun) => void): void {
+  labExercise(name, title, async (exercise, workdir, prefix) => {
+    const netns = `${prefix}hand`;
+    await sh(["ip", "netns", "add", netns]);
+    try {
+      await sh(["ip", "-n", netns, "link", "set", "lo", "up"]);
+      return await runExercise(exercise, { workdir, repo, netns }, () => stopNetns([netns]));
+    } finally {
+      await stopNetns([netns]);
+      await new Deno.Command("ip", { args: ["netns", "del", netns], stderr: "null" }).output();
+    }
+  }, check);
 }
 
 function out(run: LabRun, step: string): string {
@@ -172,46 +195,34 @@ loopbackExercise("3", "a roster batch", (run) => {
 });
 
 /**
- * Runs exercise `name` in docs/nat-lab.sh's namespaces (renamed `pclab-<pid>-<seq>-…`, so a
- * crashed run's are cleaned up), checks its expectation blocks, and hands the outputs to `check`.
+ * Exercise `name`, run in docs/nat-lab.sh's namespaces (renamed `pclab-<pid>-<seq>-…`), which
+ * must come up and go down cleanly.
  */
 function natExercise(name: string, title: string, check: (run: LabRun) => void): void {
-  Deno.test({
-    name: `lab handout ${name}: ${title}`,
-    ignore: !availability.ok && !inCI,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      if (!availability.ok) throw new Error(`The lab handout needs: ${availability.reason}`);
-      const exercise = exercises.get(name);
-      assert(exercise, `docs/lab.md has no exercise lab=${name}`);
-      const prefix = `pclab-${Deno.pid}-${++seq}-`;
-      const names = ["inet", "coord", "rtA", "rtB", "alice", "bob"].map((n) => prefix + n);
-      const workdir = await Deno.makeTempDir({ prefix: "peerchat-lab-" });
-      const options = {
-        workdir,
-        repo,
+  labExercise(name, title, async (exercise, workdir, prefix) => {
+    const names = ["inet", "coord", "rtA", "rtB", "alice", "bob"].map((n) => prefix + n);
+    const options = {
+      workdir,
+      repo,
+      env: { LAB_PREFIX: prefix },
+      rewrite: (body: string) =>
+        body.replace(/\blab-(inet|coord|rtA|rtB|alice|bob)\b/g, (_, n) => prefix + n),
+    };
+    try {
+      return await runExercise(exercise, options, () => stopNetns(names));
+    } finally {
+      await stopNetns(names);
+      await new Deno.Command("bash", {
+        args: [`${repo}/docs/nat-lab.sh`, "down"],
         env: { LAB_PREFIX: prefix },
-        rewrite: (body: string) =>
-          body.replace(/\blab-(inet|coord|rtA|rtB|alice|bob)\b/g, (_, n) => prefix + n),
-      };
-      try {
-        const run = await runExercise(exercise, options, () => stopNetns(names));
-        checkExpectations(name, run);
-        check(run);
-        assert(run.codes.get("setup") === 0, `nat-lab.sh up: ${out(run, "setup")}`);
-        assert(run.codes.get("teardown") === 0, "nat-lab.sh down");
-      } finally {
-        await stopNetns(names);
-        await new Deno.Command("bash", {
-          args: [`${repo}/docs/nat-lab.sh`, "down"],
-          env: { LAB_PREFIX: prefix },
-          stdout: "null",
-          stderr: "null",
-        }).output();
-        await Deno.remove(workdir, { recursive: true });
-      }
-    },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    }
+  }, (run) => {
+    check(run);
+    assert(run.codes.get("setup") === 0, `nat-lab.sh up: ${out(run, "setup")}`);
+    assert(run.codes.get("teardown") === 0, "nat-lab.sh down");
   });
 }
 

@@ -10,10 +10,10 @@
 import { waitFor } from "./helpers.ts";
 
 /** The dissector, by path. */
-export const DISSECTOR = new URL("../wireshark/peerchat.lua", import.meta.url).pathname;
+const DISSECTOR = new URL("../wireshark/peerchat.lua", import.meta.url).pathname;
 
 /** Whether tcpdump may capture on `lo` here and tshark runs: `undefined`, or why not. */
-export async function captureUnavailable(): Promise<string | undefined> {
+async function captureUnavailable(): Promise<string | undefined> {
   for (const [tool, args] of [["tcpdump", ["-i", "lo", "-d", "udp"]], ["tshark", ["-v"]]]) {
     try {
       const { success } = await new Deno.Command(tool as string, {
@@ -27,6 +27,28 @@ export async function captureUnavailable(): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * The dissector tests' `Deno.test`: without tcpdump or tshark (captureUnavailable) each test is
+ * ignored, after one loud warning, except under CI (CI set), where each fails with the reason.
+ */
+export async function captureTests(): Promise<(name: string, fn: () => Promise<void>) => void> {
+  const unavailable = await captureUnavailable();
+  const inCI = Deno.env.get("CI") !== undefined;
+  if (unavailable && !inCI) {
+    const bar = "!".repeat(78);
+    console.error(`${bar}\nDISSECTOR TESTS SKIPPED: ${unavailable}\n${bar}`);
+  }
+  return (name, fn) =>
+    Deno.test({
+      name: `dissector: ${name}`,
+      ignore: unavailable !== undefined && !inCI,
+      async fn() {
+        if (unavailable) throw new Error(`Cannot capture and decode under CI: ${unavailable}`);
+        await fn();
+      },
+    });
 }
 
 /** A capture of `lo` into a pcap file, running until stopped. */

@@ -200,10 +200,13 @@ function roomTime(time: string): string {
   if (!/^\d{4}-\d\d-\d\dT/.test(time)) return visible(time);
   const at = new Date(time);
   if (Number.isNaN(at.getTime())) return visible(time);
+  return `${localDay(at)} ${at.toTimeString().slice(0, 8)}`;
+}
+
+/** `at`'s local date, `2026-11-29` (an ISO string would be the UTC date). */
+function localDay(at: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${
-    two(at.getHours())
-  }:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
 }
 
 /**
@@ -247,11 +250,8 @@ export function formatHistoryEntry(entry: HistoryEntry, paint: Painter): string 
   const mark = entry.status === "received"
     ? " "
     : paint(STATUS_MARKS[entry.status].style, STATUS_MARKS[entry.status].text);
-  // The local date, as the time beside it is local too (an ISO string would be the UTC date).
-  const at = new Date(entry.at);
-  const two = (n: number) => String(n).padStart(2, "0");
-  const day = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
-  const stamp = `${day} ${visible(entry.time)}`;
+  // The local date, as the time beside it is local too.
+  const stamp = `${localDay(new Date(entry.at))} ${visible(entry.time)}`;
   // Later lines start under the name: stamp, space, one-column mark, space.
   const body = visibleLines(entry.body).join(`\n${" ".repeat(displayWidth(stamp) + 3)}`);
   return `${paint("dim", stamp)} ${mark} ${paint("bold", who)}: ${body}`;

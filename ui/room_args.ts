@@ -27,7 +27,7 @@ export type RoomCommand =
 export type RoomInvalid = { kind: "invalid"; message: string };
 
 /** The words `/mode` takes, and what each sets. */
-export const MODE_WORDS: Readonly<Record<string, Partial<RoomModeView>>> = {
+const MODE_WORDS: Readonly<Record<string, Partial<RoomModeView>>> = {
   "invite-only": { inviteOnly: true },
   "open": { inviteOnly: false },
   "announce-only": { announceOnly: true },
@@ -63,20 +63,19 @@ export function parseRoomCommand(
   if (!(kind in USAGE)) return undefined;
   const usage: RoomInvalid = { kind: "invalid", message: USAGE[kind] };
   const words = rest === "" ? [] : rest.split(/\s+/);
-  const room = (text: string | undefined) => text === undefined ? usage : roomName(text);
   switch (kind) {
     case "rooms":
       return words.length === 0 ? { kind: "rooms" } : usage;
     case "join": {
       if (words.length !== 1) return usage;
-      const named = room(words[0]);
+      const named = roomName(words[0]);
       return "room" in named ? { kind, room: named.room } : named;
     }
     case "part":
     case "names": {
       if (words.length > 1) return usage;
       if (words.length === 0) return { kind };
-      const named = room(words[0]);
+      const named = roomName(words[0]);
       return "room" in named ? { kind, room: named.room } : named;
     }
     case "invite":

@@ -66,7 +66,7 @@ export function reduceRoom(state: ViewState, input: RoomInput, time: string): Vi
     case "message":
       return onRoomMessage(state, input);
     case "room-posted":
-      return onPosted(state, input, time);
+      return onRoomMessage(state, { ...input, from: state.me, time });
     case "rooms":
       return { ...state, rooms: sortRooms(input.rooms) };
     case "room-join": {
@@ -124,13 +124,19 @@ function withRoom(
 }
 
 /** Rooms in the pane's order: `#all` first, then by name key. */
-export function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
+function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
   const rank = (r: RoomEntry) => nameKey(r.name) === "#all" ? "" : nameKey(r.name);
   return [...rooms].sort((a, b) => rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0);
 }
 
-/** A room message: into the room's conversation with its sender; unread unless shown. */
-function onRoomMessage(state: ViewState, message: RoomMessage): ViewState {
+/**
+ * A room message: into the room's conversation with its sender; unread unless shown or this
+ * user's own (an own post, `room-posted`, is an outgoing line with no delivery mark).
+ */
+function onRoomMessage(
+  state: ViewState,
+  message: Pick<RoomMessage, "room" | "id" | "from" | "time" | "text">,
+): ViewState {
   const key = nameKey(message.room);
   if (state.conversations.get(key)?.some((line) => line.id === message.id)) return state;
   const own = sameName(state.me, message.from);
@@ -145,25 +151,6 @@ function onRoomMessage(state: ViewState, message: RoomMessage): ViewState {
   });
   if (own || sameName(state.partner, message.room)) return next;
   return { ...unreadOne(next, message.room, state.seq), hint: `New message in ${message.room}` };
-}
-
-/** This user's own post: an outgoing line in the room's conversation (no delivery mark). */
-function onPosted(
-  state: ViewState,
-  post: { room: string; id: string; text: string },
-  time: string,
-): ViewState {
-  const key = nameKey(post.room);
-  if (state.conversations.get(key)?.some((line) => line.id === post.id)) return state;
-  return addChat(state, {
-    direction: "out",
-    with: post.room,
-    from: state.me,
-    id: post.id,
-    time,
-    text: post.text,
-    status: "received",
-  });
 }
 
 // ---------------------------------------------------------------- the pane's order, and its keys
@@ -206,7 +193,7 @@ export function nthConversation(state: ViewState, n: number): string | undefined
  * The next (`step` 1: Ctrl+N, Alt+Right) or previous (-1: Ctrl+P, Alt+Left) conversation of the
  * pane, wrapping around; from no partner, the first or the last.
  */
-export function stepConversation(state: ViewState, step: 1 | -1): string | undefined {
+function stepConversation(state: ViewState, step: 1 | -1): string | undefined {
   const order = paneOrder(state);
   if (order.length === 0) return undefined;
   const at = order.findIndex((name) => sameName(state.partner, name));

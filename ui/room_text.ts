@@ -51,7 +51,7 @@ export function roomErrorText(event: { room: string; code: string; message: stri
 }
 
 /** A room's settings in words: `invite-only, announce-only, joined history`. */
-export function modeText(view: Pick<RoomView, "inviteOnly" | "announceOnly" | "history">): string {
+function modeText(view: Pick<RoomView, "inviteOnly" | "announceOnly" | "history">): string {
   return [
     view.inviteOnly ? "invite-only" : "open",
     view.announceOnly ? "announce-only" : "open-post",
@@ -65,7 +65,7 @@ export function onlineMembers(view: RoomView): number {
 }
 
 /** `#lab: 3 members (2 online); topic: …`. */
-export function roomSummary(view: RoomView): string {
+function roomSummary(view: RoomView): string {
   const topic = view.topic === "" ? "no topic" : `topic: ${visible(view.topic)}`;
   const count = view.members.length;
   return `${visible(view.room)}: ${count} member${count === 1 ? "" : "s"} (${

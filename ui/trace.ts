@@ -178,8 +178,7 @@ function frameFields(bytes: Uint8Array): [string, string][] {
   if (!parsed.ok) return out;
   const hex = (n: number) => n.toString(16).padStart(8, "0");
   const frame = parsed.value;
-  if (frame.type === "init") out.push(["sender", hex(frame.sender)]);
-  if (frame.type === "response") out.push(["sender", hex(frame.sender)]);
+  if (frame.type !== "data") out.push(["sender", hex(frame.sender)]);
   if (frame.type !== "init") out.push(["receiver", hex(frame.receiver)]);
   if (frame.type !== "data") out.push(["ephemeral", "…"]);
   if (frame.type === "data") out.push(["counter", String(frame.counter)]);

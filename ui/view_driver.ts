@@ -17,6 +17,7 @@ import type { KeyCommands } from "../core/trust.ts";
 import type { RoomCommands } from "../core/room_view.ts";
 import type { Key } from "./keys.ts";
 import { isRoomInput, keyTarget } from "./room_state.ts";
+import { onlineMembers } from "./room_text.ts";
 
 /** The terminal's size; 80×24 when it cannot be read. */
 export function terminalSize(): { columns: number; rows: number } {
@@ -97,7 +98,9 @@ export class ViewDriver {
     if (event.event === "join" || event.event === "leave" || event.event === "key-changed") {
       this.syncRoster();
     }
-    if (event.event === "join" || event.event === "leave" || isRoomInput(event)) this.syncRooms();
+    // The pane's rooms follow who is online and the room events; a room message changes no room.
+    const roomEvent = isRoomInput(event) && event.event !== "message";
+    if (event.event === "join" || event.event === "leave" || roomEvent) this.syncRooms();
     const kind: string = event.event;
     if (kind === "message" || (kind === "file-offer" && "from" in event)) this.#screen()?.bell();
   }
@@ -148,7 +151,7 @@ export class ViewDriver {
         name: view.room,
         topic: view.topic,
         members: view.members.length,
-        online: view.members.filter((m) => m.online).length,
+        online: onlineMembers(view),
         announceOnly: view.announceOnly,
       })),
     });

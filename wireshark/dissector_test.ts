@@ -14,27 +14,11 @@
  */
 
 import assert from "node:assert/strict";
-import { Capture, captureUnavailable, decodeCapture, type Decoded } from "../testing/capture.ts";
+import { Capture, captureTests, decodeCapture, type Decoded } from "../testing/capture.ts";
 import { PeerchatProcess, RawUdp, sleep, spawnPeer, tcpRead } from "../testing/helpers.ts";
 import { encodeUtf16 } from "../wire/text.ts";
 
-const unavailable = await captureUnavailable();
-const inCI = Deno.env.get("CI") !== undefined;
-if (unavailable && !inCI) {
-  const bar = "!".repeat(78);
-  console.error(`${bar}\nDISSECTOR TESTS SKIPPED: ${unavailable}\n${bar}`);
-}
-
-function captureTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `dissector: ${name}`,
-    ignore: unavailable !== undefined && !inCI,
-    async fn() {
-      if (unavailable) throw new Error(`Cannot capture and decode under CI: ${unavailable}`);
-      await fn();
-    },
-  });
-}
+const captureTest = await captureTests();
 
 /**
  * A port free for both UDP and TCP on 127.0.0.1, below Linux's ephemeral range (32768–60999) and

@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import {
   Capture,
-  captureUnavailable,
+  captureTests,
   decodeCapture,
   type Decoded,
   dissectorFields,
@@ -45,23 +45,7 @@ function peerchatTakes(bytes: Uint8Array): boolean {
   return parsed.ok;
 }
 
-const unavailable = await captureUnavailable();
-const inCI = Deno.env.get("CI") !== undefined;
-if (unavailable && !inCI) {
-  const bar = "!".repeat(78);
-  console.error(`${bar}\nDISSECTOR TESTS SKIPPED: ${unavailable}\n${bar}`);
-}
-
-function captureTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `dissector: ${name}`,
-    ignore: unavailable !== undefined && !inCI,
-    async fn() {
-      if (unavailable) throw new Error(`Cannot capture and decode under CI: ${unavailable}`);
-      await fn();
-    },
-  });
-}
+const captureTest = await captureTests();
 
 const root = new URL("..", import.meta.url).pathname;
 
