@@ -351,7 +351,7 @@ export class Peer {
   /** The last `limit` messages exchanged with `name`, oldest first. */
   history(name: string, limit = 20): HistoryEntry[] {
     this.#outbox.writeDeliveries();
-    const entries = this.#journal.history(name, limit).filter(notRoom).map(shownEntry);
+    const entries = this.#journal.history(name, limit, notRoom).map(shownEntry);
     this.#trouble("history", this.#journal.historyError, "/history shows only part: ");
     return entries;
   }

@@ -39,12 +39,14 @@ interface Settlement {
  * The last `limit` messages of the conversation with `key` among `lines` (newest first), oldest
  * first, statuses folded in. A message met twice (same direction and id) is listed once, where
  * the earlier copy is; a delivered message stays delivered; otherwise the latest failure gives
- * the reason. Reads no further back than needed for `limit` messages.
+ * the reason. Only messages `shown` keeps count (e.g. no room kinds in a 1:1 history). Reads no
+ * further back than needed for `limit` messages.
  */
 export function collect(
   lines: Iterable<HistoryLine>,
   key: string,
   limit: number,
+  shown: (message: { kind: string }) => boolean = () => true,
 ): HistoryEntry[] {
   const wanted = Math.floor(limit);
   if (!(wanted > 0)) return [];
@@ -61,7 +63,7 @@ export function collect(
       else mark.reason ??= line.reason ?? "";
       continue;
     }
-    if (nameKey(line.peer) !== key) continue;
+    if (nameKey(line.peer) !== key || !shown(line)) continue;
     const index = line.direction === "out" ? sent : received;
     const later = index.get(line.id);
     if (later !== undefined) {

@@ -247,3 +247,14 @@ Deno.test("a history file broken behind peerchat's back: /history shows what it 
     }
   });
 });
+
+Deno.test("collect counts only the messages `shown` keeps: other kinds never crowd them out", () => {
+  const room = (id: string) =>
+    ({ ...msg(id, "bob", "received"), kind: "room-have" }) as HistoryLine;
+  // Oldest first: two texts, then more room traffic than the limit.
+  const lines = [msg("t1", "bob", "received"), msg("t2", "bob", "pending")];
+  for (let i = 0; i < 50; i++) lines.push(room(`r${i}`));
+  const texts = collect([...lines].reverse(), "bob", 2, (m) => m.kind === "text");
+  assert.deepEqual(texts.map((e) => e.id), ["t1", "t2"]);
+  assert.equal(collect([...lines].reverse(), "bob", 2).length, 2, "no filter: the newest two");
+});

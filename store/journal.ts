@@ -294,9 +294,10 @@ export class Journal {
    * twice (same peer and id) is listed once, where it was first recorded (for
    * copies further apart than the entries read, where the later one is). Reads
    * the conversation's chunks of the history file backwards only as far as it
-   * shows. Never throws: a read error ends the listing (see {@linkcode historyError}).
+   * shows. Only messages `shown` keeps count toward `limit` (default: all). Never throws: a read
+   * error ends the listing (see {@linkcode historyError}).
    */
-  history(name: string, limit: number): HistoryEntry[] {
+  history(name: string, limit: number, shown?: (m: { kind: string }) => boolean): HistoryEntry[] {
     const key = nameKey(name);
     const segment = this.#state.segment(key);
     const history = this.#files ?? this.#memory!;
@@ -304,7 +305,7 @@ export class Journal {
       yield* backwards(segment);
       yield* history.linesBackward(key);
     }
-    return collect(newestFirst(), key, limit);
+    return collect(newestFirst(), key, limit, shown);
   }
 
   /**
